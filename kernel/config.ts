@@ -1,0 +1,140 @@
+/**
+ * The shape of tau.config.ts, how configs merge, and the kernel's checks of its own keys and of
+ * keys nobody reads. Plugin slices are validated by each plugin's own schema (see kernel.ts).
+ */
+import type { RawConfig } from './hooks.js'
+import type { LogLevel } from './logger.js'
+import type { PluginEntry, Preset, TauPlugin } from './plugin.js'
+import { configKeyOf } from './plugin.js'
+import { type ConfigProblem, describeValue } from './schema.js'
+import { didYouMean } from './suggest.js'
+import { parseModelRef } from './types/model.js'
+
+export interface TauConfig {
+  /** A built-in preset name ('minimal', 'coding', ...) or a preset made with definePreset(). */
+  preset?: string | Preset
+  /** The default model, as a ModelRef: `provider:model`, e.g. `ollama:qwen3:8b`. */
+  model?: string
+  /** Added to the preset's plugins; one with a preset plugin's name replaces it. */
+  plugins?: readonly PluginEntry[]
+  /** Names of preset plugins to leave out. */
+  disablePlugins?: readonly string[]
+  /** Log level for plugin loggers (stderr). Default 'warn'; --debug sets 'debug'. */
+  logLevel?: LogLevel
+  /** Plugin config slices, each validated by its plugin's schema. */
+  [key: string]: unknown
+}
+
+/** Identity function that gives tau.config.ts its types. */
+export function defineConfig<const C extends TauConfig>(config: C): C {
+  return config
+}
+
+/** The keys the kernel itself reads. Everything else belongs to a plugin. */
+export const KERNEL_CONFIG_KEYS = ['preset', 'model', 'plugins', 'disablePlugins', 'logLevel'] as const
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
+
+/** Deep merge: plain objects merge key by key, everything else (arrays included) is replaced. */
+export function mergeConfig(base: RawConfig, override: RawConfig): RawConfig {
+  const out: RawConfig = { ...base }
+  for (const [key, value] of Object.entries(override)) {
+    if (value === undefined) continue
+    const current = out[key]
+    out[key] = isPlainObject(current) && isPlainObject(value) ? mergeConfig(current, value) : value
+  }
+  return out
+}
+
+export function getPath(config: RawConfig, path: string): unknown {
+  let current: unknown = config
+  for (const segment of path.split('.')) {
+    if (!isPlainObject(current)) return undefined
+    current = current[segment]
+  }
+  return current
+}
+
+/** Validates the kernel's own keys. Returns problems rather than throwing, to report all at once. */
+export function checkKernelKeys(config: RawConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = []
+  const { model, disablePlugins, logLevel } = config
+  if (model !== undefined) {
+    if (typeof model !== 'string') {
+      problems.push({
+        path: 'model',
+        message: `expected a string like 'ollama:qwen3:8b', got ${describeValue(model)}`,
+      })
+    } else {
+      const parsed = parseModelRef(model)
+      if (!parsed.ok) problems.push({ path: 'model', message: parsed.error })
+    }
+  }
+  if (
+    disablePlugins !== undefined &&
+    (!Array.isArray(disablePlugins) || disablePlugins.some((n) => typeof n !== 'string'))
+  ) {
+    problems.push({
+      path: 'disablePlugins',
+      message: `expected an array of plugin names, got ${describeValue(disablePlugins)}`,
+    })
+  }
+  const levels = ['debug', 'info', 'warn', 'error', 'silent']
+  if (logLevel !== undefined && (typeof logLevel !== 'string' || !levels.includes(logLevel))) {
+    problems.push({
+      path: 'logLevel',
+      message: `expected one of ${levels.join(', ')}, got ${describeValue(logLevel)}`,
+    })
+  }
+  return problems
+}
+
+/**
+ * Finds keys that neither the kernel nor any loaded plugin reads. Plugins claim dotted paths
+ * (`providers.ollama`), so a namespace such as `providers` is checked one level down too.
+ */
+export function findUnknownKeys(config: RawConfig, plugins: readonly TauPlugin[]): ConfigProblem[] {
+  // A tree of claimed paths: `true` marks a claimed slice, an object a namespace.
+  type Claims = Map<string, Claims | true>
+  const root: Claims = new Map()
+  for (const key of KERNEL_CONFIG_KEYS) root.set(key, true)
+  for (const plugin of plugins) {
+    const segments = configKeyOf(plugin).split('.')
+    let node = root
+    segments.forEach((segment, i) => {
+      if (i === segments.length - 1) {
+        node.set(segment, true)
+        return
+      }
+      let next = node.get(segment)
+      if (next === true) return
+      if (next === undefined) {
+        next = new Map()
+        node.set(segment, next)
+      }
+      node = next
+    })
+  }
+  const problems: ConfigProblem[] = []
+  const walk = (value: RawConfig, claims: Claims, prefix: string) => {
+    for (const key of Object.keys(value)) {
+      const claim = claims.get(key)
+      const path = prefix === '' ? key : `${prefix}.${key}`
+      if (claim === undefined) {
+        problems.push({
+          path,
+          message: `unknown key: no kernel option or loaded plugin reads '${path}'${didYouMean(key, claims.keys())}`,
+        })
+      } else if (claim !== true) {
+        const child = value[key]
+        if (isPlainObject(child)) walk(child, claim, path)
+      }
+    }
+  }
+  walk(config, root, '')
+  return problems
+}

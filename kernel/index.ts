@@ -1,0 +1,67 @@
+/**
+ * The public surface of tau: what configs, plugins and embedders import from 'tau'.
+ */
+export { type AssembleOptions, type Assembly, assemble, type PresetCatalog } from './assemble.js'
+export { defineConfig, KERNEL_CONFIG_KEYS, mergeConfig, type TauConfig } from './config.js'
+export { type LoadConfigOptions, type LoadedConfig, loadConfig, SEARCH_PLACES } from './config-loader.js'
+export {
+  ERRORS,
+  type ErrorCode,
+  type ErrorSpec,
+  formatError,
+  isTauError,
+  TauError,
+  type TauErrorOptions,
+} from './errors.js'
+export { type Frontend, type FrontendRunContext, frontendRef } from './frontend.js'
+export {
+  defineHooks,
+  type HookInfo,
+  type HooksRef,
+  type KernelHooks,
+  kernelHooksRef,
+  type LifecycleContext,
+  type RawConfig,
+  STAGE,
+  type StopContext,
+  type TapOnlyHook,
+  type TapOptions,
+  type TapView,
+} from './hooks.js'
+export {
+  createKernel,
+  Kernel,
+  type KernelOptions,
+  type KernelState,
+  type PluginReport,
+  resolvePaths,
+  type Session,
+} from './lifecycle.js'
+export { createLogger, type Logger, type LogLevel, type LogRecord, type LogSink } from './logger.js'
+export {
+  type ConfigureApi,
+  definePlugin,
+  definePreset,
+  isPlugin,
+  isPreset,
+  type KernelPaths,
+  type PluginContext,
+  type PluginDefinition,
+  type PluginEntry,
+  type Preset,
+  type PresetDefinition,
+  type TauPlugin,
+  type Teardown,
+} from './plugin.js'
+export type { ConfigProblem, StandardSchemaV1 } from './schema.js'
+export {
+  type Disposer,
+  defineService,
+  type Resolved,
+  type ServiceRef,
+  type ServiceRefOptions,
+  type ServiceScope,
+  type SessionFactory,
+  type SessionInfo,
+} from './services.js'
+export * from './types/index.js'

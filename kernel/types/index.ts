@@ -1,0 +1,5 @@
+export * from './conversation.js'
+export * from './message.js'
+export * from './model.js'
+export * from './stream.js'
+export * from './tool.js'

@@ -1,0 +1,22 @@
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  resolve: {
+    alias: {
+      'tau/testing': fileURLToPath(new URL('./kernel/testing/index.ts', import.meta.url)),
+      tau: fileURLToPath(new URL('./kernel/index.ts', import.meta.url)),
+    },
+  },
+  test: {
+    include: ['test/**/*.test.ts', 'docs/examples/**/*.test.ts'],
+    globalSetup: ['./test/global-setup.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+    // Tests never touch the real home directory.
+    env: { TAU_HOME: '/nonexistent-tau-home-set-per-test' },
+    benchmark: {
+      include: ['bench/**/*.bench.ts'],
+    },
+  },
+})
