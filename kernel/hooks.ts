@@ -35,17 +35,24 @@ interface AnyHook {
   readonly taps: ReadonlyArray<{ name: string; stage?: number }>
 }
 
-type HookArg<H> = H extends { tap(options: never, fn: (arg: infer A) => unknown): void } ? A : never
-type HookResult<H> = H extends { tap(options: never, fn: (...args: never[]) => infer R): void } ? R : never
+type HookArg<H> = H extends { promise(...args: infer A): Promise<unknown> }
+  ? A extends [infer First, ...unknown[]]
+    ? First
+    : never
+  : never
+type HookResult<H> = H extends { promise(...args: never[]): Promise<infer R> } ? R : never
 
-/** What a plugin may do with a hook it did not declare: tap it, nothing else. */
+/**
+ * What a plugin may do with a hook it did not declare: tap it, nothing else. A tap may return
+ * undefined to pass: a bail hook goes on to the next tap, a waterfall keeps the current value.
+ */
 export interface TapOnlyHook<A, R> {
   /** The tapable class of the hook, e.g. 'AsyncSeriesBailHook'. */
   readonly kind: string
-  tap(fn: (arg: A) => R): void
-  tap(options: TapOptions, fn: (arg: A) => R): void
-  tapPromise(fn: (arg: A) => Promise<R>): void
-  tapPromise(options: TapOptions, fn: (arg: A) => Promise<R>): void
+  tap(fn: (arg: A) => R | undefined | void): void
+  tap(options: TapOptions, fn: (arg: A) => R | undefined | void): void
+  tapPromise(fn: (arg: A) => Promise<R | undefined | void>): void
+  tapPromise(options: TapOptions, fn: (arg: A) => Promise<R | undefined | void>): void
 }
 
 export type TapView<H> = { readonly [K in keyof H]: TapOnlyHook<HookArg<H[K]>, HookResult<H[K]>> }

@@ -1,6 +1,17 @@
 /**
  * The public surface of tau: what configs, plugins and embedders import from 'tau'.
  */
+
+// The hook classes, so plugins declare hooks without a tapable dependency (and one copy of it).
+export {
+  AsyncParallelHook,
+  AsyncSeriesBailHook,
+  AsyncSeriesHook,
+  AsyncSeriesWaterfallHook,
+  SyncBailHook,
+  SyncHook,
+  SyncWaterfallHook,
+} from 'tapable'
 export { type AssembleOptions, type Assembly, assemble, type PresetCatalog } from './assemble.js'
 export { defineConfig, KERNEL_CONFIG_KEYS, mergeConfig, type TauConfig } from './config.js'
 export { type LoadConfigOptions, type LoadedConfig, loadConfig, SEARCH_PLACES } from './config-loader.js'

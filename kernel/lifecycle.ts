@@ -167,7 +167,7 @@ export class Kernel {
     this._state = 'starting'
     try {
       await this.prepare()
-      for (const plugin of this.ordered) await this.setupPlugin(plugin)
+      for (const [i, plugin] of this.ordered.entries()) await this.setupPlugin(plugin, i)
       if (options.until === 'setup') {
         // For inspection (`tau plugins`): everything is set up, nothing is started.
         this._state = 'running'
@@ -223,10 +223,10 @@ export class Kernel {
     this.resolvedConfig = validated
   }
 
-  private async setupPlugin(plugin: TauPlugin): Promise<void> {
+  private async setupPlugin(plugin: TauPlugin, setupIndex: number): Promise<void> {
     const entry: Entry = { plugin, teardown: undefined }
     this.entries.push(entry)
-    const ctx = this.contextFor(plugin)
+    const ctx = this.contextFor(plugin, setupIndex)
     const timeoutMs = this.options.setupTimeout ?? DEFAULT_SETUP_TIMEOUT
     const running = Promise.resolve().then(() => plugin.setup(ctx as PluginContext<never>))
     try {
@@ -258,11 +258,10 @@ export class Kernel {
     }
   }
 
-  private contextFor(plugin: TauPlugin): PluginContext<unknown> {
+  private contextFor(plugin: TauPlugin, setupIndex: number): PluginContext<unknown> {
     const name = plugin.name
     const services = this.services
     const hookTable = this.hookTable
-    const setupIndex = this.ordered.indexOf(plugin)
     // Stop taps run in reverse setup order: later plugins stop first.
     const kernelView = hookTable.view(kernelHooksRef, name, (hook) =>
       hook === 'stop' ? -setupIndex : undefined,

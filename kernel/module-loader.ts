@@ -1,15 +1,13 @@
 /**
  * Loads config files and plugin modules, TypeScript included, whether tau runs compiled or from
  * source. jiti transpiles TypeScript (and the local .ts files a config imports) and caches the
- * result on disk; it is imported only when a TypeScript module is actually loaded, since its
- * import alone costs ~30 ms.
+ * result on disk; it is imported only when a module file is actually loaded (JSON and YAML
+ * configs never need it), since its import alone costs ~30 ms.
  */
 import { existsSync } from 'node:fs'
-import { extname, join } from 'node:path'
+import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Jiti } from 'jiti'
-
-const TYPESCRIPT = new Set(['.ts', '.mts', '.cts', '.tsx'])
 
 let jitiInstance: Promise<Jiti> | undefined
 
@@ -31,13 +29,14 @@ async function getJiti(tauHome: string): Promise<Jiti> {
   return jitiInstance
 }
 
-/** Imports a module by absolute path; TypeScript through jiti, JavaScript natively. */
+/**
+ * Imports a config or plugin module by absolute path. Everything goes through jiti, JavaScript
+ * too, so that `import ... from 'tau'` means the running tau in every module form, also where
+ * the project has no local copy of tau installed (a global `tau`).
+ */
 export async function importModule(file: string, tauHome: string): Promise<unknown> {
-  if (TYPESCRIPT.has(extname(file))) {
-    const jiti = await getJiti(tauHome)
-    return jiti.import(file)
-  }
-  return import(pathToFileURL(file).href)
+  const jiti = await getJiti(tauHome)
+  return jiti.import(file)
 }
 
 /**

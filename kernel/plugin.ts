@@ -76,10 +76,12 @@ export interface PluginDefinition<S extends StandardSchemaV1 | undefined = undef
    * Runs before validation, in setup order, as a tap of the kernel's `configure` waterfall:
    * may return a changed copy of the whole config (to fill another plugin's defaults, say).
    */
-  configure?: (config: RawConfig, api: ConfigureApi) => RawConfig | undefined | Promise<RawConfig | undefined>
-  setup: (
+  // Both are declared as methods so a plugin with a specific config type is still a TauPlugin
+  // (method parameters are checked bivariantly); the kernel only ever passes the matching slice.
+  configure?(config: RawConfig, api: ConfigureApi): RawConfig | undefined | Promise<RawConfig | undefined>
+  setup(
     ctx: PluginContext<S extends StandardSchemaV1 ? StandardSchemaV1.InferOutput<S> : undefined>,
-  ) => void | Teardown | Promise<void | Teardown>
+  ): void | Teardown | Promise<void | Teardown>
 }
 
 /** A plugin: a frozen, branded definition. */
