@@ -36,10 +36,13 @@ describe('reference docs', () => {
   it('docs/hooks.md lists every hook with its tapable kind, and no hook that does not exist', async () => {
     const { hooks } = await everyPreset()
     const text = read('hooks.md')
-    const listed = new Map([...text.matchAll(/^\| `([a-z-]+\.[A-Za-z]+)` \| (\w+) \|/gm)].map((m) => [m[1]!, m[2]!]))
+    const listed = new Map(
+      [...text.matchAll(/^\| `([a-z-]+\.[A-Za-z]+)` \| (\w+) \|/gm)].map((m) => [m[1]!, m[2]!]),
+    )
     expect(hooks.size).toBeGreaterThan(0)
     for (const [name, kind] of hooks) expect({ name, kind: listed.get(name) }).toEqual({ name, kind })
-    for (const name of listed.keys()) expect(hooks.has(name), `docs/hooks.md lists '${name}', which does not exist`).toBe(true)
+    for (const name of listed.keys())
+      expect(hooks.has(name), `docs/hooks.md lists '${name}', which does not exist`).toBe(true)
   })
 
   it('docs/errors.md has the generated table of every error code', () => {
@@ -68,7 +71,7 @@ describe('reference docs', () => {
     for (const key of [...KERNEL_CONFIG_KEYS, ...configKeys]) expect(text).toContain(`\`${key}\``)
   })
 
-  it("docs/plugins.md shows the example plugin and its test exactly as they are in docs/examples", () => {
+  it('docs/plugins.md shows the example plugin and its test exactly as they are in docs/examples', () => {
     const text = read('plugins.md')
     const blocks = [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1])
     expect(blocks).toContain(read('examples/audit-log/index.ts'))
