@@ -54,8 +54,11 @@ function readVersion(): string {
   }
 }
 
+const VERSION = readVersion()
+
 function addCommonOptions(command: Command): Command {
   return command
+    .version(VERSION, '-v, --version', 'print the version')
     .option('-c, --config <file>', 'use this config file instead of searching for one')
     .option('--preset <name>', 'use this preset instead of the one in config')
     .option('--cwd <dir>', 'run as if started in this directory')
@@ -107,7 +110,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
 
   const program = new Command('tau')
     .description('tau: an agent runtime built as a plugin microkernel')
-    .version(readVersion(), '-v, --version', 'print the version')
+    .version(VERSION, '-v, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .showHelpAfterError('(run `tau --help` for usage)')
     .configureOutput({
