@@ -153,7 +153,58 @@ export const ERRORS = {
   },
 } as const satisfies Record<string, ErrorSpec>
 
-export type ErrorCode = keyof typeof ERRORS
+/** The kernel's own codes. Plugins add theirs with defineErrors(). */
+export type KernelErrorCode = keyof typeof ERRORS
+
+/**
+ * An error code: a kernel code, or one a plugin declared with defineErrors(). Kept a string so
+ * plugin catalogues need no global type augmentation.
+ */
+export type ErrorCode = KernelErrorCode | (string & {})
+
+export interface CatalogueEntry extends ErrorSpec {
+  /** `kernel`, or the plugin that declared the code. */
+  readonly owner: string
+}
+
+// The catalogue is static data (codes and texts), so one module-level table is right here:
+// unlike hooks it holds no state of a running kernel.
+const catalogue = new Map<string, CatalogueEntry>(
+  Object.entries(ERRORS).map(([code, spec]) => [code, { ...spec, owner: 'kernel' }]),
+)
+
+const CODE = /^TAU_[A-Z0-9_]+$/
+
+/**
+ * Adds a plugin's error codes to the one catalogue: `TAU_<AREA>_<WHAT>`, each with a title and a
+ * hint. Returns the codes, for typed use: `const E = defineErrors('providers', { ... })`,
+ * then `new TauError(E.TAU_PROVIDER_AUTH, ...)`. Declaring a code twice with other texts throws.
+ */
+export function defineErrors<const T extends Record<string, ErrorSpec>>(
+  owner: string,
+  specs: T,
+): { readonly [K in keyof T]: K } {
+  const codes: Record<string, string> = {}
+  for (const [code, spec] of Object.entries(specs)) {
+    if (!CODE.test(code))
+      throw new TypeError(`defineErrors('${owner}'): '${code}' is not of the form TAU_AREA_WHAT`)
+    const existing = catalogue.get(code)
+    if (
+      existing &&
+      (existing.owner !== owner || existing.title !== spec.title || existing.hint !== spec.hint)
+    ) {
+      throw new TypeError(`defineErrors('${owner}'): '${code}' is already declared by '${existing.owner}'`)
+    }
+    catalogue.set(code, { ...spec, owner })
+    codes[code] = code
+  }
+  return Object.freeze(codes) as { readonly [K in keyof T]: K }
+}
+
+/** Every code declared so far: the kernel's and those of every plugin module loaded. */
+export function errorCatalogue(): ReadonlyMap<string, CatalogueEntry> {
+  return catalogue
+}
 
 const TAU_ERROR = Symbol.for('tau.error')
 
@@ -189,8 +240,9 @@ export class TauError extends Error {
     this.hook = options.hook
     this.file = options.file
     this.details = options.details ?? []
-    this.hint = options.hint ?? ERRORS[code].hint
-    this.userError = ERRORS[code].userError
+    const spec = catalogue.get(code)
+    this.hint = options.hint ?? spec?.hint ?? 'Run with --debug to see where it came from.'
+    this.userError = spec?.userError ?? false
     Object.defineProperty(this, TAU_ERROR, { value: true })
   }
 }

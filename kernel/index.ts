@@ -16,11 +16,15 @@ export { type AssembleOptions, type Assembly, assemble, type PresetCatalog } fro
 export { defineConfig, KERNEL_CONFIG_KEYS, mergeConfig, type TauConfig } from './config.js'
 export { type LoadConfigOptions, type LoadedConfig, loadConfig, SEARCH_PLACES } from './config-loader.js'
 export {
+  type CatalogueEntry,
+  defineErrors,
   ERRORS,
   type ErrorCode,
   type ErrorSpec,
+  errorCatalogue,
   formatError,
   isTauError,
+  type KernelErrorCode,
   TauError,
   type TauErrorOptions,
 } from './errors.js'

@@ -10,7 +10,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { ERRORS, KERNEL_CONFIG_KEYS } from '../../kernel/index.js'
+import { errorCatalogue, KERNEL_CONFIG_KEYS } from '../../kernel/index.js'
 import { createTestKernel } from '../../kernel/testing/index.js'
 import { builtinPresets } from '../../presets/index.js'
 
@@ -32,6 +32,8 @@ async function everyPreset() {
   return { hooks, configKeys }
 }
 
+const rank = (owner: string) => (owner === 'kernel' ? '' : owner)
+
 describe('reference docs', () => {
   it('docs/hooks.md lists every hook with its tapable kind, and no hook that does not exist', async () => {
     const { hooks } = await everyPreset()
@@ -45,13 +47,21 @@ describe('reference docs', () => {
       expect(hooks.has(name), `docs/hooks.md lists '${name}', which does not exist`).toBe(true)
   })
 
-  it('docs/errors.md has the generated table of every error code', () => {
+  it("docs/errors.md has the generated table of every error code, the kernel's and every built-in plugin's", async () => {
+    // Loading every preset loads every built-in plugin module, and with it its error codes.
+    await everyPreset()
     const table = [
-      '| code | what went wrong | what to do |',
-      '|---|---|---|',
-      ...Object.entries(ERRORS).map(
-        ([code, spec]) => `| \`${code}\` | ${spec.title} | ${spec.hint.replaceAll('|', '\\|')} |`,
-      ),
+      '| code | from | what went wrong | what to do |',
+      '|---|---|---|---|',
+      // Kernel codes first, then each owner's in name order, each in declaration order.
+      ...[...errorCatalogue()]
+        .map((entry, i) => ({ entry, i }))
+        .sort((a, b) => rank(a.entry[1].owner).localeCompare(rank(b.entry[1].owner)) || a.i - b.i)
+        .map(({ entry }) => entry)
+        .map(
+          ([code, spec]) =>
+            `| \`${code}\` | ${spec.owner} | ${spec.title} | ${spec.hint.replaceAll('|', '\\|')} |`,
+        ),
     ].join('\n')
     const begin = '<!-- errors:begin -->'
     const end = '<!-- errors:end -->'
