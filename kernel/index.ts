@@ -13,6 +13,13 @@ export {
   SyncWaterfallHook,
 } from 'tapable'
 export { type AssembleOptions, type Assembly, assemble, type PresetCatalog } from './assemble.js'
+export {
+  type CliArgument,
+  type CliCommand,
+  type CliCommandContext,
+  type CliOption,
+  cliCommandsRef,
+} from './commands.js'
 export { defineConfig, KERNEL_CONFIG_KEYS, mergeConfig, type TauConfig } from './config.js'
 export { type LoadConfigOptions, type LoadedConfig, loadConfig, SEARCH_PLACES } from './config-loader.js'
 export {

@@ -42,7 +42,7 @@ import {
   type SessionScopeState,
 } from './services.js'
 
-export type KernelState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped'
+export type KernelState = 'idle' | 'starting' | 'set-up' | 'running' | 'stopping' | 'stopped'
 
 export interface KernelOptions {
   /** Loaded plugins, in registration order; the kernel orders them by dependencies. */
@@ -159,18 +159,24 @@ export class Kernel {
     return this.resolvedConfig
   }
 
-  /** Orders, configures, validates, sets up, starts. On any failure, stops what was set up and rethrows. */
+  /**
+   * Orders, configures, validates, sets up, starts. On any failure, stops what was set up and
+   * rethrows. `{ until: 'setup' }` stops after setup (state 'set-up': services resolve, nothing
+   * has started); a later start() continues from there.
+   */
   async start(options: { until?: 'setup' | 'ready' } = {}): Promise<void> {
-    if (this._state !== 'idle') {
+    if (this._state !== 'idle' && this._state !== 'set-up') {
       throw new TauError('TAU_KERNEL_STATE', `start() called on a kernel that is ${this._state}`)
     }
+    const resuming = this._state === 'set-up'
     this._state = 'starting'
     try {
-      await this.prepare()
-      for (const [i, plugin] of this.ordered.entries()) await this.setupPlugin(plugin, i)
+      if (!resuming) {
+        await this.prepare()
+        for (const [i, plugin] of this.ordered.entries()) await this.setupPlugin(plugin, i)
+      }
       if (options.until === 'setup') {
-        // For inspection (`tau plugins`): everything is set up, nothing is started.
-        this._state = 'running'
+        this._state = 'set-up'
         return
       }
       const context: LifecycleContext = {
@@ -395,8 +401,8 @@ export class Kernel {
     }
   }
 
-  private assertRunning(what: string): void {
-    if (this._state !== 'running') {
+  private assertRunning(what: string, allowSetUp = true): void {
+    if (this._state !== 'running' && !(allowSetUp && this._state === 'set-up')) {
       throw new TauError('TAU_KERNEL_STATE', `${what} needs a started kernel; this one is ${this._state}`)
     }
   }
@@ -423,7 +429,7 @@ export class Kernel {
 
   /** A new session scope: session services are created in it on first resolve and disposed with it. */
   createSession(options: { id?: string; cwd?: string } = {}): Session {
-    this.assertRunning('createSession()')
+    this.assertRunning('createSession()', false)
     const info: SessionInfo = Object.freeze({
       id: options.id ?? randomUUID(),
       cwd: resolvePath(options.cwd ?? this.paths.cwd),

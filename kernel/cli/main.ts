@@ -6,13 +6,16 @@ import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, join, resolve as resolvePath } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
 import { Command, CommanderError, Option } from 'commander'
 import { type Assembly, assemble, type PresetCatalog } from '../assemble.js'
+import { type CliCommand, type CliCommandContext, cliCommandsRef } from '../commands.js'
 import { loadConfig } from '../config-loader.js'
 import { formatError, isTauError, messageOf, TauError } from '../errors.js'
 import { frontendRef } from '../frontend.js'
 import { Kernel } from '../lifecycle.js'
 import { type LogLevel, maskSecrets, parseLogLevel, redact, secretValuesFrom } from '../logger.js'
+import { didYouMean } from '../suggest.js'
 
 export interface CliOptions {
   presets: PresetCatalog
@@ -121,7 +124,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
 
   addCommonOptions(
     program
-      .command('start')
+      .command('start', { isDefault: true })
       .description('boot the preset and run its frontend; unknown options and arguments go to the frontend')
       .allowUnknownOption()
       .allowExcessArguments()
@@ -198,16 +201,146 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
     }
   })
 
+  // Plugin commands (`tau doctor`, `tau mcp list`, ...) exist only once plugins are set up, so a
+  // command word that is not built in sets the kernel up first and registers what plugins add.
+  let pluginKernel: Kernel | undefined
+  const commandWord = firstPositional(argv)
+  const controller = new AbortController()
+  let signals: ReturnType<typeof installSignals> | undefined
   try {
+    const wantsHelp = argv.includes('--help') || argv.includes('-h')
+    if (commandWord === undefined ? wantsHelp : !BUILT_IN_COMMANDS.has(commandWord)) {
+      try {
+        const { kernel } = await prepare(parseCommonFlags(argv))
+        pluginKernel = kernel
+        await kernel.start({ until: 'setup' })
+        const commands = kernel.tryResolve(cliCommandsRef) ?? []
+        signals = options.handleSignals === false ? undefined : installSignals(kernel, controller, stderr)
+        registerPluginCommands(program, commands, async (command, args, flags) => {
+          if (command.needs === 'start') await kernel.start()
+          const code = await command.run({
+            args,
+            options: flags,
+            stdout,
+            stderr,
+            stdin: options.stdin ?? process.stdin,
+            signal: controller.signal,
+          })
+          exitCode = typeof code === 'number' ? code : 0
+        })
+        if (commandWord !== undefined && !program.commands.some((c) => c.name() === commandWord)) {
+          const known = [...BUILT_IN_COMMANDS, ...program.commands.map((c) => c.name())]
+          throw new TauError(
+            'TAU_CLI_USAGE',
+            `unknown command 'tau ${commandWord}'${didYouMean(commandWord, known)}`,
+            {
+              details: [`commands: ${[...new Set(known)].filter((c) => c !== 'help').join(', ')}`],
+            },
+          )
+        }
+      } catch (error) {
+        // `tau --help` in a directory whose config is broken still shows the built-in commands.
+        if (commandWord !== undefined) throw error
+        await pluginKernel?.stop().catch(() => undefined)
+        pluginKernel = undefined
+      }
+    }
     await program.parseAsync([...argv], { from: 'user' })
+    if (pluginKernel) await pluginKernel.stop(controller.signal.aborted ? 'signal' : 'stop')
+    if (signals?.exitCode !== undefined) exitCode = signals.exitCode
     return exitCode
   } catch (error) {
+    await pluginKernel?.stop().catch(() => undefined)
     if (error instanceof CommanderError) {
       // Help and version are "errors" to commander; they exit 0.
       return error.exitCode
     }
     print(stderr, formatError(error, { debug }))
     return 1
+  } finally {
+    signals?.remove()
+  }
+}
+
+const BUILT_IN_COMMANDS = new Set(['start', 'plugins', 'config', 'help'])
+
+const COMMON_FLAGS = {
+  config: { type: 'string', short: 'c' },
+  preset: { type: 'string' },
+  cwd: { type: 'string' },
+  debug: { type: 'boolean' },
+  'log-level': { type: 'string' },
+} as const
+
+/** The common flags, read leniently from anywhere in argv (other options are ignored here). */
+function parseCommonFlags(argv: readonly string[]): CommonFlags {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: COMMON_FLAGS,
+    strict: false,
+    allowPositionals: true,
+  })
+  const flags: CommonFlags = {}
+  if (typeof values.config === 'string') flags.config = values.config
+  if (typeof values.preset === 'string') flags.preset = values.preset
+  if (typeof values.cwd === 'string') flags.cwd = values.cwd
+  if (values.debug === true) flags.debug = true
+  if (typeof values['log-level'] === 'string') flags.logLevel = values['log-level']
+  return flags
+}
+
+function firstPositional(argv: readonly string[]): string | undefined {
+  const { positionals } = parseArgs({
+    args: [...argv],
+    options: COMMON_FLAGS,
+    strict: false,
+    allowPositionals: true,
+  })
+  return positionals[0]
+}
+
+type RunPluginCommand = (
+  command: CliCommand,
+  args: CliCommandContext['args'],
+  flags: Record<string, unknown>,
+) => Promise<void>
+
+function registerPluginCommands(
+  program: Command,
+  commands: readonly CliCommand[],
+  run: RunPluginCommand,
+): void {
+  const taken = new Set<string>()
+  for (const command of commands) {
+    const words = command.name.trim().split(/\s+/)
+    if (words.length > 2 || words.some((w) => !/^[a-z][a-z0-9-]*$/.test(w))) {
+      throw new TauError(
+        'TAU_CLI_USAGE',
+        `a plugin adds a command named '${command.name}': use one or two lowercase words`,
+      )
+    }
+    const key = words.join(' ')
+    if (taken.has(key) || BUILT_IN_COMMANDS.has(key)) {
+      throw new TauError(
+        'TAU_CLI_USAGE',
+        `two plugins add the command 'tau ${key}' (or it shadows a built-in command)`,
+      )
+    }
+    taken.add(key)
+    let parent = program
+    if (words.length === 2) {
+      const group = words[0]!
+      parent =
+        program.commands.find((c) => c.name() === group) ??
+        program.command(group).description(`${group} commands (run \`tau ${group} --help\`)`)
+    }
+    const sub = addCommonOptions(parent.command(words.at(-1)!).description(command.description))
+    for (const arg of command.arguments ?? []) sub.argument(arg.name, arg.description ?? '')
+    for (const option of command.options ?? []) sub.option(option.flags, option.description, option.default)
+    sub.action(async (...actionArgs: unknown[]) => {
+      const cmd = actionArgs.at(-1) as Command
+      await run(command, actionArgs.slice(0, -2) as CliCommandContext['args'], cmd.opts())
+    })
   }
 }
 
