@@ -94,47 +94,65 @@ export function checkKernelKeys(config: RawConfig): ConfigProblem[] {
 }
 
 /**
- * Finds keys that neither the kernel nor any loaded plugin reads. Plugins claim dotted paths
- * (`providers.ollama`), so a namespace such as `providers` is checked one level down too.
+ * The claimed config paths as a tree. A node may be a plugin's slice, a namespace others claim
+ * keys under, or both: `providers` can be the providers plugin's slice while `providers.ollama`
+ * is the Ollama plugin's.
  */
-export function findUnknownKeys(config: RawConfig, plugins: readonly TauPlugin[]): ConfigProblem[] {
-  // A tree of claimed paths: `true` marks a claimed slice, an object a namespace.
-  type Claims = Map<string, Claims | true>
-  const root: Claims = new Map()
-  for (const key of KERNEL_CONFIG_KEYS) root.set(key, true)
-  for (const plugin of plugins) {
-    const segments = configKeyOf(plugin).split('.')
+export interface ClaimNode {
+  slice: boolean
+  readonly children: Map<string, ClaimNode>
+}
+
+export function claimTree(plugins: readonly TauPlugin[]): ClaimNode {
+  const root: ClaimNode = { slice: false, children: new Map() }
+  const claim = (path: string) => {
     let node = root
-    segments.forEach((segment, i) => {
-      if (i === segments.length - 1) {
-        node.set(segment, true)
-        return
-      }
-      let next = node.get(segment)
-      if (next === true) return
-      if (next === undefined) {
-        next = new Map()
-        node.set(segment, next)
+    for (const segment of path.split('.')) {
+      let next = node.children.get(segment)
+      if (!next) {
+        next = { slice: false, children: new Map() }
+        node.children.set(segment, next)
       }
       node = next
-    })
+    }
+    node.slice = true
   }
+  for (const key of KERNEL_CONFIG_KEYS) claim(key)
+  for (const plugin of plugins) claim(configKeyOf(plugin))
+  return root
+}
+
+/** The keys directly under `path` that other plugins claim (to leave out of that path's slice). */
+export function claimedChildren(tree: ClaimNode, path: string): string[] {
+  let node: ClaimNode | undefined = tree
+  for (const segment of path.split('.')) node = node?.children.get(segment)
+  return node ? [...node.children.keys()] : []
+}
+
+/**
+ * Finds keys that neither the kernel nor any loaded plugin reads. Plugins claim dotted paths
+ * (`providers.ollama`), so a namespace such as `providers` is checked one level down too; inside
+ * a plugin's own slice, the plugin's schema decides.
+ */
+export function findUnknownKeys(config: RawConfig, plugins: readonly TauPlugin[]): ConfigProblem[] {
   const problems: ConfigProblem[] = []
-  const walk = (value: RawConfig, claims: Claims, prefix: string) => {
+  const walk = (value: RawConfig, node: ClaimNode, prefix: string) => {
     for (const key of Object.keys(value)) {
-      const claim = claims.get(key)
+      const claim = node.children.get(key)
       const path = prefix === '' ? key : `${prefix}.${key}`
       if (claim === undefined) {
+        // Keys inside a plugin's slice are its schema's business.
+        if (node.slice) continue
         problems.push({
           path,
-          message: `unknown key: no kernel option or loaded plugin reads '${path}'${didYouMean(key, claims.keys())}`,
+          message: `unknown key: no kernel option or loaded plugin reads '${path}'${didYouMean(key, node.children.keys())}`,
         })
-      } else if (claim !== true) {
+      } else if (claim.children.size > 0) {
         const child = value[key]
         if (isPlainObject(child)) walk(child, claim, path)
       }
     }
   }
-  walk(config, root, '')
+  walk(config, claimTree(plugins), '')
   return problems
 }

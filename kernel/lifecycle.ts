@@ -6,7 +6,14 @@
 import { randomUUID } from 'node:crypto'
 import { homedir } from 'node:os'
 import { dirname, join, resolve as resolvePath } from 'node:path'
-import { checkKernelKeys, findUnknownKeys, getPath } from './config.js'
+import {
+  checkKernelKeys,
+  claimedChildren,
+  claimTree,
+  findUnknownKeys,
+  getPath,
+  isPlainObject,
+} from './config.js'
 import { isTauError, messageOf, stampError, TauError } from './errors.js'
 import {
   createKernelHooks,
@@ -217,13 +224,23 @@ export class Kernel {
     }
     const problems: ConfigProblem[] = [...checkKernelKeys(config), ...findUnknownKeys(config, this.ordered)]
     const validated: RawConfig = { ...config }
+    const claims = claimTree(this.ordered)
     for (const plugin of this.ordered) {
-      const key = configKeyOf(plugin)
-      const slice = getPath(config, key)
       if (!plugin.config) continue
+      const key = configKeyOf(plugin)
+      // Keys under this slice that belong to other plugins are theirs to validate.
+      const children = claimedChildren(claims, key)
+      const slice = omitKeys(getPath(config, key), children)
       const result = await validateWith(plugin.config, slice ?? {}, key, plugin.name)
-      if (result.ok) setPath(validated, key, result.value)
-      else problems.push(...result.problems)
+      if (!result.ok) {
+        problems.push(...result.problems)
+        continue
+      }
+      const current = getPath(validated, key)
+      const kept = isPlainObject(current)
+        ? Object.fromEntries(children.filter((c) => c in current).map((c) => [c, current[c]]))
+        : {}
+      setPath(validated, key, isPlainObject(result.value) ? { ...result.value, ...kept } : result.value)
     }
     if (problems.length > 0) throw configError(problems, this.paths.configFile)
     this.resolvedConfig = validated
@@ -498,6 +515,11 @@ function asTeardownError(error: unknown, plugin: string, hook?: string, what = '
     ...(hook !== undefined ? { hook } : {}),
     cause: inner,
   })
+}
+
+function omitKeys(value: unknown, keys: readonly string[]): unknown {
+  if (!isPlainObject(value) || keys.length === 0) return value
+  return Object.fromEntries(Object.entries(value).filter(([key]) => !keys.includes(key)))
 }
 
 function setPath(config: RawConfig, path: string, value: unknown): void {

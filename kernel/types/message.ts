@@ -32,8 +32,13 @@ export interface ToolCallPart {
   /** Unique within the conversation; providers without ids get stable generated ones. */
   readonly id: string
   readonly name: string
-  /** Parsed arguments. */
+  /** Parsed arguments; the raw argument text when they could not be parsed (see inputError). */
   readonly input: unknown
+  /**
+   * Set when the model sent arguments that are not valid JSON and could not be repaired: the
+   * agent answers the call with this error instead of running the tool, and the model retries.
+   */
+  readonly inputError?: string
 }
 
 export type ToolResultContent = TextPart | ImagePart

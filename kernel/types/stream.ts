@@ -11,7 +11,15 @@ export type StreamEvent =
   | { readonly type: 'reasoning-delta'; readonly text: string; readonly signature?: string }
   | { readonly type: 'tool-call-start'; readonly id: string; readonly name: string }
   | { readonly type: 'tool-call-delta'; readonly id: string; readonly argumentsDelta: string }
-  | { readonly type: 'tool-call-end'; readonly id: string; readonly name: string; readonly input: unknown }
+  | {
+      readonly type: 'tool-call-end'
+      readonly id: string
+      readonly name: string
+      /** Parsed arguments, or the raw text when inputError is set. */
+      readonly input: unknown
+      /** The arguments were not valid JSON and could not be repaired. */
+      readonly inputError?: string
+    }
   | { readonly type: 'usage'; readonly usage: Usage }
   | { readonly type: 'finish'; readonly reason: FinishReason }
 
@@ -99,7 +107,17 @@ export async function collectStream(
       case 'tool-call-end':
         flushReasoning()
         flushText()
-        content.push({ type: 'tool-call', id: event.id, name: event.name, input: event.input })
+        content.push(
+          event.inputError === undefined
+            ? { type: 'tool-call', id: event.id, name: event.name, input: event.input }
+            : {
+                type: 'tool-call',
+                id: event.id,
+                name: event.name,
+                input: event.input,
+                inputError: event.inputError,
+              },
+        )
         break
       case 'usage':
         usage = event.usage

@@ -335,6 +335,30 @@ describe('configure and config validation', () => {
     ])
   })
 
+  it("a slice can hold other plugins' slices: each validates its own keys, both end up in place", async () => {
+    const base = definePlugin({
+      name: 'providers',
+      config: z.strictObject({ retries: z.number().default(3) }),
+      setup: () => undefined,
+    })
+    const child = definePlugin({
+      name: 'provider-ollama',
+      dependsOn: ['providers'],
+      configKey: 'providers.ollama',
+      config: z.object({ host: z.string().default('http://127.0.0.1:11434') }),
+      setup: () => undefined,
+    })
+    const ok = createKernel({ config: { providers: { retries: 1, ollama: {} } }, plugins: [child, base] })
+    await ok.start()
+    expect(ok.config.providers).toEqual({ retries: 1, ollama: { host: 'http://127.0.0.1:11434' } })
+    await ok.stop()
+    const bad = createKernel({ config: { providers: { olama: {} } }, plugins: [base, child] })
+    await expect(bad.start()).rejects.toMatchObject({
+      code: 'TAU_CONFIG_UNKNOWN_KEY',
+      message: expect.stringContaining("providers: unknown key 'olama'"),
+    })
+  })
+
   it('checks the kernel keys: model must be a ModelRef', async () => {
     const kernel = createKernel({ config: { model: 'qwen3' }, plugins: [] })
     await expect(kernel.start()).rejects.toMatchObject({
