@@ -1,0 +1,6 @@
+/** The openai wire format for the scripted server. Not written yet: every path answers 404. */
+import type { WireRenderer } from './types.js'
+
+export const openaiWire: WireRenderer = {
+  handle: () => undefined,
+}

@@ -1,0 +1,134 @@
+/**
+ * The `providers` plugin: the provider registry every model call goes through, the HTTP settings
+ * provider plugins share, and `tau doctor`. Provider plugins (provider-ollama, provider-openai,
+ * provider-anthropic, provider-scripted) depend on it and register themselves.
+ */
+import { z } from 'zod'
+import { cliCommandsRef, definePlugin, defineService, type ModelCapabilities } from '../../kernel/index.js'
+import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from './http.js'
+import { type ProviderCheck, ProviderRegistry } from './provider.js'
+
+export { CATALOG, type CatalogEntry, lookupCapabilities, UNKNOWN_MODEL } from './catalog.js'
+export { isProviderError, PROVIDER_ERRORS, ProviderError, type ProviderErrorKind } from './errors.js'
+export { parseNdjson, parseSse, type SseEvent } from './framing.js'
+export {
+  backoffDelay,
+  DEFAULT_HTTP_SETTINGS,
+  errorMessageFromBody,
+  HttpClient,
+  type HttpRequest,
+  type HttpResponse,
+  type HttpSettings,
+  type ProviderHints,
+  parseRetryAfter,
+  readText,
+} from './http.js'
+export { parsePromptTools, toolsPrompt, toPromptToolsRequest } from './prompt-tools.js'
+export type { CallOptions, Provider, ProviderCheck, RegistryOptions, ToolMode } from './provider.js'
+export { ProviderRegistry } from './provider.js'
+export { parseToolArguments, type ToolArgumentsResult } from './tool-arguments.js'
+
+/** The registry: `ctx.resolve(providerRegistryRef).stream(request)`. */
+export const providerRegistryRef = defineService<ProviderRegistry>('providers.registry', {
+  description: 'Every model call goes through it: provider by ModelRef, capabilities, prompt tools.',
+})
+
+/** The shared HTTP settings (retries, timeouts), for provider plugins to build their clients with. */
+export const httpSettingsRef = defineService<HttpSettings>('providers.http', {
+  description: 'Retry and timeout settings shared by the HTTP providers.',
+})
+
+const capabilitiesSchema = z
+  .object({
+    contextWindow: z.number().int().positive(),
+    maxOutputTokens: z.number().int().positive(),
+    tools: z.boolean(),
+    vision: z.boolean(),
+    reasoning: z.boolean(),
+    structuredOutput: z.boolean(),
+    pricing: z.object({
+      input: z.number().nonnegative(),
+      output: z.number().nonnegative(),
+      cacheRead: z.number().nonnegative().optional(),
+      cacheWrite: z.number().nonnegative().optional(),
+    }),
+  })
+  .partial()
+
+const { retries, timeouts } = DEFAULT_HTTP_SETTINGS
+
+export const providersConfig = z.strictObject({
+  /** Retries of a failed request (429, 5xx, connection reset), before any output. */
+  retries: z
+    .strictObject({
+      max: z.number().int().min(0).max(10).default(retries.max),
+      baseDelayMs: z.number().int().min(0).default(retries.baseDelayMs),
+      maxDelayMs: z.number().int().min(0).default(retries.maxDelayMs),
+    })
+    .prefault({}),
+  timeouts: z
+    .strictObject({
+      connectMs: z.number().int().positive().default(timeouts.connectMs),
+      firstByteMs: z.number().int().positive().default(timeouts.firstByteMs),
+      idleMs: z.number().int().positive().default(timeouts.idleMs),
+    })
+    .prefault({}),
+  /** `auto`: native tools where the model has them, tools described in the prompt elsewhere. */
+  toolMode: z.enum(['auto', 'native', 'prompt']).default('auto'),
+  /** Capability overrides, by ModelRef (`ollama:my-finetune`) or by provider name. */
+  capabilities: z.record(z.string(), capabilitiesSchema).default({}),
+})
+
+export default definePlugin({
+  name: 'providers',
+  description: 'Model provider registry, shared HTTP settings, and `tau doctor`',
+  config: providersConfig,
+  setup(ctx) {
+    const registry = new ProviderRegistry({
+      capabilities: ctx.config.capabilities as Record<string, Partial<ModelCapabilities>>,
+      toolMode: ctx.config.toolMode,
+    })
+    ctx.provide(providerRegistryRef, registry)
+    ctx.provide(httpSettingsRef, { retries: ctx.config.retries, timeouts: ctx.config.timeouts })
+    ctx.provide(cliCommandsRef, {
+      name: 'doctor',
+      description:
+        'check each configured model provider: reachable, authenticated, model present, tool calling',
+      options: [{ flags: '--json', description: 'print JSON' }],
+      async run({ options, stdout, signal }) {
+        const model = typeof ctx.rootConfig.model === 'string' ? ctx.rootConfig.model : undefined
+        const results: Array<{ provider: string; checks: ProviderCheck[] }> = []
+        for (const provider of registry.list()) {
+          const target = model?.startsWith(`${provider.name}:`)
+            ? model.slice(provider.name.length + 1)
+            : undefined
+          let checks: ProviderCheck[]
+          try {
+            checks = provider.check
+              ? await provider.check(target, { signal })
+              : [{ name: 'configured', ok: true, detail: 'no checks for this provider' }]
+          } catch (error) {
+            checks = [
+              { name: 'check', ok: false, detail: error instanceof Error ? error.message : String(error) },
+            ]
+          }
+          results.push({ provider: provider.name, checks })
+        }
+        const failed = results.some((r) => r.checks.some((c) => !c.ok))
+        if (options.json) stdout.write(`${JSON.stringify({ ok: !failed, providers: results }, null, 2)}\n`)
+        else if (results.length === 0) stdout.write('no model providers are loaded (add a provider plugin)\n')
+        else {
+          for (const { provider, checks } of results) {
+            for (const check of checks) {
+              stdout.write(
+                `${check.ok ? 'ok  ' : 'FAIL'} ${provider.padEnd(10)} ${check.name.padEnd(12)} ${check.detail}\n`,
+              )
+            }
+          }
+        }
+        return failed ? 1 : 0
+      },
+    })
+    return () => registry.close()
+  },
+})

@@ -1,0 +1,206 @@
+/**
+ * The one Provider interface every model provider implements, and the registry the agent calls
+ * through. The registry adds what is the same for every provider: picking the provider from the
+ * ModelRef, capabilities with the catalogue and config overrides, and tools for models without
+ * native tool calling (described in the prompt and parsed back out of the text).
+ */
+import {
+  collectStream,
+  type EmbeddingRequest,
+  type EmbeddingResponse,
+  formatModelRef,
+  type ModelCapabilities,
+  type ModelInfo,
+  type ModelRef,
+  type ModelRequest,
+  type ModelResponse,
+  parseModelRef,
+  type StreamEvent,
+} from '../../kernel/index.js'
+import { didYouMean } from '../../kernel/suggest.js'
+import { lookupCapabilities, UNKNOWN_MODEL } from './catalog.js'
+import { ProviderError } from './errors.js'
+import { parsePromptTools, toPromptToolsRequest } from './prompt-tools.js'
+
+export interface CallOptions {
+  /** Cancels the call: the HTTP request is aborted and the stream ends with an 'aborted' error. */
+  readonly signal?: AbortSignal | undefined
+}
+
+/** One line of `tau doctor`. */
+export interface ProviderCheck {
+  readonly name: string
+  readonly ok: boolean
+  readonly detail: string
+}
+
+export interface Provider {
+  /** The name used in ModelRefs: `ollama` in `ollama:qwen3:8b`. */
+  readonly name: string
+  /** Streams one model call as normalized events. Failures are ProviderErrors. */
+  stream(request: ModelRequest, options?: CallOptions): AsyncIterable<StreamEvent>
+  /** What a model can do, from the provider's live answer where it has one (else undefined: the catalogue decides). */
+  capabilities?(model: string, options?: CallOptions): Promise<Partial<ModelCapabilities> | undefined>
+  embed?(request: EmbeddingRequest, options?: CallOptions): Promise<EmbeddingResponse>
+  listModels?(options?: CallOptions): Promise<ModelInfo[]>
+  /** For `tau doctor`: reachable, authenticated, model present, tool calling. */
+  check?(model: string | undefined, options?: CallOptions): Promise<ProviderCheck[]>
+  /** Releases connections. */
+  close?(): Promise<void>
+}
+
+export type ToolMode = 'auto' | 'native' | 'prompt'
+
+export interface RegistryOptions {
+  /** Capability overrides by ModelRef (`ollama:my-finetune`) or by provider (`ollama`). */
+  capabilities?: Readonly<Record<string, Partial<ModelCapabilities>>>
+  /** `auto` uses native tools where the model has them and prompt tools elsewhere. */
+  toolMode?: ToolMode
+}
+
+const NO_TOOLS =
+  /does not support tools|tools? (are|is) not supported|tool[_ ]?(use|calling|choice)? ?(is )?not supported/i
+
+export class ProviderRegistry {
+  private readonly providers = new Map<string, { provider: Provider; plugin: string }>()
+  private readonly capabilityCache = new Map<string, Promise<ModelCapabilities>>()
+  /** Models that refused native tools at runtime: use prompt tools from then on. */
+  private readonly promptToolModels = new Set<string>()
+  private readonly options: RegistryOptions
+  private idCounter = 0
+  private readonly idPrefix = Math.random().toString(36).slice(2, 8)
+
+  constructor(options: RegistryOptions = {}) {
+    this.options = options
+  }
+
+  /** Adds a provider. Two providers of one name is an error naming both plugins. */
+  register(provider: Provider, plugin: string): void {
+    const existing = this.providers.get(provider.name)
+    if (existing) {
+      throw new ProviderError(
+        'not-configured',
+        `provider '${provider.name}' is registered twice: by '${existing.plugin}' and by '${plugin}'`,
+        { provider: provider.name, plugin },
+      )
+    }
+    this.providers.set(provider.name, { provider, plugin })
+  }
+
+  list(): Provider[] {
+    return [...this.providers.values()].map((entry) => entry.provider)
+  }
+
+  has(name: string): boolean {
+    return this.providers.has(name)
+  }
+
+  get(name: string): Provider {
+    const entry = this.providers.get(name)
+    if (!entry) {
+      const names = [...this.providers.keys()]
+      throw new ProviderError(
+        'unknown-provider',
+        `no provider named '${name}'${didYouMean(name, names)}; loaded providers: ${names.join(', ') || '(none)'}`,
+        { provider: name },
+      )
+    }
+    return entry.provider
+  }
+
+  /** Parses `provider:model`, with a clear error for a malformed ref. */
+  ref(model: string | ModelRef): ModelRef {
+    if (typeof model !== 'string') return model
+    const parsed = parseModelRef(model)
+    if (!parsed.ok) throw new ProviderError('not-configured', parsed.error, { provider: 'unknown' })
+    return parsed.value
+  }
+
+  /** Capabilities: config override, then the provider's live answer, then the catalogue, then defaults. */
+  capabilities(model: string | ModelRef, options: CallOptions = {}): Promise<ModelCapabilities> {
+    const ref = this.ref(model)
+    const key = formatModelRef(ref)
+    let cached = this.capabilityCache.get(key)
+    if (!cached) {
+      cached = this.computeCapabilities(ref, options)
+      this.capabilityCache.set(key, cached)
+      cached.catch(() => this.capabilityCache.delete(key))
+    }
+    return cached
+  }
+
+  private async computeCapabilities(ref: ModelRef, options: CallOptions): Promise<ModelCapabilities> {
+    const provider = this.get(ref.provider)
+    const live = (await provider.capabilities?.(ref.model, options)) ?? {}
+    const catalogue = lookupCapabilities(ref.provider, ref.model) ?? UNKNOWN_MODEL
+    return {
+      ...catalogue,
+      ...stripUndefined(live),
+      ...this.options.capabilities?.[ref.provider],
+      ...this.options.capabilities?.[formatModelRef(ref)],
+    }
+  }
+
+  /**
+   * Streams a call through its provider. Tools go natively where the model supports them and as
+   * prompt text where it does not (or where it refuses them at runtime, before any output).
+   */
+  async *stream(request: ModelRequest, options: CallOptions = {}): AsyncGenerator<StreamEvent> {
+    const provider = this.get(request.model.provider)
+    const key = formatModelRef(request.model)
+    const hasTools = (request.tools?.length ?? 0) > 0
+    const mode = this.options.toolMode ?? 'auto'
+    let usePrompt = hasTools && (mode === 'prompt' || this.promptToolModels.has(key))
+    if (hasTools && mode === 'auto' && !usePrompt)
+      usePrompt = !(await this.capabilities(request.model, options)).tools
+    if (!usePrompt) {
+      let produced = false
+      try {
+        for await (const event of provider.stream(request, options)) {
+          produced = true
+          yield event
+        }
+        return
+      } catch (error) {
+        const refusedTools =
+          hasTools &&
+          mode === 'auto' &&
+          !produced &&
+          error instanceof ProviderError &&
+          error.kind === 'bad-request' &&
+          NO_TOOLS.test(error.message)
+        if (!refusedTools) throw error
+        this.promptToolModels.add(key)
+      }
+    }
+    const nextId = () => `call_${this.idPrefix}_${++this.idCounter}`
+    yield* parsePromptTools(
+      provider.stream(toPromptToolsRequest(request), options),
+      request.tools ?? [],
+      nextId,
+    )
+  }
+
+  /** The whole answer at once; the same events as stream(), folded. */
+  complete(request: ModelRequest, options: CallOptions = {}): Promise<ModelResponse> {
+    return collectStream(request.model, this.stream(request, options))
+  }
+
+  embed(request: EmbeddingRequest, options: CallOptions = {}): Promise<EmbeddingResponse> {
+    const provider = this.get(request.model.provider)
+    if (!provider.embed) {
+      throw new ProviderError('unsupported', `provider '${provider.name}' does not offer embeddings`, {
+        provider: provider.name,
+      })
+    }
+    return provider.embed(request, options)
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.list().map((provider) => provider.close?.().catch(() => undefined)))
+  }
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
+}
