@@ -70,6 +70,9 @@ const loadUndici = () => {
   return undici
 }
 
+/** The longest Retry-After tau waits for before giving the error to the caller instead. */
+const MAX_RETRY_AFTER_MS = 60_000
+
 const RETRYABLE_STATUS = new Set([408, 409, 425, 429, 500, 502, 503, 504, 529])
 const CONNECTION_CODES = new Set([
   'ECONNREFUSED',
@@ -205,8 +208,8 @@ export class HttpClient {
         failure.retryAfterSeconds !== undefined
           ? failure.retryAfterSeconds * 1000
           : backoffDelay(attempt, this.settings.retries)
-      // A server asking for a longer wait than we would ever back off is answered, not waited for.
-      if (waitMs > this.settings.retries.maxDelayMs * 3) throw failure
+      // A server asking for a longer wait than a person would sit through is answered, not waited for.
+      if (waitMs > MAX_RETRY_AFTER_MS) throw failure
       try {
         await sleep(waitMs, request.signal)
       } catch {
@@ -254,8 +257,10 @@ export class HttpClient {
     url: URL,
     signal: AbortSignal | undefined,
   ): AsyncGenerator<Uint8Array> {
+    let complete = false
     try {
       for await (const chunk of body) yield chunk
+      complete = true
     } catch (error) {
       const mapped = this.mapTransportError(error, url, signal, 'while the answer was streaming')
       throw new ProviderError(mapped.kind, mapped.message, {
@@ -264,8 +269,9 @@ export class HttpClient {
         cause: error,
       })
     } finally {
-      // Stopping early (abort, or the consumer broke out) must release the socket.
-      body.destroy?.()
+      // Stopping early (abort, or the consumer broke out) must release the socket; a body read
+      // to its end leaves the connection to the pool for reuse.
+      if (!complete) body.destroy?.()
     }
   }
 

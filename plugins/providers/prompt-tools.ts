@@ -134,8 +134,15 @@ export async function* parsePromptTools(
       : { type: 'tool-call-end', id, name: call.name, input: call.input, inputError: call.inputError }
   }
   // Emits what can be emitted from the buffer; keeps an unfinished call or fence.
+  let afterCall = false
   const drain = function* (final: boolean): Generator<StreamEvent> {
     for (;;) {
+      if (afterCall) {
+        // The line break that ends a call belongs to the call, not to the text.
+        if (!final && /^[ \t\r]*$/.test(buffer)) return
+        buffer = buffer.replace(/^[ \t]*\r?\n/, '')
+        afterCall = false
+      }
       const tag = buffer.indexOf(OPEN)
       const fence = buffer.indexOf(FENCE)
       const next = tag === -1 ? fence : fence === -1 ? tag : Math.min(tag, fence)
@@ -162,7 +169,8 @@ export async function* parsePromptTools(
         }
         const call = parseCall(buffer.slice(OPEN.length, end), names, true)
         if (call) yield* emitCall(call)
-        buffer = buffer.slice(end + CLOSE.length).replace(/^\s*\n/, '')
+        buffer = buffer.slice(end + CLOSE.length)
+        afterCall = true
         continue
       }
       // A fenced block: a call only if it is JSON naming one of the offered tools.
