@@ -186,7 +186,7 @@ export class ProviderRegistry {
     return collectStream(request.model, this.stream(request, options))
   }
 
-  embed(request: EmbeddingRequest, options: CallOptions = {}): Promise<EmbeddingResponse> {
+  async embed(request: EmbeddingRequest, options: CallOptions = {}): Promise<EmbeddingResponse> {
     const provider = this.get(request.model.provider)
     if (!provider.embed) {
       throw new ProviderError('unsupported', `provider '${provider.name}' does not offer embeddings`, {
