@@ -26,10 +26,9 @@ const text = (events: StreamEvent[]) =>
     .filter((e): e is Extract<StreamEvent, { type: 'text-delta' }> => e.type === 'text-delta')
     .map((e) => e.text)
     .join('')
-const calls = (events: StreamEvent[]) =>
-  events
-    .filter((e) => e.type === 'tool-call-end')
-    .map((e) => e.type === 'tool-call-end' && [e.name, e.input, e.inputError])
+type Call = [string, unknown, string | undefined]
+const calls = (events: StreamEvent[]): Call[] =>
+  events.flatMap((e): Call[] => (e.type === 'tool-call-end' ? [[e.name, e.input, e.inputError]] : []))
 
 /** Cuts a string into pieces of `size` characters, as a model streams it. */
 const pieces = (s: string, size: number) =>
