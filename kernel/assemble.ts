@@ -48,6 +48,8 @@ async function resolvePreset(
   name: string | Preset,
   catalog: PresetCatalog,
   seen: string[],
+  /** The config file that named the preset, for the error message. */
+  file?: string,
 ): Promise<Preset[]> {
   let preset: Preset
   if (isPreset(name)) preset = name
@@ -55,8 +57,10 @@ async function resolvePreset(
     const load = Object.hasOwn(catalog, name) ? catalog[name] : undefined
     if (!load) {
       const names = Object.keys(catalog)
-      throw new TauError('TAU_PRESET_UNKNOWN', `unknown preset '${name}'${didYouMean(name, names)}`, {
+      const where = file ? ` (named in ${file})` : ''
+      throw new TauError('TAU_PRESET_UNKNOWN', `unknown preset '${name}'${where}${didYouMean(name, names)}`, {
         details: [`available presets: ${names.join(', ')}`],
+        ...(file ? { file } : {}),
       })
     }
     preset = await load()
@@ -106,39 +110,45 @@ export async function loadPluginModule(
   options: unknown,
   baseDir: string,
   tauHome: string,
+  /** Where the entry is listed (a config file path, or `preset 'x'`), for error messages. */
+  listedIn?: string,
 ): Promise<TauPlugin> {
   let file: string | undefined
+  const listed = listedIn ? ` listed in ${listedIn}` : ''
   if (PATH_LIKE.test(spec)) {
     file = isAbsolute(spec) ? spec : resolvePath(baseDir, spec)
     // Allow './my-plugin' for './my-plugin.ts' and folders with an index.
     file = probeFile(file)
-  } else {
-    const candidates =
-      spec.startsWith('tau-plugin-') || spec.startsWith('@') ? [spec] : [`tau-plugin-${spec}`, spec]
+  }
+  const candidates =
+    spec.startsWith('tau-plugin-') || spec.startsWith('@') ? [spec] : [`tau-plugin-${spec}`, spec]
+  if (!PATH_LIKE.test(spec)) {
     for (const candidate of candidates) {
       file = await resolvePackage(candidate, baseDir, tauHome)
       if (file) break
     }
   }
   if (!file) {
-    const tried = PATH_LIKE.test(spec) ? resolvePath(baseDir, spec) : spec
-    throw new TauError(
-      'TAU_PLUGIN_NOT_FOUND',
-      `cannot find plugin '${spec}' (looked for ${tried} from ${baseDir})`,
-      {
-        file: tried,
-      },
-    )
+    const tried = PATH_LIKE.test(spec)
+      ? `looked for ${resolvePath(baseDir, spec)}`
+      : `looked for the package${candidates.length > 1 ? 's' : ''} ${candidates.map((c) => `'${c}'`).join(' and ')} from ${baseDir}`
+    throw new TauError('TAU_PLUGIN_NOT_FOUND', `cannot find plugin '${spec}'${listed} (${tried})`, {
+      ...(listedIn && isAbsolute(listedIn) ? { file: listedIn } : {}),
+    })
   }
   let namespace: unknown
   try {
     namespace = await importModule(file, tauHome)
   } catch (error) {
-    throw new TauError('TAU_PLUGIN_INVALID', `plugin module '${spec}' failed to load: ${messageOf(error)}`, {
-      file,
-      cause: error,
-      hint: 'Fix the error in the module; run with --debug to see the stack.',
-    })
+    throw new TauError(
+      'TAU_PLUGIN_INVALID',
+      `plugin module '${spec}'${listed} failed to load: ${messageOf(error)}`,
+      {
+        file,
+        cause: error,
+        hint: 'Fix the error in the module; run with --debug to see the stack.',
+      },
+    )
   }
   let value = defaultExport(namespace)
   if (typeof value === 'function' && !isPlugin(value)) {
@@ -180,9 +190,9 @@ async function loadEntries(
   for (const entry of flatten(entries)) {
     if (isPlugin(entry)) loaded.push({ plugin: entry, source })
     else if (typeof entry === 'string')
-      loaded.push({ plugin: await loadPluginModule(entry, undefined, baseDir, tauHome), source })
+      loaded.push({ plugin: await loadPluginModule(entry, undefined, baseDir, tauHome, source), source })
     else if (Array.isArray(entry) && typeof entry[0] === 'string') {
-      loaded.push({ plugin: await loadPluginModule(entry[0], entry[1], baseDir, tauHome), source })
+      loaded.push({ plugin: await loadPluginModule(entry[0], entry[1], baseDir, tauHome, source), source })
     } else {
       throw new TauError(
         'TAU_PLUGIN_INVALID',
@@ -235,7 +245,13 @@ export async function assemble(options: AssembleOptions): Promise<Assembly> {
       `preset: expected a preset name or a definePreset() value, got ${describe(presetName)}`,
     )
   }
-  const chain = await resolvePreset(presetName, options.presets, [])
+  const namedInConfig = options.preset === undefined && config.preset !== undefined
+  const chain = await resolvePreset(
+    presetName,
+    options.presets,
+    [],
+    namedInConfig ? options.configFile : undefined,
+  )
   const baseDir = options.configFile ? resolvePath(options.configFile, '..') : options.cwd
   let plugins: Sourced[] = []
   let defaults: RawConfig = {}
@@ -250,7 +266,10 @@ export async function assemble(options: AssembleOptions): Promise<Assembly> {
   if (userPlugins !== undefined && !Array.isArray(userPlugins)) {
     throw new TauError('TAU_CONFIG_INVALID', `plugins: expected an array, got ${describe(userPlugins)}`)
   }
-  plugins = overlay(plugins, await loadEntries(userPlugins, 'config', baseDir, options.tauHome))
+  plugins = overlay(
+    plugins,
+    await loadEntries(userPlugins, options.configFile ?? 'config', baseDir, options.tauHome),
+  )
   const disabled = config.disablePlugins
   if (Array.isArray(disabled)) {
     const names = plugins.map((p) => p.plugin.name)

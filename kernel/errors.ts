@@ -289,7 +289,12 @@ export function formatError(error: unknown, options: { debug?: boolean } = {}): 
     if (error.file !== undefined && !error.message.includes(error.file)) lines.push(`  in ${error.file}`)
     for (const detail of error.details) lines.push(`  - ${detail}`)
     const cause = error.cause
-    if (cause !== undefined && !isTauError(cause) && !error.message.includes(messageOf(cause))) {
+    const squash = (text: string) => text.replace(/\s+/g, ' ').trim()
+    if (
+      cause !== undefined &&
+      !isTauError(cause) &&
+      !squash(error.message).includes(squash(messageOf(cause)))
+    ) {
       lines.push(`  cause: ${messageOf(cause)}`)
     }
     lines.push(`  hint: ${error.hint}`)

@@ -132,12 +132,19 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
   ).action(async (args: string[], flags: CommonFlags, command: Command) => {
     const { kernel, assembly } = await prepare(flags)
     const controller = new AbortController()
-    const signals = options.handleSignals === false ? undefined : installSignals(kernel, controller, stderr)
+    const signals = options.handleSignals === false ? undefined : installSignals(kernel, controller)
+    // Signal handlers do not keep Node's event loop alive: while tau waits (a frontend listening
+    // only to its abort signal, a start tap waiting), this does, until the action ends.
+    const keepAlive = setInterval(() => undefined, 1 << 30)
+    // A signal ends the wait for start() or the frontend at once, even if they never settle.
+    const interrupted = new Promise<'interrupted'>((resolve) =>
+      controller.signal.addEventListener('abort', () => resolve('interrupted'), { once: true }),
+    )
     try {
-      await kernel.start()
+      if ((await Promise.race([kernel.start(), interrupted])) === 'interrupted') return
       const frontend = kernel.tryResolve(frontendRef)
       if (frontend) {
-        exitCode = await frontend
+        const run = frontend
           .run({
             argv: [...args, ...command.args.filter((a) => !args.includes(a))],
             signal: controller.signal,
@@ -150,15 +157,25 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
               ? error
               : new TauError('TAU_FRONTEND_FAILED', messageOf(error), { cause: error })
           })
+        const result = await Promise.race([run, interrupted])
+        if (result !== 'interrupted') exitCode = result
       } else {
         print(
           stderr,
           `tau: preset '${assembly.presets.at(-1)}' is ready with ${kernel.plugins.length} plugin${kernel.plugins.length === 1 ? '' : 's'}; it has no frontend, so there is nothing to run. Stopping.`,
         )
       }
+    } catch (error) {
+      // Stopping because of a signal is not a failure of whatever was interrupted.
+      if (!controller.signal.aborted) throw error
     } finally {
-      await kernel.stop(controller.signal.aborted ? 'signal' : 'stop').finally(() => signals?.remove())
-      if (signals?.exitCode !== undefined) exitCode = signals.exitCode
+      clearInterval(keepAlive)
+      try {
+        await kernel.stop(controller.signal.aborted ? 'signal' : 'stop')
+      } finally {
+        signals?.remove()
+        if (signals?.exitCode !== undefined) exitCode = signals.exitCode
+      }
     }
   })
 
@@ -215,7 +232,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
         pluginKernel = kernel
         await kernel.start({ until: 'setup' })
         const commands = kernel.tryResolve(cliCommandsRef) ?? []
-        signals = options.handleSignals === false ? undefined : installSignals(kernel, controller, stderr)
+        signals = options.handleSignals === false ? undefined : installSignals(kernel, controller)
         registerPluginCommands(program, commands, async (command, args, flags) => {
           if (command.needs === 'start') await kernel.start()
           const code = await command.run({
@@ -378,22 +395,23 @@ function renderPlugins(
 function installSignals(
   kernel: Kernel,
   controller: AbortController,
-  stderr: NodeJS.WritableStream,
 ): { remove(): void; readonly exitCode: number | undefined } {
   let received = 0
   let exitCode: number | undefined
   const onSignal = (signal: NodeJS.Signals) => {
     received++
+    const code = signal === 'SIGINT' ? 130 : 143
     if (received > 1) {
-      stderr.write(`tau: ${signal} again, exiting without waiting\n`)
-      process.exit(signal === 'SIGINT' ? 130 : 143)
+      process.stderr.write(`tau: ${signal} again, exiting without waiting\n`)
+      process.exit(code)
     }
+    exitCode = code
     controller.abort(new Error(signal))
-    exitCode = signal === 'SIGINT' ? 130 : 143
-    // Without a frontend holding the process, stopping here is what ends it.
-    kernel.stop('signal').catch((error: unknown) => {
-      stderr.write(`${formatError(error)}\n`)
-    })
+    // The command's own code awaits the same stop() and reports its failures, once, masked.
+    kernel.stop('signal').then(
+      () => forceExitSoon(code),
+      () => forceExitSoon(code),
+    )
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
@@ -406,4 +424,12 @@ function installSignals(
       return exitCode
     },
   }
+}
+
+/**
+ * After a signal and a finished stop, the process should end even if a plugin left a timer or
+ * socket behind. The timer is unref'd: when nothing else holds the loop, Node exits sooner.
+ */
+function forceExitSoon(code: number): void {
+  setTimeout(() => process.exit(code), 2_000).unref()
 }

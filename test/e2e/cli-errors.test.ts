@@ -1,0 +1,284 @@
+/**
+ * How the real `tau` binary reports what goes wrong: a non-zero exit, the error code, the file,
+ * the plugin and the field or cause on stderr, nothing on stdout, and no stack trace unless
+ * --debug asks for one (then there is one).
+ */
+import { describe, expect, it } from 'vitest'
+import { markerPlugin, type Project, STACK_LINE, type TauResult, useProjects } from './run-tau.js'
+
+const project = useProjects()
+
+interface Reported {
+  readonly plain: TauResult
+  readonly debug: TauResult
+  /** The project of the run without --debug. */
+  readonly project: Project
+  /** The project of the run with --debug (its own, so marker files never mix). */
+  readonly debugProject: Project
+}
+
+/** Runs `args` twice, in two identical projects: as given, and with --debug. */
+async function runBoth(files: Record<string, string>, args: readonly string[]): Promise<Reported> {
+  const [a, b] = await Promise.all([project(files), project(files)])
+  const [plain, debug] = await Promise.all([a.run(args), b.run([...args, '--debug'])])
+  return { plain, debug, project: a, debugProject: b }
+}
+
+/** The shape every reported error shares; `mentions` are strings or patterns stderr must contain. */
+function expectReported(
+  reported: Reported,
+  code: string,
+  mentions: ReadonlyArray<string | RegExp> | ((project: Project) => ReadonlyArray<string | RegExp>),
+): void {
+  const { plain, debug } = reported
+  for (const [result, p, label] of [
+    [plain, reported.project, 'without --debug'],
+    [debug, reported.debugProject, 'with --debug'],
+  ] as const) {
+    expect(result.timedOut, `${label}: timed out`).toBe(false)
+    expect(result.code, `${label}: exit code\n${result.stderr}`).toBe(1)
+    expect(result.stdout, `${label}: stdout is protocol, errors go to stderr`).toBe('')
+    expect(result.stderr, label).toContain(`error ${code}: `)
+    for (const mention of typeof mentions === 'function' ? mentions(p) : mentions) {
+      if (typeof mention === 'string') expect(result.stderr, label).toContain(mention)
+      else expect(result.stderr, label).toMatch(mention)
+    }
+  }
+  expect(plain.stderr, 'no stack trace without --debug').not.toMatch(STACK_LINE)
+  expect(debug.stderr, 'a stack trace with --debug').toMatch(STACK_LINE)
+}
+
+const ollamaPlugin = `import { definePlugin } from 'tau'
+import { z } from 'zod'
+
+export default definePlugin({
+  name: 'ollama',
+  configKey: 'providers.ollama',
+  config: z.object({ timeout: z.number() }),
+  setup() {},
+})
+`
+
+const namedPlugin = (name: string, dependsOn: readonly string[] = []) => `import { definePlugin } from 'tau'
+export default definePlugin({ name: ${JSON.stringify(name)}, dependsOn: ${JSON.stringify(dependsOn)}, setup() {} })
+`
+
+describe.concurrent('tau reports errors', () => {
+  it('a syntax error in tau.config.ts: names the file and the position', async () => {
+    const reported = await runBoth(
+      {
+        'tau.config.ts': `import { defineConfig } from 'tau'
+
+export default defineConfig({
+  preset: 'minimal',,
+})
+`,
+      },
+      ['start'],
+    )
+    expectReported(reported, 'TAU_CONFIG_LOAD', (p) => [p.path('tau.config.ts'), /tau\.config\.ts:4:\d+/])
+  })
+
+  it("a wrong type in a plugin's slice: names the field, the value, the plugin and the file", async () => {
+    const reported = await runBoth(
+      {
+        'ollama.ts': ollamaPlugin,
+        'tau.config.ts': `import { defineConfig } from 'tau'
+export default defineConfig({ plugins: ['./ollama.ts'], providers: { ollama: { timeout: 'fast' } } })
+`,
+      },
+      ['start'],
+    )
+    expectReported(reported, 'TAU_CONFIG_INVALID', (p) => [
+      'providers.ollama.timeout: expected number, got "fast"',
+      "plugin 'ollama'",
+      p.path('tau.config.ts'),
+    ])
+  })
+
+  it('an unknown top-level key: names it, suggests the kernel key it resembles, names the file', async () => {
+    const reported = await runBoth({ 'tau.config.ts': "export default { logLevl: 'debug' }\n" }, ['start'])
+    expectReported(reported, 'TAU_CONFIG_UNKNOWN_KEY', (p) => [
+      'logLevl',
+      "did you mean 'logLevel'",
+      p.path('tau.config.ts'),
+    ])
+  })
+
+  it('several config problems are reported together, each with its path', async () => {
+    const reported = await runBoth(
+      {
+        'ollama.ts': ollamaPlugin,
+        'tau.config.ts': `export default {
+  logLevl: 'debug',
+  plugins: ['./ollama.ts'],
+  providers: { ollama: { timeout: 'fast' }, olama: {} },
+}
+`,
+      },
+      ['start'],
+    )
+    expectReported(reported, 'TAU_CONFIG_INVALID', [
+      '3 problems',
+      /logLevl: unknown key.*did you mean 'logLevel'/,
+      /providers\.olama: unknown key.*did you mean 'ollama'/,
+      'providers.ollama.timeout: expected number, got "fast"',
+    ])
+  })
+
+  it('an unknown preset on the command line lists the presets there are', async () => {
+    const reported = await runBoth({}, ['start', '--preset', 'nope'])
+    expectReported(reported, 'TAU_PRESET_UNKNOWN', ["unknown preset 'nope'", /available presets: .*minimal/])
+  })
+
+  it('a misspelt preset on the command line gets a did-you-mean', async () => {
+    const reported = await runBoth({}, ['start', '--preset', 'minimla'])
+    expectReported(reported, 'TAU_PRESET_UNKNOWN', ["unknown preset 'minimla'", "did you mean 'minimal'"])
+  })
+
+  it('an unknown preset in the config gets a did-you-mean', async () => {
+    const reported = await runBoth({ 'tau.config.ts': "export default { preset: 'minimall' }\n" }, ['start'])
+    expectReported(reported, 'TAU_PRESET_UNKNOWN', ["unknown preset 'minimall'", "did you mean 'minimal'"])
+  })
+
+  it('a plugin path that does not exist: names the path it looked for', async () => {
+    const reported = await runBoth(
+      { 'tau.config.ts': "export default { plugins: ['./missing-plugin'] }\n" },
+      ['start'],
+    )
+    expectReported(reported, 'TAU_PLUGIN_NOT_FOUND', (p) => [
+      "cannot find plugin './missing-plugin'",
+      p.path('missing-plugin'),
+    ])
+  })
+
+  it('a plugin package that is not installed: names the package', async () => {
+    const reported = await runBoth({ 'tau.config.ts': "export default { plugins: ['nope'] }\n" }, ['start'])
+    expectReported(reported, 'TAU_PLUGIN_NOT_FOUND', ["cannot find plugin 'nope'", 'npm install'])
+  })
+
+  it('two plugins of one name in the config: names the plugin', async () => {
+    const reported = await runBoth(
+      {
+        'a.ts': namedPlugin('a'),
+        'also-a.ts': namedPlugin('a'),
+        'tau.config.ts': "export default { plugins: ['./a.ts', './also-a.ts'] }\n",
+      },
+      ['start'],
+    )
+    expectReported(reported, 'TAU_PLUGIN_DUPLICATE', ["two plugins are named 'a'"])
+  })
+
+  it('a dependency cycle: shows the cycle', async () => {
+    const reported = await runBoth(
+      {
+        'a.ts': namedPlugin('a', ['b']),
+        'b.ts': namedPlugin('b', ['a']),
+        'tau.config.ts': "export default { plugins: ['./a.ts', './b.ts'] }\n",
+      },
+      ['start'],
+    )
+    expectReported(reported, 'TAU_DEPENDENCY_CYCLE', [/a -> b -> a|b -> a -> b/])
+  })
+
+  it('a missing dependency: names the plugin and what it needs, with a did-you-mean', async () => {
+    const reported = await runBoth(
+      {
+        'ollama.ts': ollamaPlugin,
+        'chat.ts': namedPlugin('chat', ['ollam']),
+        'tau.config.ts':
+          "export default { plugins: ['./chat.ts', './ollama.ts'], providers: { ollama: { timeout: 5 } } }\n",
+      },
+      ['start'],
+    )
+    expectReported(reported, 'TAU_DEPENDENCY_MISSING', ["plugin 'chat'", "'ollam'", "did you mean 'ollama'"])
+  })
+
+  it('a setup that throws: names the plugin and the cause; plugins set up before it were torn down', async () => {
+    const files = {
+      'early.ts': markerPlugin('early'),
+      'boom.ts': markerPlugin('boom', { dependsOn: ['early'], body: "throw new Error('kaboom in setup')" }),
+      'late.ts': markerPlugin('late', { dependsOn: ['boom'] }),
+      // Registration order differs from setup order: early sets up first because boom needs it.
+      'tau.config.ts': "export default { plugins: ['./late.ts', './boom.ts', './early.ts'] }\n",
+    }
+    const reported = await runBoth(files, ['start'])
+    expectReported(reported, 'TAU_SETUP_FAILED', ["plugin 'boom'", 'kaboom in setup'])
+    for (const p of [reported.project, reported.debugProject]) {
+      expect(p.exists('early.torndown'), 'the teardown of a plugin set up earlier ran').toBe(true)
+      expect(p.exists('boom.torndown'), 'a failed setup returned no teardown').toBe(false)
+      expect(p.exists('late.torndown'), 'a plugin after the failure was never set up').toBe(false)
+    }
+  })
+
+  it("a teardown that throws: names the plugin and the cause; the other plugins' teardowns still ran", async () => {
+    const files = {
+      'early.ts': markerPlugin('early'),
+      'bad-teardown.ts': markerPlugin('bad-teardown', {
+        dependsOn: ['early'],
+        teardown: "throw new Error('teardown exploded')",
+      }),
+      'late.ts': markerPlugin('late', { dependsOn: ['bad-teardown'] }),
+      'tau.config.ts': "export default { plugins: ['./late.ts', './bad-teardown.ts', './early.ts'] }\n",
+    }
+    const reported = await runBoth(files, ['start'])
+    expectReported(reported, 'TAU_TEARDOWN_FAILED', ["plugin 'bad-teardown'", 'teardown exploded'])
+    for (const p of [reported.project, reported.debugProject]) {
+      expect(p.exists('late.torndown'), 'torn down before the failing one').toBe(true)
+      expect(p.exists('early.torndown'), 'torn down after the failing one').toBe(true)
+    }
+  })
+
+  it('--config pointing at a missing file: names the file', async () => {
+    const reported = await runBoth({}, ['start', '--config', 'does-not-exist.ts'])
+    expectReported(reported, 'TAU_CONFIG_NOT_FOUND', (p) => [p.path('does-not-exist.ts')])
+  })
+})
+
+/**
+ * An error caused by a line of the config should say which file that line is in, as the errors
+ * about config values already do.
+ */
+describe.concurrent('errors caused by a config entry name the config file', () => {
+  it.each<{ what: string; files: Record<string, string>; code: string }>([
+    {
+      what: 'an unknown preset',
+      files: { 'tau.config.ts': "export default { preset: 'minimall' }\n" },
+      code: 'TAU_PRESET_UNKNOWN',
+    },
+    {
+      what: 'a plugin path that does not exist',
+      files: { 'tau.config.ts': "export default { plugins: ['./missing-plugin'] }\n" },
+      code: 'TAU_PLUGIN_NOT_FOUND',
+    },
+    {
+      what: 'a plugin package that is not installed',
+      files: { 'tau.config.ts': "export default { plugins: ['nope'] }\n" },
+      code: 'TAU_PLUGIN_NOT_FOUND',
+    },
+    {
+      what: 'two plugins of one name',
+      files: {
+        'a.ts': namedPlugin('a'),
+        'also-a.ts': namedPlugin('a'),
+        'tau.config.ts': "export default { plugins: ['./a.ts', './also-a.ts'] }\n",
+      },
+      code: 'TAU_PLUGIN_DUPLICATE',
+    },
+  ])('$what', async ({ files, code }) => {
+    const p = await project(files)
+    const result = await p.run(['start'])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain(`error ${code}: `)
+    expect(result.stderr).toContain(p.path('tau.config.ts'))
+  })
+
+  it('a plugin package that is not installed: says which package names were tried', async () => {
+    const p = await project({ 'tau.config.ts': "export default { plugins: ['nope'] }\n" })
+    const result = await p.run(['start'])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('error TAU_PLUGIN_NOT_FOUND: ')
+    // 'nope' is looked up as tau-plugin-nope first; the message should not say only "nope".
+    expect(result.stderr).toContain('tau-plugin-nope')
+  })
+})

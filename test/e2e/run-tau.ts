@@ -1,0 +1,226 @@
+/**
+ * Drives the real, compiled `tau` binary (dist/bin/tau.js, built by test/global-setup.ts) in
+ * throwaway projects, the way a user runs it.
+ *
+ * Every run gets a clean environment: PATH, TAU_HOME (a temp dir, never the real home), HOME (another
+ * temp dir, so that anything that ignores TAU_HOME shows up there instead of in the real home),
+ * NO_COLOR, and only what the test adds. Nothing of the test runner's environment leaks in.
+ *
+ * Fixture projects live under os.tmpdir(), outside this repository, so the upward config search
+ * can never meet the repository's own tau.config.ts or package.json. Such a project cannot resolve
+ * 'zod' (or 'tapable') by itself; rather than importing zod by an absolute path, each project gets
+ * node_modules/zod as a symlink to the repository's copy, exactly as if the user had installed
+ * zod. So fixtures read like user code: `import { z } from 'zod'`. 'tau' is deliberately NOT
+ * linked: the binary maps `import ... from 'tau'` in configs and plugins to the running kernel,
+ * which is what a globally installed tau relies on.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll } from 'vitest'
+
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
+export const TAU_BIN = join(REPO_ROOT, 'dist', 'bin', 'tau.js')
+
+/** A line of a JavaScript stack trace. */
+export const STACK_LINE = /^\s+at /m
+
+export interface TauResult {
+  /** Exit code; null when the process was killed by a signal it did not handle. */
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+  /** True when the run exceeded its time limit and was killed. */
+  readonly timedOut: boolean
+}
+
+export interface RunOptions {
+  cwd: string
+  tauHome: string
+  /** HOME for the process; a temp dir. */
+  home: string
+  /** Extra environment variables, on top of PATH, TAU_HOME, HOME and NO_COLOR. */
+  env?: Record<string, string>
+  /** Kill the process (SIGKILL) after this long; default 15 s. */
+  timeoutMs?: number
+  /** Run something else than the compiled binary, e.g. ['--import', 'jiti/register', 'bin/tau.ts']. */
+  command?: readonly string[]
+}
+
+export interface TauProcess {
+  readonly child: ChildProcess
+  readonly result: Promise<TauResult>
+  /** True once the process has exited. */
+  readonly exited: boolean
+  /** The output so far, for messages when something goes wrong. */
+  output(): string
+}
+
+export function cleanEnv(
+  tauHome: string,
+  home: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', TAU_HOME: tauHome, HOME: home, NO_COLOR: '1', ...extra }
+}
+
+/** Starts `node dist/bin/tau.js ...args`; resolves `result` when it exits. */
+export function spawnTau(args: readonly string[], options: RunOptions): TauProcess {
+  const command = options.command ?? [TAU_BIN]
+  const child = spawn(process.execPath, [...command, ...args], {
+    cwd: options.cwd,
+    env: cleanEnv(options.tauHome, options.home, options.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  let exited = false
+  let timedOut = false
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk
+  })
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk
+  })
+  const timer = setTimeout(() => {
+    timedOut = true
+    child.kill('SIGKILL')
+  }, options.timeoutMs ?? 15_000)
+  const result = new Promise<TauResult>((resolve, reject) => {
+    child.on('error', (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      exited = true
+      resolve({ code, signal, stdout, stderr, timedOut })
+    })
+  })
+  return {
+    child,
+    result,
+    get exited() {
+      return exited
+    },
+    output: () => `--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`,
+  }
+}
+
+export function runTau(args: readonly string[], options: RunOptions): Promise<TauResult> {
+  return spawnTau(args, options).result
+}
+
+/** Waits until `file` exists; fails at once if the process exits first. */
+export async function waitForFile(file: string, proc: TauProcess, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!existsSync(file)) {
+    if (proc.exited) {
+      const result = await proc.result
+      throw new Error(`tau exited (code ${result.code}) before ${file} appeared\n${proc.output()}`.trimEnd())
+    }
+    if (Date.now() > deadline)
+      throw new Error(`${file} did not appear within ${timeoutMs} ms\n${proc.output()}`)
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}
+
+/** Packages a fixture project may import, linked from the repository's node_modules. */
+export type LinkedPackage = 'zod' | 'tapable'
+
+export interface Project {
+  /** The project directory (where tau runs by default). */
+  readonly dir: string
+  /** TAU_HOME for every run in this project; outside `dir`. */
+  readonly tauHome: string
+  /** HOME for every run in this project; outside `dir`, and tau should never write to it. */
+  readonly home: string
+  /** Absolute path of a file in the project. */
+  path(relative: string): string
+  exists(relative: string): boolean
+  /** Writes files (creating folders), relative to the project directory. */
+  write(files: Record<string, string>): Promise<void>
+  run(args: readonly string[], options?: Partial<RunOptions>): Promise<TauResult>
+  spawn(args: readonly string[], options?: Partial<RunOptions>): TauProcess
+  /** Files in $TAU_HOME/cache/jiti, where transpiled TypeScript is cached. */
+  cacheFiles(): Promise<string[]>
+}
+
+/**
+ * A factory for fixture projects; every project it made is removed after the file's tests.
+ * Call at the top level of a test file.
+ */
+export function useProjects(): (
+  files?: Record<string, string>,
+  link?: readonly LinkedPackage[],
+) => Promise<Project> {
+  const roots: string[] = []
+  afterAll(async () => {
+    await Promise.all(roots.map((root) => rm(root, { recursive: true, force: true })))
+  })
+  return async (files = {}, link = ['zod']) => {
+    const root = await mkdtemp(join(tmpdir(), 'tau-e2e-'))
+    roots.push(root)
+    const dir = join(root, 'project')
+    const tauHome = join(root, 'tau-home')
+    const home = join(root, 'home')
+    await mkdir(join(dir, 'node_modules'), { recursive: true })
+    await mkdir(tauHome)
+    await mkdir(home)
+    for (const name of link) {
+      await symlink(join(REPO_ROOT, 'node_modules', name), join(dir, 'node_modules', name), 'dir')
+    }
+    const project: Project = {
+      dir,
+      tauHome,
+      home,
+      path: (relative) => join(dir, relative),
+      exists: (relative) => existsSync(join(dir, relative)),
+      async write(more) {
+        for (const [relative, text] of Object.entries(more)) {
+          await mkdir(dirname(join(dir, relative)), { recursive: true })
+          await writeFile(join(dir, relative), text)
+        }
+      },
+      run: (args, options = {}) => runTau(args, { cwd: dir, tauHome, home, ...options }),
+      spawn: (args, options = {}) => spawnTau(args, { cwd: dir, tauHome, home, ...options }),
+      async cacheFiles() {
+        const cache = join(tauHome, 'cache', 'jiti')
+        return existsSync(cache) ? (await readdir(cache)).sort() : []
+      },
+    }
+    await project.write(files)
+    return project
+  }
+}
+
+/**
+ * Source of a plugin whose teardown writes `<name>.torndown` into the project directory, so a
+ * test can tell that it ran. `body` goes into setup (ctx is in scope) before the teardown.
+ */
+export function markerPlugin(
+  name: string,
+  options: { dependsOn?: readonly string[]; body?: string; teardown?: string } = {},
+): string {
+  return `import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { definePlugin, frontendRef } from 'tau'
+
+export default definePlugin({
+  name: ${JSON.stringify(name)},
+  dependsOn: ${JSON.stringify(options.dependsOn ?? [])},
+  setup(ctx) {
+    const marker = (what: string) => writeFileSync(join(ctx.paths.projectDir, what), what)
+    ${options.body ?? ''}
+    return () => {
+      ${options.teardown ?? ''}
+      marker(${JSON.stringify(`${name}.torndown`)})
+    }
+  },
+})
+`
+}
