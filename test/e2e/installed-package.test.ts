@@ -23,7 +23,10 @@ beforeAll(async () => {
   await symlink(repo, join(project, 'node_modules', 'tau'), 'dir')
   await symlink(join(repo, 'node_modules', 'zod'), join(project, 'node_modules', 'zod'), 'dir')
   await mkdir(join(project, 'plugins'))
-  await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'my-agent', type: 'module', private: true }))
+  await writeFile(
+    join(project, 'package.json'),
+    JSON.stringify({ name: 'my-agent', type: 'module', private: true }),
+  )
   await writeFile(
     join(project, 'plugins', 'hello.ts'),
     [
@@ -34,7 +37,7 @@ beforeAll(async () => {
       "  name: 'hello',",
       "  config: z.object({ who: z.string().default('world') }),",
       '  setup(ctx) {',
-      '    ctx.provide(greetingRef, `hello ${ctx.config.who}`)',
+      "    ctx.provide(greetingRef, 'hello ' + ctx.config.who)",
       '  },',
       '})',
       '',
@@ -58,7 +61,9 @@ describe('tau installed in a project', () => {
     const { stdout } = await run(process.execPath, [bin, 'config', '--json'], { cwd: project, env: env() })
     expect(JSON.parse(stdout)).toEqual({ hello: { who: 'ada' } })
     const plugins = await run(process.execPath, [bin, 'plugins', '--json'], { cwd: project, env: env() })
-    expect(JSON.parse(plugins.stdout).plugins).toMatchObject([{ name: 'hello', services: ['hello.greeting'] }])
+    expect(JSON.parse(plugins.stdout).plugins).toMatchObject([
+      { name: 'hello', services: ['hello.greeting'] },
+    ])
   })
 
   it("a plugin's test imports createTestKernel from 'tau/testing'", async () => {
