@@ -86,4 +86,5 @@ export {
   type SessionFactory,
   type SessionInfo,
 } from './services.js'
+export { closest, didYouMean } from './suggest.js'
 export * from './types/index.js'

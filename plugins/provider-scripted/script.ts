@@ -6,7 +6,7 @@
 import type { FinishReason, StreamEvent, Usage } from '../../kernel/index.js'
 
 export interface ScriptToolCall {
-  /** Sent as the call id where the wire format has ids (Ollama's has none). */
+  /** Sent as the call id where the wire format carries one; generated where it is left out. */
   readonly id?: string
   readonly name: string
   readonly input?: Readonly<Record<string, unknown>>

@@ -9,7 +9,13 @@ import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from './http.js'
 import { type ProviderCheck, ProviderRegistry } from './provider.js'
 
 export { CATALOG, type CatalogEntry, lookupCapabilities, UNKNOWN_MODEL } from './catalog.js'
-export { isProviderError, PROVIDER_ERRORS, ProviderError, type ProviderErrorKind } from './errors.js'
+export {
+  isContextLengthMessage,
+  isProviderError,
+  PROVIDER_ERRORS,
+  ProviderError,
+  type ProviderErrorKind,
+} from './errors.js'
 export { parseNdjson, parseSse, type SseEvent } from './framing.js'
 export {
   backoffDelay,

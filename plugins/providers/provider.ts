@@ -6,6 +6,7 @@
  */
 import {
   collectStream,
+  didYouMean,
   type EmbeddingRequest,
   type EmbeddingResponse,
   formatModelRef,
@@ -17,7 +18,6 @@ import {
   parseModelRef,
   type StreamEvent,
 } from '../../kernel/index.js'
-import { didYouMean } from '../../kernel/suggest.js'
 import { lookupCapabilities, UNKNOWN_MODEL } from './catalog.js'
 import { ProviderError } from './errors.js'
 import { parsePromptTools, toPromptToolsRequest } from './prompt-tools.js'
