@@ -32,7 +32,11 @@ export function formatModelRef(ref: ModelRef): string {
   return `${ref.provider}:${ref.model}`
 }
 
-/** Tokens a call used. Providers fill what they report; the rest stays undefined. */
+/**
+ * Tokens a call used. Providers fill what they report; the rest stays undefined.
+ * `inputTokens` counts the whole prompt, cached parts included (so it measures the context
+ * window); `cacheReadTokens` and `cacheWriteTokens` say how much of it the cache served or stored.
+ */
 export interface Usage {
   inputTokens: number
   outputTokens: number

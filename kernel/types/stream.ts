@@ -8,7 +8,14 @@ import type { JsonSchema, ToolDefinition } from './tool.js'
 
 export type StreamEvent =
   | { readonly type: 'text-delta'; readonly text: string }
-  | { readonly type: 'reasoning-delta'; readonly text: string; readonly signature?: string }
+  | {
+      readonly type: 'reasoning-delta'
+      readonly text: string
+      /** Signature to send back with this reasoning (closes the current reasoning part). */
+      readonly signature?: string
+      /** Reasoning the provider returned encrypted: its opaque data is in `signature`. */
+      readonly redacted?: boolean
+    }
   | { readonly type: 'tool-call-start'; readonly id: string; readonly name: string }
   | { readonly type: 'tool-call-delta'; readonly id: string; readonly argumentsDelta: string }
   | {
@@ -101,6 +108,18 @@ export async function collectStream(
         break
       case 'reasoning-delta':
         flushText()
+        if (event.redacted) {
+          flushReasoning()
+          content.push({
+            type: 'reasoning',
+            text: event.text,
+            signature: event.signature ?? '',
+            redacted: true,
+          })
+          break
+        }
+        // A signature closes a reasoning block: reasoning after it is a new block.
+        if (signature !== undefined) flushReasoning()
         reasoning += event.text
         if (event.signature !== undefined) signature = event.signature
         break

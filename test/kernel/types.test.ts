@@ -102,6 +102,31 @@ describe('collectStream', () => {
   })
 })
 
+describe('collectStream reasoning blocks', () => {
+  async function* events(list: StreamEvent[]) {
+    yield* list
+  }
+
+  it('keeps separately signed and redacted reasoning blocks apart, as they must go back', async () => {
+    const response = await collectStream(
+      { provider: 'p', model: 'm' },
+      events([
+        { type: 'reasoning-delta', text: 'first' },
+        { type: 'reasoning-delta', text: '', signature: 's1' },
+        { type: 'reasoning-delta', text: '', signature: 'opaque', redacted: true },
+        { type: 'reasoning-delta', text: 'second', signature: 's2' },
+        { type: 'text-delta', text: 'answer' },
+      ]),
+    )
+    expect(response.message.content).toEqual([
+      { type: 'reasoning', text: 'first', signature: 's1' },
+      { type: 'reasoning', text: '', signature: 'opaque', redacted: true },
+      { type: 'reasoning', text: 'second', signature: 's2' },
+      { type: 'text', text: 'answer' },
+    ])
+  })
+})
+
 describe('usage and tool names', () => {
   it('adds usage, keeping optional counters only where reported', () => {
     expect(

@@ -1,0 +1,263 @@
+/**
+ * The Messages API's SSE stream as normalized StreamEvents.
+ *
+ *   message_start        usage: input, cache read, cache creation tokens
+ *   content_block_start  text | thinking | redacted_thinking | tool_use (id, name)
+ *   content_block_delta  text_delta | thinking_delta | signature_delta | input_json_delta
+ *   content_block_stop   a tool_use block's accumulated partial_json is parsed here
+ *   message_delta        stop_reason, output tokens (cumulative)
+ *   message_stop         the end: usage and finish are yielded
+ *   ping                 ignored
+ *   error                `{type:'error', error:{type, message}}` inside the 200 stream
+ *
+ * Nothing is yielded before the first content delta, so an error event that arrives first (an
+ * overloaded_error, typically) leaves the call free to be retried.
+ */
+import type { FinishReason, StreamEvent, Usage } from '../../kernel/index.js'
+import {
+  isContextLengthMessage,
+  ProviderError,
+  type ProviderErrorKind,
+  parseSse,
+  parseToolArguments,
+} from '../providers/index.js'
+
+const PROVIDER = 'anthropic'
+
+const STOP_REASONS: Record<string, FinishReason> = {
+  end_turn: 'stop',
+  stop_sequence: 'stop',
+  // A server tool loop paused: the turn is over for now; sending it back continues it.
+  pause_turn: 'stop',
+  tool_use: 'tool-calls',
+  max_tokens: 'length',
+  model_context_window_exceeded: 'length',
+  refusal: 'content-filter',
+}
+
+/** An Anthropic error type, from a body or an in-stream error event, as a ProviderError kind. */
+export function errorKind(type: string | undefined, message: string): ProviderErrorKind {
+  switch (type) {
+    case 'overloaded_error':
+    case 'api_error':
+      return 'server'
+    case 'rate_limit_error':
+      return 'rate-limit'
+    case 'timeout_error':
+      return 'timeout'
+    case 'authentication_error':
+    case 'permission_error':
+      return 'auth'
+    case 'not_found_error':
+      return 'model-not-found'
+    case 'request_too_large':
+      return 'context-length'
+    case 'invalid_request_error':
+      return isContextLengthMessage(message) ? 'context-length' : 'bad-request'
+    default:
+      return 'server'
+  }
+}
+
+const RETRYABLE_TYPES = new Set(['overloaded_error', 'api_error', 'rate_limit_error', 'timeout_error'])
+
+/** An error event inside a 200 stream. Retryable only while nothing has been yielded. */
+export function streamError(data: unknown, produced: boolean): ProviderError {
+  const error = (data as { error?: { type?: unknown; message?: unknown } } | undefined)?.error
+  const type = typeof error?.type === 'string' ? error.type : undefined
+  const message = typeof error?.message === 'string' ? error.message : JSON.stringify(data).slice(0, 300)
+  const kind = errorKind(type, message)
+  return new ProviderError(
+    kind,
+    `${PROVIDER}: error inside the stream${type ? ` (${type})` : ''}: ${message}`,
+    {
+      provider: PROVIDER,
+      retryable: !produced && type !== undefined && RETRYABLE_TYPES.has(type),
+    },
+  )
+}
+
+interface ToolBlock {
+  readonly kind: 'tool'
+  readonly id: string
+  readonly name: string
+  /** Input given whole in content_block_start (proxies do this); streamed JSON wins. */
+  readonly initial: unknown
+  json: string
+}
+
+type Block = ToolBlock | { readonly kind: 'text' | 'thinking' | 'other' }
+
+function badResponse(what: string): ProviderError {
+  return new ProviderError('bad-response', `${PROVIDER}: ${what}`, { provider: PROVIDER, retryable: false })
+}
+
+const count = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isFinite(value) ? value : undefined
+
+export interface ReadOptions {
+  /** A stable, unique id for a tool_use block that came without one. */
+  readonly newToolCallId: () => string
+  /** Told about blocks and events this provider does not turn into StreamEvents. */
+  readonly note?: (message: string) => void
+}
+
+/**
+ * Reads the stream to its end (so the connection can be reused) and yields its events. Throws
+ * ProviderErrors: for an error event, for JSON that does not parse, for a stream that ends
+ * before message_stop.
+ */
+export async function* readMessagesStream(
+  body: AsyncIterable<Uint8Array>,
+  options: ReadOptions,
+): AsyncGenerator<StreamEvent> {
+  const blocks = new Map<number, Block>()
+  let input = 0
+  let cacheRead: number | undefined
+  let cacheWrite: number | undefined
+  let output = 0
+  let thinkingTokens: number | undefined
+  let stopReason: string | undefined
+  let started = false
+  let stopped = false
+  let produced = false
+
+  const usage = (raw: Record<string, unknown> | undefined) => {
+    if (!raw) return
+    input = count(raw.input_tokens) ?? input
+    cacheRead = count(raw.cache_read_input_tokens) ?? cacheRead
+    cacheWrite = count(raw.cache_creation_input_tokens) ?? cacheWrite
+    output = count(raw.output_tokens) ?? output
+    const details = raw.output_tokens_details as { thinking_tokens?: unknown } | null | undefined
+    thinkingTokens = count(details?.thinking_tokens) ?? thinkingTokens
+  }
+
+  for await (const sse of parseSse(body)) {
+    if (stopped) continue
+    if (sse.event === 'ping') continue
+    let data: Record<string, unknown>
+    try {
+      data = JSON.parse(sse.data) as Record<string, unknown>
+    } catch {
+      throw badResponse(`a streamed event is not JSON: ${sse.data.slice(0, 200)}`)
+    }
+    if (typeof data !== 'object' || data === null) throw badResponse(`a streamed event is not an object`)
+    const type = typeof data.type === 'string' ? data.type : sse.event
+    if (sse.event === 'error' || type === 'error') throw streamError(data, produced)
+    if (!started && type !== 'message_start')
+      throw badResponse(`the stream does not begin with message_start (got '${type}')`)
+
+    switch (type) {
+      case 'message_start': {
+        started = true
+        usage((data.message as { usage?: Record<string, unknown> } | undefined)?.usage)
+        break
+      }
+      case 'content_block_start': {
+        const index = Number(data.index)
+        const block = (data.content_block ?? {}) as Record<string, unknown>
+        if (block.type === 'tool_use') {
+          const id = typeof block.id === 'string' && block.id !== '' ? block.id : options.newToolCallId()
+          const name = typeof block.name === 'string' ? block.name : ''
+          blocks.set(index, { kind: 'tool', id, name, initial: block.input, json: '' })
+          produced = true
+          yield { type: 'tool-call-start', id, name }
+        } else if (block.type === 'text') {
+          blocks.set(index, { kind: 'text' })
+          if (typeof block.text === 'string' && block.text !== '') {
+            produced = true
+            yield { type: 'text-delta', text: block.text }
+          }
+        } else if (block.type === 'thinking') {
+          blocks.set(index, { kind: 'thinking' })
+          if (typeof block.thinking === 'string' && block.thinking !== '') {
+            produced = true
+            yield { type: 'reasoning-delta', text: block.thinking }
+          }
+        } else if (block.type === 'redacted_thinking') {
+          blocks.set(index, { kind: 'other' })
+          if (typeof block.data === 'string') {
+            produced = true
+            yield { type: 'reasoning-delta', text: '', signature: block.data, redacted: true }
+          }
+        } else {
+          blocks.set(index, { kind: 'other' })
+          options.note?.(`ignored a '${String(block.type)}' content block`)
+        }
+        break
+      }
+      case 'content_block_delta': {
+        const block = blocks.get(Number(data.index))
+        const delta = (data.delta ?? {}) as Record<string, unknown>
+        if (delta.type === 'text_delta' && typeof delta.text === 'string') {
+          if (delta.text === '') break
+          produced = true
+          yield { type: 'text-delta', text: delta.text }
+        } else if (delta.type === 'thinking_delta' && typeof delta.thinking === 'string') {
+          if (delta.thinking === '') break
+          produced = true
+          yield { type: 'reasoning-delta', text: delta.thinking }
+        } else if (delta.type === 'signature_delta' && typeof delta.signature === 'string') {
+          produced = true
+          yield { type: 'reasoning-delta', text: '', signature: delta.signature }
+        } else if (delta.type === 'input_json_delta' && typeof delta.partial_json === 'string') {
+          if (block?.kind !== 'tool') throw badResponse('input_json_delta for a block that is not a tool_use')
+          block.json += delta.partial_json
+          if (delta.partial_json !== '') {
+            produced = true
+            yield { type: 'tool-call-delta', id: block.id, argumentsDelta: delta.partial_json }
+          }
+        }
+        break
+      }
+      case 'content_block_stop': {
+        const index = Number(data.index)
+        const block = blocks.get(index)
+        if (block?.kind === 'tool') {
+          const raw = block.json !== '' ? block.json : block.initial
+          const parsed = parseToolArguments(raw)
+          produced = true
+          yield parsed.ok
+            ? { type: 'tool-call-end', id: block.id, name: block.name, input: parsed.value }
+            : {
+                type: 'tool-call-end',
+                id: block.id,
+                name: block.name,
+                input: typeof raw === 'string' ? raw : JSON.stringify(raw),
+                inputError: parsed.error,
+              }
+        }
+        blocks.delete(index)
+        break
+      }
+      case 'message_delta': {
+        const delta = (data.delta ?? {}) as { stop_reason?: unknown }
+        if (typeof delta.stop_reason === 'string') stopReason = delta.stop_reason
+        usage(data.usage as Record<string, unknown> | undefined)
+        break
+      }
+      case 'message_stop': {
+        stopped = true
+        break
+      }
+      default:
+        options.note?.(`ignored a '${type}' event`)
+    }
+  }
+  if (!stopped) {
+    throw new ProviderError(
+      'connection',
+      `${PROVIDER}: the stream ended before message_stop${started ? '' : ' (no message_start either)'}`,
+      { provider: PROVIDER, retryable: !produced },
+    )
+  }
+  // Anthropic counts cached input apart; tau's inputTokens is the whole prompt (see README).
+  const total: Usage = { inputTokens: input + (cacheRead ?? 0) + (cacheWrite ?? 0), outputTokens: output }
+  if (cacheRead !== undefined) total.cacheReadTokens = cacheRead
+  if (cacheWrite !== undefined) total.cacheWriteTokens = cacheWrite
+  if (thinkingTokens !== undefined) total.reasoningTokens = thinkingTokens
+  yield { type: 'usage', usage: total }
+  if (stopReason !== undefined && !(stopReason in STOP_REASONS))
+    options.note?.(`unknown stop_reason '${stopReason}'`)
+  yield { type: 'finish', reason: (stopReason && STOP_REASONS[stopReason]) || 'stop' }
+}
