@@ -261,6 +261,9 @@ export class HttpClient {
     try {
       for await (const chunk of body) yield chunk
       complete = true
+      // undici returns the socket to the pool a tick after the body ends; waiting for it lets the
+      // caller's next request (the next turn) reuse the connection instead of opening another.
+      await new Promise((resolve) => setImmediate(resolve))
     } catch (error) {
       const mapped = this.mapTransportError(error, url, signal, 'while the answer was streaming')
       throw new ProviderError(mapped.kind, mapped.message, {

@@ -1,0 +1,297 @@
+/**
+ * A Chat Completions answer -> normalized StreamEvents. Reads the SSE stream (`data: {chunk}` ...
+ * `data: [DONE]`) and, for servers that ignore `stream: true`, a whole `chat.completion` object.
+ *
+ * Tool calls arrive as deltas keyed by `index`: the first delta of a call carries its id and name,
+ * later ones pieces of its arguments. A call is announced (tool-call-start) once its name is known
+ * and ended, with its parsed arguments, when the choice finishes. Servers that send a whole call in
+ * one delta, repeat the id in every delta, reuse index 0 for parallel calls with new ids, or send no
+ * id at all are all read the same way.
+ */
+import type { FinishReason, StreamEvent, Usage } from '../../kernel/index.js'
+import { type HttpResponse, ProviderError, parseSse, parseToolArguments } from '../providers/index.js'
+import { streamError, type WireError, wireError } from './wire-errors.js'
+
+type Json = Record<string, unknown>
+
+export interface StreamContext {
+  readonly provider: string
+  /** A new unique tool-call id, for servers that send none. */
+  readonly nextId: () => string
+  readonly secrets: readonly string[]
+  readonly signal?: AbortSignal | undefined
+}
+
+interface ToolCallState {
+  readonly key: number
+  /** The id the server sent, to tell a continuation from a new call that reuses the index. */
+  readonly wireId: string | undefined
+  readonly id: string
+  name: string
+  args: string
+  started: boolean
+}
+
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+export function finishReasonOf(reason: unknown, sawToolCalls: boolean): FinishReason {
+  switch (reason) {
+    case 'length':
+      return 'length'
+    case 'content_filter':
+      return 'content-filter'
+    case 'tool_calls':
+    case 'function_call':
+      return 'tool-calls'
+    default:
+      // Some compatible servers finish a tool-calling turn with `stop`.
+      return sawToolCalls ? 'tool-calls' : 'stop'
+  }
+}
+
+export function usageOf(value: unknown): Usage | undefined {
+  if (!isObject(value)) return undefined
+  const input = value.prompt_tokens
+  const output = value.completion_tokens
+  if (typeof input !== 'number' && typeof output !== 'number') return undefined
+  const usage: Usage = {
+    inputTokens: typeof input === 'number' ? input : 0,
+    outputTokens: typeof output === 'number' ? output : 0,
+  }
+  const cached = isObject(value.prompt_tokens_details) ? value.prompt_tokens_details.cached_tokens : undefined
+  if (typeof cached === 'number') usage.cacheReadTokens = cached
+  const reasoning = isObject(value.completion_tokens_details)
+    ? value.completion_tokens_details.reasoning_tokens
+    : undefined
+  if (typeof reasoning === 'number') usage.reasoningTokens = reasoning
+  return usage
+}
+
+/** Arguments as text: a string as sent, an object (some servers) as JSON. */
+function argumentsPiece(value: unknown): string {
+  if (typeof value === 'string') return value
+  if (value === undefined || value === null) return ''
+  return JSON.stringify(value)
+}
+
+/** Folds one choice's deltas into events; shared by the stream and the whole-object answer. */
+class ChoiceReader {
+  private readonly calls: ToolCallState[] = []
+  private readonly byKey = new Map<number, ToolCallState>()
+  private nextKey = 1_000_000
+  finish: FinishReason | undefined
+  produced = false
+  private anyToolCalls = false
+
+  constructor(private readonly context: StreamContext) {}
+
+  *delta(delta: Json): Generator<StreamEvent> {
+    // DeepSeek and vLLM send `reasoning_content`, OpenRouter `reasoning`; a server sending both means the same text.
+    const reasoning =
+      typeof delta.reasoning_content === 'string'
+        ? delta.reasoning_content
+        : typeof delta.reasoning === 'string'
+          ? delta.reasoning
+          : undefined
+    if (reasoning) yield this.emit({ type: 'reasoning-delta', text: reasoning })
+    if (typeof delta.content === 'string' && delta.content !== '')
+      yield this.emit({ type: 'text-delta', text: delta.content })
+    // A refusal (structured outputs) is the model's answer: show it as text.
+    if (typeof delta.refusal === 'string' && delta.refusal !== '')
+      yield this.emit({ type: 'text-delta', text: delta.refusal })
+    if (Array.isArray(delta.tool_calls)) {
+      for (const call of delta.tool_calls) if (isObject(call)) yield* this.toolCallDelta(call)
+    }
+  }
+
+  private emit(event: StreamEvent): StreamEvent {
+    this.produced = true
+    return event
+  }
+
+  private *toolCallDelta(call: Json): Generator<StreamEvent> {
+    const fn = isObject(call.function) ? call.function : {}
+    const wireId = typeof call.id === 'string' && call.id !== '' ? call.id : undefined
+    const name = typeof fn.name === 'string' ? fn.name : undefined
+    let state: ToolCallState | undefined
+    if (typeof call.index === 'number') {
+      state = this.byKey.get(call.index)
+      // Index reused with another id (some servers number every parallel call 0): a new call.
+      if (state && wireId !== undefined && state.wireId !== undefined && wireId !== state.wireId) {
+        state = undefined
+      }
+    } else if (wireId !== undefined) {
+      state = this.calls.find((c) => c.wireId === wireId)
+    } else if (name === undefined) {
+      state = this.calls[this.calls.length - 1]
+    }
+    if (!state) {
+      const key = typeof call.index === 'number' ? call.index : this.nextKey++
+      state = { key, wireId, id: wireId ?? this.context.nextId(), name: name ?? '', args: '', started: false }
+      this.calls.push(state)
+      this.byKey.set(key, state)
+      this.anyToolCalls = true
+    } else if (name && !state.started) {
+      state.name += name
+    }
+    const piece = argumentsPiece(fn.arguments)
+    if (!state.started && state.name !== '') {
+      state.started = true
+      yield this.emit({ type: 'tool-call-start', id: state.id, name: state.name })
+      // Arguments that came before the name (rare) go out now.
+      if (state.args !== '') yield { type: 'tool-call-delta', id: state.id, argumentsDelta: state.args }
+    }
+    if (piece !== '') {
+      state.args += piece
+      if (state.started) yield { type: 'tool-call-delta', id: state.id, argumentsDelta: piece }
+    }
+  }
+
+  /** Ends every open tool call with its parsed arguments, in the order the calls began. */
+  *endToolCalls(): Generator<StreamEvent> {
+    for (const call of this.calls.splice(0)) {
+      if (!call.started) {
+        yield this.emit({ type: 'tool-call-start', id: call.id, name: call.name })
+        if (call.args !== '') yield { type: 'tool-call-delta', id: call.id, argumentsDelta: call.args }
+      }
+      const parsed = parseToolArguments(call.args)
+      yield parsed.ok
+        ? { type: 'tool-call-end', id: call.id, name: call.name, input: parsed.value }
+        : { type: 'tool-call-end', id: call.id, name: call.name, input: call.args, inputError: parsed.error }
+    }
+    this.byKey.clear()
+  }
+
+  *finishChoice(reason: unknown): Generator<StreamEvent> {
+    yield* this.endToolCalls()
+    this.finish = finishReasonOf(reason, this.anyToolCalls)
+  }
+}
+
+/** An `event: error` whose data is not in the `{error: {...}}` shape. */
+function bareError(chunk: unknown, data: string): WireError {
+  const message = isObject(chunk) && typeof chunk.message === 'string' ? chunk.message : data.slice(0, 500)
+  const code = isObject(chunk) && typeof chunk.code === 'string' ? chunk.code : undefined
+  return { message, type: undefined, code, param: undefined }
+}
+
+function badResponse(provider: string, what: string, cause?: unknown): ProviderError {
+  return new ProviderError('bad-response', `${provider}: ${what}`, {
+    provider,
+    retryable: false,
+    ...(cause !== undefined ? { cause } : {}),
+  })
+}
+
+/** Keeps the first bytes of a body, to quote in an error when it is not what it should be. */
+function recordingStart(body: AsyncIterable<Uint8Array>, keep: { text: string }) {
+  const decoder = new TextDecoder()
+  return (async function* () {
+    for await (const chunk of body) {
+      if (keep.text.length < 300) keep.text += decoder.decode(chunk, { stream: true })
+      yield chunk
+    }
+  })()
+}
+
+function aborted(provider: string): ProviderError {
+  return new ProviderError('aborted', `${provider}: request aborted`, { provider, retryable: false })
+}
+
+export async function* readChatAnswer(
+  response: HttpResponse,
+  context: StreamContext,
+): AsyncGenerator<StreamEvent> {
+  const contentType = String(response.headers['content-type'] ?? '')
+  if (contentType.includes('application/json')) {
+    yield* readWholeAnswer(response, context)
+    return
+  }
+  const { provider } = context
+  const reader = new ChoiceReader(context)
+  const start = { text: '' }
+  let usage: Usage | undefined
+  let done = false
+  let events = 0
+  for await (const event of parseSse(recordingStart(response.body, start))) {
+    if (context.signal?.aborted) throw aborted(provider)
+    // After [DONE] the body is read to its end, not abandoned, so the connection stays reusable.
+    if (done) continue
+    events++
+    const data = event.data.trim()
+    if (data === '[DONE]') {
+      done = true
+      continue
+    }
+    let chunk: unknown
+    try {
+      chunk = JSON.parse(data)
+    } catch (error) {
+      throw badResponse(provider, `a streamed event is not JSON: ${data.slice(0, 200)}`, error)
+    }
+    const failure = wireError(chunk) ?? (event.event === 'error' ? bareError(chunk, data) : undefined)
+    if (failure) throw streamError(provider, failure, reader.produced, context.secrets)
+    if (!isObject(chunk))
+      throw badResponse(provider, `a streamed event is not an object: ${data.slice(0, 200)}`)
+    usage = usageOf(chunk.usage) ?? usage
+    // Azure's content-filter verdict on the prompt (and the usage chunk) come with empty `choices`.
+    const choices = Array.isArray(chunk.choices) ? chunk.choices : []
+    for (const choice of choices) {
+      // tau asks for one choice; another index would be a second answer.
+      if (!isObject(choice) || (typeof choice.index === 'number' && choice.index !== 0)) continue
+      if (isObject(choice.delta)) yield* reader.delta(choice.delta)
+      if (typeof choice.finish_reason === 'string' && choice.finish_reason !== '')
+        yield* reader.finishChoice(choice.finish_reason)
+    }
+  }
+  if (events === 0) {
+    const quoted = start.text.trim().slice(0, 200)
+    throw badResponse(
+      provider,
+      quoted === ''
+        ? 'the answer was empty (expected an event stream)'
+        : `the answer is not an OpenAI event stream: ${quoted}`,
+    )
+  }
+  if (reader.finish === undefined && !done) {
+    throw new ProviderError(
+      'connection',
+      `${provider}: the answer stream ended before the model finished (no finish_reason, no [DONE])`,
+      { provider, retryable: false },
+    )
+  }
+  if (reader.finish === undefined) yield* reader.finishChoice(undefined)
+  if (usage) yield { type: 'usage', usage }
+  yield { type: 'finish', reason: reader.finish ?? 'stop' }
+}
+
+/** A `chat.completion` object (a server that answered without streaming). */
+async function* readWholeAnswer(response: HttpResponse, context: StreamContext): AsyncGenerator<StreamEvent> {
+  const decoder = new TextDecoder()
+  let text = ''
+  for await (const chunk of response.body) text += decoder.decode(chunk, { stream: true })
+  text += decoder.decode()
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (error) {
+    throw badResponse(context.provider, `the answer is not JSON: ${text.trim().slice(0, 200)}`, error)
+  }
+  const failure = wireError(value)
+  if (failure) throw streamError(context.provider, failure, false, context.secrets)
+  const choice = isObject(value) && Array.isArray(value.choices) ? value.choices[0] : undefined
+  if (!isObject(value) || !isObject(choice) || !isObject(choice.message)) {
+    throw badResponse(context.provider, `the answer is not a chat completion: ${text.trim().slice(0, 200)}`)
+  }
+  const reader = new ChoiceReader(context)
+  const message = choice.message
+  const calls = Array.isArray(message.tool_calls)
+    ? message.tool_calls.map((call, index) => (isObject(call) ? { index, ...call } : call))
+    : undefined
+  yield* reader.delta({ ...message, ...(calls ? { tool_calls: calls } : {}) })
+  yield* reader.finishChoice(choice.finish_reason)
+  const usage = usageOf(value.usage)
+  if (usage) yield { type: 'usage', usage }
+  yield { type: 'finish', reason: reader.finish ?? 'stop' }
+}
