@@ -71,6 +71,11 @@ export const ERRORS = {
     hint: 'Use one of the plugin names shown by `tau plugins`.',
     userError: true,
   },
+  TAU_CONFIG_KEY_CONFLICT: {
+    title: 'Two plugins read the same config key',
+    hint: 'Give one of them another configKey, or leave one out (disablePlugins, or replace it by name).',
+    userError: true,
+  },
   TAU_DEPENDENCY_MISSING: {
     title: 'A plugin depends on a plugin that is not loaded',
     hint: 'Add the missing plugin to `plugins`, or use a preset that includes it.',

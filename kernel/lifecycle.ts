@@ -180,7 +180,7 @@ export class Kernel {
     try {
       if (!resuming) {
         await this.prepare()
-        for (const [i, plugin] of this.ordered.entries()) await this.setupPlugin(plugin, i)
+        for (const plugin of this.ordered) await this.setupPlugin(plugin)
       }
       if (options.until === 'setup') {
         this._state = 'set-up'
@@ -206,6 +206,19 @@ export class Kernel {
     if (this.prepared) return
     this.prepared = true
     this.ordered = orderPlugins(this.options.plugins)
+    const owners = new Map<string, string>()
+    for (const plugin of this.ordered) {
+      const key = configKeyOf(plugin)
+      const owner = owners.get(key)
+      if (owner !== undefined) {
+        throw new TauError(
+          'TAU_CONFIG_KEY_CONFLICT',
+          `plugins '${owner}' and '${plugin.name}' both read the config key '${key}'`,
+          { plugin: plugin.name },
+        )
+      }
+      owners.set(key, plugin.name)
+    }
     const names = this.ordered.map((p) => p.name)
     for (const plugin of this.ordered) {
       const configure = plugin.configure
@@ -246,10 +259,10 @@ export class Kernel {
     this.resolvedConfig = validated
   }
 
-  private async setupPlugin(plugin: TauPlugin, setupIndex: number): Promise<void> {
+  private async setupPlugin(plugin: TauPlugin): Promise<void> {
     const entry: Entry = { plugin, teardown: undefined }
     this.entries.push(entry)
-    const ctx = this.contextFor(plugin, setupIndex)
+    const ctx = this.contextFor(plugin)
     const timeoutMs = this.options.setupTimeout ?? DEFAULT_SETUP_TIMEOUT
     const running = Promise.resolve().then(() => plugin.setup(ctx as PluginContext<never>))
     try {
@@ -281,14 +294,13 @@ export class Kernel {
     }
   }
 
-  private contextFor(plugin: TauPlugin, setupIndex: number): PluginContext<unknown> {
+  private contextFor(plugin: TauPlugin): PluginContext<unknown> {
     const name = plugin.name
     const services = this.services
     const hookTable = this.hookTable
-    // Stop taps run in reverse setup order: later plugins stop first.
-    const kernelView = hookTable.view(kernelHooksRef, name, (hook) =>
-      hook === 'stop' ? -setupIndex : undefined,
-    )
+    // Stop taps get one stage, so they stay in setup order (appending is O(1) in tapable);
+    // runStop() calls them backwards: later plugins stop first.
+    const kernelView = hookTable.view(kernelHooksRef, name, (hook) => (hook === 'stop' ? 0 : undefined))
     const { configure: _configure, ...lifecycle } = kernelView
     const slice = getPath(this.resolvedConfig, configKeyOf(plugin))
     const provide = (ref: ServiceRef<unknown>, value: unknown, dispose?: Disposer<unknown>) => {
@@ -377,12 +389,14 @@ export class Kernel {
         .catch((error: unknown) => this.stopErrors.push(asTeardownError(error, 'session')))
     }
     const context: StopContext = { plugins: this.entries.map((e) => e.plugin.name), reason }
-    // Called tap by tap (taps are already in reverse setup order) so one failure skips none.
-    for (const tap of this.hooks.stop.taps as unknown as ReadonlyArray<{
+    // Stop taps all have stage 0, so they are in setup order: walk them backwards. Called tap by
+    // tap so one failure skips none.
+    const stopTaps = this.hooks.stop.taps as unknown as ReadonlyArray<{
       name: string
       type: string
       fn: (...args: unknown[]) => unknown
-    }>) {
+    }>
+    for (const tap of [...stopTaps].reverse()) {
       const call =
         tap.type === 'async'
           ? new Promise<void>((resolve, reject) =>

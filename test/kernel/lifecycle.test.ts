@@ -359,6 +359,20 @@ describe('configure and config validation', () => {
     })
   })
 
+  it('two plugins reading one config key is an error naming both', async () => {
+    const kernel = createKernel({
+      plugins: [
+        definePlugin({ name: 'one', configKey: 'shared', setup: () => undefined }),
+        definePlugin({ name: 'two', configKey: 'shared', setup: () => undefined }),
+      ],
+    })
+    await expect(kernel.start()).rejects.toMatchObject({
+      code: 'TAU_CONFIG_KEY_CONFLICT',
+      plugin: 'two',
+      message: "plugins 'one' and 'two' both read the config key 'shared'",
+    })
+  })
+
   it('checks the kernel keys: model must be a ModelRef', async () => {
     const kernel = createKernel({ config: { model: 'qwen3' }, plugins: [] })
     await expect(kernel.start()).rejects.toMatchObject({
