@@ -5,6 +5,7 @@ export default defineConfig({
   resolve: {
     alias: {
       'tau/testing': fileURLToPath(new URL('./kernel/testing/index.ts', import.meta.url)),
+      'tau/scripted-server': fileURLToPath(new URL('./plugins/provider-scripted/server.ts', import.meta.url)),
       tau: fileURLToPath(new URL('./kernel/index.ts', import.meta.url)),
     },
   },

@@ -6,7 +6,8 @@ import type { PresetCatalog } from '../kernel/index.js'
 
 export const builtinPresets: PresetCatalog = Object.freeze({
   minimal: () => import('./minimal.js').then((m) => m.default),
+  coding: () => import('./coding.js').then((m) => m.default),
 })
 
 /** The preset `tau start` uses when neither --preset nor the config names one. */
-export const DEFAULT_PRESET = 'minimal'
+export const DEFAULT_PRESET = 'coding'

@@ -8,7 +8,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { assemble } from '../assemble.js'
+import { assemble, type PresetCatalog } from '../assemble.js'
 import type { TauConfig } from '../config.js'
 import { Kernel } from '../lifecycle.js'
 import type { LogLevel, LogRecord } from '../logger.js'
@@ -19,6 +19,8 @@ export interface TestKernelOptions {
   plugins?: readonly PluginEntry[]
   /** A preset object to start from (its plugins come before `plugins`). */
   preset?: Preset
+  /** Presets that `preset.extends` may name (default: none). */
+  presets?: PresetCatalog
   /** Config slices and kernel keys, as in tau.config.ts. */
   config?: TauConfig
   /** Working directory (default: a fresh temporary directory). */
@@ -75,7 +77,7 @@ export async function createTestKernel(options: TestKernelOptions = {}): Promise
     },
     cwd,
     tauHome,
-    presets: {},
+    presets: options.presets ?? {},
   }).catch(async (error: unknown) => {
     await Promise.all(cleanup.map((dir) => rm(dir, { recursive: true, force: true })))
     throw error

@@ -38,7 +38,8 @@ export default definePlugin({
         `Nothing answers at ${origin}: check providers.anthropic.baseURL or ANTHROPIC_BASE_URL.`,
     })
     const provider = new AnthropicProvider(http, settings, httpSettings.retries, ctx.logger)
-    ctx.resolve(providerRegistryRef).register(provider, ctx.name)
+    const configured = settings.apiKey !== undefined || settings.baseURL !== DEFAULT_BASE_URL
+    ctx.resolve(providerRegistryRef).register(provider, ctx.name, { configured })
     return () => provider.close()
   },
 })

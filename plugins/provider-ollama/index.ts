@@ -64,7 +64,9 @@ export default definePlugin({
       },
       ctx.logger,
     )
-    ctx.resolve(providerRegistryRef).register(provider, ctx.name)
+    // With no host set anywhere, Ollama is only the default local address, not a choice the user made.
+    const configured = config.host !== undefined || process.env.OLLAMA_HOST !== undefined
+    ctx.resolve(providerRegistryRef).register(provider, ctx.name, { configured })
     ctx.logger.debug('ollama provider ready', { host: address.baseUrl })
     return () => http.close()
   },

@@ -94,7 +94,7 @@ export default definePlugin({
     const providers: OpenAIProvider[] = []
     for (const endpoint of endpoints) {
       const provider = providerFor(endpoint, settings, registry, ctx.logger.child(endpoint.provider))
-      registry.register(provider, ctx.name)
+      registry.register(provider, ctx.name, { configured: endpoint.missing === undefined })
       providers.push(provider)
       ctx.logger.debug('provider registered', {
         provider: endpoint.provider,

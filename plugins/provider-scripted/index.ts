@@ -146,7 +146,7 @@ export default definePlugin({
       turns.push(...script.turns)
     }
     const provider = new ScriptedProvider(turns, ctx.config.capabilities as Partial<ModelCapabilities>)
-    ctx.resolve(providerRegistryRef).register(provider, ctx.name)
+    ctx.resolve(providerRegistryRef).register(provider, ctx.name, { configured: turns.length > 0 })
     ctx.provide(scriptedProviderRef, provider)
   },
 })

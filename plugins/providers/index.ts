@@ -103,11 +103,20 @@ export default definePlugin({
       options: [{ flags: '--json', description: 'print JSON' }],
       async run({ options, stdout, signal }) {
         const model = typeof ctx.rootConfig.model === 'string' ? ctx.rootConfig.model : undefined
-        const results: Array<{ provider: string; checks: ProviderCheck[] }> = []
+        const results: Array<{ provider: string; skipped: boolean; checks: ProviderCheck[] }> = []
         for (const provider of registry.list()) {
           const target = model?.startsWith(`${provider.name}:`)
             ? model.slice(provider.name.length + 1)
             : undefined
+          // A provider the user has not set up is reported, not failed, unless the model needs it.
+          if (!registry.isConfigured(provider.name) && target === undefined) {
+            results.push({
+              provider: provider.name,
+              skipped: true,
+              checks: [{ name: 'configured', ok: true, detail: 'not set up (skipped)' }],
+            })
+            continue
+          }
           let checks: ProviderCheck[]
           try {
             checks = provider.check
@@ -118,17 +127,16 @@ export default definePlugin({
               { name: 'check', ok: false, detail: error instanceof Error ? error.message : String(error) },
             ]
           }
-          results.push({ provider: provider.name, checks })
+          results.push({ provider: provider.name, skipped: false, checks })
         }
         const failed = results.some((r) => r.checks.some((c) => !c.ok))
         if (options.json) stdout.write(`${JSON.stringify({ ok: !failed, providers: results }, null, 2)}\n`)
         else if (results.length === 0) stdout.write('no model providers are loaded (add a provider plugin)\n')
         else {
-          for (const { provider, checks } of results) {
+          for (const { provider, skipped, checks } of results) {
             for (const check of checks) {
-              stdout.write(
-                `${check.ok ? 'ok  ' : 'FAIL'} ${provider.padEnd(10)} ${check.name.padEnd(12)} ${check.detail}\n`,
-              )
+              const status = skipped ? 'skip' : check.ok ? 'ok  ' : 'FAIL'
+              stdout.write(`${status} ${provider.padEnd(10)} ${check.name.padEnd(12)} ${check.detail}\n`)
             }
           }
         }

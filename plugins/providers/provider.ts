@@ -62,7 +62,7 @@ const NO_TOOLS =
   /does not support tools|tools? (are|is) not supported|tool[_ ]?(use|calling|choice)? ?(is )?not supported/i
 
 export class ProviderRegistry {
-  private readonly providers = new Map<string, { provider: Provider; plugin: string }>()
+  private readonly providers = new Map<string, { provider: Provider; plugin: string; configured: boolean }>()
   private readonly capabilityCache = new Map<string, Promise<ModelCapabilities>>()
   /** Models that refused native tools at runtime: use prompt tools from then on. */
   private readonly promptToolModels = new Set<string>()
@@ -74,8 +74,12 @@ export class ProviderRegistry {
     this.options = options
   }
 
-  /** Adds a provider. Two providers of one name is an error naming both plugins. */
-  register(provider: Provider, plugin: string): void {
+  /**
+   * Adds a provider. Two providers of one name is an error naming both plugins. `configured`
+   * false says the user has not set it up (no key, no endpoint): `tau doctor` skips it unless the
+   * configured model uses it.
+   */
+  register(provider: Provider, plugin: string, options: { configured?: boolean } = {}): void {
     const existing = this.providers.get(provider.name)
     if (existing) {
       throw new ProviderError(
@@ -84,7 +88,12 @@ export class ProviderRegistry {
         { provider: provider.name, plugin },
       )
     }
-    this.providers.set(provider.name, { provider, plugin })
+    this.providers.set(provider.name, { provider, plugin, configured: options.configured ?? true })
+  }
+
+  /** False for a provider registered as not set up by the user. */
+  isConfigured(name: string): boolean {
+    return this.providers.get(name)?.configured ?? false
   }
 
   list(): Provider[] {

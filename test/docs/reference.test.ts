@@ -22,7 +22,7 @@ async function everyPreset() {
   const hooks = new Map<string, string>()
   const configKeys = new Set<string>()
   for (const [name, load] of Object.entries(builtinPresets)) {
-    const kernel = await createTestKernel({ preset: await load(), start: false })
+    const kernel = await createTestKernel({ preset: await load(), presets: builtinPresets, start: false })
     await kernel.start({ until: 'setup' })
     for (const hook of kernel.listHooks()) hooks.set(hook.name, hook.kind)
     for (const plugin of kernel.report()) configKeys.add(plugin.configKey)

@@ -84,7 +84,7 @@ export default defineConfig({
       {
         'ollama.ts': ollamaPlugin,
         'tau.config.ts': `import { defineConfig } from 'tau'
-export default defineConfig({ plugins: ['./ollama.ts'], providers: { ollama: { timeout: 'fast' } } })
+export default defineConfig({ preset: 'minimal', plugins: ['./ollama.ts'], providers: { ollama: { timeout: 'fast' } } })
 `,
       },
       ['start'],
@@ -110,6 +110,7 @@ export default defineConfig({ plugins: ['./ollama.ts'], providers: { ollama: { t
       {
         'ollama.ts': ollamaPlugin,
         'tau.config.ts': `export default {
+  preset: 'minimal',
   logLevl: 'debug',
   plugins: ['./ollama.ts'],
   providers: { ollama: { timeout: 'fast' }, olama: {} },
@@ -143,7 +144,7 @@ export default defineConfig({ plugins: ['./ollama.ts'], providers: { ollama: { t
 
   it('a plugin path that does not exist: names the path it looked for', async () => {
     const reported = await runBoth(
-      { 'tau.config.ts': "export default { plugins: ['./missing-plugin'] }\n" },
+      { 'tau.config.ts': "export default { preset: 'minimal', plugins: ['./missing-plugin'] }\n" },
       ['start'],
     )
     expectReported(reported, 'TAU_PLUGIN_NOT_FOUND', (p) => [
@@ -153,7 +154,10 @@ export default defineConfig({ plugins: ['./ollama.ts'], providers: { ollama: { t
   })
 
   it('a plugin package that is not installed: names the package', async () => {
-    const reported = await runBoth({ 'tau.config.ts': "export default { plugins: ['nope'] }\n" }, ['start'])
+    const reported = await runBoth(
+      { 'tau.config.ts': "export default { preset: 'minimal', plugins: ['nope'] }\n" },
+      ['start'],
+    )
     expectReported(reported, 'TAU_PLUGIN_NOT_FOUND', ["cannot find plugin 'nope'", 'npm install'])
   })
 
@@ -162,7 +166,7 @@ export default defineConfig({ plugins: ['./ollama.ts'], providers: { ollama: { t
       {
         'a.ts': namedPlugin('a'),
         'also-a.ts': namedPlugin('a'),
-        'tau.config.ts': "export default { plugins: ['./a.ts', './also-a.ts'] }\n",
+        'tau.config.ts': "export default { preset: 'minimal', plugins: ['./a.ts', './also-a.ts'] }\n",
       },
       ['start'],
     )
@@ -174,7 +178,7 @@ export default defineConfig({ plugins: ['./ollama.ts'], providers: { ollama: { t
       {
         'a.ts': namedPlugin('a', ['b']),
         'b.ts': namedPlugin('b', ['a']),
-        'tau.config.ts': "export default { plugins: ['./a.ts', './b.ts'] }\n",
+        'tau.config.ts': "export default { preset: 'minimal', plugins: ['./a.ts', './b.ts'] }\n",
       },
       ['start'],
     )
@@ -187,7 +191,7 @@ export default defineConfig({ plugins: ['./ollama.ts'], providers: { ollama: { t
         'ollama.ts': ollamaPlugin,
         'chat.ts': namedPlugin('chat', ['ollam']),
         'tau.config.ts':
-          "export default { plugins: ['./chat.ts', './ollama.ts'], providers: { ollama: { timeout: 5 } } }\n",
+          "export default { preset: 'minimal', plugins: ['./chat.ts', './ollama.ts'], providers: { ollama: { timeout: 5 } } }\n",
       },
       ['start'],
     )
@@ -200,7 +204,8 @@ export default defineConfig({ plugins: ['./ollama.ts'], providers: { ollama: { t
       'boom.ts': markerPlugin('boom', { dependsOn: ['early'], body: "throw new Error('kaboom in setup')" }),
       'late.ts': markerPlugin('late', { dependsOn: ['boom'] }),
       // Registration order differs from setup order: early sets up first because boom needs it.
-      'tau.config.ts': "export default { plugins: ['./late.ts', './boom.ts', './early.ts'] }\n",
+      'tau.config.ts':
+        "export default { preset: 'minimal', plugins: ['./late.ts', './boom.ts', './early.ts'] }\n",
     }
     const reported = await runBoth(files, ['start'])
     expectReported(reported, 'TAU_SETUP_FAILED', ["plugin 'boom'", 'kaboom in setup'])
@@ -219,7 +224,8 @@ export default defineConfig({ plugins: ['./ollama.ts'], providers: { ollama: { t
         teardown: "throw new Error('teardown exploded')",
       }),
       'late.ts': markerPlugin('late', { dependsOn: ['bad-teardown'] }),
-      'tau.config.ts': "export default { plugins: ['./late.ts', './bad-teardown.ts', './early.ts'] }\n",
+      'tau.config.ts':
+        "export default { preset: 'minimal', plugins: ['./late.ts', './bad-teardown.ts', './early.ts'] }\n",
     }
     const reported = await runBoth(files, ['start'])
     expectReported(reported, 'TAU_TEARDOWN_FAILED', ["plugin 'bad-teardown'", 'teardown exploded'])
@@ -248,12 +254,12 @@ describe.concurrent('errors caused by a config entry name the config file', () =
     },
     {
       what: 'a plugin path that does not exist',
-      files: { 'tau.config.ts': "export default { plugins: ['./missing-plugin'] }\n" },
+      files: { 'tau.config.ts': "export default { preset: 'minimal', plugins: ['./missing-plugin'] }\n" },
       code: 'TAU_PLUGIN_NOT_FOUND',
     },
     {
       what: 'a plugin package that is not installed',
-      files: { 'tau.config.ts': "export default { plugins: ['nope'] }\n" },
+      files: { 'tau.config.ts': "export default { preset: 'minimal', plugins: ['nope'] }\n" },
       code: 'TAU_PLUGIN_NOT_FOUND',
     },
     {
@@ -261,7 +267,7 @@ describe.concurrent('errors caused by a config entry name the config file', () =
       files: {
         'a.ts': namedPlugin('a'),
         'also-a.ts': namedPlugin('a'),
-        'tau.config.ts': "export default { plugins: ['./a.ts', './also-a.ts'] }\n",
+        'tau.config.ts': "export default { preset: 'minimal', plugins: ['./a.ts', './also-a.ts'] }\n",
       },
       code: 'TAU_PLUGIN_DUPLICATE',
     },
@@ -274,7 +280,7 @@ describe.concurrent('errors caused by a config entry name the config file', () =
   })
 
   it('a plugin package that is not installed: says which package names were tried', async () => {
-    const p = await project({ 'tau.config.ts': "export default { plugins: ['nope'] }\n" })
+    const p = await project({ 'tau.config.ts': "export default { preset: 'minimal', plugins: ['nope'] }\n" })
     const result = await p.run(['start'])
     expect(result.code).toBe(1)
     expect(result.stderr).toContain('error TAU_PLUGIN_NOT_FOUND: ')

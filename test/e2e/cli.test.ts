@@ -43,7 +43,7 @@ export const greeter = definePlugin({
       'tau.config.ts': `import { defineConfig } from 'tau'
 import { greeter } from './plugins/greeter.ts'
 
-export default defineConfig({ plugins: [greeter], greeter: { who: 'ada' } })
+export default defineConfig({ preset: 'minimal', plugins: [greeter], greeter: { who: 'ada' } })
 `,
     })
     const start = async () => {
@@ -87,7 +87,7 @@ export default defineConfig({ plugins: [greeter], greeter: { who: 'ada' } })
       },
     })`,
       }),
-      'tau.config.ts': "export default { plugins: ['./frontend.ts'] }\n",
+      'tau.config.ts': "export default { preset: 'minimal', plugins: ['./frontend.ts'] }\n",
     })
     const result = await p.run(['start', 'alpha', '--beta', 'gamma'])
     expect(result.code, result.stderr).toBe(3)
@@ -119,7 +119,7 @@ describe.concurrent('tau start and signals', () => {
   ] as const)('%s while a frontend runs: exit %i, the kernel is stopped', async (signal, code) => {
     const p = await project({
       'frontend.ts': waitingFrontend(true),
-      'tau.config.ts': "export default { plugins: ['./frontend.ts'] }\n",
+      'tau.config.ts': "export default { preset: 'minimal', plugins: ['./frontend.ts'] }\n",
     })
     const proc = p.spawn(['start'])
     await waitForFile(p.path('ready'), proc)
@@ -138,7 +138,7 @@ describe.concurrent('tau start and signals', () => {
       'leaky.ts': markerPlugin('leaky', {
         teardown: "throw new Error('cannot close session ' + process.env.OPENAI_API_KEY)",
       }),
-      'tau.config.ts': "export default { plugins: ['./leaky.ts', './frontend.ts'] }\n",
+      'tau.config.ts': "export default { preset: 'minimal', plugins: ['./leaky.ts', './frontend.ts'] }\n",
     })
     const proc = p.spawn(['start'], { env: { OPENAI_API_KEY: secret } })
     await waitForFile(p.path('ready'), proc)
@@ -155,7 +155,7 @@ describe.concurrent('tau start and signals', () => {
     // The frontend holds no timer or socket of its own; `tau start` must still wait for it.
     const p = await project({
       'frontend.ts': waitingFrontend(false),
-      'tau.config.ts': "export default { plugins: ['./frontend.ts'] }\n",
+      'tau.config.ts': "export default { preset: 'minimal', plugins: ['./frontend.ts'] }\n",
     })
     const proc = p.spawn(['start'])
     await waitForFile(p.path('ready'), proc)
@@ -177,7 +177,7 @@ describe.concurrent('tau start and signals', () => {
     })`,
         teardown: 'clearInterval(timer)',
       }),
-      'tau.config.ts': "export default { plugins: ['./slow.ts'] }\n",
+      'tau.config.ts': "export default { preset: 'minimal', plugins: ['./slow.ts'] }\n",
     })
     const proc = p.spawn(['start'])
     await waitForFile(p.path('ready'), proc)
@@ -200,7 +200,7 @@ describe.concurrent('tau start and signals', () => {
     })`,
         teardown: 'clearInterval(timer)',
       }),
-      'tau.config.ts': "export default { plugins: ['./hang.ts'] }\n",
+      'tau.config.ts': "export default { preset: 'minimal', plugins: ['./hang.ts'] }\n",
     })
     const proc = p.spawn(['start'], { timeoutMs: 10_000 })
     await waitForFile(p.path('ready'), proc)
@@ -244,7 +244,7 @@ export default definePlugin({
 })
 `,
     // Registered in reverse: setup order must follow the dependencies, not this list.
-    'tau.config.ts': "export default { plugins: ['./c.ts', './b.ts', './a.ts'] }\n",
+    'tau.config.ts': "export default { preset: 'minimal', plugins: ['./c.ts', './b.ts', './a.ts'] }\n",
   }
 
   it('lists plugins in dependency order with their services and hooks', async () => {
@@ -320,6 +320,7 @@ describe.concurrent('tau config', () => {
     const p = await project({
       'openai.ts': openaiPlugin,
       'tau.config.ts': `export default {
+  preset: 'minimal',
   model: 'openai:gpt-4o',
   plugins: ['./openai.ts'],
   providers: { openai: { apiKey: '${LITERAL_KEY}' } },
@@ -350,11 +351,13 @@ describe.concurrent('tau config', () => {
       'openai.ts': openaiPlugin,
       // `note` is no secret-looking key, so only the environment value masking can hide it.
       'tau.config.ts': `export default {
+  preset: 'minimal',
   plugins: ['./openai.ts'],
   providers: { openai: { apiKey: '${LITERAL_KEY}', note: process.env.OPENAI_API_KEY } },
 }
 `,
       'broken.config.ts': `export default {
+  preset: 'minimal',
   plugins: ['./openai.ts'],
   providers: { openai: { apiKey: 'x', timeout: process.env.OPENAI_API_KEY } },
 }

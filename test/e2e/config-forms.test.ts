@@ -33,18 +33,18 @@ describe.concurrent('config forms', () => {
   it.each([
     {
       file: 'tau.config.ts',
-      text: "import { defineConfig } from 'tau'\nexport default defineConfig({ model: 'ollama:from-ts' })\n",
+      text: "import { defineConfig } from 'tau'\nexport default defineConfig({ preset: 'minimal', model: 'ollama:from-ts' })\n",
       model: 'ollama:from-ts',
     },
     {
       file: 'tau.config.mts',
-      text: "import { defineConfig } from 'tau'\nexport default defineConfig({ model: 'ollama:from-mts' as string })\n",
+      text: "import { defineConfig } from 'tau'\nexport default defineConfig({ preset: 'minimal', model: 'ollama:from-mts' as string })\n",
       model: 'ollama:from-mts',
     },
     {
       // Plain JavaScript importing 'tau', in a project that has no tau installed.
       file: 'tau.config.mjs',
-      text: "import { defineConfig } from 'tau'\nexport default defineConfig({ model: 'ollama:from-mjs' })\n",
+      text: "import { defineConfig } from 'tau'\nexport default defineConfig({ preset: 'minimal', model: 'ollama:from-mjs' })\n",
       model: 'ollama:from-mjs',
     },
     {
@@ -77,7 +77,8 @@ describe.concurrent('config forms', () => {
   it('is found upward from a nested directory; plugin paths resolve from the config, not the cwd', async () => {
     const p = await project({
       'plugins/local.ts': localPlugin('local'),
-      'tau.config.ts': "export default { model: 'ollama:from-root', plugins: ['./plugins/local.ts'] }\n",
+      'tau.config.ts':
+        "export default { preset: 'minimal', model: 'ollama:from-root', plugins: ['./plugins/local.ts'] }\n",
       'packages/app/src/index.ts': 'export {}\n',
     })
     const output = parseConfigOutput(await p.run(['config'], { cwd: p.path('packages/app/src') }))
@@ -88,9 +89,10 @@ describe.concurrent('config forms', () => {
 
   it('--config loads that file instead of searching', async () => {
     const p = await project({
-      'tau.config.ts': "export default { model: 'ollama:from-search' }\n",
+      'tau.config.ts': "export default { preset: 'minimal', model: 'ollama:from-search' }\n",
       'configs/alt-plugin.ts': localPlugin('alt'),
-      'configs/alt.config.ts': "export default { model: 'ollama:from-flag', plugins: ['./alt-plugin.ts'] }\n",
+      'configs/alt.config.ts':
+        "export default { preset: 'minimal', model: 'ollama:from-flag', plugins: ['./alt-plugin.ts'] }\n",
     })
     const [searched, given] = await Promise.all([
       p.run(['config']),
@@ -126,7 +128,7 @@ describe.concurrent('plugin entries', () => {
       'plugins/two.ts': localPlugin('two'),
       'plugins/three/index.ts': localPlugin('three'),
       'tau.config.ts':
-        "export default { plugins: ['./plugins/one.ts', './plugins/two', './plugins/three'] }\n",
+        "export default { preset: 'minimal', plugins: ['./plugins/one.ts', './plugins/two', './plugins/three'] }\n",
     })
     expect((await pluginsOf(p)).map((plugin) => plugin.name)).toEqual(['one', 'two', 'three'])
   })
@@ -137,7 +139,8 @@ describe.concurrent('plugin entries', () => {
 export default (options: { greeting: string }) =>
   definePlugin({ name: 'greeter', description: 'says ' + options.greeting, setup() {} })
 `,
-      'tau.config.ts': "export default { plugins: [['./plugins/greeter.ts', { greeting: 'hej' }]] }\n",
+      'tau.config.ts':
+        "export default { preset: 'minimal', plugins: [['./plugins/greeter.ts', { greeting: 'hej' }]] }\n",
     })
     expect(await pluginsOf(p)).toMatchObject([{ name: 'greeter', description: 'says hej' }])
   })
@@ -161,8 +164,8 @@ export default definePlugin({
   },
 })
 `,
-      'short.config.ts': "export default { plugins: ['hello'] }\n",
-      'long.config.ts': "export default { plugins: ['tau-plugin-hello'] }\n",
+      'short.config.ts': "export default { preset: 'minimal', plugins: ['hello'] }\n",
+      'long.config.ts': "export default { preset: 'minimal', plugins: ['tau-plugin-hello'] }\n",
     })
     const [short, long] = await Promise.all([
       pluginsOf(p, ['--config', 'short.config.ts']),

@@ -45,7 +45,7 @@ beforeAll(async () => {
   )
   await writeFile(
     join(project, 'tau.config.ts'),
-    "import { defineConfig } from 'tau'\nimport hello from './plugins/hello.ts'\nexport default defineConfig({ plugins: [hello], hello: { who: 'ada' } })\n",
+    "import { defineConfig } from 'tau'\nimport hello from './plugins/hello.ts'\nexport default defineConfig({ preset: 'minimal', plugins: [hello], hello: { who: 'ada' } })\n",
   )
 })
 
@@ -66,12 +66,17 @@ describe('tau installed in a project', () => {
     ])
   })
 
-  it("a plugin's test imports createTestKernel from 'tau/testing'", async () => {
+  it("a plugin's test imports createTestKernel from 'tau/testing' and a scripted model server from 'tau/scripted-server'", async () => {
     await writeFile(
       join(project, 'check.mjs'),
       [
         "import { definePlugin, defineService } from 'tau'",
         "import { createTestKernel } from 'tau/testing'",
+        "import { startScriptedServer } from 'tau/scripted-server'",
+        "const server = await startScriptedServer({ format: 'ollama', script: [] })",
+        "const tags = await (await fetch(server.url + '/api/tags')).json()",
+        'await server.close()',
+        "if (tags.models[0].name !== 'scripted-model') throw new Error('unexpected tags')",
         "const ref = defineService('check.value')",
         "const plugin = definePlugin({ name: 'check', setup: (ctx) => ctx.provide(ref, 42) })",
         'const kernel = await createTestKernel({ plugins: [plugin] })',

@@ -19,7 +19,7 @@ function checked(name: string, ok: boolean): Provider {
   }
 }
 
-async function doctor(extra: Provider[], json = false) {
+async function doctor(extra: Provider[], json = false, model = 'local:qwen3:8b') {
   const kernel = await createTestKernel({
     plugins: [
       providers,
@@ -32,7 +32,7 @@ async function doctor(extra: Provider[], json = false) {
         },
       }),
     ],
-    config: { model: 'local:qwen3:8b' },
+    config: { model },
   })
   const command = kernel.resolve(cliCommandsRef).find((c) => c.name === 'doctor')!
   const stdout = new PassThrough()
@@ -53,11 +53,17 @@ async function doctor(extra: Provider[], json = false) {
 }
 
 describe('tau doctor', () => {
+  it('checks a provider that is not set up when the configured model uses it', async () => {
+    const { code, out } = await doctor([checked('local', true)], false, 'scripted:demo')
+    expect(code).toBe(0)
+    expect(out).toContain('ok   scripted   configured   no checks for this provider')
+  })
+
   it('prints one line per check and exits 0 when all pass', async () => {
     const { code, out } = await doctor([checked('local', true)])
     expect(code).toBe(0)
     expect(out.split('\n').filter(Boolean)).toEqual([
-      'ok   scripted   configured   no checks for this provider',
+      'skip scripted   configured   not set up (skipped)',
       'ok   local      reachable    http://127.0.0.1:1',
       'ok   local      model        qwen3:8b is present',
     ])
@@ -70,6 +76,7 @@ describe('tau doctor', () => {
     expect(report.ok).toBe(false)
     expect(report.providers[1]).toEqual({
       provider: 'local',
+      skipped: false,
       checks: [
         { name: 'reachable', ok: true, detail: 'http://127.0.0.1:1' },
         { name: 'model', ok: false, detail: 'qwen3:8b is missing: pull it' },
