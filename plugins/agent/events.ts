@@ -1,0 +1,111 @@
+/**
+ * The one event stream of the agent. The terminal UI, `tau start -p --output-format stream-json`,
+ * servers, telemetry and tests all consume it; nothing prints from inside the loop.
+ */
+import type { AssistantMessage, FinishReason, ToolResultPart, Usage } from '../../kernel/index.js'
+
+export type StopReason =
+  /** The model answered without calling tools. */
+  | 'end-turn'
+  | 'max-turns'
+  /** The token budget (input + output over the run) was used up. */
+  | 'token-budget'
+  | 'cost-budget'
+  | 'timeout'
+  | 'aborted'
+  /** userPromptSubmit blocked the prompt. */
+  | 'blocked'
+  | 'error'
+
+export interface Todo {
+  readonly content: string
+  readonly status: 'pending' | 'in_progress' | 'completed'
+  /** The present-tense form shown while in progress ("Running tests"). */
+  readonly activeForm?: string
+}
+
+interface Base {
+  readonly sessionId: string
+  /** Set on events of a subagent: the parent's Task tool-call id. */
+  readonly parentToolCallId?: string
+}
+
+export type AgentEvent = Base &
+  (
+    | {
+        readonly type: 'session-start'
+        readonly model: string
+        readonly cwd: string
+        readonly tools: readonly string[]
+        readonly permissionMode: string
+      }
+    | { readonly type: 'user-prompt'; readonly prompt: string }
+    | { readonly type: 'text-delta'; readonly text: string }
+    | { readonly type: 'reasoning-delta'; readonly text: string }
+    | {
+        readonly type: 'assistant-message'
+        readonly message: AssistantMessage
+        readonly finishReason: FinishReason
+        readonly usage: Usage
+      }
+    | { readonly type: 'tool-start'; readonly id: string; readonly name: string; readonly input: unknown }
+    | {
+        readonly type: 'tool-progress'
+        readonly id: string
+        readonly name: string
+        readonly message: string
+        readonly data?: unknown
+      }
+    | {
+        readonly type: 'tool-end'
+        readonly id: string
+        readonly name: string
+        readonly result: ToolResultPart
+        /** Extra data for frontends (a diff, the todo list); not sent to the model. */
+        readonly display?: unknown
+        readonly durationMs: number
+      }
+    | {
+        readonly type: 'permission-request'
+        readonly id: string
+        readonly name: string
+        readonly input: unknown
+        readonly reason: string
+      }
+    | {
+        readonly type: 'permission-decision'
+        readonly id: string
+        readonly name: string
+        readonly behavior: 'allow' | 'deny'
+        readonly reason: string
+        /** What decided: a rule, the mode, a hook, the user, or headless mode's "nobody to ask". */
+        readonly source: 'rule' | 'mode' | 'hook' | 'user' | 'headless'
+      }
+    | {
+        readonly type: 'usage'
+        /** This model call. */
+        readonly usage: Usage
+        /** The run so far. */
+        readonly total: Usage
+        /** The run so far in USD, where the model's prices are known. */
+        readonly costUsd?: number
+      }
+    | { readonly type: 'todos'; readonly todos: readonly Todo[] }
+    | { readonly type: 'notification'; readonly level: 'info' | 'warn'; readonly message: string }
+    | { readonly type: 'error'; readonly code: string; readonly message: string; readonly fatal: boolean }
+    | {
+        readonly type: 'result'
+        readonly stopReason: StopReason
+        readonly isError: boolean
+        /** The last assistant text of the run. */
+        readonly text: string
+        readonly turns: number
+        readonly usage: Usage
+        readonly costUsd?: number
+        readonly durationMs: number
+        /** For isError: what went wrong. */
+        readonly error?: { readonly code: string; readonly message: string }
+      }
+  )
+
+export type AgentEventType = AgentEvent['type']

@@ -1,0 +1,128 @@
+/**
+ * The agent-loop hooks, declared by the agent plugin. Names and meanings follow the Claude Agent
+ * SDK's hook events. Each takes one context object; every hook is listed in docs/hooks.md.
+ *
+ * Security: preToolUse is a bail hook whose first decision wins; a tap that throws DENIES the
+ * call (the loop catches it), so a broken guard never allows by accident.
+ */
+import type {
+  AsyncSeriesBailHook,
+  AsyncSeriesHook,
+  AsyncSeriesWaterfallHook,
+  ModelRequest,
+  ModelResponse,
+} from '../../kernel/index.js'
+import { defineHooks } from '../../kernel/index.js'
+import type { ToolOutput } from '../tools/tool.js'
+
+export interface SessionStartContext {
+  readonly sessionId: string
+  readonly cwd: string
+  readonly model: string
+  /** `startup` for a new session, `resume` when continuing one. */
+  readonly source: 'startup' | 'resume'
+}
+
+/** Waterfall value: taps may rewrite the prompt, add context, or block it. */
+export interface PromptSubmission {
+  readonly sessionId: string
+  readonly prompt: string
+  /** Text added to the prompt as context for the model (after it). */
+  readonly additionalContext?: readonly string[]
+  /** Set to stop the run before any model call; the reason is shown to the user. */
+  readonly blocked?: { readonly reason: string }
+}
+
+/** Waterfall value: the system prompt in sections, so plugins add or replace by id. */
+export interface SystemPrompt {
+  readonly sessionId: string
+  readonly cwd: string
+  readonly sections: ReadonlyArray<{ readonly id: string; readonly text: string }>
+}
+
+/** Waterfall value: the request about to be sent; taps may rewrite it. */
+export interface ModelCall {
+  readonly sessionId: string
+  /** 1 for the first model call of the run. */
+  readonly turn: number
+  readonly request: ModelRequest
+}
+
+export interface ModelCallResult extends ModelCall {
+  readonly response: ModelResponse
+}
+
+export interface PreToolUse {
+  readonly sessionId: string
+  readonly toolName: string
+  readonly toolCallId: string
+  readonly input: unknown
+}
+
+/** What a preToolUse tap decides; undefined passes to the next tap (and then to permissions). */
+export interface PreToolUseDecision {
+  /** `allow` skips the permission check; `deny` blocks (reason goes to the model); `ask` asks the user. */
+  readonly decision: 'allow' | 'deny' | 'ask'
+  readonly reason?: string
+  /** Replaces the tool input (validated again against the tool's schema). */
+  readonly updatedInput?: unknown
+}
+
+/** Waterfall value: taps may rewrite what the model will see of a tool's result. */
+export interface PostToolUse extends PreToolUse {
+  readonly output: ToolOutput
+}
+
+export interface PostToolUseFailure extends PreToolUse {
+  readonly error: string
+}
+
+export interface StopContext {
+  readonly sessionId: string
+  readonly stopReason: string
+  /** The last assistant text. */
+  readonly text: string
+  /** True when this stop follows a continuation a stop tap asked for (avoid loops). */
+  readonly continued: boolean
+}
+
+/** A stop tap may ask the agent to go on; `reason` is given to the model as the next prompt. */
+export interface StopDecision {
+  readonly continue: true
+  readonly reason: string
+}
+
+export interface PreCompactContext {
+  readonly sessionId: string
+  readonly trigger: 'auto' | 'manual'
+  /** Waterfall: instructions for the summary (what to keep). */
+  readonly instructions: readonly string[]
+}
+
+export interface SessionEndContext {
+  readonly sessionId: string
+  readonly reason: string
+}
+
+export interface NotificationContext {
+  readonly sessionId: string
+  readonly level: 'info' | 'warn'
+  readonly message: string
+}
+
+export interface AgentHooks {
+  sessionStart: AsyncSeriesHook<[SessionStartContext]>
+  userPromptSubmit: AsyncSeriesWaterfallHook<[PromptSubmission]>
+  systemPrompt: AsyncSeriesWaterfallHook<[SystemPrompt]>
+  beforeModelCall: AsyncSeriesWaterfallHook<[ModelCall]>
+  afterModelCall: AsyncSeriesHook<[ModelCallResult]>
+  preToolUse: AsyncSeriesBailHook<[PreToolUse], PreToolUseDecision | undefined>
+  postToolUse: AsyncSeriesWaterfallHook<[PostToolUse]>
+  postToolUseFailure: AsyncSeriesHook<[PostToolUseFailure]>
+  stop: AsyncSeriesBailHook<[StopContext], StopDecision | undefined>
+  preCompact: AsyncSeriesWaterfallHook<[PreCompactContext]>
+  sessionEnd: AsyncSeriesHook<[SessionEndContext]>
+  notification: AsyncSeriesHook<[NotificationContext]>
+}
+
+export const agentHooksRef = defineHooks<AgentHooks>('agent')

@@ -1,0 +1,60 @@
+/**
+ * Permissions: who may run which tool with which input. Rules use Claude Code's syntax
+ * (`Bash(npm test:*)`, `Read(./src/**)`, `Edit(docs/**)`, `WebFetch(domain:example.com)`,
+ * `mcp__server__tool`), come from tau.config.ts and the settings files, and are decided
+ * deny > ask > allow. Anything a rule or mode does not allow is asked; with nobody to ask
+ * (headless), it is denied — permissions fail closed.
+ */
+import { defineService } from '../../kernel/index.js'
+import type { Tool } from '../tools/tool.js'
+
+export type PermissionMode = 'default' | 'acceptEdits' | 'plan' | 'bypassPermissions'
+export type PermissionBehavior = 'allow' | 'deny' | 'ask'
+
+/** Where a rule came from, so `tau permissions explain` can say which file made a decision. */
+export interface RuleSource {
+  /** `config` (tau.config.ts), `project` (.tau/settings.json), `local` (.tau/settings.local.json),
+   *  `user` (~/.tau/settings.json), `cli` (--allowed-tools ...), `session` (allowed during this session). */
+  readonly scope: 'config' | 'project' | 'local' | 'user' | 'cli' | 'session'
+  readonly file?: string
+}
+
+export interface PermissionRule {
+  /** As written: `Bash(npm test:*)`. */
+  readonly text: string
+  readonly behavior: PermissionBehavior
+  readonly source: RuleSource
+}
+
+export interface PermissionDecision {
+  readonly behavior: PermissionBehavior
+  /** Why, in words the model and the user can read. */
+  readonly reason: string
+  /** The rule that decided, when one did (else the mode or the default decided). */
+  readonly rule?: PermissionRule
+}
+
+export interface Permissions {
+  readonly mode: PermissionMode
+  setMode(mode: PermissionMode): void
+  /** The decision for one tool call (before asking anyone). */
+  decide(tool: Tool, input: unknown): PermissionDecision
+  /**
+   * Allows (or denies) from now on in this session; with `persist`, also writes the rule to a
+   * settings file (`local`: .tau/settings.local.json, the "allow always" of a prompt).
+   */
+  addRule(
+    text: string,
+    behavior: PermissionBehavior,
+    options?: { persist?: 'local' | 'project' | 'user' },
+  ): Promise<void>
+  /** For `tau permissions explain 'Bash(rm -rf build)'`: the decision for a call written as a rule. */
+  explain(call: string): PermissionDecision
+  rules(): readonly PermissionRule[]
+}
+
+/** Per session: the mode and session-granted rules are the session's own. */
+export const permissionsRef = defineService<Permissions, 'session'>('permissions.service', {
+  scope: 'session',
+  description: 'Decides each tool call: allow, deny or ask.',
+})

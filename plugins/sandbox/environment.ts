@@ -1,0 +1,89 @@
+/**
+ * The environment: where tools touch files and run processes. Every built-in tool goes through
+ * it, never through `fs` or `child_process` directly, so the sandbox can be swapped (local now;
+ * a sandboxed or container environment later) without touching the tools.
+ *
+ * Security rules every implementation keeps:
+ * - paths resolve to real paths (symlinks followed) and must stay inside the workspace roots;
+ *   anything else is an EnvironmentError with kind 'outside-workspace' — fail closed;
+ * - processes get an allowlisted environment, never the user's whole one;
+ * - a process that times out or is aborted is killed with its whole process group.
+ */
+import { defineService } from '../../kernel/index.js'
+
+export type EnvironmentErrorKind = 'outside-workspace' | 'not-found' | 'not-a-file' | 'not-a-directory' | 'io'
+
+export interface FileStat {
+  readonly path: string
+  readonly type: 'file' | 'directory' | 'symlink' | 'other'
+  readonly size: number
+  /** Modification time in ms since the epoch. */
+  readonly mtimeMs: number
+  readonly mode: number
+}
+
+export interface ExecOptions {
+  /** Working directory; must be inside the workspace. Default: the environment's cwd. */
+  readonly cwd?: string
+  readonly timeoutMs?: number
+  readonly signal?: AbortSignal
+  /** Extra variables on top of the allowlisted environment. */
+  readonly env?: Readonly<Record<string, string>>
+  /** Called with output as it arrives (for progress). */
+  readonly onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void
+  /** Text written to the process's stdin. */
+  readonly input?: string
+}
+
+export interface ExecResult {
+  readonly exitCode: number | null
+  readonly signal: string | null
+  readonly stdout: string
+  readonly stderr: string
+  readonly timedOut: boolean
+  readonly aborted: boolean
+  readonly durationMs: number
+}
+
+export interface Environment {
+  /** The workspace roots, as real absolute paths. */
+  readonly roots: readonly string[]
+  /** The session's working directory (inside the roots). */
+  readonly cwd: string
+  /**
+   * Resolves a path (absolute, or relative to cwd) to a real absolute path inside the roots,
+   * following symlinks of every existing part. A path that does not exist yet resolves through
+   * its nearest existing parent. Throws EnvironmentError('outside-workspace') otherwise.
+   */
+  resolvePath(path: string): Promise<string>
+  /** Whether a path is inside the roots (no throw), after resolving it. */
+  contains(path: string): Promise<boolean>
+  stat(path: string): Promise<FileStat>
+  readFile(path: string): Promise<Buffer>
+  /** Writes atomically (temporary file + rename), keeping an existing file's mode; creates parent dirs. */
+  writeFile(path: string, data: string | Buffer): Promise<void>
+  readdir(path: string): Promise<Array<{ name: string; type: FileStat['type'] }>>
+  mkdir(path: string): Promise<void>
+  remove(path: string): Promise<void>
+  /** Runs a shell command (`/bin/sh -c` where available) in its own process group. */
+  exec(command: string, options?: ExecOptions): Promise<ExecResult>
+  /** The environment variables a subprocess gets: an allowlist, not the user's whole environment. */
+  processEnv(): Record<string, string>
+}
+
+export class EnvironmentError extends Error {
+  readonly kind: EnvironmentErrorKind
+  readonly path: string
+  constructor(kind: EnvironmentErrorKind, path: string, message: string) {
+    super(message)
+    this.name = 'EnvironmentError'
+    this.kind = kind
+    this.path = path
+  }
+}
+
+/** Per session: its roots and cwd are the session's. */
+export const environmentRef = defineService<Environment, 'session'>('sandbox.environment', {
+  scope: 'session',
+  description: 'Where tools touch files and run processes (local, sandboxed, container).',
+})
