@@ -32,6 +32,27 @@ export interface PermissionDecision {
   readonly reason: string
   /** The rule that decided, when one did (else the mode or the default decided). */
   readonly rule?: PermissionRule
+  /** The mode that decided, when no rule did (absent when the input itself decided: malformed input). */
+  readonly mode?: PermissionMode
+}
+
+/**
+ * A rule that can never match, or a settings entry that was ignored: reported when config loads
+ * (logged as a warning) and by `tau permissions list`.
+ */
+export interface PermissionProblem {
+  /** The rule as written, when the problem is about a rule. */
+  readonly rule?: string
+  readonly behavior?: PermissionBehavior
+  readonly source: RuleSource
+  readonly message: string
+}
+
+/** Rules given on the command line (`--allowed-tools`, `--disallowed-tools`), as rule texts. */
+export interface CliRules {
+  readonly allow?: readonly string[]
+  readonly ask?: readonly string[]
+  readonly deny?: readonly string[]
 }
 
 export interface Permissions {
@@ -50,7 +71,18 @@ export interface Permissions {
   ): Promise<void>
   /** For `tau permissions explain 'Bash(rm -rf build)'`: the decision for a call written as a rule. */
   explain(call: string): PermissionDecision
+  /** Every rule in force: CLI, session, then settings files and config (local, project, config, user). */
   rules(): readonly PermissionRule[]
+  /** Rules that can never match and ignored settings; empty when all is well. */
+  problems(): readonly PermissionProblem[]
+  /**
+   * Sets this session's command-line rules (the headless frontend's `--allowed-tools` and
+   * `--disallowed-tools`; use parseRuleList() to split a flag's value), replacing earlier ones.
+   * Throws a TauError (TAU_CLI_USAGE) naming the rule when one is not valid rule syntax.
+   */
+  setCliRules(rules: CliRules): void
+  /** The workspace, as real absolute paths: the session cwd, the project dir, additionalDirectories. */
+  readonly directories: readonly string[]
 }
 
 /** Per session: the mode and session-granted rules are the session's own. */

@@ -1,0 +1,312 @@
+/**
+ * Where rules come from: the `permissions` slice of tau.config.ts and the settings files
+ * `<project>/.tau/settings.json`, `<project>/.tau/settings.local.json` and
+ * `<tauHome>/settings.json` (the same `permissions` shape as Claude Code's settings files).
+ *
+ * The files are read synchronously at setup (they are tiny): a file that is not valid JSON, or
+ * whose `permissions` has the wrong shape, stops tau with an error naming the file and field.
+ * A settings file is never ignored silently, and never read as "allow".
+ */
+import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises'
+import { homedir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { z } from 'zod'
+import { closest, TauError } from '../../kernel/index.js'
+import { findJsonSyntaxError } from './json-position.js'
+import type {
+  PermissionBehavior,
+  PermissionMode,
+  PermissionProblem,
+  PermissionRule,
+  RuleSource,
+} from './types.js'
+
+export const PERMISSION_MODES = ['default', 'acceptEdits', 'plan', 'bypassPermissions'] as const
+
+const rules = z.array(z.string())
+
+/** The `permissions` config slice in tau.config.ts. */
+export const permissionsConfig = z.strictObject({
+  /** Rules that let a tool call run without asking, e.g. `Bash(npm test:*)`. */
+  allow: rules.default([]),
+  /** Rules that always ask, whatever the mode. */
+  ask: rules.default([]),
+  /** Rules that always deny; deny beats ask beats allow. */
+  deny: rules.default([]),
+  /** The mode sessions start in (settings files may override it; see README). Default 'default'. */
+  defaultMode: z.enum(PERMISSION_MODES).optional(),
+  /** More directories that count as the workspace: absolute, `~/...`, or relative to the project. */
+  additionalDirectories: z.array(z.string().min(1)).default([]),
+  /** 'disable' forbids bypassPermissions mode, from any source. */
+  disableBypassPermissionsMode: z.literal('disable').optional(),
+})
+
+export type PermissionsConfig = z.infer<typeof permissionsConfig>
+
+/** The `permissions` object of a settings file: every key optional, unknown keys reported. */
+const settingsPermissions = z.looseObject({
+  allow: rules.optional(),
+  ask: rules.optional(),
+  deny: rules.optional(),
+  defaultMode: z.enum(PERMISSION_MODES).optional(),
+  additionalDirectories: z.array(z.string().min(1)).optional(),
+  disableBypassPermissionsMode: z.literal('disable').optional(),
+})
+
+type SettingsPermissions = z.infer<typeof settingsPermissions>
+
+const KNOWN_KEYS = [
+  'allow',
+  'ask',
+  'deny',
+  'defaultMode',
+  'additionalDirectories',
+  'disableBypassPermissionsMode',
+]
+
+export interface SettingsPaths {
+  readonly projectDir: string
+  readonly tauHome: string
+  readonly configFile: string | undefined
+}
+
+export type FileScope = 'project' | 'local' | 'user'
+
+export function settingsFile(scope: FileScope, paths: SettingsPaths): string {
+  if (scope === 'user') return join(paths.tauHome, 'settings.json')
+  return join(paths.projectDir, '.tau', scope === 'local' ? 'settings.local.json' : 'settings.json')
+}
+
+/** What the config and the settings files say, merged. */
+export interface LoadedSettings {
+  /** In reporting order: local, project, config, user. */
+  readonly rules: PermissionRule[]
+  readonly problems: PermissionProblem[]
+  readonly defaultMode: PermissionMode
+  /** Where defaultMode came from; undefined for the built-in default. */
+  readonly defaultModeSource: RuleSource | undefined
+  /** Absolute paths. */
+  readonly additionalDirectories: string[]
+  readonly bypassDisabled: boolean
+}
+
+interface Layer {
+  readonly source: RuleSource
+  readonly permissions: SettingsPermissions
+}
+
+/** Reads the config slice and the three settings files. Throws a TauError for a malformed file. */
+export function loadSettings(config: PermissionsConfig, paths: SettingsPaths): LoadedSettings {
+  const problems: PermissionProblem[] = []
+  const layers: Layer[] = []
+  const configSource: RuleSource =
+    paths.configFile === undefined ? { scope: 'config' } : { scope: 'config', file: paths.configFile }
+  // Precedence for defaultMode, and the order rules are reported in: local, project, config, user.
+  for (const scope of ['local', 'project', 'config', 'user'] as const) {
+    if (scope === 'config') {
+      layers.push({ source: configSource, permissions: config })
+      continue
+    }
+    const file = settingsFile(scope, paths)
+    const permissions = readSettingsFile(file)
+    if (permissions === undefined) continue
+    const source: RuleSource = { scope, file }
+    for (const key of Object.keys(permissions)) {
+      if (KNOWN_KEYS.includes(key)) continue
+      const guess = closest(key, KNOWN_KEYS)
+      problems.push({
+        source,
+        message: `permissions.${key} is not a permissions setting and is ignored${guess ? ` (did you mean '${guess}'?)` : ''}`,
+      })
+    }
+    layers.push({ source, permissions })
+  }
+
+  const out: PermissionRule[] = []
+  for (const { source, permissions } of layers) {
+    for (const behavior of ['deny', 'ask', 'allow'] as const) {
+      for (const text of permissions[behavior] ?? []) out.push({ text, behavior, source })
+    }
+  }
+  const bypassDisabled = layers.some((l) => l.permissions.disableBypassPermissionsMode === 'disable')
+
+  let defaultMode: PermissionMode = 'default'
+  let defaultModeSource: RuleSource | undefined
+  for (const { source, permissions } of layers) {
+    const mode = permissions.defaultMode
+    if (mode === undefined) continue
+    if (mode === 'bypassPermissions' && (bypassDisabled || source.scope === 'project')) {
+      // A checked-in settings file must not turn every check off for whoever clones the repository.
+      problems.push({
+        source,
+        message: bypassDisabled
+          ? "defaultMode 'bypassPermissions' is ignored: disableBypassPermissionsMode is 'disable'"
+          : "defaultMode 'bypassPermissions' is ignored in .tau/settings.json (shared with the repository); set it in tau.config.ts, .tau/settings.local.json, the user settings, or with --permission-mode",
+      })
+      continue
+    }
+    defaultMode = mode
+    defaultModeSource = source
+    break
+  }
+
+  const additionalDirectories: string[] = []
+  for (const { permissions } of layers) {
+    for (const dir of permissions.additionalDirectories ?? []) {
+      const absolute = expandHome(dir, paths.projectDir)
+      if (!additionalDirectories.includes(absolute)) additionalDirectories.push(absolute)
+    }
+  }
+  return { rules: out, problems, defaultMode, defaultModeSource, additionalDirectories, bypassDisabled }
+}
+
+/** `~/x` in the home directory, relative paths against `base`. */
+export function expandHome(path: string, base: string): string {
+  if (path === '~') return homedir()
+  if (path.startsWith('~/')) return join(homedir(), path.slice(2))
+  return resolve(base, path)
+}
+
+/** The `permissions` object of one settings file; undefined when the file does not exist. */
+export function readSettingsFile(file: string): SettingsPermissions | undefined {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined
+    throw new TauError(
+      'TAU_CONFIG_LOAD',
+      `settings file ${file} could not be read: ${(error as Error).message}`,
+      {
+        file,
+        cause: error,
+      },
+    )
+  }
+  const data = parseJson(text, file)
+  const permissions = data.permissions
+  if (permissions === undefined) return {}
+  const result = settingsPermissions.safeParse(permissions)
+  if (!result.success) {
+    const details = result.error.issues.map(
+      (issue) => `${fieldPath(['permissions', ...issue.path])}: ${issueText(issue, permissions)}`,
+    )
+    throw new TauError('TAU_CONFIG_INVALID', `settings file ${file}: ${details[0]}`, { file, details })
+  }
+  return result.data
+}
+
+function parseJson(text: string, file: string): Record<string, unknown> {
+  if (text.trim() === '') return {}
+  let data: unknown
+  try {
+    data = JSON.parse(text)
+  } catch (error) {
+    const found = findJsonSyntaxError(text)
+    const message = found
+      ? `line ${found.line}, column ${found.column}: ${found.message}`
+      : (error as Error).message.split('\n')[0]
+    throw new TauError('TAU_CONFIG_LOAD', `settings file ${file} is not valid JSON: ${message}`, {
+      file,
+      cause: error,
+      hint: 'Fix the JSON at the position shown (JSON allows no trailing commas and no comments).',
+    })
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new TauError(
+      'TAU_CONFIG_INVALID',
+      `settings file ${file}: expected a JSON object at the top ({ "permissions": { ... } }), got ${Array.isArray(data) ? 'an array' : JSON.stringify(data)}`,
+      { file },
+    )
+  }
+  return data as Record<string, unknown>
+}
+
+function fieldPath(segments: readonly PropertyKey[]): string {
+  let out = ''
+  for (const segment of segments) {
+    if (typeof segment === 'number') out += `[${segment}]`
+    else out += out === '' ? String(segment) : `.${String(segment)}`
+  }
+  return out
+}
+
+function issueText(issue: z.core.$ZodIssue, root: unknown): string {
+  let value: unknown = root
+  for (const key of issue.path) {
+    value =
+      typeof value === 'object' && value !== null ? (value as Record<PropertyKey, unknown>)[key] : undefined
+  }
+  const shown = value === undefined ? 'nothing' : JSON.stringify(value)
+  if (issue.code === 'invalid_type') return `expected ${issue.expected}, got ${shown}`
+  if (issue.code === 'invalid_value') {
+    return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${shown}`
+  }
+  return `${issue.message} (got ${shown})`
+}
+
+// Writes to one file are queued, so two rules added at once both land.
+const writeQueues = new Map<string, Promise<unknown>>()
+
+/**
+ * Adds a rule to a settings file: read, add to `permissions.<behavior>` (once), write a temporary
+ * file and rename it over the old one. Other keys are kept; the file and its folder are created
+ * when missing. A file that is not valid JSON is not overwritten.
+ */
+export function persistRule(file: string, behavior: PermissionBehavior, text: string): Promise<void> {
+  const previous = writeQueues.get(file) ?? Promise.resolve()
+  const next = previous.catch(() => undefined).then(() => writeRule(file, behavior, text))
+  writeQueues.set(file, next)
+  void next
+    .finally(() => {
+      if (writeQueues.get(file) === next) writeQueues.delete(file)
+    })
+    .catch(() => undefined)
+  return next
+}
+
+async function writeRule(file: string, behavior: PermissionBehavior, text: string): Promise<void> {
+  let data: Record<string, unknown> = {}
+  let mode: number | undefined
+  try {
+    data = parseJson(await readFile(file, 'utf8'), file)
+    mode = (await stat(file)).mode & 0o777
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+  }
+  const current = data.permissions
+  if (current !== undefined && (typeof current !== 'object' || current === null || Array.isArray(current))) {
+    throw new TauError(
+      'TAU_CONFIG_INVALID',
+      `settings file ${file}: permissions: expected an object; not changed`,
+      {
+        file,
+      },
+    )
+  }
+  const permissions = { ...(current as Record<string, unknown> | undefined) }
+  const list = permissions[behavior]
+  if (list !== undefined && !Array.isArray(list)) {
+    throw new TauError(
+      'TAU_CONFIG_INVALID',
+      `settings file ${file}: permissions.${behavior}: expected an array; not changed`,
+      { file },
+    )
+  }
+  const next = [...((list as unknown[] | undefined) ?? [])]
+  if (!next.includes(text)) next.push(text)
+  permissions[behavior] = next
+  data = { ...data, permissions }
+  await mkdir(dirname(file), { recursive: true })
+  const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  try {
+    await writeFile(temporary, `${JSON.stringify(data, null, 2)}\n`, { mode: mode ?? 0o644 })
+    await rename(temporary, file)
+  } catch (error) {
+    await unlink(temporary).catch(() => undefined)
+    throw error
+  }
+}
