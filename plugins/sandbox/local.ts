@@ -1,0 +1,263 @@
+/**
+ * The local environment: the machine tau runs on, fenced to the workspace roots. Files through
+ * node:fs after every path has been resolved to a real path inside the roots; processes through
+ * `/bin/sh -c` in their own process group with an allowlisted environment.
+ */
+import { randomBytes } from 'node:crypto'
+import { chmod, lstat, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+import type { Logger } from '../../kernel/index.js'
+import { buildProcessEnv, createEnvAllowlist } from './env-allowlist.js'
+import {
+  type Environment,
+  EnvironmentError,
+  type EnvironmentErrorKind,
+  type ExecOptions,
+  type ExecResult,
+  type FileStat,
+} from './environment.js'
+import { type RunningProcess, runInGroup } from './process-group.js'
+import { absoluteFrom, insideRoots, isLinkLoop, realPathOf, realPathSyncOf } from './workspace-paths.js'
+
+export interface LocalEnvironmentOptions {
+  /** The session's working directory; always a root. */
+  readonly cwd: string
+  /** More workspace roots (absolute, or relative to cwd). */
+  readonly roots?: readonly string[]
+  /** Extra variable names (`NPM_TOKEN`) or prefixes (`AWS_*`) subprocesses may get. */
+  readonly envAllow?: readonly string[]
+  /** Fixed values every subprocess gets. */
+  readonly envSet?: Readonly<Record<string, string>>
+  /** The environment to pick from (default: process.env). */
+  readonly parentEnv?: NodeJS.ProcessEnv
+  /** Between SIGTERM and SIGKILL when a command is ended (default 2000). */
+  readonly killGraceMs?: number
+  /** Characters of output kept per stream (default 8 MiB); the middle of more is dropped. */
+  readonly maxOutputChars?: number
+  readonly logger?: Logger
+}
+
+const errno = (error: unknown): string | undefined =>
+  typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined
+
+function typeOf(entry: {
+  isFile(): boolean
+  isDirectory(): boolean
+  isSymbolicLink(): boolean
+}): FileStat['type'] {
+  if (entry.isFile()) return 'file'
+  if (entry.isDirectory()) return 'directory'
+  if (entry.isSymbolicLink()) return 'symlink'
+  return 'other'
+}
+
+export class LocalEnvironment implements Environment {
+  readonly roots: readonly string[]
+  readonly cwd: string
+  private readonly env: Record<string, string>
+  private readonly killGraceMs: number
+  private readonly maxOutputChars: number | undefined
+  private readonly running = new Set<RunningProcess>()
+  private readonly logger: Logger | undefined
+
+  constructor(options: LocalEnvironmentOptions) {
+    this.cwd = realPathSyncOf(options.cwd)
+    const roots = [this.cwd]
+    for (const root of options.roots ?? []) {
+      const real = realPathSyncOf(absoluteFrom(this.cwd, root))
+      // A root inside another adds nothing.
+      if (!roots.includes(real)) roots.push(real)
+    }
+    this.roots = Object.freeze(roots)
+    this.env = buildProcessEnv(
+      options.parentEnv ?? process.env,
+      createEnvAllowlist(options.envAllow),
+      options.envSet,
+    )
+    this.killGraceMs = options.killGraceMs ?? 2000
+    this.maxOutputChars = options.maxOutputChars
+    this.logger = options.logger
+  }
+
+  async resolvePath(path: string): Promise<string> {
+    if (typeof path !== 'string' || path.includes('\0')) {
+      throw new EnvironmentError('io', String(path), 'invalid path: it must be a string without NUL bytes')
+    }
+    let real: string
+    try {
+      real = await realPathOf(absoluteFrom(this.cwd, path))
+    } catch (error) {
+      if (isLinkLoop(error)) throw new EnvironmentError('io', path, (error as Error).message)
+      throw this.wrap(error, path)
+    }
+    if (!insideRoots(real, this.roots)) {
+      const shown = real === path ? `'${path}'` : `'${path}' (really '${real}')`
+      throw new EnvironmentError(
+        'outside-workspace',
+        path,
+        `${shown} is outside the workspace; paths must be inside ${this.roots.map((r) => `'${r}'`).join(', ')}` +
+          ' (symbolic links are followed)',
+      )
+    }
+    return real
+  }
+
+  async contains(path: string): Promise<boolean> {
+    try {
+      await this.resolvePath(path)
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  async stat(path: string): Promise<FileStat> {
+    const real = await this.resolvePath(path)
+    try {
+      const s = await stat(real)
+      return { path: real, type: typeOf(s), size: s.size, mtimeMs: s.mtimeMs, mode: s.mode }
+    } catch (error) {
+      throw this.wrap(error, path)
+    }
+  }
+
+  async readFile(path: string): Promise<Buffer> {
+    const real = await this.resolvePath(path)
+    try {
+      return await readFile(real)
+    } catch (error) {
+      throw this.wrap(error, path)
+    }
+  }
+
+  async writeFile(path: string, data: string | Buffer): Promise<void> {
+    const real = await this.resolvePath(path)
+    const dir = dirname(real)
+    let mode: number | undefined
+    try {
+      const existing = await stat(real)
+      if (existing.isDirectory()) {
+        throw new EnvironmentError('not-a-file', path, `'${path}' is a directory, not a file`)
+      }
+      mode = existing.mode & 0o7777
+    } catch (error) {
+      if (error instanceof EnvironmentError) throw error
+      if (errno(error) !== 'ENOENT') throw this.wrap(error, path)
+    }
+    // Same directory as the target, so rename() is atomic (one filesystem).
+    const temp = join(dir, `.${basename(real)}.tau-${randomBytes(6).toString('hex')}.tmp`)
+    try {
+      await mkdir(dir, { recursive: true })
+      await writeFile(temp, data, { flag: 'wx', mode: mode ?? 0o666 })
+      // writeFile's mode passes through the umask; an existing file's mode is restored exactly.
+      if (mode !== undefined) await chmod(temp, mode)
+      await rename(temp, real)
+    } catch (error) {
+      await unlink(temp).catch(() => {})
+      throw this.wrap(error, path)
+    }
+  }
+
+  async readdir(path: string): Promise<Array<{ name: string; type: FileStat['type'] }>> {
+    const real = await this.resolvePath(path)
+    try {
+      const entries = await readdir(real, { withFileTypes: true })
+      return entries.map((entry) => ({ name: entry.name, type: typeOf(entry) }))
+    } catch (error) {
+      throw this.wrap(error, path)
+    }
+  }
+
+  async mkdir(path: string): Promise<void> {
+    const real = await this.resolvePath(path)
+    try {
+      await mkdir(real, { recursive: true })
+    } catch (error) {
+      throw this.wrap(error, path)
+    }
+  }
+
+  async remove(path: string): Promise<void> {
+    // The entry itself, not what a symlink points to: resolve the parent, keep the last name.
+    const name = basename(absoluteFrom(this.cwd, path))
+    if (name === '' || name === '.' || name === '..') {
+      throw new EnvironmentError('io', path, `refusing to remove '${path}': name the entry to remove`)
+    }
+    const parent = await this.resolvePath(dirname(absoluteFrom(this.cwd, path)))
+    const target = join(parent, name)
+    if (this.roots.includes(target)) {
+      throw new EnvironmentError('io', path, `refusing to remove '${path}': it is a workspace root`)
+    }
+    try {
+      const entry = await lstat(target)
+      if (entry.isSymbolicLink() || !entry.isDirectory()) await unlink(target)
+      else await rm(target, { recursive: true })
+    } catch (error) {
+      throw this.wrap(error, path)
+    }
+  }
+
+  async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    const cwd = options.cwd === undefined ? this.cwd : await this.resolvePath(options.cwd)
+    if (options.cwd !== undefined) {
+      const s = await stat(cwd).catch((error: unknown) => {
+        throw this.wrap(error, options.cwd!)
+      })
+      if (!s.isDirectory()) {
+        throw new EnvironmentError('not-a-directory', options.cwd, `'${options.cwd}' is not a directory`)
+      }
+    }
+    const run = runInGroup({
+      command,
+      cwd,
+      env: { ...this.env, ...options.env },
+      killGraceMs: this.killGraceMs,
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onOutput ? { onOutput: options.onOutput } : {}),
+      ...(options.input !== undefined ? { input: options.input } : {}),
+      ...(this.maxOutputChars !== undefined ? { maxOutputChars: this.maxOutputChars } : {}),
+    })
+    this.running.add(run)
+    try {
+      return await run.result
+    } catch (error) {
+      throw this.wrap(error, cwd)
+    } finally {
+      this.running.delete(run)
+    }
+  }
+
+  processEnv(): Record<string, string> {
+    return { ...this.env }
+  }
+
+  /** Ends every command still running (their whole process groups). For session disposal. */
+  async dispose(): Promise<void> {
+    const running = [...this.running]
+    if (running.length > 0) this.logger?.debug('ending running commands', { count: running.length })
+    for (const run of running) run.terminate()
+    await Promise.allSettled(running.map((run) => run.result))
+  }
+
+  private wrap(error: unknown, path: string): EnvironmentError {
+    if (error instanceof EnvironmentError) return error
+    const code = errno(error)
+    const kinds: Record<string, EnvironmentErrorKind> = {
+      ENOENT: 'not-found',
+      EISDIR: 'not-a-file',
+      ENOTDIR: 'not-a-directory',
+    }
+    const kind = (code ? kinds[code] : undefined) ?? 'io'
+    const what: Record<EnvironmentErrorKind, string> = {
+      'not-found': `'${path}' does not exist`,
+      'not-a-file': `'${path}' is a directory, not a file`,
+      'not-a-directory': `'${path}' is not a directory`,
+      'outside-workspace': `'${path}' is outside the workspace`,
+      io: `'${path}': ${error instanceof Error ? error.message : String(error)}`,
+    }
+    const wrapped = new EnvironmentError(kind, path, what[kind])
+    ;(wrapped as { cause?: unknown }).cause = error
+    return wrapped
+  }
+}
