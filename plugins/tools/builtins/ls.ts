@@ -1,0 +1,84 @@
+/** LS: the entries of one directory, sorted, directories marked with a trailing `/`. */
+import ignore from 'ignore'
+import { z } from 'zod'
+import { defineTool } from '../registry.js'
+import type { Tool, ToolContext, ToolOutput } from '../tool.js'
+import { displayPath, errorOutput, failure } from '../tool-paths.js'
+
+export interface LsToolOptions {
+  /** Entries listed at most. Default 1000. */
+  readonly limit?: number
+}
+
+export interface LsInput {
+  path?: string | undefined
+  ignore?: string[] | undefined
+}
+
+const describeTool = (limit: number) => `Lists the files and directories in a directory (not recursive).
+
+- path is an absolute path, or relative to the working directory (default: the working directory).
+- Directories end with /, symbolic links with @. At most ${limit} entries are listed.
+- ignore takes glob patterns (gitignore style, e.g. "*.log", "dist/") of entries to leave out.
+- To find files by name across directories, use Glob; to search contents, Grep.`
+
+export function createLsTool(options: LsToolOptions = {}): Tool<LsInput> {
+  const limit = options.limit ?? 1000
+  return defineTool({
+    name: 'LS',
+    description: describeTool(limit),
+    input: z.object({
+      path: z
+        .string()
+        .optional()
+        .describe('The directory to list: absolute, or relative to the working directory (default: it)'),
+      ignore: z.array(z.string()).optional().describe('Glob patterns of entries to leave out'),
+    }),
+    annotations: { readOnly: true, idempotent: true },
+    access: 'read',
+    permissionTarget: (call) => call.path ?? '.',
+    execute: async (call, ctx) => {
+      try {
+        return await list(call, ctx, limit)
+      } catch (error) {
+        return failure(error)
+      }
+    },
+  })
+}
+
+/** The LS tool with its defaults. */
+export const lsTool = createLsTool()
+
+async function list(call: LsInput, ctx: ToolContext, limit: number): Promise<ToolOutput | string> {
+  const stat = await ctx.env.stat(call.path ?? '.')
+  const shown = displayPath(ctx.env, stat.path)
+  if (stat.type !== 'directory') {
+    return errorOutput(`${shown} is not a directory. Use Read to read a file.`)
+  }
+  const ignored = ignore().add(call.ignore ?? [])
+  const entries = (await ctx.env.readdir(stat.path))
+    .map((entry) => ({
+      name: entry.name,
+      label:
+        entry.type === 'directory'
+          ? `${entry.name}/`
+          : entry.type === 'symlink'
+            ? `${entry.name}@`
+            : entry.name,
+      test: entry.type === 'directory' ? `${entry.name}/` : entry.name,
+    }))
+    .filter((entry) => !ignored.ignores(entry.test))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  const head = `${stat.path}/`
+  if (entries.length === 0) return `${head}\n(empty${call.ignore?.length ? ' after ignore patterns' : ''})`
+  const listed = entries.slice(0, limit).map((entry) => entry.label)
+  const lines = [head, ...listed]
+  if (entries.length > limit) {
+    lines.push(`(${entries.length - limit} more entries not listed; use Glob to narrow down)`)
+  }
+  return {
+    content: [{ type: 'text', text: lines.join('\n') }],
+    display: { path: stat.path, entries: listed, total: entries.length },
+  }
+}

@@ -1,0 +1,31 @@
+/** Paths as the file tools show them, and their failures as tool results. */
+import { isAbsolute, relative, sep } from 'node:path'
+import { type Environment, EnvironmentError } from '../sandbox/environment.js'
+import type { ToolOutput } from './tool.js'
+
+/** Relative to the working directory when inside it (shorter for the model), else absolute. */
+export function displayPath(env: Environment, real: string): string {
+  if (real === env.cwd) return '.'
+  const rel = relative(env.cwd, real)
+  return rel && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel) ? rel : real
+}
+
+export function errorOutput(text: string, display?: unknown): ToolOutput {
+  return { content: [{ type: 'text', text }], isError: true, ...(display !== undefined ? { display } : {}) }
+}
+
+/** An environment error (outside the workspace, not found, ...) as a result the model can act on. */
+export function failure(error: unknown): ToolOutput {
+  if (error instanceof EnvironmentError) {
+    const hint =
+      error.kind === 'outside-workspace'
+        ? ' Only files inside the workspace can be used.'
+        : error.kind === 'not-found'
+          ? ' Check the path (Glob or LS can find it).'
+          : ''
+    const message = /[.!?]$/.test(error.message) ? error.message : `${error.message}.`
+    return errorOutput(message + hint)
+  }
+  if (error instanceof Error && error.name === 'AbortError') return errorOutput('Cancelled.')
+  throw error
+}

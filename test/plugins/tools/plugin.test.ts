@@ -1,0 +1,101 @@
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { createLogger } from 'tau'
+import { createTestKernel } from 'tau/testing'
+import { describe, expect, it } from 'vitest'
+import sandbox, { environmentRef } from '../../../plugins/sandbox/index.js'
+import tools, { createToolState, toOutput, toolRegistryRef } from '../../../plugins/tools/index.js'
+
+const BUILTINS = ['Bash', 'Glob', 'Grep', 'LS', 'Read', 'Edit', 'MultiEdit', 'Write', 'WebFetch', 'TodoWrite']
+
+describe('tools plugin', () => {
+  it('provides the registry with every built-in, under Claude Code names', async () => {
+    const kernel = await createTestKernel({ plugins: [sandbox, tools] })
+    try {
+      const registry = kernel.resolve(toolRegistryRef)
+      expect(registry.list().map((tool) => tool.name)).toEqual(BUILTINS)
+      const definitions = registry.definitions(['Read', 'Grep'])
+      expect(definitions.map((d) => d.name)).toEqual(['Read', 'Grep'])
+      expect(definitions[0]?.inputSchema).toMatchObject({ type: 'object', required: ['file_path'] })
+    } finally {
+      await kernel.stop()
+    }
+  })
+
+  it('leaves out disabled built-ins and warns about names that are not built-ins', async () => {
+    const kernel = await createTestKernel({
+      plugins: [sandbox, tools],
+      config: { tools: { disabled: ['WebFetch', 'Bash', 'Raed'] } },
+    })
+    try {
+      const names = kernel
+        .resolve(toolRegistryRef)
+        .list()
+        .map((tool) => tool.name)
+      expect(names).not.toContain('WebFetch')
+      expect(names).not.toContain('Bash')
+      expect(names).toContain('Read')
+      expect(kernel.logs).toContainEqual(
+        expect.objectContaining({
+          level: 'warn',
+          name: 'tools',
+          message: expect.stringContaining("no built-in tool 'Raed' (did you mean 'Read'?)"),
+        }),
+      )
+    } finally {
+      await kernel.stop()
+    }
+  })
+
+  it('configures the built-ins from its config slice', async () => {
+    const kernel = await createTestKernel({
+      plugins: [sandbox, tools],
+      config: { tools: { read: { maxLines: 2 } } },
+    })
+    try {
+      const session = kernel.createSession()
+      const env = session.resolve(environmentRef)
+      await writeFile(join(env.cwd, 'f.txt'), 'a\nb\nc\n')
+      const read = kernel.resolve(toolRegistryRef).get('Read')!
+      const output = toOutput(
+        await read.execute(
+          { file_path: 'f.txt' },
+          {
+            signal: new AbortController().signal,
+            env,
+            sessionId: session.id,
+            callId: 'c1',
+            state: createToolState(),
+            progress: () => {},
+            logger: createLogger('test', { level: 'silent' }),
+            model: { vision: false },
+          },
+        ),
+      )
+      expect(output.content[0]).toMatchObject({
+        type: 'text',
+        text: expect.stringContaining('Showing lines 1-2 of 3'),
+      })
+      await session.dispose()
+    } finally {
+      await kernel.stop()
+    }
+  })
+
+  it('rejects a bad config slice and a missing sandbox, naming the plugin', async () => {
+    await expect(
+      createTestKernel({ plugins: [sandbox, tools], config: { tools: { glob: { limit: 0 } } } }),
+    ).rejects.toMatchObject({ code: 'TAU_CONFIG_INVALID', plugin: 'tools' })
+    await expect(createTestKernel({ plugins: [tools] })).rejects.toMatchObject({
+      message: expect.stringContaining('sandbox'),
+    })
+  })
+
+  it('createToolState keeps values per state object', () => {
+    const one = createToolState()
+    const two = createToolState()
+    one.set('k', 1)
+    expect(one.get('k')).toBe(1)
+    expect(two.get('k')).toBeUndefined()
+  })
+})
