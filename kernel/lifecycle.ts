@@ -343,6 +343,7 @@ export class Kernel {
       tryResolve: <R extends ServiceRef<unknown, 'root', boolean>>(ref: R) => services.tryResolveRoot(ref),
       declareHooks: <H extends object>(ref: HooksRef<H>, hooks: H) => hookTable.declare(name, ref, hooks),
       hooksOf: <H extends object>(ref: HooksRef<H>) => hookTable.view(ref, name),
+      createSession: (options?: { id?: string; cwd?: string }) => this.createSession(options),
     })
   }
 

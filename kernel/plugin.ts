@@ -2,6 +2,7 @@
  * The plugin contract: one value made by definePlugin(), the default export of its module.
  */
 import type { HooksRef, KernelHooks, RawConfig, TapView } from './hooks.js'
+import type { Session } from './lifecycle.js'
 import type { Logger } from './logger.js'
 import type { StandardSchemaV1 } from './schema.js'
 import { isStandardSchema } from './schema.js'
@@ -49,6 +50,11 @@ export interface PluginContext<C> {
   declareHooks<H extends object>(ref: HooksRef<H>, hooks: H): H
   /** Tap-only view of a hook set declared by a plugin this one depends on. */
   hooksOf<H extends object>(ref: HooksRef<H>): TapView<H>
+  /**
+   * Opens a session scope (once the kernel runs): session services are created in it on first
+   * resolve and disposed with it, or when the kernel stops. For plugins that run sessions.
+   */
+  createSession(options?: { id?: string; cwd?: string }): Session
 }
 
 export interface ConfigureApi {
