@@ -1,0 +1,66 @@
+/** The agent's error codes, in tau's one catalogue (docs/errors.md). */
+import { defineErrors } from '../../kernel/index.js'
+
+export const AGENT_ERRORS = defineErrors('agent', {
+  TAU_AGENT_NO_MODEL: {
+    title: 'No model is configured for the agent',
+    hint: "Set `model` in tau.config.ts (e.g. `model: 'ollama:qwen3:8b'`), `agent.model`, or pass --model.",
+    userError: true,
+  },
+  TAU_AGENT_BUSY: {
+    title: 'A session was asked to run while it was already running',
+    hint: 'Wait for the current run to end (or abort it) before starting the next; use another session to run in parallel.',
+    userError: false,
+  },
+  TAU_AGENT_CLOSED: {
+    title: 'A closed session was asked to run',
+    hint: 'Create a new session with runtime.createSession().',
+    userError: false,
+  },
+  TAU_AGENT_MAX_TURNS: {
+    title: 'The run reached its turn limit before the model finished',
+    hint: 'Raise `agent.maxTurns` (or --max-turns), or split the task.',
+    userError: false,
+  },
+  TAU_AGENT_TOKEN_BUDGET: {
+    title: 'The run used up its token budget (`agent.maxTokens`)',
+    hint: 'Raise `agent.maxTokens`, or split the task.',
+    userError: false,
+  },
+  TAU_AGENT_COST_BUDGET: {
+    title: 'The run used up its cost budget (`agent.maxCostUsd`)',
+    hint: 'Raise `agent.maxCostUsd`, or use a cheaper model.',
+    userError: false,
+  },
+  TAU_AGENT_TIMEOUT: {
+    title: 'The run took longer than its time limit (`agent.timeoutMs`)',
+    hint: 'Raise `agent.timeoutMs`, or split the task.',
+    userError: false,
+  },
+  TAU_AGENT_ABORTED: {
+    title: 'The run was aborted',
+    hint: 'Nothing to do: it was cancelled (Ctrl-C, or the caller aborted it).',
+    userError: false,
+  },
+  TAU_AGENT_PROMPT_BLOCKED: {
+    title: 'A userPromptSubmit hook blocked the prompt',
+    hint: 'Read the reason given; change the prompt or the hook that blocked it.',
+    userError: true,
+  },
+  TAU_AGENT_FAILED: {
+    title: 'The run failed with an unexpected error',
+    hint: 'Run with --debug to see where it came from.',
+    userError: false,
+  },
+})
+
+/** The message of any thrown value. */
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message
+  if (typeof error === 'string') return error
+  try {
+    return JSON.stringify(error) ?? String(error)
+  } catch {
+    return String(error)
+  }
+}

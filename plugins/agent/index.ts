@@ -1,0 +1,26 @@
+/**
+ * `agent`: the agentic loop. Declares the agent hooks (sessionStart, userPromptSubmit,
+ * systemPrompt, beforeModelCall, afterModelCall, preToolUse, postToolUse, postToolUseFailure,
+ * stop, preCompact, sessionEnd, notification) and provides `agent.runtime`, whose sessions run
+ * the loop and yield the one AgentEvent stream every frontend consumes.
+ *
+ * For programs that embed tau: `createAgent()` assembles and starts a kernel and returns
+ * `run(prompt)` over the same stream.
+ */
+
+export { type AgentConfig, agentConfig } from './config.js'
+export { type Agent, type CreateAgentOptions, createAgent } from './create-agent.js'
+export { AGENT_ERRORS } from './errors.js'
+export type { AgentEvent, AgentEventType, StopReason, Todo } from './events.js'
+export * from './hooks.js'
+export { default } from './plugin.js'
+export {
+  type AgentRuntime,
+  type AgentSession,
+  type AgentSessionOptions,
+  type AskPermission,
+  agentRuntimeRef,
+  type PermissionAnswer,
+  type PermissionRequest,
+  type RunOptions,
+} from './runtime.js'

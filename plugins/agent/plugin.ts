@@ -1,0 +1,90 @@
+/** The `agent` plugin: declares the agent hooks and provides `agent.runtime`. */
+import {
+  AsyncSeriesBailHook,
+  AsyncSeriesHook,
+  AsyncSeriesWaterfallHook,
+  definePlugin,
+  type Session,
+} from '../../kernel/index.js'
+import { providerRegistryRef } from '../providers/index.js'
+import { toolRegistryRef } from '../tools/tool.js'
+import { createToolState } from '../tools/tool-state.js'
+import { agentConfig } from './config.js'
+import { type AgentHooks, agentHooksRef } from './hooks.js'
+import type { AgentRuntime } from './runtime.js'
+import { agentRuntimeRef } from './runtime.js'
+import { AgentSessionImpl, type ScopeOpener } from './session.js'
+
+/**
+ * The kernel's session opener, where the plugin context offers one. Plugins cannot open kernel
+ * session scopes through the context yet; until they can, callers pass `scope` (createAgent
+ * does) and sessions without one run without session services.
+ */
+function scopeOpenerOf(ctx: object): ScopeOpener | undefined {
+  const open = (ctx as { createSession?: unknown }).createSession
+  return typeof open === 'function' ? (options) => (open as ScopeOpener)(options) : undefined
+}
+
+export default definePlugin({
+  name: 'agent',
+  description: 'The agentic loop: model calls, tool calls, permissions, hooks, one event stream',
+  dependsOn: ['providers', 'tools'],
+  optionalDependsOn: ['permissions', 'sandbox'],
+  config: agentConfig,
+  setup(ctx) {
+    const hooks = ctx.declareHooks<AgentHooks>(agentHooksRef, {
+      sessionStart: new AsyncSeriesHook(['context']),
+      userPromptSubmit: new AsyncSeriesWaterfallHook(['submission']),
+      systemPrompt: new AsyncSeriesWaterfallHook(['prompt']),
+      beforeModelCall: new AsyncSeriesWaterfallHook(['call']),
+      afterModelCall: new AsyncSeriesHook(['result']),
+      preToolUse: new AsyncSeriesBailHook(['call']),
+      postToolUse: new AsyncSeriesWaterfallHook(['result']),
+      postToolUseFailure: new AsyncSeriesHook(['failure']),
+      stop: new AsyncSeriesBailHook(['context']),
+      preCompact: new AsyncSeriesWaterfallHook(['context']),
+      sessionEnd: new AsyncSeriesHook(['context']),
+      notification: new AsyncSeriesHook(['context']),
+    })
+    const providers = ctx.resolve(providerRegistryRef)
+    const tools = ctx.resolve(toolRegistryRef)
+    const open = new Set<AgentSessionImpl>()
+    const rootModel = typeof ctx.rootConfig.model === 'string' ? ctx.rootConfig.model : undefined
+    const openScope = scopeOpenerOf(ctx)
+    let toolsVersion = 0
+    const stopWatching = tools.onChange(() => {
+      toolsVersion++
+    })
+    const runtime: AgentRuntime = {
+      createSession(options = {}) {
+        const session = new AgentSessionImpl(
+          {
+            config: ctx.config,
+            hooks,
+            providers,
+            tools,
+            logger: ctx.logger,
+            kernelSignal: ctx.signal,
+            defaultCwd: ctx.paths.cwd,
+            defaultModel: rootModel,
+            openScope: openScope as ((o: { id?: string; cwd?: string }) => Session) | undefined,
+            createToolState,
+            toolsVersion: () => toolsVersion,
+            onClose: (closed) => open.delete(closed),
+          },
+          options,
+        )
+        open.add(session)
+        return session
+      },
+      sessions: () => [...open],
+    }
+    ctx.provide(agentRuntimeRef, runtime)
+    // At stop: running runs are already aborted (ctx.signal); wait for them to end cleanly and
+    // fire sessionEnd for every open session.
+    return async () => {
+      stopWatching()
+      await Promise.all([...open].map((session) => session.close('stop')))
+    }
+  },
+})

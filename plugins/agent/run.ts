@@ -1,0 +1,368 @@
+/**
+ * One run of the loop: the prompt, then model call -> tool calls -> results, until the model
+ * stops calling tools or a limit is reached. Everything it does is an event on the channel;
+ * nothing prints. It never throws: failures become an `error` event and an erroring `result`.
+ */
+import {
+  type AssistantMessage,
+  addUsage,
+  collectStream,
+  type ErrorCode,
+  isTauError,
+  type ModelCapabilities,
+  type ModelRequest,
+  type ModelResponse,
+  type StreamEvent,
+  type ToolCallPart,
+  textOf,
+  toolCallsOf,
+  type Usage,
+} from '../../kernel/index.js'
+import { isContextLengthMessage, isProviderError } from '../providers/index.js'
+import { untilAborted } from './abort.js'
+import type { AgentConfig } from './config.js'
+import { costOf } from './cost.js'
+import { AGENT_ERRORS, messageOf } from './errors.js'
+import type { EventChannel } from './event-channel.js'
+import type { AgentEvent, StopReason } from './events.js'
+import type { RunOptions } from './runtime.js'
+import { errorResult, runToolCalls, type ToolCallHost } from './tool-calls.js'
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+/** An event without the fields every event carries. */
+export type EventBody = DistributiveOmit<AgentEvent, 'sessionId' | 'parentToolCallId'>
+
+/** What a run needs from its session. */
+export interface RunHost extends ToolCallHost {
+  readonly cwd: string
+  readonly modelText: string
+  readonly modelRef: import('../../kernel/index.js').ModelRef
+  readonly config: AgentConfig
+  readonly providers: import('../providers/index.js').ProviderRegistry
+  /** The conversation: read at the start of each call, replaced as the run appends. */
+  conversation: import('../../kernel/index.js').Conversation
+  capabilities(): Promise<ModelCapabilities | undefined>
+  /** Fires sessionStart and emits session-start on the first run. */
+  begin(emit: (event: EventBody) => void): Promise<void>
+  /** The system prompt: built once per session (a stable prefix, so prompt caches hit). */
+  systemPrompt(): Promise<string>
+  /** Tool definitions the model sees. */
+  toolDefinitions(): import('../../kernel/index.js').ToolDefinition[]
+  /** Aborted when the kernel stops. */
+  readonly kernelSignal: AbortSignal
+}
+
+const ZERO: Usage = { inputTokens: 0, outputTokens: 0 }
+
+const STOP_ERRORS: Partial<Record<StopReason, ErrorCode>> = {
+  'max-turns': AGENT_ERRORS.TAU_AGENT_MAX_TURNS,
+  'token-budget': AGENT_ERRORS.TAU_AGENT_TOKEN_BUDGET,
+  'cost-budget': AGENT_ERRORS.TAU_AGENT_COST_BUDGET,
+  timeout: AGENT_ERRORS.TAU_AGENT_TIMEOUT,
+  aborted: AGENT_ERRORS.TAU_AGENT_ABORTED,
+}
+
+export class Run {
+  private readonly controller = new AbortController()
+  private cause: 'aborted' | 'timeout' | undefined
+  private readonly started = performance.now()
+  private turns = 0
+  private usage: Usage = ZERO
+  private costUsd: number | undefined
+  private priced = false
+  private lastText = ''
+  private error: { code: string; message: string } | undefined
+  private readonly cleanups: Array<() => void> = []
+  private readonly maxTurns: number
+  private readonly maxTokens: number | undefined
+  private readonly maxCostUsd: number | undefined
+  finished = false
+
+  constructor(
+    private readonly host: RunHost,
+    private readonly prompt: string,
+    options: RunOptions,
+    private readonly channel: EventChannel<AgentEvent>,
+  ) {
+    const { config } = host
+    this.maxTurns = options.maxTurns ?? config.maxTurns
+    this.maxTokens = options.maxTokens ?? config.maxTokens
+    this.maxCostUsd = options.maxCostUsd ?? config.maxCostUsd
+    const timeoutMs = options.timeoutMs ?? config.timeoutMs
+    this.follow(options.signal)
+    this.follow(host.kernelSignal)
+    if (timeoutMs !== undefined) {
+      const timer = setTimeout(() => this.abort('timeout'), timeoutMs)
+      this.cleanups.push(() => clearTimeout(timer))
+    }
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal
+  }
+
+  /** Stops the run at once. */
+  abort(cause: 'aborted' | 'timeout' = 'aborted'): void {
+    if (this.controller.signal.aborted) return
+    this.cause = cause
+    this.controller.abort(new Error(cause === 'timeout' ? 'the run timed out' : 'the run was aborted'))
+  }
+
+  private follow(signal: AbortSignal | undefined): void {
+    if (!signal) return
+    if (signal.aborted) {
+      this.abort()
+      return
+    }
+    const onAbort = () => this.abort()
+    signal.addEventListener('abort', onAbort, { once: true })
+    this.cleanups.push(() => signal.removeEventListener('abort', onAbort))
+  }
+
+  private readonly emit = (event: EventBody): void => {
+    this.channel.push({ ...event, sessionId: this.host.sessionId } as AgentEvent)
+  }
+
+  /** Runs to the end; never rejects. */
+  async execute(): Promise<void> {
+    let stopReason: StopReason = 'error'
+    try {
+      stopReason = await this.loop()
+    } catch (error) {
+      stopReason = this.failed(error)
+    } finally {
+      this.answerPending()
+      for (const cleanup of this.cleanups) cleanup()
+    }
+    const code = STOP_ERRORS[stopReason]
+    if (code && !this.error) this.error = { code, message: this.stopMessage(stopReason) }
+    const isError = stopReason !== 'end-turn'
+    this.emit({
+      type: 'result',
+      stopReason,
+      isError,
+      text: this.lastText,
+      turns: this.turns,
+      usage: this.usage,
+      ...(this.costUsd === undefined ? {} : { costUsd: this.costUsd }),
+      durationMs: Math.round(performance.now() - this.started),
+      ...(isError && this.error ? { error: this.error } : {}),
+    })
+    this.finished = true
+  }
+
+  private async loop(): Promise<StopReason> {
+    const { host } = this
+    const { hooks } = host
+    await untilAborted(host.begin(this.emit), this.signal)
+    this.emit({ type: 'user-prompt', prompt: this.prompt })
+    const submission = await untilAborted(
+      hooks.userPromptSubmit.promise({ sessionId: host.sessionId, prompt: this.prompt }),
+      this.signal,
+    )
+    if (submission.blocked) {
+      this.error = {
+        code: AGENT_ERRORS.TAU_AGENT_PROMPT_BLOCKED,
+        message: `the prompt was blocked: ${submission.blocked.reason}`,
+      }
+      return 'blocked'
+    }
+    const context = submission.additionalContext ?? []
+    const text = [submission.prompt, ...context].join('\n\n')
+    host.conversation = host.conversation.append({ role: 'user', content: text })
+    const system = await untilAborted(host.systemPrompt(), this.signal)
+
+    let continued = false
+    for (;;) {
+      const limit = this.limitReached()
+      if (limit) return limit
+      const response = await this.callModel(system)
+      const calls = toolCallsOf(response.message)
+      if (calls.length === 0) {
+        const decision = await this.stopHook('end-turn', continued)
+        if (decision) {
+          continued = true
+          host.conversation = host.conversation.append({ role: 'user', content: decision })
+          continue
+        }
+        return 'end-turn'
+      }
+      continued = false
+      await this.runTools(calls)
+      if (this.signal.aborted) return this.cause ?? 'aborted'
+    }
+  }
+
+  private limitReached(): StopReason | undefined {
+    if (this.signal.aborted) return this.cause ?? 'aborted'
+    if (this.turns >= this.maxTurns) return 'max-turns'
+    if (this.maxTokens !== undefined && this.usage.inputTokens + this.usage.outputTokens >= this.maxTokens)
+      return 'token-budget'
+    if (this.maxCostUsd !== undefined && (this.costUsd ?? 0) >= this.maxCostUsd) return 'cost-budget'
+    return undefined
+  }
+
+  private async callModel(system: string): Promise<ModelResponse> {
+    const { host } = this
+    this.turns++
+    const tools = host.toolDefinitions()
+    const request: ModelRequest = {
+      model: host.modelRef,
+      messages: [{ role: 'system', content: system }, ...host.conversation.messages],
+      ...(tools.length > 0 ? { tools } : {}),
+    }
+    const call = await untilAborted(
+      host.hooks.beforeModelCall.promise({ sessionId: host.sessionId, turn: this.turns, request }),
+      this.signal,
+    )
+    const partial = { text: '' }
+    let response: ModelResponse
+    try {
+      response = await collectStream(
+        call.request.model,
+        this.relay(host.providers.stream(call.request, { signal: this.signal }), partial),
+      )
+    } catch (error) {
+      // Keep what the user already saw, so the conversation shows where it was cut.
+      if (this.signal.aborted && partial.text !== '') {
+        host.conversation = host.conversation.append({
+          role: 'assistant',
+          content: [{ type: 'text', text: partial.text }],
+        })
+        this.lastText = partial.text
+      }
+      throw error
+    }
+    const message: AssistantMessage = response.message
+    if (message.content.length > 0) host.conversation = host.conversation.append(message)
+    const text = textOf(message)
+    if (text !== '') this.lastText = text
+    this.emit({
+      type: 'assistant-message',
+      message,
+      finishReason: response.finishReason,
+      usage: response.usage,
+    })
+    await this.account(response.usage)
+    await host.hooks.afterModelCall.promise({ ...call, response })
+    return response
+  }
+
+  /** Passes the provider's events through, sending text and reasoning deltas as they come. */
+  private async *relay(
+    events: AsyncIterable<StreamEvent>,
+    partial: { text: string },
+  ): AsyncGenerator<StreamEvent> {
+    for await (const event of events) {
+      if (this.signal.aborted) throw new Error('aborted')
+      if (event.type === 'text-delta') {
+        partial.text += event.text
+        this.emit({ type: 'text-delta', text: event.text })
+      } else if (event.type === 'reasoning-delta' && !event.redacted && event.text !== '') {
+        this.emit({ type: 'reasoning-delta', text: event.text })
+      }
+      yield event
+    }
+  }
+
+  private async account(usage: Usage): Promise<void> {
+    this.usage = addUsage(this.usage, usage)
+    const pricing = (await this.host.capabilities())?.pricing
+    if (pricing) {
+      this.costUsd = (this.costUsd ?? 0) + costOf(usage, pricing)
+      this.priced = true
+    } else if (this.maxCostUsd !== undefined && !this.priced && this.turns === 1) {
+      const message = `the cost budget is not enforced: no prices are known for ${this.host.modelText} (set providers.capabilities['${this.host.modelText}'].pricing)`
+      this.emit({ type: 'notification', level: 'warn', message })
+      await this.notify('warn', message)
+    }
+    this.emit({
+      type: 'usage',
+      usage,
+      total: this.usage,
+      ...(this.costUsd === undefined ? {} : { costUsd: this.costUsd }),
+    })
+  }
+
+  private async runTools(calls: ToolCallPart[]): Promise<void> {
+    const results = await runToolCalls(this.host, calls, this.signal, this.emit)
+    this.host.conversation = this.host.conversation.append({ role: 'tool', content: results })
+  }
+
+  /** The stop hook: the reason to go on, or undefined. At most one continuation in a row. */
+  private async stopHook(stopReason: StopReason, continued: boolean): Promise<string | undefined> {
+    try {
+      const decision = await untilAborted(
+        this.host.hooks.stop.promise({
+          sessionId: this.host.sessionId,
+          stopReason,
+          text: this.lastText,
+          continued,
+        }),
+        this.signal,
+      )
+      if (!decision?.continue) return undefined
+      if (continued) {
+        this.host.logger.info('a stop hook asked to continue again right after a continuation; stopping')
+        return undefined
+      }
+      return decision.reason
+    } catch (error) {
+      if (this.signal.aborted) throw error
+      this.host.logger.warn(`a stop hook failed: ${messageOf(error)}`)
+      return undefined
+    }
+  }
+
+  private async notify(level: 'info' | 'warn', message: string): Promise<void> {
+    await this.host.hooks.notification
+      .promise({ sessionId: this.host.sessionId, level, message })
+      .catch((error: unknown) => this.host.logger.warn(`a notification hook failed: ${messageOf(error)}`))
+  }
+
+  /** Turns a failure into the run's stop reason, with an `error` event for real failures. */
+  private failed(error: unknown): StopReason {
+    if (this.signal.aborted) return this.cause ?? 'aborted'
+    let code: string = isTauError(error) ? error.code : AGENT_ERRORS.TAU_AGENT_FAILED
+    let message = messageOf(error)
+    if (isProviderError(error)) {
+      // Reported as such; compaction will act on it once it exists.
+      if (error.kind !== 'context-length' && isContextLengthMessage(message))
+        code = 'TAU_PROVIDER_CONTEXT_LENGTH'
+      message = `the model call failed: ${message}`
+    }
+    this.host.logger.debug('run failed', { code, error: message })
+    this.error = { code, message }
+    this.emit({ type: 'error', code, message, fatal: true })
+    return 'error'
+  }
+
+  /** Every tool call of the conversation gets a result, whatever stopped the run. */
+  private answerPending(): void {
+    const pending = this.host.conversation.pendingToolCalls()
+    if (pending.length === 0) return
+    this.host.conversation = this.host.conversation.append({
+      role: 'tool',
+      content: pending.map((call) =>
+        errorResult(call, 'Aborted: the run stopped before this tool call ran.'),
+      ),
+    })
+  }
+
+  private stopMessage(reason: StopReason): string {
+    switch (reason) {
+      case 'max-turns':
+        return `the run reached its limit of ${this.maxTurns} turns`
+      case 'token-budget':
+        return `the run used ${this.usage.inputTokens + this.usage.outputTokens} tokens, its budget is ${this.maxTokens}`
+      case 'cost-budget':
+        return `the run cost $${(this.costUsd ?? 0).toFixed(4)}, its budget is $${this.maxCostUsd}`
+      case 'timeout':
+        return 'the run took longer than its time limit'
+      case 'aborted':
+        return 'the run was aborted'
+      default:
+        return reason
+    }
+  }
+}

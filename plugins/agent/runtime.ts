@@ -1,0 +1,100 @@
+/**
+ * The agent runtime service (`agent.runtime`): creates sessions; a session keeps its
+ * conversation across runs and runs the loop, yielding the one AgentEvent stream.
+ */
+import { type Conversation, defineService, type Session } from '../../kernel/index.js'
+import type { PermissionMode } from '../permissions/types.js'
+import type { AgentEvent } from './events.js'
+
+/** What the user answered to a permission request. */
+export type PermissionAnswer =
+  | 'allow'
+  | 'allow-always'
+  | 'deny'
+  | {
+      readonly behavior: 'allow' | 'allow-always' | 'deny'
+      /** Shown to the model on a denial. */
+      readonly reason?: string
+      /** For `allow-always`: the rule to keep (default: the suggested rule). */
+      readonly rule?: string
+    }
+
+export interface PermissionRequest {
+  readonly sessionId: string
+  readonly toolCallId: string
+  readonly toolName: string
+  readonly input: unknown
+  /** Why the call needs approval (from the rule, the mode or the hook). */
+  readonly reason: string
+  /** The rule `allow-always` keeps: `Bash(npm test)`, `Edit(src/a.ts)`, or the bare tool name. */
+  readonly suggestedRule: string
+  /** Aborted when the run is: stop asking. */
+  readonly signal: AbortSignal
+}
+
+/** Asks the user; frontends provide it. Requests are asked one at a time. */
+export type AskPermission = (request: PermissionRequest) => Promise<PermissionAnswer>
+
+export interface AgentSessionOptions {
+  /** The session id (default: a new UUID). */
+  readonly id?: string
+  /** Working directory (default: the kernel's cwd). */
+  readonly cwd?: string
+  /** `provider:model` (default: `agent.model`, else the config's `model`). */
+  readonly model?: string
+  readonly permissionMode?: PermissionMode
+  /** Permission rules allowed in this session (`Bash(npm test:*)`, `Read`). */
+  readonly allowedTools?: readonly string[]
+  /** Permission rules denied in this session; bare tool names are also hidden from the model. */
+  readonly disallowedTools?: readonly string[]
+  /** Asks the user when a call needs approval. Without it (headless), such calls are denied. */
+  readonly askPermission?: AskPermission
+  /** Start from this conversation (a resumed session). */
+  readonly conversation?: Conversation
+  /**
+   * The kernel session whose session services (environment, permissions) this agent session
+   * uses. Default: a new one the agent session opens and disposes at close().
+   */
+  readonly scope?: Session
+}
+
+export interface RunOptions {
+  /** Aborts the run at once: the model call is cancelled, running tools are killed. */
+  readonly signal?: AbortSignal
+  /** Override `agent.maxTurns` for this run. */
+  readonly maxTurns?: number
+  /** Override `agent.maxTokens` for this run. */
+  readonly maxTokens?: number
+  /** Override `agent.maxCostUsd` for this run. */
+  readonly maxCostUsd?: number
+  /** Override `agent.timeoutMs` for this run. */
+  readonly timeoutMs?: number
+}
+
+export interface AgentSession {
+  readonly id: string
+  readonly cwd: string
+  /** `provider:model` this session calls. */
+  readonly model: string
+  /** The conversation so far (a value: each change makes a new one). */
+  readonly conversation: Conversation
+  /** True while a run is going on. */
+  readonly running: boolean
+  /**
+   * Runs one prompt to its end and yields every event on the way; the last one is `result`.
+   * Stopping the iteration early aborts the run.
+   */
+  run(prompt: string, options?: RunOptions): AsyncIterable<AgentEvent>
+  /** Aborts a running run, fires sessionEnd, disposes the session scope it opened. Idempotent. */
+  close(reason?: string): Promise<void>
+}
+
+export interface AgentRuntime {
+  createSession(options?: AgentSessionOptions): AgentSession
+  /** Sessions not closed yet. */
+  sessions(): readonly AgentSession[]
+}
+
+export const agentRuntimeRef = defineService<AgentRuntime>('agent.runtime', {
+  description: 'Creates agent sessions that run the agentic loop and yield its event stream.',
+})

@@ -1,0 +1,325 @@
+/**
+ * An agent session: a conversation that lives across runs, the session's environment,
+ * permissions and tool state, and run(), which plays the loop and yields its events.
+ */
+import { randomUUID } from 'node:crypto'
+import { resolve as resolvePath } from 'node:path'
+import {
+  Conversation,
+  type Logger,
+  type ModelCapabilities,
+  type ModelRef,
+  type Session,
+  TauError,
+  type ToolDefinition,
+} from '../../kernel/index.js'
+import { type Permissions, permissionsRef } from '../permissions/types.js'
+import type { ProviderRegistry } from '../providers/index.js'
+import { type Environment, EnvironmentError, environmentRef } from '../sandbox/environment.js'
+import type { ToolRegistry, ToolState } from '../tools/tool.js'
+import type { AgentConfig } from './config.js'
+import { AGENT_ERRORS, messageOf } from './errors.js'
+import { EventChannel } from './event-channel.js'
+import type { AgentEvent } from './events.js'
+import type { AgentHooks } from './hooks.js'
+import { type EventBody, Run, type RunHost } from './run.js'
+import type { AgentSession, AgentSessionOptions, AskPermission, RunOptions } from './runtime.js'
+import { BASE_INSTRUCTIONS, environmentSection, gitFacts } from './system-prompt.js'
+
+/** Opens a kernel session scope (the kernel's createSession). */
+export type ScopeOpener = (options: { id?: string; cwd?: string }) => Session
+
+export interface SessionDeps {
+  readonly config: AgentConfig
+  readonly hooks: AgentHooks
+  readonly providers: ProviderRegistry
+  readonly tools: ToolRegistry
+  readonly logger: Logger
+  /** Aborted when the kernel stops. */
+  readonly kernelSignal: AbortSignal
+  readonly defaultCwd: string
+  /** The model when neither the options nor `agent.model` name one: the config's `model`. */
+  readonly defaultModel: string | undefined
+  readonly openScope: ScopeOpener | undefined
+  readonly createToolState: () => ToolState
+  /** Changes whenever a tool is added or removed. */
+  readonly toolsVersion: () => number
+  readonly onClose: (session: AgentSessionImpl) => void
+}
+
+const BARE_TOOL = /^[A-Za-z][A-Za-z0-9_-]*$/
+
+export class AgentSessionImpl implements AgentSession, RunHost {
+  readonly id: string
+  readonly cwd: string
+  readonly modelText: string
+  readonly modelRef: ModelRef
+  conversation: Conversation
+  readonly permissions: Permissions | undefined
+  readonly environment: Environment
+  readonly toolState: ToolState
+  readonly askPermission: AskPermission | undefined
+  readonly allowedNames: ReadonlySet<string>
+  readonly hiddenTools: ReadonlySet<string>
+  readonly hooks: AgentHooks
+  readonly tools: ToolRegistry
+  readonly providers: ProviderRegistry
+  readonly config: AgentConfig
+  readonly logger: Logger
+  readonly kernelSignal: AbortSignal
+  readonly parallelReadOnly: boolean
+  readonly maxParallelTools: number
+  private readonly scope: Session | undefined
+  private readonly ownsScope: boolean
+  private caps: Promise<ModelCapabilities | undefined> | undefined
+  private asking: Promise<unknown> = Promise.resolve()
+  private system: Promise<string> | undefined
+  private definitions: { version: number; list: ToolDefinition[] } | undefined
+  private readonly toolLoggers = new Map<string, Logger>()
+  private started = false
+  private current: { run: Run; done: Promise<void> } | undefined
+  private closing: Promise<void> | undefined
+
+  constructor(
+    private readonly deps: SessionDeps,
+    options: AgentSessionOptions,
+  ) {
+    const model = options.model ?? deps.config.model ?? deps.defaultModel
+    if (model === undefined || model === '') {
+      throw new TauError(AGENT_ERRORS.TAU_AGENT_NO_MODEL, 'no model is configured for the agent', {
+        plugin: 'agent',
+      })
+    }
+    // A malformed ref is reported now, not at the first model call.
+    this.modelRef = deps.providers.ref(model)
+    this.modelText = model
+    this.id = options.id ?? options.scope?.id ?? randomUUID()
+    this.cwd = resolvePath(options.cwd ?? options.scope?.cwd ?? deps.defaultCwd)
+    this.config = deps.config
+    this.hooks = deps.hooks
+    this.tools = deps.tools
+    this.providers = deps.providers
+    this.logger = deps.logger.child(this.id.slice(0, 8))
+    this.kernelSignal = deps.kernelSignal
+    this.parallelReadOnly = deps.config.parallelReadOnly
+    this.maxParallelTools = deps.config.maxParallelTools
+    this.conversation = options.conversation ?? Conversation.of()
+    this.askPermission = options.askPermission
+    this.scope = options.scope ?? deps.openScope?.({ id: this.id, cwd: this.cwd })
+    this.ownsScope = options.scope === undefined && this.scope !== undefined
+    this.permissions = this.scope?.tryResolve(permissionsRef)
+    this.environment = this.scope?.tryResolve(environmentRef) ?? missingEnvironment(this.cwd)
+    this.toolState = deps.createToolState()
+    const allowed = options.allowedTools ?? []
+    const disallowed = options.disallowedTools ?? []
+    this.allowedNames = new Set(allowed.filter((rule) => BARE_TOOL.test(rule)))
+    this.hiddenTools = new Set(disallowed.filter((rule) => BARE_TOOL.test(rule)))
+    this.applyPermissions(options, allowed, disallowed)
+  }
+
+  /** Mode and command-line rules go to the session's permissions (a bad rule throws here). */
+  private applyPermissions(
+    options: AgentSessionOptions,
+    allowed: readonly string[],
+    disallowed: readonly string[],
+  ): void {
+    const permissions = this.permissions
+    if (!permissions) {
+      if (options.permissionMode !== undefined && options.permissionMode !== 'default') {
+        this.logger.warn(
+          `permission mode '${options.permissionMode}' has no effect: no permissions service is loaded`,
+        )
+      }
+      return
+    }
+    if (options.permissionMode !== undefined) permissions.setMode(options.permissionMode)
+    if (allowed.length > 0 || disallowed.length > 0)
+      permissions.setCliRules({ allow: allowed, deny: disallowed })
+  }
+
+  get sessionId(): string {
+    return this.id
+  }
+
+  get model(): string {
+    return this.modelText
+  }
+
+  get running(): boolean {
+    return this.current !== undefined
+  }
+
+  capabilities(): Promise<ModelCapabilities | undefined> {
+    this.caps ??= this.providers.capabilities(this.modelText).catch((error: unknown) => {
+      this.logger.debug(`no capabilities for ${this.modelText}: ${messageOf(error)}`)
+      return undefined
+    })
+    return this.caps
+  }
+
+  async vision(): Promise<boolean> {
+    return (await this.capabilities())?.vision ?? false
+  }
+
+  queueAsk<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.asking.then(fn, fn)
+    this.asking = next.catch(() => undefined)
+    return next
+  }
+
+  /**
+   * Built once per session, at its first run: environment facts are a snapshot of the start,
+   * and a prompt that stays the same lets the provider's prompt cache hit on every call.
+   */
+  systemPrompt(): Promise<string> {
+    if (!this.system) {
+      const building = this.buildSystemPrompt()
+      this.system = building
+      // A failed build (a hook threw) is tried again by the next run.
+      building.catch(() => {
+        if (this.system === building) this.system = undefined
+      })
+    }
+    return this.system
+  }
+
+  private async buildSystemPrompt(): Promise<string> {
+    const git = await gitFacts(this.cwd, this.config.gitTimeoutMs)
+    const sections = [
+      { id: 'base', text: BASE_INSTRUCTIONS },
+      {
+        id: 'environment',
+        text: environmentSection({
+          cwd: this.cwd,
+          platform: `${process.platform} (${process.arch})`,
+          date: new Date(),
+          model: this.modelText,
+          git,
+        }),
+      },
+      ...(this.config.systemPrompt ? [{ id: 'config', text: this.config.systemPrompt }] : []),
+    ]
+    const prompt = await this.hooks.systemPrompt.promise({ sessionId: this.id, cwd: this.cwd, sections })
+    return prompt.sections
+      .map((section) => section.text)
+      .filter((text) => text !== '')
+      .join('\n\n')
+  }
+
+  toolDefinitions(): ToolDefinition[] {
+    const version = this.deps.toolsVersion()
+    if (this.definitions?.version !== version) {
+      const names = this.tools
+        .list()
+        .map((tool) => tool.name)
+        .filter((name) => !this.hiddenTools.has(name))
+      this.definitions = { version, list: this.tools.definitions(names) }
+    }
+    return this.definitions.list
+  }
+
+  toolLogger(name: string): Logger {
+    let logger = this.toolLoggers.get(name)
+    if (!logger) {
+      logger = this.logger.child(name)
+      this.toolLoggers.set(name, logger)
+    }
+    return logger
+  }
+
+  async begin(emit: (event: EventBody) => void): Promise<void> {
+    if (this.started) return
+    this.started = true
+    await this.hooks.sessionStart.promise({
+      sessionId: this.id,
+      cwd: this.cwd,
+      model: this.modelText,
+      source: this.conversation.length > 0 ? 'resume' : 'startup',
+    })
+    emit({
+      type: 'session-start',
+      model: this.modelText,
+      cwd: this.cwd,
+      tools: this.toolDefinitions().map((tool) => tool.name),
+      permissionMode: this.permissions?.mode ?? 'default',
+    })
+  }
+
+  run(prompt: string, options: RunOptions = {}): AsyncIterable<AgentEvent> {
+    if (this.closing) {
+      throw new TauError(AGENT_ERRORS.TAU_AGENT_CLOSED, `session ${this.id} is closed`, { plugin: 'agent' })
+    }
+    if (this.current) {
+      throw new TauError(AGENT_ERRORS.TAU_AGENT_BUSY, `session ${this.id} is already running`, {
+        plugin: 'agent',
+      })
+    }
+    const channel = new EventChannel<AgentEvent>()
+    const run = new Run(this, prompt, options, channel)
+    const done = run.execute().finally(() => {
+      channel.end()
+      if (this.current?.run === run) this.current = undefined
+    })
+    this.current = { run, done }
+    return iterate(channel, run, done)
+  }
+
+  /** Aborts the current run, if any, and waits for it to end. */
+  async abort(): Promise<void> {
+    const current = this.current
+    if (!current) return
+    current.run.abort()
+    await current.done
+  }
+
+  close(reason = 'close'): Promise<void> {
+    this.closing ??= (async () => {
+      await this.abort()
+      this.deps.onClose(this)
+      try {
+        if (this.started) await this.hooks.sessionEnd.promise({ sessionId: this.id, reason })
+      } catch (error) {
+        this.logger.warn(`a sessionEnd hook failed: ${messageOf(error)}`)
+      } finally {
+        if (this.ownsScope) await this.scope?.dispose()
+      }
+    })()
+    return this.closing
+  }
+}
+
+/** The run's events; leaving the loop early aborts the run and waits for it to end cleanly. */
+async function* iterate(channel: EventChannel<AgentEvent>, run: Run, done: Promise<void>) {
+  try {
+    yield* channel
+  } finally {
+    if (!run.finished) run.abort()
+    await done
+  }
+}
+
+/** Stands in when no sandbox plugin provides an environment: every file or process access fails clearly. */
+function missingEnvironment(cwd: string): Environment {
+  const fail = (path: string) =>
+    Promise.reject(
+      new EnvironmentError(
+        'io',
+        path,
+        'no environment: add the sandbox plugin to run tools that touch files',
+      ),
+    )
+  return {
+    roots: [cwd],
+    cwd,
+    resolvePath: fail,
+    contains: async () => false,
+    stat: fail,
+    readFile: fail,
+    writeFile: (path) => fail(path),
+    readdir: fail,
+    mkdir: fail,
+    remove: fail,
+    exec: () => fail(cwd),
+    processEnv: () => ({}),
+  }
+}

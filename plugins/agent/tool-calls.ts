@@ -1,0 +1,390 @@
+/**
+ * Running the tool calls of one model answer: look the tool up, check the arguments against its
+ * schema, ask the preToolUse hooks and the permissions, run it with its context, let postToolUse
+ * rewrite the result. Every call gets exactly one result, whatever happens — an unknown tool,
+ * broken arguments, a denial, a throw, an abort — so the conversation stays valid.
+ */
+import type { StandardSchemaV1 } from '@standard-schema/spec'
+import type { Logger, ToolCallPart, ToolResultPart } from '../../kernel/index.js'
+import type { PermissionDecision, Permissions } from '../permissions/types.js'
+import type { Environment } from '../sandbox/environment.js'
+import { toOutput } from '../tools/registry.js'
+import type { Tool, ToolOutput, ToolRegistry, ToolState } from '../tools/tool.js'
+import { AbortedError, forEachLimited, untilAborted } from './abort.js'
+import { messageOf } from './errors.js'
+import type { Todo } from './events.js'
+import type { AgentHooks, PreToolUseDecision } from './hooks.js'
+import type { EventBody } from './run.js'
+import type { AskPermission, PermissionAnswer } from './runtime.js'
+
+/** What the tool runner needs from its session. */
+export interface ToolCallHost {
+  readonly sessionId: string
+  readonly hooks: AgentHooks
+  readonly tools: ToolRegistry
+  readonly logger: Logger
+  readonly permissions: Permissions | undefined
+  readonly environment: Environment
+  readonly toolState: ToolState
+  readonly askPermission: AskPermission | undefined
+  /** Bare tool names allowed by the session's options (used only without a permissions service). */
+  readonly allowedNames: ReadonlySet<string>
+  /** Tools the model may not see or call in this session. */
+  readonly hiddenTools: ReadonlySet<string>
+  readonly parallelReadOnly: boolean
+  readonly maxParallelTools: number
+  /** Whether the session's model takes images. */
+  vision(): Promise<boolean>
+  /** The logger a tool gets. */
+  toolLogger(name: string): Logger
+  /** Runs permission prompts one at a time. */
+  queueAsk<T>(fn: () => Promise<T>): Promise<T>
+}
+
+type Emit = (event: EventBody) => void
+
+const ABORTED_TEXT =
+  'Aborted: the run was interrupted before this tool call finished; it may have had partial effects.'
+
+/** Runs the calls of one turn: read-only calls next to each other in parallel, the others in order. */
+export async function runToolCalls(
+  host: ToolCallHost,
+  calls: readonly ToolCallPart[],
+  signal: AbortSignal,
+  emit: Emit,
+): Promise<ToolResultPart[]> {
+  const results = new Map<string, ToolResultPart>()
+  const run = async (call: ToolCallPart) => {
+    results.set(call.id, await runToolCall(host, call, signal, emit))
+  }
+  for (const batch of batchesOf(host, calls)) {
+    if (signal.aborted) break
+    if (batch.length === 1) await run(batch[0]!)
+    else await forEachLimited(batch, host.maxParallelTools, run)
+  }
+  // Calls that never started (the run was aborted) are answered too.
+  return calls.map((call) => {
+    const done = results.get(call.id)
+    if (done) return done
+    emit({ type: 'tool-start', id: call.id, name: call.name, input: call.input })
+    const result = errorResult(call, ABORTED_TEXT)
+    emit({ type: 'tool-end', id: call.id, name: call.name, result, durationMs: 0 })
+    return result
+  })
+}
+
+/** Consecutive read-only calls form one parallel batch; every other call is a batch of its own. */
+function batchesOf(host: ToolCallHost, calls: readonly ToolCallPart[]): ToolCallPart[][] {
+  const batches: ToolCallPart[][] = []
+  let parallel: ToolCallPart[] | undefined
+  for (const call of calls) {
+    const tool = host.hiddenTools.has(call.name) ? undefined : host.tools.get(call.name)
+    if (host.parallelReadOnly && tool?.annotations.readOnly === true) {
+      if (!parallel) {
+        parallel = []
+        batches.push(parallel)
+      }
+      parallel.push(call)
+    } else {
+      parallel = undefined
+      batches.push([call])
+    }
+  }
+  return batches
+}
+
+export function errorResult(call: Pick<ToolCallPart, 'id' | 'name'>, text: string): ToolResultPart {
+  return {
+    type: 'tool-result',
+    toolCallId: call.id,
+    toolName: call.name,
+    content: [{ type: 'text', text }],
+    isError: true,
+  }
+}
+
+/** Validates with the tool's Standard Schema; the issues, readable by the model, when it fails. */
+async function validate(
+  tool: Tool,
+  input: unknown,
+): Promise<{ ok: true; value: unknown } | { ok: false; error: string }> {
+  let result = tool.input['~standard'].validate(input)
+  if (result instanceof Promise) result = await result
+  if (result.issues === undefined) return { ok: true, value: result.value }
+  return { ok: false, error: formatIssues(result.issues) }
+}
+
+function formatIssues(issues: readonly StandardSchemaV1.Issue[]): string {
+  return issues
+    .map((issue) => {
+      const path = (issue.path ?? [])
+        .map((segment) => (typeof segment === 'object' ? segment.key : segment))
+        .map(String)
+        .join('.')
+      return path === '' ? issue.message : `${path}: ${issue.message}`
+    })
+    .join('; ')
+}
+
+/** The rule "allow always" keeps: the tool with this call's target, or the bare tool name. */
+export function suggestedRule(tool: Tool, input: unknown): string {
+  let target: string | undefined
+  try {
+    target = tool.permissionTarget?.(input)
+  } catch {
+    target = undefined
+  }
+  return target === undefined || target === '' ? tool.name : `${tool.name}(${target})`
+}
+
+type Verdict =
+  | { behavior: 'allow'; reason: string; source: 'rule' | 'mode' | 'hook' | 'user' | 'headless' }
+  | { behavior: 'deny'; reason: string; source: 'rule' | 'mode' | 'hook' | 'user' | 'headless' }
+
+async function runToolCall(
+  host: ToolCallHost,
+  call: ToolCallPart,
+  signal: AbortSignal,
+  emit: Emit,
+): Promise<ToolResultPart> {
+  const started = performance.now()
+  emit({ type: 'tool-start', id: call.id, name: call.name, input: call.input })
+  const finish = (result: ToolResultPart, display?: unknown): ToolResultPart => {
+    emit({
+      type: 'tool-end',
+      id: call.id,
+      name: call.name,
+      result,
+      ...(display === undefined ? {} : { display }),
+      durationMs: Math.round(performance.now() - started),
+    })
+    const todos = todosOf(display)
+    if (todos) emit({ type: 'todos', todos })
+    return result
+  }
+  const fail = (text: string) => finish(errorResult(call, text))
+
+  if (signal.aborted) return fail(ABORTED_TEXT)
+  const tool = host.hiddenTools.has(call.name) ? undefined : host.tools.get(call.name)
+  if (!tool) {
+    const names = host.tools
+      .list()
+      .map((t) => t.name)
+      .filter((name) => !host.hiddenTools.has(name))
+    return fail(
+      `Error: there is no tool named '${call.name}'. The tools you can call are: ${names.join(', ') || '(none)'}.`,
+    )
+  }
+  if (call.inputError !== undefined) {
+    return fail(
+      `Error: the arguments for ${call.name} are not valid JSON (${call.inputError}). Call the tool again with its arguments as one JSON object that matches its input schema.`,
+    )
+  }
+  const checked = await validate(tool, call.input)
+  if (!checked.ok) {
+    return fail(
+      `Error: invalid input for ${call.name}: ${checked.error}. Fix the arguments and call it again.`,
+    )
+  }
+  let input = checked.value
+
+  // preToolUse: the first tap that decides wins; a tap that throws denies.
+  let decision: PreToolUseDecision | undefined
+  let verdict: Verdict | undefined
+  try {
+    decision =
+      (await untilAborted(
+        host.hooks.preToolUse.promise({
+          sessionId: host.sessionId,
+          toolName: call.name,
+          toolCallId: call.id,
+          input,
+        }),
+        signal,
+      )) ?? undefined
+  } catch (error) {
+    if (error instanceof AbortedError) return fail(ABORTED_TEXT)
+    host.logger.warn(`a preToolUse hook failed, so ${call.name} is denied: ${messageOf(error)}`)
+    verdict = { behavior: 'deny', reason: `a preToolUse hook failed: ${messageOf(error)}`, source: 'hook' }
+  }
+  if (!verdict && decision?.updatedInput !== undefined) {
+    const again = await validate(tool, decision.updatedInput)
+    if (!again.ok) {
+      verdict = {
+        behavior: 'deny',
+        reason: `a preToolUse hook rewrote the input into something invalid: ${again.error}`,
+        source: 'hook',
+      }
+    } else input = again.value
+  }
+
+  if (!verdict) {
+    try {
+      verdict = await decide(host, tool, call, input, decision, signal, emit)
+    } catch (error) {
+      if (error instanceof AbortedError) return fail(ABORTED_TEXT)
+      verdict = {
+        behavior: 'deny',
+        reason: `the permission check failed: ${messageOf(error)}`,
+        source: 'rule',
+      }
+    }
+  }
+  emit({
+    type: 'permission-decision',
+    id: call.id,
+    name: call.name,
+    behavior: verdict.behavior,
+    reason: verdict.reason,
+    source: verdict.source,
+  })
+  if (verdict.behavior === 'deny') return fail(`Permission to use ${call.name} was denied: ${verdict.reason}`)
+  if (signal.aborted) return fail(ABORTED_TEXT)
+
+  let output: ToolOutput
+  const vision = await host.vision()
+  try {
+    const running = tool.execute(input, {
+      signal,
+      env: host.environment,
+      sessionId: host.sessionId,
+      callId: call.id,
+      state: host.toolState,
+      progress: (message, data) => {
+        if (signal.aborted) return
+        emit({
+          type: 'tool-progress',
+          id: call.id,
+          name: call.name,
+          message,
+          ...(data === undefined ? {} : { data }),
+        })
+      },
+      logger: host.toolLogger(call.name),
+      model: { vision },
+    })
+    output = toOutput(await untilAborted(Promise.resolve(running), signal))
+  } catch (error) {
+    if (signal.aborted) return fail(ABORTED_TEXT)
+    const message = messageOf(error)
+    await host.hooks.postToolUseFailure
+      .promise({ sessionId: host.sessionId, toolName: call.name, toolCallId: call.id, input, error: message })
+      .catch((hookError: unknown) =>
+        host.logger.warn(`postToolUseFailure hook failed: ${messageOf(hookError)}`),
+      )
+    return fail(`Error: ${call.name} failed: ${message}`)
+  }
+
+  try {
+    const rewritten = await host.hooks.postToolUse.promise({
+      sessionId: host.sessionId,
+      toolName: call.name,
+      toolCallId: call.id,
+      input,
+      output,
+    })
+    output = rewritten.output
+  } catch (error) {
+    // A rewrite may be a redaction: when it fails, the model gets no unfiltered output.
+    host.logger.warn(`a postToolUse hook failed; the result of ${call.name} is withheld: ${messageOf(error)}`)
+    return fail(`Error: the result of ${call.name} was withheld because a postToolUse hook failed.`)
+  }
+  const result: ToolResultPart = {
+    type: 'tool-result',
+    toolCallId: call.id,
+    toolName: call.name,
+    content: output.content,
+    ...(output.isError ? { isError: true } : {}),
+    ...(output.structured === undefined ? {} : { structured: output.structured }),
+  }
+  return finish(result, output.display)
+}
+
+/** Hook decision, then the permissions service (fail closed: ask without one), then the user. */
+async function decide(
+  host: ToolCallHost,
+  tool: Tool,
+  call: ToolCallPart,
+  input: unknown,
+  decision: PreToolUseDecision | undefined,
+  signal: AbortSignal,
+  emit: Emit,
+): Promise<Verdict> {
+  let reason: string
+  if (decision?.decision === 'deny') {
+    return { behavior: 'deny', reason: decision.reason ?? 'a preToolUse hook denied it', source: 'hook' }
+  }
+  if (decision?.decision === 'allow') {
+    return { behavior: 'allow', reason: decision.reason ?? 'a preToolUse hook allowed it', source: 'hook' }
+  }
+  if (decision?.decision === 'ask') reason = decision.reason ?? 'a preToolUse hook asks for approval'
+  else if (host.permissions) {
+    const verdict: PermissionDecision = host.permissions.decide(tool, input)
+    const source = verdict.rule ? 'rule' : 'mode'
+    if (verdict.behavior === 'allow') return { behavior: 'allow', reason: verdict.reason, source }
+    if (verdict.behavior === 'deny') return { behavior: 'deny', reason: verdict.reason, source }
+    reason = verdict.reason
+  } else if (host.allowedNames.has(tool.name)) {
+    return { behavior: 'allow', reason: `${tool.name} is in the allowed tools`, source: 'rule' }
+  } else {
+    reason = 'no permissions service is loaded, so every tool call needs approval'
+  }
+
+  emit({ type: 'permission-request', id: call.id, name: call.name, input, reason })
+  const ask = host.askPermission
+  if (!ask) {
+    return {
+      behavior: 'deny',
+      reason: `${reason}, and this run is non-interactive (headless), so nobody can approve it. Do the task without this call, or tell the user which permission rule (for example --allowed-tools '${suggestedRule(tool, input)}') would allow it.`,
+      source: 'headless',
+    }
+  }
+  const rule = suggestedRule(tool, input)
+  const answer = normalize(
+    await host.queueAsk(() =>
+      untilAborted(
+        ask({
+          sessionId: host.sessionId,
+          toolCallId: call.id,
+          toolName: call.name,
+          input,
+          reason,
+          suggestedRule: rule,
+          signal,
+        }),
+        signal,
+      ),
+    ),
+  )
+  if (answer.behavior === 'deny') {
+    return { behavior: 'deny', reason: answer.reason ?? 'the user denied it', source: 'user' }
+  }
+  if (answer.behavior === 'allow-always') {
+    const keep = answer.rule ?? rule
+    try {
+      await host.permissions?.addRule(keep, 'allow', { persist: 'local' })
+    } catch (error) {
+      host.logger.warn(`could not keep the rule '${keep}': ${messageOf(error)}`)
+      emit({
+        type: 'notification',
+        level: 'warn',
+        message: `could not keep the rule '${keep}': ${messageOf(error)}`,
+      })
+    }
+    return { behavior: 'allow', reason: `the user allowed it from now on (${keep})`, source: 'user' }
+  }
+  return { behavior: 'allow', reason: answer.reason ?? 'the user allowed it', source: 'user' }
+}
+
+function normalize(answer: PermissionAnswer): Exclude<PermissionAnswer, string> {
+  if (typeof answer === 'string') return { behavior: answer }
+  if (answer && (answer.behavior === 'allow' || answer.behavior === 'allow-always')) return answer
+  // Anything else (deny, or a malformed answer) denies.
+  return answer?.behavior === 'deny' ? answer : { behavior: 'deny', reason: 'the answer was not understood' }
+}
+
+function todosOf(display: unknown): readonly Todo[] | undefined {
+  if (typeof display !== 'object' || display === null) return undefined
+  const todos = (display as { todos?: unknown }).todos
+  return Array.isArray(todos) ? (todos as Todo[]) : undefined
+}

@@ -1,0 +1,101 @@
+/**
+ * `headless`: the frontend of `tau start -p "PROMPT"`. Runs one prompt in a new agent session
+ * with nobody to ask (a call that needs approval is denied, with a reason the model reads),
+ * prints the result as text, JSON or stream-json, and exits 0 on success, 1 when the run
+ * failed, 2 on a usage error.
+ */
+import { resolve as resolvePath } from 'node:path'
+import { definePlugin, type FrontendRunContext, frontendRef, isTauError } from '../../kernel/index.js'
+import { type AgentSession, agentRuntimeRef } from '../agent/index.js'
+import { parseHeadlessArgs, USAGE } from './args.js'
+import { OutputWriter } from './output.js'
+
+export { type HeadlessArgs, type OutputFormat, parseHeadlessArgs, splitRules } from './args.js'
+export { OutputWriter, resultSubtype, wireUsage } from './output.js'
+
+export const INTERACTIVE_UNAVAILABLE =
+  'tau: the interactive terminal is not available yet. Run a prompt headless: tau start -p "PROMPT" (or pipe the prompt on stdin).'
+
+function isTTY(stream: NodeJS.ReadableStream): boolean {
+  return (stream as { isTTY?: boolean }).isTTY === true
+}
+
+async function readAll(stream: NodeJS.ReadableStream, signal: AbortSignal): Promise<string> {
+  const chunks: Buffer[] = []
+  const aborted = new Promise<void>((resolve) =>
+    signal.addEventListener('abort', () => resolve(), { once: true }),
+  )
+  const reading = (async () => {
+    for await (const chunk of stream)
+      chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer))
+  })()
+  await Promise.race([reading, aborted])
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+export default definePlugin({
+  name: 'headless',
+  description: 'Runs `tau start -p "PROMPT"`: one prompt, printed as text, json or stream-json',
+  dependsOn: ['agent'],
+  setup(ctx) {
+    const runtime = ctx.resolve(agentRuntimeRef)
+    const write = (stream: NodeJS.WritableStream) => (text: string) => {
+      stream.write(text)
+    }
+
+    async function run(context: FrontendRunContext): Promise<number> {
+      const err = write(context.stderr)
+      const parsed = parseHeadlessArgs(context.argv)
+      if (!parsed.ok) {
+        err(`tau: ${parsed.error}\n${USAGE}\n`)
+        return 2
+      }
+      const args = parsed.value
+      const output = new OutputWriter(args.outputFormat, write(context.stdout), err, args.verbose)
+      let prompt = args.prompt
+      if (prompt === undefined && !isTTY(context.stdin))
+        prompt = (await readAll(context.stdin, context.signal)).trim()
+      if (context.signal.aborted) return 130
+      if (prompt === undefined || prompt === '') {
+        if (!args.print) {
+          err(`${INTERACTIVE_UNAVAILABLE}\n`)
+          return 2
+        }
+        output.failure('TAU_CLI_USAGE', 'no prompt: give it after -p, or pipe it on stdin')
+        return 2
+      }
+      let session: AgentSession
+      try {
+        session = runtime.createSession({
+          cwd: args.cwd === undefined ? ctx.paths.cwd : resolvePath(ctx.paths.cwd, args.cwd),
+          ...(args.model !== undefined ? { model: args.model } : {}),
+          ...(args.permissionMode !== undefined ? { permissionMode: args.permissionMode } : {}),
+          allowedTools: args.allowedTools,
+          disallowedTools: args.disallowedTools,
+        })
+      } catch (error) {
+        const code = isTauError(error) ? error.code : 'TAU_AGENT_FAILED'
+        const hint = isTauError(error) ? ` (${error.hint})` : ''
+        output.failure(code, `${error instanceof Error ? error.message : String(error)}${hint}`)
+        // A rule that is not valid syntax (--allowed-tools) is a usage error, like a bad flag.
+        return code === 'TAU_CLI_USAGE' ? 2 : 1
+      }
+      try {
+        for await (const event of session.run(prompt, {
+          signal: context.signal,
+          ...(args.maxTurns !== undefined ? { maxTurns: args.maxTurns } : {}),
+        })) {
+          output.write(event)
+        }
+      } finally {
+        await session.close('exit')
+      }
+      const result = output.result
+      if (!result) return 1
+      if (!result.isError) return 0
+      return result.stopReason === 'aborted' ? 130 : 1
+    }
+
+    ctx.provide(frontendRef, { run })
+  },
+})

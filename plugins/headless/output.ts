@@ -1,0 +1,227 @@
+/**
+ * What a headless run prints: the final text, one JSON result, or one JSON object a line in the
+ * shapes of `claude -p --output-format stream-json` (system/init, assistant, user tool results,
+ * result) where tau's concepts match Claude Code's.
+ */
+import { randomUUID } from 'node:crypto'
+import type { AssistantMessage, FinishReason, ToolResultPart, Usage } from '../../kernel/index.js'
+import type { AgentEvent, StopReason } from '../agent/events.js'
+import type { OutputFormat } from './args.js'
+
+type EventOf<T extends AgentEvent['type']> = Extract<AgentEvent, { type: T }>
+
+/** Anthropic-style usage, as Claude Code reports it. */
+export function wireUsage(usage: Usage): Record<string, number> {
+  return {
+    input_tokens: Math.max(
+      0,
+      usage.inputTokens - (usage.cacheReadTokens ?? 0) - (usage.cacheWriteTokens ?? 0),
+    ),
+    cache_creation_input_tokens: usage.cacheWriteTokens ?? 0,
+    cache_read_input_tokens: usage.cacheReadTokens ?? 0,
+    output_tokens: usage.outputTokens,
+  }
+}
+
+const STOP_REASONS: Record<FinishReason, string | null> = {
+  stop: 'end_turn',
+  'tool-calls': 'tool_use',
+  length: 'max_tokens',
+  'content-filter': 'refusal',
+  error: null,
+  aborted: null,
+}
+
+export function resultSubtype(reason: StopReason): string {
+  if (reason === 'end-turn') return 'success'
+  if (reason === 'max-turns') return 'error_max_turns'
+  if (reason === 'cost-budget') return 'error_max_budget_usd'
+  return 'error_during_execution'
+}
+
+function contentBlocks(message: AssistantMessage): Array<Record<string, unknown>> {
+  return message.content.map((part) => {
+    switch (part.type) {
+      case 'text':
+        return { type: 'text', text: part.text }
+      case 'reasoning':
+        return part.redacted
+          ? { type: 'redacted_thinking', data: part.signature ?? '' }
+          : { type: 'thinking', thinking: part.text, signature: part.signature ?? '' }
+      default:
+        return { type: 'tool_use', id: part.id, name: part.name, input: part.input }
+    }
+  })
+}
+
+function toolResultBlock(result: ToolResultPart): Record<string, unknown> {
+  const only = result.content.length === 1 ? result.content[0] : undefined
+  const content =
+    only?.type === 'text'
+      ? only.text
+      : result.content.map((part) =>
+          part.type === 'text'
+            ? { type: 'text', text: part.text }
+            : part.data !== undefined
+              ? { type: 'image', source: { type: 'base64', media_type: part.mediaType, data: part.data } }
+              : { type: 'image', source: { type: 'url', url: part.url ?? '' } },
+        )
+  return { type: 'tool_result', tool_use_id: result.toolCallId, content, is_error: result.isError === true }
+}
+
+export interface PermissionDenial {
+  readonly tool_name: string
+  readonly tool_use_id: string
+  readonly tool_input: unknown
+}
+
+/** Turns events into output lines; keeps what the final result needs. */
+export class OutputWriter {
+  private readonly inputs = new Map<string, unknown>()
+  private readonly denials: PermissionDenial[] = []
+  private model = ''
+  result: EventOf<'result'> | undefined
+
+  constructor(
+    private readonly format: OutputFormat,
+    private readonly out: (text: string) => void,
+    private readonly err: (text: string) => void,
+    private readonly verbose: boolean,
+  ) {}
+
+  write(event: AgentEvent): void {
+    switch (event.type) {
+      case 'session-start':
+        this.model = event.model
+        this.line({
+          type: 'system',
+          subtype: 'init',
+          cwd: event.cwd,
+          session_id: event.sessionId,
+          tools: event.tools,
+          mcp_servers: [],
+          model: event.model,
+          permissionMode: event.permissionMode,
+          slash_commands: [],
+          apiKeySource: 'none',
+          output_style: 'default',
+          uuid: randomUUID(),
+        })
+        break
+      case 'assistant-message':
+        this.line({
+          type: 'assistant',
+          message: {
+            id: `msg_${randomUUID().replaceAll('-', '')}`,
+            type: 'message',
+            role: 'assistant',
+            model: this.model,
+            content: contentBlocks(event.message),
+            stop_reason: STOP_REASONS[event.finishReason],
+            stop_sequence: null,
+            usage: wireUsage(event.usage),
+          },
+          parent_tool_use_id: event.parentToolCallId ?? null,
+          session_id: event.sessionId,
+          uuid: randomUUID(),
+        })
+        break
+      case 'tool-start':
+        this.inputs.set(event.id, event.input)
+        if (this.verbose) this.err(`tau: ${event.name} ${brief(event.input)}\n`)
+        break
+      case 'tool-end':
+        if (this.verbose) {
+          const status = event.result.isError ? 'error' : 'ok'
+          this.err(`tau: ${event.name} ${status} in ${event.durationMs} ms\n`)
+        }
+        this.line({
+          type: 'user',
+          message: { role: 'user', content: [toolResultBlock(event.result)] },
+          parent_tool_use_id: event.parentToolCallId ?? null,
+          session_id: event.sessionId,
+          uuid: randomUUID(),
+        })
+        break
+      case 'permission-decision':
+        if (event.behavior === 'deny') {
+          this.denials.push({
+            tool_name: event.name,
+            tool_use_id: event.id,
+            tool_input: this.inputs.get(event.id),
+          })
+          if (this.verbose) this.err(`tau: ${event.name} denied (${event.source}): ${event.reason}\n`)
+        }
+        break
+      case 'notification':
+        if (this.verbose || event.level === 'warn') this.err(`tau: ${event.level}: ${event.message}\n`)
+        break
+      case 'error':
+        if (this.verbose) this.err(`tau: error ${event.code}: ${event.message}\n`)
+        break
+      case 'result':
+        this.result = event
+        if (this.format === 'text') {
+          if (!event.isError) this.out(event.text.endsWith('\n') ? event.text : `${event.text}\n`)
+        } else this.line(this.resultObject(event), true)
+        if (event.isError) this.err(`tau: ${event.error?.message ?? event.stopReason}\n`)
+        break
+      default:
+        break
+    }
+  }
+
+  /** The result in Claude Code's shape, with tau's stop reason and error code alongside. */
+  resultObject(event: EventOf<'result'>): Record<string, unknown> {
+    return {
+      type: 'result',
+      subtype: resultSubtype(event.stopReason),
+      is_error: event.isError,
+      duration_ms: event.durationMs,
+      num_turns: event.turns,
+      result: event.text,
+      stop_reason: event.stopReason,
+      session_id: event.sessionId,
+      total_cost_usd: event.costUsd ?? 0,
+      usage: wireUsage(event.usage),
+      permission_denials: this.denials,
+      ...(event.error ? { errors: [event.error.message], error: event.error } : {}),
+      uuid: randomUUID(),
+    }
+  }
+
+  /** A failure before any run (no model, a bad flag): the same result shape, as an error. */
+  failure(code: string, message: string, sessionId = ''): void {
+    this.err(`tau: ${message}\n`)
+    if (this.format === 'text') return
+    this.out(
+      `${JSON.stringify({
+        type: 'result',
+        subtype: 'error_during_execution',
+        is_error: true,
+        duration_ms: 0,
+        num_turns: 0,
+        result: '',
+        stop_reason: 'error',
+        session_id: sessionId,
+        total_cost_usd: 0,
+        usage: wireUsage({ inputTokens: 0, outputTokens: 0 }),
+        permission_denials: [],
+        errors: [message],
+        error: { code, message },
+        uuid: randomUUID(),
+      })}\n`,
+    )
+  }
+
+  private line(value: Record<string, unknown>, final = false): void {
+    if (this.format === 'stream-json' || (final && this.format === 'json')) {
+      this.out(`${JSON.stringify(value)}\n`)
+    }
+  }
+}
+
+function brief(input: unknown): string {
+  const text = JSON.stringify(input) ?? ''
+  return text.length > 200 ? `${text.slice(0, 200)}...` : text
+}
