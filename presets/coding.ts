@@ -1,18 +1,34 @@
 import { definePreset } from '../kernel/index.js'
+import agent from '../plugins/agent/plugin.js'
+import headless from '../plugins/headless/index.js'
+import permissions from '../plugins/permissions/index.js'
 import providerAnthropic from '../plugins/provider-anthropic/index.js'
 import providerOllama from '../plugins/provider-ollama/index.js'
 import providerOpenai from '../plugins/provider-openai/index.js'
 import providerScripted from '../plugins/provider-scripted/index.js'
 import providers from '../plugins/providers/index.js'
+import sandbox from '../plugins/sandbox/index.js'
+import tools from '../plugins/tools/index.js'
 
 /**
- * The coding agent, as its capabilities land: today the model providers (Ollama, OpenAI /
- * Azure / compatible servers, Anthropic, and the scripted model for demos and tests) and
- * `tau doctor`. The agent loop, tools and the terminal come next.
+ * The coding agent: model providers (Ollama, OpenAI / Azure / compatible servers, Anthropic, and
+ * the scripted model for demos and tests), the local sandbox, the built-in tools, permissions,
+ * the agent loop, and the headless frontend (`tau start -p`). The interactive terminal comes next.
  */
 export default definePreset({
   name: 'coding',
   description: 'The coding agent (the default preset).',
   extends: 'minimal',
-  plugins: [providers, providerOllama, providerOpenai, providerAnthropic, providerScripted],
+  plugins: [
+    providers,
+    providerOllama,
+    providerOpenai,
+    providerAnthropic,
+    providerScripted,
+    sandbox,
+    tools,
+    permissions,
+    agent,
+    headless,
+  ],
 })
