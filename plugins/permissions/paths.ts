@@ -5,7 +5,8 @@
  */
 import { realpathSync } from 'node:fs'
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path'
-import ignore from 'ignore'
+import type { Ignore } from 'ignore'
+import { loadIgnore } from '../tools/lazy-deps.js'
 
 /** The real path of `path`, or undefined when it cannot be known (a symlink loop, no access). */
 export function realPathOf(path: string): string | undefined {
@@ -38,14 +39,14 @@ const IGNORE_CASE = process.platform === 'darwin' || process.platform === 'win32
 
 /** A compiled path rule: a base directory and an optional gitignore pattern below it. */
 export class PathMatcher {
-  private readonly matcher: ReturnType<typeof ignore> | undefined
+  private readonly matcher: Ignore | undefined
   private realBase: string | null | undefined = null
 
   constructor(
     readonly base: string,
     readonly pattern: string | null,
   ) {
-    this.matcher = pattern === null ? undefined : ignore({ ignorecase: IGNORE_CASE }).add(pattern)
+    this.matcher = pattern === null ? undefined : loadIgnore()({ ignorecase: IGNORE_CASE }).add(pattern)
   }
 
   /**

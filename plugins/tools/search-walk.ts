@@ -21,11 +21,12 @@ import {
 } from 'node:fs'
 import { open, readFile } from 'node:fs/promises'
 import { dirname, join, relative, sep } from 'node:path'
-import fg from 'fast-glob'
-import ignore, { type Ignore } from 'ignore'
+import type fg from 'fast-glob'
+import type { Ignore } from 'ignore'
 import type { Environment, FileStat } from '../sandbox/environment.js'
 import { LocalEnvironment } from '../sandbox/local.js'
 import { insideRoots } from '../sandbox/workspace-paths.js'
+import { loadFastGlob, loadIgnore } from './lazy-deps.js'
 
 /** Directories never walked into, whatever the ignore files say. */
 const ALWAYS_SKIPPED = new Set(['.git', '.hg', '.svn'])
@@ -215,9 +216,9 @@ export async function* walkFiles(options: WalkOptions): AsyncGenerator<string> {
     const rules: Rules[] = []
     const isTop = hint ? hint.git : await exists(join(dir, '.git'))
     const exclude = isTop ? await readText(join(dir, '.git', 'info', 'exclude')) : undefined
-    if (exclude) rules.push({ base: dir, matcher: ignore({ ignorecase: IGNORE_CASE }).add(exclude) })
+    if (exclude) rules.push({ base: dir, matcher: loadIgnore()({ ignorecase: IGNORE_CASE }).add(exclude) })
     const text = (hint ? hint.gitignore : true) ? await readText(join(dir, '.gitignore')) : undefined
-    if (text) rules.push({ base: dir, matcher: ignore({ ignorecase: IGNORE_CASE }).add(text) })
+    if (text) rules.push({ base: dir, matcher: loadIgnore()({ ignorecase: IGNORE_CASE }).add(text) })
     return rules
   }
 
@@ -321,7 +322,7 @@ export async function* walkFiles(options: WalkOptions): AsyncGenerator<string> {
   } as unknown as fg.FileSystemAdapter
 
   const patterns = options.patterns as string[]
-  const stream = fg.stream(patterns, {
+  const stream = loadFastGlob().stream(patterns, {
     cwd: root,
     onlyFiles: true,
     dot: true,

@@ -4,8 +4,8 @@
  * directory searched, resolved through the environment like every other path.
  */
 import { join, posix } from 'node:path'
-import fg from 'fast-glob'
 import { z } from 'zod'
+import { loadFastGlob } from '../lazy-deps.js'
 import { defineTool } from '../registry.js'
 import { fileSource, walkFiles } from '../search-walk.js'
 import type { Tool, ToolContext, ToolOutput } from '../tool.js'
@@ -41,7 +41,7 @@ export function splitPattern(pattern: string): { base: string; rest: string } {
   let i = 0
   // Any glob character ends the fixed part (a brace may open in one segment and close in another).
   const fixed = (segment: string) =>
-    segment === '' || (!/[*?[\]{}()!]/.test(segment) && !fg.isDynamicPattern(segment))
+    segment === '' || (!/[*?[\]{}()!]/.test(segment) && !loadFastGlob().isDynamicPattern(segment))
   while (i < segments.length - 1 && fixed(segments[i]!)) i++
   const base = segments.slice(0, i).join('/')
   return { base: base === '' && pattern.startsWith('/') ? '/' : base, rest: segments.slice(i).join('/') }

@@ -1,6 +1,6 @@
 /** LS: the entries of one directory, sorted, directories marked with a trailing `/`. */
-import ignore from 'ignore'
 import { z } from 'zod'
+import { loadIgnore } from '../lazy-deps.js'
 import { defineTool } from '../registry.js'
 import type { Tool, ToolContext, ToolOutput } from '../tool.js'
 import { displayPath, errorOutput, failure } from '../tool-paths.js'
@@ -56,7 +56,7 @@ async function list(call: LsInput, ctx: ToolContext, limit: number): Promise<Too
   if (stat.type !== 'directory') {
     return errorOutput(`${shown} is not a directory. Use Read to read a file.`)
   }
-  const ignored = ignore().add(call.ignore ?? [])
+  const ignored = loadIgnore()().add(call.ignore ?? [])
   const entries = (await ctx.env.readdir(stat.path))
     .map((entry) => ({
       name: entry.name,
