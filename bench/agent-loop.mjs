@@ -5,8 +5,7 @@
  * at once.
  *
  *   A (tau)     node dist/bin/tau.js start -p "..." --output-format json, in a project whose
- *               config (the minimal preset plus the plugins by path: providers, provider-openai,
- *               sandbox, tools, permissions, agent, headless) points provider-openai at the
+ *               config (the coding preset, as users run it) points provider-openai at the
  *               server. The model calls TodoWrite on every turn (N turns), then answers; every
  *               turn is a full loop turn: request built from the conversation, streamed answer
  *               parsed, hooks, permission check, tool run, result appended.
@@ -117,21 +116,11 @@ async function main() {
   mkdirSync(tauHome)
   mkdirSync(project)
   const server = await startScriptedServer({ format: 'openai', script: [] })
-  const plugins = [
-    'providers',
-    'provider-openai',
-    'sandbox',
-    'tools',
-    'permissions',
-    'agent',
-    'headless',
-  ].map((name) => join(root, 'dist', 'plugins', name, 'index.js'))
   writeFileSync(
     join(project, 'tau.config.json'),
     `${JSON.stringify(
       {
-        preset: 'minimal',
-        plugins,
+        preset: 'coding',
         model: 'openai:scripted-model',
         providers: { openai: { baseURL: `${server.url}/v1` } },
         agent: { maxTurns: 10_000 },

@@ -57,7 +57,12 @@ delete env.NODE_OPTIONS
 
 const variants = [
   { name: "node -e ''", args: ['-e', ''], cwd: dirs.none },
-  { name: 'tau start, no config', args: [tau, 'start'], cwd: dirs.none, config: undefined },
+  {
+    name: 'tau start, no config',
+    args: [tau, 'start', '--preset', 'minimal'],
+    cwd: dirs.none,
+    config: undefined,
+  },
   { name: 'tau start, tau.config.json', args: [tau, 'start'], cwd: dirs.json, config: 'tau.config.json' },
   {
     name: 'tau start, tau.config.ts (warm)',
