@@ -10,58 +10,90 @@ export interface SseEvent {
   readonly data: string
 }
 
-/** Splits decoded text into lines across chunk boundaries; \n, \r\n and \r all end a line. */
-async function* lines(body: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder()
-  let buffer = ''
-  let first = true
-  const drain = function* (final: boolean): Generator<string> {
-    let start = 0
-    for (let i = 0; i < buffer.length; i++) {
-      const ch = buffer.charCodeAt(i)
-      if (ch !== 10 && ch !== 13) continue
-      // A \r at the very end may be the first half of \r\n: wait for the next chunk.
-      if (ch === 13 && i === buffer.length - 1 && !final) break
-      yield buffer.slice(start, i)
-      if (ch === 13 && buffer.charCodeAt(i + 1) === 10) i++
-      start = i + 1
-    }
-    buffer = buffer.slice(start)
-  }
-  for await (const chunk of body) {
-    let text = decoder.decode(chunk, { stream: true })
-    if (first && text.length > 0) {
+/**
+ * Splits decoded text into lines across chunk boundaries; \n, \r\n and \r all end a line.
+ * Synchronous, so each parser below is a single generator (an extra async generator layer per
+ * line cost more than the parsing itself).
+ */
+export class LineSplitter {
+  private readonly decoder = new TextDecoder()
+  private buffer = ''
+  private first = true
+
+  /** Adds a chunk of bytes; returns the lines it completed. */
+  push(chunk: Uint8Array): string[] {
+    let text = this.decoder.decode(chunk, { stream: true })
+    if (this.first && text.length > 0) {
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
-      first = false
+      this.first = false
     }
-    buffer += text
-    yield* drain(false)
+    this.buffer += text
+    return this.drain(false)
   }
-  buffer += decoder.decode()
-  yield* drain(true)
-  if (buffer !== '') yield buffer
+
+  /** Ends the input; returns the last lines, the unterminated one included. */
+  end(): string[] {
+    this.buffer += this.decoder.decode()
+    const out = this.drain(true)
+    if (this.buffer !== '') out.push(this.buffer)
+    this.buffer = ''
+    return out
+  }
+
+  private drain(final: boolean): string[] {
+    const buffer = this.buffer
+    const out: string[] = []
+    let start = 0
+    if (buffer.indexOf('\r') === -1) {
+      // The usual case: \n only, found with indexOf.
+      for (let end = buffer.indexOf('\n'); end !== -1; end = buffer.indexOf('\n', start)) {
+        out.push(buffer.slice(start, end))
+        start = end + 1
+      }
+    } else {
+      for (let i = 0; i < buffer.length; i++) {
+        const ch = buffer.charCodeAt(i)
+        if (ch !== 10 && ch !== 13) continue
+        // A \r at the very end may be the first half of \r\n: wait for the next chunk.
+        if (ch === 13 && i === buffer.length - 1 && !final) break
+        out.push(buffer.slice(start, i))
+        if (ch === 13 && buffer.charCodeAt(i + 1) === 10) i++
+        start = i + 1
+      }
+    }
+    this.buffer = start === 0 ? buffer : buffer.slice(start)
+    return out
+  }
 }
 
 /** Parses an SSE stream into events (per the WHATWG EventSource rules). */
 export async function* parseSse(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseEvent> {
+  const splitter = new LineSplitter()
   let event: string | undefined
   let data: string[] = []
-  for await (const line of lines(body)) {
+  const ready: SseEvent[] = []
+  const take = (line: string) => {
     if (line === '') {
-      if (data.length > 0) yield { event, data: data.join('\n') }
+      if (data.length > 0) ready.push({ event, data: data.join('\n') })
       event = undefined
       data = []
-      continue
+      return
     }
-    if (line.startsWith(':')) continue
+    if (line.charCodeAt(0) === 58 /* ':' */) return
     const colon = line.indexOf(':')
     const field = colon === -1 ? line : line.slice(0, colon)
     let value = colon === -1 ? '' : line.slice(colon + 1)
-    if (value.startsWith(' ')) value = value.slice(1)
+    if (value.charCodeAt(0) === 32 /* ' ' */) value = value.slice(1)
     if (field === 'data') data.push(value)
     else if (field === 'event') event = value
   }
-  if (data.length > 0) yield { event, data: data.join('\n') }
+  for await (const chunk of body) {
+    for (const line of splitter.push(chunk)) take(line)
+    if (ready.length > 0) yield* ready.splice(0)
+  }
+  for (const line of splitter.end()) take(line)
+  if (data.length > 0) ready.push({ event, data: data.join('\n') })
+  yield* ready
 }
 
 /** Parses newline-delimited JSON; a line that is not JSON is a bad-response error naming it. */
@@ -69,15 +101,14 @@ export async function* parseNdjson(
   body: AsyncIterable<Uint8Array>,
   provider: string,
 ): AsyncGenerator<unknown> {
-  for await (const line of lines(body)) {
-    const trimmed = line.trim()
-    if (trimmed === '') continue
+  const splitter = new LineSplitter()
+  const parse = (line: string): unknown => {
     try {
-      yield JSON.parse(trimmed)
+      return JSON.parse(line)
     } catch (error) {
       throw new ProviderError(
         'bad-response',
-        `${provider}: a streamed line is not JSON: ${trimmed.slice(0, 200)}`,
+        `${provider}: a streamed line is not JSON: ${line.trim().slice(0, 200)}`,
         {
           provider,
           retryable: false,
@@ -86,4 +117,8 @@ export async function* parseNdjson(
       )
     }
   }
+  for await (const chunk of body) {
+    for (const line of splitter.push(chunk)) if (line.trim() !== '') yield parse(line)
+  }
+  for (const line of splitter.end()) if (line.trim() !== '') yield parse(line)
 }
