@@ -2,6 +2,7 @@
  * Claude through Anthropic's Messages API: api.anthropic.com, Claude on Azure AI Foundry (by base
  * URL and auth header), or any gateway that speaks the same API.
  */
+import { setTimeout as delay } from 'node:timers/promises'
 import type {
   EmbeddingResponse,
   Logger,
@@ -78,20 +79,6 @@ export function capabilitiesOf(model: WireModel): Partial<ModelCapabilities> {
   if (structured !== undefined) caps.structuredOutput = structured
   return caps
 }
-
-const sleep = (ms: number, signal: AbortSignal | undefined) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason)
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(signal?.reason)
-    }
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
 
 export class AnthropicProvider implements Provider {
   readonly name = PROVIDER
@@ -181,7 +168,7 @@ export class AnthropicProvider implements Provider {
         if (!again) throw error
         this.logger?.debug('retrying after an error at the start of the stream', { error: error.message })
         try {
-          await sleep(backoffDelay(attempt, this.retries), signal)
+          await delay(backoffDelay(attempt, this.retries), undefined, signal ? { signal } : {})
         } catch {
           throw this.aborted()
         }

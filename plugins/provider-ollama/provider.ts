@@ -20,6 +20,7 @@ import {
   type Provider,
   type ProviderCheck,
   ProviderError,
+  withPlugin,
 } from '../providers/index.js'
 import { type OllamaChatRequest, toOllamaChatRequest } from './chat-request.js'
 import { readChatStream } from './chat-stream.js'
@@ -63,18 +64,7 @@ function sameModel(installed: string, wanted: string): boolean {
 }
 
 /** Errors leave this plugin carrying its name. */
-function stamp(error: unknown): unknown {
-  if (!isProviderError(error) || error.plugin !== undefined) return error
-  return new ProviderError(error.kind, error.message, {
-    provider: error.provider,
-    plugin: PLUGIN,
-    retryable: error.retryable,
-    hint: error.hint,
-    ...(error.status !== undefined ? { status: error.status } : {}),
-    ...(error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
-    ...(error.cause !== undefined ? { cause: error.cause } : {}),
-  })
-}
+const stamp = (error: unknown): unknown => withPlugin(error, PLUGIN)
 
 /** The window the model really runs with: the configured num_ctx (or the Modelfile's), capped by training. */
 export function contextWindowFrom(show: ShowResponse, numCtx: number | undefined): number | undefined {

@@ -8,10 +8,10 @@ import {
   HttpClient,
   type HttpSettings,
   isContextLengthMessage,
-  isProviderError,
   ProviderError,
   type ProviderErrorKind,
   type ProviderHints,
+  withPlugin,
 } from '../providers/index.js'
 
 export interface WireError {
@@ -135,15 +135,4 @@ export class OpenAIHttpClient extends HttpClient {
 export const PLUGIN = 'provider-openai'
 
 /** Errors leave this plugin carrying its name (those made by the shared HttpClient have none). */
-export function stamp(error: unknown): unknown {
-  if (!isProviderError(error) || error.plugin !== undefined) return error
-  return new ProviderError(error.kind, error.message, {
-    provider: error.provider,
-    plugin: PLUGIN,
-    retryable: error.retryable,
-    hint: error.hint,
-    ...(error.status !== undefined ? { status: error.status } : {}),
-    ...(error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
-    ...(error.cause !== undefined ? { cause: error.cause } : {}),
-  })
-}
+export const stamp = (error: unknown): unknown => withPlugin(error, PLUGIN)

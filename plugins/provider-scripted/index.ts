@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { setTimeout as delay } from 'node:timers/promises'
 import { z } from 'zod'
 import {
   definePlugin,
@@ -26,19 +27,6 @@ import {
 import { argumentsText, type Script, type ScriptTurn, turnEvents } from './script.js'
 
 export type { Script, ScriptToolCall, ScriptTurn } from './script.js'
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((done, fail) => {
-    const timer = setTimeout(done, ms)
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer)
-        fail(signal.reason)
-      },
-      { once: true },
-    )
-  })
 
 export class ScriptedProvider implements Provider {
   readonly name = 'scripted'
@@ -87,7 +75,9 @@ export class ScriptedProvider implements Provider {
       )
     }
     if (turn.firstByteDelayMs)
-      await sleep(turn.firstByteDelayMs, options.signal).catch(() => Promise.reject(aborted()))
+      await delay(turn.firstByteDelayMs, undefined, options.signal ? { signal: options.signal } : {}).catch(
+        () => Promise.reject(aborted()),
+      )
     for (const event of turnEvents(turn, (c, i) => c.id ?? `call_${call}_${i}`)) {
       if (options.signal?.aborted) throw aborted()
       if (event.type === 'tool-call-end') {
@@ -98,7 +88,9 @@ export class ScriptedProvider implements Provider {
           : { ...event, input: source ? argumentsText(source) : '', inputError: parsed.error }
       } else yield event
       if (turn.chunkDelayMs)
-        await sleep(turn.chunkDelayMs, options.signal).catch(() => Promise.reject(aborted()))
+        await delay(turn.chunkDelayMs, undefined, options.signal ? { signal: options.signal } : {}).catch(
+          () => Promise.reject(aborted()),
+        )
     }
     if (turn.streamError) {
       throw new ProviderError('server', `scripted: ${turn.streamError}`, {

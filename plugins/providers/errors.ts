@@ -137,6 +137,23 @@ export function isProviderError(error: unknown): error is ProviderError {
   return error instanceof ProviderError
 }
 
+/**
+ * The same error, carrying the plugin it leaves through (errors made by the shared HttpClient
+ * name the provider, not the plugin). Anything else passes unchanged.
+ */
+export function withPlugin(error: unknown, plugin: string): unknown {
+  if (!isProviderError(error) || error.plugin !== undefined) return error
+  return new ProviderError(error.kind, error.message, {
+    provider: error.provider,
+    plugin,
+    retryable: error.retryable,
+    hint: error.hint,
+    ...(error.status !== undefined ? { status: error.status } : {}),
+    ...(error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
+    ...(error.cause !== undefined ? { cause: error.cause } : {}),
+  })
+}
+
 const CONTEXT_LENGTH = [
   /context[_ ]length/i,
   /context window/i,

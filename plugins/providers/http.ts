@@ -8,6 +8,7 @@
  *
  * undici is imported on the first request (its import alone costs ~80 ms), never at start-up.
  */
+import { setTimeout as delay } from 'node:timers/promises'
 import type { Dispatcher, Pool } from 'undici'
 import { isContextLengthMessage, ProviderError, type ProviderErrorKind } from './errors.js'
 
@@ -107,24 +108,6 @@ export function backoffDelay(attempt: number, settings: RetrySettings, random = 
   return exponential / 2 + (random() * exponential) / 2
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason)
-      return
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(signal?.reason)
-    }
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
-}
-
 /** The message inside a provider's error body: OpenAI/Anthropic `{error:{message}}`, Ollama `{error}`. */
 export function errorMessageFromBody(text: string): string {
   try {
@@ -211,7 +194,7 @@ export class HttpClient {
       // A server asking for a longer wait than a person would sit through is answered, not waited for.
       if (waitMs > MAX_RETRY_AFTER_MS) throw failure
       try {
-        await sleep(waitMs, request.signal)
+        await delay(waitMs, undefined, request.signal ? { signal: request.signal } : {})
       } catch {
         throw new ProviderError('aborted', `${this.provider}: request aborted while waiting to retry`, {
           provider: this.provider,

@@ -15,6 +15,7 @@ export {
   PROVIDER_ERRORS,
   ProviderError,
   type ProviderErrorKind,
+  withPlugin,
 } from './errors.js'
 export { parseNdjson, parseSse, type SseEvent } from './framing.js'
 export {
