@@ -1,0 +1,128 @@
+/** `tau mcp list`, `tau mcp add`, `tau mcp remove`. */
+import { type CliCommand, TauError } from '../../kernel/index.js'
+import type { ServerInfo } from './connection.js'
+import { MCP_ERRORS } from './errors.js'
+import { editMcpFile } from './project-file.js'
+import type { McpServers } from './servers.js'
+
+function usage(message: string): TauError {
+  return new TauError(MCP_ERRORS.TAU_MCP_USAGE, message, { plugin: 'mcp' })
+}
+
+const SERVER_NAME = /^[A-Za-z0-9_-]+$/
+
+function pairs(values: unknown, separator: string, what: string): Record<string, string> {
+  const list = Array.isArray(values) ? values : values === undefined ? [] : [values]
+  const out: Record<string, string> = {}
+  for (const item of list) {
+    const text = String(item)
+    const at = text.indexOf(separator)
+    if (at <= 0) throw usage(`${what} '${text}' is not of the form NAME${separator}VALUE`)
+    out[text.slice(0, at).trim()] = text.slice(at + separator.length).trim()
+  }
+  return out
+}
+
+export function mcpCommands(servers: McpServers, projectDir: string): CliCommand[] {
+  const list: CliCommand = {
+    name: 'mcp list',
+    description: 'show each MCP server: transport, status and tools',
+    needs: 'start',
+    options: [{ flags: '--json', description: 'print JSON' }],
+    async run({ options, stdout }) {
+      await servers.whenStarted()
+      const all = servers.list()
+      if (options.json) {
+        stdout.write(`${JSON.stringify(all, null, 2)}\n`)
+        return 0
+      }
+      if (all.length === 0) {
+        stdout.write('no MCP servers are configured (add one with `tau mcp add NAME -- COMMAND ARGS...`)\n')
+        return 0
+      }
+      for (const server of all) stdout.write(renderServer(server))
+      return all.some((s) => s.status === 'failed') ? 1 : 0
+    },
+  }
+  const add: CliCommand = {
+    name: 'mcp add',
+    description: "add an MCP server to the project's .mcp.json: NAME -- COMMAND ARGS..., or NAME --url URL",
+    arguments: [
+      { name: '<name>' },
+      { name: '[command...]', description: 'the stdio command and its arguments, after --' },
+    ],
+    options: [
+      { flags: '--url <url>', description: 'a remote server (streamable HTTP, or SSE with --transport sse)' },
+      { flags: '--transport <kind>', description: 'http (default for --url) or sse' },
+      { flags: '-e, --env <pair...>', description: 'an environment variable for a stdio server, NAME=VALUE' },
+      { flags: '-H, --header <header...>', description: "an HTTP header for a remote server, 'Name: value'" },
+    ],
+    async run({ args, options, stdout }) {
+      const name = String(args[0] ?? '')
+      const command = Array.isArray(args[1]) ? args[1] : []
+      if (!SERVER_NAME.test(name))
+        throw usage(`'${name}' is not a server name (letters, digits, '_' and '-')`)
+      const url = typeof options.url === 'string' ? options.url : undefined
+      const transport = options.transport === undefined ? undefined : String(options.transport)
+      if (transport !== undefined && transport !== 'http' && transport !== 'sse') {
+        throw usage(`--transport must be http or sse, not '${transport}'`)
+      }
+      let entry: Record<string, unknown>
+      if (url !== undefined) {
+        if (command.length > 0) throw usage('give either --url or a command after --, not both')
+        try {
+          new URL(url)
+        } catch {
+          throw usage(`--url '${url}' is not a URL`)
+        }
+        const headers = pairs(options.header, ':', 'header')
+        entry = { type: transport ?? 'http', url, ...(Object.keys(headers).length ? { headers } : {}) }
+      } else {
+        if (command.length === 0) throw usage('give the server command after --, or --url URL')
+        if (transport !== undefined) throw usage('--transport is for --url servers')
+        const env = pairs(options.env, '=', 'env')
+        const [cmd, ...rest] = command
+        entry = { command: cmd, args: rest, ...(Object.keys(env).length ? { env } : {}) }
+      }
+      let replaced = false
+      const file = await editMcpFile(projectDir, (all) => {
+        replaced = name in all
+        all[name] = entry
+      })
+      stdout.write(`${replaced ? 'replaced' : 'added'} MCP server '${name}' in ${file}\n`)
+      return 0
+    },
+  }
+  const remove: CliCommand = {
+    name: 'mcp remove',
+    description: "remove an MCP server from the project's .mcp.json",
+    arguments: [{ name: '<name>' }],
+    async run({ args, stdout, stderr }) {
+      const name = String(args[0] ?? '')
+      let found = false
+      const file = await editMcpFile(projectDir, (all) => {
+        found = name in all
+        delete all[name]
+      })
+      if (!found) {
+        stderr.write(`there is no MCP server '${name}' in ${file}\n`)
+        return 1
+      }
+      stdout.write(`removed MCP server '${name}' from ${file}\n`)
+      return 0
+    },
+  }
+  return [list, add, remove]
+}
+
+function renderServer(server: ServerInfo): string {
+  const lines = [
+    `${server.name}  ${server.transport}  ${server.status}${server.error ? `: ${server.error}` : ''}`,
+  ]
+  if (server.status === 'connected') {
+    lines.push(
+      `  ${server.tools.length} tool${server.tools.length === 1 ? '' : 's'}${server.tools.length ? `: ${server.tools.join(', ')}` : ''}`,
+    )
+  }
+  return `${lines.join('\n')}\n`
+}

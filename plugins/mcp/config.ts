@@ -1,0 +1,74 @@
+/**
+ * The `mcpServers` config: a record of server configs in the shape Claude Code and `.mcp.json`
+ * use, plus tau's per-server switches (`disabled`, `timeoutMs`, `toolTimeoutMs`, `retry`).
+ * Unknown fields are ignored, so files written for other clients load unchanged.
+ */
+import { z } from 'zod'
+
+/** Defaults, in one place so the README and the code agree. */
+export const MCP_DEFAULTS = Object.freeze({
+  /** Connect (spawn or HTTP handshake + initialize + first tools/list). */
+  timeoutMs: 30_000,
+  /** One tools/call, from request to result. */
+  toolTimeoutMs: 120_000,
+  retryBaseDelayMs: 1_000,
+  retryMaxDelayMs: 60_000,
+})
+
+const common = {
+  disabled: z.boolean().optional(),
+  timeoutMs: z.number().int().positive().optional(),
+  toolTimeoutMs: z.number().int().positive().optional(),
+  /** Restart backoff after a failed start or a crash: base * 2^attempt, capped. */
+  retry: z
+    .object({
+      baseDelayMs: z.number().int().min(0).optional(),
+      maxDelayMs: z.number().int().min(0).optional(),
+    })
+    .optional(),
+}
+
+export const stdioServerSchema = z.object({
+  type: z.literal('stdio').optional(),
+  command: z.string().min(1),
+  args: z.array(z.string()).default([]),
+  env: z.record(z.string(), z.string()).default({}),
+  /** Relative to the project directory; default: the project directory. */
+  cwd: z.string().optional(),
+  ...common,
+})
+
+export const remoteServerSchema = z.object({
+  /** `http`: streamable HTTP, falling back to legacy SSE on a 4xx; `sse`: legacy SSE only. */
+  type: z.enum(['http', 'sse']).optional(),
+  url: z.string().min(1),
+  headers: z.record(z.string(), z.string()).default({}),
+  ...common,
+})
+
+/** Only `{ disabled: true }`: switches off a server of the same name from `.mcp.json`. */
+const disableOnlySchema = z.strictObject({ disabled: z.literal(true) })
+
+export const serverSchema = z.union([stdioServerSchema, remoteServerSchema, disableOnlySchema])
+
+export const mcpConfig = z
+  .record(z.string().regex(/^[^\s]+$/, 'a server name has no spaces'), serverSchema)
+  .default({})
+
+export type StdioServerConfig = z.output<typeof stdioServerSchema>
+export type RemoteServerConfig = z.output<typeof remoteServerSchema>
+export type ServerConfig = z.output<typeof serverSchema>
+export type McpConfig = z.output<typeof mcpConfig>
+
+/** A server config as it is run: stdio or remote, with its transport decided. */
+export type ResolvedServerConfig =
+  | (StdioServerConfig & { readonly transport: 'stdio' })
+  | (RemoteServerConfig & { readonly transport: 'http' | 'sse' })
+
+export function isStdio(config: ServerConfig): config is StdioServerConfig {
+  return 'command' in config
+}
+
+export function isRemote(config: ServerConfig): config is RemoteServerConfig {
+  return 'url' in config
+}

@@ -1,0 +1,410 @@
+/**
+ * One configured MCP server: connects it (with a timeout), lists its tools (all pages), keeps
+ * them registered as tau tools while it is up, refreshes them on `notifications/tools/list_changed`,
+ * and restarts it with backoff when it fails to start or dies. Nothing here ever throws into the
+ * kernel: a failing server is a status, not a crash.
+ */
+import { isAbsolute, resolve } from 'node:path'
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
+import type { Tool as McpTool } from '@modelcontextprotocol/sdk/types.js'
+import type { Logger } from '../../kernel/index.js'
+import { buildProcessEnv, type EnvAllowlist } from '../sandbox/env-allowlist.js'
+import type { Tool, ToolContext, ToolRegistry } from '../tools/tool.js'
+import { MCP_DEFAULTS, type ResolvedServerConfig } from './config.js'
+import { expandServerConfig } from './env-vars.js'
+import { messageOf } from './errors.js'
+import type { McpClient, McpSdk } from './sdk.js'
+import {
+  inputSchemaFor,
+  type JsonValidator,
+  mapAnnotations,
+  mapResult,
+  modelSchema,
+  toolName,
+} from './tool-adapter.js'
+
+export type ServerStatus = 'connecting' | 'connected' | 'failed' | 'disabled'
+export type TransportKind = 'stdio' | 'http' | 'sse'
+
+export interface ServerInfo {
+  readonly name: string
+  readonly transport: TransportKind
+  readonly status: ServerStatus
+  /** Why it failed (the last failure, while it is retried). */
+  readonly error?: string
+  /** tau names of its registered tools (`mcp__<server>__<tool>`). */
+  readonly tools: readonly string[]
+  /** Failed connection attempts since it was last connected. */
+  readonly attempts: number
+}
+
+export interface ConnectionOptions {
+  readonly name: string
+  readonly config: ResolvedServerConfig
+  readonly registry: ToolRegistry
+  readonly plugin: string
+  readonly logger: Logger
+  readonly projectDir: string
+  readonly allowlist: EnvAllowlist
+  /** Where `${VAR}` values come from (process.env). */
+  readonly env: NodeJS.ProcessEnv
+  readonly sdk: () => Promise<McpSdk>
+  readonly clientInfo: { name: string; version: string }
+}
+
+const STDERR_LINES = 20
+
+export class ServerConnection {
+  readonly name: string
+  private readonly options: ConnectionOptions
+  private status: ServerStatus
+  private error: string | undefined
+  private transportKind: TransportKind
+  private attempts = 0
+  private client: McpClient | undefined
+  /** Each connect attempt has a generation; callbacks of an older one are ignored. */
+  private generation = 0
+  private stopped = false
+  private retryTimer: NodeJS.Timeout | undefined
+  private registered: Array<{ name: string; unregister: () => void }> = []
+  private refreshing: Promise<void> | undefined
+  private refreshAgain = false
+  private stderrTail: string[] = []
+  private readonly log: Logger
+
+  constructor(options: ConnectionOptions) {
+    this.options = options
+    this.name = options.name
+    this.transportKind = options.config.transport
+    this.status = options.config.disabled ? 'disabled' : 'connecting'
+    this.log = options.logger
+  }
+
+  info(): ServerInfo {
+    return {
+      name: this.name,
+      transport: this.transportKind,
+      status: this.status,
+      ...(this.error === undefined ? {} : { error: this.error }),
+      tools: this.registered.map((t) => t.name),
+      attempts: this.attempts,
+    }
+  }
+
+  /** The first connection attempt; resolves when connected or failed (then retried in the background). */
+  async start(): Promise<void> {
+    if (this.status === 'disabled' || this.stopped) return
+    await this.attempt()
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    this.generation++
+    if (this.retryTimer) clearTimeout(this.retryTimer)
+    this.unregisterTools()
+    const client = this.client
+    this.client = undefined
+    if (client) await client.close().catch(() => undefined)
+  }
+
+  private get config(): ResolvedServerConfig {
+    return this.options.config
+  }
+
+  private async attempt(): Promise<void> {
+    const generation = ++this.generation
+    const timeoutMs = this.config.timeoutMs ?? MCP_DEFAULTS.timeoutMs
+    let timer: NodeJS.Timeout | undefined
+    let client: McpClient | undefined
+    try {
+      const connecting = this.connect(generation, (c) => {
+        client = c
+      })
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`did not connect within ${timeoutMs} ms`)), timeoutMs)
+      })
+      // The loser of the race must not become an unhandled rejection.
+      connecting.catch(() => undefined)
+      await Promise.race([connecting, timeout])
+      if (generation !== this.generation) return
+      this.attempts = 0
+      this.error = undefined
+      this.status = 'connected'
+      this.log.info(`MCP server '${this.name}' connected`, {
+        server: this.name,
+        transport: this.transportKind,
+        tools: this.registered.length,
+      })
+    } catch (error) {
+      const stale = generation !== this.generation || this.stopped
+      const reason = this.reason(messageOf(error))
+      // A new generation first: the close below must not count as a crash of a live connection,
+      // and a connect that finishes after its timeout must not install itself.
+      if (!stale) {
+        this.generation++
+        this.client = undefined
+      }
+      if (client) await client.close().catch(() => undefined)
+      if (!stale) this.fail(reason)
+    } finally {
+      if (timer) clearTimeout(timer)
+    }
+  }
+
+  /** A failure reason with the server's last stderr line, which usually says why. */
+  private reason(message: string): string {
+    const last = this.stderrTail.at(-1)
+    return last && !message.includes(last) ? `${message} (stderr: ${last})` : message
+  }
+
+  private fail(reason: string): void {
+    this.unregisterTools()
+    this.client = undefined
+    this.status = 'failed'
+    this.error = reason
+    this.attempts++
+    const retry = this.config.retry ?? {}
+    const base = retry.baseDelayMs ?? MCP_DEFAULTS.retryBaseDelayMs
+    const max = retry.maxDelayMs ?? MCP_DEFAULTS.retryMaxDelayMs
+    const delay = Math.min(max, base * 2 ** Math.min(this.attempts - 1, 20))
+    this.log.warn(`MCP server '${this.name}' failed: ${reason}; retrying in ${delay} ms`, {
+      server: this.name,
+      attempts: this.attempts,
+    })
+    if (this.retryTimer) clearTimeout(this.retryTimer)
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined
+      if (!this.stopped) void this.attempt()
+    }, delay)
+    this.retryTimer.unref()
+  }
+
+  private async connect(generation: number, onClient: (client: McpClient) => void): Promise<void> {
+    const sdk = await this.options.sdk()
+    const { value: config, missing } = expandServerConfig(this.config, this.options.env)
+    if (missing.length > 0) {
+      throw new Error(`environment variable${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not set`)
+    }
+    this.stderrTail = []
+    let client: McpClient
+    if (config.transport === 'stdio') {
+      client = this.newClient(sdk, generation)
+      onClient(client)
+      await client.connect(this.stdioTransport(sdk, config))
+    } else if (config.transport === 'sse') {
+      client = this.newClient(sdk, generation)
+      onClient(client)
+      await client.connect(this.sseTransport(sdk, config))
+    } else {
+      client = this.newClient(sdk, generation)
+      onClient(client)
+      this.transportKind = 'http'
+      try {
+        await client.connect(
+          new sdk.StreamableHTTPClientTransport(new URL(config.url), {
+            requestInit: { headers: config.headers },
+          }),
+        )
+      } catch (error) {
+        // The spec's backwards compatibility: a 4xx to the initialize POST means an older server
+        // that speaks HTTP+SSE at this URL.
+        if (!(error instanceof sdk.StreamableHTTPError) || !isClientError(error.code)) throw error
+        this.log.debug(`MCP server '${this.name}': streamable HTTP answered ${error.code}, trying SSE`)
+        await client.close().catch(() => undefined)
+        this.transportKind = 'sse'
+        client = this.newClient(sdk, generation)
+        onClient(client)
+        await client.connect(this.sseTransport(sdk, config))
+      }
+    }
+    if (generation !== this.generation) return
+    this.client = client
+    client.setNotificationHandler(sdk.ToolListChangedNotificationSchema, async () => {
+      if (generation === this.generation) await this.refreshTools()
+    })
+    await this.loadTools(client, sdk)
+  }
+
+  private newClient(sdk: McpSdk, generation: number): McpClient {
+    const client = new sdk.Client(this.options.clientInfo, { capabilities: {} })
+    client.onclose = () => {
+      // Only an unexpected close of the current connection restarts it.
+      if (generation !== this.generation || this.stopped || this.client !== client) return
+      this.fail(this.reason('the server closed the connection'))
+    }
+    client.onerror = (error) => {
+      if (generation === this.generation && !this.stopped) {
+        this.log.debug(`MCP server '${this.name}' transport error: ${messageOf(error)}`)
+      }
+    }
+    return client
+  }
+
+  private stdioTransport(sdk: McpSdk, config: ResolvedServerConfig & { transport: 'stdio' }): Transport {
+    const cwd = config.cwd
+      ? isAbsolute(config.cwd)
+        ? config.cwd
+        : resolve(this.options.projectDir, config.cwd)
+      : this.options.projectDir
+    const transport = new sdk.StdioClientTransport({
+      command: config.command,
+      args: config.args,
+      cwd,
+      env: buildProcessEnv(this.options.env, this.options.allowlist, config.env),
+      // Never inherit: our stdout and stderr may be protocol. The server's stderr is its log.
+      stderr: 'pipe',
+    })
+    let pending = ''
+    transport.stderr?.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('utf8')
+      const lines = pending.split('\n')
+      pending = lines.pop() ?? ''
+      for (const raw of lines) {
+        const line = raw.trimEnd()
+        if (line === '') continue
+        this.stderrTail.push(line)
+        if (this.stderrTail.length > STDERR_LINES) this.stderrTail.shift()
+        this.log.debug(`[${this.name}] ${line}`, { server: this.name, stream: 'stderr' })
+      }
+    })
+    return transport
+  }
+
+  private sseTransport(sdk: McpSdk, config: ResolvedServerConfig & { transport: 'http' | 'sse' }): Transport {
+    return new sdk.SSEClientTransport(new URL(config.url), { requestInit: { headers: config.headers } })
+  }
+
+  private async listAllTools(client: McpClient): Promise<McpTool[]> {
+    const tools: McpTool[] = []
+    let cursor: string | undefined
+    const seen = new Set<string>()
+    do {
+      const page = await client.listTools(cursor === undefined ? {} : { cursor })
+      tools.push(...page.tools)
+      cursor = page.nextCursor
+      // A server that hands back a cursor it gave before would loop forever.
+      if (cursor !== undefined) {
+        if (seen.has(cursor)) throw new Error(`tools/list returned the cursor '${cursor}' twice`)
+        seen.add(cursor)
+      }
+    } while (cursor !== undefined)
+    return tools
+  }
+
+  private async loadTools(client: McpClient, sdk: McpSdk): Promise<void> {
+    const tools = await this.listAllTools(client)
+    if (this.client !== client) return
+    const validator = new sdk.AjvJsonSchemaValidator()
+    this.unregisterTools()
+    for (const mcpTool of tools) {
+      if (mcpTool.execution?.taskSupport === 'required') {
+        this.log.debug(
+          `MCP tool '${mcpTool.name}' of '${this.name}' needs tasks, which tau does not support yet`,
+        )
+        continue
+      }
+      let validate: JsonValidator | undefined
+      try {
+        validate = validator.getValidator(mcpTool.inputSchema as Parameters<typeof validator.getValidator>[0])
+      } catch (error) {
+        this.log.warn(
+          `MCP tool '${mcpTool.name}' of '${this.name}' has an input schema tau cannot compile (${messageOf(error)}); its input goes to the server unchecked`,
+        )
+      }
+      const tool = this.adapt(mcpTool, validate, sdk)
+      try {
+        const unregister = this.options.registry.register(tool, this.options.plugin)
+        this.registered.push({ name: tool.name, unregister })
+      } catch (error) {
+        this.log.warn(`MCP tool '${mcpTool.name}' of '${this.name}' is not added: ${messageOf(error)}`)
+      }
+    }
+  }
+
+  /** Re-lists the tools; list_changed notifications that arrive during a refresh cause one more. */
+  async refreshTools(): Promise<void> {
+    if (this.refreshing) {
+      this.refreshAgain = true
+      return this.refreshing
+    }
+    this.refreshing = (async () => {
+      try {
+        do {
+          this.refreshAgain = false
+          const client = this.client
+          if (!client || this.stopped) return
+          const sdk = await this.options.sdk()
+          await this.loadTools(client, sdk)
+          this.log.debug(`MCP server '${this.name}' tools refreshed`, { tools: this.registered.length })
+        } while (this.refreshAgain)
+      } catch (error) {
+        this.log.warn(`MCP server '${this.name}': refreshing its tools failed: ${messageOf(error)}`)
+      } finally {
+        this.refreshing = undefined
+      }
+    })()
+    return this.refreshing
+  }
+
+  private unregisterTools(): void {
+    for (const { unregister } of this.registered.splice(0)) unregister()
+  }
+
+  private adapt(mcpTool: McpTool, validate: JsonValidator | undefined, sdk: McpSdk): Tool {
+    const name = toolName(this.name, mcpTool.name)
+    const server = this.name
+    const description =
+      mcpTool.description ?? mcpTool.title ?? `The tool '${mcpTool.name}' of the MCP server '${server}'.`
+    return Object.freeze({
+      name,
+      description,
+      inputSchema: modelSchema(mcpTool),
+      input: inputSchemaFor(validate),
+      annotations: mapAnnotations(mcpTool),
+      execute: (input: unknown, context: ToolContext) => this.call(mcpTool.name, input, context, sdk),
+    })
+  }
+
+  private async call(tool: string, input: unknown, context: ToolContext, sdk: McpSdk) {
+    const client = this.client
+    if (!client || this.status !== 'connected') {
+      throw new Error(
+        `MCP server '${this.name}' is not connected (${this.status}${this.error ? `: ${this.error}` : ''})`,
+      )
+    }
+    const timeoutMs = this.config.toolTimeoutMs ?? MCP_DEFAULTS.toolTimeoutMs
+    try {
+      const result = await client.callTool(
+        { name: tool, arguments: input as Record<string, unknown> },
+        undefined,
+        {
+          signal: context.signal,
+          timeout: timeoutMs,
+          onprogress: (progress) => {
+            const total = progress.total === undefined ? '' : `/${progress.total}`
+            context.progress(progress.message ?? `${progress.progress}${total}`, {
+              progress: progress.progress,
+              ...(progress.total === undefined ? {} : { total: progress.total }),
+            })
+          },
+        },
+      )
+      return mapResult(result as Record<string, unknown>)
+    } catch (error) {
+      if (context.signal.aborted) throw error
+      if (error instanceof sdk.McpError) {
+        if (error.code === sdk.ErrorCode.RequestTimeout) {
+          throw new Error(`MCP tool '${tool}' of '${this.name}' timed out after ${timeoutMs} ms`)
+        }
+        if (error.code === sdk.ErrorCode.ConnectionClosed) {
+          throw new Error(this.reason(`MCP server '${this.name}' closed the connection during the call`))
+        }
+      }
+      throw error
+    }
+  }
+}
+
+function isClientError(code: number | undefined): boolean {
+  return code !== undefined && code >= 400 && code < 500
+}

@@ -1,0 +1,61 @@
+/**
+ * The `mcp` plugin: Model Context Protocol servers as tau tools. Servers come from `mcpServers`
+ * in the config and from the project's `.mcp.json`; they connect in parallel at start (the SDK
+ * is imported only then), each MCP tool becomes `mcp__<server>__<tool>` in the tool registry,
+ * and a server that fails or dies is retried with backoff without stopping tau.
+ */
+import { cliCommandsRef, definePlugin, defineService } from '../../kernel/index.js'
+import { createEnvAllowlist } from '../sandbox/env-allowlist.js'
+import { toolRegistryRef } from '../tools/tool.js'
+import { mcpCommands } from './commands.js'
+import { mcpConfig } from './config.js'
+import { loadMcpFile } from './project-file.js'
+import { type McpServers, mergeServers, ServerSet } from './servers.js'
+
+export type { ResolvedServerConfig, ServerConfig } from './config.js'
+export { MCP_DEFAULTS, mcpConfig } from './config.js'
+export type { ServerInfo, ServerStatus, TransportKind } from './connection.js'
+export { expandServerConfig, expandString } from './env-vars.js'
+export { MCP_ERRORS } from './errors.js'
+export { editMcpFile, loadMcpFile, MCP_FILE, mcpFilePath, parseMcpFile } from './project-file.js'
+export { type McpServers, mergeServers } from './servers.js'
+export { mapAnnotations, mapResult, toolName } from './tool-adapter.js'
+
+export const mcpServersRef = defineService<McpServers>('mcp.servers', {
+  description: 'The MCP servers: transport, status and tools of each.',
+})
+
+/** `sandbox.env.allow` from the root config, when the sandbox plugin is there. */
+function sandboxEnvAllow(rootConfig: Readonly<Record<string, unknown>>): string[] {
+  const sandbox = rootConfig.sandbox as { env?: { allow?: unknown } } | undefined
+  const allow = sandbox?.env?.allow
+  return Array.isArray(allow) ? allow.filter((v): v is string => typeof v === 'string') : []
+}
+
+export default definePlugin({
+  name: 'mcp',
+  description: 'Model Context Protocol servers (stdio, streamable HTTP, SSE) as tau tools',
+  configKey: 'mcpServers',
+  dependsOn: ['tools'],
+  optionalDependsOn: ['sandbox'],
+  config: mcpConfig,
+  setup(ctx) {
+    const fromFile = loadMcpFile(ctx.paths.projectDir)
+    const servers = new ServerSet({
+      servers: mergeServers(fromFile, ctx.config, ctx.logger),
+      registry: ctx.resolve(toolRegistryRef),
+      plugin: ctx.name,
+      logger: ctx.logger,
+      projectDir: ctx.paths.projectDir,
+      allowlist: createEnvAllowlist(sandboxEnvAllow(ctx.rootConfig)),
+      env: process.env,
+      clientInfo: { name: 'tau', version: '0.1.0' },
+    })
+    ctx.provide(mcpServersRef, servers)
+    for (const command of mcpCommands(servers, ctx.paths.projectDir)) ctx.provide(cliCommandsRef, command)
+    ctx.hooks.start.tapPromise(async () => {
+      if (servers.list().some((s) => s.status !== 'disabled')) await servers.start()
+    })
+    return () => servers.stop()
+  },
+})

@@ -1,0 +1,46 @@
+/**
+ * The MCP SDK, loaded on first use: importing it costs ~200 ms, so nothing imports it at module
+ * load. Only types are imported statically (they are erased).
+ */
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
+
+export interface McpSdk {
+  readonly Client: typeof import('@modelcontextprotocol/sdk/client/index.js').Client
+  readonly StdioClientTransport: typeof import('@modelcontextprotocol/sdk/client/stdio.js').StdioClientTransport
+  readonly StreamableHTTPClientTransport: typeof import('@modelcontextprotocol/sdk/client/streamableHttp.js').StreamableHTTPClientTransport
+  readonly StreamableHTTPError: typeof import('@modelcontextprotocol/sdk/client/streamableHttp.js').StreamableHTTPError
+  readonly SSEClientTransport: typeof import('@modelcontextprotocol/sdk/client/sse.js').SSEClientTransport
+  readonly ToolListChangedNotificationSchema: typeof import('@modelcontextprotocol/sdk/types.js').ToolListChangedNotificationSchema
+  readonly McpError: typeof import('@modelcontextprotocol/sdk/types.js').McpError
+  readonly ErrorCode: typeof import('@modelcontextprotocol/sdk/types.js').ErrorCode
+  readonly AjvJsonSchemaValidator: typeof import('@modelcontextprotocol/sdk/validation/ajv').AjvJsonSchemaValidator
+}
+
+export type McpClient = Client
+
+let loading: Promise<McpSdk> | undefined
+
+export function loadSdk(): Promise<McpSdk> {
+  loading ??= (async () => {
+    const [client, stdio, http, sse, types, ajv] = await Promise.all([
+      import('@modelcontextprotocol/sdk/client/index.js'),
+      import('@modelcontextprotocol/sdk/client/stdio.js'),
+      import('@modelcontextprotocol/sdk/client/streamableHttp.js'),
+      import('@modelcontextprotocol/sdk/client/sse.js'),
+      import('@modelcontextprotocol/sdk/types.js'),
+      import('@modelcontextprotocol/sdk/validation/ajv'),
+    ])
+    return {
+      Client: client.Client,
+      StdioClientTransport: stdio.StdioClientTransport,
+      StreamableHTTPClientTransport: http.StreamableHTTPClientTransport,
+      StreamableHTTPError: http.StreamableHTTPError,
+      SSEClientTransport: sse.SSEClientTransport,
+      ToolListChangedNotificationSchema: types.ToolListChangedNotificationSchema,
+      McpError: types.McpError,
+      ErrorCode: types.ErrorCode,
+      AjvJsonSchemaValidator: ajv.AjvJsonSchemaValidator,
+    }
+  })()
+  return loading
+}

@@ -1,0 +1,85 @@
+/** Shared helpers for the MCP tests: the kernel with sandbox + tools + mcp, and a tool runner. */
+import { fileURLToPath } from 'node:url'
+import type { TauConfig } from '../../../kernel/index.js'
+import { createLogger } from '../../../kernel/index.js'
+import { createTestKernel } from '../../../kernel/testing/index.js'
+import mcp, { mcpServersRef } from '../../../plugins/mcp/index.js'
+import type { Environment } from '../../../plugins/sandbox/environment.js'
+import sandbox from '../../../plugins/sandbox/index.js'
+import tools, {
+  createToolState,
+  type ToolOutput,
+  toOutput,
+  toolRegistryRef,
+} from '../../../plugins/tools/index.js'
+
+const bin = (name: string) => fileURLToPath(new URL(`../../../node_modules/.bin/${name}`, import.meta.url))
+export const EVERYTHING = bin('mcp-server-everything')
+export const FILESYSTEM = bin('mcp-server-filesystem')
+export const MEMORY = bin('mcp-server-memory')
+export const EVERYTHING_MAIN = fileURLToPath(
+  new URL('../../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url),
+)
+export const FAULT_SERVER = fileURLToPath(new URL('./fixtures/fault-server.mjs', import.meta.url))
+
+export async function mcpKernel(config: TauConfig, options: { cwd?: string; start?: boolean } = {}) {
+  const kernel = await createTestKernel({
+    plugins: [sandbox, tools, mcp],
+    config,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    ...(options.start === false ? { start: false } : {}),
+  })
+  return {
+    kernel,
+    servers: () => kernel.resolve(mcpServersRef),
+    registry: () => kernel.resolve(toolRegistryRef),
+  }
+}
+
+export interface RunOptions {
+  signal?: AbortSignal
+  progress?: Array<{ message: string; data: unknown }>
+}
+
+/** Validates the input the way the agent does, then runs the tool. */
+export async function runTool(
+  registry: ReturnType<Awaited<ReturnType<typeof mcpKernel>>['registry']>,
+  name: string,
+  input: unknown,
+  options: RunOptions = {},
+): Promise<ToolOutput> {
+  const tool = registry.get(name)
+  if (!tool)
+    throw new Error(
+      `no tool ${name}; have ${registry
+        .list()
+        .map((t) => t.name)
+        .join(', ')}`,
+    )
+  const checked = await tool.input['~standard'].validate(input)
+  if (checked.issues) throw new Error(`invalid input: ${checked.issues.map((i) => i.message).join('; ')}`)
+  const output = await tool.execute(checked.value, {
+    signal: options.signal ?? new AbortController().signal,
+    env: {} as Environment,
+    sessionId: 's1',
+    callId: 'c1',
+    state: createToolState(),
+    progress: (message, data) => options.progress?.push({ message, data }),
+    logger: createLogger('test', { level: 'error', sink: () => undefined }),
+    model: { vision: true },
+  })
+  return toOutput(output)
+}
+
+export function textOf(output: ToolOutput): string {
+  return output.content.map((part) => (part.type === 'text' ? part.text : `[${part.type}]`)).join('\n')
+}
+
+/** Polls until `check` holds (or throws after `ms`). */
+export async function until(check: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
