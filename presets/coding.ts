@@ -1,6 +1,7 @@
 import { definePreset } from '../kernel/index.js'
 import agent from '../plugins/agent/plugin.js'
 import headless from '../plugins/headless/index.js'
+import mcp from '../plugins/mcp/index.js'
 import permissions from '../plugins/permissions/index.js'
 import providerAnthropic from '../plugins/provider-anthropic/index.js'
 import providerOllama from '../plugins/provider-ollama/index.js'
@@ -13,7 +14,8 @@ import tools from '../plugins/tools/index.js'
 /**
  * The coding agent: model providers (Ollama, OpenAI / Azure / compatible servers, Anthropic, and
  * the scripted model for demos and tests), the local sandbox, the built-in tools, permissions,
- * the agent loop, and the headless frontend (`tau start -p`). The interactive terminal comes next.
+ * MCP servers' tools, the agent loop, and the headless frontend (`tau start -p`). The interactive
+ * terminal comes next.
  */
 export default definePreset({
   name: 'coding',
@@ -28,6 +30,7 @@ export default definePreset({
     sandbox,
     tools,
     permissions,
+    mcp,
     agent,
     headless,
   ],
