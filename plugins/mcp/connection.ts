@@ -361,6 +361,8 @@ export class ServerConnection {
       inputSchema: modelSchema(mcpTool),
       input: inputSchemaFor(validate),
       annotations: mapAnnotations(mcpTool),
+      // The server's hints are its own claims: they order parallel calls, never grant permission.
+      annotationsTrusted: false,
       execute: (input: unknown, context: ToolContext) => this.call(mcpTool.name, input, context, sdk),
     })
   }

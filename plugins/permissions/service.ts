@@ -298,10 +298,13 @@ export class SessionPermissions implements Permissions {
     if (typeof tool !== 'object' || tool === null || typeof tool.name !== 'string') {
       return { behavior: 'deny', reason: 'the tool call names no valid tool, so it cannot be checked' }
     }
+    // Untrusted annotations (an MCP server's hints) never make a tool read-only here: a server
+    // could call anything read-only, so its tools need an allow rule, as in Claude Code.
+    const trusted = tool.annotationsTrusted !== false
     const facts: ToolFacts = {
       name: tool.name,
-      readOnly: tool.annotations?.readOnly === true,
-      openWorld: tool.annotations?.openWorld === true,
+      readOnly: trusted && tool.annotations?.readOnly === true,
+      openWorld: !trusted || tool.annotations?.openWorld === true,
       access: tool.access === 'read' || tool.access === 'edit' ? tool.access : undefined,
     }
     return this.decideFor(facts, targetOf(tool, input))
@@ -318,8 +321,8 @@ export class SessionPermissions implements Permissions {
     const facts: ToolFacts = registered
       ? {
           name: toolName,
-          readOnly: registered.annotations?.readOnly === true,
-          openWorld: registered.annotations?.openWorld === true,
+          readOnly: registered.annotationsTrusted !== false && registered.annotations?.readOnly === true,
+          openWorld: registered.annotationsTrusted === false || registered.annotations?.openWorld === true,
           access: registered.access,
         }
       : known

@@ -64,6 +64,11 @@ export interface Tool<I = unknown> extends ToolDefinition {
   permissionTarget?(input: I): string | undefined
   /** Which file-access kind the tool is for path rules: read (Read, Glob, Grep, LS) or edit (Edit, Write). */
   readonly access?: 'read' | 'edit'
+  /**
+   * False when the annotations come from someone tau does not vouch for (an MCP server): they
+   * still order parallel execution, but permissions never allow anything because of them.
+   */
+  readonly annotationsTrusted?: boolean
 }
 
 export interface ToolSpec<S extends StandardSchemaV1> {

@@ -311,6 +311,14 @@ describe('modes', () => {
     expect(bash(p, 'git push').behavior).toBe('ask')
   })
 
+  it("a tool whose annotations are not trusted (an MCP server's hints) is never allowed for them", () => {
+    const untrusted = { ...McpListIssues, annotationsTrusted: false } as Tool
+    expect(s.permissions.decide(McpListIssues, {})).toMatchObject({ behavior: 'allow' })
+    expect(s.permissions.decide(untrusted, {})).toMatchObject({ behavior: 'ask' })
+    s.permissions.setMode('plan')
+    expect(s.permissions.decide(untrusted, {})).toMatchObject({ behavior: 'deny' })
+  })
+
   it('setMode refuses what is not a mode', () => {
     expect(() => s.permissions.setMode('yolo' as never)).toThrow(/not a permission mode/)
     expect(s.permissions.mode).toBe('default')
