@@ -184,17 +184,6 @@ function badResponse(provider: string, what: string, cause?: unknown): ProviderE
   })
 }
 
-/** Keeps the first bytes of a body, to quote in an error when it is not what it should be. */
-function recordingStart(body: AsyncIterable<Uint8Array>, keep: { text: string }) {
-  const decoder = new TextDecoder()
-  return (async function* () {
-    for await (const chunk of body) {
-      if (keep.text.length < 300) keep.text += decoder.decode(chunk, { stream: true })
-      yield chunk
-    }
-  })()
-}
-
 function aborted(provider: string): ProviderError {
   return new ProviderError('aborted', `${provider}: request aborted`, { provider, retryable: false })
 }
@@ -214,7 +203,7 @@ export async function* readChatAnswer(
   let usage: Usage | undefined
   let done = false
   let events = 0
-  for await (const event of parseSse(recordingStart(response.body, start))) {
+  for await (const event of parseSse(response.body, start)) {
     if (context.signal?.aborted) throw aborted(provider)
     // After [DONE] the body is read to its end, not abandoned, so the connection stays reusable.
     if (done) continue

@@ -10,6 +10,8 @@ export interface SseEvent {
   readonly data: string
 }
 
+const HEAD_CHARS = 300
+
 /**
  * Splits decoded text into lines across chunk boundaries; \n, \r\n and \r all end a line.
  * Synchronous, so each parser below is a single generator (an extra async generator layer per
@@ -19,6 +21,8 @@ export class LineSplitter {
   private readonly decoder = new TextDecoder()
   private buffer = ''
   private first = true
+  /** The first few hundred characters of the text, for error messages about the answer. */
+  head = ''
 
   /** Adds a chunk of bytes; returns the lines it completed. */
   push(chunk: Uint8Array): string[] {
@@ -27,6 +31,7 @@ export class LineSplitter {
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
       this.first = false
     }
+    if (this.head.length < HEAD_CHARS) this.head += text.slice(0, HEAD_CHARS - this.head.length)
     this.buffer += text
     return this.drain(false)
   }
@@ -66,8 +71,14 @@ export class LineSplitter {
   }
 }
 
-/** Parses an SSE stream into events (per the WHATWG EventSource rules). */
-export async function* parseSse(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseEvent> {
+/**
+ * Parses an SSE stream into events (per the WHATWG EventSource rules). `head.text` receives the
+ * first few hundred characters of the body, for an error message when it turns out not to be SSE.
+ */
+export async function* parseSse(
+  body: AsyncIterable<Uint8Array>,
+  head?: { text: string },
+): AsyncGenerator<SseEvent> {
   const splitter = new LineSplitter()
   let event: string | undefined
   let data: string[] = []
@@ -89,6 +100,7 @@ export async function* parseSse(body: AsyncIterable<Uint8Array>): AsyncGenerator
   }
   for await (const chunk of body) {
     for (const line of splitter.push(chunk)) take(line)
+    if (head) head.text = splitter.head
     if (ready.length > 0) yield* ready.splice(0)
   }
   for (const line of splitter.end()) take(line)
