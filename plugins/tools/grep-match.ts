@@ -13,10 +13,11 @@ export interface CompiledPattern {
   /** Literals (as UTF-8 bytes) every match contains, longest first; empty when none is known. */
   readonly required: readonly Buffer[]
   /**
-   * For case-insensitive searches: ASCII literals every match contains in some letter case, as
-   * regular expressions to test against the bytes read as Latin-1 (a cheap one-byte string).
+   * For case-insensitive searches: every letter-case spelling of the start of an ASCII literal
+   * every match contains. A file holding none of them cannot match; each is a native
+   * Buffer.indexOf, far cheaper than decoding the file.
    */
-  readonly requiredFolded: readonly RegExp[]
+  readonly requiredAnyCase: readonly Buffer[]
   readonly multiline: boolean
 }
 
@@ -48,13 +49,40 @@ export function compilePattern(
     .filter((literal) => !flags.has('i') || caseless(literal))
     .map((literal) => Buffer.from(literal, 'utf8'))
   // ASCII only: a match in the UTF-8 text then has the same bytes in the Latin-1 view.
-  const requiredFolded = flags.has('i')
-    ? literals
-        .filter((literal) => !caseless(literal) && /^[\x20-\x7e]+$/.test(literal))
-        .slice(0, 1)
-        .map((literal) => new RegExp(literal.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'), 'i'))
-    : []
-  return { scan, line, required, requiredFolded, multiline: options.multiline ?? false }
+  const folded = flags.has('i')
+    ? literals.find((literal) => !caseless(literal) && /^[\x20-\x7e]+$/.test(literal))
+    : undefined
+  const requiredAnyCase =
+    folded === undefined ? [] : caseSpellings(folded).map((s) => Buffer.from(s, 'latin1'))
+  return { scan, line, required, requiredAnyCase, multiline: options.multiline ?? false }
+}
+
+/**
+ * Every letter-case spelling of a short piece of an ASCII literal (up to 3 letters, at most 8
+ * spellings), so a case-insensitive pre-check stays a few indexOf calls. The piece avoids s and k:
+ * case-insensitive matching also takes 'ſ' (U+017F) for s and the Kelvin sign for k, which no
+ * ASCII spelling would find. Empty when no such piece exists (then nothing is pre-checked).
+ */
+export function caseSpellings(literal: string): string[] {
+  const runs = literal.split(/[sSkK]/)
+  const run = runs.reduce((best, r) => (r.length > best.length ? r : best), '')
+  let piece = ''
+  let letters = 0
+  for (const ch of run) {
+    const letter = ch.toLowerCase() !== ch.toUpperCase()
+    if (letter && letters === 3) break
+    piece += ch
+    if (letter) letters++
+  }
+  if (piece === '') return []
+  let spellings = ['']
+  for (const ch of piece) {
+    const lower = ch.toLowerCase()
+    const upper = ch.toUpperCase()
+    spellings =
+      lower === upper ? spellings.map((s) => s + ch) : spellings.flatMap((s) => [s + lower, s + upper])
+  }
+  return spellings
 }
 
 /** The longest literal every match of `source` must contain, if one is known. */

@@ -198,9 +198,8 @@ function searchData(
 ): FileResult | undefined {
   if (!data || data.length === 0) return undefined
   for (const literal of pattern.required) if (data.indexOf(literal) === -1) return undefined
-  if (pattern.requiredFolded.length > 0) {
-    const bytes = data.toString('latin1')
-    for (const literal of pattern.requiredFolded) if (!literal.test(bytes)) return undefined
+  if (pattern.requiredAnyCase.length > 0 && !pattern.requiredAnyCase.some((s) => data.indexOf(s) !== -1)) {
+    return undefined
   }
   // Binary: a NUL byte anywhere (memchr-fast); ripgrep also gives up on such files.
   if (data.indexOf(0) !== -1) return undefined

@@ -91,6 +91,26 @@ describe('Grep', () => {
     )
   })
 
+  it('with -i finds every letter case of a literal (the pre-check on bytes loses none)', async () => {
+    await writeFile(join(h.dir, 'cases.txt'), 'x USESTATE\ny UseState\nz usestate\nw use_state\n')
+    const result = await h.run(grepTool, {
+      pattern: 'usestate',
+      path: 'cases.txt',
+      '-i': true,
+      output_mode: 'count',
+    })
+    expect(result.text).toMatch(/^cases\.txt:3\n/)
+    // In unicode mode (\p{...} in the pattern) case-insensitive matching folds ſ to s: still found.
+    await writeFile(join(h.dir, 'long-s.txt'), 'uſeſtate\n')
+    const folded = await h.run(grepTool, {
+      pattern: 'u\\p{L}eState',
+      path: 'long-s.txt',
+      '-i': true,
+      output_mode: 'count',
+    })
+    expect(folded.text).toMatch(/^long-s\.txt:1\n/)
+  })
+
   it('filters by glob (with ! to exclude) and by type', async () => {
     expect((await h.run(grepTool, { pattern: 'main', glob: '*.ts' })).text).toBe('Found 1 file:\nsrc/app.ts')
     expect((await h.run(grepTool, { pattern: 'main', glob: '*.{ts,py}' })).text).toBe(
@@ -271,5 +291,18 @@ describe('Grep matching', () => {
 
   it('takes leading inline flags as ripgrep users write them', () => {
     expect(matchText('Hello', compilePattern('(?i)hello')).lines).toEqual([0])
+  })
+})
+
+describe('case-insensitive pre-check', () => {
+  it('spells a piece of the literal in every case, avoiding s and k (which also match ſ and the Kelvin sign)', async () => {
+    const { caseSpellings } = await import('../../../plugins/tools/grep-match.js')
+    expect(caseSpellings('abc')).toEqual(['abc', 'abC', 'aBc', 'aBC', 'Abc', 'AbC', 'ABc', 'ABC'])
+    const state = caseSpellings('use_state')
+    expect(state).toHaveLength(8)
+    expect(state).toContain('tat')
+    expect(state).toContain('TAT')
+    expect(caseSpellings('sks')).toEqual([])
+    expect(caseSpellings('a1')).toEqual(['a1', 'A1'])
   })
 })
