@@ -112,7 +112,31 @@ export function mcpCommands(servers: McpServers, projectDir: string): CliCommand
       return 0
     },
   }
-  return [list, add, remove]
+  const prompts: CliCommand = {
+    name: 'mcp prompts',
+    description: 'list the prompts of the connected MCP servers (the /mcp__<server>__<prompt> commands)',
+    needs: 'start',
+    options: [{ flags: '--json', description: 'print JSON' }],
+    async run({ options, stdout }) {
+      await servers.whenStarted()
+      const all = await servers.prompts()
+      if (options.json) {
+        stdout.write(`${JSON.stringify(all, null, 2)}\n`)
+        return 0
+      }
+      if (all.length === 0) {
+        stdout.write('no connected MCP server offers prompts\n')
+        return 0
+      }
+      for (const prompt of all) {
+        const args = prompt.arguments.map((a) => (a.required ? `<${a.name}>` : `[${a.name}]`)).join(' ')
+        const about = prompt.description ?? prompt.title
+        stdout.write(`/${prompt.command}${args ? ` ${args}` : ''}${about ? `  ${about}` : ''}\n`)
+      }
+      return 0
+    },
+  }
+  return [list, add, remove, prompts]
 }
 
 function renderServer(server: ServerInfo): string {

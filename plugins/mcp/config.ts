@@ -15,6 +15,19 @@ export const MCP_DEFAULTS = Object.freeze({
   retryMaxDelayMs: 60_000,
 })
 
+/** The syslog levels of MCP's `notifications/message`, lowest first. */
+export const MCP_LOG_LEVELS = [
+  'debug',
+  'info',
+  'notice',
+  'warning',
+  'error',
+  'critical',
+  'alert',
+  'emergency',
+] as const
+export type McpLogLevel = (typeof MCP_LOG_LEVELS)[number]
+
 const common = {
   disabled: z.boolean().optional(),
   timeoutMs: z.number().int().positive().optional(),
@@ -26,6 +39,18 @@ const common = {
       maxDelayMs: z.number().int().min(0).optional(),
     })
     .optional(),
+  /**
+   * Answer the server's `sampling/createMessage` with tau's own model (the config's `model`).
+   * Off by default: the client then does not declare sampling, and a request is refused.
+   */
+  sampling: z.boolean().optional(),
+  /**
+   * Declare roots (the workspace roots) to this server; default true. Some servers
+   * (server-filesystem) then serve the roots instead of the directories in their args.
+   */
+  roots: z.boolean().optional(),
+  /** Ask the server (`logging/setLevel`) to send log messages of this level and above. */
+  logLevel: z.enum(MCP_LOG_LEVELS).optional(),
 }
 
 export const stdioServerSchema = z.object({

@@ -10,6 +10,15 @@ import type { Tool as McpTool } from '@modelcontextprotocol/sdk/types.js'
 import type { Logger } from '../../kernel/index.js'
 import { buildProcessEnv, type EnvAllowlist } from '../sandbox/env-allowlist.js'
 import type { Tool, ToolContext, ToolRegistry } from '../tools/tool.js'
+import {
+  clientCapabilities,
+  logServerMessage,
+  type McpElicitation,
+  type Root,
+  type Sampler,
+  toElicitationRequest,
+  toElicitResult,
+} from './client-features.js'
 import { MCP_DEFAULTS, type ResolvedServerConfig } from './config.js'
 import { expandServerConfig } from './env-vars.js'
 import { messageOf } from './errors.js'
@@ -50,6 +59,14 @@ export interface ConnectionOptions {
   readonly env: NodeJS.ProcessEnv
   readonly sdk: () => Promise<McpSdk>
   readonly clientInfo: { name: string; version: string }
+  /** Answered to `roots/list`. */
+  readonly roots?: readonly Root[]
+  /** Answers `sampling/createMessage` for servers whose config has `sampling: true`. */
+  readonly sampler?: Sampler
+  /** Answers `elicitation/create` (the default handler declines). */
+  readonly elicitation?: McpElicitation
+  /** Called when the server connects or goes down. */
+  readonly onStatus?: () => void
 }
 
 const STDERR_LINES = 20
@@ -130,6 +147,7 @@ export class ServerConnection {
       this.attempts = 0
       this.error = undefined
       this.status = 'connected'
+      this.options.onStatus?.()
       this.log.info(`MCP server '${this.name}' connected`, {
         server: this.name,
         transport: this.transportKind,
@@ -177,6 +195,12 @@ export class ServerConnection {
       if (!this.stopped) void this.attempt()
     }, delay)
     this.retryTimer.unref()
+    this.options.onStatus?.()
+  }
+
+  /** The live client, while connected. */
+  connectedClient(): McpClient | undefined {
+    return this.status === 'connected' ? this.client : undefined
   }
 
   private async connect(generation: number, onClient: (client: McpClient) => void): Promise<void> {
@@ -222,11 +246,64 @@ export class ServerConnection {
     client.setNotificationHandler(sdk.ToolListChangedNotificationSchema, async () => {
       if (generation === this.generation) await this.refreshTools()
     })
+    const logLevel = this.config.logLevel
+    if (logLevel && client.getServerCapabilities()?.logging) {
+      await client.setLoggingLevel(logLevel).catch((error: unknown) => {
+        this.log.warn(`MCP server '${this.name}' refused logging/setLevel ${logLevel}: ${messageOf(error)}`)
+      })
+    }
     await this.loadTools(client, sdk)
   }
 
   private newClient(sdk: McpSdk, generation: number): McpClient {
-    const client = new sdk.Client(this.options.clientInfo, { capabilities: {} })
+    const sampling = this.config.sampling === true
+    const declareRoots = this.config.roots !== false
+    const client = new sdk.Client(this.options.clientInfo, {
+      capabilities: clientCapabilities({ sampling, roots: declareRoots }),
+    })
+    if (declareRoots) {
+      const roots = (this.options.roots ?? []).map((root) => ({ ...root }))
+      client.setRequestHandler(sdk.ListRootsRequestSchema, async () => ({ roots }))
+    }
+    client.setNotificationHandler(sdk.LoggingMessageNotificationSchema, async (notification) => {
+      if (generation === this.generation) logServerMessage(this.log, this.name, notification.params)
+    })
+    client.setRequestHandler(sdk.ElicitRequestSchema, async (request, extra) => {
+      const elicitation = this.options.elicitation
+      if (!elicitation) return { action: 'decline' as const }
+      const asked = toElicitationRequest(this.name, request.params)
+      const answer = toElicitResult(await elicitation.handle(asked, extra.signal))
+      // The SDK checks the answer's shape, not its content: a form answer must match the schema.
+      if (asked.mode === 'form' && answer.action === 'accept') {
+        const check = new sdk.AjvJsonSchemaValidator().getValidator(
+          asked.requestedSchema as Parameters<
+            InstanceType<typeof sdk.AjvJsonSchemaValidator>['getValidator']
+          >[0],
+        )(answer.content ?? {})
+        if (!check.valid) {
+          throw new sdk.McpError(
+            sdk.ErrorCode.InvalidParams,
+            `the answer does not match the requested schema: ${check.errorMessage ?? 'invalid'}`,
+          )
+        }
+      }
+      return answer
+    })
+    if (sampling) {
+      // Declared only for servers whose config allows it; others get "method not found".
+      client.setRequestHandler(sdk.CreateMessageRequestSchema, async (request, extra) => {
+        const sampler = this.options.sampler
+        if (!sampler) throw new sdk.McpError(sdk.ErrorCode.InvalidRequest, 'tau has no model to sample with')
+        this.log.info(`MCP server '${this.name}' asks tau's model for a completion (sampling)`, {
+          server: this.name,
+        })
+        try {
+          return await sampler(this.name, request.params, extra.signal)
+        } catch (error) {
+          throw new sdk.McpError(sdk.ErrorCode.InternalError, messageOf(error))
+        }
+      })
+    }
     client.onclose = () => {
       // Only an unexpected close of the current connection restarts it.
       if (generation !== this.generation || this.stopped || this.client !== client) return

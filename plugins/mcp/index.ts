@@ -4,20 +4,46 @@
  * is imported only then), each MCP tool becomes `mcp__<server>__<tool>` in the tool registry,
  * and a server that fails or dies is retried with backoff without stopping tau.
  */
+import { resolve } from 'node:path'
 import { cliCommandsRef, definePlugin, defineService } from '../../kernel/index.js'
+import { providerRegistryRef } from '../providers/index.js'
 import { createEnvAllowlist } from '../sandbox/env-allowlist.js'
+import { absoluteFrom } from '../sandbox/workspace-paths.js'
 import { toolRegistryRef } from '../tools/tool.js'
+import { ElicitationBroker, mcpElicitationRef, providerSampler, rootsOf } from './client-features.js'
 import { mcpCommands } from './commands.js'
 import { mcpConfig } from './config.js'
 import { loadMcpFile } from './project-file.js'
 import { type McpServers, mergeServers, ServerSet } from './servers.js'
 
-export type { ResolvedServerConfig, ServerConfig } from './config.js'
-export { MCP_DEFAULTS, mcpConfig } from './config.js'
+export {
+  declineElicitation,
+  type ElicitationAnswer,
+  type ElicitationHandler,
+  type ElicitationRequest,
+  loggerLevel,
+  type McpElicitation,
+  mcpElicitationRef,
+  providerSampler,
+  type Root,
+  rootsOf,
+  type Sampler,
+} from './client-features.js'
+export type { McpLogLevel, ResolvedServerConfig, ServerConfig } from './config.js'
+export { MCP_DEFAULTS, MCP_LOG_LEVELS, mcpConfig } from './config.js'
 export type { ServerInfo, ServerStatus, TransportKind } from './connection.js'
 export { expandServerConfig, expandString } from './env-vars.js'
 export { MCP_ERRORS } from './errors.js'
 export { editMcpFile, loadMcpFile, MCP_FILE, mcpFilePath, parseMcpFile } from './project-file.js'
+export type {
+  PromptEntry,
+  PromptMessages,
+  ResourceContents,
+  ResourceEntry,
+  ResourceListing,
+  ResourceTemplateEntry,
+} from './resources.js'
+export { renderListing, resourceTools } from './resources.js'
 export { type McpServers, mergeServers } from './servers.js'
 export { mapAnnotations, mapResult, toolName } from './tool-adapter.js'
 
@@ -32,15 +58,25 @@ function sandboxEnvAllow(rootConfig: Readonly<Record<string, unknown>>): string[
   return Array.isArray(allow) ? allow.filter((v): v is string => typeof v === 'string') : []
 }
 
+/** The workspace roots MCP servers are told about: the project directory plus `sandbox.roots`. */
+function workspaceRoots(projectDir: string, rootConfig: Readonly<Record<string, unknown>>): string[] {
+  const sandbox = rootConfig.sandbox as { roots?: unknown } | undefined
+  const extra = Array.isArray(sandbox?.roots)
+    ? sandbox.roots.filter((v): v is string => typeof v === 'string')
+    : []
+  return [projectDir, ...extra.map((root) => resolve(absoluteFrom(projectDir, root)))]
+}
+
 export default definePlugin({
   name: 'mcp',
   description: 'Model Context Protocol servers (stdio, streamable HTTP, SSE) as tau tools',
   configKey: 'mcpServers',
   dependsOn: ['tools'],
-  optionalDependsOn: ['sandbox'],
+  optionalDependsOn: ['sandbox', 'providers'],
   config: mcpConfig,
   setup(ctx) {
     const fromFile = loadMcpFile(ctx.paths.projectDir)
+    const elicitation = new ElicitationBroker()
     const servers = new ServerSet({
       servers: mergeServers(fromFile, ctx.config, ctx.logger),
       registry: ctx.resolve(toolRegistryRef),
@@ -50,8 +86,12 @@ export default definePlugin({
       allowlist: createEnvAllowlist(sandboxEnvAllow(ctx.rootConfig)),
       env: process.env,
       clientInfo: { name: 'tau', version: '0.1.0' },
+      roots: rootsOf(workspaceRoots(ctx.paths.projectDir, ctx.rootConfig)),
+      sampler: providerSampler(ctx.tryResolve(providerRegistryRef), ctx.rootConfig.model),
+      elicitation,
     })
     ctx.provide(mcpServersRef, servers)
+    ctx.provide(mcpElicitationRef, elicitation)
     for (const command of mcpCommands(servers, ctx.paths.projectDir)) ctx.provide(cliCommandsRef, command)
     ctx.hooks.start.tapPromise(async () => {
       if (servers.list().some((s) => s.status !== 'disabled')) await servers.start()

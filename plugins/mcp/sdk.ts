@@ -11,6 +11,10 @@ export interface McpSdk {
   readonly StreamableHTTPError: typeof import('@modelcontextprotocol/sdk/client/streamableHttp.js').StreamableHTTPError
   readonly SSEClientTransport: typeof import('@modelcontextprotocol/sdk/client/sse.js').SSEClientTransport
   readonly ToolListChangedNotificationSchema: typeof import('@modelcontextprotocol/sdk/types.js').ToolListChangedNotificationSchema
+  readonly LoggingMessageNotificationSchema: typeof import('@modelcontextprotocol/sdk/types.js').LoggingMessageNotificationSchema
+  readonly ListRootsRequestSchema: typeof import('@modelcontextprotocol/sdk/types.js').ListRootsRequestSchema
+  readonly CreateMessageRequestSchema: typeof import('@modelcontextprotocol/sdk/types.js').CreateMessageRequestSchema
+  readonly ElicitRequestSchema: typeof import('@modelcontextprotocol/sdk/types.js').ElicitRequestSchema
   readonly McpError: typeof import('@modelcontextprotocol/sdk/types.js').McpError
   readonly ErrorCode: typeof import('@modelcontextprotocol/sdk/types.js').ErrorCode
   readonly AjvJsonSchemaValidator: typeof import('@modelcontextprotocol/sdk/validation/ajv').AjvJsonSchemaValidator
@@ -37,6 +41,10 @@ export function loadSdk(): Promise<McpSdk> {
       StreamableHTTPError: http.StreamableHTTPError,
       SSEClientTransport: sse.SSEClientTransport,
       ToolListChangedNotificationSchema: types.ToolListChangedNotificationSchema,
+      LoggingMessageNotificationSchema: types.LoggingMessageNotificationSchema,
+      ListRootsRequestSchema: types.ListRootsRequestSchema,
+      CreateMessageRequestSchema: types.CreateMessageRequestSchema,
+      ElicitRequestSchema: types.ElicitRequestSchema,
       McpError: types.McpError,
       ErrorCode: types.ErrorCode,
       AjvJsonSchemaValidator: ajv.AjvJsonSchemaValidator,

@@ -5,9 +5,24 @@
 import type { Logger } from '../../kernel/index.js'
 import type { EnvAllowlist } from '../sandbox/env-allowlist.js'
 import type { ToolRegistry } from '../tools/tool.js'
+import type { McpElicitation, Root, Sampler } from './client-features.js'
 import { isStdio, type McpConfig, type ResolvedServerConfig } from './config.js'
 import { ServerConnection, type ServerInfo } from './connection.js'
-import { loadSdk, type McpSdk } from './sdk.js'
+import { messageOf } from './errors.js'
+import {
+  listAllPages,
+  type PromptEntry,
+  type PromptMessages,
+  promptCommand,
+  promptContent,
+  type ResourceContents,
+  type ResourceEntry,
+  type ResourceListing,
+  type ResourceSource,
+  type ResourceTemplateEntry,
+  resourceTools,
+} from './resources.js'
+import { loadSdk, type McpClient, type McpSdk } from './sdk.js'
 
 /** The `mcp.servers` service. */
 export interface McpServers {
@@ -18,6 +33,14 @@ export interface McpServers {
   whenStarted(): Promise<void>
   /** Re-lists one server's tools now (what list_changed does). */
   refresh(name: string): Promise<void>
+  /** Resources and resource templates of the connected servers (or of one), every page. */
+  listResources(server?: string): Promise<ResourceListing>
+  /** resources/read on one server. */
+  readResource(server: string, uri: string): Promise<ResourceContents>
+  /** Prompts of the connected servers, every page; each with the slash command it stands for. */
+  prompts(): Promise<PromptEntry[]>
+  /** prompts/get: the prompt's messages, its content mapped to tau parts. */
+  getPrompt(server: string, name: string, args?: Record<string, string>): Promise<PromptMessages>
 }
 
 /** `.mcp.json` servers, then config servers over them by name; `{ disabled: true }` alone switches one off. */
@@ -55,13 +78,19 @@ export interface ServerSetOptions {
   readonly env: NodeJS.ProcessEnv
   readonly clientInfo: { name: string; version: string }
   readonly sdk?: () => Promise<McpSdk>
+  readonly roots?: readonly Root[]
+  readonly sampler?: Sampler
+  readonly elicitation?: McpElicitation
 }
 
-export class ServerSet implements McpServers {
+export class ServerSet implements McpServers, ResourceSource {
   private readonly connections: ServerConnection[]
   private started: Promise<void> | undefined
+  private readonly options: ServerSetOptions
+  private resourceToolsOff: Array<() => void> = []
 
   constructor(options: ServerSetOptions) {
+    this.options = options
     this.connections = Object.entries(options.servers).map(
       ([name, config]) =>
         new ServerConnection({
@@ -75,6 +104,10 @@ export class ServerSet implements McpServers {
           env: options.env,
           sdk: options.sdk ?? loadSdk,
           clientInfo: options.clientInfo,
+          ...(options.roots ? { roots: options.roots } : {}),
+          ...(options.sampler ? { sampler: options.sampler } : {}),
+          ...(options.elicitation ? { elicitation: options.elicitation } : {}),
+          onStatus: () => this.updateResourceTools(),
         }),
     )
   }
@@ -87,6 +120,139 @@ export class ServerSet implements McpServers {
 
   async stop(): Promise<void> {
     await Promise.all(this.connections.map((c) => c.stop()))
+    for (const off of this.resourceToolsOff.splice(0)) off()
+  }
+
+  /** The resource tools are in the registry while at least one connected server offers resources. */
+  private updateResourceTools(): void {
+    const offered = this.connections.some((c) => c.connectedClient()?.getServerCapabilities()?.resources)
+    if (offered && this.resourceToolsOff.length === 0) {
+      for (const tool of resourceTools(this)) {
+        try {
+          this.resourceToolsOff.push(this.options.registry.register(tool, this.options.plugin))
+        } catch (error) {
+          this.options.logger.warn(`the MCP tool ${tool.name} is not added: ${messageOf(error)}`)
+        }
+      }
+    } else if (!offered) {
+      for (const off of this.resourceToolsOff.splice(0)) off()
+    }
+  }
+
+  /** The connected client of a server that offers `feature`, or an error that says why not. */
+  private clientFor(server: string, feature: 'resources' | 'prompts'): McpClient {
+    const connection = this.connections.find((c) => c.name === server)
+    if (!connection) {
+      const names = this.connections.map((c) => c.name)
+      throw new Error(`there is no MCP server '${server}' (servers: ${names.join(', ') || 'none'})`)
+    }
+    const client = connection.connectedClient()
+    if (!client) {
+      const info = connection.info()
+      throw new Error(
+        `MCP server '${server}' is not connected (${info.status}${info.error ? `: ${info.error}` : ''})`,
+      )
+    }
+    if (!client.getServerCapabilities()?.[feature])
+      throw new Error(`MCP server '${server}' offers no ${feature}`)
+    return client
+  }
+
+  /** Connected servers that offer `feature` (or the one named, which must). */
+  private clientsWith(feature: 'resources' | 'prompts', server?: string): Array<[string, McpClient]> {
+    if (server !== undefined) return [[server, this.clientFor(server, feature)]]
+    const out: Array<[string, McpClient]> = []
+    for (const connection of this.connections) {
+      const client = connection.connectedClient()
+      if (client?.getServerCapabilities()?.[feature]) out.push([connection.name, client])
+    }
+    return out
+  }
+
+  async listResources(server?: string): Promise<ResourceListing> {
+    const listing: ResourceListing = { resources: [], resourceTemplates: [], errors: [] }
+    await Promise.all(
+      this.clientsWith('resources', server).map(async ([name, client]) => {
+        try {
+          const [resources, templates] = await Promise.all([
+            listAllPages('resources/list', async (cursor) => {
+              const page = await client.listResources(cursor === undefined ? {} : { cursor })
+              return { items: page.resources, nextCursor: page.nextCursor }
+            }),
+            listAllPages('resources/templates/list', async (cursor) => {
+              const page = await client.listResourceTemplates(cursor === undefined ? {} : { cursor })
+              return { items: page.resourceTemplates, nextCursor: page.nextCursor }
+            }).catch(() => []),
+          ])
+          for (const r of resources) listing.resources.push(withServer(name, r) as unknown as ResourceEntry)
+          for (const t of templates)
+            listing.resourceTemplates.push(withServer(name, t) as unknown as ResourceTemplateEntry)
+        } catch (error) {
+          listing.errors.push({ server: name, error: messageOf(error) })
+        }
+      }),
+    )
+    const order = this.connections.map((c) => c.name)
+    const byServer = (a: { server: string }, b: { server: string }) =>
+      order.indexOf(a.server) - order.indexOf(b.server)
+    listing.resources.sort(byServer)
+    listing.resourceTemplates.sort(byServer)
+    return listing
+  }
+
+  async readResource(server: string, uri: string): Promise<ResourceContents> {
+    const client = this.clientFor(server, 'resources')
+    const result = await client.readResource({ uri })
+    return {
+      server,
+      uri,
+      contents: result.contents.map((c) => ({
+        uri: c.uri,
+        ...(c.mimeType ? { mimeType: c.mimeType } : {}),
+        ...('text' in c && typeof c.text === 'string' ? { text: c.text } : {}),
+        ...('blob' in c && typeof c.blob === 'string' ? { blob: c.blob } : {}),
+      })),
+    }
+  }
+
+  async prompts(): Promise<PromptEntry[]> {
+    const perServer = await Promise.all(
+      this.clientsWith('prompts').map(async ([server, client]) => {
+        try {
+          const prompts = await listAllPages('prompts/list', async (cursor) => {
+            const page = await client.listPrompts(cursor === undefined ? {} : { cursor })
+            return { items: page.prompts, nextCursor: page.nextCursor }
+          })
+          return prompts.map(
+            (p): PromptEntry => ({
+              server,
+              name: p.name,
+              ...(p.title ? { title: p.title } : {}),
+              ...(p.description ? { description: p.description } : {}),
+              arguments: (p.arguments ?? []).map((a) => ({
+                name: a.name,
+                ...(a.description ? { description: a.description } : {}),
+                ...(a.required === undefined ? {} : { required: a.required }),
+              })),
+              command: promptCommand(server, p.name),
+            }),
+          )
+        } catch (error) {
+          this.options.logger.warn(`MCP server '${server}': listing its prompts failed: ${messageOf(error)}`)
+          return []
+        }
+      }),
+    )
+    return perServer.flat()
+  }
+
+  async getPrompt(server: string, name: string, args: Record<string, string> = {}): Promise<PromptMessages> {
+    const client = this.clientFor(server, 'prompts')
+    const result = await client.getPrompt({ name, arguments: args })
+    return {
+      ...(result.description ? { description: result.description } : {}),
+      messages: result.messages.map((m) => ({ role: m.role, content: promptContent(m.content) })),
+    }
   }
 
   list(): ServerInfo[] {
@@ -104,4 +270,12 @@ export class ServerSet implements McpServers {
   async refresh(name: string): Promise<void> {
     await this.connections.find((c) => c.name === name)?.refreshTools()
   }
+}
+
+function withServer(server: string, entry: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { server }
+  for (const key of ['uri', 'uriTemplate', 'name', 'title', 'description', 'mimeType', 'size']) {
+    if (entry[key] !== undefined) out[key] = entry[key]
+  }
+  return out
 }

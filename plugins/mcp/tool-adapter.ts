@@ -67,7 +67,24 @@ export function modelSchema(tool: McpTool): JsonSchema {
 
 type Content = CallToolResult['content'][number]
 
-function contentPart(item: Content): ToolResultContent {
+/** The contents of a resource (embedded, or read with resources/read) as one part. */
+export function resourcePart(res: {
+  uri: string
+  mimeType?: string | undefined
+  text?: unknown
+  blob?: unknown
+}): ToolResultContent {
+  const mime = res.mimeType ? ` (${res.mimeType})` : ''
+  if (typeof res.text === 'string') return { type: 'text', text: `[resource ${res.uri}${mime}]\n${res.text}` }
+  const blob = typeof res.blob === 'string' ? res.blob : ''
+  if (res.mimeType?.startsWith('image/')) return { type: 'image', mediaType: res.mimeType, data: blob }
+  return {
+    type: 'text',
+    text: `[resource ${res.uri}${mime}, ${approxBytes(blob)} bytes of binary data, not shown to the model]`,
+  }
+}
+
+export function contentPart(item: Content): ToolResultContent {
   switch (item.type) {
     case 'text':
       return { type: 'text', text: item.text }
@@ -79,16 +96,8 @@ function contentPart(item: Content): ToolResultContent {
         type: 'text',
         text: `[audio ${item.mimeType}, ${approxBytes(item.data)} bytes, not shown to the model]`,
       }
-    case 'resource': {
-      const res = item.resource
-      const mime = res.mimeType ? ` (${res.mimeType})` : ''
-      if ('text' in res && typeof res.text === 'string') {
-        return { type: 'text', text: `[resource ${res.uri}${mime}]\n${res.text}` }
-      }
-      const blob = 'blob' in res && typeof res.blob === 'string' ? res.blob : ''
-      if (res.mimeType?.startsWith('image/')) return { type: 'image', mediaType: res.mimeType, data: blob }
-      return { type: 'text', text: `[resource ${res.uri}${mime}, ${approxBytes(blob)} bytes of binary data]` }
-    }
+    case 'resource':
+      return resourcePart(item.resource)
     case 'resource_link': {
       const parts = [`[resource link ${item.uri}`]
       if (item.name) parts.push(` "${item.name}"`)

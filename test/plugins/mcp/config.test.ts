@@ -60,7 +60,7 @@ describe('result mapping', () => {
         { type: 'image', mediaType: 'image/png', data: 'aGk=' },
         { type: 'text', text: '[audio audio/wav, 3 bytes, not shown to the model]' },
         { type: 'text', text: '[resource file:///a.txt (text/plain)]\nbody' },
-        { type: 'text', text: '[resource file:///b.bin, 3 bytes of binary data]' },
+        { type: 'text', text: '[resource file:///b.bin, 3 bytes of binary data, not shown to the model]' },
         { type: 'text', text: '[resource link file:///c "c"] the c file' },
       ],
       structured: { ok: true },

@@ -27,7 +27,8 @@ beforeAll(async () => {
   ctx = await mcpKernel({
     mcpServers: {
       everything: { command: EVERYTHING, args: ['stdio'] },
-      fs: { command: FILESYSTEM, args: [root] },
+      // Without roots: server-filesystem would serve the workspace roots instead of its args.
+      fs: { command: FILESYSTEM, args: [root], roots: false },
       memory: { command: MEMORY, env: { MEMORY_FILE_PATH: join(root, 'memory.jsonl') } },
       fault: {
         command: process.execPath,
@@ -236,6 +237,7 @@ describe('mcp over stdio: faults, environment, pagination, list_changed, cancell
       'mcp__fault__add-tool',
       'mcp__fault__env',
       'mcp__fault__wait-for-cancel',
+      'mcp__fault__sample-anyway',
       'mcp__fault__content-only-structured',
     ])
   })

@@ -1,0 +1,171 @@
+#!/usr/bin/env node
+/**
+ * MCP client overhead, two figures (no assertions; see docs/benchmarks.md):
+ *
+ * 1. Tool-call round trip. The real @modelcontextprotocol/server-everything over stdio, twice (one
+ *    process each side):
+ *      A (tau)   the tau tool `mcp__everything__echo` from the tool registry of a kernel with the
+ *                sandbox, tools and mcp plugins: input validated as the agent does, then execute()
+ *                (the SDK call, the result mapped to a tau ToolOutput);
+ *      B (bare)  a bare SDK Client.callTool({ name: 'echo' }) on its own StdioClientTransport.
+ *    Calls alternate A, B (then B, A in the next round) so drift hits both; the medians of the
+ *    per-call times and their ratio are printed (target: A/B at most 1.05).
+ *
+ * 2. Start-up of 10 stdio servers in parallel: a kernel with 10 server-everything entries, timed
+ *    from kernel.start() (the `start` tap connects them) to its return, when all 10 are connected
+ *    and their tools registered; beside it, 10 bare SDK clients connecting and listing tools in
+ *    parallel.
+ *
+ * Usage: node bench/mcp-roundtrip.mjs [calls] [startRuns]   (default 2000 calls, 5 start-up runs)
+ * Loads the TypeScript sources through jiti. TAU_HOME is a temporary directory.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
+
+const calls = Number(process.argv[2] ?? 2000)
+const startRuns = Number(process.argv[3] ?? 5)
+const root = fileURLToPath(new URL('..', import.meta.url))
+const work = mkdtempSync(join(tmpdir(), 'tau-bench-mcp-'))
+process.env.TAU_HOME = join(work, 'home')
+const SERVER = join(root, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js')
+
+const { createJiti } = await import('jiti')
+const jiti = createJiti(import.meta.url)
+const load = (relative) => jiti.import(join(root, `${relative}.ts`))
+
+const { createTestKernel } = await load('kernel/testing/index')
+const { createLogger } = await load('kernel/index')
+const mcpModule = await load('plugins/mcp/index')
+const { default: sandbox } = await load('plugins/sandbox/index')
+const toolsModule = await load('plugins/tools/index')
+const { Client } = await import('@modelcontextprotocol/sdk/client/index.js')
+const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js')
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+const fmt = (ms) => `${ms.toFixed(3)} ms`
+
+function kernelWith(servers) {
+  return createTestKernel({
+    plugins: [sandbox, toolsModule.default, mcpModule.default],
+    config: { mcpServers: servers },
+    cwd: work,
+    logLevel: 'warn',
+    start: false,
+  })
+}
+
+async function bareClient() {
+  const client = new Client({ name: 'bare', version: '1.0.0' }, { capabilities: {} })
+  await client.connect(
+    new StdioClientTransport({ command: process.execPath, args: [SERVER, 'stdio'], stderr: 'pipe' }),
+  )
+  return client
+}
+
+try {
+  // 1. Round trip.
+  const kernel = await kernelWith({ everything: { command: process.execPath, args: [SERVER, 'stdio'] } })
+  await kernel.start()
+  const tool = kernel.resolve(toolsModule.toolRegistryRef).get('mcp__everything__echo')
+  if (!tool) throw new Error('mcp__everything__echo is not registered')
+  const context = {
+    signal: new AbortController().signal,
+    env: {},
+    sessionId: 'bench',
+    callId: 'c',
+    state: toolsModule.createToolState(),
+    progress() {},
+    logger: createLogger('bench', { level: 'error', sink() {} }),
+    model: { vision: false },
+  }
+  const bare = await bareClient()
+  const input = { message: 'hello from the benchmark' }
+  const viaTau = async () => {
+    const checked = await tool.input['~standard'].validate(input)
+    if (checked.issues) throw new Error('invalid input')
+    const output = await tool.execute(checked.value, context)
+    if (output.content[0]?.text !== 'Echo: hello from the benchmark') throw new Error('unexpected tau output')
+  }
+  const viaBare = async () => {
+    const result = await bare.callTool({ name: 'echo', arguments: input })
+    if (result.content[0]?.text !== 'Echo: hello from the benchmark')
+      throw new Error('unexpected bare output')
+  }
+  // The same SDK call with the request options tau passes (progress token, timeout, signal).
+  const withOptions = async () => {
+    const result = await bare.callTool({ name: 'echo', arguments: input }, undefined, {
+      signal: context.signal,
+      timeout: 120_000,
+      onprogress() {},
+    })
+    if (result.content[0]?.text !== 'Echo: hello from the benchmark')
+      throw new Error('unexpected bare output')
+  }
+  for (let i = 0; i < 200; i++) {
+    await viaTau()
+    await viaBare()
+  }
+  const a = []
+  const b = []
+  const c = []
+  for (let i = 0; i < calls; i++) {
+    const order = i % 2 === 0 ? [viaTau, viaBare, withOptions] : [withOptions, viaBare, viaTau]
+    for (const run of order) {
+      const t0 = performance.now()
+      await run()
+      ;(run === viaTau ? a : run === viaBare ? b : c).push(performance.now() - t0)
+    }
+  }
+  const ma = median(a)
+  const mb = median(b)
+  process.stdout.write(
+    `tool-call round trip, server-everything echo over stdio, ${calls} calls each (interleaved):\n` +
+      `  tau tool (validate + execute)  median ${fmt(ma)}\n` +
+      `  bare SDK Client.callTool       median ${fmt(mb)}\n` +
+      `  bare SDK, tau's request options median ${fmt(median(c))} (progress token, timeout, signal)\n` +
+      `  ratio tau/bare                 ${(ma / mb).toFixed(3)}x (target <= 1.05x)\n` +
+      `  ratio tau/bare-with-options    ${(ma / median(c)).toFixed(3)}x\n`,
+  )
+  await bare.close()
+  await kernel.stop()
+
+  // 2. Start-up of 10 servers in parallel.
+  const servers = Object.fromEntries(
+    Array.from({ length: 10 }, (_, i) => [`s${i}`, { command: process.execPath, args: [SERVER, 'stdio'] }]),
+  )
+  const tauTimes = []
+  const bareTimes = []
+  for (let run = 0; run < startRuns; run++) {
+    const k = await kernelWith(servers)
+    const t0 = performance.now()
+    await k.start()
+    tauTimes.push(performance.now() - t0)
+    const list = k.resolve(mcpModule.mcpServersRef).list()
+    if (list.some((s) => s.status !== 'connected')) throw new Error('a server did not connect')
+    await k.stop()
+    const t1 = performance.now()
+    const clients = await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        const client = await bareClient()
+        await client.listTools()
+        return client
+      }),
+    )
+    bareTimes.push(performance.now() - t1)
+    await Promise.all(clients.map((c) => c.close()))
+  }
+  process.stdout.write(
+    `start-up of 10 stdio servers in parallel, ${startRuns} runs:\n` +
+      `  tau kernel.start() to all connected  median ${fmt(median(tauTimes))} (runs: ${tauTimes.map((t) => t.toFixed(0)).join(', ')})\n` +
+      `  10 bare SDK connect + listTools      median ${fmt(median(bareTimes))} (runs: ${bareTimes.map((t) => t.toFixed(0)).join(', ')})\n`,
+  )
+} finally {
+  rmSync(work, { recursive: true, force: true })
+}

@@ -1,0 +1,314 @@
+/**
+ * What tau offers servers as a client (roots, logging, sampling, elicitation) and what it takes
+ * from them besides tools (resources, resource templates, prompts), against the real
+ * server-everything over stdio, plus the fault server for pagination and fail-closed sampling.
+ */
+import { mkdtemp, realpath, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
+import { pathToFileURL } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { cliCommandsRef } from '../../../kernel/index.js'
+import { createTestKernel } from '../../../kernel/testing/index.js'
+import mcp, { type ElicitationRequest, mcpElicitationRef, mcpServersRef } from '../../../plugins/mcp/index.js'
+import providerScripted, { scriptedProviderRef } from '../../../plugins/provider-scripted/index.js'
+import providers from '../../../plugins/providers/index.js'
+import sandbox from '../../../plugins/sandbox/index.js'
+import tools, { toolRegistryRef } from '../../../plugins/tools/index.js'
+import { EVERYTHING, FAULT_SERVER, FILESYSTEM, runTool, textOf, until } from './helpers.js'
+
+let kernel: Awaited<ReturnType<typeof createTestKernel>>
+let cwd: string
+let extraRoot: string
+let outside: string
+const registry = () => kernel.resolve(toolRegistryRef)
+const servers = () => kernel.resolve(mcpServersRef)
+
+beforeAll(async () => {
+  cwd = await realpath(await mkdtemp(join(tmpdir(), 'tau-mcp-cap-')))
+  extraRoot = await realpath(await mkdtemp(join(tmpdir(), 'tau-mcp-root-')))
+  outside = await realpath(await mkdtemp(join(tmpdir(), 'tau-mcp-outside-')))
+  await writeFile(join(extraRoot, 'in-root.txt'), 'inside a root')
+  await writeFile(join(outside, 'outside.txt'), 'outside the roots')
+  kernel = await createTestKernel({
+    plugins: [sandbox, tools, providers, providerScripted, mcp],
+    cwd,
+    config: {
+      model: 'scripted:sampler',
+      sandbox: { roots: [extraRoot] },
+      providers: { scripted: { turns: [{ text: 'the sampled answer' }] } },
+      mcpServers: {
+        everything: { command: EVERYTHING, args: ['stdio'], sampling: true },
+        plain: { command: EVERYTHING, args: ['stdio'], logLevel: 'error' },
+        fault: { command: process.execPath, args: [FAULT_SERVER], retry: { baseDelayMs: 50 } },
+        // Its args name a directory outside the workspace; with roots it serves the roots instead.
+        fs: { command: FILESYSTEM, args: [outside] },
+      },
+    },
+  })
+  // server-everything registers its capability-dependent tools after initialize (list_changed).
+  await until(
+    () => registry().get('mcp__everything__get-roots-list') !== undefined,
+    10_000,
+    'conditional tools',
+  )
+}, 30_000)
+
+afterAll(async () => {
+  await kernel?.stop()
+  await rm(cwd, { recursive: true, force: true })
+  await rm(extraRoot, { recursive: true, force: true })
+  await rm(outside, { recursive: true, force: true })
+})
+
+describe('roots and logging', () => {
+  it('answers roots/list with the project directory and sandbox.roots as file URIs', async () => {
+    const text = textOf(await runTool(registry(), 'mcp__everything__get-roots-list', {}))
+    expect(text).toContain('(2 total)')
+    expect(text).toContain(`URI: ${pathToFileURL(cwd).href}`)
+    expect(text).toContain(`URI: ${pathToFileURL(extraRoot).href}`)
+  })
+
+  it('server-filesystem serves the workspace roots tau declares, not the directory in its args', async () => {
+    const read = (path: string) => runTool(registry(), 'mcp__fs__read_text_file', { path })
+    // It asks for the roots after initialize; poll until it has switched.
+    await until(
+      () => kernel.logs.some((r) => r.message.includes('[fs]') && /roots/i.test(r.message)),
+      5000,
+      'fs roots',
+    )
+    expect(textOf(await read(join(extraRoot, 'in-root.txt')))).toBe('inside a root')
+    const denied = await read(join(outside, 'outside.txt'))
+    expect(denied.isError).toBe(true)
+    expect(textOf(denied)).toMatch(/Access denied/)
+  })
+
+  it("writes the server's notifications/message to the logger at the matching level", async () => {
+    await until(
+      () =>
+        kernel.logs.some((r) =>
+          r.message.includes('[everything/everything-server] Roots updated: 2 root(s)'),
+        ),
+      5000,
+      'the roots log message',
+    )
+    const record = kernel.logs.find((r) => r.message.includes('[everything/everything-server] Roots updated'))
+    expect(record?.level).toBe('info')
+  })
+
+  it('sets the level a server logs at with logging/setLevel (logLevel)', async () => {
+    // `plain` asked for errors only: its info message about roots never arrives.
+    await runTool(registry(), 'mcp__plain__get-roots-list', {})
+    await until(() =>
+      kernel.logs.some((r) => r.message.includes('[everything/everything-server] Roots updated')),
+    )
+    expect(kernel.logs.some((r) => r.message.includes('[plain/'))).toBe(false)
+  })
+})
+
+describe('sampling', () => {
+  it("answers sampling/createMessage with tau's configured model where the server's config allows it", async () => {
+    const text = textOf(
+      await runTool(registry(), 'mcp__everything__trigger-sampling-request', {
+        prompt: 'say hi',
+        maxTokens: 20,
+      }),
+    )
+    expect(text).toContain('the sampled answer')
+    expect(text).toContain('"model": "scripted:sampler"')
+    const request = kernel.resolve(scriptedProviderRef).requests.at(-1)
+    expect(request?.messages[0]).toEqual({ role: 'system', content: 'You are a helpful test server.' })
+    expect(request?.maxOutputTokens).toBe(20)
+  })
+
+  it('does not declare sampling by default, so the server offers no sampling tool', () => {
+    expect(registry().get('mcp__plain__trigger-sampling-request')).toBeUndefined()
+    expect(registry().get('mcp__plain__get-roots-list')).toBeDefined()
+  })
+
+  it('refuses a sampling request from a server that is not allowed, with an error it can read', async () => {
+    const text = textOf(await runTool(registry(), 'mcp__fault__sample-anyway', {}))
+    expect(text).toMatch(/^sampling refused: -32601 /)
+    expect(kernel.resolve(scriptedProviderRef).requests).toHaveLength(1)
+  })
+})
+
+describe('elicitation', () => {
+  it('declines when no frontend replaced the handler (headless)', async () => {
+    const text = textOf(await runTool(registry(), 'mcp__everything__trigger-elicitation-request', {}))
+    expect(text).toContain('User declined')
+  })
+
+  it('passes a form request to the mcp.elicitation handler and its answer back', async () => {
+    const seen: ElicitationRequest[] = []
+    const restore = kernel.resolve(mcpElicitationRef).setHandler(async (request) => {
+      seen.push(request)
+      return { action: 'accept', content: { name: 'Ada', check: true } }
+    })
+    try {
+      const text = textOf(await runTool(registry(), 'mcp__everything__trigger-elicitation-request', {}))
+      expect(text).toContain('- Name: Ada')
+      expect(text).toContain('- Agreed to terms: true')
+      expect(seen[0]).toMatchObject({ server: 'everything', mode: 'form' })
+      expect(seen[0]?.mode === 'form' && seen[0].requestedSchema).toMatchObject({ required: ['name'] })
+    } finally {
+      restore()
+    }
+  })
+
+  it('rejects an accepted form whose content does not match the requested schema', async () => {
+    const restore = kernel.resolve(mcpElicitationRef).setHandler(async () => ({
+      action: 'accept',
+      content: { check: true },
+    }))
+    try {
+      const output = await runTool(registry(), 'mcp__everything__trigger-elicitation-request', {})
+      expect(output.isError).toBe(true)
+      expect(textOf(output)).toMatch(/name/)
+    } finally {
+      restore()
+    }
+  })
+
+  it('passes a URL-mode request with its url and elicitation id', async () => {
+    const seen: ElicitationRequest[] = []
+    const restore = kernel.resolve(mcpElicitationRef).setHandler(async (request) => {
+      seen.push(request)
+      return { action: 'accept' }
+    })
+    try {
+      const text = textOf(
+        await runTool(registry(), 'mcp__everything__trigger-url-elicitation', {
+          url: 'https://example.com/consent',
+          elicitationId: 'e-1',
+        }),
+      )
+      expect(text).toContain('completed the URL elicitation')
+      expect(seen[0]).toMatchObject({ mode: 'url', url: 'https://example.com/consent', elicitationId: 'e-1' })
+    } finally {
+      restore()
+    }
+  })
+})
+
+describe('resources', () => {
+  it('lists the resources and templates of every server, every page', async () => {
+    const output = await runTool(registry(), 'ListMcpResourcesTool', {})
+    const text = textOf(output)
+    expect(text).toContain('- demo://resource/static/document/')
+    expect(text).toContain('- template demo://resource/dynamic/text/{resourceId} "Dynamic Text Resource"')
+    expect(text).toContain('server fault: 5 resources, 3 templates')
+    const listing = output.structured as { resources: Array<{ server: string; uri: string }> }
+    expect(listing.resources.filter((r) => r.server === 'fault').map((r) => r.uri)).toEqual([
+      'fault://r/1',
+      'fault://r/2',
+      'fault://r/3',
+      'fault://r/pixel.png',
+      'fault://r/data.bin',
+    ])
+  })
+
+  it('lists one server when asked, and fails on a server that does not exist', async () => {
+    const text = textOf(await runTool(registry(), 'ListMcpResourcesTool', { server: 'fault' }))
+    expect(text).not.toContain('demo://')
+    await expect(runTool(registry(), 'ListMcpResourcesTool', { server: 'nope' })).rejects.toThrow(
+      /no MCP server 'nope' \(servers: everything, plain, fault, fs\)/,
+    )
+  })
+
+  it('reads text, binary and image contents', async () => {
+    const read = (server: string, uri: string) => runTool(registry(), 'ReadMcpResourceTool', { server, uri })
+    expect(textOf(await read('everything', 'demo://resource/dynamic/text/3'))).toMatch(
+      /^\[resource demo:\/\/resource\/dynamic\/text\/3 \(text\/plain\)\]\nResource 3: This is a plaintext resource/,
+    )
+    expect(textOf(await read('fault', 'fault://r/data.bin'))).toBe(
+      '[resource fault://r/data.bin (application/octet-stream), 5 bytes of binary data, not shown to the model]',
+    )
+    const image = await read('fault', 'fault://r/pixel.png')
+    expect(image.content[0]).toMatchObject({ type: 'image', mediaType: 'image/png' })
+  })
+
+  it("passes a server's error for an unknown uri on to the caller", async () => {
+    await expect(
+      runTool(registry(), 'ReadMcpResourceTool', { server: 'fault', uri: 'fault://r/missing' }),
+    ).rejects.toThrow(/no resource fault:\/\/r\/missing/)
+  })
+})
+
+describe('prompts', () => {
+  it('lists the prompts of every server, every page, with their slash command', async () => {
+    const all = await servers().prompts()
+    expect(all.filter((p) => p.server === 'fault').map((p) => p.name)).toEqual(['p1', 'p2', 'p3'])
+    expect(all.find((p) => p.server === 'everything' && p.name === 'args-prompt')).toMatchObject({
+      command: 'mcp__everything__args-prompt',
+      arguments: [
+        { name: 'city', required: true },
+        { name: 'state', required: false },
+      ],
+    })
+  })
+
+  it('gets a prompt with arguments, embedded resources mapped', async () => {
+    const prompt = await servers().getPrompt('everything', 'args-prompt', { city: 'Paris' })
+    expect(prompt.messages).toEqual([
+      { role: 'user', content: [{ type: 'text', text: "What's weather in Paris?" }] },
+    ])
+    const withResource = await servers().getPrompt('everything', 'resource-prompt', {
+      resourceType: 'Text',
+      resourceId: '2',
+    })
+    expect(withResource.messages[1]?.content[0]).toMatchObject({
+      type: 'text',
+      text: expect.stringMatching(
+        /^\[resource demo:\/\/resource\/dynamic\/text\/2 \(text\/plain\)\]\nResource 2/,
+      ),
+    })
+    await expect(servers().getPrompt('everything', 'no-such-prompt')).rejects.toThrow(/no-such-prompt/)
+  })
+
+  it('tau mcp prompts prints each prompt as its slash command', async () => {
+    const command = kernel.resolve(cliCommandsRef).find((c) => c.name === 'mcp prompts')
+    const stdout = new PassThrough()
+    let out = ''
+    stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+    })
+    const code = await command?.run({
+      args: [],
+      options: {},
+      stdout,
+      stderr: new PassThrough(),
+      signal: new AbortController().signal,
+    } as unknown as Parameters<NonNullable<typeof command>['run']>[0])
+    expect(code).toBe(0)
+    expect(out).toContain('/mcp__everything__args-prompt <city> [state]  A prompt with two arguments')
+    expect(out).toContain('/mcp__fault__p2 <who>')
+  })
+})
+
+describe('resource tools follow the servers', () => {
+  it('are absent when no server offers resources, and come and go with the server that does', async () => {
+    const other = await createTestKernel({
+      plugins: [sandbox, tools, mcp],
+      config: {
+        mcpServers: {
+          bare: { command: process.execPath, args: [FAULT_SERVER, '--no-resources'] },
+          res: { command: process.execPath, args: [FAULT_SERVER], retry: { baseDelayMs: 50 } },
+        },
+      },
+    })
+    try {
+      const reg = other.resolve(toolRegistryRef)
+      expect(reg.get('ListMcpResourcesTool')).toBeDefined()
+      expect(reg.get('ReadMcpResourceTool')).toBeDefined()
+      await runTool(reg, 'mcp__res__crash', {}).catch(() => undefined)
+      // While `res` is down only `bare` is up, and it offers no resources.
+      await until(() => other.resolve(mcpServersRef).get('res')?.status === 'failed', 5000, 'res down')
+      expect(reg.get('ListMcpResourcesTool')).toBeUndefined()
+      await until(() => reg.get('ListMcpResourcesTool') !== undefined, 5000, 'resource tools back')
+    } finally {
+      await other.stop()
+    }
+  }, 15_000)
+})
