@@ -1,0 +1,431 @@
+/**
+ * From agent hooks to command hooks and back: each agent hook runs the matching commands (in
+ * parallel, identical commands once), with Claude Code's field names on stdin, and maps their
+ * answers onto the agent hook's result.
+ *
+ * Fail closed where it decides something about security: for PreToolUse a command that prints
+ * malformed output, or that hangs until its timeout, denies the call. Elsewhere such a command is
+ * a non-blocking error, logged as a warning for the user, as Claude Code shows it.
+ */
+import { z } from 'zod'
+import type { Logger } from '../../kernel/index.js'
+import type {
+  NotificationContext,
+  PostToolUse,
+  PostToolUseFailure,
+  PreCompactContext,
+  PreToolUse,
+  PreToolUseDecision,
+  PromptSubmission,
+  SessionEndContext,
+  SessionStartContext,
+  StopContext,
+  StopDecision,
+  SystemPrompt,
+} from '../agent/hooks.js'
+import type { ToolOutput } from '../tools/tool.js'
+import type { HookEventName } from './config.js'
+import { type HookOutcome, runHookCommand } from './runner.js'
+import { type CommandHookEntry, describe } from './settings.js'
+
+export interface DispatchDeps {
+  readonly entries: readonly CommandHookEntry[]
+  readonly logger: Logger
+  readonly projectDir: string
+  /** The working directory when a session's is not known. */
+  readonly defaultCwd: string
+  readonly env: Record<string, string>
+  readonly killGraceMs: number
+  readonly signal: AbortSignal
+}
+
+const hookSpecific = z.looseObject({
+  hookEventName: z.string().optional(),
+  additionalContext: z.string().optional(),
+})
+
+const common = z.looseObject({
+  continue: z.boolean().optional(),
+  stopReason: z.string().optional(),
+  suppressOutput: z.boolean().optional(),
+  systemMessage: z.string().optional(),
+  decision: z.literal('block').optional(),
+  reason: z.string().optional(),
+  hookSpecificOutput: hookSpecific.optional(),
+})
+
+const preToolUseOutput = common.extend({
+  // `approve` / `block`: Claude Code's older top-level form, still read.
+  decision: z.enum(['approve', 'block']).optional(),
+  hookSpecificOutput: hookSpecific
+    .extend({
+      permissionDecision: z.enum(['allow', 'deny', 'ask']).optional(),
+      permissionDecisionReason: z.string().optional(),
+      updatedInput: z.record(z.string(), z.unknown()).optional(),
+    })
+    .optional(),
+})
+
+const postToolUseOutput = common.extend({
+  hookSpecificOutput: hookSpecific.extend({ updatedMCPToolOutput: z.unknown().optional() }).optional(),
+})
+
+/** What every event's output may hold; `decision` differs by event. */
+interface Common {
+  readonly continue?: boolean | undefined
+  readonly stopReason?: string | undefined
+  readonly systemMessage?: string | undefined
+  readonly decision?: string | undefined
+  readonly reason?: string | undefined
+  readonly hookSpecificOutput?: { readonly additionalContext?: string | undefined } | undefined
+}
+
+/** One command's answer, checked against the event's output shape. */
+type Answer<T> =
+  | { readonly kind: 'json'; readonly entry: CommandHookEntry; readonly data: T }
+  | { readonly kind: 'text'; readonly entry: CommandHookEntry; readonly text: string }
+  | { readonly kind: 'block'; readonly entry: CommandHookEntry; readonly reason: string }
+  | {
+      readonly kind: 'failed'
+      readonly entry: CommandHookEntry
+      readonly message: string
+      readonly timeout: boolean
+    }
+
+const RANK = { allow: 0, ask: 1, deny: 2 } as const
+
+export class CommandHookDispatcher {
+  private readonly cwds = new Map<string, string>()
+  /** SessionStart context, added to the system prompt. */
+  private readonly sessionContext = new Map<string, string[]>()
+  /** PreToolUse additionalContext, added to the tool's result. */
+  private readonly toolContext = new Map<string, string[]>()
+
+  constructor(private readonly deps: DispatchDeps) {}
+
+  /** Which events have hooks (the others are not tapped at all). */
+  has(event: HookEventName): boolean {
+    return this.deps.entries.some((entry) => entry.event === event)
+  }
+
+  async sessionStart(context: SessionStartContext): Promise<void> {
+    this.cwds.set(context.sessionId, context.cwd)
+    const answers = await this.run('SessionStart', context.sessionId, context.source, common, {
+      source: context.source,
+      model: context.model,
+    })
+    const added: string[] = []
+    for (const answer of answers) {
+      if (answer.kind === 'text' && answer.text !== '') added.push(answer.text)
+      if (answer.kind === 'json') this.showCommon(answer.entry, answer.data, added)
+      if (answer.kind === 'block')
+        this.warn(answer.entry, `blocked (exit 2), which SessionStart ignores: ${answer.reason}`)
+    }
+    if (added.length > 0) this.sessionContext.set(context.sessionId, added)
+  }
+
+  systemPrompt(prompt: SystemPrompt): SystemPrompt {
+    const added = this.sessionContext.get(prompt.sessionId)
+    if (!added) return prompt
+    return {
+      ...prompt,
+      sections: [...prompt.sections, { id: 'command-hooks.session-start', text: added.join('\n\n') }],
+    }
+  }
+
+  async userPromptSubmit(submission: PromptSubmission): Promise<PromptSubmission> {
+    if (submission.blocked) return submission
+    const answers = await this.run('UserPromptSubmit', submission.sessionId, undefined, common, {
+      prompt: submission.prompt,
+    })
+    const context = [...(submission.additionalContext ?? [])]
+    const blocks: string[] = []
+    for (const answer of answers) {
+      if (answer.kind === 'block') blocks.push(answer.reason)
+      else if (answer.kind === 'text' && answer.text !== '') context.push(answer.text)
+      else if (answer.kind === 'json') {
+        const data = answer.data
+        if (data.continue === false)
+          blocks.push(data.stopReason ?? 'a UserPromptSubmit hook stopped the session')
+        else if (data.decision === 'block')
+          blocks.push(data.reason ?? 'a UserPromptSubmit hook blocked the prompt')
+        else this.showCommon(answer.entry, data, context)
+      }
+    }
+    if (blocks.length > 0) return { ...submission, blocked: { reason: blocks.join('\n') } }
+    return context.length === (submission.additionalContext?.length ?? 0)
+      ? submission
+      : { ...submission, additionalContext: context }
+  }
+
+  async preToolUse(call: PreToolUse): Promise<PreToolUseDecision | undefined> {
+    const answers = await this.run('PreToolUse', call.sessionId, call.toolName, preToolUseOutput, {
+      tool_name: call.toolName,
+      tool_input: call.input,
+      tool_use_id: call.toolCallId,
+    })
+    type Vote = { decision: keyof typeof RANK; reason?: string; updatedInput?: unknown }
+    const votes: Vote[] = []
+    const context: string[] = []
+    for (const answer of answers) {
+      const name = `the PreToolUse hook '${answer.entry.command}'`
+      if (answer.kind === 'block') votes.push({ decision: 'deny', reason: answer.reason })
+      else if (answer.kind === 'failed' && answer.timeout) {
+        // A guard that did not answer never lets a call through.
+        votes.push({ decision: 'deny', reason: `${name} ${answer.message}, so the call is denied` })
+      } else if (answer.kind === 'failed' && answer.message.startsWith('malformed:')) {
+        votes.push({
+          decision: 'deny',
+          reason: `${name} gave malformed output (${answer.message.slice(11)}), so the call is denied`,
+        })
+      } else if (answer.kind === 'text' && answer.text !== '') {
+        votes.push({
+          decision: 'deny',
+          reason: `${name} printed text that is not a JSON decision, so the call is denied (a PreToolUse hook prints a JSON object or nothing on stdout; messages go to stderr)`,
+        })
+      } else if (answer.kind === 'json') {
+        const data = answer.data
+        const specific = data.hookSpecificOutput
+        if (specific?.additionalContext) context.push(specific.additionalContext)
+        if (data.systemMessage) this.notify(answer.entry, data.systemMessage)
+        if (data.continue === false) {
+          votes.push({ decision: 'deny', reason: data.stopReason ?? `${name} stopped the session` })
+          continue
+        }
+        const decision =
+          specific?.permissionDecision ??
+          (data.decision === 'approve' ? 'allow' : data.decision === 'block' ? 'deny' : undefined)
+        const reason = specific?.permissionDecisionReason ?? data.reason
+        if (decision) {
+          votes.push({
+            decision,
+            ...(reason ? { reason } : {}),
+            ...(specific?.updatedInput ? { updatedInput: specific.updatedInput } : {}),
+          })
+        } else if (specific?.updatedInput) {
+          this.warn(
+            answer.entry,
+            'gave updatedInput without a permissionDecision; it is ignored (answer "allow" or "ask" with it)',
+          )
+        }
+      }
+    }
+    if (votes.length === 0) {
+      if (context.length > 0) this.toolContext.set(call.toolCallId, context)
+      return undefined
+    }
+    const worst = votes.reduce((a, b) => (RANK[b.decision] > RANK[a.decision] ? b : a))
+    const same = votes.filter((vote) => vote.decision === worst.decision)
+    const reasons = same.map((vote) => vote.reason).filter((r): r is string => r !== undefined && r !== '')
+    const updatedInput =
+      worst.decision === 'deny' ? undefined : same.find((v) => v.updatedInput)?.updatedInput
+    if (worst.decision !== 'deny' && context.length > 0) this.toolContext.set(call.toolCallId, context)
+    return {
+      decision: worst.decision,
+      ...(reasons.length > 0 ? { reason: reasons.join('\n') } : {}),
+      ...(updatedInput === undefined ? {} : { updatedInput }),
+    }
+  }
+
+  async postToolUse(value: PostToolUse): Promise<PostToolUse> {
+    const pending = this.toolContext.get(value.toolCallId) ?? []
+    this.toolContext.delete(value.toolCallId)
+    const answers = this.has('PostToolUse')
+      ? await this.run('PostToolUse', value.sessionId, value.toolName, postToolUseOutput, {
+          tool_name: value.toolName,
+          tool_input: value.input,
+          tool_response: toolResponse(value.output),
+          tool_use_id: value.toolCallId,
+        })
+      : []
+    let content = value.output.content
+    const added: string[] = pending.map((text) => `PreToolUse hook context: ${text}`)
+    for (const answer of answers) {
+      if (answer.kind === 'block') added.push(`PostToolUse hook feedback: ${answer.reason}`)
+      else if (answer.kind === 'json') {
+        const data = answer.data
+        if (data.systemMessage) this.notify(answer.entry, data.systemMessage)
+        if (data.decision === 'block' || data.continue === false) {
+          added.push(
+            `PostToolUse hook feedback: ${data.reason ?? data.stopReason ?? 'a PostToolUse hook objected to this result'}`,
+          )
+        }
+        const specific = data.hookSpecificOutput
+        if (specific?.additionalContext) added.push(`PostToolUse hook context: ${specific.additionalContext}`)
+        const replaced = specific?.updatedMCPToolOutput
+        if (replaced !== undefined && value.toolName.startsWith('mcp__')) {
+          content = [
+            { type: 'text', text: typeof replaced === 'string' ? replaced : JSON.stringify(replaced) },
+          ]
+        }
+      }
+    }
+    if (added.length === 0 && content === value.output.content) return value
+    const output: ToolOutput = {
+      ...value.output,
+      content: [...content, ...added.map((text) => ({ type: 'text' as const, text }))],
+    }
+    return { ...value, output }
+  }
+
+  async postToolUseFailure(value: PostToolUseFailure): Promise<void> {
+    this.toolContext.delete(value.toolCallId)
+    const answers = await this.run('PostToolUseFailure', value.sessionId, value.toolName, common, {
+      tool_name: value.toolName,
+      tool_input: value.input,
+      tool_use_id: value.toolCallId,
+      error: value.error,
+    })
+    this.showAll(answers)
+  }
+
+  async stop(context: StopContext): Promise<StopDecision | undefined> {
+    const answers = await this.run('Stop', context.sessionId, undefined, common, {
+      stop_hook_active: context.continued,
+    })
+    const reasons: string[] = []
+    let halt = false
+    for (const answer of answers) {
+      if (answer.kind === 'block') reasons.push(answer.reason)
+      else if (answer.kind === 'json') {
+        if (answer.data.continue === false) halt = true
+        else if (answer.data.decision === 'block')
+          reasons.push(answer.data.reason ?? 'a Stop hook asked to go on')
+        else this.showCommon(answer.entry, answer.data)
+      }
+    }
+    if (halt || reasons.length === 0) return undefined
+    return { continue: true, reason: reasons.join('\n') }
+  }
+
+  async preCompact(context: PreCompactContext): Promise<PreCompactContext> {
+    const answers = await this.run('PreCompact', context.sessionId, context.trigger, common, {
+      trigger: context.trigger,
+      custom_instructions: context.instructions.join('\n'),
+    })
+    this.showAll(answers)
+    return context
+  }
+
+  async notification(context: NotificationContext): Promise<void> {
+    const answers = await this.run('Notification', context.sessionId, context.level, common, {
+      message: context.message,
+      notification_type: context.level,
+    })
+    // Not through notify(): a failing Notification hook must not feed itself.
+    for (const answer of answers) {
+      if (answer.kind === 'failed')
+        this.deps.logger.warn(`Notification hook '${answer.entry.command}' ${answer.message}`)
+    }
+  }
+
+  async sessionEnd(context: SessionEndContext): Promise<void> {
+    try {
+      const answers = await this.run('SessionEnd', context.sessionId, context.reason, common, {
+        reason: context.reason,
+      })
+      this.showAll(answers)
+    } finally {
+      this.cwds.delete(context.sessionId)
+      this.sessionContext.delete(context.sessionId)
+    }
+  }
+
+  /** Runs the matching commands of an event in parallel; each answer checked against `shape`. */
+  private async run<T extends Common>(
+    event: HookEventName,
+    sessionId: string,
+    matchOn: string | undefined,
+    shape: z.ZodType<T>,
+    fields: Record<string, unknown>,
+  ): Promise<Answer<T>[]> {
+    const seen = new Set<string>()
+    const entries = this.deps.entries.filter((entry) => {
+      if (entry.event !== event) return false
+      if (matchOn !== undefined && !entry.matches(matchOn)) return false
+      if (seen.has(entry.command)) return false
+      seen.add(entry.command)
+      return true
+    })
+    if (entries.length === 0) return []
+    const cwd = this.cwds.get(sessionId) ?? this.deps.defaultCwd
+    const input = {
+      session_id: sessionId,
+      // tau keeps no transcript file yet; the field is there for scripts that read it.
+      transcript_path: '',
+      cwd,
+      hook_event_name: event,
+      ...fields,
+    }
+    return Promise.all(
+      entries.map(async (entry): Promise<Answer<T>> => {
+        const outcome: HookOutcome = await runHookCommand(entry.command, input, {
+          cwd,
+          env: this.deps.env,
+          timeoutMs: entry.timeoutMs,
+          killGraceMs: this.deps.killGraceMs,
+          signal: this.deps.signal,
+        })
+        this.deps.logger.debug(`${event} hook ran`, { command: entry.command, outcome: outcome.kind })
+        switch (outcome.kind) {
+          case 'block':
+            return { kind: 'block', entry, reason: outcome.reason }
+          case 'error':
+          case 'timeout':
+            if (event !== 'PreToolUse' || outcome.kind === 'error') this.warn(entry, outcome.message)
+            else this.warn(entry, `${outcome.message}; the tool call is denied`)
+            return { kind: 'failed', entry, message: outcome.message, timeout: outcome.kind === 'timeout' }
+          case 'malformed':
+            this.warn(entry, `gave malformed output: ${outcome.message}`)
+            return { kind: 'failed', entry, message: `malformed: ${outcome.message}`, timeout: false }
+          case 'ok': {
+            if (outcome.json === undefined) return { kind: 'text', entry, text: outcome.text }
+            const checked = shape.safeParse(outcome.json)
+            if (checked.success) return { kind: 'json', entry, data: checked.data }
+            const issue = checked.error.issues[0]!
+            const message = `${issue.path.map(String).join('.') || 'the output'}: ${issue.message}`
+            this.warn(entry, `gave malformed output: ${message}`)
+            return { kind: 'failed', entry, message: `malformed: ${message}`, timeout: false }
+          }
+        }
+      }),
+    )
+  }
+
+  /** Non-blocking results of events that decide nothing: exit 2 and failures are shown. */
+  private showAll(answers: readonly Answer<Common>[]): void {
+    for (const answer of answers) {
+      if (answer.kind === 'block') this.warn(answer.entry, `blocked (exit 2): ${answer.reason}`)
+      if (answer.kind === 'json') this.showCommon(answer.entry, answer.data)
+    }
+  }
+
+  private showCommon(entry: CommandHookEntry, data: Common, context?: string[]): void {
+    if (data.systemMessage) this.notify(entry, data.systemMessage)
+    const added = data.hookSpecificOutput?.additionalContext
+    if (added && context) context.push(added)
+  }
+
+  private notify(entry: CommandHookEntry, message: string): void {
+    this.deps.logger.warn(`${entry.event} hook: ${message}`, { command: entry.command })
+  }
+
+  private warn(entry: CommandHookEntry, message: string): void {
+    this.deps.logger.warn(
+      `${entry.event} hook '${entry.command}' (${entry.field} in ${describe(entry.source)}) ${message}`,
+    )
+  }
+}
+
+/** What a PostToolUse command gets as `tool_response`: the result's text, and its data when it has any. */
+function toolResponse(output: ToolOutput): Record<string, unknown> {
+  const text = output.content
+    .map((part) => (part.type === 'text' ? part.text : ''))
+    .filter((t) => t !== '')
+    .join('\n')
+  return {
+    content: text,
+    ...(output.isError ? { is_error: true } : {}),
+    ...(output.structured === undefined ? {} : { structured: output.structured }),
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The `command-hooks` plugin: hooks declared as shell commands in the shape of Claude Code's
+ * settings (`hooks: { PreToolUse: [{ matcher: 'Bash', hooks: [{ type: 'command', command }] }] }`),
+ * from tau.config.ts and the settings files, run on the agent's hooks. See README.md.
+ */
+import { definePlugin, STAGE } from '../../kernel/index.js'
+import { agentHooksRef } from '../agent/hooks.js'
+import { sandboxConfig } from '../sandbox/config.js'
+import { buildProcessEnv, createEnvAllowlist } from '../sandbox/env-allowlist.js'
+import { commandHooksConfig } from './config.js'
+import { CommandHookDispatcher } from './dispatch.js'
+import { loadHooks } from './settings.js'
+
+export { type CommandHooksConfig, commandHooksConfig, HOOK_EVENTS, type HookEventName } from './config.js'
+export { compileMatcher } from './matcher.js'
+export { type CommandHookEntry, type LoadedHooks, loadHooks } from './settings.js'
+
+export default definePlugin({
+  name: 'command-hooks',
+  description: 'Runs shell-command hooks from the config and the settings files (Claude Code hooks)',
+  configKey: 'hooks',
+  dependsOn: ['agent'],
+  config: commandHooksConfig,
+  setup(ctx) {
+    // Read here, synchronously: a malformed settings file stops tau before anything runs.
+    const { entries, problems } = loadHooks(ctx.config, ctx.paths)
+    for (const problem of problems) ctx.logger.warn(problem)
+    if (entries.length === 0) return
+
+    // The sandbox's allowlist (and fixed values) for hook processes, whether or not it is loaded.
+    const parsed = sandboxConfig.safeParse(ctx.rootConfig.sandbox ?? {})
+    const sandbox = parsed.success ? parsed.data : sandboxConfig.parse({})
+    const env = buildProcessEnv(process.env, createEnvAllowlist(sandbox.env.allow), {
+      ...sandbox.env.set,
+      CLAUDE_PROJECT_DIR: ctx.paths.projectDir,
+      TAU_PROJECT_DIR: ctx.paths.projectDir,
+    })
+    const dispatch = new CommandHookDispatcher({
+      entries,
+      logger: ctx.logger,
+      projectDir: ctx.paths.projectDir,
+      defaultCwd: ctx.paths.cwd,
+      env,
+      killGraceMs: Math.min(sandbox.killGraceMs, 2_000),
+      signal: ctx.signal,
+    })
+    ctx.logger.debug('command hooks loaded', { count: entries.length })
+
+    const hooks = ctx.hooksOf(agentHooksRef)
+    const guard = { stage: STAGE.GUARD }
+    // sessionStart is always tapped: it records each session's working directory for the others.
+    hooks.sessionStart.tapPromise((c) => dispatch.sessionStart(c))
+    hooks.systemPrompt.tap((prompt) => dispatch.systemPrompt(prompt))
+    if (dispatch.has('UserPromptSubmit')) {
+      hooks.userPromptSubmit.tapPromise(guard, (s) => dispatch.userPromptSubmit(s))
+    }
+    if (dispatch.has('PreToolUse')) hooks.preToolUse.tapPromise(guard, (c) => dispatch.preToolUse(c))
+    // postToolUse also carries PreToolUse's additionalContext to the result.
+    if (dispatch.has('PostToolUse') || dispatch.has('PreToolUse')) {
+      hooks.postToolUse.tapPromise((v) => dispatch.postToolUse(v))
+    }
+    if (dispatch.has('PostToolUseFailure') || dispatch.has('PreToolUse')) {
+      hooks.postToolUseFailure.tapPromise((v) => dispatch.postToolUseFailure(v))
+    }
+    if (dispatch.has('Stop')) hooks.stop.tapPromise((c) => dispatch.stop(c))
+    if (dispatch.has('PreCompact')) hooks.preCompact.tapPromise((c) => dispatch.preCompact(c))
+    if (dispatch.has('Notification')) hooks.notification.tapPromise((c) => dispatch.notification(c))
+    hooks.sessionEnd.tapPromise((c) => dispatch.sessionEnd(c))
+  },
+})

@@ -1,0 +1,94 @@
+/**
+ * ExitPlanMode (Claude Code's name and parameter): the model presents its plan. The plan is
+ * saved as `<project>/<directory>/<date>-<slug>.md` through the session's environment (so the
+ * workspace rules hold: a plans folder that is a symlink out of the workspace is refused), and
+ * the result carries `display: { type: 'plan', file, plan }` for the frontend, which shows it and
+ * asks the user to approve it (and pick the mode to go on in) or to send it back with comments.
+ */
+import { join } from 'node:path'
+import { z } from 'zod'
+import { type Environment, EnvironmentError } from '../sandbox/environment.js'
+import { defineTool } from '../tools/registry.js'
+import type { ToolOutput } from '../tools/tool.js'
+
+/** What the frontend gets in `tool-end.display`. */
+export interface PlanDisplay {
+  readonly type: 'plan'
+  /** The saved plan's absolute path. */
+  readonly file: string
+  readonly plan: string
+}
+
+const DESCRIPTION = `Use this tool when you are in plan mode and have finished planning: pass your whole plan as markdown. The plan is saved under the project's plans folder and shown to the user, who approves it or sends it back with comments. Only use it for tasks that need code changes; for research or questions, just answer. Do not call other tools after it in the same turn: wait for the user's answer.`
+
+export function createExitPlanModeTool(options: { projectDir: string; directory: string }) {
+  // Read-only tools may run in parallel: two plans in one turn pick their names one at a time.
+  let queue: Promise<unknown> = Promise.resolve()
+  return defineTool({
+    name: 'ExitPlanMode',
+    description: DESCRIPTION,
+    input: z.object({
+      plan: z.string().min(1).describe('The plan, in markdown: concise, with the steps to carry out'),
+    }),
+    // Honest about what it does: it changes no project file and runs nothing. It only writes
+    // tau's own plan file under the plans folder, at a name it builds itself (the model cannot
+    // choose the path), as TodoWrite only changes the session's list. That is what lets it run in
+    // plan mode, where only read-only tools run.
+    annotations: { readOnly: true, destructive: false, idempotent: false, openWorld: false },
+    async execute({ plan }, ctx): Promise<ToolOutput> {
+      const folder = join(options.projectDir, options.directory)
+      const save = async () => {
+        const name = await freeName(ctx.env, folder, `${today()}-${slugOf(plan)}`)
+        await ctx.env.writeFile(name, plan.endsWith('\n') ? plan : `${plan}\n`)
+        return name
+      }
+      const saved = queue.then(save, save)
+      queue = saved.catch(() => undefined)
+      const file = await saved
+      const display: PlanDisplay = { type: 'plan', file, plan }
+      return {
+        content: [
+          {
+            type: 'text',
+            text: `The plan is saved at ${file} and is shown to the user for approval. Stop here and wait for the user's answer: they approve it (then carry it out) or send it back with comments (then revise it and call ExitPlanMode again).`,
+          },
+        ],
+        display,
+      }
+    },
+  })
+}
+
+/** A file name from the plan's first heading (or first line): lowercase words joined by `-`. */
+export function slugOf(plan: string): string {
+  const lines = plan.split('\n').map((line) => line.trim())
+  const title = lines.find((line) => /^#{1,6}\s/.test(line)) ?? lines.find((line) => line !== '') ?? ''
+  const slug = title
+    .replace(/^#+\s*/, '')
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 50)
+    .replace(/-+$/, '')
+  return slug === '' ? 'plan' : slug
+}
+
+function today(): string {
+  const now = new Date()
+  const pad = (n: number) => String(n).padStart(2, '0')
+  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`
+}
+
+/** `<base>.md`, or `<base>-2.md`, ... when a plan of that name exists (a plan is never overwritten). */
+async function freeName(env: Environment, folder: string, base: string): Promise<string> {
+  for (let n = 1; ; n++) {
+    const file = join(folder, n === 1 ? `${base}.md` : `${base}-${n}.md`)
+    try {
+      await env.stat(file)
+    } catch (error) {
+      if (error instanceof EnvironmentError && error.kind === 'not-found') return file
+      throw error
+    }
+  }
+}

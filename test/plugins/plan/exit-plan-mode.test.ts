@@ -1,0 +1,113 @@
+/** ExitPlanMode through the real agent loop: it runs in plan mode, saves the plan, refuses an escape. */
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createTestKernel, type TestKernel } from '../../../kernel/testing/index.js'
+import agent, { type AgentEvent, agentRuntimeRef } from '../../../plugins/agent/index.js'
+import permissions from '../../../plugins/permissions/index.js'
+import plan, { slugOf } from '../../../plugins/plan/index.js'
+import providerScripted, { type ScriptTurn } from '../../../plugins/provider-scripted/index.js'
+import providers from '../../../plugins/providers/index.js'
+import sandbox from '../../../plugins/sandbox/index.js'
+import tools from '../../../plugins/tools/index.js'
+
+const cleanup: Array<() => Promise<unknown>> = []
+afterEach(async () => {
+  await Promise.all(cleanup.splice(0).map((fn) => fn()))
+})
+
+async function temp(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix))
+  cleanup.push(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+async function runInPlanMode(dir: string, turns: ScriptTurn[]): Promise<AgentEvent[]> {
+  const kernel: TestKernel = await createTestKernel({
+    cwd: dir,
+    plugins: [providers, providerScripted, sandbox, tools, permissions, agent, plan],
+    config: { model: 'scripted:test', providers: { scripted: { turns } } },
+  })
+  cleanup.push(() => kernel.stop())
+  const session = kernel
+    .resolve(agentRuntimeRef)
+    .createSession({ scope: kernel.createSession(), permissionMode: 'plan' })
+  const events: AgentEvent[] = []
+  for await (const event of session.run('plan the refactor')) events.push(event)
+  await session.close()
+  return events
+}
+
+const PLAN = '# Split the parser\n\n1. Move the lexer to lexer.ts\n2. Add tests\n'
+const exitPlan = (text: string): ScriptTurn => ({
+  toolCalls: [{ id: 'p1', name: 'ExitPlanMode', input: { plan: text } }],
+})
+
+function toolEnd(events: readonly AgentEvent[], id: string) {
+  const end = events.find((e) => e.type === 'tool-end' && e.id === id)
+  if (end?.type !== 'tool-end') throw new Error(`no tool-end for ${id}`)
+  return end
+}
+
+describe('ExitPlanMode', () => {
+  it('runs in plan mode (where Write is denied), saves the plan and hands it to the frontend', async () => {
+    const dir = await temp('tau-plan-')
+    const events = await runInPlanMode(dir, [
+      { toolCalls: [{ id: 'w1', name: 'Write', input: { file_path: join(dir, 'x.ts'), content: 'x' } }] },
+      exitPlan(PLAN),
+      { text: 'Waiting for approval.' },
+    ])
+    const decisions = events.filter((e) => e.type === 'permission-decision')
+    expect(decisions.map((d) => (d.type === 'permission-decision' ? [d.name, d.behavior] : []))).toEqual([
+      ['Write', 'deny'],
+      ['ExitPlanMode', 'allow'],
+    ])
+    expect(existsSync(join(dir, 'x.ts'))).toBe(false)
+    const end = toolEnd(events, 'p1')
+    expect(end.result.isError).toBeUndefined()
+    const display = end.display as { type: string; file: string; plan: string }
+    expect(display).toMatchObject({ type: 'plan', plan: PLAN })
+    expect(display.file).toMatch(
+      new RegExp(
+        `^${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/\\.tau/plans/\\d{4}-\\d{2}-\\d{2}-split-the-parser\\.md$`,
+      ),
+    )
+    expect(await readFile(display.file, 'utf8')).toBe(PLAN)
+    expect(end.result.content[0]).toMatchObject({ type: 'text', text: expect.stringContaining(display.file) })
+  })
+
+  it('never overwrites a plan, and a title cannot steer the file out of the plans folder', async () => {
+    const dir = await temp('tau-plan-')
+    const events = await runInPlanMode(dir, [
+      exitPlan('# ../../etc/passwd\nstep'),
+      { toolCalls: [{ id: 'p2', name: 'ExitPlanMode', input: { plan: '# ../../etc/passwd\nagain' } }] },
+      { text: 'ok' },
+    ])
+    const files = (await readdir(join(dir, '.tau/plans'))).sort()
+    expect(files).toHaveLength(2)
+    expect(files[0]).toMatch(/^\d{4}-\d{2}-\d{2}-etc-passwd-2\.md$/)
+    expect(files[1]).toMatch(/^\d{4}-\d{2}-\d{2}-etc-passwd\.md$/)
+    expect((toolEnd(events, 'p2').display as { file: string }).file).toContain('-etc-passwd-2.md')
+  })
+
+  it('refuses a plans folder that leads out of the workspace (a symlink), writing nothing there', async () => {
+    const dir = await temp('tau-plan-')
+    const outside = await temp('tau-outside-')
+    await mkdir(join(dir, '.tau'), { recursive: true })
+    await symlink(outside, join(dir, '.tau/plans'))
+    const events = await runInPlanMode(dir, [exitPlan(PLAN), { text: 'ok' }])
+    const end = toolEnd(events, 'p1')
+    expect(end.result.isError).toBe(true)
+    expect(JSON.stringify(end.result.content)).toMatch(/outside/i)
+    expect(await readdir(outside)).toEqual([])
+  })
+
+  it('builds file names from the first heading, else the first line', () => {
+    expect(slugOf('# Add OAuth login!\n\nsteps')).toBe('add-oauth-login')
+    expect(slugOf('\n\nRefactor the cache layer\n- a')).toBe('refactor-the-cache-layer')
+    expect(slugOf('## ***')).toBe('plan')
+    expect(slugOf(`# ${'word '.repeat(30)}`).length).toBeLessThanOrEqual(50)
+  })
+})
