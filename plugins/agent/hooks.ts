@@ -1,6 +1,6 @@
 /**
  * The agent-loop hooks, declared by the agent plugin. Names and meanings follow the Claude Agent
- * SDK's hook events. Each takes one context object; every hook is listed in docs/hooks.md.
+ * SDK's hook events (messageAppended is tau's own: persistence). Each takes one context object; every hook is listed in docs/hooks.md.
  *
  * Security: preToolUse is a bail hook whose first decision wins; a tap that throws DENIES the
  * call (the loop catches it), so a broken guard never allows by accident.
@@ -9,6 +9,7 @@ import type {
   AsyncSeriesBailHook,
   AsyncSeriesHook,
   AsyncSeriesWaterfallHook,
+  Message,
   ModelRequest,
   ModelResponse,
 } from '../../kernel/index.js'
@@ -99,6 +100,14 @@ export interface PreCompactContext {
   readonly instructions: readonly string[]
 }
 
+/** A message joined the session's conversation (the loop waits for the taps before it goes on). */
+export interface MessageAppended {
+  readonly sessionId: string
+  readonly message: Message
+  /** Its position in the conversation (0 for the first message). */
+  readonly index: number
+}
+
 export interface SessionEndContext {
   readonly sessionId: string
   readonly reason: string
@@ -121,6 +130,8 @@ export interface AgentHooks {
   postToolUseFailure: AsyncSeriesHook<[PostToolUseFailure]>
   stop: AsyncSeriesBailHook<[StopContext], StopDecision | undefined>
   preCompact: AsyncSeriesWaterfallHook<[PreCompactContext]>
+  /** After each message appended to a conversation, before the loop goes on (transcripts). */
+  messageAppended: AsyncSeriesHook<[MessageAppended]>
   sessionEnd: AsyncSeriesHook<[SessionEndContext]>
   notification: AsyncSeriesHook<[NotificationContext]>
 }

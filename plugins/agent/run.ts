@@ -40,7 +40,9 @@ export interface RunHost extends ToolCallHost {
   readonly config: AgentConfig
   readonly providers: import('../providers/index.js').ProviderRegistry
   /** The conversation: read at the start of each call, replaced as the run appends. */
-  conversation: import('../../kernel/index.js').Conversation
+  readonly conversation: import('../../kernel/index.js').Conversation
+  /** Appends a message to the conversation and waits for the messageAppended taps. */
+  append(message: import('../../kernel/index.js').Message): Promise<void>
   capabilities(): Promise<ModelCapabilities | undefined>
   /** Fires sessionStart and emits session-start on the first run. */
   begin(emit: (event: EventBody) => void): Promise<void>
@@ -131,7 +133,11 @@ export class Run {
     } catch (error) {
       stopReason = this.failed(error)
     } finally {
-      this.answerPending()
+      try {
+        await this.answerPending()
+      } catch (error) {
+        this.host.logger.warn(`recording the answers to pending tool calls failed: ${messageOf(error)}`)
+      }
       for (const cleanup of this.cleanups) cleanup()
     }
     const code = STOP_ERRORS[stopReason]
@@ -169,7 +175,7 @@ export class Run {
     }
     const context = submission.additionalContext ?? []
     const text = [submission.prompt, ...context].join('\n\n')
-    host.conversation = host.conversation.append({ role: 'user', content: text })
+    await host.append({ role: 'user', content: text })
     const system = await untilAborted(host.systemPrompt(), this.signal)
 
     let continued = false
@@ -182,7 +188,7 @@ export class Run {
         const decision = await this.stopHook('end-turn', continued)
         if (decision) {
           continued = true
-          host.conversation = host.conversation.append({ role: 'user', content: decision })
+          await host.append({ role: 'user', content: decision })
           continue
         }
         return 'end-turn'
@@ -225,7 +231,7 @@ export class Run {
     } catch (error) {
       // Keep what the user already saw, so the conversation shows where it was cut.
       if (this.signal.aborted && partial.text !== '') {
-        host.conversation = host.conversation.append({
+        await host.append({
           role: 'assistant',
           content: [{ type: 'text', text: partial.text }],
         })
@@ -234,7 +240,7 @@ export class Run {
       throw error
     }
     const message: AssistantMessage = response.message
-    if (message.content.length > 0) host.conversation = host.conversation.append(message)
+    if (message.content.length > 0) await host.append(message)
     const text = textOf(message)
     if (text !== '') this.lastText = text
     this.emit({
@@ -286,7 +292,7 @@ export class Run {
 
   private async runTools(calls: ToolCallPart[]): Promise<void> {
     const results = await runToolCalls(this.host, calls, this.signal, this.emit)
-    this.host.conversation = this.host.conversation.append({ role: 'tool', content: results })
+    await this.host.append({ role: 'tool', content: results })
   }
 
   /** The stop hook: the reason to go on, or undefined. At most one continuation in a row. */
@@ -338,10 +344,10 @@ export class Run {
   }
 
   /** Every tool call of the conversation gets a result, whatever stopped the run. */
-  private answerPending(): void {
+  private async answerPending(): Promise<void> {
     const pending = this.host.conversation.pendingToolCalls()
     if (pending.length === 0) return
-    this.host.conversation = this.host.conversation.append({
+    await this.host.append({
       role: 'tool',
       content: pending.map((call) =>
         errorResult(call, 'Aborted: the run stopped before this tool call ran.'),

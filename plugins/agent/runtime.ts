@@ -4,7 +4,7 @@
  */
 import { type Conversation, defineService, type Session } from '../../kernel/index.js'
 import type { PermissionMode } from '../permissions/types.js'
-import type { AgentEvent } from './events.js'
+import type { AgentEvent, Todo } from './events.js'
 
 /** What the user answered to a permission request. */
 export type PermissionAnswer =
@@ -51,6 +51,13 @@ export interface AgentSessionOptions {
   readonly askPermission?: AskPermission
   /** Start from this conversation (a resumed session). */
   readonly conversation?: Conversation
+  /** Start with this todo list (a resumed session); TodoWrite's state. */
+  readonly todos?: readonly Todo[]
+  /**
+   * Use this system prompt verbatim instead of building one (a resumed session: the requests
+   * go on exactly as before the restart, and the provider's prompt cache still hits).
+   */
+  readonly systemPrompt?: string
   /**
    * The kernel session whose session services (environment, permissions) this agent session
    * uses. Default: a new one the agent session opens and disposes at close().
@@ -80,6 +87,10 @@ export interface AgentSession {
   readonly conversation: Conversation
   /** True while a run is going on. */
   readonly running: boolean
+  /** The todo list (TodoWrite's state). */
+  readonly todos: readonly Todo[]
+  /** The session's system prompt: built once, at the first call (or given in the options). */
+  systemPrompt(): Promise<string>
   /**
    * Runs one prompt to its end and yields every event on the way; the last one is `result`.
    * Stopping the iteration early aborts the run.

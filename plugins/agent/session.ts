@@ -7,6 +7,7 @@ import { resolve as resolvePath } from 'node:path'
 import {
   Conversation,
   type Logger,
+  type Message,
   type ModelCapabilities,
   type ModelRef,
   type Session,
@@ -16,11 +17,12 @@ import {
 import { type Permissions, permissionsRef } from '../permissions/types.js'
 import type { ProviderRegistry } from '../providers/index.js'
 import { type Environment, EnvironmentError, environmentRef } from '../sandbox/environment.js'
+import { TODOS_KEY } from '../tools/builtins/todo.js'
 import type { ToolRegistry, ToolState } from '../tools/tool.js'
 import type { AgentConfig } from './config.js'
 import { AGENT_ERRORS, messageOf } from './errors.js'
 import { EventChannel } from './event-channel.js'
-import type { AgentEvent } from './events.js'
+import type { AgentEvent, Todo } from './events.js'
 import type { AgentHooks } from './hooks.js'
 import { type EventBody, Run, type RunHost } from './run.js'
 import type { AgentSession, AgentSessionOptions, AskPermission, RunOptions } from './runtime.js'
@@ -110,6 +112,12 @@ export class AgentSessionImpl implements AgentSession, RunHost {
     this.permissions = this.scope?.tryResolve(permissionsRef)
     this.environment = this.scope?.tryResolve(environmentRef) ?? missingEnvironment(this.cwd)
     this.toolState = deps.createToolState()
+    if (options.todos !== undefined)
+      this.toolState.set(
+        TODOS_KEY,
+        options.todos.map((todo) => ({ ...todo })),
+      )
+    if (options.systemPrompt !== undefined) this.system = Promise.resolve(options.systemPrompt)
     const allowed = options.allowedTools ?? []
     const disallowed = options.disallowedTools ?? []
     this.allowedNames = new Set(allowed.filter((rule) => BARE_TOOL.test(rule)))
@@ -147,6 +155,20 @@ export class AgentSessionImpl implements AgentSession, RunHost {
 
   get running(): boolean {
     return this.current !== undefined
+  }
+
+  get todos(): readonly Todo[] {
+    return this.toolState.get<Todo[]>(TODOS_KEY) ?? []
+  }
+
+  /** Appends to the conversation and waits for the messageAppended taps (transcripts). */
+  async append(message: Message): Promise<void> {
+    this.conversation = this.conversation.append(message)
+    await this.hooks.messageAppended.promise({
+      sessionId: this.id,
+      message,
+      index: this.conversation.length - 1,
+    })
   }
 
   capabilities(): Promise<ModelCapabilities | undefined> {

@@ -17,6 +17,12 @@ export interface HeadlessArgs {
   readonly maxTurns?: number
   readonly cwd?: string
   readonly verbose: boolean
+  /** --continue: go on with the latest stored session of the project. */
+  readonly continue?: boolean
+  /** --resume ID: go on with this stored session. */
+  readonly resume?: string
+  /** --fork-session: with --continue or --resume, go on in a copy under a new id. */
+  readonly forkSession?: boolean
 }
 
 export type ParseResult = { ok: true; value: HeadlessArgs } | { ok: false; error: string }
@@ -30,7 +36,10 @@ export const USAGE = `usage: tau start -p [options] "PROMPT"     (or the prompt 
   --disallowed-tools RULES     permission rules to deny; bare tool names are hidden from the model
   --max-turns N                stop after N model calls
   --cwd DIR                    run in this directory
-  --verbose                    show tool calls on stderr`
+  --verbose                    show tool calls on stderr
+  -c, --continue               continue the latest session of this project
+  -r, --resume ID              resume the session ID (see tau sessions)
+  --fork-session               with --continue or --resume: go on in a copy under a new id`
 
 const FORMATS: readonly OutputFormat[] = ['text', 'json', 'stream-json']
 const MODES: readonly PermissionMode[] = ['default', 'acceptEdits', 'plan', 'bypassPermissions']
@@ -50,6 +59,10 @@ const OPTIONS = {
   maxTurns: { type: 'string' },
   cwd: { type: 'string' },
   verbose: { type: 'boolean' },
+  continue: { type: 'boolean', short: 'c' },
+  resume: { type: 'string', short: 'r' },
+  'fork-session': { type: 'boolean' },
+  forkSession: { type: 'boolean' },
 } as const
 
 /**
@@ -100,6 +113,16 @@ export function parseHeadlessArgs(argv: readonly string[]): ParseResult {
       return { ok: false, error: `--max-turns must be a whole number of at least 1, not '${turns}'` }
     }
   }
+  const fork = values['fork-session'] === true || values.forkSession === true
+  if (values.continue === true && values.resume !== undefined) {
+    return { ok: false, error: '--continue and --resume cannot be used together' }
+  }
+  if (fork && values.continue !== true && values.resume === undefined) {
+    return { ok: false, error: '--fork-session needs --continue or --resume ID' }
+  }
+  if (values.resume !== undefined && values.resume.trim() === '') {
+    return { ok: false, error: '--resume needs a session id' }
+  }
   const prompt = positionals.join(' ').trim()
   return {
     ok: true,
@@ -114,6 +137,10 @@ export function parseHeadlessArgs(argv: readonly string[]): ParseResult {
       ...(maxTurns !== undefined ? { maxTurns } : {}),
       ...(values.cwd !== undefined ? { cwd: values.cwd } : {}),
       verbose: values.verbose === true,
+      // Only when given, so the arguments of a plain run stay as they were.
+      ...(values.continue === true ? { continue: true } : {}),
+      ...(values.resume !== undefined ? { resume: values.resume } : {}),
+      ...(fork ? { forkSession: true } : {}),
     },
   }
 }

@@ -7,6 +7,7 @@
 import { resolve as resolvePath } from 'node:path'
 import { definePlugin, type FrontendRunContext, frontendRef, isTauError } from '../../kernel/index.js'
 import { type AgentSession, agentRuntimeRef } from '../agent/index.js'
+import { type ResumePlan, sessionServiceRef } from '../session/service.js'
 import { parseHeadlessArgs, USAGE } from './args.js'
 import { OutputWriter } from './output.js'
 
@@ -37,6 +38,7 @@ export default definePlugin({
   name: 'headless',
   description: 'Runs `tau start -p "PROMPT"`: one prompt, printed as text, json or stream-json',
   dependsOn: ['agent'],
+  optionalDependsOn: ['session'],
   setup(ctx) {
     const runtime = ctx.resolve(agentRuntimeRef)
     const write = (stream: NodeJS.WritableStream) => (text: string) => {
@@ -66,8 +68,24 @@ export default definePlugin({
       }
       let session: AgentSession
       try {
+        let plan: ResumePlan | undefined
+        if (args.continue || args.resume !== undefined) {
+          const sessions = ctx.tryResolve(sessionServiceRef)
+          if (!sessions) {
+            output.failure(
+              'TAU_CLI_USAGE',
+              '--continue and --resume need the session plugin, which is not loaded',
+            )
+            return 2
+          }
+          plan = await sessions.resume(args.resume ?? 'latest', { fork: args.forkSession === true })
+          for (const warning of plan.warnings) err(`tau: warning: ${warning}\n`)
+        }
+        const resumed = plan?.options
         session = runtime.createSession({
-          cwd: args.cwd === undefined ? ctx.paths.cwd : resolvePath(ctx.paths.cwd, args.cwd),
+          ...(resumed ?? {}),
+          cwd:
+            args.cwd === undefined ? (resumed?.cwd ?? ctx.paths.cwd) : resolvePath(ctx.paths.cwd, args.cwd),
           ...(args.model !== undefined ? { model: args.model } : {}),
           ...(args.permissionMode !== undefined ? { permissionMode: args.permissionMode } : {}),
           allowedTools: args.allowedTools,

@@ -1,0 +1,20 @@
+/** The session plugin's error codes, in tau's one catalogue (docs/errors.md). */
+import { defineErrors } from '../../kernel/index.js'
+
+export const SESSION_ERRORS = defineErrors('session', {
+  TAU_SESSION_NOT_FOUND: {
+    title: 'There is no stored session to resume',
+    hint: 'Run `tau sessions` to list the sessions of this project; --continue needs at least one.',
+    userError: true,
+  },
+  TAU_SESSION_CORRUPT: {
+    title: 'A session transcript has a line that is not a valid record',
+    hint: 'The message names the file and line. Only a torn last line (a crash mid-write) is tolerated; fix or remove the line, or start a new session.',
+    userError: true,
+  },
+  TAU_SESSION_BAD_ID: {
+    title: 'A session id is not valid',
+    hint: 'Session ids are letters, digits, - and _ (as `tau sessions` lists them).',
+    userError: true,
+  },
+})

@@ -1,0 +1,45 @@
+/** The `session.service` contract: list stored sessions, resume or fork one, count a session's tokens. */
+import { type Conversation, defineService } from '../../kernel/index.js'
+import type { Todo } from '../agent/events.js'
+import type { TokenCount } from './tokens.js'
+import type { SessionMeta, SessionSummary, TranscriptStore } from './transcript.js'
+
+/** What `runtime.createSession()` needs to continue a stored session. */
+export interface ResumeOptions {
+  /** The stored session's id, or a new one for a fork. */
+  readonly id: string
+  readonly cwd: string
+  readonly model: string
+  readonly conversation: Conversation
+  readonly todos: readonly Todo[]
+  /** Undefined when the session never reached a model call (it is built afresh). */
+  readonly systemPrompt?: string
+}
+
+export interface ResumePlan {
+  readonly options: ResumeOptions
+  /** The stored session's meta (for a fork: the parent's). */
+  readonly from: SessionMeta
+  /** Set for a fork: the session it was copied from. */
+  readonly forkedFrom?: string
+  /** What reading the transcript tolerated (a torn last line). */
+  readonly warnings: readonly string[]
+}
+
+export interface SessionService {
+  readonly store: TranscriptStore
+  /** The sessions of the project, newest first. */
+  list(): Promise<SessionSummary[]>
+  /**
+   * Prepares a stored session to go on: `latest` is the newest. With `fork`, the transcript is
+   * copied under a new id linked to its parent, and the copy goes on (the parent is untouched).
+   * Throws TAU_SESSION_NOT_FOUND, TAU_SESSION_CORRUPT.
+   */
+  resume(id: string | 'latest', options?: { readonly fork?: boolean }): Promise<ResumePlan>
+  /** Tokens of an open agent session's next request, and the model's context window. */
+  tokens(sessionId: string): Promise<TokenCount>
+}
+
+export const sessionServiceRef = defineService<SessionService>('session.service', {
+  description: 'Stored agent sessions: list, resume, fork, token accounting.',
+})
