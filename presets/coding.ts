@@ -1,15 +1,18 @@
 import { definePreset } from '../kernel/index.js'
 import agent from '../plugins/agent/plugin.js'
+import commandHooks from '../plugins/command-hooks/index.js'
 import headless from '../plugins/headless/index.js'
 import mcp from '../plugins/mcp/index.js'
 import memory from '../plugins/memory/index.js'
 import permissions from '../plugins/permissions/index.js'
+import plan from '../plugins/plan/index.js'
 import providerAnthropic from '../plugins/provider-anthropic/index.js'
 import providerOllama from '../plugins/provider-ollama/index.js'
 import providerOpenai from '../plugins/provider-openai/index.js'
 import providerScripted from '../plugins/provider-scripted/index.js'
 import providers from '../plugins/providers/index.js'
 import sandbox from '../plugins/sandbox/index.js'
+import session from '../plugins/session/index.js'
 import skills from '../plugins/skills/index.js'
 import tools from '../plugins/tools/index.js'
 
@@ -17,7 +20,8 @@ import tools from '../plugins/tools/index.js'
  * The coding agent: model providers (Ollama, OpenAI / Azure / compatible servers, Anthropic, and
  * the scripted model for demos and tests), the local sandbox, the built-in tools, permissions,
  * MCP servers' tools, the agent loop, memory files (TAU.md, AGENTS.md, CLAUDE.md) and Agent
- * Skills, and the headless frontend (`tau start -p`). The interactive
+ * Skills, session transcripts with resume, command hooks, plan mode's ExitPlanMode, and the
+ * headless frontend (`tau start -p`). The interactive
  * terminal comes next.
  */
 export default definePreset({
@@ -35,8 +39,11 @@ export default definePreset({
     permissions,
     mcp,
     agent,
+    session,
     memory,
     skills,
+    commandHooks,
+    plan,
     headless,
   ],
 })
