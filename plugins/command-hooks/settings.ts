@@ -12,8 +12,12 @@
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { closest, TauError } from '../../kernel/index.js'
-import { findJsonSyntaxError } from '../permissions/json-position.js'
-import { type FileScope, type SettingsPaths, settingsFile } from '../permissions/settings.js'
+import {
+  type FileScope,
+  parseSettingsJson,
+  type SettingsPaths,
+  settingsFile,
+} from '../permissions/settings.js'
 import {
   type CommandHooksConfig,
   DEFAULT_TIMEOUT_SECONDS,
@@ -129,7 +133,7 @@ export function readHooksFile(file: string, problems: string[]): RawGroups | und
       { file, cause: error },
     )
   }
-  const hooks = parseJson(text, file).hooks
+  const hooks = parseSettingsJson(text, file, 'hooks').hooks
   if (hooks === undefined) return undefined
   if (typeof hooks !== 'object' || hooks === null || Array.isArray(hooks)) {
     throw invalid(file, `hooks: expected an object of events ({ "PreToolUse": [...] }), got ${shown(hooks)}`)
@@ -157,28 +161,6 @@ export function readHooksFile(file: string, problems: string[]): RawGroups | und
     out[event as HookEventName] = groups.data
   }
   return out
-}
-
-function parseJson(text: string, file: string): Record<string, unknown> {
-  if (text.trim() === '') return {}
-  let data: unknown
-  try {
-    data = JSON.parse(text)
-  } catch (error) {
-    const found = findJsonSyntaxError(text)
-    const message = found
-      ? `line ${found.line}, column ${found.column}: ${found.message}`
-      : (error as Error).message.split('\n')[0]
-    throw new TauError('TAU_CONFIG_LOAD', `settings file ${file} is not valid JSON: ${message}`, {
-      file,
-      cause: error,
-      hint: 'Fix the JSON at the position shown (JSON allows no trailing commas and no comments).',
-    })
-  }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw invalid(file, `expected a JSON object at the top ({ "hooks": { ... } }), got ${shown(data)}`)
-  }
-  return data as Record<string, unknown>
 }
 
 function invalid(file: string, detail: string): TauError {

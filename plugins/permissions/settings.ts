@@ -186,7 +186,7 @@ export function readSettingsFile(file: string): SettingsPermissions | undefined 
       },
     )
   }
-  const data = parseJson(text, file)
+  const data = parseSettingsJson(text, file)
   const permissions = data.permissions
   if (permissions === undefined) return {}
   const result = settingsPermissions.safeParse(permissions)
@@ -199,7 +199,12 @@ export function readSettingsFile(file: string): SettingsPermissions | undefined 
   return result.data
 }
 
-function parseJson(text: string, file: string): Record<string, unknown> {
+/**
+ * Parses a settings file (.tau/settings.json and friends) as a JSON object, with errors that name
+ * the file and the line and column. Shared by every plugin that reads its key from these files;
+ * `key` only shapes the example in the message.
+ */
+export function parseSettingsJson(text: string, file: string, key = 'permissions'): Record<string, unknown> {
   if (text.trim() === '') return {}
   let data: unknown
   try {
@@ -218,7 +223,7 @@ function parseJson(text: string, file: string): Record<string, unknown> {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new TauError(
       'TAU_CONFIG_INVALID',
-      `settings file ${file}: expected a JSON object at the top ({ "permissions": { ... } }), got ${Array.isArray(data) ? 'an array' : JSON.stringify(data)}`,
+      `settings file ${file}: expected a JSON object at the top ({ "${key}": { ... } }), got ${Array.isArray(data) ? 'an array' : JSON.stringify(data)}`,
       { file },
     )
   }
@@ -272,7 +277,7 @@ async function writeRule(file: string, behavior: PermissionBehavior, text: strin
   let data: Record<string, unknown> = {}
   let mode: number | undefined
   try {
-    data = parseJson(await readFile(file, 'utf8'), file)
+    data = parseSettingsJson(await readFile(file, 'utf8'), file)
     mode = (await stat(file)).mode & 0o777
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
