@@ -32,6 +32,7 @@ export {
   formatError,
   isTauError,
   type KernelErrorCode,
+  messageOf,
   TauError,
   type TauErrorOptions,
 } from './errors.js'

@@ -54,13 +54,4 @@ export const AGENT_ERRORS = defineErrors('agent', {
   },
 })
 
-/** The message of any thrown value. */
-export function messageOf(error: unknown): string {
-  if (error instanceof Error) return error.message
-  if (typeof error === 'string') return error
-  try {
-    return JSON.stringify(error) ?? String(error)
-  } catch {
-    return String(error)
-  }
-}
+export { messageOf } from '../../kernel/index.js'

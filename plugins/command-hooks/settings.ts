@@ -9,12 +9,11 @@
  * (Claude Code's `prompt`, `http`, ...), is reported as a problem and skipped: a settings file
  * shared with Claude Code keeps working.
  */
-import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { closest, TauError } from '../../kernel/index.js'
 import {
   type FileScope,
-  parseSettingsJson,
+  readSettingsJson,
   type SettingsPaths,
   settingsFile,
 } from '../permissions/settings.js'
@@ -121,19 +120,7 @@ const fileGroups = z.array(
 
 /** The `hooks` of one settings file; undefined when the file does not exist. */
 export function readHooksFile(file: string, problems: string[]): RawGroups | undefined {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined
-    throw new TauError(
-      'TAU_CONFIG_LOAD',
-      `settings file ${file} could not be read: ${(error as Error).message}`,
-      { file, cause: error },
-    )
-  }
-  const hooks = parseSettingsJson(text, file, 'hooks').hooks
+  const hooks = readSettingsJson(file, 'hooks')?.hooks
   if (hooks === undefined) return undefined
   if (typeof hooks !== 'object' || hooks === null || Array.isArray(hooks)) {
     throw invalid(file, `hooks: expected an object of events ({ "PreToolUse": [...] }), got ${shown(hooks)}`)

@@ -169,8 +169,11 @@ export function expandHome(path: string, base: string): string {
   return resolve(base, path)
 }
 
-/** The `permissions` object of one settings file; undefined when the file does not exist. */
-export function readSettingsFile(file: string): SettingsPermissions | undefined {
+/**
+ * A settings file parsed as a JSON object; undefined when it does not exist. Every plugin that
+ * reads a key of these files (permissions, hooks) goes through here.
+ */
+export function readSettingsJson(file: string, key: string): Record<string, unknown> | undefined {
   let text: string
   try {
     text = readFileSync(file, 'utf8')
@@ -186,7 +189,13 @@ export function readSettingsFile(file: string): SettingsPermissions | undefined 
       },
     )
   }
-  const data = parseSettingsJson(text, file)
+  return parseSettingsJson(text, file, key)
+}
+
+/** The `permissions` object of one settings file; undefined when the file does not exist. */
+export function readSettingsFile(file: string): SettingsPermissions | undefined {
+  const data = readSettingsJson(file, 'permissions')
+  if (data === undefined) return undefined
   const permissions = data.permissions
   if (permissions === undefined) return {}
   const result = settingsPermissions.safeParse(permissions)
