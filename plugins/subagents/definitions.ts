@@ -1,0 +1,137 @@
+/**
+ * Agent definitions: the built-in `general-purpose` agent, `subagents.agents` from the config,
+ * and Markdown files in `<project>/.tau/agents/*.md` and `<tauHome>/agents/*.md` (Claude Code's
+ * agent-file shape: YAML frontmatter `name`, `description`, `tools`, `model`; the body is the
+ * system prompt added for the child).
+ *
+ * Security: an agent file is untrusted text. Its frontmatter is parsed as YAML only, through the
+ * skills plugin's safe parser: `---js` / `---javascript` (which gray-matter would eval) is refused
+ * before gray-matter sees the text, and gray-matter's script engines are replaced by ones that throw.
+ */
+import { readdir, readFile } from 'node:fs/promises'
+import { basename, join } from 'node:path'
+import { frontmatterLanguage, parseFrontmatter, splitTools } from '../skills/frontmatter.js'
+
+export interface AgentDefinition {
+  readonly name: string
+  /** When to use the agent: shown to the model in the Task tool's description. */
+  readonly description: string
+  /** Tool names the child may call; undefined = every tool but Task. */
+  readonly tools?: readonly string[]
+  /** `provider:model`; undefined or `inherit` = the parent's model. */
+  readonly model?: string
+  /** Added to the child's system prompt. */
+  readonly prompt: string
+  /** `builtin`, `config`, `project`, `user`. */
+  readonly source: string
+  readonly file?: string
+}
+
+export interface DefinitionProblem {
+  readonly file: string
+  readonly message: string
+}
+
+export const GENERAL_PURPOSE: AgentDefinition = {
+  name: 'general-purpose',
+  description:
+    'General-purpose agent for researching complex questions, searching for code and carrying out multi-step tasks on its own.',
+  prompt:
+    'You are a subagent started by another agent for one task. Work on it on your own with the tools you have; nobody can answer questions. When you are done, answer with a concise, complete report of what you found or did: that report is all the other agent sees.',
+  source: 'builtin',
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/
+
+/** Parses one agent file. Never throws; a file that cannot be used gives a problem instead. */
+export function parseAgentFile(
+  text: string,
+  file: string,
+  source: string,
+): { agent?: AgentDefinition; problem?: DefinitionProblem } {
+  const refuse = (message: string) => ({ problem: { file, message } })
+  const language = frontmatterLanguage(text)
+  if (language === undefined) return refuse('an agent file must start with a YAML frontmatter block (---)')
+  if (language !== '' && language !== 'yaml' && language !== 'yml') {
+    return refuse(`front matter in '${language}' is refused: only YAML is accepted (it is never run)`)
+  }
+  let data: unknown
+  let body: string
+  try {
+    ;({ data, body } = parseFrontmatter(text))
+  } catch (error) {
+    return refuse(
+      `the frontmatter is not valid: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}`,
+    )
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    return refuse('the frontmatter must be a YAML mapping of fields')
+  }
+  const fields = data as Record<string, unknown>
+  const name = fields.name ?? basename(file, '.md')
+  if (typeof name !== 'string' || !NAME.test(name)) {
+    return refuse('name must be letters, digits, "-" and "_" (at most 64)')
+  }
+  if (typeof fields.description !== 'string' || fields.description.trim() === '') {
+    return refuse('description is required (when the agent should be used)')
+  }
+  let tools: string[] | undefined
+  if (fields.tools !== undefined && fields.tools !== null) {
+    if (typeof fields.tools === 'string') tools = splitTools(fields.tools)
+    else if (Array.isArray(fields.tools) && fields.tools.every((t) => typeof t === 'string')) {
+      tools = fields.tools.map((t) => t.trim()).filter((t) => t !== '')
+    } else return refuse('tools must be a comma-separated string or a list of tool names')
+  }
+  if (fields.model !== undefined && fields.model !== null && typeof fields.model !== 'string') {
+    return refuse('model must be a string')
+  }
+  const model = typeof fields.model === 'string' ? fields.model : undefined
+  return {
+    agent: {
+      name,
+      description: fields.description.trim(),
+      ...(tools ? { tools } : {}),
+      ...(model ? { model } : {}),
+      prompt: body.trim(),
+      source,
+      file,
+    },
+  }
+}
+
+/** Reads `*.md` agent files of a directory (missing directory: none). */
+export async function readAgentDirectory(
+  dir: string,
+  source: string,
+): Promise<{ agents: AgentDefinition[]; problems: DefinitionProblem[] }> {
+  let names: string[]
+  try {
+    names = (await readdir(dir)).filter((name) => name.endsWith('.md') && !name.startsWith('.')).sort()
+  } catch {
+    return { agents: [], problems: [] }
+  }
+  const parsed = await Promise.all(
+    names.map(async (name) => {
+      const file = join(dir, name)
+      try {
+        return parseAgentFile(await readFile(file, 'utf8'), file, source)
+      } catch (error) {
+        return { problem: { file, message: error instanceof Error ? error.message : String(error) } }
+      }
+    }),
+  )
+  return {
+    agents: parsed.flatMap((p) => (p.agent ? [p.agent] : [])),
+    problems: parsed.flatMap((p) => (p.problem ? [p.problem] : [])),
+  }
+}
+
+/** Claude Code's model aliases: they name no tau provider, so they mean the parent's model. */
+const ALIASES = new Set(['inherit', 'sonnet', 'opus', 'haiku'])
+
+/** The child's model: the definition's `provider:model`, else the parent's. */
+export function childModel(definition: AgentDefinition, parentModel: string): string {
+  const model = definition.model
+  if (model === undefined || ALIASES.has(model.toLowerCase())) return parentModel
+  return model
+}

@@ -1,0 +1,136 @@
+/**
+ * The `subagents` plugin: the `Task` tool, which runs a child agent session with its own
+ * conversation, tool subset and (optionally) model, from agent definitions in the config,
+ * `<project>/.tau/agents/*.md` and `<tauHome>/agents/*.md`.
+ */
+import { join } from 'node:path'
+import { z } from 'zod'
+import { AsyncSeriesHook, definePlugin, defineService } from '../../kernel/index.js'
+import { agentHooksRef } from '../agent/hooks.js'
+import { agentRuntimeRef } from '../agent/runtime.js'
+import { toolRegistryRef } from '../tools/tool.js'
+import {
+  type AgentDefinition,
+  type DefinitionProblem,
+  GENERAL_PURPOSE,
+  readAgentDirectory,
+} from './definitions.js'
+import { type SubagentHooks, subagentHooksRef } from './hooks.js'
+import { Semaphore } from './semaphore.js'
+import { createTaskTool } from './task-tool.js'
+
+export {
+  type AgentDefinition,
+  childModel,
+  type DefinitionProblem,
+  GENERAL_PURPOSE,
+  parseAgentFile,
+  readAgentDirectory,
+} from './definitions.js'
+export { type SubagentHooks, type SubagentStart, type SubagentStop, subagentHooksRef } from './hooks.js'
+export { Semaphore } from './semaphore.js'
+export { TASK_TOOL, type TaskDisplay, type TaskInput, taskDescription } from './task-tool.js'
+
+export const subagentsConfig = z.strictObject({
+  /** Agent definitions by name; they win over agent files of the same name. */
+  agents: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/),
+      z.strictObject({
+        description: z.string().min(1),
+        /** Tool names the agent may call (default: every tool but Task). */
+        tools: z.array(z.string()).optional(),
+        /** `provider:model`, or `inherit` (default): the parent's model. */
+        model: z.string().optional(),
+        /** Added to the child's system prompt. */
+        prompt: z.string(),
+      }),
+    )
+    .default({}),
+  /** Task calls running at once, over all sessions; more wait for a slot. */
+  maxParallel: z.number().int().min(1).default(4),
+  /** Model calls per child run (default: `agent.maxTurns`). */
+  maxTurns: z.number().int().positive().optional(),
+  /** Read `<tauHome>/agents/*.md`. */
+  user: z.boolean().default(true),
+})
+export type SubagentsConfig = z.infer<typeof subagentsConfig>
+
+export interface SubagentCatalog {
+  /** The agent definitions, first of each name wins: config, project, user, built-in. */
+  list(): readonly AgentDefinition[]
+  /** Agent files that were refused (bad frontmatter, ---js, no description). */
+  problems(): readonly DefinitionProblem[]
+}
+
+export const subagentCatalogRef = defineService<SubagentCatalog>('subagents.catalog', {
+  description: 'Agent definitions the Task tool can start.',
+})
+
+export default definePlugin({
+  name: 'subagents',
+  description: 'The Task tool: child agent sessions with their own conversation, tools and model',
+  dependsOn: ['agent', 'tools'],
+  config: subagentsConfig,
+  async setup(ctx) {
+    const hooks = ctx.declareHooks<SubagentHooks>(subagentHooksRef, {
+      subagentStart: new AsyncSeriesHook(['context']),
+      subagentStop: new AsyncSeriesHook(['context']),
+    })
+    const { projectDir, tauHome } = ctx.paths
+    const [project, user] = await Promise.all([
+      readAgentDirectory(join(projectDir, '.tau', 'agents'), 'project'),
+      ctx.config.user ? readAgentDirectory(join(tauHome, 'agents'), 'user') : { agents: [], problems: [] },
+    ])
+    const fromConfig: AgentDefinition[] = Object.entries(ctx.config.agents).map(([name, agent]) => ({
+      name,
+      description: agent.description,
+      ...(agent.tools ? { tools: agent.tools } : {}),
+      ...(agent.model ? { model: agent.model } : {}),
+      prompt: agent.prompt,
+      source: 'config',
+    }))
+    const agents: AgentDefinition[] = []
+    for (const agent of [...fromConfig, ...project.agents, ...user.agents, GENERAL_PURPOSE]) {
+      if (agents.some((a) => a.name === agent.name)) {
+        ctx.logger.debug(`agent '${agent.name}' from ${agent.file ?? agent.source} is shadowed`)
+      } else agents.push(agent)
+    }
+    const problems = [...project.problems, ...user.problems]
+    for (const problem of problems) ctx.logger.warn('agent file skipped', { ...problem })
+    ctx.provide(subagentCatalogRef, { list: () => agents, problems: () => problems })
+
+    // The child's system prompt: the agent's built prompt plus the definition's body.
+    const childPrompts = new Map<string, AgentDefinition>()
+    ctx.hooksOf(agentHooksRef).systemPrompt.tap((prompt) => {
+      const definition = childPrompts.get(prompt.sessionId)
+      if (!definition) return prompt
+      const text = [
+        `You are the '${definition.name}' subagent, started through the Task tool by another agent. Your final answer is your report to it.`,
+        definition.prompt,
+      ]
+        .filter((part) => part.trim() !== '')
+        .join('\n\n')
+      return { ...prompt, sections: [...prompt.sections, { id: 'subagent', text }] }
+    })
+
+    const registry = ctx.resolve(toolRegistryRef)
+    const unregister = registry.register(
+      createTaskTool({
+        agents: () => agents,
+        runtime: () => ctx.resolve(agentRuntimeRef),
+        registry,
+        hooks,
+        semaphore: new Semaphore(ctx.config.maxParallel),
+        openScope: (options) => ctx.createSession(options),
+        childPrompts,
+        maxTurns: ctx.config.maxTurns,
+        logger: ctx.logger,
+      }),
+      ctx.name,
+    )
+    return () => {
+      unregister()
+    }
+  },
+})

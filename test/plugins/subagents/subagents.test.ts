@@ -1,0 +1,379 @@
+/**
+ * The subagents plugin through the real agent loop: the Task tool runs a child session served by
+ * the same scripted model (its turns answer the parent's and the children's calls in order), with
+ * the real permissions plugin deciding both.
+ */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import type { TauConfig } from '../../../kernel/index.js'
+import { createTestKernel, type TestKernel } from '../../../kernel/testing/index.js'
+import agent, {
+  type AgentEvent,
+  type AgentSessionOptions,
+  agentRuntimeRef,
+} from '../../../plugins/agent/index.js'
+import permissions from '../../../plugins/permissions/index.js'
+import providerScripted, {
+  type ScriptTurn,
+  scriptedProviderRef,
+} from '../../../plugins/provider-scripted/index.js'
+import providers from '../../../plugins/providers/index.js'
+import subagents, {
+  type SubagentStart,
+  type SubagentStop,
+  subagentCatalogRef,
+  subagentHooksRef,
+} from '../../../plugins/subagents/index.js'
+import { defineTool } from '../../../plugins/tools/registry.js'
+import { collect, ofType, resultOf, tempDir, toolsPlugin, toolText } from '../agent/helpers.js'
+
+const executed: string[] = []
+const echo = defineTool({
+  name: 'Echo',
+  description: 'Echoes text',
+  input: z.object({ text: z.string() }),
+  annotations: { readOnly: true },
+  permissionTarget: ({ text }) => text,
+  execute: async ({ text }) => {
+    executed.push(`Echo:${text}`)
+    return `echo ${text}`
+  },
+})
+const secret = defineTool({
+  name: 'Secret',
+  description: 'Reads a secret',
+  input: z.object({}),
+  annotations: { readOnly: true },
+  execute: async () => {
+    executed.push('Secret')
+    return 'the secret'
+  },
+})
+const write = defineTool({
+  name: 'Write',
+  description: 'Writes',
+  input: z.object({ text: z.string() }),
+  annotations: { readOnly: false },
+  execute: async ({ text }) => {
+    executed.push(`Write:${text}`)
+    return 'written'
+  },
+})
+
+const kernels: TestKernel[] = []
+const dirs: Array<{ remove(): Promise<void> }> = []
+afterEach(async () => {
+  executed.length = 0
+  await Promise.all(kernels.splice(0).map((kernel) => kernel.stop()))
+  await Promise.all(dirs.splice(0).map((dir) => dir.remove()))
+})
+
+async function setup(options: { turns: ScriptTurn[]; config?: TauConfig; files?: Record<string, string> }) {
+  const cwd = await tempDir('tau-subagents-cwd-')
+  const home = await tempDir('tau-subagents-home-')
+  dirs.push(cwd, home)
+  for (const [path, text] of Object.entries(options.files ?? {})) {
+    const file = path.startsWith('~/') ? join(home.dir, path.slice(2)) : join(cwd.dir, path)
+    await mkdir(join(file, '..'), { recursive: true })
+    await writeFile(file, text)
+  }
+  const kernel = await createTestKernel({
+    plugins: [providers, providerScripted, toolsPlugin([echo, secret, write]), agent, permissions, subagents],
+    config: {
+      model: 'scripted:test',
+      providers: { scripted: { turns: options.turns } },
+      subagents: {
+        agents: {
+          reader: { description: 'Reads with Echo only', tools: ['Echo'], prompt: 'READER PROMPT' },
+          other: {
+            description: 'Runs on another model',
+            tools: ['Echo'],
+            model: 'scripted:other',
+            prompt: '',
+          },
+        },
+      },
+      ...options.config,
+    },
+    cwd: cwd.dir,
+    tauHome: home.dir,
+  })
+  kernels.push(kernel)
+  const runtime = kernel.resolve(agentRuntimeRef)
+  const session = (o: AgentSessionOptions = {}) =>
+    runtime.createSession({ scope: kernel.createSession({ cwd: cwd.dir }), ...o })
+  return { kernel, runtime, session, scripted: kernel.resolve(scriptedProviderRef), cwd: cwd.dir }
+}
+
+const task = (id: string, subagent_type: string, prompt = 'do it'): ScriptTurn => ({
+  toolCalls: [{ id, name: 'Task', input: { description: 'a task', prompt, subagent_type } }],
+})
+
+/** The child events forwarded as tool-progress of the Task call `id`. */
+function childEvents(events: readonly AgentEvent[], id: string): AgentEvent[] {
+  return ofType(events, 'tool-progress')
+    .filter((p) => p.id === id)
+    .map((p) => (p.data as { event: AgentEvent }).event)
+}
+
+const toolNames = (request: { tools?: readonly { name: string }[] }) =>
+  (request.tools ?? []).map((t) => t.name)
+
+describe('Task tool', () => {
+  it('runs a child with its restricted tool set and returns its report, child events tagged with the call id', async () => {
+    const h = await setup({
+      turns: [
+        task('task_1', 'reader', 'find the answer'),
+        { toolCalls: [{ id: 'c_secret', name: 'Secret', input: {} }] },
+        { toolCalls: [{ id: 'c_echo', name: 'Echo', input: { text: 'hi' } }] },
+        { text: 'REPORT: the answer is 42' },
+        { text: 'parent done' },
+      ],
+    })
+    const events = await collect(h.session().run('go'))
+    expect(resultOf(events)).toMatchObject({ stopReason: 'end-turn', isError: false, text: 'parent done' })
+    // The parent got the child's final report as the Task result.
+    const end = ofType(events, 'tool-end').find((e) => e.id === 'task_1')!
+    expect(end.result.isError ?? false).toBe(false)
+    expect(toolText(events, 'task_1')).toBe('REPORT: the answer is 42')
+
+    // The child saw only Echo; Secret (registered, outside its list) was refused and never ran.
+    const [parentCall, childCall] = h.scripted.requests
+    expect(toolNames(parentCall!)).toContain('Task')
+    expect(toolNames(childCall!)).toEqual(['Echo'])
+    expect(JSON.stringify(childCall!.messages)).toContain('READER PROMPT')
+    expect(JSON.stringify(childCall!.messages)).toContain('find the answer')
+    expect(JSON.stringify(parentCall!.messages)).not.toContain('READER PROMPT')
+    expect(executed).toEqual(['Echo:hi'])
+
+    const child = childEvents(events, 'task_1')
+    expect(child.length).toBeGreaterThan(0)
+    expect(child.every((e) => e.parentToolCallId === 'task_1')).toBe(true)
+    expect(child.every((e) => e.sessionId !== events[0]!.sessionId)).toBe(true)
+    const secretEnd = ofType(child, 'tool-end').find((e) => e.id === 'c_secret')!
+    expect(secretEnd.result.isError).toBe(true)
+    const secretText = secretEnd.result.content.map((p) => (p.type === 'text' ? p.text : '')).join('')
+    expect(secretText).toContain("no tool named 'Secret'")
+    expect(secretText).toContain('The tools you can call are: Echo.')
+    expect(ofType(child, 'result')[0]).toMatchObject({ text: 'REPORT: the answer is 42', isError: false })
+    // The child session is closed after the call.
+    expect(h.runtime.sessions()).toHaveLength(1)
+  })
+
+  it('fires subagentStart and subagentStop, and runs the child on the definition model', async () => {
+    const h = await setup({ turns: [task('t', 'other'), { text: 'child report' }, { text: 'ok' }] })
+    const seen: Array<SubagentStart | SubagentStop> = []
+    const view = h.kernel.hooksOf(subagentHooksRef)
+    view.subagentStart.tapPromise(async (c) => void seen.push(c))
+    view.subagentStop.tapPromise(async (c) => void seen.push(c))
+    await collect(h.session().run('go'))
+    expect(h.scripted.requests[1]!.model).toEqual({ provider: 'scripted', model: 'other' })
+    expect(h.scripted.requests[0]!.model).toEqual({ provider: 'scripted', model: 'test' })
+    expect(seen).toHaveLength(2)
+    expect(seen[0]).toMatchObject({
+      toolCallId: 't',
+      agentType: 'other',
+      model: 'scripted:other',
+      tools: ['Echo'],
+    })
+    expect(seen[1]).toMatchObject({
+      toolCallId: 't',
+      stopReason: 'end-turn',
+      isError: false,
+      text: 'child report',
+    })
+  })
+
+  it('answers an unknown subagent_type with an error naming the agent types', async () => {
+    const h = await setup({ turns: [task('t', 'nope'), { text: 'ok' }] })
+    const events = await collect(h.session().run('go'))
+    const end = ofType(events, 'tool-end').find((e) => e.id === 't')!
+    expect(end.result.isError).toBe(true)
+    expect(toolText(events, 't')).toContain("no agent type 'nope'")
+    expect(toolText(events, 't')).toContain('general-purpose')
+    expect(h.scripted.requests).toHaveLength(2)
+  })
+
+  it('reports a failed child as an error result', async () => {
+    const h = await setup({
+      turns: [task('t', 'reader'), { status: 500, errorMessage: 'model down' }, { text: 'ok' }],
+    })
+    const events = await collect(h.session().run('go'))
+    const end = ofType(events, 'tool-end').find((e) => e.id === 't')!
+    expect(end.result.isError).toBe(true)
+    expect(toolText(events, 't')).toContain("The subagent 'reader' failed")
+  })
+})
+
+describe('permissions of the child', () => {
+  it('does not use the parent askPermission: what needs asking is denied in the child', async () => {
+    const h = await setup({
+      turns: [
+        task('t', 'general-purpose'),
+        { toolCalls: [{ id: 'w', name: 'Write', input: { text: 'x' } }] },
+        { text: 'could not write' },
+        { text: 'ok' },
+      ],
+    })
+    const asked: string[] = []
+    const events = await collect(
+      h
+        .session({
+          askPermission: async (r) => {
+            asked.push(r.toolName)
+            return 'allow'
+          },
+        })
+        .run('go'),
+    )
+    expect(executed).toEqual([])
+    expect(asked).toEqual([])
+    const decision = ofType(childEvents(events, 't'), 'permission-decision')[0]
+    expect(decision).toMatchObject({ name: 'Write', behavior: 'deny', source: 'headless' })
+    // general-purpose gets every tool but Task.
+    expect(toolNames(h.scripted.requests[1]!)).toEqual(['Echo', 'Secret', 'Write'])
+  })
+
+  it("passes on the parent's mode: in plan mode the child cannot write", async () => {
+    const h = await setup({
+      turns: [
+        task('t', 'general-purpose'),
+        { toolCalls: [{ id: 'w', name: 'Write', input: { text: 'x' } }] },
+        { text: 'plan only' },
+        { text: 'ok' },
+      ],
+    })
+    const events = await collect(h.session({ permissionMode: 'plan' }).run('go'))
+    expect(executed).toEqual([])
+    expect(ofType(childEvents(events, 't'), 'permission-decision')[0]).toMatchObject({
+      behavior: 'deny',
+      source: 'mode',
+    })
+  })
+
+  it("passes on the parent's command-line rules: a tool the parent may not use stays denied", async () => {
+    const h = await setup({
+      turns: [
+        task('t', 'general-purpose'),
+        { toolCalls: [{ id: 'e', name: 'Echo', input: { text: 'no' } }] },
+        { text: 'denied' },
+        { text: 'ok' },
+      ],
+    })
+    const events = await collect(h.session({ disallowedTools: ['Echo(no)'] }).run('go'))
+    expect(executed).toEqual([])
+    expect(ofType(childEvents(events, 't'), 'permission-decision')[0]).toMatchObject({
+      behavior: 'deny',
+      source: 'rule',
+    })
+  })
+
+  it("hides from the child the tools the parent's bare deny rules take away", async () => {
+    const h = await setup({
+      turns: [
+        task('t', 'general-purpose'),
+        { toolCalls: [{ id: 's', name: 'Secret', input: {} }] },
+        { text: 'no secret' },
+        { text: 'ok' },
+      ],
+    })
+    const events = await collect(h.session({ disallowedTools: ['Secret'] }).run('go'))
+    expect(executed).toEqual([])
+    expect(toolNames(h.scripted.requests[1]!)).toEqual(['Echo', 'Write'])
+    const end = ofType(childEvents(events, 't'), 'tool-end').find((e) => e.id === 's')!
+    expect(end.result.isError).toBe(true)
+  })
+})
+
+describe('agent files', () => {
+  it('discovers .tau/agents and <tauHome>/agents, and refuses ---js front matter without running it', async () => {
+    const h = await setup({
+      files: {
+        '.tau/agents/finder.md':
+          '---\nname: finder\ndescription: Finds things\ntools: Echo, Secret\nmodel: inherit\n---\nFINDER BODY\n',
+        '~/agents/helper.md': '---\nname: helper\ndescription: Helps\n---\nHELPER BODY\n',
+        '.tau/agents/evil.md':
+          "---js\n{ name: (globalThis.__tauSubagentPwned = true, 'evil'), description: 'x' }\n---\nEVIL\n",
+        '.tau/agents/broken.md': 'no frontmatter here\n',
+      },
+      turns: [task('t', 'finder'), { text: 'found it' }, { text: 'ok' }],
+    })
+    const catalog = h.kernel.resolve(subagentCatalogRef)
+    const names = catalog.list().map((a) => a.name)
+    expect(names).toEqual(['reader', 'other', 'finder', 'helper', 'general-purpose'])
+    expect((globalThis as { __tauSubagentPwned?: boolean }).__tauSubagentPwned).toBeUndefined()
+    const problems = catalog.problems()
+    expect(problems.map((p) => p.file.split('/').at(-1))).toEqual(['broken.md', 'evil.md'])
+    expect(problems[1]!.message).toContain("'js' is refused")
+
+    const events = await collect(h.session().run('go'))
+    expect(toolText(events, 't')).toBe('found it')
+    const task0 = h.scripted.requests[0]!.tools!.find((t) => t.name === 'Task')!
+    expect(task0.description).toContain('finder: Finds things')
+    expect(task0.description).not.toContain('evil')
+    expect(toolNames(h.scripted.requests[1]!)).toEqual(['Echo', 'Secret'])
+    expect(JSON.stringify(h.scripted.requests[1]!.messages)).toContain('FINDER BODY')
+  })
+})
+
+describe('abort and parallel Task calls', () => {
+  it("aborting the parent's run aborts the child at once", async () => {
+    const h = await setup({ turns: [task('t', 'reader'), { text: 'never', firstByteDelayMs: 10_000 }] })
+    const stops: SubagentStop[] = []
+    h.kernel.hooksOf(subagentHooksRef).subagentStop.tapPromise(async (c) => void stops.push(c))
+    const controller = new AbortController()
+    const started = Date.now()
+    const events: AgentEvent[] = []
+    for await (const event of h.session().run('go', { signal: controller.signal })) {
+      events.push(event)
+      if (
+        event.type === 'tool-progress' &&
+        (event.data as { event: AgentEvent }).event.type === 'user-prompt'
+      ) {
+        controller.abort()
+      }
+    }
+    expect(resultOf(events).stopReason).toBe('aborted')
+    expect(Date.now() - started).toBeLessThan(5000)
+    // The child ends too (the loop does not wait for aborted tools): its run stops as aborted.
+    await expect.poll(() => stops.length, { timeout: 3000 }).toBe(1)
+    expect(stops[0]).toMatchObject({ stopReason: 'aborted', isError: true })
+    await expect.poll(() => h.runtime.sessions().length, { timeout: 3000 }).toBe(1)
+  })
+
+  for (const maxParallel of [1, 2]) {
+    it(`runs Task calls of one turn in parallel, at most subagents.maxParallel (${maxParallel}) at once`, async () => {
+      const child: ScriptTurn = { text: 'report', firstByteDelayMs: 150 }
+      const h = await setup({
+        config: { subagents: { maxParallel, agents: {} } },
+        turns: [
+          {
+            toolCalls: [1, 2, 3].map((i) => ({
+              id: `t${i}`,
+              name: 'Task',
+              input: { description: 'x', prompt: 'p', subagent_type: 'general-purpose' },
+            })),
+          },
+          child,
+          child,
+          child,
+          { text: 'ok' },
+        ],
+      })
+      let running = 0
+      let most = 0
+      const view = h.kernel.hooksOf(subagentHooksRef)
+      view.subagentStart.tapPromise(async () => {
+        running++
+        most = Math.max(most, running)
+      })
+      view.subagentStop.tapPromise(async () => void running--)
+      const events = await collect(h.session().run('go'))
+      expect(resultOf(events).isError).toBe(false)
+      for (const id of ['t1', 't2', 't3']) expect(toolText(events, id)).toBe('report')
+      expect(most).toBe(maxParallel)
+    })
+  }
+})
