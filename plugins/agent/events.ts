@@ -91,6 +91,16 @@ export type AgentEvent = Base &
         readonly costUsd?: number
       }
     | { readonly type: 'todos'; readonly todos: readonly Todo[] }
+    | {
+        /** The conversation was compacted (old tool results cleared, older turns summarised). */
+        readonly type: 'compaction'
+        readonly trigger: 'auto' | 'manual'
+        readonly reason: 'threshold' | 'context-length' | 'manual'
+        readonly clearedResults: number
+        readonly summarizedMessages: number
+        readonly tokensBefore: number
+        readonly tokensAfter: number
+      }
     | { readonly type: 'notification'; readonly level: 'info' | 'warn'; readonly message: string }
     | { readonly type: 'error'; readonly code: string; readonly message: string; readonly fatal: boolean }
     | {

@@ -100,6 +100,28 @@ export interface PreCompactContext {
   readonly instructions: readonly string[]
 }
 
+/** Why the loop asks for compaction: before a model call (the tap checks the threshold), or after the provider refused a request as too long. */
+export type CompactReason = 'threshold' | 'context-length'
+
+export interface CompactRequest {
+  readonly sessionId: string
+  readonly reason: CompactReason
+  /** The run's signal: the summary call stops with it. */
+  readonly signal: AbortSignal
+}
+
+/** What a compaction did (the agent emits it as a `compaction` event). */
+export interface CompactionInfo {
+  readonly trigger: 'auto' | 'manual'
+  readonly reason: CompactReason | 'manual'
+  /** Tool results replaced by a placeholder. */
+  readonly clearedResults: number
+  /** Messages replaced by the summary (0: no summary was made). */
+  readonly summarizedMessages: number
+  readonly tokensBefore: number
+  readonly tokensAfter: number
+}
+
 /** A message joined the session's conversation (the loop waits for the taps before it goes on). */
 export interface MessageAppended {
   readonly sessionId: string
@@ -130,6 +152,12 @@ export interface AgentHooks {
   postToolUseFailure: AsyncSeriesHook<[PostToolUseFailure]>
   stop: AsyncSeriesBailHook<[StopContext], StopDecision | undefined>
   preCompact: AsyncSeriesWaterfallHook<[PreCompactContext]>
+  /**
+   * Before each model call (reason `threshold`) and after a context-length error (`context-length`,
+   * then the call is retried once): a tap (the session plugin) may compact the session's
+   * conversation (through `AgentSession.replaceConversation`) and tell what it did; undefined: nothing.
+   */
+  compact: AsyncSeriesBailHook<[CompactRequest], CompactionInfo | undefined>
   /** After each message appended to a conversation, before the loop goes on (transcripts). */
   messageAppended: AsyncSeriesHook<[MessageAppended]>
   sessionEnd: AsyncSeriesHook<[SessionEndContext]>

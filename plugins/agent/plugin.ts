@@ -43,6 +43,7 @@ export default definePlugin({
       postToolUseFailure: new AsyncSeriesHook(['failure']),
       stop: new AsyncSeriesBailHook(['context']),
       preCompact: new AsyncSeriesWaterfallHook(['context']),
+      compact: new AsyncSeriesBailHook(['request']),
       messageAppended: new AsyncSeriesHook(['appended']),
       sessionEnd: new AsyncSeriesHook(['context']),
       notification: new AsyncSeriesHook(['context']),

@@ -25,12 +25,17 @@ import { costOf } from './cost.js'
 import { AGENT_ERRORS, messageOf } from './errors.js'
 import type { EventChannel } from './event-channel.js'
 import type { AgentEvent, StopReason } from './events.js'
+import type { CompactionInfo, CompactReason } from './hooks.js'
 import type { RunOptions } from './runtime.js'
 import { errorResult, runToolCalls, type ToolCallHost } from './tool-calls.js'
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 /** An event without the fields every event carries. */
 export type EventBody = DistributiveOmit<AgentEvent, 'sessionId' | 'parentToolCallId'>
+
+function isContextLength(error: unknown): boolean {
+  return isProviderError(error) && (error.kind === 'context-length' || isContextLengthMessage(error.message))
+}
 
 /** What a run needs from its session. */
 export interface RunHost extends ToolCallHost {
@@ -209,8 +214,42 @@ export class Run {
   }
 
   private async callModel(system: string): Promise<ModelResponse> {
-    const { host } = this
     this.turns++
+    await this.compact('threshold')
+    try {
+      return await this.modelCall(system)
+    } catch (error) {
+      if (this.signal.aborted || !isContextLength(error)) throw error
+      // The provider refused the request as too long: compact, then try the call once more.
+      if (!(await this.compact('context-length'))) throw error
+      return await this.modelCall(system)
+    }
+  }
+
+  /** Asks the compact hook (the session plugin) to compact; emits what it did. */
+  private async compact(reason: CompactReason): Promise<boolean> {
+    const { host } = this
+    let info: CompactionInfo | undefined
+    try {
+      info = await untilAborted(
+        host.hooks.compact.promise({ sessionId: host.sessionId, reason, signal: this.signal }),
+        this.signal,
+      )
+    } catch (error) {
+      if (this.signal.aborted) throw error
+      const message = `compaction failed: ${messageOf(error)}`
+      host.logger.warn(message)
+      this.emit({ type: 'notification', level: 'warn', message })
+      await this.notify('warn', message)
+      return false
+    }
+    if (!info) return false
+    this.emit({ type: 'compaction', ...info })
+    return true
+  }
+
+  private async modelCall(system: string): Promise<ModelResponse> {
+    const { host } = this
     const tools = host.toolDefinitions()
     const request: ModelRequest = {
       model: host.modelRef,
@@ -332,7 +371,7 @@ export class Run {
     let code: string = isTauError(error) ? error.code : AGENT_ERRORS.TAU_AGENT_FAILED
     let message = messageOf(error)
     if (isProviderError(error)) {
-      // Reported as such; compaction will act on it once it exists.
+      // Reported as such (compaction and one retry came first, see callModel).
       if (error.kind !== 'context-length' && isContextLengthMessage(message))
         code = 'TAU_PROVIDER_CONTEXT_LENGTH'
       message = `the model call failed: ${message}`

@@ -89,6 +89,19 @@ export interface AgentSession {
   readonly running: boolean
   /** The todo list (TodoWrite's state). */
   readonly todos: readonly Todo[]
+  /**
+   * Replaces the conversation (compaction). The next model call sends it; messages appended later
+   * are numbered from its length.
+   */
+  replaceConversation(conversation: Conversation): void
+  /**
+   * Fires the preCompact hook (only the agent can): the instructions for a compaction summary,
+   * after its taps added theirs.
+   */
+  compactInstructions(
+    trigger: 'auto' | 'manual',
+    instructions?: readonly string[],
+  ): Promise<readonly string[]>
   /** The session's system prompt: built once, at the first call (or given in the options). */
   systemPrompt(): Promise<string>
   /**

@@ -171,6 +171,18 @@ export class AgentSessionImpl implements AgentSession, RunHost {
     })
   }
 
+  replaceConversation(conversation: Conversation): void {
+    this.conversation = conversation
+  }
+
+  async compactInstructions(
+    trigger: 'auto' | 'manual',
+    instructions: readonly string[] = [],
+  ): Promise<readonly string[]> {
+    const context = await this.hooks.preCompact.promise({ sessionId: this.id, trigger, instructions })
+    return context.instructions
+  }
+
   capabilities(): Promise<ModelCapabilities | undefined> {
     this.caps ??= this.providers.capabilities(this.modelText).catch((error: unknown) => {
       this.logger.debug(`no capabilities for ${this.modelText}: ${messageOf(error)}`)

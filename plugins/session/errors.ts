@@ -17,4 +17,14 @@ export const SESSION_ERRORS = defineErrors('session', {
     hint: 'Session ids are letters, digits, - and _ (as `tau sessions` lists them).',
     userError: true,
   },
+  TAU_SESSION_BUSY: {
+    title: 'The session is running or already compacting',
+    hint: 'Compact between runs: wait for the run to end (or abort it), then /compact again.',
+    userError: true,
+  },
+  TAU_SESSION_COMPACTION_FAILED: {
+    title: 'Compacting the session failed',
+    hint: 'The summary call to the model failed or returned nothing; the conversation was left as it was.',
+    userError: false,
+  },
 })

@@ -7,14 +7,34 @@
 import { randomUUID } from 'node:crypto'
 import { isAbsolute, join } from 'node:path'
 import { z } from 'zod'
-import { Conversation, cliCommandsRef, definePlugin, TauError, type Usage } from '../../kernel/index.js'
-import { agentHooksRef } from '../agent/hooks.js'
+import {
+  Conversation,
+  cliCommandsRef,
+  definePlugin,
+  type Message,
+  TauError,
+  textOf,
+  type Usage,
+} from '../../kernel/index.js'
+import { agentHooksRef, type CompactionInfo } from '../agent/hooks.js'
 import { type AgentSession, agentRuntimeRef } from '../agent/runtime.js'
 import { providerRegistryRef } from '../providers/index.js'
 import { toolRegistryRef } from '../tools/tool.js'
+import {
+  applyClearing,
+  applySummary,
+  type ClearedResult,
+  planClearing,
+  renderForSummary,
+  SUMMARY_SYSTEM,
+  type SummaryReplacement,
+  summaryCut,
+  summaryMessage,
+  summaryRequestText,
+} from './compaction.js'
 import { SESSION_ERRORS } from './errors.js'
 import { JsonlTranscriptStore } from './jsonl-store.js'
-import { type ResumePlan, type SessionService, sessionServiceRef } from './service.js'
+import { type CompactionResult, type ResumePlan, type SessionService, sessionServiceRef } from './service.js'
 import { contextOf, estimateMessages, estimateText, estimateTools, type TokenCount } from './tokens.js'
 import {
   replay,
@@ -26,9 +46,16 @@ import {
   transcriptStoreRef,
 } from './transcript.js'
 
+export * from './compaction.js'
 export { SESSION_ERRORS } from './errors.js'
 export { JsonlTranscriptStore, parseTranscript } from './jsonl-store.js'
-export { type ResumeOptions, type ResumePlan, type SessionService, sessionServiceRef } from './service.js'
+export {
+  type CompactionResult,
+  type ResumeOptions,
+  type ResumePlan,
+  type SessionService,
+  sessionServiceRef,
+} from './service.js'
 export {
   CHARS_PER_TOKEN,
   estimateMessage,
@@ -45,6 +72,18 @@ export const sessionConfig = z.strictObject({
   dir: z.string().min(1).default('.tau/sessions'),
   /** Sync each record to disk before the loop goes on. */
   fsync: z.boolean().default(true),
+  compaction: z
+    .strictObject({
+      /** Compact automatically (past the threshold, and on a context-length error). */
+      auto: z.boolean().default(true),
+      /** Compact before a model call when the session's tokens pass this share of the window. */
+      threshold: z.number().gt(0).max(1).default(0.8),
+      /** Tool results of this many latest tool turns are never cleared. */
+      keepToolResults: z.number().int().min(0).default(3),
+      /** This many latest model turns are kept verbatim by the summary. */
+      keepTurns: z.number().int().min(1).default(3),
+    })
+    .prefault({}),
 })
 
 export type SessionConfig = z.infer<typeof sessionConfig>
@@ -247,7 +286,148 @@ export default definePlugin({
       return { used: estimate, window, estimate, reported: 0 }
     }
 
-    const service: SessionService = { store, list: () => store.list(), resume, tokens }
+    const compacting = new Set<string>()
+
+    /**
+     * Compacts an open session: clears old tool results; then, unless that brought it under the
+     * threshold (auto, threshold only), summarises the older turns with the model. Records it.
+     */
+    async function compactSession(
+      sessionId: string,
+      how: {
+        trigger: 'auto' | 'manual'
+        reason: CompactionInfo['reason']
+        focus?: string
+        signal?: AbortSignal
+      },
+      before?: TokenCount,
+    ): Promise<CompactionResult> {
+      const session = sessionOf(sessionId)
+      if (!session) {
+        throw new TauError(SESSION_ERRORS.TAU_SESSION_NOT_FOUND, `no open agent session ${sessionId}`, {
+          plugin: 'session',
+        })
+      }
+      if (compacting.has(sessionId)) {
+        throw new TauError(SESSION_ERRORS.TAU_SESSION_BUSY, `session ${sessionId} is already compacting`, {
+          plugin: 'session',
+        })
+      }
+      compacting.add(sessionId)
+      try {
+        const { threshold, keepToolResults, keepTurns } = ctx.config.compaction
+        const tokensBefore = (before ?? (await tokens(sessionId))).used
+        let messages = session.conversation.messages.slice()
+        const cleared: ClearedResult[] = planClearing(messages, keepToolResults)
+        if (cleared.length > 0) messages = applyClearing(messages, cleared)
+        let summary: SummaryReplacement | undefined
+        const finish = async (): Promise<CompactionResult> => {
+          if (cleared.length === 0 && !summary) {
+            return { clearedResults: 0, summarizedMessages: 0, tokensBefore, tokensAfter: tokensBefore }
+          }
+          session.replaceConversation(Conversation.of(messages))
+          const state = tracked.get(sessionId)
+          if (state) state.lastUsage = undefined
+          const tokensAfter = (await tokens(sessionId)).used
+          const record: TranscriptRecord = {
+            type: 'compaction',
+            at: new Date().toISOString(),
+            trigger: how.trigger,
+            reason: how.reason,
+            cleared,
+            ...(summary ? { summary } : {}),
+            tokensBefore,
+            tokensAfter,
+          }
+          if (persist && state?.written) await store.append(sessionId, [record])
+          ctx.logger.debug('compacted', { sessionId, cleared: cleared.length, summarized: summary?.to ?? 0 })
+          return {
+            clearedResults: cleared.length,
+            summarizedMessages: summary ? summary.to - summary.from : 0,
+            tokensBefore,
+            tokensAfter,
+          }
+        }
+        if (how.reason === 'threshold' && cleared.length > 0) {
+          // Enough when the estimate of the cleared conversation is under the threshold.
+          const window = (await tokens(sessionId)).window
+          const after = await estimateAll(session, messages)
+          if (window !== undefined && after <= window * threshold) return await finish()
+        }
+        const cut = summaryCut(messages, keepTurns)
+        if (cut > 0) {
+          const instructions = await session.compactInstructions(
+            how.trigger,
+            how.focus ? [`Focus on: ${how.focus}`] : [],
+          )
+          const response = await providers.complete(
+            {
+              model: providers.ref(session.model),
+              messages: [
+                { role: 'system', content: SUMMARY_SYSTEM },
+                {
+                  role: 'user',
+                  content: summaryRequestText(renderForSummary(messages.slice(0, cut)), instructions),
+                },
+              ],
+            },
+            how.signal ? { signal: how.signal } : {},
+          )
+          const text = textOf(response.message).trim()
+          if (text === '') {
+            throw new TauError(
+              SESSION_ERRORS.TAU_SESSION_COMPACTION_FAILED,
+              'the summary call returned no text',
+              {
+                plugin: 'session',
+              },
+            )
+          }
+          summary = { from: 0, to: cut, message: summaryMessage(text, session.todos) }
+          messages = applySummary(messages, summary)
+        }
+        return await finish()
+      } finally {
+        compacting.delete(sessionId)
+      }
+    }
+
+    /** The estimate of a request with these messages (system prompt and tools included). */
+    async function estimateAll(session: AgentSession, messages: readonly Message[]) {
+      const system = await session.systemPrompt().then(estimateText, () => 0)
+      const tools = toolRegistry
+        ? estimateTools(toolRegistry.definitions(toolRegistry.list().map((t) => t.name)))
+        : 0
+      return system + tools + estimateMessages(messages)
+    }
+
+    hooks.compact.tapPromise(async ({ sessionId, reason, signal }) => {
+      if (!ctx.config.compaction.auto) return undefined
+      let before: TokenCount | undefined
+      if (reason === 'threshold') {
+        before = await tokens(sessionId)
+        if (before.window === undefined || before.used <= before.window * ctx.config.compaction.threshold)
+          return undefined
+      }
+      const result = await compactSession(sessionId, { trigger: 'auto', reason, signal }, before)
+      if (result.clearedResults === 0 && result.summarizedMessages === 0) return undefined
+      return { trigger: 'auto', reason, ...result }
+    })
+
+    async function compact(sessionId: string, focus?: string): Promise<CompactionResult> {
+      if (sessionOf(sessionId)?.running) {
+        throw new TauError(
+          SESSION_ERRORS.TAU_SESSION_BUSY,
+          `session ${sessionId} is running; compact between runs`,
+          {
+            plugin: 'session',
+          },
+        )
+      }
+      return compactSession(sessionId, { trigger: 'manual', reason: 'manual', ...(focus ? { focus } : {}) })
+    }
+
+    const service: SessionService = { store, list: () => store.list(), resume, tokens, compact }
     ctx.provide(sessionServiceRef, service)
 
     ctx.provide(cliCommandsRef, {

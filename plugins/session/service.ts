@@ -26,6 +26,16 @@ export interface ResumePlan {
   readonly warnings: readonly string[]
 }
 
+/** What a compaction did. */
+export interface CompactionResult {
+  /** Tool results replaced by a placeholder. */
+  readonly clearedResults: number
+  /** Messages replaced by the summary (0: no summary was made). */
+  readonly summarizedMessages: number
+  readonly tokensBefore: number
+  readonly tokensAfter: number
+}
+
 export interface SessionService {
   readonly store: TranscriptStore
   /** The sessions of the project, newest first. */
@@ -38,6 +48,13 @@ export interface SessionService {
   resume(id: string | 'latest', options?: { readonly fork?: boolean }): Promise<ResumePlan>
   /** Tokens of an open agent session's next request, and the model's context window. */
   tokens(sessionId: string): Promise<TokenCount>
+  /**
+   * Compacts an open session now (`/compact [focus]`): clears old tool results, then summarises
+   * the older turns with the model (`focus` and the preCompact hook's instructions guide it),
+   * keeping the latest turns verbatim; recorded in the transcript. Throws TAU_SESSION_NOT_FOUND,
+   * TAU_SESSION_BUSY (a run is going on), TAU_SESSION_COMPACTION_FAILED, or the model's error.
+   */
+  compact(sessionId: string, focus?: string): Promise<CompactionResult>
 }
 
 export const sessionServiceRef = defineService<SessionService>('session.service', {

@@ -6,6 +6,7 @@
  */
 import { defineService, type Message, type Usage } from '../../kernel/index.js'
 import type { Todo } from '../agent/events.js'
+import { applyClearing, applySummary, type ClearedResult, type SummaryReplacement } from './compaction.js'
 
 /** Format version of the records, in `meta.version`. */
 export const TRANSCRIPT_VERSION = 1
@@ -34,6 +35,22 @@ export type TranscriptRecord =
   | { readonly type: 'todos'; readonly todos: readonly Todo[] }
   /** Provider-reported usage of a model call; `messages` is the conversation length after it. */
   | { readonly type: 'usage'; readonly usage: Usage; readonly messages: number }
+  | CompactionRecord
+
+/**
+ * A compaction: first the cleared tool results (by message index), then, if there is one, the
+ * summary replacing messages `[from, to)`. Messages after it are numbered from the new length.
+ */
+export interface CompactionRecord {
+  readonly type: 'compaction'
+  readonly at: string
+  readonly trigger: 'auto' | 'manual'
+  readonly reason: 'threshold' | 'context-length' | 'manual'
+  readonly cleared: readonly ClearedResult[]
+  readonly summary?: SummaryReplacement
+  readonly tokensBefore: number
+  readonly tokensAfter: number
+}
 
 export type RecordType = TranscriptRecord['type']
 
@@ -92,6 +109,8 @@ export interface Replayed {
   readonly messages: Message[]
   readonly todos: readonly Todo[]
   readonly systemPrompt: string | undefined
+  /** Compactions applied on the way. */
+  readonly compactions: number
   /** The last provider-reported usage, and the conversation length after that call. */
   readonly lastUsage: { readonly usage: Usage; readonly messages: number } | undefined
 }
@@ -100,7 +119,8 @@ export interface Replayed {
 export function replay(records: readonly TranscriptRecord[], where: string): Replayed {
   const first = records[0]
   if (first?.type !== 'meta') throw new Error(`${where}: the first record is not the session's meta line`)
-  const messages: Message[] = []
+  let messages: Message[] = []
+  let compactions = 0
   let todos: readonly Todo[] = []
   let systemPrompt: string | undefined
   let lastUsage: Replayed['lastUsage']
@@ -124,11 +144,28 @@ export function replay(records: readonly TranscriptRecord[], where: string): Rep
       case 'usage':
         lastUsage = { usage: record.usage, messages: record.messages }
         break
+      case 'compaction':
+        try {
+          messages = applyClearing(messages, record.cleared)
+          if (record.summary) {
+            if (record.summary.to > messages.length || record.summary.from > record.summary.to)
+              throw new Error(`the summary replaces messages ${record.summary.from}-${record.summary.to}`)
+            messages = applySummary(messages, record.summary)
+          }
+        } catch (error) {
+          throw new Error(
+            `${where}: record ${i + 1} is a compaction that does not fit the conversation (${error instanceof Error ? error.message : String(error)})`,
+          )
+        }
+        compactions++
+        // The reported usage counted the messages before the compaction.
+        lastUsage = undefined
+        break
       case 'meta':
         throw new Error(`${where}: record ${i + 1} is a second meta line`)
     }
   }
-  return { meta: first, messages, todos, systemPrompt, lastUsage }
+  return { meta: first, messages, todos, systemPrompt, compactions, lastUsage }
 }
 
 const ROLES = new Set(['system', 'user', 'assistant', 'tool'])
@@ -159,6 +196,19 @@ export function recordProblem(value: unknown): string | undefined {
       return typeof record.usage === 'object' && record.usage !== null && typeof record.messages === 'number'
         ? undefined
         : 'a usage record needs usage and messages'
+    case 'compaction': {
+      if (!Array.isArray(record.cleared)) return 'a compaction record needs cleared'
+      const summary = record.summary as { from?: unknown; to?: unknown; message?: unknown } | undefined
+      if (
+        summary !== undefined &&
+        (typeof summary.from !== 'number' ||
+          typeof summary.to !== 'number' ||
+          typeof summary.message !== 'object' ||
+          summary.message === null)
+      )
+        return 'a compaction summary needs from, to and message'
+      return undefined
+    }
     default:
       return `unknown record type ${JSON.stringify(record.type)}`
   }
