@@ -6,7 +6,7 @@
  * accepted: the language after the opening `---` is checked before gray-matter sees the text,
  * and the script engines are replaced by ones that refuse, as a second fence.
  */
-import matter from 'gray-matter'
+import { createRequire } from 'node:module'
 
 export type ProblemSeverity = 'warning' | 'error'
 
@@ -48,6 +48,15 @@ const refuse = (language: string) => (): object => {
   throw new Error(`front matter in '${language}' is refused: only YAML is accepted`)
 }
 
+// gray-matter (with js-yaml) costs ~40 ms to import: load it when the first file is parsed,
+// not at every start. It is CommonJS, so a synchronous require keeps parsing synchronous.
+const require = createRequire(import.meta.url)
+let matter: typeof import('gray-matter') | undefined
+const loadMatter = () => {
+  matter ??= require('gray-matter') as typeof import('gray-matter')
+  return matter
+}
+
 /** gray-matter options: YAML (and JSON, which is YAML) only; the eval engines refuse. */
 export const SAFE_MATTER_OPTIONS = {
   language: 'yaml',
@@ -77,7 +86,7 @@ export function parseFrontmatter(text: string): { data: unknown; body: string } 
     throw new Error(`front matter in '${language}' is refused: only YAML is accepted`)
   }
   // Options are always passed, so gray-matter's content cache (keyed by text only) is bypassed.
-  const file = matter(text.replace(/^\uFEFF/, ''), SAFE_MATTER_OPTIONS)
+  const file = loadMatter()(text.replace(/^\uFEFF/, ''), SAFE_MATTER_OPTIONS)
   return { data: file.data, body: file.content }
 }
 
