@@ -9,9 +9,15 @@ import { definePlugin, type FrontendRunContext, frontendRef, isTauError } from '
 import { type AgentSession, agentRuntimeRef } from '../agent/index.js'
 import { type ResumePlan, sessionServiceRef } from '../session/service.js'
 import { parseHeadlessArgs, USAGE } from './args.js'
+import { interactiveRunnerRef } from './interactive.js'
 import { OutputWriter } from './output.js'
 
 export { type HeadlessArgs, type OutputFormat, parseHeadlessArgs, splitRules } from './args.js'
+export {
+  type InteractiveRunContext,
+  type InteractiveRunner,
+  interactiveRunnerRef,
+} from './interactive.js'
 export { OutputWriter, resultSubtype, wireUsage } from './output.js'
 
 export const INTERACTIVE_UNAVAILABLE =
@@ -55,6 +61,10 @@ export default definePlugin({
       const args = parsed.value
       const output = new OutputWriter(args.outputFormat, write(context.stdout), err, args.verbose)
       let prompt = args.prompt
+      if (prompt === undefined && !args.print && isTTY(context.stdin)) {
+        const interactive = ctx.tryResolve(interactiveRunnerRef)
+        if (interactive) return interactive.run({ ...context, args })
+      }
       if (prompt === undefined && !isTTY(context.stdin))
         prompt = (await readAll(context.stdin, context.signal)).trim()
       if (context.signal.aborted) return 130

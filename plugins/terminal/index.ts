@@ -1,0 +1,57 @@
+/**
+ * `terminal`: the interactive session of `tau start` (no prompt, stdin a TTY). Provides the
+ * headless plugin's `headless.interactive` extension point; headless stays the one frontend.
+ */
+import { resolve as resolvePath } from 'node:path'
+import { definePlugin } from '../../kernel/index.js'
+import { type AgentSessionOptions, agentRuntimeRef } from '../agent/index.js'
+import { type InteractiveRunContext, interactiveRunnerRef } from '../headless/interactive.js'
+import { sessionServiceRef } from '../session/service.js'
+import { TerminalSession } from './ui.js'
+
+export { expandTemplate, loadCommands, parseCommandFile, parseSlash } from './commands.js'
+export { type TerminalOptions, TerminalSession } from './ui.js'
+
+export default definePlugin({
+  name: 'terminal',
+  description:
+    'The interactive terminal of `tau start`: streaming, tool calls, permission prompts, slash commands',
+  dependsOn: ['agent'],
+  optionalDependsOn: ['session', 'headless'],
+  setup(ctx) {
+    const runtime = ctx.resolve(agentRuntimeRef)
+    async function run(context: InteractiveRunContext): Promise<number> {
+      const args = context.args
+      let resumed: AgentSessionOptions | undefined
+      if (args.continue === true || args.resume !== undefined) {
+        const sessions = ctx.tryResolve(sessionServiceRef)
+        if (!sessions) {
+          context.stderr.write('tau: --continue and --resume need the session plugin, which is not loaded\n')
+          return 2
+        }
+        try {
+          const plan = await sessions.resume(args.resume ?? 'latest', { fork: args.forkSession === true })
+          for (const warning of plan.warnings) context.stderr.write(`tau: warning: ${warning}\n`)
+          resumed = plan.options
+        } catch (error) {
+          context.stderr.write(`tau: ${error instanceof Error ? error.message : String(error)}\n`)
+          return 1
+        }
+      }
+      const sessionOptions: AgentSessionOptions = {
+        ...(resumed ?? {}),
+        cwd: args.cwd === undefined ? (resumed?.cwd ?? ctx.paths.cwd) : resolvePath(ctx.paths.cwd, args.cwd),
+        ...(args.model !== undefined ? { model: args.model } : {}),
+        ...(args.permissionMode !== undefined ? { permissionMode: args.permissionMode } : {}),
+        allowedTools: args.allowedTools,
+        disallowedTools: args.disallowedTools,
+      }
+      const terminal = new TerminalSession(
+        { runtime, projectDir: ctx.paths.projectDir, sessionOptions },
+        context,
+      )
+      return terminal.run()
+    }
+    ctx.provide(interactiveRunnerRef, { run })
+  },
+})
