@@ -15,14 +15,15 @@ import sandbox from '../plugins/sandbox/index.js'
 import session from '../plugins/session/index.js'
 import skills from '../plugins/skills/index.js'
 import subagents from '../plugins/subagents/index.js'
+import terminal from '../plugins/terminal/index.js'
 import tools from '../plugins/tools/index.js'
 
 /**
  * The coding agent: model providers (Ollama, OpenAI / Azure / compatible servers, Anthropic, and
  * the scripted model for demos and tests), the local sandbox, the built-in tools, permissions,
  * MCP servers' tools, the agent loop, memory files (TAU.md, AGENTS.md, CLAUDE.md) and Agent
- * Skills, session transcripts with resume, command hooks, plan mode's ExitPlanMode, subagents (the Task tool), and the
- * headless frontend (`tau start -p`). The interactive
+ * Skills, session transcripts with resume, command hooks, plan mode's ExitPlanMode, subagents (the Task tool), the
+ * interactive terminal, and the headless frontend (`tau start -p`). The interactive
  * terminal comes next.
  */
 export default definePreset({
@@ -46,6 +47,7 @@ export default definePreset({
     commandHooks,
     plan,
     subagents,
+    terminal,
     headless,
   ],
 })
