@@ -6,6 +6,7 @@ import { resolve as resolvePath } from 'node:path'
 import { definePlugin } from '../../kernel/index.js'
 import { type AgentSessionOptions, agentRuntimeRef } from '../agent/index.js'
 import { type InteractiveRunContext, interactiveRunnerRef } from '../headless/interactive.js'
+import { memoryServiceRef } from '../memory/index.js'
 import { sessionServiceRef } from '../session/service.js'
 import { TerminalSession } from './ui.js'
 
@@ -17,7 +18,7 @@ export default definePlugin({
   description:
     'The interactive terminal of `tau start`: streaming, tool calls, permission prompts, slash commands',
   dependsOn: ['agent'],
-  optionalDependsOn: ['session', 'headless'],
+  optionalDependsOn: ['session', 'memory', 'headless'],
   setup(ctx) {
     const runtime = ctx.resolve(agentRuntimeRef)
     async function run(context: InteractiveRunContext): Promise<number> {
@@ -46,8 +47,16 @@ export default definePlugin({
         allowedTools: args.allowedTools,
         disallowedTools: args.disallowedTools,
       }
+      const sessions = ctx.tryResolve(sessionServiceRef)
+      const memory = ctx.tryResolve(memoryServiceRef)
       const terminal = new TerminalSession(
-        { runtime, projectDir: ctx.paths.projectDir, sessionOptions },
+        {
+          runtime,
+          projectDir: ctx.paths.projectDir,
+          sessionOptions,
+          ...(sessions ? { sessions } : {}),
+          ...(memory ? { memory } : {}),
+        },
         context,
       )
       return terminal.run()

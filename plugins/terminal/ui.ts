@@ -13,7 +13,9 @@ import type {
   PermissionRequest,
 } from '../agent/runtime.js'
 import type { InteractiveRunContext } from '../headless/interactive.js'
+import type { MemoryService } from '../memory/index.js'
 import type { PermissionMode, Permissions } from '../permissions/types.js'
+import type { SessionService } from '../session/service.js'
 import { type CustomCommand, expandTemplate, loadCommands, parseSlash } from './commands.js'
 import {
   diffLines,
@@ -33,6 +35,10 @@ export interface TerminalOptions {
   readonly env?: NodeJS.ProcessEnv
   /** Two Ctrl-C within this long exit (default 1000 ms). */
   readonly doubleInterruptMs?: number
+  /** The session plugin's service (`/compact`); undefined when that plugin is not loaded. */
+  readonly sessions?: SessionService
+  /** The memory plugin's service (`# text`); undefined when that plugin is not loaded. */
+  readonly memory?: MemoryService
 }
 
 const BUILTINS: ReadonlyArray<readonly [string, string]> = [
@@ -42,6 +48,8 @@ const BUILTINS: ReadonlyArray<readonly [string, string]> = [
   ['/plan', 'switch to plan mode (read-only tools)'],
   ['/permissions', 'list the permission rules in force'],
   ['/cost', 'tokens and cost of this session'],
+  ['/compact [focus]', 'summarise the conversation so far to free context'],
+  ['# text', 'remember text in the project TAU.md'],
   ['/exit', 'leave (also Ctrl-D, or Ctrl-C twice)'],
 ]
 
@@ -207,6 +215,7 @@ export class TerminalSession {
   }
 
   private async handle(line: string): Promise<void> {
+    if (line.startsWith('#')) return this.remember(line)
     const slash = parseSlash(line)
     if (!slash) return this.runPrompt(line)
     switch (slash.name) {
@@ -229,6 +238,8 @@ export class TerminalSession {
         return this.listPermissions()
       case 'cost':
         return this.line(`session: ${usageLine(this.total, this.costKnown ? this.totalCost : undefined)}`)
+      case 'compact':
+        return this.compact(slash.args.trim())
     }
     const custom = this.commands.find((command) => command.name === slash.name)
     if (!custom) return this.line(paint(this.style, 'red', `unknown command /${slash.name} (try /help)`))
@@ -241,6 +252,32 @@ export class TerminalSession {
       ),
     )
     return this.runPrompt(prompt)
+  }
+
+  /** `/compact [focus]`: the session plugin compacts the open session now. */
+  private async compact(focus: string): Promise<void> {
+    const sessions = this.options.sessions
+    if (!sessions) return this.line('/compact needs the session plugin, which is not loaded')
+    this.line(paint(this.style, 'dim', focus === '' ? 'compacting…' : `compacting (focus: ${focus})…`))
+    const result = await sessions.compact(this.session.id, focus === '' ? undefined : focus)
+    const parts = [`${result.tokensBefore} → ${result.tokensAfter} tokens`]
+    parts.push(`${result.clearedResults} tool result${result.clearedResults === 1 ? '' : 's'} cleared`)
+    parts.push(
+      result.summarizedMessages === 0
+        ? 'no summary needed'
+        : `${result.summarizedMessages} message${result.summarizedMessages === 1 ? '' : 's'} summarised`,
+    )
+    this.line(`compacted: ${parts.join(', ')}`)
+  }
+
+  /** `# text`: appended to the project TAU.md by the memory plugin; not sent to the model. */
+  private async remember(line: string): Promise<void> {
+    const memory = this.options.memory
+    if (!memory) return this.line('# adds to memory with the memory plugin, which is not loaded')
+    const text = line.replace(/^#\s*/, '').trim()
+    if (text === '') return this.line('usage: # text to remember (added to the project TAU.md)')
+    const file = await memory.addMemory(text, 'project')
+    this.line(paint(this.style, 'green', `remembered in ${file}`))
   }
 
   private help(): void {
