@@ -27,7 +27,7 @@ import type { EventChannel } from './event-channel.js'
 import type { AgentEvent, StopReason } from './events.js'
 import type { CompactionInfo, CompactReason } from './hooks.js'
 import type { RunOptions } from './runtime.js'
-import { errorResult, runToolCalls, type ToolCallHost } from './tool-calls.js'
+import { errorResult, runToolCalls, skillAllowedTools, type ToolCallHost } from './tool-calls.js'
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 /** An event without the fields every event carries. */
@@ -73,6 +73,11 @@ export class Run {
   private readonly controller = new AbortController()
   private cause: 'aborted' | 'timeout' | undefined
   private readonly started = performance.now()
+  /**
+   * Set by a Skill tool result with `allowed-tools`: the only tools offered and allowed for the
+   * rest of this run (plus Skill). A later skill can narrow it, never widen it.
+   */
+  private skillTools: Set<string> | undefined
   private turns = 0
   private usage: Usage = ZERO
   private costUsd: number | undefined
@@ -248,9 +253,21 @@ export class Run {
     return true
   }
 
+  /** A Skill result with `allowed-tools` limits the rest of the run (intersected with any earlier limit). */
+  private limitBySkill(display: unknown): void {
+    const allowed = skillAllowedTools(display)
+    if (!allowed) return
+    const next = new Set([...allowed, 'Skill'])
+    const previous = this.skillTools
+    this.skillTools = previous ? new Set([...next].filter((name) => previous.has(name))) : next
+  }
+
   private async modelCall(system: string): Promise<ModelResponse> {
     const { host } = this
-    const tools = host.toolDefinitions()
+    const limit = this.skillTools
+    const tools = limit
+      ? host.toolDefinitions().filter((tool) => limit.has(tool.name))
+      : host.toolDefinitions()
     const request: ModelRequest = {
       model: host.modelRef,
       messages: [{ role: 'system', content: system }, ...host.conversation.messages],
@@ -330,7 +347,16 @@ export class Run {
   }
 
   private async runTools(calls: ToolCallPart[]): Promise<void> {
-    const results = await runToolCalls(this.host, calls, this.signal, this.emit)
+    const results = await runToolCalls(
+      this.host,
+      calls,
+      this.signal,
+      (event) => {
+        if (event.type === 'tool-end' && event.result.isError !== true) this.limitBySkill(event.display)
+        this.emit(event)
+      },
+      () => this.skillTools,
+    )
     await this.host.append({ role: 'tool', content: results })
   }
 

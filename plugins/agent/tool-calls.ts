@@ -52,10 +52,12 @@ export async function runToolCalls(
   calls: readonly ToolCallPart[],
   signal: AbortSignal,
   emit: Emit,
+  /** The tools an active skill's `allowed-tools` leaves (read at each call); undefined: no limit. */
+  limit?: () => ReadonlySet<string> | undefined,
 ): Promise<ToolResultPart[]> {
   const results = new Map<string, ToolResultPart>()
   const run = async (call: ToolCallPart) => {
-    results.set(call.id, await runToolCall(host, call, signal, emit))
+    results.set(call.id, await runToolCall(host, call, signal, emit, limit?.()))
   }
   for (const batch of batchesOf(host, calls)) {
     if (signal.aborted) break
@@ -146,6 +148,7 @@ async function runToolCall(
   call: ToolCallPart,
   signal: AbortSignal,
   emit: Emit,
+  limit: ReadonlySet<string> | undefined,
 ): Promise<ToolResultPart> {
   const started = performance.now()
   emit({ type: 'tool-start', id: call.id, name: call.name, input: call.input })
@@ -174,6 +177,18 @@ async function runToolCall(
     return fail(
       `Error: there is no tool named '${call.name}'. The tools you can call are: ${names.join(', ') || '(none)'}.`,
     )
+  }
+  if (limit && !limit.has(call.name)) {
+    const reason = `the active skill allows only ${[...limit].join(', ')}`
+    emit({
+      type: 'permission-decision',
+      id: call.id,
+      name: call.name,
+      behavior: 'deny',
+      reason,
+      source: 'rule',
+    })
+    return fail(`Permission to use ${call.name} was denied: ${reason}`)
   }
   if (call.inputError !== undefined) {
     return fail(
@@ -381,6 +396,20 @@ function normalize(answer: PermissionAnswer): Exclude<PermissionAnswer, string> 
   if (answer && (answer.behavior === 'allow' || answer.behavior === 'allow-always')) return answer
   // Anything else (deny, or a malformed answer) denies.
   return answer?.behavior === 'deny' ? answer : { behavior: 'deny', reason: 'the answer was not understood' }
+}
+
+/**
+ * The tool names a Skill tool result's `display` (`{ type: 'skill', allowedTools }`) allows, as
+ * bare names (`Bash(git:*)` -> `Bash`); undefined when it is not a skill result or has no limit.
+ */
+export function skillAllowedTools(display: unknown): string[] | undefined {
+  if (typeof display !== 'object' || display === null) return undefined
+  const { type, allowedTools } = display as { type?: unknown; allowedTools?: unknown }
+  if (type !== 'skill' || !Array.isArray(allowedTools)) return undefined
+  return allowedTools
+    .filter((entry): entry is string => typeof entry === 'string')
+    .map((entry) => entry.replace(/\(.*$/s, '').trim())
+    .filter((name) => name !== '')
 }
 
 function todosOf(display: unknown): readonly Todo[] | undefined {
