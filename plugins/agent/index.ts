@@ -23,4 +23,5 @@ export {
   type PermissionAnswer,
   type PermissionRequest,
   type RunOptions,
+  type SessionParent,
 } from './runtime.js'

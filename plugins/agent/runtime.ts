@@ -63,6 +63,14 @@ export interface AgentSessionOptions {
    * uses. Default: a new one the agent session opens and disposes at close().
    */
   readonly scope?: Session
+  /** Set for a subagent: the session and the Task tool call that started it. */
+  readonly parent?: SessionParent
+}
+
+/** The session and tool call a subagent's session was started from. */
+export interface SessionParent {
+  readonly sessionId: string
+  readonly toolCallId: string
 }
 
 export interface RunOptions {
@@ -83,6 +91,8 @@ export interface AgentSession {
   readonly cwd: string
   /** `provider:model` this session calls. */
   readonly model: string
+  /** Set for a subagent: the session and Task call that started it. */
+  readonly parent: SessionParent | undefined
   /** The conversation so far (a value: each change makes a new one). */
   readonly conversation: Conversation
   /** True while a run is going on. */

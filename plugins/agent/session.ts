@@ -25,7 +25,13 @@ import { EventChannel } from './event-channel.js'
 import type { AgentEvent, Todo } from './events.js'
 import type { AgentHooks } from './hooks.js'
 import { type EventBody, Run, type RunHost } from './run.js'
-import type { AgentSession, AgentSessionOptions, AskPermission, RunOptions } from './runtime.js'
+import type {
+  AgentSession,
+  AgentSessionOptions,
+  AskPermission,
+  RunOptions,
+  SessionParent,
+} from './runtime.js'
 import { BASE_INSTRUCTIONS, environmentSection, gitFacts } from './system-prompt.js'
 
 /** Opens a kernel session scope (the kernel's createSession). */
@@ -54,6 +60,7 @@ const BARE_TOOL = /^[A-Za-z][A-Za-z0-9_-]*$/
 export class AgentSessionImpl implements AgentSession, RunHost {
   readonly id: string
   readonly cwd: string
+  readonly parent: SessionParent | undefined
   readonly modelText: string
   readonly modelRef: ModelRef
   conversation: Conversation
@@ -97,6 +104,7 @@ export class AgentSessionImpl implements AgentSession, RunHost {
     this.modelText = model
     this.id = options.id ?? options.scope?.id ?? randomUUID()
     this.cwd = resolvePath(options.cwd ?? options.scope?.cwd ?? deps.defaultCwd)
+    this.parent = options.parent
     this.config = deps.config
     this.hooks = deps.hooks
     this.tools = deps.tools

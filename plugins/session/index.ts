@@ -138,6 +138,9 @@ export default definePlugin({
         cwd: session?.cwd ?? ctx.paths.cwd,
         model: session?.model ?? '',
         title: first.role === 'user' && typeof first.content === 'string' ? titleOf(first.content) : '',
+        ...(session?.parent
+          ? { subagentOf: { id: session.parent.sessionId, toolCallId: session.parent.toolCallId } }
+          : {}),
       }
       await store.append(id, [meta])
       state.written = true
@@ -462,7 +465,7 @@ export function formatSessions(sessions: readonly SessionSummary[]): string {
     s.startedAt.replace('T', ' ').slice(0, 19),
     String(s.turns),
     s.model,
-    `${s.title}${s.parent ? ` (fork of ${s.parent.id.slice(0, 8)})` : ''}`,
+    `${s.title}${s.parent ? ` (fork of ${s.parent.id.slice(0, 8)})` : ''}${s.subagentOf ? ` (subagent of ${s.subagentOf.id.slice(0, 8)})` : ''}`,
   ])
   const header = ['ID', 'STARTED', 'TURNS', 'MODEL', 'TITLE']
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))

@@ -191,6 +191,7 @@ export class JsonlTranscriptStore implements TranscriptStore {
         turns,
         messages,
         ...(meta.parent ? { parent: meta.parent } : {}),
+        ...(meta.subagentOf ? { subagentOf: meta.subagentOf } : {}),
         location: file,
         warnings,
         mtimeMs: info.mtimeMs,

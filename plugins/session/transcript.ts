@@ -24,6 +24,8 @@ export interface SessionMeta {
   readonly title: string
   /** Set on a fork: the session it was copied from, and how many messages it took over. */
   readonly parent?: { readonly id: string; readonly messages: number }
+  /** Set on a subagent's session: the session and Task tool call that started it. */
+  readonly subagentOf?: { readonly id: string; readonly toolCallId: string }
 }
 
 export type TranscriptRecord =
@@ -73,6 +75,7 @@ export interface SessionSummary {
   readonly turns: number
   readonly messages: number
   readonly parent?: { readonly id: string; readonly messages: number }
+  readonly subagentOf?: { readonly id: string; readonly toolCallId: string }
   /** The store's location of it (a file path for the JSONL store). */
   readonly location: string
   readonly warnings: readonly string[]

@@ -160,6 +160,7 @@ async function runTask(deps: TaskDeps, input: TaskInput, ctx: ToolContext): Prom
     child = runtime.createSession({
       id: agentSessionId,
       cwd: parent.cwd,
+      parent: { sessionId: parent.id, toolCallId: ctx.callId },
       model,
       scope,
       // Hidden from the model and denied; no allowedTools: nothing is allowed that the parent's rules do not allow.

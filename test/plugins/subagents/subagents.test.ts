@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import type { TauConfig } from '../../../kernel/index.js'
+import type { TauConfig, TauPlugin } from '../../../kernel/index.js'
 import { createTestKernel, type TestKernel } from '../../../kernel/testing/index.js'
 import agent, {
   type AgentEvent,
@@ -20,6 +20,7 @@ import providerScripted, {
   scriptedProviderRef,
 } from '../../../plugins/provider-scripted/index.js'
 import providers from '../../../plugins/providers/index.js'
+import sessionPlugin, { sessionServiceRef } from '../../../plugins/session/index.js'
 import subagents, {
   type SubagentStart,
   type SubagentStop,
@@ -70,7 +71,12 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((dir) => dir.remove()))
 })
 
-async function setup(options: { turns: ScriptTurn[]; config?: TauConfig; files?: Record<string, string> }) {
+async function setup(options: {
+  turns: ScriptTurn[]
+  config?: TauConfig
+  files?: Record<string, string>
+  extraPlugins?: readonly TauPlugin[]
+}) {
   const cwd = await tempDir('tau-subagents-cwd-')
   const home = await tempDir('tau-subagents-home-')
   dirs.push(cwd, home)
@@ -80,7 +86,15 @@ async function setup(options: { turns: ScriptTurn[]; config?: TauConfig; files?:
     await writeFile(file, text)
   }
   const kernel = await createTestKernel({
-    plugins: [providers, providerScripted, toolsPlugin([echo, secret, write]), agent, permissions, subagents],
+    plugins: [
+      providers,
+      providerScripted,
+      toolsPlugin([echo, secret, write]),
+      agent,
+      permissions,
+      subagents,
+      ...(options.extraPlugins ?? []),
+    ],
     config: {
       model: 'scripted:test',
       providers: { scripted: { turns: options.turns } },
@@ -122,6 +136,19 @@ const toolNames = (request: { tools?: readonly { name: string }[] }) =>
   (request.tools ?? []).map((t) => t.name)
 
 describe('Task tool', () => {
+  it("records the child's session linked to the parent session and Task call (with the session plugin)", async () => {
+    const h = await setup({
+      turns: [task('task_link', 'reader', 'look'), { text: 'child report' }, { text: 'parent done' }],
+      extraPlugins: [sessionPlugin],
+    })
+    const parent = h.session()
+    await collect(parent.run('go'))
+    const sessions = await h.kernel.resolve(sessionServiceRef).list()
+    const child = sessions.find((s) => s.id !== parent.id)
+    expect(child?.subagentOf).toEqual({ id: parent.id, toolCallId: 'task_link' })
+    expect(sessions.find((s) => s.id === parent.id)?.subagentOf).toBeUndefined()
+  })
+
   it('runs a child with its restricted tool set and returns its report, child events tagged with the call id', async () => {
     const h = await setup({
       turns: [
