@@ -3,7 +3,7 @@
  * conversation across runs and runs the loop, yielding the one AgentEvent stream.
  */
 import { type Conversation, defineService, type Session } from '../../kernel/index.js'
-import type { PermissionMode } from '../permissions/types.js'
+import type { PermissionMode, Permissions } from '../permissions/types.js'
 import type { AgentEvent, Todo } from './events.js'
 
 /** What the user answered to a permission request. */
@@ -93,6 +93,8 @@ export interface AgentSession {
   readonly model: string
   /** Set for a subagent: the session and Task call that started it. */
   readonly parent: SessionParent | undefined
+  /** The session's permissions service, when the permissions plugin is loaded (subagents pass its rules on). */
+  readonly permissions: Permissions | undefined
   /** The conversation so far (a value: each change makes a new one). */
   readonly conversation: Conversation
   /** True while a run is going on. */

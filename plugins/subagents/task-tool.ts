@@ -58,12 +58,6 @@ export function taskDescription(agents: readonly AgentDefinition[]): string {
   ].join('\n')
 }
 
-/** The parent session's permissions service (the agent's session exposes it; not yet in the AgentSession contract). */
-function permissionsOf(session: AgentSession): Permissions | undefined {
-  const value = (session as { permissions?: unknown }).permissions
-  return value !== null && typeof value === 'object' && 'decide' in value ? (value as Permissions) : undefined
-}
-
 /**
  * The parent's command-line and session-granted rules: the child's own permissions service loads
  * the same settings files and config, so these are the only rules it would otherwise miss.
@@ -136,7 +130,7 @@ async function runTask(deps: TaskDeps, input: TaskInput, ctx: ToolContext): Prom
   const release = await deps.semaphore.acquire(ctx.signal).catch(() => undefined)
   if (!release) return text('Aborted before the subagent started.', true)
 
-  const parentPermissions = permissionsOf(parent)
+  const parentPermissions = parent.permissions
   const registered = deps.registry.list().map((t) => t.name)
   const wanted = definition.tools ? new Set(definition.tools.map(toolName)) : undefined
   const unknown = wanted ? [...wanted].filter((name) => !registered.includes(name)) : []
