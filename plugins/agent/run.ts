@@ -83,6 +83,8 @@ export class Run {
   private costUsd: number | undefined
   private priced = false
   private lastText = ''
+  /** The plan ExitPlanMode saved in plan mode: the run ends with it, for the user to approve. */
+  private plan: string | undefined
   private error: { code: string; message: string } | undefined
   private readonly cleanups: Array<() => void> = []
   private readonly maxTurns: number
@@ -206,6 +208,11 @@ export class Run {
       continued = false
       await this.runTools(calls)
       if (this.signal.aborted) return this.cause ?? 'aborted'
+      if (this.plan !== undefined) {
+        // In plan mode the turn ends at ExitPlanMode: the plan is the answer, to approve or send back.
+        this.lastText = this.plan
+        return 'end-turn'
+      }
     }
   }
 
@@ -254,6 +261,12 @@ export class Run {
   }
 
   /** A Skill result with `allowed-tools` limits the rest of the run (intersected with any earlier limit). */
+  private notePlan(display: unknown): void {
+    if (this.host.permissions?.mode !== 'plan') return
+    const plan = display as { type?: unknown; plan?: unknown } | undefined
+    if (plan?.type === 'plan' && typeof plan.plan === 'string') this.plan = plan.plan
+  }
+
   private limitBySkill(display: unknown): void {
     const allowed = skillAllowedTools(display)
     if (!allowed) return
@@ -352,7 +365,10 @@ export class Run {
       calls,
       this.signal,
       (event) => {
-        if (event.type === 'tool-end' && event.result.isError !== true) this.limitBySkill(event.display)
+        if (event.type === 'tool-end' && event.result.isError !== true) {
+          this.limitBySkill(event.display)
+          this.notePlan(event.display)
+        }
         this.emit(event)
       },
       () => this.skillTools,

@@ -78,12 +78,29 @@ describe('ExitPlanMode', () => {
     expect(end.result.content[0]).toMatchObject({ type: 'text', text: expect.stringContaining(display.file) })
   })
 
+  it('ends the run at ExitPlanMode in plan mode, with the plan as the answer for the user to approve', async () => {
+    const dir = await temp('tau-plan-end-')
+    const events = await runInPlanMode(dir, [exitPlan(PLAN), { text: 'this turn must not be played' }])
+    const result = events.at(-1)
+    expect(result).toMatchObject({
+      type: 'result',
+      stopReason: 'end-turn',
+      isError: false,
+      text: PLAN,
+      turns: 1,
+    })
+  })
+
   it('never overwrites a plan, and a title cannot steer the file out of the plans folder', async () => {
     const dir = await temp('tau-plan-')
+    // Two calls in one turn (the run ends after the turn that saved a plan).
     const events = await runInPlanMode(dir, [
-      exitPlan('# ../../etc/passwd\nstep'),
-      { toolCalls: [{ id: 'p2', name: 'ExitPlanMode', input: { plan: '# ../../etc/passwd\nagain' } }] },
-      { text: 'ok' },
+      {
+        toolCalls: [
+          { id: 'p1', name: 'ExitPlanMode', input: { plan: '# ../../etc/passwd\nstep' } },
+          { id: 'p2', name: 'ExitPlanMode', input: { plan: '# ../../etc/passwd\nagain' } },
+        ],
+      },
     ])
     const files = (await readdir(join(dir, '.tau/plans'))).sort()
     expect(files).toHaveLength(2)
