@@ -452,12 +452,18 @@ export class ServerConnection {
       )
     }
     const timeoutMs = this.config.toolTimeoutMs ?? MCP_DEFAULTS.toolTimeoutMs
+    // The SDK leaves a listener on the signal it is given; a run's signal serves many calls, so
+    // each call gets its own signal, linked to the run's and unlinked when the call ends.
+    const call = new AbortController()
+    const forward = () => call.abort(context.signal.reason)
+    if (context.signal.aborted) forward()
+    else context.signal.addEventListener('abort', forward, { once: true })
     try {
       const result = await client.callTool(
         { name: tool, arguments: input as Record<string, unknown> },
         undefined,
         {
-          signal: context.signal,
+          signal: call.signal,
           timeout: timeoutMs,
           onprogress: (progress) => {
             const total = progress.total === undefined ? '' : `/${progress.total}`
@@ -480,6 +486,8 @@ export class ServerConnection {
         }
       }
       throw error
+    } finally {
+      context.signal.removeEventListener('abort', forward)
     }
   }
 }

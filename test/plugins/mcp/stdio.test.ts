@@ -153,6 +153,15 @@ describe('mcp over stdio: tools of server-everything', () => {
     expect(textOf(await runTool(ctx.registry(), 'mcp__everything__get-sum', { a: 1, b: 2 }))).toContain('3')
   })
 
+  it('leaves no listener on the run signal that many calls share', async () => {
+    const { EventEmitter } = await import('node:events')
+    const run = new AbortController()
+    for (let i = 0; i < 12; i++) {
+      await runTool(ctx.registry(), 'mcp__everything__echo', { message: `call ${i}` }, { signal: run.signal })
+    }
+    expect(EventEmitter.getEventListeners(run.signal, 'abort')).toHaveLength(0)
+  })
+
   it('maps an image result to an image part', async () => {
     const out = await runTool(ctx.registry(), 'mcp__everything__get-tiny-image', {})
     const image = out.content.find((p) => p.type === 'image')
