@@ -4,8 +4,7 @@
  * at all. The file keeps its encoding and its line endings: text the model sends with `\n` is
  * matched against a CRLF file's `\r\n` and written back with `\r\n`.
  */
-import { EnvironmentError, type FileStat } from '../sandbox/environment.js'
-import { recordSeen, writeRefusal } from './file-reads.js'
+import { recordSeen, statIfExists, writeRefusal } from './file-reads.js'
 import { decodeText, encodeText, lineEnding, looksBinary, splitLines, withLineEnding } from './text-file.js'
 import type { ToolContext, ToolOutput } from './tool.js'
 import { displayPath, errorOutput, failure } from './tool-paths.js'
@@ -77,15 +76,6 @@ export function applyEdit(text: string, edit: StringEdit, eol: '\r\n' | '\n'): A
   return { ok: false, error: `old_string was not found in the file.${notFoundHint(text, edit.old_string)}` }
 }
 
-async function existing(path: string, ctx: ToolContext): Promise<FileStat | undefined> {
-  try {
-    return await ctx.env.stat(path)
-  } catch (error) {
-    if (error instanceof EnvironmentError && error.kind === 'not-found') return undefined
-    throw error
-  }
-}
-
 /** A few numbered lines around an edit, so the model sees the result without another Read. */
 function snippet(text: string, at: number, length: number): string {
   const lines = splitLines(text)
@@ -112,7 +102,7 @@ export async function editFile(
   try {
     const path = await ctx.env.resolvePath(filePath)
     const shown = displayPath(ctx.env, path)
-    const before = await existing(path, ctx)
+    const before = await statIfExists(path, ctx)
     const failed = (index: number, error: string) =>
       errorOutput(
         `${label(index)}${error}${edits.length > 1 ? ' No edits were applied.' : ''} (${shown} is unchanged.)`,

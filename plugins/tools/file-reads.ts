@@ -5,8 +5,8 @@
  * overwrites what it has not seen. A successful write records the new state, so edits can follow
  * one another without reading again.
  */
-import type { FileStat } from '../sandbox/environment.js'
-import type { ToolState } from './tool.js'
+import { EnvironmentError, type FileStat } from '../sandbox/environment.js'
+import type { ToolContext, ToolState } from './tool.js'
 
 /** The tool-state key: a map from real path to what the file was when last read or written. */
 export const FILE_READS_KEY = 'files.read'
@@ -40,4 +40,14 @@ export function writeRefusal(state: ToolState, stat: FileStat, shown: string): s
     return `${shown} has changed on disk since it was read (modified by someone or something else). Read it again before writing, so no change is lost.`
   }
   return undefined
+}
+
+/** The file's stat, or undefined when it does not exist (other failures are thrown). */
+export async function statIfExists(path: string, ctx: ToolContext): Promise<FileStat | undefined> {
+  try {
+    return await ctx.env.stat(path)
+  } catch (error) {
+    if (error instanceof EnvironmentError && error.kind === 'not-found') return undefined
+    throw error
+  }
 }

@@ -4,8 +4,7 @@
  * encoding the existing file had (a BOM or UTF-16 is kept), atomically.
  */
 import { z } from 'zod'
-import { EnvironmentError, type FileStat } from '../../sandbox/environment.js'
-import { recordSeen, writeRefusal } from '../file-reads.js'
+import { recordSeen, statIfExists, writeRefusal } from '../file-reads.js'
 import { defineTool } from '../registry.js'
 import { decodeText, encodeText, looksBinary, splitLines, type TextEncoding } from '../text-file.js'
 import type { Tool, ToolContext, ToolOutput } from '../tool.js'
@@ -46,19 +45,10 @@ export const writeTool: Tool<WriteInput> = defineTool({
   },
 })
 
-async function existing(path: string, ctx: ToolContext): Promise<FileStat | undefined> {
-  try {
-    return await ctx.env.stat(path)
-  } catch (error) {
-    if (error instanceof EnvironmentError && error.kind === 'not-found') return undefined
-    throw error
-  }
-}
-
 async function write(call: WriteInput, ctx: ToolContext): Promise<ToolOutput> {
   const path = await ctx.env.resolvePath(call.file_path)
   const shown = displayPath(ctx.env, path)
-  const before = await existing(path, ctx)
+  const before = await statIfExists(path, ctx)
   let oldText = ''
   let encoding: TextEncoding = 'utf8'
   if (before) {
