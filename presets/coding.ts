@@ -14,6 +14,7 @@ import providers from '../plugins/providers/index.js'
 import sandbox from '../plugins/sandbox/index.js'
 import session from '../plugins/session/index.js'
 import skills from '../plugins/skills/index.js'
+import slashCommands from '../plugins/slash-commands/index.js'
 import subagents from '../plugins/subagents/index.js'
 import terminal from '../plugins/terminal/index.js'
 import tools from '../plugins/tools/index.js'
@@ -22,9 +23,8 @@ import tools from '../plugins/tools/index.js'
  * The coding agent: model providers (Ollama, OpenAI / Azure / compatible servers, Anthropic, and
  * the scripted model for demos and tests), the local sandbox, the built-in tools, permissions,
  * MCP servers' tools, the agent loop, memory files (TAU.md, AGENTS.md, CLAUDE.md) and Agent
- * Skills, session transcripts with resume, command hooks, plan mode's ExitPlanMode, subagents (the Task tool), the
- * interactive terminal, and the headless frontend (`tau start -p`). The interactive
- * terminal comes next.
+ * Skills, session transcripts with resume, command hooks, plan mode's ExitPlanMode, subagents (the Task tool), slash
+ * commands, the interactive terminal, and the headless frontend (`tau start -p`).
  */
 export default definePreset({
   name: 'coding',
@@ -47,6 +47,7 @@ export default definePreset({
     commandHooks,
     plan,
     subagents,
+    slashCommands,
     terminal,
     headless,
   ],

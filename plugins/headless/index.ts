@@ -8,6 +8,7 @@ import { resolve as resolvePath } from 'node:path'
 import { definePlugin, type FrontendRunContext, frontendRef, isTauError } from '../../kernel/index.js'
 import { type AgentSession, agentRuntimeRef } from '../agent/index.js'
 import { type ResumePlan, sessionServiceRef } from '../session/service.js'
+import { slashCommandsRef } from '../slash-commands/index.js'
 import { parseHeadlessArgs, USAGE } from './args.js'
 import { interactiveRunnerRef } from './interactive.js'
 import { OutputWriter } from './output.js'
@@ -44,7 +45,7 @@ export default definePlugin({
   name: 'headless',
   description: 'Runs `tau start -p "PROMPT"`: one prompt, printed as text, json or stream-json',
   dependsOn: ['agent'],
-  optionalDependsOn: ['session'],
+  optionalDependsOn: ['session', 'slash-commands'],
   setup(ctx) {
     const runtime = ctx.resolve(agentRuntimeRef)
     const write = (stream: NodeJS.WritableStream) => (text: string) => {
@@ -75,6 +76,20 @@ export default definePlugin({
         }
         output.failure('TAU_CLI_USAGE', 'no prompt: give it after -p, or pipe it on stdin')
         return 2
+      }
+      // `/name args` runs a slash command's prompt (command files, MCP prompts); other text,
+      // and a slash command no source knows, goes to the model as typed.
+      const slashCommands = ctx.tryResolve(slashCommandsRef)
+      if (slashCommands && prompt.startsWith('/')) {
+        try {
+          const expanded = await slashCommands.expand(prompt, { signal: context.signal })
+          if (expanded) prompt = expanded.prompt
+        } catch (error) {
+          const code = isTauError(error) ? error.code : 'TAU_AGENT_FAILED'
+          const hint = isTauError(error) ? ` (${error.hint})` : ''
+          output.failure(code, `${error instanceof Error ? error.message : String(error)}${hint}`)
+          return 1
+        }
       }
       let session: AgentSession
       try {

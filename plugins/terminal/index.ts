@@ -8,9 +8,9 @@ import { type AgentSessionOptions, agentRuntimeRef } from '../agent/index.js'
 import { type InteractiveRunContext, interactiveRunnerRef } from '../headless/interactive.js'
 import { memoryServiceRef } from '../memory/index.js'
 import { sessionServiceRef } from '../session/service.js'
+import { slashCommandsRef } from '../slash-commands/index.js'
 import { TerminalSession } from './ui.js'
 
-export { expandTemplate, loadCommands, parseCommandFile, parseSlash } from './commands.js'
 export { type TerminalOptions, TerminalSession } from './ui.js'
 
 export default definePlugin({
@@ -18,7 +18,7 @@ export default definePlugin({
   description:
     'The interactive terminal of `tau start`: streaming, tool calls, permission prompts, slash commands',
   dependsOn: ['agent'],
-  optionalDependsOn: ['session', 'memory', 'headless'],
+  optionalDependsOn: ['session', 'memory', 'slash-commands', 'headless'],
   setup(ctx) {
     const runtime = ctx.resolve(agentRuntimeRef)
     async function run(context: InteractiveRunContext): Promise<number> {
@@ -49,6 +49,7 @@ export default definePlugin({
       }
       const sessions = ctx.tryResolve(sessionServiceRef)
       const memory = ctx.tryResolve(memoryServiceRef)
+      const slashCommands = ctx.tryResolve(slashCommandsRef)
       const terminal = new TerminalSession(
         {
           runtime,
@@ -56,6 +57,7 @@ export default definePlugin({
           sessionOptions,
           ...(sessions ? { sessions } : {}),
           ...(memory ? { memory } : {}),
+          ...(slashCommands ? { slashCommands } : {}),
         },
         context,
       )

@@ -16,7 +16,7 @@ import type { InteractiveRunContext } from '../headless/interactive.js'
 import type { MemoryService } from '../memory/index.js'
 import type { PermissionMode, Permissions } from '../permissions/types.js'
 import type { SessionService } from '../session/service.js'
-import { type CustomCommand, expandTemplate, loadCommands, parseSlash } from './commands.js'
+import { parseSlash, type SlashCommand, type SlashCommands } from '../slash-commands/index.js'
 import {
   diffLines,
   paint,
@@ -39,6 +39,8 @@ export interface TerminalOptions {
   readonly sessions?: SessionService
   /** The memory plugin's service (`# text`); undefined when that plugin is not loaded. */
   readonly memory?: MemoryService
+  /** The slash-commands plugin's registry (custom commands, MCP prompts); undefined without it. */
+  readonly slashCommands?: SlashCommands
 }
 
 const BUILTINS: ReadonlyArray<readonly [string, string]> = [
@@ -77,7 +79,7 @@ export class TerminalSession {
   private rl!: Interface
   private session!: AgentSession
   private sessionOptions: AgentSessionOptions
-  private commands: readonly CustomCommand[] = []
+  private commands: readonly SlashCommand[] = []
   private running: AbortController | undefined
   private question: ((line: string) => void) | undefined
   private lastInterrupt = 0
@@ -128,7 +130,7 @@ export class TerminalSession {
       this.context.stderr.write(`tau: ${messageOf(error)}\n`)
       return 1
     }
-    const loaded = await loadCommands(this.options.projectDir)
+    const loaded = (await this.options.slashCommands?.list()) ?? { commands: [], problems: [] }
     this.commands = loaded.commands
     this.rl = createInterface({
       input: this.context.stdin,
@@ -241,9 +243,10 @@ export class TerminalSession {
       case 'compact':
         return this.compact(slash.args.trim())
     }
-    const custom = this.commands.find((command) => command.name === slash.name)
-    if (!custom) return this.line(paint(this.style, 'red', `unknown command /${slash.name} (try /help)`))
-    const prompt = expandTemplate(custom.template, slash.args)
+    const found = await this.options.slashCommands?.find(line)
+    if (!found) return this.line(paint(this.style, 'red', `unknown command /${slash.name} (try /help)`))
+    const custom = found.command
+    const prompt = await custom.expand(found.args)
     this.line(
       paint(
         this.style,
@@ -280,7 +283,8 @@ export class TerminalSession {
     this.line(paint(this.style, 'green', `remembered in ${file}`))
   }
 
-  private help(): void {
+  private async help(): Promise<void> {
+    this.commands = (await this.options.slashCommands?.list())?.commands ?? this.commands
     this.line(paint(this.style, 'bold', 'Commands'))
     for (const [name, text] of BUILTINS) this.line(`  ${name.padEnd(16)} ${text}`)
     for (const command of this.commands) {

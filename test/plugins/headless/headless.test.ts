@@ -2,10 +2,13 @@
  * The headless frontend in-process: its arguments, and what it prints for text, json and
  * stream-json, with the exit codes. End to end through the real binary: test/e2e/agent.test.ts.
  */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { frontendRef } from '../../../kernel/index.js'
+import { frontendRef, type TauPlugin } from '../../../kernel/index.js'
 import { createTestKernel } from '../../../kernel/testing/index.js'
 import agent from '../../../plugins/agent/index.js'
 import headless, {
@@ -13,8 +16,12 @@ import headless, {
   parseHeadlessArgs,
   splitRules,
 } from '../../../plugins/headless/index.js'
-import providerScripted, { type ScriptTurn } from '../../../plugins/provider-scripted/index.js'
+import providerScripted, {
+  type ScriptTurn,
+  scriptedProviderRef,
+} from '../../../plugins/provider-scripted/index.js'
 import providers from '../../../plugins/providers/index.js'
+import slashCommands from '../../../plugins/slash-commands/index.js'
 import { defineTool } from '../../../plugins/tools/registry.js'
 import { toolsPlugin } from '../agent/helpers.js'
 
@@ -30,10 +37,18 @@ const greet = defineTool({
 
 async function runHeadless(
   argv: string[],
-  options: { turns?: ScriptTurn[]; stdin?: string | 'tty'; model?: string | null; signal?: AbortSignal } = {},
+  options: {
+    turns?: ScriptTurn[]
+    stdin?: string | 'tty'
+    model?: string | null
+    signal?: AbortSignal
+    plugins?: TauPlugin[]
+    cwd?: string
+  } = {},
 ) {
   const kernel = await createTestKernel({
-    plugins: [providers, providerScripted, toolsPlugin([greet]), agent, headless],
+    plugins: [providers, providerScripted, toolsPlugin([greet]), agent, ...(options.plugins ?? []), headless],
+    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
     config: {
       ...(options.model === null ? {} : { model: options.model ?? 'scripted:test' }),
       providers: { scripted: { turns: options.turns ?? [] } },
@@ -60,7 +75,17 @@ async function runHeadless(
       stdout,
       stderr,
     })
-    return { code, stdout: out, stderr: err, kernel }
+    const prompts = kernel
+      .resolve(scriptedProviderRef)
+      .requests.map((request) => request.messages.at(-1))
+      .filter((message) => message?.role === 'user')
+      .map((message) => {
+        const content = message!.content
+        return typeof content === 'string'
+          ? content
+          : content.map((part) => (part.type === 'text' ? part.text : '')).join('')
+      })
+    return { code, stdout: out, stderr: err, kernel, prompts }
   } finally {
     await kernel.stop()
   }
@@ -138,6 +163,32 @@ describe('headless arguments', () => {
 })
 
 describe('headless frontend', () => {
+  it('a slash command as the prompt runs the command file; other text starting with / is sent as typed', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tau-headless-slash-'))
+    try {
+      await mkdir(join(dir, '.tau', 'commands'), { recursive: true })
+      await writeFile(join(dir, '.tau', 'commands', 'greet.md'), 'Say hello to $1 in $2.\n')
+      const expanded = await runHeadless(['-p', '/greet World French'], {
+        turns: [{ text: 'Bonjour.' }],
+        plugins: [slashCommands],
+        cwd: dir,
+      })
+      expect(expanded).toMatchObject({
+        code: 0,
+        stdout: 'Bonjour.\n',
+        prompts: ['Say hello to World in French.'],
+      })
+      const unknown = await runHeadless(['-p', '/nothing here'], {
+        turns: [{ text: 'ok' }],
+        plugins: [slashCommands],
+        cwd: dir,
+      })
+      expect(unknown).toMatchObject({ code: 0, prompts: ['/nothing here'] })
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
   it('text: prints the final answer only, exit 0', async () => {
     const result = await runHeadless(['-p', 'say hi'], { turns: [{ text: 'Hi there.' }] })
     expect(result).toMatchObject({ code: 0, stdout: 'Hi there.\n', stderr: '' })

@@ -1,0 +1,61 @@
+/** The registry behind `slash-commands.registry`: every source's commands, first name wins. */
+import { parseSlash } from './template.js'
+import type {
+  ExpandOptions,
+  ResolvedCommand,
+  SlashCommand,
+  SlashCommandList,
+  SlashCommandSource,
+  SlashCommands,
+} from './types.js'
+
+export function createSlashCommands(sources: () => readonly SlashCommandSource[]): SlashCommands {
+  async function list(): Promise<SlashCommandList> {
+    const lists = await Promise.all(
+      sources().map(async (source): Promise<[SlashCommandSource, SlashCommandList]> => {
+        try {
+          return [source, await source.list()]
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error)
+          return [source, { commands: [], problems: [`${source.name}: could not list commands: ${message}`] }]
+        }
+      }),
+    )
+    const commands: SlashCommand[] = []
+    const problems: string[] = []
+    const byName = new Map<string, SlashCommand>()
+    for (const [source, listed] of lists) {
+      problems.push(...listed.problems)
+      for (const command of listed.commands) {
+        const first = byName.get(command.name)
+        if (first) {
+          problems.push(
+            `${source.name}: /${command.name} (${command.file ?? command.source}) is shadowed by /${first.name} (${first.file ?? first.source})`,
+          )
+          continue
+        }
+        byName.set(command.name, command)
+        commands.push(command)
+      }
+    }
+    return { commands, problems }
+  }
+
+  async function find(line: string): Promise<ResolvedCommand | undefined> {
+    const slash = parseSlash(line)
+    if (!slash) return undefined
+    const { commands } = await list()
+    const command = commands.find((c) => c.name === slash.name)
+    return command ? { command, args: slash.args } : undefined
+  }
+
+  return {
+    list,
+    find,
+    async expand(line: string, options?: ExpandOptions) {
+      const found = await find(line)
+      if (!found) return undefined
+      return { command: found.command, prompt: await found.command.expand(found.args, options) }
+    },
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Slash commands: `/name arguments` typed by the user expands into a prompt for the model.
+ * Commands come from sources other plugins provide (`slash-commands.sources`): this plugin's own
+ * Markdown files (`.tau/commands`, `~/.tau/commands`), the MCP plugin's server prompts, and any
+ * third-party plugin's. Frontends (the terminal, `tau start -p`) resolve a line through the
+ * registry (`slash-commands.registry`); built-in frontend commands such as /help stay theirs.
+ */
+import { defineService } from '../../kernel/index.js'
+
+export interface SlashCommandArgument {
+  readonly name: string
+  readonly description?: string
+  readonly required?: boolean
+}
+
+export interface ExpandOptions {
+  /** Aborted when the user interrupts (an MCP prompt fetch is cancelled). */
+  readonly signal?: AbortSignal
+}
+
+export interface SlashCommand {
+  /** Without the slash: `review`, `mcp__github__summarize`. Unique across sources (first wins). */
+  readonly name: string
+  readonly description: string
+  /** Shown after the name in /help: `[file] [focus]`. */
+  readonly argumentHint?: string
+  /** Where it comes from, for /help: `project`, `project:frontend`, `user`, `mcp:github`. */
+  readonly source: string
+  /** The file it was read from, when there is one. */
+  readonly file?: string
+  /** Declared arguments (MCP prompts declare them), in order. */
+  readonly arguments?: readonly SlashCommandArgument[]
+  /**
+   * The prompt to send for the text after the command name. Throws a TauError when the
+   * arguments do not fit (a required MCP prompt argument missing, say): frontends show it.
+   */
+  expand(args: string, options?: ExpandOptions): Promise<string>
+}
+
+export interface SlashCommandList {
+  readonly commands: readonly SlashCommand[]
+  /** What could not be loaded or was shadowed, each naming its file or source. */
+  readonly problems: readonly string[]
+}
+
+/** A plugin's contribution: listed again at every `list()` (servers and files change). */
+export interface SlashCommandSource {
+  /** Shown in problems: `command files`, `mcp`. */
+  readonly name: string
+  list(): SlashCommandList | Promise<SlashCommandList>
+}
+
+export const slashCommandSourceRef = defineService<SlashCommandSource, 'root', true>(
+  'slash-commands.sources',
+  {
+    multiple: true,
+    description:
+      'Sources of slash commands (command files, MCP prompts, plugins); many plugins may provide one.',
+  },
+)
+
+export interface ResolvedCommand {
+  readonly command: SlashCommand
+  /** The text after the name, as typed. */
+  readonly args: string
+}
+
+export interface SlashCommands {
+  /** Every command of every source; on a name clash the first source wins (files before MCP). */
+  list(): Promise<SlashCommandList>
+  /**
+   * The command a line names (`/review src/a.ts`), or undefined when the line is not a slash
+   * command or names no command any source has.
+   */
+  find(line: string): Promise<ResolvedCommand | undefined>
+  /** `find()` then `expand()`: the prompt for a line, or undefined when it names no command. */
+  expand(
+    line: string,
+    options?: ExpandOptions,
+  ): Promise<{ command: SlashCommand; prompt: string } | undefined>
+}
+
+export const slashCommandsRef = defineService<SlashCommands>('slash-commands.registry', {
+  description: 'Lists slash commands from every source and expands `/name args` into a prompt.',
+})
