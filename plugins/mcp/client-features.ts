@@ -1,7 +1,8 @@
 /**
  * What tau offers MCP servers as a client: roots (the workspace roots), logging (server log
- * messages to tau's logger), sampling (tau's own model, per server, off by default) and
- * elicitation (a replaceable handler; headless tau declines). Each is declared at connect.
+ * messages to tau's logger), sampling (tau's own model, per server, off by default, behind the
+ * user's confirmation) and elicitation (asked through the frontend; headless tau declines).
+ * Each is declared at connect. A frontend attaches an McpUserInteraction to `mcp.interaction`.
  */
 import { basename } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -24,6 +25,7 @@ import {
 } from '../../kernel/index.js'
 import type { ProviderRegistry } from '../providers/index.js'
 import type { McpLogLevel } from './config.js'
+import type { AuthorizationRequest, Authorize } from './oauth.js'
 
 // ---------------------------------------------------------------------------------------------
 // Elicitation
@@ -50,40 +52,119 @@ export interface ElicitationAnswer {
   readonly content?: Readonly<Record<string, string | number | boolean | string[]>>
 }
 
-export type ElicitationHandler = (
-  request: ElicitationRequest,
-  signal: AbortSignal,
-) => Promise<ElicitationAnswer>
+// ---------------------------------------------------------------------------------------------
+// The frontend's side: sampling confirmation, elicitation, authorization
 
-/** The `mcp.elicitation` service: a frontend replaces the handler to ask its user. */
-export interface McpElicitation {
-  /** Replaces the handler; returns a function that puts the previous one back. */
-  setHandler(handler: ElicitationHandler): () => void
-  /** What the current handler answers (the default declines: there is no one to ask). */
-  handle(request: ElicitationRequest, signal: AbortSignal): Promise<ElicitationAnswer>
+/** A server asks tau's model for a completion (`sampling/createMessage`); the user decides. */
+export interface SamplingConfirmation {
+  readonly server: string
+  /** The model that would answer (the config's `model`, a ModelRef). */
+  readonly model: string
+  readonly systemPrompt?: string
+  /** The conversation the server sends, as text (images and audio as `[image mime]` notes). */
+  readonly messages: ReadonlyArray<{ readonly role: 'user' | 'assistant'; readonly text: string }>
+  readonly maxTokens: number
+  /** What the server says it wants included (`none`, `thisServer`, `allServers`); tau includes nothing. */
+  readonly includeContext?: string
 }
 
-export const mcpElicitationRef = defineService<McpElicitation>('mcp.elicitation', {
-  description: 'Answers MCP elicitation requests; a frontend replaces its handler to ask the user.',
+/**
+ * The user's decision. `allow-always`: allow this server's sampling requests for the rest of the
+ * process without asking. `deny`: the server gets an error (with `reason` when given).
+ */
+export type SamplingDecision =
+  | { readonly action: 'allow' | 'allow-always' }
+  | { readonly action: 'deny'; readonly reason?: string }
+
+/**
+ * What an interactive frontend provides to MCP: each method asks the user and resolves with
+ * the answer; `signal` is aborted when the server cancels the request or tau stops (stop
+ * asking then). Every method is optional: what a frontend leaves out gets the headless answer.
+ */
+export interface McpUserInteraction {
+  /** May tau's model answer this sampling request? Headless: denied. */
+  confirmSampling?(request: SamplingConfirmation, signal: AbortSignal): Promise<SamplingDecision>
+  /** A form to fill, or a URL to open. Headless: declined. */
+  elicit?(request: ElicitationRequest, signal: AbortSignal): Promise<ElicitationAnswer>
+  /**
+   * Shows (or opens) an OAuth authorization URL for a server that needs a login (at connect, or
+   * a step-up to more scope during a call); resolves once shown — the code comes back on tau's
+   * loopback callback. Headless: no login, the server is `needs-auth`.
+   */
+  authorize?(request: AuthorizationRequest, signal: AbortSignal): Promise<void>
+}
+
+/** The `mcp.interaction` service: a frontend attaches its McpUserInteraction. */
+export interface McpInteraction {
+  /** Attaches a frontend (the last attached is asked); returns a function that detaches it. */
+  attach(frontend: McpUserInteraction): () => void
+  /** The frontend's answer, or the headless one (deny). */
+  confirmSampling(request: SamplingConfirmation, signal: AbortSignal): Promise<SamplingDecision>
+  /** The frontend's answer, or the headless one (decline). */
+  elicit(request: ElicitationRequest, signal: AbortSignal): Promise<ElicitationAnswer>
+  /** The attached frontend's authorize, if it has one. */
+  authorizer(): Authorize | undefined
+}
+
+export const mcpInteractionRef = defineService<McpInteraction>('mcp.interaction', {
+  description:
+    'Where MCP asks the user: sampling confirmation, elicitation, OAuth authorization; an interactive frontend attaches itself.',
 })
 
-/** Headless: nobody to ask, so every request is declined. */
-export const declineElicitation: ElicitationHandler = async () => ({ action: 'decline' })
+/** Headless answers: nobody to ask, so fail closed. */
+export const HEADLESS: Required<Pick<McpUserInteraction, 'confirmSampling' | 'elicit'>> = {
+  confirmSampling: async () => ({ action: 'deny', reason: 'there is no user to ask (headless)' }),
+  elicit: async () => ({ action: 'decline' }),
+}
 
-export class ElicitationBroker implements McpElicitation {
-  private handler: ElicitationHandler = declineElicitation
+export class InteractionBroker implements McpInteraction {
+  private frontends: McpUserInteraction[] = []
 
-  setHandler(handler: ElicitationHandler): () => void {
-    const previous = this.handler
-    this.handler = handler
+  attach(frontend: McpUserInteraction): () => void {
+    this.frontends.push(frontend)
     return () => {
-      if (this.handler === handler) this.handler = previous
+      this.frontends = this.frontends.filter((f) => f !== frontend)
     }
   }
 
-  handle(request: ElicitationRequest, signal: AbortSignal): Promise<ElicitationAnswer> {
-    return this.handler(request, signal)
+  private current(): McpUserInteraction | undefined {
+    return this.frontends.at(-1)
   }
+
+  confirmSampling(request: SamplingConfirmation, signal: AbortSignal): Promise<SamplingDecision> {
+    const frontend = this.current()
+    return frontend?.confirmSampling
+      ? frontend.confirmSampling(request, signal)
+      : HEADLESS.confirmSampling(request, signal)
+  }
+
+  elicit(request: ElicitationRequest, signal: AbortSignal): Promise<ElicitationAnswer> {
+    const frontend = this.current()
+    return frontend?.elicit ? frontend.elicit(request, signal) : HEADLESS.elicit(request, signal)
+  }
+
+  authorizer(): Authorize | undefined {
+    const frontend = this.current()
+    return frontend?.authorize ? (request, signal) => frontend.authorize!(request, signal) : undefined
+  }
+}
+
+/**
+ * Fills the form fields the user left out with the schema's `default`s (SEP-1034), so an
+ * accepted form carries every field that has one.
+ */
+export function applyFormDefaults(
+  schema: Readonly<Record<string, unknown>>,
+  content: Readonly<Record<string, unknown>> | undefined,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...(content ?? {}) }
+  const properties = schema.properties
+  if (typeof properties !== 'object' || properties === null) return out
+  for (const [name, property] of Object.entries(properties as Record<string, unknown>)) {
+    if (out[name] !== undefined || typeof property !== 'object' || property === null) continue
+    if ('default' in property) out[name] = (property as { default: unknown }).default
+  }
+  return out
 }
 
 /** An `elicitation/create` request of the SDK as an ElicitationRequest. */
@@ -189,6 +270,33 @@ function samplingParts(content: SamplingBlock | readonly SamplingBlock[]): Array
       text: `[${block.type}${block.mimeType ? ` ${block.mimeType}` : ''} not supported]`,
     }
   })
+}
+
+/** What the user is shown to confirm a sampling request. */
+export function samplingConfirmation(
+  server: string,
+  model: string,
+  params: CreateMessageRequest['params'],
+): SamplingConfirmation {
+  const messages = params.messages.map((message) => {
+    const blocks = (Array.isArray(message.content) ? message.content : [message.content]) as SamplingBlock[]
+    const text = blocks
+      .map((block) =>
+        block.type === 'text'
+          ? (block.text ?? '')
+          : `[${block.type}${block.mimeType ? ` ${block.mimeType}` : ''}]`,
+      )
+      .join('\n')
+    return { role: message.role, text }
+  })
+  return {
+    server,
+    model,
+    messages,
+    maxTokens: params.maxTokens,
+    ...(params.systemPrompt === undefined ? {} : { systemPrompt: params.systemPrompt }),
+    ...(params.includeContext === undefined ? {} : { includeContext: params.includeContext }),
+  }
 }
 
 /**

@@ -1,9 +1,10 @@
-/** `tau mcp list`, `tau mcp add`, `tau mcp remove`. */
+/** `tau mcp list|add|remove|prompts|login|logout`. */
 import { type CliCommand, TauError } from '../../kernel/index.js'
+import { openInBrowser } from './browser.js'
 import type { ServerInfo } from './connection.js'
-import { MCP_ERRORS } from './errors.js'
+import { MCP_ERRORS, messageOf } from './errors.js'
 import { editMcpFile } from './project-file.js'
-import type { McpServers } from './servers.js'
+import type { LoginResult, McpServers } from './servers.js'
 
 function usage(message: string): TauError {
   return new TauError(MCP_ERRORS.TAU_MCP_USAGE, message, { plugin: 'mcp' })
@@ -41,7 +42,7 @@ export function mcpCommands(servers: McpServers, projectDir: string): CliCommand
         return 0
       }
       for (const server of all) stdout.write(renderServer(server))
-      return all.some((s) => s.status === 'failed') ? 1 : 0
+      return all.some((s) => s.status === 'failed' || s.status === 'needs-auth') ? 1 : 0
     },
   }
   const add: CliCommand = {
@@ -136,7 +137,69 @@ export function mcpCommands(servers: McpServers, projectDir: string): CliCommand
       return 0
     },
   }
-  return [list, add, remove, prompts]
+  const login: CliCommand = {
+    name: 'mcp login',
+    description:
+      'authorize tau with a remote MCP server (OAuth): prints the URL to open, waits for the browser',
+    arguments: [{ name: '<name>' }],
+    options: [
+      { flags: '--no-browser', description: 'only print the authorization URL (no browser is opened)' },
+    ],
+    async run({ args, options, stdout, stderr, signal }) {
+      const name = String(args[0] ?? '')
+      const terminal = (stdout as NodeJS.WriteStream).isTTY === true
+      const useBrowser = options.browser !== false && terminal
+      let result: LoginResult
+      try {
+        result = await servers.login(
+          name,
+          async ({ url }) => {
+            stdout.write(`Open this URL to authorize tau for '${name}':\n\n  ${url}\n\n`)
+            if (useBrowser && openInBrowser(url)) stderr.write('(opened in your browser)\n')
+            stderr.write('waiting for the authorization to come back...\n')
+          },
+          signal,
+        )
+      } catch (error) {
+        const message = messageOf(error)
+        if (/^there is no MCP server|is a stdio server|has `oauth: false`/.test(message)) throw usage(message)
+        throw new TauError(
+          MCP_ERRORS.TAU_MCP_LOGIN_FAILED,
+          `login to MCP server '${name}' failed: ${message}`,
+          {
+            plugin: 'mcp',
+          },
+        )
+      }
+      stdout.write(
+        result.authorized
+          ? `logged in to MCP server '${name}' (credentials in ${result.file})\n`
+          : `MCP server '${name}' connected without asking for authorization; nothing to store\n`,
+      )
+      return 0
+    },
+  }
+  const logout: CliCommand = {
+    name: 'mcp logout',
+    description: "forget a remote MCP server's stored OAuth tokens and client registration",
+    arguments: [{ name: '<name>' }],
+    async run({ args, stdout }) {
+      const name = String(args[0] ?? '')
+      let result: ReturnType<McpServers['logout']>
+      try {
+        result = servers.logout(name)
+      } catch (error) {
+        throw usage(messageOf(error))
+      }
+      stdout.write(
+        result.removed
+          ? `logged out of MCP server '${name}' (removed ${result.file})\n`
+          : `no stored credentials for MCP server '${name}'\n`,
+      )
+      return 0
+    },
+  }
+  return [list, add, remove, prompts, login, logout]
 }
 
 function renderServer(server: ServerInfo): string {

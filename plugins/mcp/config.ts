@@ -13,6 +13,8 @@ export const MCP_DEFAULTS = Object.freeze({
   toolTimeoutMs: 120_000,
   retryBaseDelayMs: 1_000,
   retryMaxDelayMs: 60_000,
+  /** How long `tau mcp login` (or a frontend's authorization) waits for the browser to come back. */
+  loginTimeoutMs: 300_000,
 })
 
 /** The syslog levels of MCP's `notifications/message`, lowest first. */
@@ -41,9 +43,11 @@ const common = {
     .optional(),
   /**
    * Answer the server's `sampling/createMessage` with tau's own model (the config's `model`).
+   * `true` / `'ask'`: each request is confirmed by the user through the frontend (headless:
+   * denied); `'allow'`: answered without asking (a trusted server, headless automation).
    * Off by default: the client then does not declare sampling, and a request is refused.
    */
-  sampling: z.boolean().optional(),
+  sampling: z.union([z.boolean(), z.enum(['ask', 'allow'])]).optional(),
   /**
    * Declare roots (the workspace roots) to this server; default true. Some servers
    * (server-filesystem) then serve the roots instead of the directories in their args.
@@ -63,11 +67,37 @@ export const stdioServerSchema = z.object({
   ...common,
 })
 
+/**
+ * OAuth for a remote server (on by default: it starts only when the server answers 401).
+ * `false` switches it off (static `headers` only). Strings take `${VAR}`.
+ */
+export const oauthSchema = z.union([
+  z.literal(false),
+  z.strictObject({
+    /** A pre-registered client (no dynamic registration); with `clientSecret` for a confidential one. */
+    clientId: z.string().min(1).optional(),
+    clientSecret: z.string().min(1).optional(),
+    /** An https URL where tau's client metadata document is published (used when the server supports it). */
+    clientMetadataUrl: z.string().url().optional(),
+    /** Scope to ask for when neither the server's 401 nor its metadata names one. */
+    scope: z.string().min(1).optional(),
+    /** A fixed loopback port for the redirect URI (`http://127.0.0.1:PORT/callback`), for pre-registered clients. */
+    callbackPort: z.number().int().min(1).max(65_535).optional(),
+    /** `client_credentials`: machine-to-machine, no user (needs `clientId` and `clientSecret` or `privateKey`). */
+    grant: z.enum(['authorization_code', 'client_credentials']).optional(),
+    /** A PEM private key for `private_key_jwt` client authentication (client_credentials). */
+    privateKey: z.string().min(1).optional(),
+    /** Its signing algorithm (default ES256). */
+    algorithm: z.string().min(1).optional(),
+  }),
+])
+
 export const remoteServerSchema = z.object({
   /** `http`: streamable HTTP, falling back to legacy SSE on a 4xx; `sse`: legacy SSE only. */
   type: z.enum(['http', 'sse']).optional(),
   url: z.string().min(1),
   headers: z.record(z.string(), z.string()).default({}),
+  oauth: oauthSchema.optional(),
   ...common,
 })
 
@@ -82,6 +112,7 @@ export const mcpConfig = z
 
 export type StdioServerConfig = z.output<typeof stdioServerSchema>
 export type RemoteServerConfig = z.output<typeof remoteServerSchema>
+export type OAuthConfig = Exclude<z.output<typeof oauthSchema>, false>
 export type ServerConfig = z.output<typeof serverSchema>
 export type McpConfig = z.output<typeof mcpConfig>
 

@@ -5,24 +5,29 @@
  * kernel: a failing server is a status, not a crash.
  */
 import { isAbsolute, resolve } from 'node:path'
+import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import type { Tool as McpTool } from '@modelcontextprotocol/sdk/types.js'
 import type { Logger } from '../../kernel/index.js'
 import { buildProcessEnv, type EnvAllowlist } from '../sandbox/env-allowlist.js'
 import type { Tool, ToolContext, ToolRegistry } from '../tools/tool.js'
 import {
+  applyFormDefaults,
   clientCapabilities,
   logServerMessage,
-  type McpElicitation,
+  type McpInteraction,
   type Root,
   type Sampler,
+  samplingConfirmation,
   toElicitationRequest,
   toElicitResult,
 } from './client-features.js'
 import { MCP_DEFAULTS, type ResolvedServerConfig } from './config.js'
 import { expandServerConfig } from './env-vars.js'
 import { messageOf } from './errors.js'
-import type { McpClient, McpSdk } from './sdk.js'
+import { type Authorize, isAuthRequired, TauOAuthProvider } from './oauth.js'
+import { OAuthStore } from './oauth-store.js'
+import { loadAuthExtensions, type McpClient, type McpSdk } from './sdk.js'
 import {
   inputSchemaFor,
   type JsonValidator,
@@ -32,7 +37,7 @@ import {
   toolName,
 } from './tool-adapter.js'
 
-export type ServerStatus = 'connecting' | 'connected' | 'failed' | 'disabled'
+export type ServerStatus = 'connecting' | 'connected' | 'failed' | 'needs-auth' | 'disabled'
 export type TransportKind = 'stdio' | 'http' | 'sse'
 
 export interface ServerInfo {
@@ -61,12 +66,25 @@ export interface ConnectionOptions {
   readonly clientInfo: { name: string; version: string }
   /** Answered to `roots/list`. */
   readonly roots?: readonly Root[]
-  /** Answers `sampling/createMessage` for servers whose config has `sampling: true`. */
+  /** Answers `sampling/createMessage` for servers whose config has `sampling` on. */
   readonly sampler?: Sampler
-  /** Answers `elicitation/create` (the default handler declines). */
-  readonly elicitation?: McpElicitation
+  /** The model the sampler answers with (shown in the confirmation). */
+  readonly samplingModel?: string
+  /** Asks the user: sampling confirmation, elicitation (headless: deny, decline). */
+  readonly interaction?: McpInteraction
   /** Called when the server connects or goes down. */
   readonly onStatus?: () => void
+  /** Where OAuth credentials are kept (`$TAU_HOME/mcp-oauth`). */
+  readonly oauthDir: string
+  /**
+   * Who shows an authorization URL to the user, asked at each connect (a frontend may come and
+   * go). Undefined: nobody, so a server that needs a login is `needs-auth` (fail closed).
+   */
+  readonly authorize?: () => Authorize | undefined
+  /** Aborted when tau stops: a login in progress gives up. */
+  readonly signal?: AbortSignal
+  /** Retry with backoff after a failure (default true; a one-off login does not). */
+  readonly retry?: boolean
 }
 
 const STDERR_LINES = 20
@@ -88,6 +106,14 @@ export class ServerConnection {
   private refreshAgain = false
   private stderrTail: string[] = []
   private readonly log: Logger
+  /** The OAuth provider of the current remote connection, when the server uses OAuth. */
+  private oauth: OAuthClientProvider | undefined
+  private transport: Transport | undefined
+  /** True once tokens were obtained in this process (a login happened). */
+  private authorized = false
+  private warnedAuth = false
+  /** The user answered allow-always to a sampling request of this server. */
+  private samplingAllowed = false
 
   constructor(options: ConnectionOptions) {
     this.options = options
@@ -122,6 +148,48 @@ export class ServerConnection {
     const client = this.client
     this.client = undefined
     if (client) await client.close().catch(() => undefined)
+    await this.closeOAuthCallback()
+  }
+
+  /**
+   * `sampling: true | 'ask'`: the user confirms each request through the frontend (headless:
+   * denied, fail closed); `allow-always` stops asking for this server. `'allow'`: no question.
+   * A refusal is the specification's user-rejection error, -1.
+   */
+  private async confirmSampling(
+    sdk: McpSdk,
+    params: Parameters<Sampler>[1],
+    signal: AbortSignal,
+  ): Promise<void> {
+    if (this.config.sampling === 'allow' || this.samplingAllowed) return
+    const interaction = this.options.interaction
+    const decision = interaction
+      ? await interaction.confirmSampling(
+          samplingConfirmation(this.name, this.options.samplingModel ?? '', params),
+          signal,
+        )
+      : ({ action: 'deny', reason: 'there is no user to ask' } as const)
+    if (decision.action === 'allow-always') this.samplingAllowed = true
+    if (decision.action === 'deny') {
+      this.log.info(
+        `MCP server '${this.name}': sampling request denied${decision.reason ? ` (${decision.reason})` : ''}`,
+        {
+          server: this.name,
+        },
+      )
+      throw new sdk.McpError(
+        -1,
+        `the user declined the sampling request${decision.reason ? `: ${decision.reason}` : ''}`,
+      )
+    }
+  }
+
+  /** A server waiting to retry (failed, needs-auth) tries again now: a login just finished. */
+  async reconnectIfWaiting(): Promise<void> {
+    if (this.stopped || (this.status !== 'failed' && this.status !== 'needs-auth')) return
+    if (this.retryTimer) clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
+    await this.attempt()
   }
 
   private get config(): ResolvedServerConfig {
@@ -130,7 +198,11 @@ export class ServerConnection {
 
   private async attempt(): Promise<void> {
     const generation = ++this.generation
-    const timeoutMs = this.config.timeoutMs ?? MCP_DEFAULTS.timeoutMs
+    // A login in the browser takes longer than a handshake.
+    const timeoutMs =
+      this.config.transport !== 'stdio' && this.options.authorize?.()
+        ? Math.max(this.config.timeoutMs ?? MCP_DEFAULTS.timeoutMs, MCP_DEFAULTS.loginTimeoutMs)
+        : (this.config.timeoutMs ?? MCP_DEFAULTS.timeoutMs)
     let timer: NodeJS.Timeout | undefined
     let client: McpClient | undefined
     try {
@@ -155,7 +227,7 @@ export class ServerConnection {
       })
     } catch (error) {
       const stale = generation !== this.generation || this.stopped
-      const reason = this.reason(messageOf(error))
+      const reason = isAuthRequired(error) ? error.message : this.reason(messageOf(error))
       // A new generation first: the close below must not count as a crash of a live connection,
       // and a connect that finishes after its timeout must not install itself.
       if (!stale) {
@@ -163,9 +235,10 @@ export class ServerConnection {
         this.client = undefined
       }
       if (client) await client.close().catch(() => undefined)
-      if (!stale) this.fail(reason)
+      if (!stale) this.fail(reason, isAuthRequired(error) ? 'needs-auth' : 'failed')
     } finally {
       if (timer) clearTimeout(timer)
+      await this.closeOAuthCallback()
     }
   }
 
@@ -175,20 +248,32 @@ export class ServerConnection {
     return last && !message.includes(last) ? `${message} (stderr: ${last})` : message
   }
 
-  private fail(reason: string): void {
+  private fail(reason: string, status: 'failed' | 'needs-auth' = 'failed'): void {
     this.unregisterTools()
     this.client = undefined
-    this.status = 'failed'
+    this.transport = undefined
+    this.status = status
     this.error = reason
     this.attempts++
+    if (this.options.retry === false) {
+      this.options.onStatus?.()
+      return
+    }
+    if (status === 'needs-auth') {
+      // Said once at warn (the status keeps saying it); a login elsewhere is picked up at the next retry.
+      if (!this.warnedAuth) this.log.warn(reason, { server: this.name })
+      this.warnedAuth = true
+    }
     const retry = this.config.retry ?? {}
     const base = retry.baseDelayMs ?? MCP_DEFAULTS.retryBaseDelayMs
     const max = retry.maxDelayMs ?? MCP_DEFAULTS.retryMaxDelayMs
     const delay = Math.min(max, base * 2 ** Math.min(this.attempts - 1, 20))
-    this.log.warn(`MCP server '${this.name}' failed: ${reason}; retrying in ${delay} ms`, {
-      server: this.name,
-      attempts: this.attempts,
-    })
+    if (status === 'failed') {
+      this.log.warn(`MCP server '${this.name}' failed: ${reason}; retrying in ${delay} ms`, {
+        server: this.name,
+        attempts: this.attempts,
+      })
+    }
     if (this.retryTimer) clearTimeout(this.retryTimer)
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined
@@ -215,31 +300,8 @@ export class ServerConnection {
       client = this.newClient(sdk, generation)
       onClient(client)
       await client.connect(this.stdioTransport(sdk, config))
-    } else if (config.transport === 'sse') {
-      client = this.newClient(sdk, generation)
-      onClient(client)
-      await client.connect(this.sseTransport(sdk, config))
     } else {
-      client = this.newClient(sdk, generation)
-      onClient(client)
-      this.transportKind = 'http'
-      try {
-        await client.connect(
-          new sdk.StreamableHTTPClientTransport(new URL(config.url), {
-            requestInit: { headers: config.headers },
-          }),
-        )
-      } catch (error) {
-        // The spec's backwards compatibility: a 4xx to the initialize POST means an older server
-        // that speaks HTTP+SSE at this URL.
-        if (!(error instanceof sdk.StreamableHTTPError) || !isClientError(error.code)) throw error
-        this.log.debug(`MCP server '${this.name}': streamable HTTP answered ${error.code}, trying SSE`)
-        await client.close().catch(() => undefined)
-        this.transportKind = 'sse'
-        client = this.newClient(sdk, generation)
-        onClient(client)
-        await client.connect(this.sseTransport(sdk, config))
-      }
+      client = await this.connectRemote(sdk, config, generation, onClient)
     }
     if (generation !== this.generation) return
     this.client = client
@@ -256,7 +318,7 @@ export class ServerConnection {
   }
 
   private newClient(sdk: McpSdk, generation: number): McpClient {
-    const sampling = this.config.sampling === true
+    const sampling = this.config.sampling !== undefined && this.config.sampling !== false
     const declareRoots = this.config.roots !== false
     const client = new sdk.Client(this.options.clientInfo, {
       capabilities: clientCapabilities({ sampling, roots: declareRoots }),
@@ -269,23 +331,26 @@ export class ServerConnection {
       if (generation === this.generation) logServerMessage(this.log, this.name, notification.params)
     })
     client.setRequestHandler(sdk.ElicitRequestSchema, async (request, extra) => {
-      const elicitation = this.options.elicitation
-      if (!elicitation) return { action: 'decline' as const }
+      const interaction = this.options.interaction
+      if (!interaction) return { action: 'decline' as const }
       const asked = toElicitationRequest(this.name, request.params)
-      const answer = toElicitResult(await elicitation.handle(asked, extra.signal))
-      // The SDK checks the answer's shape, not its content: a form answer must match the schema.
+      const answer = toElicitResult(await interaction.elicit(asked, extra.signal))
       if (asked.mode === 'form' && answer.action === 'accept') {
+        // Fields the user left out take the schema's defaults (SEP-1034); then the SDK checks
+        // the answer's shape, not its content: it must match the schema.
+        const content = applyFormDefaults(asked.requestedSchema, answer.content)
         const check = new sdk.AjvJsonSchemaValidator().getValidator(
           asked.requestedSchema as Parameters<
             InstanceType<typeof sdk.AjvJsonSchemaValidator>['getValidator']
           >[0],
-        )(answer.content ?? {})
+        )(content)
         if (!check.valid) {
           throw new sdk.McpError(
             sdk.ErrorCode.InvalidParams,
             `the answer does not match the requested schema: ${check.errorMessage ?? 'invalid'}`,
           )
         }
+        return { action: 'accept' as const, content: content as typeof answer.content }
       }
       return answer
     })
@@ -294,6 +359,7 @@ export class ServerConnection {
       client.setRequestHandler(sdk.CreateMessageRequestSchema, async (request, extra) => {
         const sampler = this.options.sampler
         if (!sampler) throw new sdk.McpError(sdk.ErrorCode.InvalidRequest, 'tau has no model to sample with')
+        await this.confirmSampling(sdk, request.params, extra.signal)
         this.log.info(`MCP server '${this.name}' asks tau's model for a completion (sampling)`, {
           server: this.name,
         })
@@ -347,8 +413,139 @@ export class ServerConnection {
     return transport
   }
 
-  private sseTransport(sdk: McpSdk, config: ResolvedServerConfig & { transport: 'http' | 'sse' }): Transport {
-    return new sdk.SSEClientTransport(new URL(config.url), { requestInit: { headers: config.headers } })
+  /**
+   * Streamable HTTP (or SSE), with OAuth when the server asks for it. A 4xx other than 401/403
+   * to the initialize POST is the specification's sign of an older server: SSE at the same URL.
+   */
+  private async connectRemote(
+    sdk: McpSdk,
+    config: RemoteConfig,
+    generation: number,
+    onClient: (client: McpClient) => void,
+  ): Promise<McpClient> {
+    const oauth = await this.oauthProvider(config)
+    this.oauth = oauth
+    if (oauth instanceof TauOAuthProvider) {
+      await oauth.prepare()
+      if (oauth.shouldRefresh()) await this.refreshTokens(sdk, config, oauth)
+    }
+    if (config.transport === 'sse') {
+      this.transportKind = 'sse'
+      return this.connectOver('sse', sdk, config, generation, onClient)
+    }
+    this.transportKind = 'http'
+    try {
+      return await this.connectOver('http', sdk, config, generation, onClient)
+    } catch (error) {
+      if (!(error instanceof sdk.StreamableHTTPError) || !isOlderServerAnswer(error.code)) throw error
+      this.log.debug(`MCP server '${this.name}': streamable HTTP answered ${error.code}, trying SSE`)
+      this.transportKind = 'sse'
+      return this.connectOver('sse', sdk, config, generation, onClient)
+    }
+  }
+
+  /** One connect over `kind`; when it started an authorization, finishes it and connects again. */
+  private async connectOver(
+    kind: 'http' | 'sse',
+    sdk: McpSdk,
+    config: RemoteConfig,
+    generation: number,
+    onClient: (client: McpClient) => void,
+  ): Promise<McpClient> {
+    const client = this.newClient(sdk, generation)
+    onClient(client)
+    const transport = this.remoteTransport(kind, sdk, config)
+    try {
+      await client.connect(transport)
+      this.transport = transport
+      return client
+    } catch (error) {
+      const code = this.oauth instanceof TauOAuthProvider ? this.oauth.takePendingCode() : undefined
+      if (!code) throw error
+      await client.close().catch(() => undefined)
+      await (transport as AuthTransport).finishAuth(await code)
+      this.authorized = true
+      const again = this.newClient(sdk, generation)
+      onClient(again)
+      const next = this.remoteTransport(kind, sdk, config)
+      await again.connect(next)
+      this.transport = next
+      return again
+    }
+  }
+
+  private remoteTransport(kind: 'http' | 'sse', sdk: McpSdk, config: RemoteConfig): Transport {
+    const options = {
+      requestInit: { headers: config.headers },
+      ...(this.oauth ? { authProvider: this.oauth } : {}),
+    }
+    return kind === 'http'
+      ? new sdk.StreamableHTTPClientTransport(new URL(config.url), options)
+      : new sdk.SSEClientTransport(new URL(config.url), options)
+  }
+
+  /**
+   * The server's OAuth provider: none with `oauth: false` or a static Authorization header;
+   * the SDK's client_credentials providers for `grant: 'client_credentials'`; else tau's,
+   * interactive when someone can show the user an authorization URL.
+   */
+  private async oauthProvider(config: RemoteConfig): Promise<OAuthClientProvider | undefined> {
+    const oauth = config.oauth
+    if (oauth === false) return undefined
+    if (oauth === undefined && Object.keys(config.headers).some((h) => h.toLowerCase() === 'authorization'))
+      return undefined
+    const settings = oauth ?? {}
+    if (settings.grant === 'client_credentials') {
+      if (!settings.clientId) throw new Error('oauth.grant client_credentials needs oauth.clientId')
+      const extensions = await loadAuthExtensions()
+      if (settings.privateKey) {
+        return new extensions.PrivateKeyJwtProvider({
+          clientId: settings.clientId,
+          privateKey: settings.privateKey,
+          algorithm: settings.algorithm ?? 'ES256',
+          clientName: this.options.clientInfo.name,
+        })
+      }
+      if (!settings.clientSecret)
+        throw new Error('oauth.grant client_credentials needs oauth.clientSecret or oauth.privateKey')
+      return new extensions.ClientCredentialsProvider({
+        clientId: settings.clientId,
+        clientSecret: settings.clientSecret,
+        clientName: this.options.clientInfo.name,
+        ...(settings.scope ? { scope: settings.scope } : {}),
+      })
+    }
+    const authorize = this.options.authorize?.()
+    return new TauOAuthProvider({
+      server: this.name,
+      store: new OAuthStore(this.options.oauthDir, this.name, config.url),
+      config: settings,
+      clientName: this.options.clientInfo.name,
+      ...(authorize ? { authorize } : {}),
+      signal: this.options.signal ?? new AbortController().signal,
+      loginTimeoutMs: MCP_DEFAULTS.loginTimeoutMs,
+    })
+  }
+
+  /** Expired tokens with a refresh token are refreshed before the connect (else the 401 path does it). */
+  private async refreshTokens(sdk: McpSdk, config: RemoteConfig, oauth: TauOAuthProvider): Promise<void> {
+    try {
+      await sdk.auth(oauth, { serverUrl: config.url })
+      this.log.debug(`MCP server '${this.name}': OAuth tokens refreshed`)
+    } catch (error) {
+      if (isAuthRequired(error)) throw error
+      // The connect's own 401 handling tries again and reports what is wrong.
+      this.log.debug(`MCP server '${this.name}': refreshing OAuth tokens failed: ${messageOf(error)}`)
+    }
+  }
+
+  private async closeOAuthCallback(): Promise<void> {
+    if (this.oauth instanceof TauOAuthProvider) await this.oauth.close().catch(() => undefined)
+  }
+
+  /** Whether this process obtained tokens for the server (a login finished). */
+  get didAuthorize(): boolean {
+    return this.authorized
   }
 
   private async listAllTools(client: McpClient): Promise<McpTool[]> {
@@ -458,22 +655,30 @@ export class ServerConnection {
     const forward = () => call.abort(context.signal.reason)
     if (context.signal.aborted) forward()
     else context.signal.addEventListener('abort', forward, { once: true })
-    try {
-      const result = await client.callTool(
-        { name: tool, arguments: input as Record<string, unknown> },
-        undefined,
-        {
-          signal: call.signal,
-          timeout: timeoutMs,
-          onprogress: (progress) => {
-            const total = progress.total === undefined ? '' : `/${progress.total}`
-            context.progress(progress.message ?? `${progress.progress}${total}`, {
-              progress: progress.progress,
-              ...(progress.total === undefined ? {} : { total: progress.total }),
-            })
-          },
+    const request = () =>
+      client.callTool({ name: tool, arguments: input as Record<string, unknown> }, undefined, {
+        signal: call.signal,
+        timeout: timeoutMs,
+        onprogress: (progress) => {
+          const total = progress.total === undefined ? '' : `/${progress.total}`
+          context.progress(progress.message ?? `${progress.progress}${total}`, {
+            progress: progress.progress,
+            ...(progress.total === undefined ? {} : { total: progress.total }),
+          })
         },
-      )
+      })
+    try {
+      let result: Awaited<ReturnType<typeof request>>
+      try {
+        result = await request()
+      } catch (error) {
+        // A 403 insufficient_scope started a step-up authorization: finish it, then call once more.
+        const code = this.oauth instanceof TauOAuthProvider ? this.oauth.takePendingCode() : undefined
+        if (!code || !this.transport) throw error
+        await (this.transport as AuthTransport).finishAuth(await code)
+        this.authorized = true
+        result = await request()
+      }
       return mapResult(result as Record<string, unknown>)
     } catch (error) {
       if (context.signal.aborted) throw error
@@ -492,6 +697,14 @@ export class ServerConnection {
   }
 }
 
-function isClientError(code: number | undefined): boolean {
-  return code !== undefined && code >= 400 && code < 500
+/** A 4xx to the initialize POST that means "an older server" (401/403 are about credentials). */
+function isOlderServerAnswer(code: number | undefined): boolean {
+  return code !== undefined && code >= 400 && code < 500 && code !== 401 && code !== 403
+}
+
+type RemoteConfig = ResolvedServerConfig & { transport: 'http' | 'sse' }
+
+/** Both remote transports finish an authorization with the code the redirect brought. */
+interface AuthTransport extends Transport {
+  finishAuth(code: string): Promise<void>
 }

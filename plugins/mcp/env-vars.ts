@@ -1,9 +1,9 @@
 /**
  * `${VAR}` and `${VAR:-default}` expansion in server configs, as Claude Code does it for
- * `.mcp.json`: in command, args, env, url and headers. A variable that is unset and has no
+ * `.mcp.json`: in command, args, env, url, headers and the oauth strings. A variable that is unset and has no
  * default is reported (the server fails to start with its name), never silently emptied.
  */
-import type { ResolvedServerConfig } from './config.js'
+import type { OAuthConfig, ResolvedServerConfig } from './config.js'
 
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g
 
@@ -31,6 +31,15 @@ function expandRecord(
   return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, expandString(v, env, missing)]))
 }
 
+function expandOAuth(oauth: OAuthConfig, env: NodeJS.ProcessEnv, missing: Set<string>): OAuthConfig {
+  const out: Record<string, unknown> = { ...oauth }
+  for (const key of ['clientId', 'clientSecret', 'clientMetadataUrl', 'scope', 'privateKey'] as const) {
+    const value = oauth[key]
+    if (value !== undefined) out[key] = expandString(value, env, missing)
+  }
+  return out as OAuthConfig
+}
+
 /** Expands the variables of one server config (command, args, env, cwd, url, headers). */
 export function expandServerConfig(
   config: ResolvedServerConfig,
@@ -51,6 +60,7 @@ export function expandServerConfig(
       ...config,
       url: expandString(config.url, env, missing),
       headers: expandRecord(config.headers, env, missing),
+      ...(config.oauth ? { oauth: expandOAuth(config.oauth, env, missing) } : {}),
     }
   }
   return { value, missing: [...missing] }

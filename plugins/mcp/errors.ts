@@ -7,8 +7,13 @@ export const MCP_ERRORS = defineErrors('mcp', {
     hint: 'Fix the field named in the message; the shape is `{ "mcpServers": { "NAME": { "command": ..., "args": [...] } } }`.',
     userError: true,
   },
+  TAU_MCP_LOGIN_FAILED: {
+    title: '`tau mcp login` could not authorize tau with the MCP server',
+    hint: 'Read the reason; check the server URL and its `oauth` settings, then run `tau mcp login NAME` again (`tau mcp logout NAME` first forgets a stale registration).',
+    userError: true,
+  },
   TAU_MCP_USAGE: {
-    title: '`tau mcp add` or `tau mcp remove` was given arguments it cannot use',
+    title: 'A `tau mcp` command was given arguments it cannot use',
     hint: 'Use `tau mcp add NAME -- COMMAND ARGS...` or `tau mcp add NAME --url URL [--transport http|sse]`.',
     userError: true,
   },

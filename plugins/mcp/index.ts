@@ -4,36 +4,49 @@
  * is imported only then), each MCP tool becomes `mcp__<server>__<tool>` in the tool registry,
  * and a server that fails or dies is retried with backoff without stopping tau.
  */
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { cliCommandsRef, definePlugin, defineService } from '../../kernel/index.js'
 import { providerRegistryRef } from '../providers/index.js'
 import { createEnvAllowlist } from '../sandbox/env-allowlist.js'
 import { absoluteFrom } from '../sandbox/workspace-paths.js'
 import { toolRegistryRef } from '../tools/tool.js'
-import { ElicitationBroker, mcpElicitationRef, providerSampler, rootsOf } from './client-features.js'
+import { InteractionBroker, mcpInteractionRef, providerSampler, rootsOf } from './client-features.js'
 import { mcpCommands } from './commands.js'
 import { mcpConfig } from './config.js'
+import { OAUTH_DIR } from './oauth-store.js'
 import { loadMcpFile } from './project-file.js'
 import { type McpServers, mergeServers, ServerSet } from './servers.js'
 
 export {
-  declineElicitation,
+  applyFormDefaults,
   type ElicitationAnswer,
-  type ElicitationHandler,
   type ElicitationRequest,
+  HEADLESS,
   loggerLevel,
-  type McpElicitation,
-  mcpElicitationRef,
+  type McpInteraction,
+  type McpUserInteraction,
+  mcpInteractionRef,
   providerSampler,
   type Root,
   rootsOf,
   type Sampler,
+  type SamplingConfirmation,
+  type SamplingDecision,
 } from './client-features.js'
 export type { McpLogLevel, ResolvedServerConfig, ServerConfig } from './config.js'
 export { MCP_DEFAULTS, MCP_LOG_LEVELS, mcpConfig } from './config.js'
 export type { ServerInfo, ServerStatus, TransportKind } from './connection.js'
 export { expandServerConfig, expandString } from './env-vars.js'
 export { MCP_ERRORS } from './errors.js'
+export {
+  type AuthorizationRequest,
+  type Authorize,
+  CallbackServer,
+  isAuthRequired,
+  McpAuthRequired,
+  TauOAuthProvider,
+} from './oauth.js'
+export { credentialsFile, OAUTH_DIR, OAuthStore, type StoredCredentials } from './oauth-store.js'
 export { editMcpFile, loadMcpFile, MCP_FILE, mcpFilePath, parseMcpFile } from './project-file.js'
 export type {
   PromptEntry,
@@ -44,7 +57,7 @@ export type {
   ResourceTemplateEntry,
 } from './resources.js'
 export { renderListing, resourceTools } from './resources.js'
-export { type McpServers, mergeServers } from './servers.js'
+export { type LoginResult, type McpServers, mergeServers } from './servers.js'
 export { mapAnnotations, mapResult, toolName } from './tool-adapter.js'
 
 export const mcpServersRef = defineService<McpServers>('mcp.servers', {
@@ -76,7 +89,8 @@ export default definePlugin({
   config: mcpConfig,
   setup(ctx) {
     const fromFile = loadMcpFile(ctx.paths.projectDir)
-    const elicitation = new ElicitationBroker()
+    const interaction = new InteractionBroker()
+    const model = typeof ctx.rootConfig.model === 'string' ? ctx.rootConfig.model : undefined
     const servers = new ServerSet({
       servers: mergeServers(fromFile, ctx.config, ctx.logger),
       registry: ctx.resolve(toolRegistryRef),
@@ -88,10 +102,14 @@ export default definePlugin({
       clientInfo: { name: 'tau', version: '0.1.0' },
       roots: rootsOf(workspaceRoots(ctx.paths.projectDir, ctx.rootConfig)),
       sampler: providerSampler(ctx.tryResolve(providerRegistryRef), ctx.rootConfig.model),
-      elicitation,
+      ...(model ? { samplingModel: model } : {}),
+      interaction,
+      authorize: () => interaction.authorizer(),
+      oauthDir: join(ctx.paths.tauHome, OAUTH_DIR),
+      signal: ctx.signal,
     })
     ctx.provide(mcpServersRef, servers)
-    ctx.provide(mcpElicitationRef, elicitation)
+    ctx.provide(mcpInteractionRef, interaction)
     for (const command of mcpCommands(servers, ctx.paths.projectDir)) ctx.provide(cliCommandsRef, command)
     ctx.hooks.start.tapPromise(async () => {
       if (servers.list().some((s) => s.status !== 'disabled')) await servers.start()

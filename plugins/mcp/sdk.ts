@@ -18,6 +18,15 @@ export interface McpSdk {
   readonly McpError: typeof import('@modelcontextprotocol/sdk/types.js').McpError
   readonly ErrorCode: typeof import('@modelcontextprotocol/sdk/types.js').ErrorCode
   readonly AjvJsonSchemaValidator: typeof import('@modelcontextprotocol/sdk/validation/ajv').AjvJsonSchemaValidator
+  readonly auth: typeof import('@modelcontextprotocol/sdk/client/auth.js').auth
+  readonly UnauthorizedError: typeof import('@modelcontextprotocol/sdk/client/auth.js').UnauthorizedError
+}
+
+export type McpAuthExtensions = typeof import('@modelcontextprotocol/sdk/client/auth-extensions.js')
+
+/** The SDK's machine-to-machine providers (client_credentials), loaded only for servers that use them. */
+export function loadAuthExtensions(): Promise<McpAuthExtensions> {
+  return import('@modelcontextprotocol/sdk/client/auth-extensions.js')
 }
 
 export type McpClient = Client
@@ -26,13 +35,14 @@ let loading: Promise<McpSdk> | undefined
 
 export function loadSdk(): Promise<McpSdk> {
   loading ??= (async () => {
-    const [client, stdio, http, sse, types, ajv] = await Promise.all([
+    const [client, stdio, http, sse, types, ajv, auth] = await Promise.all([
       import('@modelcontextprotocol/sdk/client/index.js'),
       import('@modelcontextprotocol/sdk/client/stdio.js'),
       import('@modelcontextprotocol/sdk/client/streamableHttp.js'),
       import('@modelcontextprotocol/sdk/client/sse.js'),
       import('@modelcontextprotocol/sdk/types.js'),
       import('@modelcontextprotocol/sdk/validation/ajv'),
+      import('@modelcontextprotocol/sdk/client/auth.js'),
     ])
     return {
       Client: client.Client,
@@ -48,6 +58,8 @@ export function loadSdk(): Promise<McpSdk> {
       McpError: types.McpError,
       ErrorCode: types.ErrorCode,
       AjvJsonSchemaValidator: ajv.AjvJsonSchemaValidator,
+      auth: auth.auth,
+      UnauthorizedError: auth.UnauthorizedError,
     }
   })()
   return loading

@@ -5,10 +5,12 @@
 import type { Logger } from '../../kernel/index.js'
 import type { EnvAllowlist } from '../sandbox/env-allowlist.js'
 import type { ToolRegistry } from '../tools/tool.js'
-import type { McpElicitation, Root, Sampler } from './client-features.js'
+import type { McpInteraction, Root, Sampler } from './client-features.js'
 import { isStdio, type McpConfig, type ResolvedServerConfig } from './config.js'
-import { ServerConnection, type ServerInfo } from './connection.js'
+import { type ConnectionOptions, ServerConnection, type ServerInfo } from './connection.js'
 import { messageOf } from './errors.js'
+import type { Authorize } from './oauth.js'
+import { OAuthStore } from './oauth-store.js'
 import {
   listAllPages,
   type PromptEntry,
@@ -41,6 +43,13 @@ export interface McpServers {
   prompts(): Promise<PromptEntry[]>
   /** prompts/get: the prompt's messages, its content mapped to tau parts. */
   getPrompt(server: string, name: string, args?: Record<string, string>): Promise<PromptMessages>
+  /**
+   * OAuth login to a remote server: a fresh authorization through `authorize` (which shows the
+   * URL), the code back on a loopback callback, tokens stored 0600 under `$TAU_HOME/mcp-oauth`.
+   */
+  login(name: string, authorize: Authorize, signal?: AbortSignal): Promise<LoginResult>
+  /** Forgets a server's stored OAuth tokens and client registration. */
+  logout(name: string): { server: string; removed: boolean; file: string }
 }
 
 /** `.mcp.json` servers, then config servers over them by name; `{ disabled: true }` alone switches one off. */
@@ -80,8 +89,27 @@ export interface ServerSetOptions {
   readonly sdk?: () => Promise<McpSdk>
   readonly roots?: readonly Root[]
   readonly sampler?: Sampler
-  readonly elicitation?: McpElicitation
+  readonly samplingModel?: string
+  readonly interaction?: McpInteraction
+  /** `$TAU_HOME/mcp-oauth`. */
+  readonly oauthDir: string
+  /** Who shows authorization URLs in the running agent (a frontend); none: fail closed. */
+  readonly authorize?: () => Authorize | undefined
+  readonly signal?: AbortSignal
 }
+
+export interface LoginResult {
+  readonly server: string
+  /** False when the server connected without asking for authorization. */
+  readonly authorized: boolean
+  /** Where the credentials are kept. */
+  readonly file: string
+}
+
+/** A registry that keeps nothing: the one-off login connection's tools go nowhere. */
+const detachedRegistry = {
+  register: () => () => undefined,
+} as unknown as ToolRegistry
 
 export class ServerSet implements McpServers, ResourceSource {
   private readonly connections: ServerConnection[]
@@ -94,22 +122,78 @@ export class ServerSet implements McpServers, ResourceSource {
     this.connections = Object.entries(options.servers).map(
       ([name, config]) =>
         new ServerConnection({
-          name,
-          config,
-          registry: options.registry,
-          plugin: options.plugin,
-          logger: options.logger,
-          projectDir: options.projectDir,
-          allowlist: options.allowlist,
-          env: options.env,
-          sdk: options.sdk ?? loadSdk,
-          clientInfo: options.clientInfo,
-          ...(options.roots ? { roots: options.roots } : {}),
-          ...(options.sampler ? { sampler: options.sampler } : {}),
-          ...(options.elicitation ? { elicitation: options.elicitation } : {}),
+          ...this.connectionOptions(name, config),
           onStatus: () => this.updateResourceTools(),
         }),
     )
+  }
+
+  private connectionOptions(name: string, config: ResolvedServerConfig): ConnectionOptions {
+    const { options } = this
+    return {
+      name,
+      config,
+      registry: options.registry,
+      plugin: options.plugin,
+      logger: options.logger,
+      projectDir: options.projectDir,
+      allowlist: options.allowlist,
+      env: options.env,
+      sdk: options.sdk ?? loadSdk,
+      clientInfo: options.clientInfo,
+      oauthDir: options.oauthDir,
+      ...(options.roots ? { roots: options.roots } : {}),
+      ...(options.sampler ? { sampler: options.sampler } : {}),
+      ...(options.samplingModel ? { samplingModel: options.samplingModel } : {}),
+      ...(options.interaction ? { interaction: options.interaction } : {}),
+      ...(options.authorize ? { authorize: options.authorize } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    }
+  }
+
+  /** The config of a remote server by name, or an error that says why there is none. */
+  private remoteConfig(name: string): ResolvedServerConfig & { transport: 'http' | 'sse' } {
+    const config = this.options.servers[name]
+    if (!config) {
+      const names = Object.keys(this.options.servers)
+      throw new Error(`there is no MCP server '${name}' (servers: ${names.join(', ') || 'none'})`)
+    }
+    if (config.transport === 'stdio')
+      throw new Error(`MCP server '${name}' is a stdio server; OAuth is for http and sse servers`)
+    if (config.oauth === false) throw new Error(`MCP server '${name}' has \`oauth: false\` in its config`)
+    return config
+  }
+
+  async login(name: string, authorize: Authorize, signal?: AbortSignal): Promise<LoginResult> {
+    const config = this.remoteConfig(name)
+    const store = new OAuthStore(this.options.oauthDir, name, config.url)
+    // A login is a fresh authorization: old tokens go, the client registration stays.
+    if (store.read()?.tokens) store.update(({ tokens: _tokens, savedAt: _savedAt, ...rest }) => rest)
+    const once = new ServerConnection({
+      ...this.connectionOptions(name, { ...config, disabled: false }),
+      // Its tools are not added: the running set connects the server itself.
+      registry: detachedRegistry,
+      authorize: () => authorize,
+      retry: false,
+      ...(signal ? { signal } : {}),
+    })
+    try {
+      await once.start()
+      const info = once.info()
+      if (info.status !== 'connected') throw new Error(info.error ?? `MCP server '${name}' did not connect`)
+      store.reload()
+      return { server: name, authorized: once.didAuthorize, file: store.file }
+    } finally {
+      await once.stop()
+      // The running connection (if any) picks the new tokens up now, not at its next retry.
+      await this.connections.find((c) => c.name === name)?.reconnectIfWaiting()
+    }
+  }
+
+  logout(name: string): { server: string; removed: boolean; file: string } {
+    const config = this.remoteConfig(name)
+    const store = new OAuthStore(this.options.oauthDir, name, config.url)
+    return { server: name, removed: store.remove(), file: store.file }
   }
 
   /** Connects every enabled server at once; never rejects (failures are statuses). */

@@ -11,7 +11,13 @@ import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cliCommandsRef } from '../../../kernel/index.js'
 import { createTestKernel } from '../../../kernel/testing/index.js'
-import mcp, { type ElicitationRequest, mcpElicitationRef, mcpServersRef } from '../../../plugins/mcp/index.js'
+import mcp, {
+  type ElicitationRequest,
+  type McpUserInteraction,
+  mcpInteractionRef,
+  mcpServersRef,
+  type SamplingConfirmation,
+} from '../../../plugins/mcp/index.js'
 import providerScripted, { scriptedProviderRef } from '../../../plugins/provider-scripted/index.js'
 import providers from '../../../plugins/providers/index.js'
 import sandbox from '../../../plugins/sandbox/index.js'
@@ -37,9 +43,18 @@ beforeAll(async () => {
     config: {
       model: 'scripted:sampler',
       sandbox: { roots: [extraRoot] },
-      providers: { scripted: { turns: [{ text: 'the sampled answer' }] } },
+      providers: {
+        scripted: {
+          turns: [
+            { text: 'the sampled answer' },
+            { text: 'answered without a question' },
+            { text: 'always' },
+          ],
+        },
+      },
       mcpServers: {
         everything: { command: EVERYTHING, args: ['stdio'], sampling: true },
+        trusted: { command: EVERYTHING, args: ['stdio'], sampling: 'allow', roots: false },
         plain: { command: EVERYTHING, args: ['stdio'], logLevel: 'error' },
         fault: { command: process.execPath, args: [FAULT_SERVER], retry: { baseDelayMs: 50 } },
         // Its args name a directory outside the workspace; with roots it serves the roots instead.
@@ -107,19 +122,104 @@ describe('roots and logging', () => {
   })
 })
 
+/**
+ * A test double of an interactive frontend: it records what it is asked and answers from a
+ * script. It shows the contract a frontend implements (McpUserInteraction) and attaches.
+ */
+function frontend(answers: Partial<McpUserInteraction>) {
+  const asked: { sampling: SamplingConfirmation[]; elicitation: ElicitationRequest[] } = {
+    sampling: [],
+    elicitation: [],
+  }
+  const interaction: McpUserInteraction = {
+    ...(answers.confirmSampling
+      ? {
+          confirmSampling: (request, signal) => {
+            asked.sampling.push(request)
+            return answers.confirmSampling!(request, signal)
+          },
+        }
+      : {}),
+    ...(answers.elicit
+      ? {
+          elicit: (request, signal) => {
+            asked.elicitation.push(request)
+            return answers.elicit!(request, signal)
+          },
+        }
+      : {}),
+  }
+  const detach = kernel.resolve(mcpInteractionRef).attach(interaction)
+  return { asked, detach }
+}
+
+const sample = (server: string) =>
+  runTool(registry(), `mcp__${server}__trigger-sampling-request`, { prompt: 'say hi', maxTokens: 20 })
+
 describe('sampling', () => {
-  it("answers sampling/createMessage with tau's configured model where the server's config allows it", async () => {
-    const text = textOf(
-      await runTool(registry(), 'mcp__everything__trigger-sampling-request', {
-        prompt: 'say hi',
-        maxTokens: 20,
-      }),
-    )
-    expect(text).toContain('the sampled answer')
-    expect(text).toContain('"model": "scripted:sampler"')
-    const request = kernel.resolve(scriptedProviderRef).requests.at(-1)
-    expect(request?.messages[0]).toEqual({ role: 'system', content: 'You are a helpful test server.' })
-    expect(request?.maxOutputTokens).toBe(20)
+  it('is denied headless (no frontend to confirm it): the server gets the user-rejection error -1', async () => {
+    const text = textOf(await sample('everything'))
+    expect(text).toMatch(/-1/)
+    expect(text).toContain('the user declined the sampling request: there is no user to ask (headless)')
+    expect(kernel.resolve(scriptedProviderRef).requests).toHaveLength(0)
+  })
+
+  it("asks the frontend with what the server sends; allowed, it is answered by tau's configured model", async () => {
+    const ui = frontend({ confirmSampling: async () => ({ action: 'allow' }) })
+    try {
+      const text = textOf(await sample('everything'))
+      expect(text).toContain('the sampled answer')
+      expect(text).toContain('"model": "scripted:sampler"')
+      expect(ui.asked.sampling).toEqual([
+        {
+          server: 'everything',
+          model: 'scripted:sampler',
+          systemPrompt: 'You are a helpful test server.',
+          messages: [{ role: 'user', text: expect.stringContaining('say hi') }],
+          maxTokens: 20,
+        },
+      ])
+      const request = kernel.resolve(scriptedProviderRef).requests.at(-1)
+      expect(request?.messages[0]).toEqual({ role: 'system', content: 'You are a helpful test server.' })
+      expect(request?.maxOutputTokens).toBe(20)
+    } finally {
+      ui.detach()
+    }
+  })
+
+  it('a denial with a reason reaches the server; the model is not called', async () => {
+    const calls = kernel.resolve(scriptedProviderRef).requests.length
+    const ui = frontend({ confirmSampling: async () => ({ action: 'deny', reason: 'not now' }) })
+    try {
+      expect(textOf(await sample('everything'))).toContain('the user declined the sampling request: not now')
+      expect(kernel.resolve(scriptedProviderRef).requests).toHaveLength(calls)
+    } finally {
+      ui.detach()
+    }
+  })
+
+  it("sampling: 'allow' answers without asking", async () => {
+    const ui = frontend({ confirmSampling: async () => ({ action: 'deny' }) })
+    try {
+      expect(textOf(await sample('trusted'))).toContain('answered without a question')
+      expect(ui.asked.sampling).toEqual([])
+    } finally {
+      ui.detach()
+    }
+  })
+
+  it('allow-always stops asking for that server', async () => {
+    const ui = frontend({ confirmSampling: async () => ({ action: 'allow-always' }) })
+    try {
+      expect(textOf(await sample('everything'))).toContain('always')
+      ui.detach()
+      // Detached: headless would deny, but this server was allowed for the rest of the process.
+      kernel.resolve(scriptedProviderRef).push({ text: 'still allowed' })
+      expect(textOf(await sample('everything'))).toContain('still allowed')
+      expect(ui.asked.sampling).toHaveLength(1)
+    } finally {
+      ui.detach()
+    }
   })
 
   it('does not declare sampling by default, so the server offers no sampling tool', () => {
@@ -128,55 +228,65 @@ describe('sampling', () => {
   })
 
   it('refuses a sampling request from a server that is not allowed, with an error it can read', async () => {
+    const calls = kernel.resolve(scriptedProviderRef).requests.length
     const text = textOf(await runTool(registry(), 'mcp__fault__sample-anyway', {}))
     expect(text).toMatch(/^sampling refused: -32601 /)
-    expect(kernel.resolve(scriptedProviderRef).requests).toHaveLength(1)
+    expect(kernel.resolve(scriptedProviderRef).requests).toHaveLength(calls)
   })
 })
 
 describe('elicitation', () => {
-  it('declines when no frontend replaced the handler (headless)', async () => {
+  it('declines when no frontend is attached (headless)', async () => {
     const text = textOf(await runTool(registry(), 'mcp__everything__trigger-elicitation-request', {}))
     expect(text).toContain('User declined')
   })
 
-  it('passes a form request to the mcp.elicitation handler and its answer back', async () => {
-    const seen: ElicitationRequest[] = []
-    const restore = kernel.resolve(mcpElicitationRef).setHandler(async (request) => {
-      seen.push(request)
-      return { action: 'accept', content: { name: 'Ada', check: true } }
-    })
+  it("passes a form request to the frontend's elicit and its answer back", async () => {
+    const ui = frontend({ elicit: async () => ({ action: 'accept', content: { name: 'Ada', check: true } }) })
     try {
       const text = textOf(await runTool(registry(), 'mcp__everything__trigger-elicitation-request', {}))
       expect(text).toContain('- Name: Ada')
       expect(text).toContain('- Agreed to terms: true')
-      expect(seen[0]).toMatchObject({ server: 'everything', mode: 'form' })
-      expect(seen[0]?.mode === 'form' && seen[0].requestedSchema).toMatchObject({ required: ['name'] })
+      const [seen] = ui.asked.elicitation
+      expect(seen).toMatchObject({ server: 'everything', mode: 'form' })
+      expect(seen?.mode === 'form' && seen.requestedSchema).toMatchObject({ required: ['name'] })
     } finally {
-      restore()
+      ui.detach()
+    }
+  })
+
+  it('fills fields the user left out with the schema defaults', async () => {
+    const ui = frontend({ elicit: async () => ({ action: 'accept', content: { name: 'Ada' } }) })
+    try {
+      const text = textOf(await runTool(registry(), 'mcp__everything__trigger-elicitation-request', {}))
+      const [seen] = ui.asked.elicitation
+      const properties = (seen?.mode === 'form' ? seen.requestedSchema.properties : {}) as Record<
+        string,
+        { default?: unknown }
+      >
+      const withDefault = Object.entries(properties).find(
+        ([name, p]) => name !== 'name' && p.default !== undefined,
+      )
+      expect(withDefault).toBeDefined()
+      expect(text).toContain(String(withDefault![1].default))
+    } finally {
+      ui.detach()
     }
   })
 
   it('rejects an accepted form whose content does not match the requested schema', async () => {
-    const restore = kernel.resolve(mcpElicitationRef).setHandler(async () => ({
-      action: 'accept',
-      content: { check: true },
-    }))
+    const ui = frontend({ elicit: async () => ({ action: 'accept', content: { check: true } }) })
     try {
       const output = await runTool(registry(), 'mcp__everything__trigger-elicitation-request', {})
       expect(output.isError).toBe(true)
       expect(textOf(output)).toMatch(/name/)
     } finally {
-      restore()
+      ui.detach()
     }
   })
 
   it('passes a URL-mode request with its url and elicitation id', async () => {
-    const seen: ElicitationRequest[] = []
-    const restore = kernel.resolve(mcpElicitationRef).setHandler(async (request) => {
-      seen.push(request)
-      return { action: 'accept' }
-    })
+    const ui = frontend({ elicit: async () => ({ action: 'accept' }) })
     try {
       const text = textOf(
         await runTool(registry(), 'mcp__everything__trigger-url-elicitation', {
@@ -185,9 +295,23 @@ describe('elicitation', () => {
         }),
       )
       expect(text).toContain('completed the URL elicitation')
-      expect(seen[0]).toMatchObject({ mode: 'url', url: 'https://example.com/consent', elicitationId: 'e-1' })
+      expect(ui.asked.elicitation[0]).toMatchObject({
+        mode: 'url',
+        url: 'https://example.com/consent',
+        elicitationId: 'e-1',
+      })
     } finally {
-      restore()
+      ui.detach()
+    }
+  })
+
+  it('a frontend that only confirms sampling leaves elicitation to the headless answer', async () => {
+    const ui = frontend({ confirmSampling: async () => ({ action: 'deny' }) })
+    try {
+      const text = textOf(await runTool(registry(), 'mcp__everything__trigger-elicitation-request', {}))
+      expect(text).toContain('User declined')
+    } finally {
+      ui.detach()
     }
   })
 })
@@ -213,7 +337,7 @@ describe('resources', () => {
     const text = textOf(await runTool(registry(), 'ListMcpResourcesTool', { server: 'fault' }))
     expect(text).not.toContain('demo://')
     await expect(runTool(registry(), 'ListMcpResourcesTool', { server: 'nope' })).rejects.toThrow(
-      /no MCP server 'nope' \(servers: everything, plain, fault, fs\)/,
+      /no MCP server 'nope' \(servers: everything, trusted, plain, fault, fs\)/,
     )
   })
 

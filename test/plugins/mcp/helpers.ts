@@ -22,11 +22,15 @@ export const EVERYTHING_MAIN = fileURLToPath(
 )
 export const FAULT_SERVER = fileURLToPath(new URL('./fixtures/fault-server.mjs', import.meta.url))
 
-export async function mcpKernel(config: TauConfig, options: { cwd?: string; start?: boolean } = {}) {
+export async function mcpKernel(
+  config: TauConfig,
+  options: { cwd?: string; start?: boolean; tauHome?: string } = {},
+) {
   const kernel = await createTestKernel({
     plugins: [sandbox, tools, mcp],
     config,
     ...(options.cwd ? { cwd: options.cwd } : {}),
+    ...(options.tauHome ? { tauHome: options.tauHome } : {}),
     ...(options.start === false ? { start: false } : {}),
   })
   return {
