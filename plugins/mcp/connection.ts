@@ -238,7 +238,6 @@ export class ServerConnection {
       if (!stale) this.fail(reason, isAuthRequired(error) ? 'needs-auth' : 'failed')
     } finally {
       if (timer) clearTimeout(timer)
-      await this.closeOAuthCallback()
     }
   }
 
@@ -423,6 +422,9 @@ export class ServerConnection {
     generation: number,
     onClient: (client: McpClient) => void,
   ): Promise<McpClient> {
+    // An interactive provider keeps its loopback callback while its connection lives (a step-up
+    // during a call needs it); the previous connection's goes now.
+    await this.closeOAuthCallback()
     const oauth = await this.oauthProvider(config)
     this.oauth = oauth
     if (oauth instanceof TauOAuthProvider) {
@@ -471,6 +473,23 @@ export class ServerConnection {
       await again.connect(next)
       this.transport = next
       return again
+    }
+  }
+
+  /**
+   * Runs a request; when it started an authorization (a 401 on a request the server protects
+   * more than initialize, or a 403 insufficient_scope step-up), finishes that authorization
+   * with the code the callback brought and runs the request once more.
+   */
+  private async withAuthorization<T>(request: () => Promise<T>): Promise<T> {
+    try {
+      return await request()
+    } catch (error) {
+      const code = this.oauth instanceof TauOAuthProvider ? this.oauth.takePendingCode() : undefined
+      if (!code || !this.transport) throw error
+      await (this.transport as AuthTransport).finishAuth(await code)
+      this.authorized = true
+      return await request()
     }
   }
 
@@ -566,7 +585,7 @@ export class ServerConnection {
   }
 
   private async loadTools(client: McpClient, sdk: McpSdk): Promise<void> {
-    const tools = await this.listAllTools(client)
+    const tools = await this.withAuthorization(() => this.listAllTools(client))
     if (this.client !== client) return
     const validator = new sdk.AjvJsonSchemaValidator()
     this.unregisterTools()
@@ -668,17 +687,7 @@ export class ServerConnection {
         },
       })
     try {
-      let result: Awaited<ReturnType<typeof request>>
-      try {
-        result = await request()
-      } catch (error) {
-        // A 403 insufficient_scope started a step-up authorization: finish it, then call once more.
-        const code = this.oauth instanceof TauOAuthProvider ? this.oauth.takePendingCode() : undefined
-        if (!code || !this.transport) throw error
-        await (this.transport as AuthTransport).finishAuth(await code)
-        this.authorized = true
-        result = await request()
-      }
+      const result = await this.withAuthorization(request)
       return mapResult(result as Record<string, unknown>)
     } catch (error) {
       if (context.signal.aborted) throw error

@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+// The conformance suite's client adapter: `tau-client.mjs <server-url>`, run by
+// `@modelcontextprotocol/conformance client --command ...` with MCP_CONFORMANCE_SCENARIO (and,
+// for some scenarios, MCP_CONFORMANCE_CONTEXT) set. It drives tau's own MCP client — the
+// compiled `mcp` plugin in a kernel, exactly as `tau` runs it — against the scenario's server:
+// connect (OAuth through tau's provider, store and loopback callback when the server asks),
+// then call every tool the server lists. The "user" of an authorization is an automatic user
+// agent: it opens the authorization URL and follows its redirect to tau's callback, as a
+// browser would. Exit code 0 when the server connected and every tool call succeeded.
+import { definePlugin } from '../../../../dist/kernel/index.js'
+import { createTestKernel } from '../../../../dist/kernel/testing/index.js'
+import mcp, { mcpInteractionRef, mcpServersRef } from '../../../../dist/plugins/mcp/index.js'
+import sandbox from '../../../../dist/plugins/sandbox/index.js'
+import tools, { createToolState, toolRegistryRef } from '../../../../dist/plugins/tools/index.js'
+
+const CIMD_URL = 'https://conformance-test.local/client-metadata.json'
+
+const url = process.argv[2]
+const scenario = process.env.MCP_CONFORMANCE_SCENARIO ?? ''
+const context = process.env.MCP_CONFORMANCE_CONTEXT ? JSON.parse(process.env.MCP_CONFORMANCE_CONTEXT) : {}
+if (!url) {
+  process.stderr.write('usage: MCP_CONFORMANCE_SCENARIO=<scenario> tau-client.mjs <server-url>\n')
+  process.exit(2)
+}
+
+/** The `oauth` settings a scenario gives the client (pre-registered or machine credentials). */
+function oauthFor(name) {
+  if (name === 'auth/basic-cimd') return { clientMetadataUrl: CIMD_URL }
+  if (name === 'auth/pre-registration')
+    return { clientId: context.client_id, clientSecret: context.client_secret }
+  if (name === 'auth/client-credentials-basic')
+    return { grant: 'client_credentials', clientId: context.client_id, clientSecret: context.client_secret }
+  if (name === 'auth/client-credentials-jwt')
+    return {
+      grant: 'client_credentials',
+      clientId: context.client_id,
+      privateKey: context.private_key_pem,
+      ...(context.signing_algorithm ? { algorithm: context.signing_algorithm } : {}),
+    }
+  return undefined
+}
+
+/** The browser: opens the authorization URL, follows the redirect to tau's loopback callback. */
+async function userAgent({ url: authorizationUrl }) {
+  const answer = await fetch(authorizationUrl, { redirect: 'manual' })
+  const location = answer.headers.get('location')
+  if (!location) throw new Error(`the authorization endpoint did not redirect (HTTP ${answer.status})`)
+  await (await fetch(location)).text()
+}
+
+/** Arguments from a tool's input schema: a number, a string, a boolean per declared property. */
+function argumentsFor(schema) {
+  const args = {}
+  for (const [name, property] of Object.entries(schema?.properties ?? {})) {
+    const type = Array.isArray(property.type) ? property.type[0] : property.type
+    args[name] = type === 'number' || type === 'integer' ? 2 : type === 'boolean' ? true : 'conformance'
+  }
+  return args
+}
+
+// An interactive frontend, attached the way a frontend plugin does it: logins and step-ups go
+// through the automatic user agent, an elicitation is accepted with no fields filled (the
+// schema's defaults fill them).
+const frontend = definePlugin({
+  name: 'conformance-frontend',
+  dependsOn: ['mcp'],
+  setup(ctx) {
+    return ctx.resolve(mcpInteractionRef).attach({
+      authorize: userAgent,
+      elicit: async () => ({ action: 'accept', content: {} }),
+    })
+  },
+})
+
+const oauth = oauthFor(scenario)
+const kernel = await createTestKernel({
+  plugins: [sandbox, tools, mcp, frontend],
+  config: {
+    mcpServers: {
+      target: { type: 'http', url, retry: { baseDelayMs: 60_000 }, ...(oauth ? { oauth } : {}) },
+    },
+  },
+  start: false,
+})
+let code = 0
+try {
+  await kernel.start()
+  const servers = kernel.resolve(mcpServersRef)
+  const info = servers.get('target')
+  process.stderr.write(`tau: server ${info?.status}${info?.error ? `: ${info.error}` : ''}\n`)
+  if (info?.status !== 'connected') code = 1
+  const registry = kernel.resolve(toolRegistryRef)
+  for (const name of info?.tools ?? []) {
+    const tool = registry.get(name)
+    const output = await tool
+      .execute(argumentsFor(tool.inputSchema), {
+        signal: new AbortController().signal,
+        env: {},
+        sessionId: 'conformance',
+        callId: name,
+        state: createToolState(),
+        progress: () => undefined,
+        logger: {
+          debug() {},
+          info() {},
+          warn() {},
+          error() {},
+          child() {
+            return this
+          },
+        },
+        model: { vision: true },
+      })
+      .then(
+        (out) => out,
+        (error) => ({ content: [{ type: 'text', text: String(error?.message ?? error) }], isError: true }),
+      )
+    const text = (output.content ?? []).map((part) => part.text ?? `[${part.type}]`).join(' ')
+    process.stderr.write(`tau: ${name} -> ${output.isError ? 'error: ' : ''}${text}\n`)
+    if (output.isError) code = 1
+  }
+} catch (error) {
+  process.stderr.write(`tau: ${error?.stack ?? error}\n`)
+  code = 1
+} finally {
+  await kernel.stop().catch(() => undefined)
+  for (const record of kernel.logs) process.stderr.write(`[${record.level}] ${record.message}\n`)
+}
+process.exit(code)
