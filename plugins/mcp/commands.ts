@@ -4,6 +4,7 @@ import { openInBrowser } from './browser.js'
 import type { ServerInfo } from './connection.js'
 import { MCP_ERRORS, messageOf } from './errors.js'
 import { editMcpFile } from './project-file.js'
+import { argumentHint } from './prompt-commands.js'
 import type { LoginResult, McpServers } from './servers.js'
 
 function usage(message: string): TauError {
@@ -130,7 +131,7 @@ export function mcpCommands(servers: McpServers, projectDir: string): CliCommand
         return 0
       }
       for (const prompt of all) {
-        const args = prompt.arguments.map((a) => (a.required ? `<${a.name}>` : `[${a.name}]`)).join(' ')
+        const args = argumentHint(prompt)
         const about = prompt.description ?? prompt.title
         stdout.write(`/${prompt.command}${args ? ` ${args}` : ''}${about ? `  ${about}` : ''}\n`)
       }

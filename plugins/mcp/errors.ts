@@ -12,6 +12,11 @@ export const MCP_ERRORS = defineErrors('mcp', {
     hint: 'Read the reason; check the server URL and its `oauth` settings, then run `tau mcp login NAME` again (`tau mcp logout NAME` first forgets a stale registration).',
     userError: true,
   },
+  TAU_MCP_PROMPT_ARGUMENTS: {
+    title: 'An MCP prompt slash command is missing a required argument, or got arguments it does not take',
+    hint: 'Give the arguments in the order /help shows them (`<required> [optional]`), quoting values with spaces, or as name=value.',
+    userError: true,
+  },
   TAU_MCP_USAGE: {
     title: 'A `tau mcp` command was given arguments it cannot use',
     hint: 'Use `tau mcp add NAME -- COMMAND ARGS...` or `tau mcp add NAME --url URL [--transport http|sse]`.',

@@ -9,12 +9,14 @@ import { cliCommandsRef, definePlugin, defineService } from '../../kernel/index.
 import { providerRegistryRef } from '../providers/index.js'
 import { createEnvAllowlist } from '../sandbox/env-allowlist.js'
 import { absoluteFrom } from '../sandbox/workspace-paths.js'
+import { slashCommandSourceRef } from '../slash-commands/types.js'
 import { toolRegistryRef } from '../tools/tool.js'
 import { InteractionBroker, mcpInteractionRef, providerSampler, rootsOf } from './client-features.js'
 import { mcpCommands } from './commands.js'
 import { mcpConfig } from './config.js'
 import { OAUTH_DIR } from './oauth-store.js'
 import { loadMcpFile } from './project-file.js'
+import { promptCommandSource } from './prompt-commands.js'
 import { type McpServers, mergeServers, ServerSet } from './servers.js'
 
 export {
@@ -48,6 +50,7 @@ export {
 } from './oauth.js'
 export { credentialsFile, OAUTH_DIR, OAuthStore, type StoredCredentials } from './oauth-store.js'
 export { editMcpFile, loadMcpFile, MCP_FILE, mcpFilePath, parseMcpFile } from './project-file.js'
+export { argumentHint, bindPromptArguments, promptCommandSource, promptText } from './prompt-commands.js'
 export type {
   PromptEntry,
   PromptMessages,
@@ -85,7 +88,7 @@ export default definePlugin({
   description: 'Model Context Protocol servers (stdio, streamable HTTP, SSE) as tau tools',
   configKey: 'mcpServers',
   dependsOn: ['tools'],
-  optionalDependsOn: ['sandbox', 'providers'],
+  optionalDependsOn: ['sandbox', 'providers', 'slash-commands'],
   config: mcpConfig,
   setup(ctx) {
     const fromFile = loadMcpFile(ctx.paths.projectDir)
@@ -111,6 +114,8 @@ export default definePlugin({
     ctx.provide(mcpServersRef, servers)
     ctx.provide(mcpInteractionRef, interaction)
     for (const command of mcpCommands(servers, ctx.paths.projectDir)) ctx.provide(cliCommandsRef, command)
+    // Prompts of connected servers as /mcp__<server>__<prompt> (read by slash-commands when loaded).
+    ctx.provide(slashCommandSourceRef, promptCommandSource(servers))
     ctx.hooks.start.tapPromise(async () => {
       if (servers.list().some((s) => s.status !== 'disabled')) await servers.start()
     })

@@ -42,7 +42,12 @@ export interface McpServers {
   /** Prompts of the connected servers, every page; each with the slash command it stands for. */
   prompts(): Promise<PromptEntry[]>
   /** prompts/get: the prompt's messages, its content mapped to tau parts. */
-  getPrompt(server: string, name: string, args?: Record<string, string>): Promise<PromptMessages>
+  getPrompt(
+    server: string,
+    name: string,
+    args?: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<PromptMessages>
   /**
    * OAuth login to a remote server: a fresh authorization through `authorize` (which shows the
    * URL), the code back on a loopback callback, tokens stored 0600 under `$TAU_HOME/mcp-oauth`.
@@ -330,9 +335,14 @@ export class ServerSet implements McpServers, ResourceSource {
     return perServer.flat()
   }
 
-  async getPrompt(server: string, name: string, args: Record<string, string> = {}): Promise<PromptMessages> {
+  async getPrompt(
+    server: string,
+    name: string,
+    args: Record<string, string> = {},
+    signal?: AbortSignal,
+  ): Promise<PromptMessages> {
     const client = this.clientFor(server, 'prompts')
-    const result = await client.getPrompt({ name, arguments: args })
+    const result = await client.getPrompt({ name, arguments: args }, signal ? { signal } : undefined)
     return {
       ...(result.description ? { description: result.description } : {}),
       messages: result.messages.map((m) => ({ role: m.role, content: promptContent(m.content) })),
