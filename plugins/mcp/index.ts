@@ -5,7 +5,8 @@
  * and a server that fails or dies is retried with backoff without stopping tau.
  */
 import { join, resolve } from 'node:path'
-import { cliCommandsRef, definePlugin, defineService } from '../../kernel/index.js'
+import { cliCommandsRef, definePlugin, defineService, type PluginContext } from '../../kernel/index.js'
+import { type AgentHooks, agentHooksRef } from '../agent/hooks.js'
 import { providerRegistryRef } from '../providers/index.js'
 import { createEnvAllowlist } from '../sandbox/env-allowlist.js'
 import { absoluteFrom } from '../sandbox/workspace-paths.js'
@@ -14,6 +15,7 @@ import { toolRegistryRef } from '../tools/tool.js'
 import { InteractionBroker, mcpInteractionRef, providerSampler, rootsOf } from './client-features.js'
 import { mcpCommands } from './commands.js'
 import { mcpConfig } from './config.js'
+import { resolveMentions } from './mentions.js'
 import { OAUTH_DIR } from './oauth-store.js'
 import { loadMcpFile } from './project-file.js'
 import { promptCommandSource } from './prompt-commands.js'
@@ -40,6 +42,7 @@ export { MCP_DEFAULTS, MCP_LOG_LEVELS, mcpConfig } from './config.js'
 export type { ServerInfo, ServerStatus, TransportKind } from './connection.js'
 export { expandServerConfig, expandString } from './env-vars.js'
 export { MCP_ERRORS } from './errors.js'
+export { findMentions, MENTION_LIMITS, type Mention, resolveMentions } from './mentions.js'
 export {
   type AuthorizationRequest,
   type Authorize,
@@ -83,12 +86,33 @@ function workspaceRoots(projectDir: string, rootConfig: Readonly<Record<string, 
   return [projectDir, ...extra.map((root) => resolve(absoluteFrom(projectDir, root)))]
 }
 
+/** `@server:uri` mentions: a userPromptSubmit tap attaches the resources (when the agent is loaded). */
+function tapMentions(ctx: PluginContext<unknown>, servers: McpServers): void {
+  let hooks: ReturnType<typeof ctx.hooksOf<AgentHooks>>
+  try {
+    hooks = ctx.hooksOf(agentHooksRef)
+  } catch {
+    return // no agent plugin: no prompts to look at
+  }
+  hooks.userPromptSubmit.tapPromise(async (submission) => {
+    if (!submission.prompt.includes('@')) return submission
+    const names = servers.list().map((s) => s.name)
+    const { context, notices } = await resolveMentions(submission.prompt, {
+      names,
+      readResource: (server, uri) => servers.readResource(server, uri),
+    })
+    for (const notice of notices) ctx.logger.warn(notice, { sessionId: submission.sessionId })
+    if (context.length === 0) return submission
+    return { ...submission, additionalContext: [...(submission.additionalContext ?? []), ...context] }
+  })
+}
+
 export default definePlugin({
   name: 'mcp',
   description: 'Model Context Protocol servers (stdio, streamable HTTP, SSE) as tau tools',
   configKey: 'mcpServers',
   dependsOn: ['tools'],
-  optionalDependsOn: ['sandbox', 'providers', 'slash-commands'],
+  optionalDependsOn: ['sandbox', 'providers', 'slash-commands', 'agent'],
   config: mcpConfig,
   setup(ctx) {
     const fromFile = loadMcpFile(ctx.paths.projectDir)
@@ -116,6 +140,7 @@ export default definePlugin({
     for (const command of mcpCommands(servers, ctx.paths.projectDir)) ctx.provide(cliCommandsRef, command)
     // Prompts of connected servers as /mcp__<server>__<prompt> (read by slash-commands when loaded).
     ctx.provide(slashCommandSourceRef, promptCommandSource(servers))
+    tapMentions(ctx, servers)
     ctx.hooks.start.tapPromise(async () => {
       if (servers.list().some((s) => s.status !== 'disabled')) await servers.start()
     })
