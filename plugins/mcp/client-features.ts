@@ -358,7 +358,7 @@ export function providerSampler(registry: ProviderRegistry | undefined, model: u
 /** What tau declares to one server. Sampling only where the server's config allows it. */
 export function clientCapabilities(options: { sampling: boolean; roots: boolean }): ClientCapabilities {
   return {
-    ...(options.roots ? { roots: { listChanged: false } } : {}),
+    ...(options.roots ? { roots: { listChanged: true } } : {}),
     elicitation: { form: {}, url: {} },
     ...(options.sampling ? { sampling: {} } : {}),
   }

@@ -64,8 +64,8 @@ export interface ConnectionOptions {
   readonly env: NodeJS.ProcessEnv
   readonly sdk: () => Promise<McpSdk>
   readonly clientInfo: { name: string; version: string }
-  /** Answered to `roots/list`. */
-  readonly roots?: readonly Root[]
+  /** Answered to `roots/list`: the current workspace roots. */
+  readonly roots?: () => readonly Root[]
   /** Answers `sampling/createMessage` for servers whose config has `sampling` on. */
   readonly sampler?: Sampler
   /** The model the sampler answers with (shown in the confirmation). */
@@ -182,6 +182,15 @@ export class ServerConnection {
         `the user declined the sampling request${decision.reason ? `: ${decision.reason}` : ''}`,
       )
     }
+  }
+
+  /** The workspace roots changed: a connected server that was told roots hears of it. */
+  announceRoots(): void {
+    const client = this.connectedClient()
+    if (!client || this.config.roots === false) return
+    client.sendRootsListChanged().catch((error: unknown) => {
+      this.log.debug(`MCP server '${this.name}': roots/list_changed not sent: ${messageOf(error)}`)
+    })
   }
 
   /** A server waiting to retry (failed, needs-auth) tries again now: a login just finished. */
@@ -323,8 +332,9 @@ export class ServerConnection {
       capabilities: clientCapabilities({ sampling, roots: declareRoots }),
     })
     if (declareRoots) {
-      const roots = (this.options.roots ?? []).map((root) => ({ ...root }))
-      client.setRequestHandler(sdk.ListRootsRequestSchema, async () => ({ roots }))
+      client.setRequestHandler(sdk.ListRootsRequestSchema, async () => ({
+        roots: (this.options.roots?.() ?? []).map((root) => ({ ...root })),
+      }))
     }
     client.setNotificationHandler(sdk.LoggingMessageNotificationSchema, async (notification) => {
       if (generation === this.generation) logServerMessage(this.log, this.name, notification.params)

@@ -4,15 +4,14 @@
  * is imported only then), each MCP tool becomes `mcp__<server>__<tool>` in the tool registry,
  * and a server that fails or dies is retried with backoff without stopping tau.
  */
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { cliCommandsRef, definePlugin, defineService, type PluginContext } from '../../kernel/index.js'
 import { type AgentHooks, agentHooksRef } from '../agent/hooks.js'
 import { providerRegistryRef } from '../providers/index.js'
 import { createEnvAllowlist } from '../sandbox/env-allowlist.js'
-import { absoluteFrom } from '../sandbox/workspace-paths.js'
 import { slashCommandSourceRef } from '../slash-commands/types.js'
 import { toolRegistryRef } from '../tools/tool.js'
-import { InteractionBroker, mcpInteractionRef, providerSampler, rootsOf } from './client-features.js'
+import { InteractionBroker, mcpInteractionRef, providerSampler } from './client-features.js'
 import { mcpCommands } from './commands.js'
 import { mcpConfig } from './config.js'
 import { resolveMentions } from './mentions.js'
@@ -20,6 +19,7 @@ import { OAUTH_DIR } from './oauth-store.js'
 import { loadMcpFile } from './project-file.js'
 import { promptCommandSource } from './prompt-commands.js'
 import { type McpServers, mergeServers, ServerSet } from './servers.js'
+import { sandboxRoots, WorkspaceRoots } from './workspace-roots.js'
 
 export {
   applyFormDefaults,
@@ -65,6 +65,7 @@ export type {
 export { renderListing, resourceTools } from './resources.js'
 export { type LoginResult, type McpServers, mergeServers } from './servers.js'
 export { mapAnnotations, mapResult, toolName } from './tool-adapter.js'
+export { sandboxRoots, WorkspaceRoots } from './workspace-roots.js'
 
 export const mcpServersRef = defineService<McpServers>('mcp.servers', {
   description: 'The MCP servers: transport, status and tools of each.',
@@ -77,23 +78,19 @@ function sandboxEnvAllow(rootConfig: Readonly<Record<string, unknown>>): string[
   return Array.isArray(allow) ? allow.filter((v): v is string => typeof v === 'string') : []
 }
 
-/** The workspace roots MCP servers are told about: the project directory plus `sandbox.roots`. */
-function workspaceRoots(projectDir: string, rootConfig: Readonly<Record<string, unknown>>): string[] {
-  const sandbox = rootConfig.sandbox as { roots?: unknown } | undefined
-  const extra = Array.isArray(sandbox?.roots)
-    ? sandbox.roots.filter((v): v is string => typeof v === 'string')
-    : []
-  return [projectDir, ...extra.map((root) => resolve(absoluteFrom(projectDir, root)))]
-}
-
-/** `@server:uri` mentions: a userPromptSubmit tap attaches the resources (when the agent is loaded). */
-function tapMentions(ctx: PluginContext<unknown>, servers: McpServers): void {
+/**
+ * The agent's hooks, when the agent is loaded: sessions open and close the workspace roots
+ * servers are told, and `@server:uri` mentions in a prompt are attached (userPromptSubmit).
+ */
+function tapAgent(ctx: PluginContext<unknown>, servers: McpServers, roots: WorkspaceRoots): void {
   let hooks: ReturnType<typeof ctx.hooksOf<AgentHooks>>
   try {
     hooks = ctx.hooksOf(agentHooksRef)
   } catch {
-    return // no agent plugin: no prompts to look at
+    return // no agent plugin: no sessions, no prompts to look at
   }
+  hooks.sessionStart.tap((start) => roots.open(start.sessionId, start.cwd))
+  hooks.sessionEnd.tap((end) => roots.close(end.sessionId))
   hooks.userPromptSubmit.tapPromise(async (submission) => {
     if (!submission.prompt.includes('@')) return submission
     const names = servers.list().map((s) => s.name)
@@ -117,6 +114,7 @@ export default definePlugin({
   setup(ctx) {
     const fromFile = loadMcpFile(ctx.paths.projectDir)
     const interaction = new InteractionBroker()
+    const roots = new WorkspaceRoots(sandboxRoots(ctx.paths.projectDir, ctx.rootConfig), ctx.paths.cwd)
     const model = typeof ctx.rootConfig.model === 'string' ? ctx.rootConfig.model : undefined
     const servers = new ServerSet({
       servers: mergeServers(fromFile, ctx.config, ctx.logger),
@@ -127,7 +125,7 @@ export default definePlugin({
       allowlist: createEnvAllowlist(sandboxEnvAllow(ctx.rootConfig)),
       env: process.env,
       clientInfo: { name: 'tau', version: '0.1.0' },
-      roots: rootsOf(workspaceRoots(ctx.paths.projectDir, ctx.rootConfig)),
+      roots,
       sampler: providerSampler(ctx.tryResolve(providerRegistryRef), ctx.rootConfig.model),
       ...(model ? { samplingModel: model } : {}),
       interaction,
@@ -140,7 +138,7 @@ export default definePlugin({
     for (const command of mcpCommands(servers, ctx.paths.projectDir)) ctx.provide(cliCommandsRef, command)
     // Prompts of connected servers as /mcp__<server>__<prompt> (read by slash-commands when loaded).
     ctx.provide(slashCommandSourceRef, promptCommandSource(servers))
-    tapMentions(ctx, servers)
+    tapAgent(ctx, servers, roots)
     ctx.hooks.start.tapPromise(async () => {
       if (servers.list().some((s) => s.status !== 'disabled')) await servers.start()
     })

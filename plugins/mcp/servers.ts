@@ -5,12 +5,13 @@
 import type { Logger } from '../../kernel/index.js'
 import type { EnvAllowlist } from '../sandbox/env-allowlist.js'
 import type { ToolRegistry } from '../tools/tool.js'
-import type { McpInteraction, Root, Sampler } from './client-features.js'
+import type { McpInteraction, Sampler } from './client-features.js'
 import { isStdio, type McpConfig, type ResolvedServerConfig } from './config.js'
 import { type ConnectionOptions, ServerConnection, type ServerInfo } from './connection.js'
 import { messageOf } from './errors.js'
 import type { Authorize } from './oauth.js'
 import { OAuthStore } from './oauth-store.js'
+import type { WorkspaceRoots } from './workspace-roots.js'
 import {
   listAllPages,
   type PromptEntry,
@@ -92,7 +93,8 @@ export interface ServerSetOptions {
   readonly env: NodeJS.ProcessEnv
   readonly clientInfo: { name: string; version: string }
   readonly sdk?: () => Promise<McpSdk>
-  readonly roots?: readonly Root[]
+  /** The open sessions' workspace roots, told to servers (and announced when they change). */
+  readonly roots?: WorkspaceRoots
   readonly sampler?: Sampler
   readonly samplingModel?: string
   readonly interaction?: McpInteraction
@@ -121,6 +123,7 @@ export class ServerSet implements McpServers, ResourceSource {
   private started: Promise<void> | undefined
   private readonly options: ServerSetOptions
   private resourceToolsOff: Array<() => void> = []
+  private readonly rootsOff: (() => void) | undefined
 
   constructor(options: ServerSetOptions) {
     this.options = options
@@ -131,6 +134,9 @@ export class ServerSet implements McpServers, ResourceSource {
           onStatus: () => this.updateResourceTools(),
         }),
     )
+    this.rootsOff = options.roots?.onChange(() => {
+      for (const connection of this.connections) connection.announceRoots()
+    })
   }
 
   private connectionOptions(name: string, config: ResolvedServerConfig): ConnectionOptions {
@@ -147,7 +153,7 @@ export class ServerSet implements McpServers, ResourceSource {
       sdk: options.sdk ?? loadSdk,
       clientInfo: options.clientInfo,
       oauthDir: options.oauthDir,
-      ...(options.roots ? { roots: options.roots } : {}),
+      ...(options.roots ? { roots: () => options.roots!.current() } : {}),
       ...(options.sampler ? { sampler: options.sampler } : {}),
       ...(options.samplingModel ? { samplingModel: options.samplingModel } : {}),
       ...(options.interaction ? { interaction: options.interaction } : {}),
@@ -208,6 +214,7 @@ export class ServerSet implements McpServers, ResourceSource {
   }
 
   async stop(): Promise<void> {
+    this.rootsOff?.()
     await Promise.all(this.connections.map((c) => c.stop()))
     for (const off of this.resourceToolsOff.splice(0)) off()
   }

@@ -20,7 +20,11 @@ describe('findMentions', () => {
       'Read @docs:guide/intro.md, then (@everything:demo://a/b). Ask @alice:later or @typo:demo://x.',
       ['docs', 'everything'],
     )
-    expect(found.map((m) => m.text)).toEqual(['@docs:guide/intro.md', '@everything:demo://a/b', '@typo:demo://x'])
+    expect(found.map((m) => m.text)).toEqual([
+      '@docs:guide/intro.md',
+      '@everything:demo://a/b',
+      '@typo:demo://x',
+    ])
     expect(found[1]).toEqual({ text: '@everything:demo://a/b', server: 'everything', uri: 'demo://a/b' })
   })
 
