@@ -11,6 +11,7 @@ import type { Tool as McpTool } from '@modelcontextprotocol/sdk/types.js'
 import type { Logger } from '../../kernel/index.js'
 import { buildProcessEnv, type EnvAllowlist } from '../sandbox/env-allowlist.js'
 import type { Tool, ToolContext, ToolRegistry } from '../tools/tool.js'
+import { linkCall } from './call-signal.js'
 import {
   applyFormDefaults,
   clientCapabilities,
@@ -112,6 +113,9 @@ export class ServerConnection {
   /** True once tokens were obtained in this process (a login happened). */
   private authorized = false
   private warnedAuth = false
+  /** Progress callbacks of the calls in flight, by the progress token tau gave each. */
+  private readonly progress = new Map<number | string, ToolContext['progress']>()
+  private progressSeq = 0
   /** The user answered allow-always to a sampling request of this server. */
   private samplingAllowed = false
 
@@ -336,6 +340,16 @@ export class ServerConnection {
         roots: (this.options.roots?.() ?? []).map((root) => ({ ...root })),
       }))
     }
+    // Progress of tools/call goes to the call that asked for it (tau's tokens, see call()).
+    client.setNotificationHandler(sdk.ProgressNotificationSchema, (notification) => {
+      const { progressToken, progress, total, message } = notification.params
+      const report = this.progress.get(progressToken)
+      if (!report) return
+      report(message ?? `${progress}${total === undefined ? '' : `/${total}`}`, {
+        progress,
+        ...(total === undefined ? {} : { total }),
+      })
+    })
     client.setNotificationHandler(sdk.LoggingMessageNotificationSchema, async (notification) => {
       if (generation === this.generation) logServerMessage(this.log, this.name, notification.params)
     })
@@ -678,26 +692,21 @@ export class ServerConnection {
       )
     }
     const timeoutMs = this.config.toolTimeoutMs ?? MCP_DEFAULTS.toolTimeoutMs
-    // The SDK leaves a listener on the signal it is given; a run's signal serves many calls, so
-    // each call gets its own signal, linked to the run's and unlinked when the call ends.
-    const call = new AbortController()
-    const forward = () => call.abort(context.signal.reason)
-    if (context.signal.aborted) forward()
-    else context.signal.addEventListener('abort', forward, { once: true })
-    const request = () =>
-      client.callTool({ name: tool, arguments: input as Record<string, unknown> }, undefined, {
-        signal: call.signal,
-        timeout: timeoutMs,
-        onprogress: (progress) => {
-          const total = progress.total === undefined ? '' : `/${progress.total}`
-          context.progress(progress.message ?? `${progress.progress}${total}`, {
-            progress: progress.progress,
-            ...(progress.total === undefined ? {} : { total: progress.total }),
-          })
-        },
-      })
+    const call = linkCall(context.signal)
+    // tau's own progress token and handler (see call-signal.ts: cheaper than the SDK's onprogress).
+    const progressToken = ++this.progressSeq
+    this.progress.set(progressToken, context.progress)
+    const params = {
+      name: tool,
+      arguments: input as Record<string, unknown>,
+      _meta: { progressToken },
+    }
+    const options = { signal: call.asAbortSignal(), timeout: timeoutMs }
+    const request = () => client.callTool(params, undefined, options)
     try {
-      const result = await this.withAuthorization(request)
+      // Only an OAuth server can start an authorization mid-call: the others skip that frame.
+      const result =
+        this.oauth instanceof TauOAuthProvider ? await this.withAuthorization(request) : await request()
       return mapResult(result as Record<string, unknown>)
     } catch (error) {
       if (context.signal.aborted) throw error
@@ -711,7 +720,8 @@ export class ServerConnection {
       }
       throw error
     } finally {
-      context.signal.removeEventListener('abort', forward)
+      call.release()
+      this.progress.delete(progressToken)
     }
   }
 }

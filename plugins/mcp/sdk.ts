@@ -12,6 +12,7 @@ export interface McpSdk {
   readonly SSEClientTransport: typeof import('@modelcontextprotocol/sdk/client/sse.js').SSEClientTransport
   readonly ToolListChangedNotificationSchema: typeof import('@modelcontextprotocol/sdk/types.js').ToolListChangedNotificationSchema
   readonly LoggingMessageNotificationSchema: typeof import('@modelcontextprotocol/sdk/types.js').LoggingMessageNotificationSchema
+  readonly ProgressNotificationSchema: typeof import('@modelcontextprotocol/sdk/types.js').ProgressNotificationSchema
   readonly ListRootsRequestSchema: typeof import('@modelcontextprotocol/sdk/types.js').ListRootsRequestSchema
   readonly CreateMessageRequestSchema: typeof import('@modelcontextprotocol/sdk/types.js').CreateMessageRequestSchema
   readonly ElicitRequestSchema: typeof import('@modelcontextprotocol/sdk/types.js').ElicitRequestSchema
@@ -52,6 +53,7 @@ export function loadSdk(): Promise<McpSdk> {
       SSEClientTransport: sse.SSEClientTransport,
       ToolListChangedNotificationSchema: types.ToolListChangedNotificationSchema,
       LoggingMessageNotificationSchema: types.LoggingMessageNotificationSchema,
+      ProgressNotificationSchema: types.ProgressNotificationSchema,
       ListRootsRequestSchema: types.ListRootsRequestSchema,
       CreateMessageRequestSchema: types.CreateMessageRequestSchema,
       ElicitRequestSchema: types.ElicitRequestSchema,

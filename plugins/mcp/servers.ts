@@ -11,7 +11,6 @@ import { type ConnectionOptions, ServerConnection, type ServerInfo } from './con
 import { messageOf } from './errors.js'
 import type { Authorize } from './oauth.js'
 import { OAuthStore } from './oauth-store.js'
-import type { WorkspaceRoots } from './workspace-roots.js'
 import {
   listAllPages,
   type PromptEntry,
@@ -26,6 +25,7 @@ import {
   resourceTools,
 } from './resources.js'
 import { loadSdk, type McpClient, type McpSdk } from './sdk.js'
+import type { WorkspaceRoots } from './workspace-roots.js'
 
 /** The `mcp.servers` service. */
 export interface McpServers {

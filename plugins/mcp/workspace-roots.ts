@@ -74,6 +74,8 @@ function key(roots: readonly Root[]): string {
 /** `sandbox.roots` from the root config, absolute (relative ones from the project directory). */
 export function sandboxRoots(projectDir: string, rootConfig: Readonly<Record<string, unknown>>): string[] {
   const sandbox = rootConfig.sandbox as { roots?: unknown } | undefined
-  const extra = Array.isArray(sandbox?.roots) ? sandbox.roots.filter((v): v is string => typeof v === 'string') : []
+  const extra = Array.isArray(sandbox?.roots)
+    ? sandbox.roots.filter((v): v is string => typeof v === 'string')
+    : []
   return extra.map((root) => resolve(absoluteFrom(projectDir, root)))
 }
