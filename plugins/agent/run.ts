@@ -137,6 +137,25 @@ export class Run {
     this.channel.push({ ...event, sessionId: this.host.sessionId } as AgentEvent)
   }
 
+  /** The run's cost so far of each session whose usage a tool relayed (a subagent's). */
+  private readonly relayedCost = new Map<string, number>()
+
+  /**
+   * An event a tool put into the stream (a subagent's, tagged with the Task call): as it is. Its
+   * model calls count in this run's usage and cost, as Claude Code's totals include subagents.
+   */
+  private readonly relayToolEvent = (event: AgentEvent): void => {
+    if (event.type === 'usage') {
+      this.usage = addUsage(this.usage, event.usage)
+      if (event.costUsd !== undefined) {
+        const before = this.relayedCost.get(event.sessionId) ?? 0
+        this.relayedCost.set(event.sessionId, event.costUsd)
+        this.costUsd = (this.costUsd ?? 0) + (event.costUsd - before)
+      }
+    }
+    this.channel.push(event)
+  }
+
   /** Runs to the end; never rejects. */
   async execute(): Promise<void> {
     let stopReason: StopReason = 'error'
@@ -360,19 +379,18 @@ export class Run {
   }
 
   private async runTools(calls: ToolCallPart[]): Promise<void> {
-    const results = await runToolCalls(
-      this.host,
-      calls,
-      this.signal,
-      (event) => {
+    const results = await runToolCalls(this.host, calls, {
+      signal: this.signal,
+      emit: (event) => {
         if (event.type === 'tool-end' && event.result.isError !== true) {
           this.limitBySkill(event.display)
           this.notePlan(event.display)
         }
         this.emit(event)
       },
-      () => this.skillTools,
-    )
+      relay: this.relayToolEvent,
+      limit: () => this.skillTools,
+    })
     await this.host.append({ role: 'tool', content: results })
   }
 

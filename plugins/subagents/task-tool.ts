@@ -7,6 +7,7 @@ import { z } from 'zod'
 import type { Logger, Session } from '../../kernel/index.js'
 import type { AgentEvent } from '../agent/events.js'
 import type { AgentRuntime, AgentSession } from '../agent/runtime.js'
+import { agentLinkOf } from '../agent/tool-link.js'
 import { type CliRules, type Permissions, permissionsRef } from '../permissions/types.js'
 import { defineTool } from '../tools/registry.js'
 import type { Tool, ToolContext, ToolOutput, ToolRegistry } from '../tools/tool.js'
@@ -76,22 +77,6 @@ const BARE_TOOL = /^[A-Za-z][A-Za-z0-9_-]*$/
 /** The tool name a `tools` entry stands for (`Bash(git diff:*)` -> `Bash`; the rule part is not an allow rule). */
 const toolName = (entry: string): string => entry.replace(/\(.*$/s, '').trim()
 
-function describe(event: AgentEvent): string {
-  switch (event.type) {
-    case 'tool-start':
-      return `${event.name}`
-    case 'tool-end':
-      return `${event.name} done${event.result.isError ? ' (error)' : ''}`
-    case 'text-delta':
-    case 'reasoning-delta':
-      return event.text
-    case 'result':
-      return `finished: ${event.stopReason}`
-    default:
-      return event.type
-  }
-}
-
 function text(output: string, isError = false, display?: TaskDisplay): ToolOutput {
   return {
     content: [{ type: 'text', text: output }],
@@ -127,6 +112,7 @@ async function runTask(deps: TaskDeps, input: TaskInput, ctx: ToolContext): Prom
   if (!parent)
     return text(`Error: the Task tool runs only inside an agent session (no session ${ctx.sessionId}).`, true)
 
+  const link = agentLinkOf(ctx)
   const release = await deps.semaphore.acquire(ctx.signal).catch(() => undefined)
   if (!release) return text('Aborted before the subagent started.', true)
 
@@ -189,7 +175,8 @@ async function runTask(deps: TaskDeps, input: TaskInput, ctx: ToolContext): Prom
       signal: ctx.signal,
       ...(deps.maxTurns !== undefined ? { maxTurns: deps.maxTurns } : {}),
     })) {
-      ctx.progress(describe(event), { event: { ...event, parentToolCallId: ctx.callId } })
+      // Into the parent's stream as themselves, tagged with this call's id (the agent does that).
+      link?.emit(event)
       if (event.type === 'result') result = event
     }
     const stopReason = result?.stopReason ?? 'error'

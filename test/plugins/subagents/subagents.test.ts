@@ -125,11 +125,9 @@ const task = (id: string, subagent_type: string, prompt = 'do it'): ScriptTurn =
   toolCalls: [{ id, name: 'Task', input: { description: 'a task', prompt, subagent_type } }],
 })
 
-/** The child events forwarded as tool-progress of the Task call `id`. */
+/** The child events of the Task call `id`: first-class events of the parent's stream, tagged with the call. */
 function childEvents(events: readonly AgentEvent[], id: string): AgentEvent[] {
-  return ofType(events, 'tool-progress')
-    .filter((p) => p.id === id)
-    .map((p) => (p.data as { event: AgentEvent }).event)
+  return events.filter((event) => event.parentToolCallId === id)
 }
 
 const toolNames = (request: { tools?: readonly { name: string }[] }) =>
@@ -231,6 +229,116 @@ describe('Task tool', () => {
     const end = ofType(events, 'tool-end').find((e) => e.id === 't')!
     expect(end.result.isError).toBe(true)
     expect(toolText(events, 't')).toContain("The subagent 'reader' failed")
+  })
+})
+
+describe("the child's events in the parent's stream", () => {
+  it("arrive as first-class events between the Task call's tool-start and tool-end, tagged and with the child's session id", async () => {
+    const h = await setup({
+      turns: [
+        task('task_1', 'reader', 'look around'),
+        { toolCalls: [{ id: 'c_echo', name: 'Echo', input: { text: 'hi' } }] },
+        { text: 'child report' },
+        { text: 'parent done' },
+      ],
+    })
+    const events = await collect(h.session().run('go'))
+    const parentId = events[0]!.sessionId
+    const start = events.findIndex((e) => e.type === 'tool-start' && e.id === 'task_1')
+    const end = events.findIndex((e) => e.type === 'tool-end' && e.id === 'task_1')
+    const tagged = events.flatMap((e, i) => (e.parentToolCallId === 'task_1' ? [i] : []))
+    expect(tagged.length).toBeGreaterThan(0)
+    expect(tagged.every((i) => i > start && i < end)).toBe(true)
+    const child = childEvents(events, 'task_1')
+    const childId = child[0]!.sessionId
+    expect(childId).not.toBe(parentId)
+    expect(child.every((e) => e.sessionId === childId)).toBe(true)
+    expect(child.map((e) => e.type)).toEqual(
+      expect.arrayContaining([
+        'session-start',
+        'user-prompt',
+        'text-delta',
+        'assistant-message',
+        'tool-start',
+        'permission-decision',
+        'tool-end',
+        'usage',
+        'result',
+      ]),
+    )
+    expect(ofType(child, 'user-prompt')[0]!.prompt).toBe('look around')
+    expect(ofType(child, 'tool-end')[0]).toMatchObject({ id: 'c_echo', name: 'Echo' })
+    // No more nesting in tool-progress; everything else is the parent's own.
+    expect(ofType(events, 'tool-progress')).toEqual([])
+    expect(
+      events.filter((e) => e.parentToolCallId === undefined).every((e) => e.sessionId === parentId),
+    ).toBe(true)
+    expect(events.at(-1)).toMatchObject({ type: 'result', sessionId: parentId, text: 'parent done' })
+    expect(events.at(-1)!.parentToolCallId).toBeUndefined()
+  })
+
+  it("count the child's model calls in the parent's usage and cost (as Claude Code's totals do)", async () => {
+    const usage = { inputTokens: 100, outputTokens: 50 }
+    const h = await setup({
+      config: {
+        // $10 / $20 per million tokens: 100 in + 50 out = $0.002 a call.
+        providers: {
+          scripted: {
+            capabilities: { pricing: { input: 10, output: 20 } },
+            turns: [
+              { ...task('t', 'reader'), usage },
+              { toolCalls: [{ id: 'e', name: 'Echo', input: { text: 'x' } }], usage },
+              { text: 'child report', usage },
+              { text: 'parent done', usage },
+            ],
+          },
+        },
+      },
+      turns: [],
+    })
+    const events = await collect(h.session().run('go'))
+    const child = ofType(childEvents(events, 't'), 'result')[0]!
+    expect(child.usage).toEqual({ inputTokens: 200, outputTokens: 100 })
+    expect(child.costUsd).toBeCloseTo(0.004, 10)
+    const result = resultOf(events)
+    expect(result.turns).toBe(2)
+    expect(result.usage).toEqual({ inputTokens: 400, outputTokens: 200 })
+    expect(result.costUsd).toBeCloseTo(0.008, 10)
+    // The parent's last usage event's total includes the child's calls too.
+    const own = ofType(events, 'usage').filter((e) => e.parentToolCallId === undefined)
+    expect(own.at(-1)!.total).toEqual({ inputTokens: 400, outputTokens: 200 })
+  })
+
+  it('of parallel Task calls each carry their own call id and stay within their call', async () => {
+    const child: ScriptTurn = { text: 'report' }
+    const h = await setup({
+      turns: [
+        {
+          toolCalls: ['p1', 'p2'].map((id) => ({
+            id,
+            name: 'Task',
+            input: { description: 'x', prompt: `task ${id}`, subagent_type: 'reader' },
+          })),
+        },
+        child,
+        child,
+        { text: 'ok' },
+      ],
+    })
+    const events = await collect(h.session().run('go'))
+    const sessions = new Set<string>()
+    for (const id of ['p1', 'p2']) {
+      const start = events.findIndex((e) => e.type === 'tool-start' && e.id === id)
+      const end = events.findIndex((e) => e.type === 'tool-end' && e.id === id)
+      const mine = events.flatMap((e, i) => (e.parentToolCallId === id ? [i] : []))
+      expect(mine.length).toBeGreaterThan(0)
+      expect(mine.every((i) => i > start && i < end)).toBe(true)
+      const ids = new Set(childEvents(events, id).map((e) => e.sessionId))
+      expect(ids.size).toBe(1)
+      sessions.add([...ids][0]!)
+      expect(ofType(childEvents(events, id), 'user-prompt')[0]!.prompt).toBe(`task ${id}`)
+    }
+    expect(sessions.size).toBe(2)
   })
 })
 
@@ -355,15 +463,14 @@ describe('abort and parallel Task calls', () => {
     const events: AgentEvent[] = []
     for await (const event of h.session().run('go', { signal: controller.signal })) {
       events.push(event)
-      if (
-        event.type === 'tool-progress' &&
-        (event.data as { event: AgentEvent }).event.type === 'user-prompt'
-      ) {
-        controller.abort()
-      }
+      if (event.type === 'user-prompt' && event.parentToolCallId === 't') controller.abort()
     }
     expect(resultOf(events).stopReason).toBe('aborted')
     expect(Date.now() - started).toBeLessThan(5000)
+    // The aborted child's last events (its result) stay out of the parent's stream after the call ended.
+    const end = events.findIndex((e) => e.type === 'tool-end' && e.id === 't')
+    expect(end).toBeGreaterThan(0)
+    expect(events.slice(end + 1).filter((e) => e.parentToolCallId !== undefined)).toEqual([])
     // The child ends too (the loop does not wait for aborted tools): its run stops as aborted.
     await expect.poll(() => stops.length, { timeout: 3000 }).toBe(1)
     expect(stops[0]).toMatchObject({ stopReason: 'aborted', isError: true })
