@@ -30,6 +30,13 @@ export interface PermissionRequest {
   readonly suggestedRule: string
   /** Aborted when the run is: stop asking. */
   readonly signal: AbortSignal
+  /**
+   * Set when a subagent asks (its session has a `parent`): the parent's Task call id. `sessionId`
+   * and `toolCallId` are the subagent's own; the frontend asked is the parent session's.
+   */
+  readonly parentToolCallId?: string
+  /** Set when a subagent asks: its agent type (`general-purpose`, `code-reviewer`, ...). */
+  readonly agentType?: string
 }
 
 /** Asks the user; frontends provide it. Requests are asked one at a time. */
@@ -71,6 +78,8 @@ export interface AgentSessionOptions {
 export interface SessionParent {
   readonly sessionId: string
   readonly toolCallId: string
+  /** The subagent's agent type; its permission requests carry it. */
+  readonly agentType?: string
 }
 
 export interface RunOptions {

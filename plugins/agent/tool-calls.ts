@@ -391,6 +391,8 @@ async function decide(
           reason,
           suggestedRule: rule,
           signal,
+          ...(host.parent ? { parentToolCallId: host.parent.toolCallId } : {}),
+          ...(host.parent?.agentType === undefined ? {} : { agentType: host.parent.agentType }),
         }),
         signal,
       ),

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
 import type { Logger, Session } from '../../kernel/index.js'
 import type { AgentEvent } from '../agent/events.js'
-import type { AgentRuntime, AgentSession } from '../agent/runtime.js'
+import type { AgentRuntime, AgentSession, AskPermission } from '../agent/runtime.js'
 import { agentLinkOf } from '../agent/tool-link.js'
 import { type CliRules, type Permissions, permissionsRef } from '../permissions/types.js'
 import { defineTool } from '../tools/registry.js'
@@ -85,6 +85,24 @@ function text(output: string, isError = false, display?: TaskDisplay): ToolOutpu
   }
 }
 
+/**
+ * The child's askPermission: the parent session's. An "allow always" answer is kept by the
+ * child's permissions (and its settings file); the parent's session gets the rule too, so the
+ * parent and later subagents do not ask again.
+ */
+function askThroughParent(ask: AskPermission, parent: Permissions | undefined): AskPermission {
+  return async (request) => {
+    const answer = await ask(request)
+    const behavior = typeof answer === 'string' ? answer : answer?.behavior
+    if (behavior === 'allow-always' && parent) {
+      const rule = (typeof answer === 'object' ? answer.rule : undefined) ?? request.suggestedRule
+      // A rule that cannot be kept fails the child's own addRule too, which says so.
+      await parent.addRule(rule, 'allow').catch(() => undefined)
+    }
+    return answer
+  }
+}
+
 export function createTaskTool(deps: TaskDeps): Tool<TaskInput> {
   return defineTool({
     name: TASK_TOOL,
@@ -140,13 +158,17 @@ async function runTask(deps: TaskDeps, input: TaskInput, ctx: ToolContext): Prom
     child = runtime.createSession({
       id: agentSessionId,
       cwd: parent.cwd,
-      parent: { sessionId: parent.id, toolCallId: ctx.callId },
+      parent: { sessionId: parent.id, toolCallId: ctx.callId, agentType: definition.name },
       model,
       scope,
       // Hidden from the model and denied; no allowedTools: nothing is allowed that the parent's rules do not allow.
       disallowedTools: hidden,
       ...(parentPermissions ? { permissionMode: parentPermissions.mode } : {}),
-      // No askPermission: what would need asking is denied (the child is headless).
+      // The parent's frontend is asked (in turn with the parent's questions); a headless parent has
+      // nobody to ask, so what would need asking is denied in the child too.
+      ...(link?.askPermission
+        ? { askPermission: askThroughParent(link.askPermission, parentPermissions) }
+        : {}),
     })
     const childPermissions = scope.tryResolve(permissionsRef)
     if (childPermissions && !parentPermissions) {
