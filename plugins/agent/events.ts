@@ -15,6 +15,8 @@ export type StopReason =
   | 'aborted'
   /** userPromptSubmit blocked the prompt. */
   | 'blocked'
+  /** A preToolUse or postToolUse tap asked to stop the run (`stop`; a command hook's `continue: false`). */
+  | 'hook-stopped'
   | 'error'
 
 export interface Todo {

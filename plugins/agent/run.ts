@@ -83,6 +83,8 @@ export class Run {
   private costUsd: number | undefined
   private priced = false
   private lastText = ''
+  /** Set when a preToolUse or postToolUse tap asked to stop the run: its reason. */
+  private hookStop: string | undefined
   /** The plan ExitPlanMode saved in plan mode: the run ends with it, for the user to approve. */
   private plan: string | undefined
   private error: { code: string; message: string } | undefined
@@ -227,6 +229,13 @@ export class Run {
       continued = false
       await this.runTools(calls)
       if (this.signal.aborted) return this.cause ?? 'aborted'
+      if (this.hookStop !== undefined) {
+        this.error = {
+          code: AGENT_ERRORS.TAU_AGENT_HOOK_STOPPED,
+          message: `a hook stopped the run: ${this.hookStop}`,
+        }
+        return 'hook-stopped'
+      }
       if (this.plan !== undefined) {
         // In plan mode the turn ends at ExitPlanMode: the plan is the answer, to approve or send back.
         this.lastText = this.plan
@@ -270,7 +279,6 @@ export class Run {
       if (this.signal.aborted) throw error
       const message = `compaction failed: ${messageOf(error)}`
       host.logger.warn(message)
-      this.emit({ type: 'notification', level: 'warn', message })
       await this.notify('warn', message)
       return false
     }
@@ -367,7 +375,6 @@ export class Run {
       this.priced = true
     } else if (this.maxCostUsd !== undefined && !this.priced && this.turns === 1) {
       const message = `the cost budget is not enforced: no prices are known for ${this.host.modelText} (set providers.capabilities['${this.host.modelText}'].pricing)`
-      this.emit({ type: 'notification', level: 'warn', message })
       await this.notify('warn', message)
     }
     this.emit({
@@ -390,6 +397,10 @@ export class Run {
       },
       relay: this.relayToolEvent,
       limit: () => this.skillTools,
+      stop: (reason) => {
+        this.hookStop ??= reason
+      },
+      stopped: () => this.hookStop,
     })
     await this.host.append({ role: 'tool', content: results })
   }
@@ -419,7 +430,9 @@ export class Run {
     }
   }
 
-  private async notify(level: 'info' | 'warn', message: string): Promise<void> {
+  /** A `notification` event, then the notification hook (whose failure is only logged). */
+  async notify(level: 'info' | 'warn', message: string): Promise<void> {
+    this.emit({ type: 'notification', level, message })
     await this.host.hooks.notification
       .promise({ sessionId: this.host.sessionId, level, message })
       .catch((error: unknown) => this.host.logger.warn(`a notification hook failed: ${messageOf(error)}`))

@@ -130,6 +130,12 @@ export interface AgentSession {
    * Stopping the iteration early aborts the run.
    */
   run(prompt: string, options?: RunOptions): AsyncIterable<AgentEvent>
+  /**
+   * Shows the user a message (hook taps use it: a warning, a command hook's `systemMessage`): a
+   * `notification` event in the running run's stream, then the `notification` hook. Without a
+   * run going on there is no stream, and only the hook fires. Resolves after the hook's taps.
+   */
+  notify(level: 'info' | 'warn', message: string): Promise<void>
   /** Aborts a running run, fires sessionEnd, disposes the session scope it opened. Idempotent. */
   close(reason?: string): Promise<void>
 }

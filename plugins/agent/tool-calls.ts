@@ -55,6 +55,10 @@ export interface ToolRun {
   readonly relay: (event: AgentEvent) => void
   /** The tools an active skill's `allowed-tools` leaves (read at each call); undefined: no limit. */
   readonly limit: () => ReadonlySet<string> | undefined
+  /** A preToolUse or postToolUse tap asked to stop the run: no more calls run, no model call follows. */
+  readonly stop: (reason: string) => void
+  /** The reason a hook stopped the run, once one did. */
+  readonly stopped: () => string | undefined
 }
 
 const ABORTED_TEXT =
@@ -178,6 +182,8 @@ async function runToolCall(host: ToolCallHost, call: ToolCallPart, run: ToolRun)
   const fail = (text: string) => finish(errorResult(call, text))
 
   if (signal.aborted) return fail(ABORTED_TEXT)
+  const halted = run.stopped()
+  if (halted !== undefined) return fail(`Not run: a hook stopped the run (${halted}).`)
   const tool = host.hiddenTools.has(call.name) ? undefined : host.tools.get(call.name)
   if (!tool) {
     const names = host.tools
@@ -231,6 +237,14 @@ async function runToolCall(host: ToolCallHost, call: ToolCallPart, run: ToolRun)
     if (error instanceof AbortedError) return fail(ABORTED_TEXT)
     host.logger.warn(`a preToolUse hook failed, so ${call.name} is denied: ${messageOf(error)}`)
     verdict = { behavior: 'deny', reason: `a preToolUse hook failed: ${messageOf(error)}`, source: 'hook' }
+  }
+  if (!verdict && decision?.stop) {
+    run.stop(decision.stop.reason)
+    verdict = {
+      behavior: 'deny',
+      reason: `a preToolUse hook stopped the run: ${decision.stop.reason}`,
+      source: 'hook',
+    }
   }
   if (!verdict && decision?.updatedInput !== undefined) {
     const again = await validate(tool, decision.updatedInput)
@@ -319,6 +333,7 @@ async function runToolCall(host: ToolCallHost, call: ToolCallPart, run: ToolRun)
       output,
     })
     output = rewritten.output
+    if (rewritten.stop) run.stop(rewritten.stop.reason)
   } catch (error) {
     // A rewrite may be a redaction: when it fails, the model gets no unfiltered output.
     host.logger.warn(`a postToolUse hook failed; the result of ${call.name} is withheld: ${messageOf(error)}`)
