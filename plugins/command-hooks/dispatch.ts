@@ -121,18 +121,8 @@ export class CommandHookDispatcher {
       source: context.source,
       model: context.model,
     })
-    const added: string[] = []
-    for (const answer of answers) {
-      if (answer.kind === 'text' && answer.text !== '') added.push(answer.text)
-      if (answer.kind === 'json') await this.showCommon(answer.entry, answer.data, context.sessionId, added)
-      if (answer.kind === 'block')
-        await this.warn(
-          answer.entry,
-          `blocked (exit 2), which SessionStart ignores: ${answer.reason}`,
-          context.sessionId,
-        )
-    }
-    this.addSessionContext(context.sessionId, added)
+    // Plain stdout is context too, as Claude Code reads SessionStart's.
+    await this.addSessionContext(context.sessionId, answers, context.sessionId, true)
   }
 
   /** A subagent is about to start (the subagents plugin's hook): its additionalContext goes to the child's system prompt. */
@@ -142,17 +132,7 @@ export class CommandHookDispatcher {
       agent_type: start.agentType,
       prompt: start.prompt,
     })
-    const added: string[] = []
-    for (const answer of answers) {
-      if (answer.kind === 'json') await this.showCommon(answer.entry, answer.data, start.sessionId, added)
-      if (answer.kind === 'block')
-        await this.warn(
-          answer.entry,
-          `blocked (exit 2), which SubagentStart ignores: ${answer.reason}`,
-          start.sessionId,
-        )
-    }
-    this.addSessionContext(start.agentSessionId, added)
+    await this.addSessionContext(start.agentSessionId, answers, start.sessionId, false)
   }
 
   systemPrompt(prompt: SystemPrompt): SystemPrompt {
@@ -402,9 +382,29 @@ export class CommandHookDispatcher {
     }
   }
 
-  private addSessionContext(sessionId: string, added: readonly string[]): void {
+  /**
+   * SessionStart / SubagentStart answers: their additionalContext (and, with `text`, plain stdout)
+   * becomes a system prompt section of `target`; they cannot block. Messages go to `shownIn`.
+   */
+  private async addSessionContext(
+    target: string,
+    answers: readonly Answer<Common>[],
+    shownIn: string,
+    text: boolean,
+  ): Promise<void> {
+    const added: string[] = []
+    for (const answer of answers) {
+      if (text && answer.kind === 'text' && answer.text !== '') added.push(answer.text)
+      if (answer.kind === 'json') await this.showCommon(answer.entry, answer.data, shownIn, added)
+      if (answer.kind === 'block')
+        await this.warn(
+          answer.entry,
+          `blocked (exit 2), which ${answer.entry.event} ignores: ${answer.reason}`,
+          shownIn,
+        )
+    }
     if (added.length > 0)
-      this.sessionContext.set(sessionId, [...(this.sessionContext.get(sessionId) ?? []), ...added])
+      this.sessionContext.set(target, [...(this.sessionContext.get(target) ?? []), ...added])
   }
 
   /** The fields every event's stdin starts with (Claude Code's), for the session an event is about. */

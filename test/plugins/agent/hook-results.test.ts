@@ -4,23 +4,8 @@
  * (session.notify) as a notification event of the run.
  */
 import { describe, expect, it } from 'vitest'
-import { z } from 'zod'
 import { type AgentEvent, agentHooksRef, agentRuntimeRef } from '../../../plugins/agent/index.js'
-import { defineTool } from '../../../plugins/tools/registry.js'
-import { allowAll, collect, harness, ofType, resultOf, toolText } from './helpers.js'
-
-function shell(ran: string[]) {
-  return defineTool({
-    name: 'Shell',
-    description: 'runs a command',
-    input: z.object({ command: z.string() }),
-    permissionTarget: (input) => input.command,
-    async execute({ command }) {
-      ran.push(command)
-      return `ran ${command}`
-    },
-  })
-}
+import { allowAll, collect, harness, ofType, resultOf, shell, toolText } from './helpers.js'
 
 const calls = (...commands: string[]) => ({
   toolCalls: commands.map((command, i) => ({ id: `c${i + 1}`, name: 'Shell', input: { command } })),

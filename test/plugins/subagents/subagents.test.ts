@@ -126,6 +126,14 @@ const task = (id: string, subagent_type: string, prompt = 'do it'): ScriptTurn =
   toolCalls: [{ id, name: 'Task', input: { description: 'a task', prompt, subagent_type } }],
 })
 
+/** A Task call 't' (general-purpose) whose child makes one call, then reports; then the parent ends. */
+const childCalls = (name: string, input: Record<string, unknown>, id = 'w'): ScriptTurn[] => [
+  task('t', 'general-purpose'),
+  { toolCalls: [{ id, name, input }] },
+  { text: 'the child is done' },
+  { text: 'ok' },
+]
+
 /** The child events of the Task call `id`: first-class events of the parent's stream, tagged with the call. */
 function childEvents(events: readonly AgentEvent[], id: string): AgentEvent[] {
   return events.filter((event) => event.parentToolCallId === id)
@@ -346,12 +354,7 @@ describe("the child's events in the parent's stream", () => {
 describe('permissions of the child', () => {
   it("asks the parent's frontend, and the request says which subagent asks", async () => {
     const h = await setup({
-      turns: [
-        task('t', 'general-purpose'),
-        { toolCalls: [{ id: 'w', name: 'Write', input: { text: 'x' } }] },
-        { text: 'wrote it' },
-        { text: 'ok' },
-      ],
+      turns: childCalls('Write', { text: 'x' }),
     })
     const asked: PermissionRequest[] = []
     const events = await collect(
@@ -389,12 +392,7 @@ describe('permissions of the child', () => {
 
   it('a headless parent (no askPermission): what needs asking is denied in the child', async () => {
     const h = await setup({
-      turns: [
-        task('t', 'general-purpose'),
-        { toolCalls: [{ id: 'w', name: 'Write', input: { text: 'x' } }] },
-        { text: 'could not write' },
-        { text: 'ok' },
-      ],
+      turns: childCalls('Write', { text: 'x' }),
     })
     const events = await collect(h.session().run('go'))
     expect(executed).toEqual([])
@@ -407,12 +405,7 @@ describe('permissions of the child', () => {
 
   it("a denial from the parent's frontend denies the child's call, with the user's reason", async () => {
     const h = await setup({
-      turns: [
-        task('t', 'general-purpose'),
-        { toolCalls: [{ id: 'w', name: 'Write', input: { text: 'x' } }] },
-        { text: 'denied' },
-        { text: 'ok' },
-      ],
+      turns: childCalls('Write', { text: 'x' }),
     })
     const events = await collect(
       h.session({ askPermission: async () => ({ behavior: 'deny', reason: 'not now' }) }).run('go'),
@@ -504,12 +497,7 @@ describe('permissions of the child', () => {
 
   it("passes on the parent's mode: in plan mode the child cannot write", async () => {
     const h = await setup({
-      turns: [
-        task('t', 'general-purpose'),
-        { toolCalls: [{ id: 'w', name: 'Write', input: { text: 'x' } }] },
-        { text: 'plan only' },
-        { text: 'ok' },
-      ],
+      turns: childCalls('Write', { text: 'x' }),
     })
     const asked: string[] = []
     const ask = async (request: PermissionRequest) => {
@@ -527,12 +515,7 @@ describe('permissions of the child', () => {
 
   it("passes on the parent's command-line rules: a tool the parent may not use stays denied", async () => {
     const h = await setup({
-      turns: [
-        task('t', 'general-purpose'),
-        { toolCalls: [{ id: 'e', name: 'Echo', input: { text: 'no' } }] },
-        { text: 'denied' },
-        { text: 'ok' },
-      ],
+      turns: childCalls('Echo', { text: 'no' }, 'e'),
     })
     const asked: string[] = []
     const ask = async (request: PermissionRequest) => {
@@ -550,12 +533,7 @@ describe('permissions of the child', () => {
 
   it("hides from the child the tools the parent's bare deny rules take away", async () => {
     const h = await setup({
-      turns: [
-        task('t', 'general-purpose'),
-        { toolCalls: [{ id: 's', name: 'Secret', input: {} }] },
-        { text: 'no secret' },
-        { text: 'ok' },
-      ],
+      turns: childCalls('Secret', {}, 's'),
     })
     const events = await collect(h.session({ disallowedTools: ['Secret'] }).run('go'))
     expect(executed).toEqual([])
