@@ -129,6 +129,10 @@ function toolResults(lines: Line[]): ToolResultBlock[] {
     .filter((block) => block.type === 'tool_result')
 }
 
+const bashCall = (id: string, command: string): ScriptTurn => ({
+  toolCalls: [{ id, name: 'Bash', input: { command } }],
+})
+
 const textOf = (block: ToolResultBlock) =>
   typeof block.content === 'string' ? block.content : block.content.map((part) => part.text ?? '').join('')
 
@@ -317,6 +321,47 @@ describe.concurrent('tau start -p (agent, end to end)', () => {
       num_turns: 2,
       result: 'The subagent found it: add() subtracts.',
     })
+  })
+
+  it("a command hook's continue: false stops the run (hook-stopped, exit 1); its systemMessage is shown once on stderr", async () => {
+    const a = await agentProject(
+      'anthropic',
+      () => [bashCall('call_bash', 'touch ran.txt'), { text: 'never' }],
+      {},
+      ['command-hooks'],
+    )
+    const answer = JSON.stringify({
+      systemMessage: 'checked by the guard',
+      continue: false,
+      stopReason: 'no shell today',
+    })
+    await a.p.write({
+      '.tau/settings.json': `${JSON.stringify({
+        hooks: {
+          PreToolUse: [{ matcher: 'Bash', hooks: [{ type: 'command', command: `echo '${answer}'` }] }],
+        },
+      })}\n`,
+    })
+    const result = await a.run([
+      'start',
+      '-p',
+      'Touch a file',
+      '--output-format',
+      'json',
+      '--allowed-tools',
+      'Bash',
+    ])
+    expect(result.code, result.stderr).toBe(1)
+    expect(existsSync(a.p.path('ran.txt'))).toBe(false)
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      type: 'result',
+      subtype: 'error_during_execution',
+      is_error: true,
+      stop_reason: 'hook-stopped',
+      error: { code: 'TAU_AGENT_HOOK_STOPPED', message: 'a hook stopped the run: no shell today' },
+    })
+    expect(result.stderr.split('checked by the guard')).toHaveLength(2)
+    expect(a.server.remaining()).toBe(1)
   })
 
   it('stops at the token budget: exit 1, the reason on stderr and in the JSON result', async () => {
