@@ -838,7 +838,12 @@ export class TerminalSession {
     const width = this.columns
     const title: Row[] = [
       [],
-      [span(`Allow ${request.toolName}?`, { bold: true, color: 'yellow' })],
+      [
+        span(`Allow ${request.toolName}?`, { bold: true, color: 'yellow' }),
+        ...(request.agentType !== undefined
+          ? [span(` (asked by the ${request.agentType} subagent)`, { dim: true })]
+          : []),
+      ],
       [span('  '), ...toolStartRow(request.toolName, request.input, width - 2)],
       ...wrap([span(request.reason, { dim: true })], width, { first: [span('  ')] }),
     ]
@@ -955,14 +960,9 @@ export class TerminalSession {
     run.inText = false
   }
 
-  /** The Task id an event belongs under: its parentToolCallId, else none. */
+  /** One event of the run; a subagent's (parentToolCallId set) nests under its Task call. */
   private render(run: RunState, event: AgentEvent) {
     const width = this.columns
-    // Before helper plugins tag subagent events, a Task forwards them as tool progress.
-    if (event.type === 'tool-progress' && isChildEvent(event.data)) {
-      this.render(run, { ...event.data.event, parentToolCallId: event.id })
-      return
-    }
     const parent = event.parentToolCallId
     const indent = parent !== undefined ? 4 : 0
     switch (event.type) {
@@ -1087,10 +1087,4 @@ export class TerminalSession {
       ...body.map((row): Row => [span('  │ ', { dim: true }), ...row]),
     ]
   }
-}
-
-/** A subagent's event forwarded as tool progress (`{ event }` in the progress data). */
-function isChildEvent(data: unknown): data is { event: AgentEvent } {
-  const event = (data as { event?: { type?: unknown; sessionId?: unknown } } | undefined)?.event
-  return typeof event?.type === 'string' && typeof event.sessionId === 'string'
 }

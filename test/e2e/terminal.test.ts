@@ -22,13 +22,13 @@ afterAll(() => {
 const TAU = JSON.stringify(join(REPO_ROOT, 'dist', 'bin', 'tau.js'))
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-function config(turns: unknown[]): string {
+function config(turns: unknown[], extra = ''): string {
   return `import { defineConfig } from 'tau'
 
 export default defineConfig({
   preset: 'coding',
   model: 'scripted:x',
-  providers: { scripted: { turns: ${JSON.stringify(turns)} } },
+  providers: { scripted: { turns: ${JSON.stringify(turns)} } },${extra}
 })
 `
 }
@@ -265,7 +265,7 @@ describe('tau start in a terminal', () => {
     expect(screen).toMatch(/│ Fix the notes/)
     expect(screen).toMatch(/│ 1\. Replace old with new/)
     t.keys('1')
-    screen = await t.waitFor(/the notes say new now\./)
+    screen = await t.waitFor(/the notes say new now\.[\s\S]*\d+ in · /)
     expect(screen).not.toMatch(/Allow Edit\?/)
     expect(screen).toMatch(/accept edits on/)
     expect(screen).toMatch(/Done: the notes say new now\./)
@@ -312,5 +312,41 @@ describe('tau start in a terminal', () => {
     await t.waitFor(/Press Ctrl-C again to exit/)
     t.keys('C-c')
     expect(await t.exitCode(2)).toBe('0')
+  }, 60_000)
+
+  it("shows a subagent's calls under its Task and asks its permission questions in the parent's terminal", async () => {
+    const p = await project({
+      'tau.config.ts': config(
+        [
+          {
+            toolCalls: [
+              {
+                id: 't1',
+                name: 'Task',
+                input: { description: 'Count files', prompt: 'count them', subagent_type: 'counter' },
+              },
+            ],
+          },
+          { toolCalls: [{ id: 'c1', name: 'Bash', input: { command: 'ls | wc -l > count.txt' } }] },
+          { text: 'There are some files.' },
+          { text: 'The counter reported back.' },
+        ],
+        "\n  subagents: { agents: { counter: { description: 'Counts files', prompt: 'You count files.' } } },",
+      ),
+    })
+    const t = open(p)
+    await t.waitFor(/Type a prompt/)
+    t.type('count the files')
+    let screen = await t.waitFor(/Allow Bash\? \(asked by the counter subagent\)/)
+    expect(screen).toMatch(/● Task\(Count files\)\n {4}● Bash\(ls \| wc -l > count\.txt\)/)
+    t.keys('1')
+    screen = await t.waitFor(/The counter reported back\.\s+\d+ in · /)
+    expect(screen).toMatch(/ {6}⎿ ✓ Bash/)
+    expect(screen).toMatch(/ {2}⎿ ✓ Task [\d.]+m?s · There are some files\./)
+    // The subagent's text is its report, not printed as the parent's answer.
+    expect(screen).not.toMatch(/^There are some files\./m)
+    expect(p.exists('count.txt')).toBe(true)
+    t.keys('C-d')
+    expect(await t.exitCode()).toBe('0')
   }, 60_000)
 })
