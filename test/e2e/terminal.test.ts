@@ -240,6 +240,17 @@ describe('tau start in a terminal', () => {
         {
           toolCalls: [
             {
+              id: 'p2',
+              name: 'ExitPlanMode',
+              input: {
+                plan: '# Fix the notes\n\n1. Replace **old** with new, because old is wrong\n2. Say done',
+              },
+            },
+          ],
+        },
+        {
+          toolCalls: [
+            {
               id: 'e1',
               name: 'Edit',
               input: { file_path: 'notes.txt', old_string: 'old', new_string: 'new' },
@@ -264,6 +275,13 @@ describe('tau start in a terminal', () => {
     // The plan is rendered: the heading without its hashes, bold without asterisks.
     expect(screen).toMatch(/│ Fix the notes/)
     expect(screen).toMatch(/│ 1\. Replace old with new/)
+    // Sent back with comments: still plan mode, the model revises and asks again.
+    t.keys('3')
+    await t.waitFor(/What should change in the plan\?/)
+    t.type('say why')
+    screen = await t.waitFor(/Replace old with new, because old is wrong[\s\S]*Would you like to proceed/)
+    expect(screen).toMatch(/Plan \(saved to \.tau\/plans\/\d{4}-\d\d-\d\d-fix-the-notes-2\.md\)/)
+    expect(userTexts(p)).toContain('The plan needs changes before it is approved:\n\nsay why')
     t.keys('1')
     screen = await t.waitFor(/the notes say new now\.[\s\S]*\d+ in · /)
     expect(screen).not.toMatch(/Allow Edit\?/)
