@@ -342,8 +342,18 @@ export class TerminalSession {
       }
     })
     this.print([
-      [span('tau', { bold: true }), span(` · ${this.session.model} · ${this.session.cwd}`)],
-      [span('Type a prompt, /help for commands, Esc or Ctrl-C to interrupt, Ctrl-D to exit.', { dim: true })],
+      ...wrap(
+        [span('tau', { bold: true }), span(` · ${this.session.model} · ${this.session.cwd}`)],
+        this.columns,
+      ),
+      ...wrap(
+        [
+          span('Type a prompt, /help for commands, Esc or Ctrl-C to interrupt, Ctrl-D to exit.', {
+            dim: true,
+          }),
+        ],
+        this.columns,
+      ),
     ])
     for (const problem of loaded.problems) this.say(`warning: ${problem}`, { color: 'yellow' })
     if (this.raw) {
