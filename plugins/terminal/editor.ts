@@ -54,6 +54,7 @@ export class Editor {
   private history: string[] = []
   private historyIndex = -1
   private draft = ''
+  private search: { query: string; index: number; readonly before: string } | undefined
   /** Kept so a column survives moving through shorter lines. */
   private goalColumn: number | undefined
 
@@ -117,6 +118,76 @@ export class Editor {
       if (key.name === 'return' || key.name === 'enter') this.pasting += '\n'
       else if (str !== undefined) this.pasting += str
       return { type: 'ignored' }
+    }
+    if (this.search) return this.searchKey(str, key)
+    if (key.ctrl && key.name === 'r') return this.startSearch()
+    return this.edit(str, key)
+  }
+
+  /** The history search going on (Ctrl-R): what is typed, and the entry it found. */
+  get searching(): { readonly query: string; readonly found: boolean } | undefined {
+    const search = this.search
+    return search ? { query: search.query, found: search.index !== -1 } : undefined
+  }
+
+  private startSearch(): EditorAction {
+    if (this.history.length === 0) return { type: 'ignored' }
+    this.search = { query: '', index: -1, before: this.value }
+    return { type: 'changed' }
+  }
+
+  /** The newest entry at or before `from` that contains the query; -1 when none. */
+  private findEntry(query: string, from: number): number {
+    const needle = query.toLowerCase()
+    for (let i = from; i >= 0; i--) if (this.history[i]!.toLowerCase().includes(needle)) return i
+    return -1
+  }
+
+  private showFound(): void {
+    const search = this.search!
+    const entry = search.index === -1 ? search.before : this.history[search.index]!
+    const at = search.index === -1 ? entry.length : entry.toLowerCase().indexOf(search.query.toLowerCase())
+    this.value = entry
+    this.at = Math.max(0, at)
+  }
+
+  /**
+   * Keys during a history search: letters narrow it, Ctrl-R finds an older match, Enter or any
+   * moving key keeps the match in the box to edit, Esc / Ctrl-G / Ctrl-C put back what was there.
+   */
+  private searchKey(str: string | undefined, key: Key): EditorAction {
+    const search = this.search!
+    if (key.ctrl && key.name === 'r') {
+      const older = search.index <= 0 ? -1 : this.findEntry(search.query, search.index - 1)
+      if (older !== -1) search.index = older
+      this.showFound()
+      return { type: 'changed' }
+    }
+    if (key.name === 'escape' || (key.ctrl && (key.name === 'g' || key.name === 'c'))) {
+      this.value = search.before
+      this.at = this.value.length
+      this.search = undefined
+      return { type: 'changed' }
+    }
+    if (key.name === 'backspace') {
+      search.query = search.query.slice(0, -1)
+      search.index = search.query === '' ? -1 : this.findEntry(search.query, this.history.length - 1)
+      this.showFound()
+      return { type: 'changed' }
+    }
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are not text to search for
+    if (str !== undefined && str !== '' && !key.ctrl && !key.meta && !/[\u0000-\u001f\u007f]/.test(str)) {
+      search.query += str
+      search.index = this.findEntry(search.query, this.history.length - 1)
+      this.showFound()
+      return { type: 'changed' }
+    }
+    // Anything else ends the search with the match in the box (Enter does not send it yet).
+    this.search = undefined
+    this.historyIndex = -1
+    if (key.name === 'return') {
+      this.at = this.value.length
+      return { type: 'changed' }
     }
     return this.edit(str, key)
   }

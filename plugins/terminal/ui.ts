@@ -82,6 +82,7 @@ const KEYS_HELP: ReadonlyArray<readonly [string, string]> = [
   ['Ctrl-C', 'interrupt, clear the input; twice: exit'],
   ['Shift-Tab', 'cycle permission modes'],
   ['Up / Down', 'history (at the first / last line)'],
+  ['Ctrl-R', 'search the history'],
   ['Tab', 'complete a /command'],
   ['Ctrl-L', 'clear the screen'],
 ]
@@ -285,6 +286,26 @@ export class TerminalSession {
 
   private footerRows(width: number, answering: boolean): Row[] {
     if (answering) return [[span('  Enter to send · Esc to skip', { dim: true })]]
+    const search = this.editor.searching
+    if (search)
+      return [
+        cutRow(
+          [
+            span(`  history search: ${search.query}`, {
+              color: search.found || search.query === '' ? 'cyan' : 'red',
+            }),
+            span(
+              search.found || search.query === ''
+                ? '  (Ctrl-R older · Enter to edit · Esc to cancel)'
+                : '  (no match)',
+              {
+                dim: true,
+              },
+            ),
+          ],
+          width,
+        ),
+      ]
     const text = this.editor.text
     if (text.startsWith('/') && !/\s/.test(text)) {
       const matches = this.completions(text.slice(1)).slice(0, 6)
