@@ -47,6 +47,11 @@ export const AGENT_ERRORS = defineErrors('agent', {
     hint: 'Read the reason given; change the prompt or the hook that blocked it.',
     userError: true,
   },
+  TAU_AGENT_HOOK_STOPPED: {
+    title: 'A preToolUse or postToolUse hook stopped the run',
+    hint: 'Read the reason the hook gave (a command hook answered `continue: false`); change the task or the hook that stopped it.',
+    userError: true,
+  },
   TAU_AGENT_FAILED: {
     title: 'The run failed with an unexpected error',
     hint: 'Run with --debug to see where it came from.',

@@ -15,6 +15,8 @@ export type StopReason =
   | 'aborted'
   /** userPromptSubmit blocked the prompt. */
   | 'blocked'
+  /** A preToolUse or postToolUse tap asked to stop the run (`stop`; a command hook's `continue: false`). */
+  | 'hook-stopped'
   | 'error'
 
 export interface Todo {
@@ -25,8 +27,12 @@ export interface Todo {
 }
 
 interface Base {
+  /** The session the event is about: a subagent's events carry the subagent's own. */
   readonly sessionId: string
-  /** Set on events of a subagent: the parent's Task tool-call id. */
+  /**
+   * Set on a subagent's events in its parent's stream: the parent's Task tool-call id. Events
+   * without it are the run's own (its `result` is the last event of the stream).
+   */
   readonly parentToolCallId?: string
 }
 

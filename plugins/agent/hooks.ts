@@ -60,18 +60,40 @@ export interface PreToolUse {
   readonly input: unknown
 }
 
-/** What a preToolUse tap decides; undefined passes to the next tap (and then to permissions). */
+/**
+ * What a preToolUse tap decides; undefined passes to the next tap (and then to permissions). Like
+ * any bail result, a returned object ends the hook: later taps do not see the call.
+ */
 export interface PreToolUseDecision {
-  /** `allow` skips the permission check; `deny` blocks (reason goes to the model); `ask` asks the user. */
-  readonly decision: 'allow' | 'deny' | 'ask'
+  /**
+   * `allow` skips the permission check; `deny` blocks (reason goes to the model); `ask` asks the
+   * user. Left out: the permissions decide as if no tap had (with `updatedInput`, when given).
+   */
+  readonly decision?: 'allow' | 'deny' | 'ask'
   readonly reason?: string
   /** Replaces the tool input (validated again against the tool's schema). */
   readonly updatedInput?: unknown
+  /**
+   * Stops the run (stop reason `hook-stopped`, the reason in its error): this call is denied with
+   * the reason whatever `decision` says, calls of the turn not started yet are not run, and no
+   * model call follows.
+   */
+  readonly stop?: StopRequest
+}
+
+/** A hook's request to end the run (Claude Code's `continue: false`); `reason` is for the user. */
+export interface StopRequest {
+  readonly reason: string
 }
 
 /** Waterfall value: taps may rewrite what the model will see of a tool's result. */
 export interface PostToolUse extends PreToolUse {
   readonly output: ToolOutput
+  /**
+   * Set by a tap to stop the run after this turn's calls (stop reason `hook-stopped`): the result
+   * still joins the conversation, calls not started yet are not run, no model call follows.
+   */
+  readonly stop?: StopRequest
 }
 
 export interface PostToolUseFailure extends PreToolUse {

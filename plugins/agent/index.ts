@@ -25,3 +25,4 @@ export {
   type RunOptions,
   type SessionParent,
 } from './runtime.js'
+export { type AgentToolContext, type AgentToolLink, agentLinkOf } from './tool-link.js'

@@ -83,6 +83,8 @@ export class Run {
   private costUsd: number | undefined
   private priced = false
   private lastText = ''
+  /** Set when a preToolUse or postToolUse tap asked to stop the run: its reason. */
+  private hookStop: string | undefined
   /** The plan ExitPlanMode saved in plan mode: the run ends with it, for the user to approve. */
   private plan: string | undefined
   private error: { code: string; message: string } | undefined
@@ -135,6 +137,25 @@ export class Run {
 
   private readonly emit = (event: EventBody): void => {
     this.channel.push({ ...event, sessionId: this.host.sessionId } as AgentEvent)
+  }
+
+  /** The run's cost so far of each session whose usage a tool relayed (a subagent's). */
+  private readonly relayedCost = new Map<string, number>()
+
+  /**
+   * An event a tool put into the stream (a subagent's, tagged with the Task call): as it is. Its
+   * model calls count in this run's usage and cost, as Claude Code's totals include subagents.
+   */
+  private readonly relayToolEvent = (event: AgentEvent): void => {
+    if (event.type === 'usage') {
+      this.usage = addUsage(this.usage, event.usage)
+      if (event.costUsd !== undefined) {
+        const before = this.relayedCost.get(event.sessionId) ?? 0
+        this.relayedCost.set(event.sessionId, event.costUsd)
+        this.costUsd = (this.costUsd ?? 0) + (event.costUsd - before)
+      }
+    }
+    this.channel.push(event)
   }
 
   /** Runs to the end; never rejects. */
@@ -208,6 +229,13 @@ export class Run {
       continued = false
       await this.runTools(calls)
       if (this.signal.aborted) return this.cause ?? 'aborted'
+      if (this.hookStop !== undefined) {
+        this.error = {
+          code: AGENT_ERRORS.TAU_AGENT_HOOK_STOPPED,
+          message: `a hook stopped the run: ${this.hookStop}`,
+        }
+        return 'hook-stopped'
+      }
       if (this.plan !== undefined) {
         // In plan mode the turn ends at ExitPlanMode: the plan is the answer, to approve or send back.
         this.lastText = this.plan
@@ -251,7 +279,6 @@ export class Run {
       if (this.signal.aborted) throw error
       const message = `compaction failed: ${messageOf(error)}`
       host.logger.warn(message)
-      this.emit({ type: 'notification', level: 'warn', message })
       await this.notify('warn', message)
       return false
     }
@@ -348,7 +375,6 @@ export class Run {
       this.priced = true
     } else if (this.maxCostUsd !== undefined && !this.priced && this.turns === 1) {
       const message = `the cost budget is not enforced: no prices are known for ${this.host.modelText} (set providers.capabilities['${this.host.modelText}'].pricing)`
-      this.emit({ type: 'notification', level: 'warn', message })
       await this.notify('warn', message)
     }
     this.emit({
@@ -360,19 +386,22 @@ export class Run {
   }
 
   private async runTools(calls: ToolCallPart[]): Promise<void> {
-    const results = await runToolCalls(
-      this.host,
-      calls,
-      this.signal,
-      (event) => {
+    const results = await runToolCalls(this.host, calls, {
+      signal: this.signal,
+      emit: (event) => {
         if (event.type === 'tool-end' && event.result.isError !== true) {
           this.limitBySkill(event.display)
           this.notePlan(event.display)
         }
         this.emit(event)
       },
-      () => this.skillTools,
-    )
+      relay: this.relayToolEvent,
+      limit: () => this.skillTools,
+      stop: (reason) => {
+        this.hookStop ??= reason
+      },
+      stopped: () => this.hookStop,
+    })
     await this.host.append({ role: 'tool', content: results })
   }
 
@@ -401,7 +430,9 @@ export class Run {
     }
   }
 
-  private async notify(level: 'info' | 'warn', message: string): Promise<void> {
+  /** A `notification` event, then the notification hook (whose failure is only logged). */
+  async notify(level: 'info' | 'warn', message: string): Promise<void> {
+    this.emit({ type: 'notification', level, message })
     await this.host.hooks.notification
       .promise({ sessionId: this.host.sessionId, level, message })
       .catch((error: unknown) => this.host.logger.warn(`a notification hook failed: ${messageOf(error)}`))

@@ -30,6 +30,13 @@ export interface PermissionRequest {
   readonly suggestedRule: string
   /** Aborted when the run is: stop asking. */
   readonly signal: AbortSignal
+  /**
+   * Set when a subagent asks (its session has a `parent`): the parent's Task call id. `sessionId`
+   * and `toolCallId` are the subagent's own; the frontend asked is the parent session's.
+   */
+  readonly parentToolCallId?: string
+  /** Set when a subagent asks: its agent type (`general-purpose`, `code-reviewer`, ...). */
+  readonly agentType?: string
 }
 
 /** Asks the user; frontends provide it. Requests are asked one at a time. */
@@ -71,6 +78,8 @@ export interface AgentSessionOptions {
 export interface SessionParent {
   readonly sessionId: string
   readonly toolCallId: string
+  /** The subagent's agent type; its permission requests carry it. */
+  readonly agentType?: string
 }
 
 export interface RunOptions {
@@ -121,6 +130,12 @@ export interface AgentSession {
    * Stopping the iteration early aborts the run.
    */
   run(prompt: string, options?: RunOptions): AsyncIterable<AgentEvent>
+  /**
+   * Shows the user a message (hook taps use it: a warning, a command hook's `systemMessage`): a
+   * `notification` event in the running run's stream, then the `notification` hook. Without a
+   * run going on there is no stream, and only the hook fires. Resolves after the hook's taps.
+   */
+  notify(level: 'info' | 'warn', message: string): Promise<void>
   /** Aborts a running run, fires sessionEnd, disposes the session scope it opened. Idempotent. */
   close(reason?: string): Promise<void>
 }

@@ -306,6 +306,17 @@ export class AgentSessionImpl implements AgentSession, RunHost {
     return iterate(channel, run, done)
   }
 
+  async notify(level: 'info' | 'warn', message: string): Promise<void> {
+    const run = this.current?.run
+    if (run && !run.finished) {
+      await run.notify(level, message)
+      return
+    }
+    await this.hooks.notification
+      .promise({ sessionId: this.id, level, message })
+      .catch((error: unknown) => this.logger.warn(`a notification hook failed: ${messageOf(error)}`))
+  }
+
   /** Aborts the current run, if any, and waits for it to end. */
   async abort(): Promise<void> {
     const current = this.current

@@ -12,10 +12,11 @@ import { toOutput } from '../tools/registry.js'
 import type { Tool, ToolOutput, ToolRegistry, ToolState } from '../tools/tool.js'
 import { AbortedError, forEachLimited, untilAborted } from './abort.js'
 import { messageOf } from './errors.js'
-import type { Todo } from './events.js'
+import type { AgentEvent, Todo } from './events.js'
 import type { AgentHooks, PreToolUseDecision } from './hooks.js'
 import type { EventBody } from './run.js'
-import type { AskPermission, PermissionAnswer } from './runtime.js'
+import type { AskPermission, PermissionAnswer, SessionParent } from './runtime.js'
+import type { AgentToolContext, AgentToolLink } from './tool-link.js'
 
 /** What the tool runner needs from its session. */
 export interface ToolCallHost {
@@ -27,6 +28,8 @@ export interface ToolCallHost {
   readonly environment: Environment
   readonly toolState: ToolState
   readonly askPermission: AskPermission | undefined
+  /** Set for a subagent's session: its permission requests say so. */
+  readonly parent: SessionParent | undefined
   /** Bare tool names allowed by the session's options (used only without a permissions service). */
   readonly allowedNames: ReadonlySet<string>
   /** Tools the model may not see or call in this session. */
@@ -43,6 +46,21 @@ export interface ToolCallHost {
 
 type Emit = (event: EventBody) => void
 
+/** What the tool runner needs from its run. */
+export interface ToolRun {
+  readonly signal: AbortSignal
+  /** The run's own events (stamped with the session's id). */
+  readonly emit: Emit
+  /** An event a tool put into the stream (a subagent's), already tagged; see AgentToolLink.emit. */
+  readonly relay: (event: AgentEvent) => void
+  /** The tools an active skill's `allowed-tools` leaves (read at each call); undefined: no limit. */
+  readonly limit: () => ReadonlySet<string> | undefined
+  /** A preToolUse or postToolUse tap asked to stop the run: no more calls run, no model call follows. */
+  readonly stop: (reason: string) => void
+  /** The reason a hook stopped the run, once one did. */
+  readonly stopped: () => string | undefined
+}
+
 const ABORTED_TEXT =
   'Aborted: the run was interrupted before this tool call finished; it may have had partial effects.'
 
@@ -50,19 +68,17 @@ const ABORTED_TEXT =
 export async function runToolCalls(
   host: ToolCallHost,
   calls: readonly ToolCallPart[],
-  signal: AbortSignal,
-  emit: Emit,
-  /** The tools an active skill's `allowed-tools` leaves (read at each call); undefined: no limit. */
-  limit?: () => ReadonlySet<string> | undefined,
+  run: ToolRun,
 ): Promise<ToolResultPart[]> {
+  const { signal, emit } = run
   const results = new Map<string, ToolResultPart>()
-  const run = async (call: ToolCallPart) => {
-    results.set(call.id, await runToolCall(host, call, signal, emit, limit?.()))
+  const one = async (call: ToolCallPart) => {
+    results.set(call.id, await runToolCall(host, call, run))
   }
   for (const batch of batchesOf(host, calls)) {
     if (signal.aborted) break
-    if (batch.length === 1) await run(batch[0]!)
-    else await forEachLimited(batch, host.maxParallelTools, run)
+    if (batch.length === 1) await one(batch[0]!)
+    else await forEachLimited(batch, host.maxParallelTools, one)
   }
   // Calls that never started (the run was aborted) are answered too.
   return calls.map((call) => {
@@ -143,16 +159,14 @@ type Verdict =
   | { behavior: 'allow'; reason: string; source: 'rule' | 'mode' | 'hook' | 'user' | 'headless' }
   | { behavior: 'deny'; reason: string; source: 'rule' | 'mode' | 'hook' | 'user' | 'headless' }
 
-async function runToolCall(
-  host: ToolCallHost,
-  call: ToolCallPart,
-  signal: AbortSignal,
-  emit: Emit,
-  limit: ReadonlySet<string> | undefined,
-): Promise<ToolResultPart> {
+async function runToolCall(host: ToolCallHost, call: ToolCallPart, run: ToolRun): Promise<ToolResultPart> {
+  const { signal, emit } = run
+  const limit = run.limit()
   const started = performance.now()
+  let ended = false
   emit({ type: 'tool-start', id: call.id, name: call.name, input: call.input })
   const finish = (result: ToolResultPart, display?: unknown): ToolResultPart => {
+    ended = true
     emit({
       type: 'tool-end',
       id: call.id,
@@ -168,6 +182,8 @@ async function runToolCall(
   const fail = (text: string) => finish(errorResult(call, text))
 
   if (signal.aborted) return fail(ABORTED_TEXT)
+  const halted = run.stopped()
+  if (halted !== undefined) return fail(`Not run: a hook stopped the run (${halted}).`)
   const tool = host.hiddenTools.has(call.name) ? undefined : host.tools.get(call.name)
   if (!tool) {
     const names = host.tools
@@ -222,6 +238,14 @@ async function runToolCall(
     host.logger.warn(`a preToolUse hook failed, so ${call.name} is denied: ${messageOf(error)}`)
     verdict = { behavior: 'deny', reason: `a preToolUse hook failed: ${messageOf(error)}`, source: 'hook' }
   }
+  if (!verdict && decision?.stop) {
+    run.stop(decision.stop.reason)
+    verdict = {
+      behavior: 'deny',
+      reason: `a preToolUse hook stopped the run: ${decision.stop.reason}`,
+      source: 'hook',
+    }
+  }
   if (!verdict && decision?.updatedInput !== undefined) {
     const again = await validate(tool, decision.updatedInput)
     if (!again.ok) {
@@ -258,8 +282,16 @@ async function runToolCall(
 
   let output: ToolOutput
   const vision = await host.vision()
+  const link: AgentToolLink = {
+    emit: (event) => {
+      // Only between this call's tool-start and tool-end: a child still ending after an abort stays out.
+      if (ended || signal.aborted) return
+      run.relay(event.parentToolCallId === undefined ? { ...event, parentToolCallId: call.id } : event)
+    },
+    askPermission: host.askPermission && queued(host, host.askPermission),
+  }
   try {
-    const running = tool.execute(input, {
+    const context: AgentToolContext = {
       signal,
       env: host.environment,
       sessionId: host.sessionId,
@@ -277,7 +309,9 @@ async function runToolCall(
       },
       logger: host.toolLogger(call.name),
       model: { vision },
-    })
+      agent: link,
+    }
+    const running = tool.execute(input, context)
     output = toOutput(await untilAborted(Promise.resolve(running), signal))
   } catch (error) {
     if (signal.aborted) return fail(ABORTED_TEXT)
@@ -299,6 +333,7 @@ async function runToolCall(
       output,
     })
     output = rewritten.output
+    if (rewritten.stop) run.stop(rewritten.stop.reason)
   } catch (error) {
     // A rewrite may be a redaction: when it fails, the model gets no unfiltered output.
     host.logger.warn(`a postToolUse hook failed; the result of ${call.name} is withheld: ${messageOf(error)}`)
@@ -313,6 +348,11 @@ async function runToolCall(
     ...(output.structured === undefined ? {} : { structured: output.structured }),
   }
   return finish(result, output.display)
+}
+
+/** The session's askPermission, asked one question at a time with the session's own. */
+function queued(host: ToolCallHost, ask: AskPermission): AskPermission {
+  return (request) => host.queueAsk(() => untilAborted(ask(request), request.signal))
 }
 
 /** Hook decision, then the permissions service (fail closed: ask without one), then the user. */
@@ -366,6 +406,8 @@ async function decide(
           reason,
           suggestedRule: rule,
           signal,
+          ...(host.parent ? { parentToolCallId: host.parent.toolCallId } : {}),
+          ...(host.parent?.agentType === undefined ? {} : { agentType: host.parent.agentType }),
         }),
         signal,
       ),

@@ -17,6 +17,10 @@ export const HOOK_EVENTS = [
   'SessionEnd',
   'Notification',
   'PreCompact',
+  /** With the subagents plugin: before a Task call's child runs (its `subagentStart` hook). */
+  'SubagentStart',
+  /** With the subagents plugin: when a subagent's model answered without tool calls (instead of Stop). */
+  'SubagentStop',
 ] as const
 
 export type HookEventName = (typeof HOOK_EVENTS)[number]

@@ -5,7 +5,8 @@
  *
  * Fail closed where it decides something about security: for PreToolUse a command that prints
  * malformed output, or that hangs until its timeout, denies the call. Elsewhere such a command is
- * a non-blocking error, logged as a warning for the user, as Claude Code shows it.
+ * a non-blocking error, shown to the user (a `notification` event of the session's run, through
+ * `AgentSession.notify`), as Claude Code shows it; so is a `systemMessage`.
  */
 import { z } from 'zod'
 import type { Logger } from '../../kernel/index.js'
@@ -23,6 +24,8 @@ import type {
   StopDecision,
   SystemPrompt,
 } from '../agent/hooks.js'
+import type { AgentSession, SessionParent } from '../agent/runtime.js'
+import type { SubagentStart } from '../subagents/hooks.js'
 import type { ToolOutput } from '../tools/tool.js'
 import type { HookEventName } from './config.js'
 import { type HookOutcome, runHookCommand } from './runner.js'
@@ -37,6 +40,10 @@ export interface DispatchDeps {
   readonly env: Record<string, string>
   readonly killGraceMs: number
   readonly signal: AbortSignal
+  /** The open agent session of an id: its permission mode, its parent (a subagent), notify(). */
+  readonly session: (sessionId: string) => AgentSession | undefined
+  /** The file a session's transcript is written to, when the session plugin writes one. */
+  readonly transcriptPath: (sessionId: string) => string | undefined
 }
 
 const hookSpecific = z.looseObject({
@@ -96,7 +103,7 @@ const RANK = { allow: 0, ask: 1, deny: 2 } as const
 
 export class CommandHookDispatcher {
   private readonly cwds = new Map<string, string>()
-  /** SessionStart context, added to the system prompt. */
+  /** SessionStart (and, for a subagent, SubagentStart) context, added to the system prompt. */
   private readonly sessionContext = new Map<string, string[]>()
   /** PreToolUse additionalContext, added to the tool's result. */
   private readonly toolContext = new Map<string, string[]>()
@@ -114,14 +121,18 @@ export class CommandHookDispatcher {
       source: context.source,
       model: context.model,
     })
-    const added: string[] = []
-    for (const answer of answers) {
-      if (answer.kind === 'text' && answer.text !== '') added.push(answer.text)
-      if (answer.kind === 'json') this.showCommon(answer.entry, answer.data, added)
-      if (answer.kind === 'block')
-        this.warn(answer.entry, `blocked (exit 2), which SessionStart ignores: ${answer.reason}`)
-    }
-    if (added.length > 0) this.sessionContext.set(context.sessionId, added)
+    // Plain stdout is context too, as Claude Code reads SessionStart's.
+    await this.addSessionContext(context.sessionId, answers, context.sessionId, true)
+  }
+
+  /** A subagent is about to start (the subagents plugin's hook): its additionalContext goes to the child's system prompt. */
+  async subagentStart(start: SubagentStart): Promise<void> {
+    const answers = await this.run('SubagentStart', start.sessionId, start.agentType, common, {
+      agent_id: start.agentSessionId,
+      agent_type: start.agentType,
+      prompt: start.prompt,
+    })
+    await this.addSessionContext(start.agentSessionId, answers, start.sessionId, false)
   }
 
   systemPrompt(prompt: SystemPrompt): SystemPrompt {
@@ -149,7 +160,7 @@ export class CommandHookDispatcher {
           blocks.push(data.stopReason ?? 'a UserPromptSubmit hook stopped the session')
         else if (data.decision === 'block')
           blocks.push(data.reason ?? 'a UserPromptSubmit hook blocked the prompt')
-        else this.showCommon(answer.entry, data, context)
+        else await this.showCommon(answer.entry, data, submission.sessionId, context)
       }
     }
     if (blocks.length > 0) return { ...submission, blocked: { reason: blocks.join('\n') } }
@@ -167,6 +178,9 @@ export class CommandHookDispatcher {
     type Vote = { decision: keyof typeof RANK; reason?: string; updatedInput?: unknown }
     const votes: Vote[] = []
     const context: string[] = []
+    const stops: string[] = []
+    /** updatedInput without a permissionDecision: the permissions decide, with it. */
+    const rewrites: Array<{ entry: CommandHookEntry; input: unknown }> = []
     for (const answer of answers) {
       const name = `the PreToolUse hook '${answer.entry.command}'`
       if (answer.kind === 'block') votes.push({ decision: 'deny', reason: answer.reason })
@@ -187,9 +201,12 @@ export class CommandHookDispatcher {
         const data = answer.data
         const specific = data.hookSpecificOutput
         if (specific?.additionalContext) context.push(specific.additionalContext)
-        if (data.systemMessage) this.notify(answer.entry, data.systemMessage)
+        if (data.systemMessage) await this.show(answer.entry, data.systemMessage, call.sessionId)
         if (data.continue === false) {
-          votes.push({ decision: 'deny', reason: data.stopReason ?? `${name} stopped the session` })
+          // Stops the run; the call itself is denied with the reason.
+          const reason = data.stopReason ?? `${name} stopped the run`
+          votes.push({ decision: 'deny', reason })
+          stops.push(reason)
           continue
         }
         const decision =
@@ -202,18 +219,21 @@ export class CommandHookDispatcher {
             ...(reason ? { reason } : {}),
             ...(specific?.updatedInput ? { updatedInput: specific.updatedInput } : {}),
           })
-        } else if (specific?.updatedInput) {
-          this.warn(
-            answer.entry,
-            'gave updatedInput without a permissionDecision; it is ignored (answer "allow" or "ask" with it)',
-          )
-        }
+        } else if (specific?.updatedInput)
+          rewrites.push({ entry: answer.entry, input: specific.updatedInput })
       }
     }
     if (votes.length === 0) {
       if (context.length > 0) this.toolContext.set(call.toolCallId, context)
-      return undefined
+      return rewrites[0] ? { updatedInput: rewrites[0].input } : undefined
     }
+    // Another hook decided on the input as it was: a rewrite without a decision cannot join it.
+    for (const rewrite of rewrites)
+      await this.warn(
+        rewrite.entry,
+        'gave updatedInput without a permissionDecision while another PreToolUse hook decided the call; the rewrite is ignored',
+        call.sessionId,
+      )
     const worst = votes.reduce((a, b) => (RANK[b.decision] > RANK[a.decision] ? b : a))
     const same = votes.filter((vote) => vote.decision === worst.decision)
     const reasons = same.map((vote) => vote.reason).filter((r): r is string => r !== undefined && r !== '')
@@ -224,6 +244,7 @@ export class CommandHookDispatcher {
       decision: worst.decision,
       ...(reasons.length > 0 ? { reason: reasons.join('\n') } : {}),
       ...(updatedInput === undefined ? {} : { updatedInput }),
+      ...(stops.length > 0 ? { stop: { reason: stops.join('\n') } } : {}),
     }
   }
 
@@ -240,14 +261,16 @@ export class CommandHookDispatcher {
       : []
     let content = value.output.content
     const added: string[] = pending.map((text) => `PreToolUse hook context: ${text}`)
+    const stops: string[] = []
     for (const answer of answers) {
       if (answer.kind === 'block') added.push(`PostToolUse hook feedback: ${answer.reason}`)
       else if (answer.kind === 'json') {
         const data = answer.data
-        if (data.systemMessage) this.notify(answer.entry, data.systemMessage)
-        if (data.decision === 'block' || data.continue === false) {
+        if (data.systemMessage) await this.show(answer.entry, data.systemMessage, value.sessionId)
+        if (data.continue === false) stops.push(data.stopReason ?? 'a PostToolUse hook stopped the run')
+        if (data.decision === 'block') {
           added.push(
-            `PostToolUse hook feedback: ${data.reason ?? data.stopReason ?? 'a PostToolUse hook objected to this result'}`,
+            `PostToolUse hook feedback: ${data.reason ?? 'a PostToolUse hook objected to this result'}`,
           )
         }
         const specific = data.hookSpecificOutput
@@ -260,12 +283,16 @@ export class CommandHookDispatcher {
         }
       }
     }
-    if (added.length === 0 && content === value.output.content) return value
-    const output: ToolOutput = {
-      ...value.output,
-      content: [...content, ...added.map((text) => ({ type: 'text' as const, text }))],
-    }
-    return { ...value, output }
+    const stop = value.stop ?? (stops.length > 0 ? { reason: stops.join('\n') } : undefined)
+    if (added.length === 0 && content === value.output.content && stop === value.stop) return value
+    const output: ToolOutput =
+      added.length === 0 && content === value.output.content
+        ? value.output
+        : {
+            ...value.output,
+            content: [...content, ...added.map((text) => ({ type: 'text' as const, text }))],
+          }
+    return { ...value, output, ...(stop ? { stop } : {}) }
   }
 
   async postToolUseFailure(value: PostToolUseFailure): Promise<void> {
@@ -276,22 +303,50 @@ export class CommandHookDispatcher {
       tool_use_id: value.toolCallId,
       error: value.error,
     })
-    this.showAll(answers)
+    await this.showAll(answers, value.sessionId)
   }
 
+  /** The model answered without tool calls: Stop hooks, or SubagentStop hooks in a subagent's session (as Claude Code). */
   async stop(context: StopContext): Promise<StopDecision | undefined> {
+    const parent = this.deps.session(context.sessionId)?.parent
+    if (parent) return this.subagentStop(context, parent)
+    if (!this.has('Stop')) return undefined
     const answers = await this.run('Stop', context.sessionId, undefined, common, {
       stop_hook_active: context.continued,
     })
+    return this.goOn(answers, context.sessionId, 'a Stop hook asked to go on')
+  }
+
+  /**
+   * A subagent is about to stop: SubagentStop hooks (matched on the agent type) may make it go on.
+   * `session_id` and `transcript_path` are the parent's, `agent_id` and `agent_transcript_path` the subagent's.
+   */
+  private async subagentStop(context: StopContext, parent: SessionParent): Promise<StopDecision | undefined> {
+    const agentType = parent.agentType ?? ''
+    const answers = await this.run('SubagentStop', parent.sessionId, agentType, common, {
+      stop_hook_active: context.continued,
+      agent_id: context.sessionId,
+      agent_type: agentType,
+      agent_transcript_path: this.deps.transcriptPath(context.sessionId) ?? '',
+      last_assistant_message: context.text,
+    })
+    return this.goOn(answers, parent.sessionId, 'a SubagentStop hook asked to go on')
+  }
+
+  /** Stop and SubagentStop: exit 2 or decision block goes on with the reasons; continue: false stops. */
+  private async goOn(
+    answers: readonly Answer<Common>[],
+    sessionId: string,
+    fallback: string,
+  ): Promise<StopDecision | undefined> {
     const reasons: string[] = []
     let halt = false
     for (const answer of answers) {
       if (answer.kind === 'block') reasons.push(answer.reason)
       else if (answer.kind === 'json') {
         if (answer.data.continue === false) halt = true
-        else if (answer.data.decision === 'block')
-          reasons.push(answer.data.reason ?? 'a Stop hook asked to go on')
-        else this.showCommon(answer.entry, answer.data)
+        else if (answer.data.decision === 'block') reasons.push(answer.data.reason ?? fallback)
+        else await this.showCommon(answer.entry, answer.data, sessionId)
       }
     }
     if (halt || reasons.length === 0) return undefined
@@ -303,20 +358,16 @@ export class CommandHookDispatcher {
       trigger: context.trigger,
       custom_instructions: context.instructions.join('\n'),
     })
-    this.showAll(answers)
+    await this.showAll(answers, context.sessionId)
     return context
   }
 
   async notification(context: NotificationContext): Promise<void> {
-    const answers = await this.run('Notification', context.sessionId, context.level, common, {
+    // Failures are logged in run(), never notified: a failing Notification hook must not feed itself.
+    await this.run('Notification', context.sessionId, context.level, common, {
       message: context.message,
       notification_type: context.level,
     })
-    // Not through notify(): a failing Notification hook must not feed itself.
-    for (const answer of answers) {
-      if (answer.kind === 'failed')
-        this.deps.logger.warn(`Notification hook '${answer.entry.command}' ${answer.message}`)
-    }
   }
 
   async sessionEnd(context: SessionEndContext): Promise<void> {
@@ -324,11 +375,55 @@ export class CommandHookDispatcher {
       const answers = await this.run('SessionEnd', context.sessionId, context.reason, common, {
         reason: context.reason,
       })
-      this.showAll(answers)
+      await this.showAll(answers, context.sessionId)
     } finally {
       this.cwds.delete(context.sessionId)
       this.sessionContext.delete(context.sessionId)
     }
+  }
+
+  /**
+   * SessionStart / SubagentStart answers: their additionalContext (and, with `text`, plain stdout)
+   * becomes a system prompt section of `target`; they cannot block. Messages go to `shownIn`.
+   */
+  private async addSessionContext(
+    target: string,
+    answers: readonly Answer<Common>[],
+    shownIn: string,
+    text: boolean,
+  ): Promise<void> {
+    const added: string[] = []
+    for (const answer of answers) {
+      if (text && answer.kind === 'text' && answer.text !== '') added.push(answer.text)
+      if (answer.kind === 'json') await this.showCommon(answer.entry, answer.data, shownIn, added)
+      if (answer.kind === 'block')
+        await this.warn(
+          answer.entry,
+          `blocked (exit 2), which ${answer.entry.event} ignores: ${answer.reason}`,
+          shownIn,
+        )
+    }
+    if (added.length > 0)
+      this.sessionContext.set(target, [...(this.sessionContext.get(target) ?? []), ...added])
+  }
+
+  /** The fields every event's stdin starts with (Claude Code's), for the session an event is about. */
+  private commonFields(event: HookEventName, sessionId: string): Record<string, unknown> {
+    const session = this.deps.session(sessionId)
+    const parent = session?.parent
+    return {
+      session_id: sessionId,
+      transcript_path: this.deps.transcriptPath(sessionId) ?? '',
+      cwd: this.cwdOf(sessionId),
+      permission_mode: session?.permissions?.mode ?? 'default',
+      hook_event_name: event,
+      // Events inside a subagent's session say so, as Claude Code's do.
+      ...(parent ? { agent_id: sessionId, agent_type: parent.agentType ?? '' } : {}),
+    }
+  }
+
+  private cwdOf(sessionId: string): string {
+    return this.cwds.get(sessionId) ?? this.deps.session(sessionId)?.cwd ?? this.deps.defaultCwd
   }
 
   /** Runs the matching commands of an event in parallel; each answer checked against `shape`. */
@@ -348,15 +443,8 @@ export class CommandHookDispatcher {
       return true
     })
     if (entries.length === 0) return []
-    const cwd = this.cwds.get(sessionId) ?? this.deps.defaultCwd
-    const input = {
-      session_id: sessionId,
-      // tau keeps no transcript file yet; the field is there for scripts that read it.
-      transcript_path: '',
-      cwd,
-      hook_event_name: event,
-      ...fields,
-    }
+    const cwd = this.cwdOf(sessionId)
+    const input = { ...this.commonFields(event, sessionId), ...fields }
     return Promise.all(
       entries.map(async (entry): Promise<Answer<T>> => {
         const outcome: HookOutcome = await runHookCommand(entry.command, input, {
@@ -372,11 +460,12 @@ export class CommandHookDispatcher {
             return { kind: 'block', entry, reason: outcome.reason }
           case 'error':
           case 'timeout':
-            if (event !== 'PreToolUse' || outcome.kind === 'error') this.warn(entry, outcome.message)
-            else this.warn(entry, `${outcome.message}; the tool call is denied`)
+            if (event !== 'PreToolUse' || outcome.kind === 'error')
+              await this.warn(entry, outcome.message, sessionId)
+            else await this.warn(entry, `${outcome.message}; the tool call is denied`, sessionId)
             return { kind: 'failed', entry, message: outcome.message, timeout: outcome.kind === 'timeout' }
           case 'malformed':
-            this.warn(entry, `gave malformed output: ${outcome.message}`)
+            await this.warn(entry, `gave malformed output: ${outcome.message}`, sessionId)
             return { kind: 'failed', entry, message: `malformed: ${outcome.message}`, timeout: false }
           case 'ok': {
             if (outcome.json === undefined) return { kind: 'text', entry, text: outcome.text }
@@ -384,7 +473,7 @@ export class CommandHookDispatcher {
             if (checked.success) return { kind: 'json', entry, data: checked.data }
             const issue = checked.error.issues[0]!
             const message = `${issue.path.map(String).join('.') || 'the output'}: ${issue.message}`
-            this.warn(entry, `gave malformed output: ${message}`)
+            await this.warn(entry, `gave malformed output: ${message}`, sessionId)
             return { kind: 'failed', entry, message: `malformed: ${message}`, timeout: false }
           }
         }
@@ -393,27 +482,54 @@ export class CommandHookDispatcher {
   }
 
   /** Non-blocking results of events that decide nothing: exit 2 and failures are shown. */
-  private showAll(answers: readonly Answer<Common>[]): void {
+  private async showAll(answers: readonly Answer<Common>[], sessionId: string): Promise<void> {
     for (const answer of answers) {
-      if (answer.kind === 'block') this.warn(answer.entry, `blocked (exit 2): ${answer.reason}`)
-      if (answer.kind === 'json') this.showCommon(answer.entry, answer.data)
+      if (answer.kind === 'block')
+        await this.warn(answer.entry, `blocked (exit 2): ${answer.reason}`, sessionId)
+      if (answer.kind === 'json') await this.showCommon(answer.entry, answer.data, sessionId)
     }
   }
 
-  private showCommon(entry: CommandHookEntry, data: Common, context?: string[]): void {
-    if (data.systemMessage) this.notify(entry, data.systemMessage)
+  private async showCommon(
+    entry: CommandHookEntry,
+    data: Common,
+    sessionId: string,
+    context?: string[],
+  ): Promise<void> {
+    if (data.systemMessage) await this.show(entry, data.systemMessage, sessionId)
     const added = data.hookSpecificOutput?.additionalContext
     if (added && context) context.push(added)
   }
 
-  private notify(entry: CommandHookEntry, message: string): void {
-    this.deps.logger.warn(`${entry.event} hook: ${message}`, { command: entry.command })
+  /** A hook's `systemMessage`, shown to the user as it is. */
+  private show(entry: CommandHookEntry, message: string, sessionId: string): Promise<void> {
+    return this.tell(entry, sessionId, message, `${entry.event} hook: ${message}`)
   }
 
-  private warn(entry: CommandHookEntry, message: string): void {
-    this.deps.logger.warn(
-      `${entry.event} hook '${entry.command}' (${entry.field} in ${describe(entry.source)}) ${message}`,
-    )
+  /** A non-blocking error of a hook, shown to the user with where the hook is declared. */
+  private warn(entry: CommandHookEntry, message: string, sessionId: string): Promise<void> {
+    const text = `${entry.event} hook '${entry.command}' (${entry.field} in ${describe(entry.source)}) ${message}`
+    return this.tell(entry, sessionId, text, text)
+  }
+
+  /**
+   * A `notification` event of the session's run (and the notification hook), logged at debug; a
+   * warning in the log when no open session can show it. A Notification hook's own messages are
+   * only logged: notifying would run it again.
+   */
+  private async tell(
+    entry: CommandHookEntry,
+    sessionId: string,
+    shown: string,
+    logged: string,
+  ): Promise<void> {
+    const session = entry.event === 'Notification' ? undefined : this.deps.session(sessionId)
+    if (!session) {
+      this.deps.logger.warn(logged, { command: entry.command })
+      return
+    }
+    this.deps.logger.debug(logged, { command: entry.command })
+    await session.notify('warn', shown)
   }
 }
 

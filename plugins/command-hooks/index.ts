@@ -5,8 +5,12 @@
  */
 import { definePlugin, STAGE } from '../../kernel/index.js'
 import { agentHooksRef } from '../agent/hooks.js'
+import { agentRuntimeRef } from '../agent/runtime.js'
 import { sandboxConfig } from '../sandbox/config.js'
 import { buildProcessEnv, createEnvAllowlist } from '../sandbox/env-allowlist.js'
+import { sessionServiceRef } from '../session/service.js'
+import { subagentHooksRef } from '../subagents/hooks.js'
+import { subagentCatalogRef } from '../subagents/index.js'
 import { commandHooksConfig } from './config.js'
 import { CommandHookDispatcher } from './dispatch.js'
 import { loadHooks } from './settings.js'
@@ -20,6 +24,8 @@ export default definePlugin({
   description: 'Runs shell-command hooks from the config and the settings files (Claude Code hooks)',
   configKey: 'hooks',
   dependsOn: ['agent'],
+  // session: transcript_path on stdin; subagents: SubagentStart.
+  optionalDependsOn: ['session', 'subagents'],
   config: commandHooksConfig,
   setup(ctx) {
     // Read here, synchronously: a malformed settings file stops tau before anything runs.
@@ -35,6 +41,8 @@ export default definePlugin({
       CLAUDE_PROJECT_DIR: ctx.paths.projectDir,
       TAU_PROJECT_DIR: ctx.paths.projectDir,
     })
+    const runtime = ctx.resolve(agentRuntimeRef)
+    const sessions = ctx.tryResolve(sessionServiceRef)
     const dispatch = new CommandHookDispatcher({
       entries,
       logger: ctx.logger,
@@ -43,6 +51,8 @@ export default definePlugin({
       env,
       killGraceMs: Math.min(sandbox.killGraceMs, 2_000),
       signal: ctx.signal,
+      session: (id) => runtime.sessions().find((session) => session.id === id),
+      transcriptPath: (id) => sessions?.transcriptPath(id),
     })
     ctx.logger.debug('command hooks loaded', { count: entries.length })
 
@@ -62,9 +72,14 @@ export default definePlugin({
     if (dispatch.has('PostToolUseFailure') || dispatch.has('PreToolUse')) {
       hooks.postToolUseFailure.tapPromise((v) => dispatch.postToolUseFailure(v))
     }
-    if (dispatch.has('Stop')) hooks.stop.tapPromise((c) => dispatch.stop(c))
+    if (dispatch.has('Stop') || dispatch.has('SubagentStop')) hooks.stop.tapPromise((c) => dispatch.stop(c))
     if (dispatch.has('PreCompact')) hooks.preCompact.tapPromise((c) => dispatch.preCompact(c))
     if (dispatch.has('Notification')) hooks.notification.tapPromise((c) => dispatch.notification(c))
     hooks.sessionEnd.tapPromise((c) => dispatch.sessionEnd(c))
+    if (dispatch.has('SubagentStart')) {
+      if (ctx.tryResolve(subagentCatalogRef)) {
+        ctx.hooksOf(subagentHooksRef).subagentStart.tapPromise((s) => dispatch.subagentStart(s))
+      } else ctx.logger.debug('SubagentStart hooks never run: the subagents plugin is not loaded')
+    }
   },
 })

@@ -75,11 +75,19 @@ export interface PermissionDenial {
   readonly tool_input: unknown
 }
 
-/** Turns events into output lines; keeps what the final result needs. */
+/**
+ * Turns events into output lines; keeps what the final result needs. A subagent's events (those
+ * with `parentToolCallId`) print as Claude Code prints them: its prompt as a user message, its
+ * answers and tool results with `parent_tool_use_id` set to the Task call, every line with the
+ * run's `session_id`; its session-start and result are not lines of their own.
+ */
 export class OutputWriter {
   private readonly inputs = new Map<string, unknown>()
   private readonly denials: PermissionDenial[] = []
-  private model = ''
+  /** Each session's model: the run's own, and its subagents'. */
+  private readonly models = new Map<string, string>()
+  /** The run's own session (not a subagent's). */
+  private sessionId: string | undefined
   result: EventOf<'result'> | undefined
 
   constructor(
@@ -90,9 +98,13 @@ export class OutputWriter {
   ) {}
 
   write(event: AgentEvent): void {
+    const child = event.parentToolCallId !== undefined
+    const who = child ? 'tau: (subagent)' : 'tau:'
     switch (event.type) {
       case 'session-start':
-        this.model = event.model
+        this.models.set(event.sessionId, event.model)
+        if (child) break
+        this.sessionId = event.sessionId
         this.line({
           type: 'system',
           subtype: 'init',
@@ -108,6 +120,10 @@ export class OutputWriter {
           uuid: randomUUID(),
         })
         break
+      case 'user-prompt':
+        // The run's own prompt is not echoed (as claude -p); a subagent's task is its first message.
+        if (child) this.message(event, 'user', [{ type: 'text', text: event.prompt }])
+        break
       case 'assistant-message':
         this.line({
           type: 'assistant',
@@ -115,51 +131,45 @@ export class OutputWriter {
             id: `msg_${randomUUID().replaceAll('-', '')}`,
             type: 'message',
             role: 'assistant',
-            model: this.model,
+            model: this.models.get(event.sessionId) ?? '',
             content: contentBlocks(event.message),
             stop_reason: STOP_REASONS[event.finishReason],
             stop_sequence: null,
             usage: wireUsage(event.usage),
           },
-          parent_tool_use_id: event.parentToolCallId ?? null,
-          session_id: event.sessionId,
-          uuid: randomUUID(),
+          ...this.origin(event),
         })
         break
       case 'tool-start':
-        this.inputs.set(event.id, event.input)
-        if (this.verbose) this.err(`tau: ${event.name} ${brief(event.input)}\n`)
+        this.inputs.set(callKey(event), event.input)
+        if (this.verbose) this.err(`${who} ${event.name} ${brief(event.input)}\n`)
         break
       case 'tool-end':
         if (this.verbose) {
           const status = event.result.isError ? 'error' : 'ok'
-          this.err(`tau: ${event.name} ${status} in ${event.durationMs} ms\n`)
+          this.err(`${who} ${event.name} ${status} in ${event.durationMs} ms\n`)
         }
-        this.line({
-          type: 'user',
-          message: { role: 'user', content: [toolResultBlock(event.result)] },
-          parent_tool_use_id: event.parentToolCallId ?? null,
-          session_id: event.sessionId,
-          uuid: randomUUID(),
-        })
+        this.message(event, 'user', [toolResultBlock(event.result)])
         break
       case 'permission-decision':
         if (event.behavior === 'deny') {
           this.denials.push({
             tool_name: event.name,
             tool_use_id: event.id,
-            tool_input: this.inputs.get(event.id),
+            tool_input: this.inputs.get(callKey(event)),
           })
-          if (this.verbose) this.err(`tau: ${event.name} denied (${event.source}): ${event.reason}\n`)
+          if (this.verbose) this.err(`${who} ${event.name} denied (${event.source}): ${event.reason}\n`)
         }
         break
       case 'notification':
-        if (this.verbose || event.level === 'warn') this.err(`tau: ${event.level}: ${event.message}\n`)
+        if (this.verbose || event.level === 'warn') this.err(`${who} ${event.level}: ${event.message}\n`)
         break
       case 'error':
-        if (this.verbose) this.err(`tau: error ${event.code}: ${event.message}\n`)
+        if (this.verbose) this.err(`${who} error ${event.code}: ${event.message}\n`)
         break
       case 'result':
+        // A subagent's result is its Task call's tool result, already printed.
+        if (child) break
         this.result = event
         if (this.format === 'text') {
           if (!event.isError) this.out(event.text.endsWith('\n') ? event.text : `${event.text}\n`)
@@ -168,6 +178,20 @@ export class OutputWriter {
         break
       default:
         break
+    }
+  }
+
+  /** A user message line (a tool result, a subagent's prompt). */
+  private message(event: AgentEvent, role: 'user', content: Array<Record<string, unknown>>): void {
+    this.line({ type: 'user', message: { role, content }, ...this.origin(event) })
+  }
+
+  /** Where a message line comes from: the Task call of a subagent's, and the run's session. */
+  private origin(event: AgentEvent): Record<string, unknown> {
+    return {
+      parent_tool_use_id: event.parentToolCallId ?? null,
+      session_id: this.sessionId ?? event.sessionId,
+      uuid: randomUUID(),
     }
   }
 
@@ -220,6 +244,9 @@ export class OutputWriter {
     }
   }
 }
+
+/** Tool call ids are unique within a session; a subagent's may repeat its parent's. */
+const callKey = (event: { sessionId: string; id: string }) => `${event.sessionId}:${event.id}`
 
 function brief(input: unknown): string {
   const text = JSON.stringify(input) ?? ''

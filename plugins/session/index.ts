@@ -430,7 +430,24 @@ export default definePlugin({
       return compactSession(sessionId, { trigger: 'manual', reason: 'manual', ...(focus ? { focus } : {}) })
     }
 
-    const service: SessionService = { store, list: () => store.list(), resume, tokens, compact }
+    /** The JSONL store's file of a session; none when another store keeps them, or nothing is written. */
+    function transcriptPath(sessionId: string): string | undefined {
+      if (!persist || !jsonl) return undefined
+      try {
+        return jsonl.location(sessionId)
+      } catch {
+        return undefined // not an id a file can be named after
+      }
+    }
+
+    const service: SessionService = {
+      store,
+      list: () => store.list(),
+      resume,
+      tokens,
+      compact,
+      transcriptPath,
+    }
     ctx.provide(sessionServiceRef, service)
 
     ctx.provide(cliCommandsRef, {

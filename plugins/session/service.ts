@@ -55,6 +55,12 @@ export interface SessionService {
    * TAU_SESSION_BUSY (a run is going on), TAU_SESSION_COMPACTION_FAILED, or the model's error.
    */
   compact(sessionId: string, focus?: string): Promise<CompactionResult>
+  /**
+   * The file a session's transcript is written to, for programs that read it (command hooks'
+   * `transcript_path`): `<session.dir>/<id>.jsonl` of the JSONL store, whether or not its first
+   * line is written yet. Undefined with `persist: false`, or when another store keeps transcripts.
+   */
+  transcriptPath(sessionId: string): string | undefined
 }
 
 export const sessionServiceRef = defineService<SessionService>('session.service', {

@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
 import type { Logger, Session } from '../../kernel/index.js'
 import type { AgentEvent } from '../agent/events.js'
-import type { AgentRuntime, AgentSession } from '../agent/runtime.js'
+import type { AgentRuntime, AgentSession, AskPermission } from '../agent/runtime.js'
+import { agentLinkOf } from '../agent/tool-link.js'
 import { type CliRules, type Permissions, permissionsRef } from '../permissions/types.js'
 import { defineTool } from '../tools/registry.js'
 import type { Tool, ToolContext, ToolOutput, ToolRegistry } from '../tools/tool.js'
@@ -76,27 +77,29 @@ const BARE_TOOL = /^[A-Za-z][A-Za-z0-9_-]*$/
 /** The tool name a `tools` entry stands for (`Bash(git diff:*)` -> `Bash`; the rule part is not an allow rule). */
 const toolName = (entry: string): string => entry.replace(/\(.*$/s, '').trim()
 
-function describe(event: AgentEvent): string {
-  switch (event.type) {
-    case 'tool-start':
-      return `${event.name}`
-    case 'tool-end':
-      return `${event.name} done${event.result.isError ? ' (error)' : ''}`
-    case 'text-delta':
-    case 'reasoning-delta':
-      return event.text
-    case 'result':
-      return `finished: ${event.stopReason}`
-    default:
-      return event.type
-  }
-}
-
 function text(output: string, isError = false, display?: TaskDisplay): ToolOutput {
   return {
     content: [{ type: 'text', text: output }],
     ...(isError ? { isError } : {}),
     ...(display ? { display } : {}),
+  }
+}
+
+/**
+ * The child's askPermission: the parent session's. An "allow always" answer is kept by the
+ * child's permissions (and its settings file); the parent's session gets the rule too, so the
+ * parent and later subagents do not ask again.
+ */
+function askThroughParent(ask: AskPermission, parent: Permissions | undefined): AskPermission {
+  return async (request) => {
+    const answer = await ask(request)
+    const behavior = typeof answer === 'string' ? answer : answer?.behavior
+    if (behavior === 'allow-always' && parent) {
+      const rule = (typeof answer === 'object' ? answer.rule : undefined) ?? request.suggestedRule
+      // A rule that cannot be kept fails the child's own addRule too, which says so.
+      await parent.addRule(rule, 'allow').catch(() => undefined)
+    }
+    return answer
   }
 }
 
@@ -127,6 +130,7 @@ async function runTask(deps: TaskDeps, input: TaskInput, ctx: ToolContext): Prom
   if (!parent)
     return text(`Error: the Task tool runs only inside an agent session (no session ${ctx.sessionId}).`, true)
 
+  const link = agentLinkOf(ctx)
   const release = await deps.semaphore.acquire(ctx.signal).catch(() => undefined)
   if (!release) return text('Aborted before the subagent started.', true)
 
@@ -154,13 +158,17 @@ async function runTask(deps: TaskDeps, input: TaskInput, ctx: ToolContext): Prom
     child = runtime.createSession({
       id: agentSessionId,
       cwd: parent.cwd,
-      parent: { sessionId: parent.id, toolCallId: ctx.callId },
+      parent: { sessionId: parent.id, toolCallId: ctx.callId, agentType: definition.name },
       model,
       scope,
       // Hidden from the model and denied; no allowedTools: nothing is allowed that the parent's rules do not allow.
       disallowedTools: hidden,
       ...(parentPermissions ? { permissionMode: parentPermissions.mode } : {}),
-      // No askPermission: what would need asking is denied (the child is headless).
+      // The parent's frontend is asked (in turn with the parent's questions); a headless parent has
+      // nobody to ask, so what would need asking is denied in the child too.
+      ...(link?.askPermission
+        ? { askPermission: askThroughParent(link.askPermission, parentPermissions) }
+        : {}),
     })
     const childPermissions = scope.tryResolve(permissionsRef)
     if (childPermissions && !parentPermissions) {
@@ -189,7 +197,8 @@ async function runTask(deps: TaskDeps, input: TaskInput, ctx: ToolContext): Prom
       signal: ctx.signal,
       ...(deps.maxTurns !== undefined ? { maxTurns: deps.maxTurns } : {}),
     })) {
-      ctx.progress(describe(event), { event: { ...event, parentToolCallId: ctx.callId } })
+      // Into the parent's stream as themselves, tagged with this call's id (the agent does that).
+      link?.emit(event)
       if (event.type === 'result') result = event
     }
     const stopReason = result?.stopReason ?? 'error'

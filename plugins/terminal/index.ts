@@ -9,9 +9,8 @@ import { type InteractiveRunContext, interactiveRunnerRef } from '../headless/in
 import { memoryServiceRef } from '../memory/index.js'
 import { sessionServiceRef } from '../session/service.js'
 import { slashCommandsRef } from '../slash-commands/index.js'
-import { TerminalSession } from './ui.js'
 
-export { type TerminalOptions, TerminalSession } from './ui.js'
+export type { TerminalOptions } from './ui.js'
 
 export default definePlugin({
   name: 'terminal',
@@ -50,10 +49,13 @@ export default definePlugin({
       const sessions = ctx.tryResolve(sessionServiceRef)
       const memory = ctx.tryResolve(memoryServiceRef)
       const slashCommands = ctx.tryResolve(slashCommandsRef)
+      // The terminal's modules (and string-width) load only when a person opens one.
+      const { TerminalSession } = await import('./ui.js')
       const terminal = new TerminalSession(
         {
           runtime,
           projectDir: ctx.paths.projectDir,
+          tauHome: ctx.paths.tauHome,
           sessionOptions,
           ...(sessions ? { sessions } : {}),
           ...(memory ? { memory } : {}),

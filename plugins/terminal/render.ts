@@ -1,25 +1,14 @@
-/** Turns agent events into terminal lines: compact tool calls, coloured diffs, todos, usage. */
+/** Turns agent events into terminal rows: compact tool calls, coloured diffs, todos, usage. */
 import type { ToolResultPart, Usage } from '../../kernel/index.js'
 import type { Todo } from '../agent/events.js'
-
-export interface Style {
-  readonly color: boolean
-  /** Width lines are cut to. */
-  readonly columns: number
-}
-
-const CODES = { red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36, gray: 90 } as const
-export type Color = keyof typeof CODES | 'bold' | 'dim'
-
-export function paint(style: Style, color: Color, text: string): string {
-  if (!style.color) return text
-  const code = color === 'bold' ? 1 : color === 'dim' ? 2 : CODES[color]
-  return `\u001b[${code}m${text}\u001b[0m`
-}
+import { sanitize } from './markdown.js'
+import { cutRow, type Row, type SpanStyle, span } from './text.js'
 
 /** Cuts `text` to one line of at most `width` characters, with an ellipsis when cut. */
 export function truncate(text: string, width: number): string {
-  const line = text.replace(/\s*\n[\s\S]*$/, ' …').replace(/\s+/g, ' ')
+  const line = sanitize(text)
+    .replace(/\s*\n[\s\S]*$/, ' …')
+    .replace(/\s+/g, ' ')
   const chars = Array.from(line)
   if (chars.length <= width) return line
   return `${chars.slice(0, Math.max(1, width - 1)).join('')}…`
@@ -36,7 +25,7 @@ function field(input: unknown, ...names: string[]): string | undefined {
 
 /** A short summary of a tool call's input: the command, the path, the pattern. */
 export function summarizeInput(name: string, input: unknown): string {
-  const main = field(input, 'command', 'file_path', 'path', 'pattern', 'url', 'description', 'prompt')
+  const main = field(input, 'command', 'file_path', 'path', 'pattern', 'url', 'description', 'prompt', 'plan')
   if (main !== undefined) return main
   if (name === 'TodoWrite') return 'todos'
   if (input === undefined || input === null) return ''
@@ -44,12 +33,16 @@ export function summarizeInput(name: string, input: unknown): string {
   return text === '{}' ? '' : text
 }
 
-export function toolStartLine(style: Style, name: string, input: unknown): string {
+/** `● Name(summary)`, cut to the width. `indent` nests a subagent's calls under its Task. */
+export function toolStartRow(name: string, input: unknown, columns: number, indent = 0): Row {
   const summary = summarizeInput(name, input)
-  const head = `● ${name}`
-  const room = style.columns - head.length - 2
-  const inner = summary === '' ? '' : `(${truncate(summary, Math.max(8, room))})`
-  return `${paint(style, 'cyan', head)}${inner}`
+  const row: Row = [
+    span(' '.repeat(indent)),
+    span('● ', { color: indent > 0 ? 'gray' : 'cyan' }),
+    span(name, { bold: true }),
+    ...(summary === '' ? [] : [span(`(${truncate(summary, columns)})`)]),
+  ]
+  return cutRow(row, columns)
 }
 
 export function formatDuration(ms: number): string {
@@ -65,14 +58,24 @@ export function resultText(result: ToolResultPart): string {
     .trim()
 }
 
-export function toolEndLine(style: Style, name: string, result: ToolResultPart, durationMs: number): string {
+/** `⎿ ✓ Name 1.2s · first line of the result`. */
+export function toolEndRow(
+  name: string,
+  result: ToolResultPart,
+  durationMs: number,
+  columns: number,
+  indent = 0,
+): Row {
   const ok = result.isError !== true
-  const mark = ok ? paint(style, 'green', '✓') : paint(style, 'red', '✗')
-  const head = `  ⎿ ${ok ? '✓' : '✗'} ${name} ${formatDuration(durationMs)}`
   const text = resultText(result)
-  const room = style.columns - head.length - 3
-  const tail = text === '' ? '' : ` · ${truncate(text, Math.max(8, room))}`
-  return `  ⎿ ${mark} ${name} ${paint(style, 'dim', formatDuration(durationMs))}${paint(style, 'gray', tail)}`
+  const row: Row = [
+    span(`${' '.repeat(indent)}  ⎿ `),
+    ok ? span('✓', { color: 'green' }) : span('✗', { color: 'red' }),
+    span(` ${name} `),
+    span(formatDuration(durationMs), { dim: true }),
+    ...(text === '' ? [] : [span(` · ${truncate(text, columns)}`, { color: 'gray' })]),
+  ]
+  return cutRow(row, columns)
 }
 
 interface DiffDisplay {
@@ -92,32 +95,46 @@ function isDiff(display: unknown): display is DiffDisplay {
 }
 
 /** The diff of an Edit/MultiEdit/Write result, coloured, at most `maxLines` lines. */
-export function diffLines(style: Style, display: unknown, maxLines = 40): string[] {
+export function diffRows(display: unknown, columns: number, maxLines = 40, indent = 0): Row[] {
   if (!isDiff(display)) return []
   const lines = display.diff.split('\n').filter((line) => line !== '')
-  const shown = lines.slice(0, maxLines).map((line) => {
-    const cut = truncate(line, style.columns - 4)
-    if (line.startsWith('+++') || line.startsWith('---')) return `    ${paint(style, 'bold', cut)}`
-    if (line.startsWith('+')) return `    ${paint(style, 'green', cut)}`
-    if (line.startsWith('-')) return `    ${paint(style, 'red', cut)}`
-    if (line.startsWith('@@')) return `    ${paint(style, 'cyan', cut)}`
-    return `    ${paint(style, 'dim', cut)}`
+  const pad = ' '.repeat(indent + 4)
+  const rows: Row[] = lines.slice(0, maxLines).map((line) => {
+    const text = truncate(line, columns - pad.length)
+    const style: SpanStyle =
+      line.startsWith('+++') || line.startsWith('---')
+        ? { bold: true }
+        : line.startsWith('+')
+          ? { color: 'green' }
+          : line.startsWith('-')
+            ? { color: 'red' }
+            : line.startsWith('@@')
+              ? { color: 'cyan' }
+              : { dim: true }
+    return [span(pad), span(text, style)]
   })
-  if (lines.length > maxLines) shown.push(`    … ${lines.length - maxLines} more lines`)
-  return shown
+  if (lines.length > maxLines)
+    rows.push([span(`${pad}… ${lines.length - maxLines} more lines`, { dim: true })])
+  return rows
 }
 
-export function todoLines(style: Style, todos: readonly Todo[]): string[] {
-  if (todos.length === 0) return [paint(style, 'dim', '  (todo list cleared)')]
+export function todoRows(todos: readonly Todo[], columns: number): Row[] {
+  if (todos.length === 0) return [[span('  (todo list cleared)', { dim: true })]]
   return [
-    paint(style, 'bold', '  Todos'),
-    ...todos.map((todo) => {
-      const box = todo.status === 'completed' ? '[x]' : todo.status === 'in_progress' ? '[~]' : '[ ]'
+    [span('  Todos', { bold: true })],
+    ...todos.map((todo): Row => {
+      const box = todo.status === 'completed' ? '☒' : todo.status === 'in_progress' ? '◐' : '☐'
       const text = todo.status === 'in_progress' ? (todo.activeForm ?? todo.content) : todo.content
-      const line = `  ${box} ${truncate(text, style.columns - 6)}`
-      if (todo.status === 'completed') return paint(style, 'dim', line)
-      if (todo.status === 'in_progress') return paint(style, 'yellow', line)
-      return line
+      const style: SpanStyle | undefined =
+        todo.status === 'completed'
+          ? { dim: true, strike: true }
+          : todo.status === 'in_progress'
+            ? { color: 'yellow', bold: true }
+            : undefined
+      return [
+        span(`  ${box} `, style?.strike ? { dim: true } : style),
+        span(truncate(text, columns - 6), style),
+      ]
     }),
   ]
 }

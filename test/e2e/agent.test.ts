@@ -27,6 +27,7 @@ afterAll(async () => {
   await Promise.all(servers.map((server) => server.close()))
 })
 
+const plugin = (name: string) => join(REPO_ROOT, 'dist', 'plugins', name, 'index.js')
 const PLUGINS = [
   'providers',
   'provider-ollama',
@@ -37,7 +38,7 @@ const PLUGINS = [
   'permissions',
   'agent',
   'headless',
-].map((name) => join(REPO_ROOT, 'dist', 'plugins', name, 'index.js'))
+].map(plugin)
 
 const MODELS: Record<WireFormat, string> = {
   ollama: 'ollama:scripted-model',
@@ -71,6 +72,8 @@ async function agentProject(
   format: WireFormat,
   script: (p: Project) => ScriptTurn[],
   agentConfig: Record<string, unknown> = {},
+  /** More built-in plugins, by name. */
+  extra: readonly string[] = [],
 ): Promise<AgentProject> {
   const p = await project(FIXTURE)
   const server = await startScriptedServer({ format, script: script(p) })
@@ -86,7 +89,7 @@ async function agentProject(
 
 export default defineConfig({
   preset: 'minimal',
-  plugins: ${JSON.stringify(PLUGINS, null, 2)},
+  plugins: ${JSON.stringify([...PLUGINS, ...extra.map(plugin)], null, 2)},
   model: ${JSON.stringify(MODELS[format])},
   providers: ${JSON.stringify(provider)},
   agent: ${JSON.stringify(agentConfig)},
@@ -123,7 +126,12 @@ function toolResults(lines: Line[]): ToolResultBlock[] {
   return lines
     .filter((line) => line.type === 'user')
     .flatMap((line) => (line.message as { content: ToolResultBlock[] }).content)
+    .filter((block) => block.type === 'tool_result')
 }
+
+const bashCall = (id: string, command: string): ScriptTurn => ({
+  toolCalls: [{ id, name: 'Bash', input: { command } }],
+})
 
 const textOf = (block: ToolResultBlock) =>
   typeof block.content === 'string' ? block.content : block.content.map((part) => part.text ?? '').join('')
@@ -253,6 +261,107 @@ describe.concurrent('tau start -p (agent, end to end)', () => {
       'call_failing',
       'call_denied',
     ])
+  })
+
+  it("stream-json prints a subagent's messages with parent_tool_use_id, as claude -p does", async () => {
+    const a = await agentProject(
+      'openai',
+      (p) => [
+        {
+          toolCalls: [
+            {
+              id: 'call_task',
+              name: 'Task',
+              input: {
+                description: 'Read math',
+                prompt: 'Read src/math.mjs',
+                subagent_type: 'general-purpose',
+              },
+            },
+          ],
+        },
+        { toolCalls: [{ id: 'call_read', name: 'Read', input: { file_path: p.path('src/math.mjs') } }] },
+        { text: 'add() subtracts.' },
+        { text: 'The subagent found it: add() subtracts.' },
+      ],
+      {},
+      ['subagents'],
+    )
+    const result = await a.run(['start', '-p', 'Find the bug', '--output-format', 'stream-json'])
+    expect(result.code, result.stderr).toBe(0)
+    const lines = jsonLines(result.stdout)
+    const parentOf = (line: Line) => line.parent_tool_use_id
+    // One init (the run's), one result (the run's), last.
+    expect(lines.filter((line) => line.type === 'system')).toHaveLength(1)
+    expect(lines.filter((line) => line.type === 'result')).toHaveLength(1)
+    const sessionId = lines[0]!.session_id
+    expect(lines.every((line) => line.session_id === sessionId)).toBe(true)
+    const child = lines.filter((line) => parentOf(line) === 'call_task')
+    expect(child.map((line) => line.type)).toEqual(['user', 'assistant', 'user', 'assistant'])
+    expect(child[0]!.message).toEqual({
+      role: 'user',
+      content: [{ type: 'text', text: 'Read src/math.mjs' }],
+    })
+    expect((child[1]!.message as { content: unknown[] }).content).toEqual([
+      { type: 'tool_use', id: 'call_read', name: 'Read', input: { file_path: a.p.path('src/math.mjs') } },
+    ])
+    expect(textOf(toolResults([child[2]!])[0]!)).toContain('return a - b')
+    // The Task call's own result is the parent's, with the child's report.
+    const task = lines.find(
+      (line) =>
+        line.type === 'user' &&
+        parentOf(line) === null &&
+        toolResults([line])[0]?.tool_use_id === 'call_task',
+    )!
+    expect(textOf(toolResults([task])[0]!)).toBe('add() subtracts.')
+    expect(lines.indexOf(task)).toBeGreaterThan(lines.indexOf(child.at(-1)!))
+    expect(lines.at(-1)).toMatchObject({
+      type: 'result',
+      subtype: 'success',
+      num_turns: 2,
+      result: 'The subagent found it: add() subtracts.',
+    })
+  })
+
+  it("a command hook's continue: false stops the run (hook-stopped, exit 1); its systemMessage is shown once on stderr", async () => {
+    const a = await agentProject(
+      'anthropic',
+      () => [bashCall('call_bash', 'touch ran.txt'), { text: 'never' }],
+      {},
+      ['command-hooks'],
+    )
+    const answer = JSON.stringify({
+      systemMessage: 'checked by the guard',
+      continue: false,
+      stopReason: 'no shell today',
+    })
+    await a.p.write({
+      '.tau/settings.json': `${JSON.stringify({
+        hooks: {
+          PreToolUse: [{ matcher: 'Bash', hooks: [{ type: 'command', command: `echo '${answer}'` }] }],
+        },
+      })}\n`,
+    })
+    const result = await a.run([
+      'start',
+      '-p',
+      'Touch a file',
+      '--output-format',
+      'json',
+      '--allowed-tools',
+      'Bash',
+    ])
+    expect(result.code, result.stderr).toBe(1)
+    expect(existsSync(a.p.path('ran.txt'))).toBe(false)
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      type: 'result',
+      subtype: 'error_during_execution',
+      is_error: true,
+      stop_reason: 'hook-stopped',
+      error: { code: 'TAU_AGENT_HOOK_STOPPED', message: 'a hook stopped the run: no shell today' },
+    })
+    expect(result.stderr.split('checked by the guard')).toHaveLength(2)
+    expect(a.server.remaining()).toBe(1)
   })
 
   it('stops at the token budget: exit 1, the reason on stderr and in the JSON result', async () => {

@@ -1,12 +1,13 @@
 /**
  * The interactive terminal the way a person uses it: the real binary in a pseudo-terminal (tmux,
- * on a private socket), a scripted model, keys typed, the screen read. Needs tmux on PATH.
+ * on a private socket, 80 columns), a scripted model, keys typed and text pasted, the screen
+ * read. Needs tmux on PATH (CI installs it).
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { REPO_ROOT, useProjects } from './run-tau.js'
+import { type Project, REPO_ROOT, useProjects } from './run-tau.js'
 
 const project = useProjects()
 const sockets: string[] = []
@@ -18,34 +19,88 @@ afterAll(() => {
   }
 })
 
-const TERMINAL = join(REPO_ROOT, 'dist', 'plugins', 'terminal', 'index.js')
+const TAU = JSON.stringify(join(REPO_ROOT, 'dist', 'bin', 'tau.js'))
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-const TURNS = [
-  { text: 'Hello from the scripted model, streaming in pieces.' },
-  { toolCalls: [{ id: 'w1', name: 'Write', input: { file_path: 'denied.txt', content: 'no' } }] },
-  { text: 'Understood, I did not write it.' },
-  { text: 'Greeting done.' },
-  { toolCalls: [{ id: 'b1', name: 'Bash', input: { command: 'echo $$ > sleeper.pid; exec sleep 300' } }] },
-  { text: 'Still here after the interrupt.' },
-]
+function config(turns: unknown[], extra = ''): string {
+  return `import { defineConfig } from 'tau'
 
-function tmux(socket: string, ...args: string[]): string {
-  return execFileSync('tmux', ['-S', socket, ...args], { encoding: 'utf8' })
+export default defineConfig({
+  preset: 'coding',
+  model: 'scripted:x',
+  providers: { scripted: { turns: ${JSON.stringify(turns)} } },${extra}
+})
+`
 }
 
-async function waitForScreen(socket: string, pattern: RegExp, timeoutMs = 15_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs
-  let screen = ''
-  while (Date.now() < deadline) {
+/** tau in a tmux pane; `runs` times in a row (to test what survives a restart). */
+function open(p: Project, options: { color?: boolean; runs?: number } = {}) {
+  const runs = options.runs ?? 1
+  const script = Array.from(
+    { length: runs },
+    (_, i) => `node ${TAU} start\necho $? > exit-${i + 1}.code`,
+  ).join('\n')
+  const runSh = p.path('run.sh')
+  writeFileSync(runSh, `#!/bin/sh\ncd "$(dirname "$0")"\n${script}\nsleep 2\n`)
+  const env = [
+    `PATH=${process.env.PATH}`,
+    `TAU_HOME=${p.tauHome}`,
+    `HOME=${p.home}`,
+    options.color ? 'TERM=xterm-256color' : 'NO_COLOR=1 TERM=xterm',
+  ].join(' ')
+  const socket = join(p.tauHome, 'tmux.sock')
+  sockets.push(socket)
+  const tmux = (...args: string[]) => execFileSync('tmux', ['-S', socket, ...args], { encoding: 'utf8' })
+  tmux(
+    '-f',
+    '/dev/null',
+    'new-session',
+    '-d',
+    '-s',
+    'tau',
+    '-x',
+    '80',
+    '-y',
+    '40',
+    `env -i ${env} sh ${runSh}`,
+  )
+  const screen = () => {
     try {
-      screen = tmux(socket, 'capture-pane', '-p', '-J', '-S', '-200', '-t', 'tau')
+      return tmux('capture-pane', '-p', '-J', '-S', '-300', '-t', 'tau')
     } catch {
-      screen = '(pane gone)'
+      return '(pane gone)'
     }
-    if (pattern.test(screen)) return screen
-    await new Promise((resolve) => setTimeout(resolve, 100))
   }
-  throw new Error(`screen never matched ${pattern}:\n${screen}`)
+  return {
+    tmux,
+    screen,
+    keys: (...k: string[]) => tmux('send-keys', '-t', 'tau', ...k),
+    type(text: string) {
+      tmux('send-keys', '-t', 'tau', '-l', text)
+      tmux('send-keys', '-t', 'tau', 'Enter')
+    },
+    /** Pastes as a terminal does for a program that asked for bracketed paste. */
+    paste(text: string) {
+      execFileSync('tmux', ['-S', socket, 'load-buffer', '-'], { input: text })
+      tmux('paste-buffer', '-p', '-t', 'tau')
+    },
+    async waitFor(pattern: RegExp, timeoutMs = 15_000): Promise<string> {
+      const deadline = Date.now() + timeoutMs
+      let text = ''
+      while (Date.now() < deadline) {
+        text = screen()
+        if (pattern.test(text)) return text
+        await sleep(100)
+      }
+      throw new Error(`screen never matched ${pattern}:\n${text}`)
+    },
+    async exitCode(run = 1): Promise<string> {
+      const file = p.path(`exit-${run}.code`)
+      const deadline = Date.now() + 10_000
+      while (!existsSync(file) && Date.now() < deadline) await sleep(50)
+      return readFileSync(file, 'utf8').trim()
+    },
+  }
 }
 
 function alive(pid: number): boolean {
@@ -57,90 +112,259 @@ function alive(pid: number): boolean {
   }
 }
 
-describe('tau start in a terminal', () => {
-  it('streams, asks permission both ways, runs slash commands, survives Ctrl-C, exits 0', async () => {
-    const p = await project({
-      'tau.config.ts': `import { defineConfig } from 'tau'
+async function pidFrom(file: string): Promise<number> {
+  const deadline = Date.now() + 10_000
+  while (!existsSync(file) && Date.now() < deadline) await sleep(50)
+  const pid = Number(readFileSync(file, 'utf8').trim())
+  expect(alive(pid)).toBe(true)
+  return pid
+}
 
-export default defineConfig({
-  preset: 'coding',
-  plugins: [${JSON.stringify(TERMINAL)}],
-  model: 'scripted:x',
-  providers: { scripted: { turns: ${JSON.stringify(TURNS)} } },
-})
-`,
+async function gone(pid: number): Promise<boolean> {
+  const deadline = Date.now() + 5_000
+  while (alive(pid) && Date.now() < deadline) await sleep(50)
+  return !alive(pid)
+}
+
+/** Every user message of the project's stored sessions, in order. */
+function userTexts(p: Project): string[] {
+  const dir = p.path('.tau/sessions')
+  const texts: string[] = []
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.jsonl'))) {
+    for (const line of readFileSync(join(dir, file), 'utf8').split('\n')) {
+      if (line.trim() === '') continue
+      const record = JSON.parse(line) as { message?: { role?: string; content?: unknown } }
+      const message = record.message
+      if (message?.role === 'user' && typeof message.content === 'string') texts.push(message.content)
+      if (message?.role === 'tool' && Array.isArray(message.content))
+        for (const part of message.content as Array<{ content?: Array<{ text?: string }> }>)
+          for (const c of part.content ?? []) if (c.text) texts.push(c.text)
+    }
+  }
+  return texts
+}
+
+/** No line of the screen is wider than the 80-column terminal (tau wraps, the terminal never has to). */
+function fitsIn80(screen: string): void {
+  for (const line of screen.split('\n')) expect([...line].length, line).toBeLessThanOrEqual(80)
+}
+
+describe('tau start in a terminal', () => {
+  it('streams, asks permission both ways, runs slash commands, queues while busy, Esc and Ctrl-C interrupt, exits 0', async () => {
+    const p = await project({
+      'tau.config.ts': config([
+        { text: 'Hello from the scripted model, streaming in pieces.' },
+        { toolCalls: [{ id: 'w1', name: 'Write', input: { file_path: 'denied.txt', content: 'no' } }] },
+        { text: 'Understood, I did not write it.' },
+        { text: 'Greeting done.' },
+        { toolCalls: [{ id: 'b1', name: 'Bash', input: { command: 'echo $$ > one.pid; exec sleep 300' } }] },
+        { text: 'Back after Esc.' },
+        { toolCalls: [{ id: 'b2', name: 'Bash', input: { command: 'echo $$ > two.pid; exec sleep 300' } }] },
+        { text: 'Back after Ctrl-C.' },
+      ]),
       '.tau/commands/greet.md':
         '---\ndescription: Greets someone by name\nargument-hint: NAME\n---\nSay hello to $ARGUMENTS politely.\n',
-      'run.sh': `#!/bin/sh
-cd "$(dirname "$0")"
-node ${JSON.stringify(join(REPO_ROOT, 'dist', 'bin', 'tau.js'))} start
-echo $? > exit.code
-sleep 1
-`,
     })
-    const env = `PATH=${process.env.PATH} TAU_HOME=${p.tauHome} HOME=${p.home} NO_COLOR=1 TERM=xterm`
-    const socket = join(p.tauHome, 'tmux.sock')
-    sockets.push(socket)
-    tmux(
-      socket,
-      '-f',
-      '/dev/null',
-      'new-session',
-      '-d',
-      '-s',
-      'tau',
-      '-x',
-      '80',
-      '-y',
-      '50',
-      `env -i ${env} sh ${p.path('run.sh')}`,
-    )
-    const keys = (...k: string[]) => tmux(socket, 'send-keys', '-t', 'tau', ...k)
-    const type = (text: string) => {
-      keys('-l', text)
-      keys('Enter')
-    }
+    const t = open(p)
+    await t.waitFor(/Type a prompt/)
+    t.type('hello there')
+    await t.waitFor(/Hello from the scripted model, streaming in pieces\./)
+    await t.waitFor(/\d+ in · \d+ out · 1 turn/)
 
-    await waitForScreen(socket, /Type a prompt/)
-    type('hello there')
-    await waitForScreen(socket, /Hello from the scripted model, streaming in pieces\./)
-    await waitForScreen(socket, /\d+ in · \d+ out/)
-
-    type('write a file')
-    await waitForScreen(socket, /\? Allow Write\?/)
-    type('3')
-    await waitForScreen(socket, /reason for the model/)
-    type('not today')
-    await waitForScreen(socket, /Understood, I did not write it\./)
+    // Deny, with a reason the model reads.
+    t.type('write a file')
+    await t.waitFor(/Allow Write\?[\s\S]*3\. No, and tell the model what to do instead/)
+    t.keys('3')
+    await t.waitFor(/What should the model do instead\?/)
+    t.type('not today')
+    await t.waitFor(/Understood, I did not write it\./)
     expect(p.exists('denied.txt')).toBe(false)
+    expect(userTexts(p).join('\n')).toContain('not today')
 
-    type('/help')
-    let screen = await waitForScreen(socket, /\/greet NAME\s+Greets someone by name/)
+    t.type('/help')
+    let screen = await t.waitFor(/\/greet NAME\s+Greets someone by name \(project\)/)
     expect(screen).toMatch(/\/permissions/)
-    type('/greet World')
-    screen = await waitForScreen(socket, /Greeting done\./)
+    expect(screen).toMatch(/Shift-Tab\s+cycle permission modes/)
+    t.type('/greet World')
+    screen = await t.waitFor(/Greeting done\./)
     expect(screen).toMatch(/\/greet: Say hello to World politely\./)
 
-    type('run something long')
-    await waitForScreen(socket, /\? Allow Bash\?/)
-    type('1')
-    const pidFile = p.path('sleeper.pid')
-    const deadline = Date.now() + 10_000
-    while (!existsSync(pidFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
-    const pid = Number(readFileSync(pidFile, 'utf8').trim())
-    expect(alive(pid)).toBe(true)
-    await new Promise((r) => setTimeout(r, 300))
-    keys('C-c')
-    await waitForScreen(socket, /interrupted ·/)
-    await new Promise((r) => setTimeout(r, 1200))
-    expect(alive(pid)).toBe(false)
+    // Allow with the arrow keys; type ahead while it runs; Esc interrupts and hands the queued
+    // prompt back to the input box.
+    t.type('run something long')
+    await t.waitFor(/Allow Bash\?/)
+    t.keys('Enter')
+    const one = await pidFrom(p.path('one.pid'))
+    await t.waitFor(/Bash\(echo \$\$ > one\.pid; exec sleep 300\) \d/)
+    t.type('and then this')
+    await t.waitFor(/↳ queued: and then this/)
+    t.keys('Escape')
+    await t.waitFor(/interrupted ·/)
+    expect(await gone(one)).toBe(true)
+    screen = await t.waitFor(/> and then this\n─/)
+    expect(screen).not.toMatch(/↳ queued/)
+    t.keys('Enter')
+    await t.waitFor(/Back after Esc\./)
 
-    type('are you there')
-    await waitForScreen(socket, /Still here after the interrupt\./)
-    type('/exit')
-    const codeFile = p.path('exit.code')
-    const end = Date.now() + 10_000
-    while (!existsSync(codeFile) && Date.now() < end) await new Promise((r) => setTimeout(r, 50))
-    expect(readFileSync(codeFile, 'utf8').trim()).toBe('0')
+    // Allow always, then Ctrl-C during the run.
+    t.type('once more')
+    await t.waitFor(/Allow Bash\?/)
+    t.keys('2')
+    const two = await pidFrom(p.path('two.pid'))
+    t.keys('C-c')
+    await t.waitFor(/interrupted ·[\s\S]*interrupted ·/)
+    expect(await gone(two)).toBe(true)
+    const settings = readFileSync(p.path('.tau/settings.local.json'), 'utf8')
+    expect(settings).toContain('two.pid')
+
+    t.type('are you there')
+    screen = await t.waitFor(/Back after Ctrl-C\./)
+    fitsIn80(screen)
+    t.type('/exit')
+    expect(await t.exitCode()).toBe('0')
+  }, 90_000)
+
+  it('Shift-Tab to plan mode, the plan shown and approved, the next step in acceptEdits; Markdown in colour', async () => {
+    const p = await project({
+      'tau.config.ts': config([
+        { toolCalls: [{ id: 'r1', name: 'Read', input: { file_path: 'notes.txt' } }] },
+        {
+          toolCalls: [
+            {
+              id: 'p1',
+              name: 'ExitPlanMode',
+              input: { plan: '# Fix the notes\n\n1. Replace **old** with new\n2. Say done' },
+            },
+          ],
+        },
+        {
+          toolCalls: [
+            {
+              id: 'p2',
+              name: 'ExitPlanMode',
+              input: {
+                plan: '# Fix the notes\n\n1. Replace **old** with new, because old is wrong\n2. Say done',
+              },
+            },
+          ],
+        },
+        {
+          toolCalls: [
+            {
+              id: 'e1',
+              name: 'Edit',
+              input: { file_path: 'notes.txt', old_string: 'old', new_string: 'new' },
+            },
+          ],
+        },
+        {
+          text: '**Done**: the notes say `new` now.\n\n- one bullet\n\n| file | state |\n|---|---|\n| notes.txt | fixed |',
+        },
+      ]),
+      'notes.txt': 'the old text\n',
+    })
+    const t = open(p, { color: true })
+    await t.waitFor(/Type a prompt/)
+    t.keys('BTab')
+    await t.waitFor(/accept edits on/)
+    t.keys('BTab')
+    await t.waitFor(/plan mode on/)
+    t.type('fix the notes')
+    let screen = await t.waitFor(/Would you like to proceed with this plan\?/)
+    expect(screen).toMatch(/Plan \(saved to \.tau\/plans\/\d{4}-\d\d-\d\d-fix-the-notes\.md\)/)
+    // The plan is rendered: the heading without its hashes, bold without asterisks.
+    expect(screen).toMatch(/│ Fix the notes/)
+    expect(screen).toMatch(/│ 1\. Replace old with new/)
+    // Sent back with comments: still plan mode, the model revises and asks again.
+    t.keys('3')
+    await t.waitFor(/What should change in the plan\?/)
+    t.type('say why')
+    screen = await t.waitFor(/Replace old with new, because old is wrong[\s\S]*Would you like to proceed/)
+    expect(screen).toMatch(/Plan \(saved to \.tau\/plans\/\d{4}-\d\d-\d\d-fix-the-notes-2\.md\)/)
+    expect(userTexts(p)).toContain('The plan needs changes before it is approved:\n\nsay why')
+    t.keys('1')
+    screen = await t.waitFor(/the notes say new now\.[\s\S]*\d+ in · /)
+    expect(screen).not.toMatch(/Allow Edit\?/)
+    expect(screen).toMatch(/accept edits on/)
+    expect(screen).toMatch(/Done: the notes say new now\./)
+    expect(screen).toMatch(/• one bullet/)
+    expect(screen).toMatch(/│ notes\.txt │ fixed │/)
+    expect(readFileSync(p.path('notes.txt'), 'utf8')).toBe('the new text\n')
+    expect(userTexts(p).some((text) => /The plan is approved/.test(text))).toBe(true)
+    fitsIn80(screen)
+    t.keys('C-d')
+    expect(await t.exitCode()).toBe('0')
+  }, 60_000)
+
+  it('keeps a paste whole, takes multi-line input, and remembers prompts across restarts', async () => {
+    const p = await project({
+      'tau.config.ts': config([{ text: 'Got the paste.' }, { text: 'Got two lines.' }]),
+    })
+    const t = open(p, { runs: 2 })
+    await t.waitFor(/Type a prompt/)
+    const pasted = Array.from({ length: 8 }, (_, i) => `pasted line ${i + 1}`).join('\n')
+    t.paste(pasted)
+    await t.waitFor(/> \[Pasted text #1 \+8 lines\]/)
+    t.type(' summarise it')
+    const shown = await t.waitFor(/Got the paste\./)
+    // The transcript on screen shows the placeholder, the model gets the text.
+    expect(shown).toMatch(/> \[Pasted text #1 \+8 lines\] summarise it\n/)
+    expect(shown).not.toMatch(/pasted line 2/)
+    t.keys('-l', 'first line')
+    t.keys('M-Enter')
+    t.keys('-l', 'second line')
+    t.keys('Enter')
+    await t.waitFor(/Got two lines\./)
+    expect(userTexts(p)).toEqual([`${pasted} summarise it`, 'first line\nsecond line'])
+    t.type('/exit')
+    expect(await t.exitCode(1)).toBe('0')
+
+    // The second tau in the same project: Up brings back the last prompt, whole.
+    await t.waitFor(/Type a prompt[\s\S]*Type a prompt/)
+    t.keys('Up')
+    await t.waitFor(/> first line\n {2}second line\n─/)
+    t.keys('Enter')
+    // A new process plays the script from its first turn again.
+    await t.waitFor(/Type a prompt[\s\S]*Type a prompt[\s\S]*Got the paste\.\s+\d+ in · /)
+    t.keys('C-c')
+    await t.waitFor(/Press Ctrl-C again to exit/)
+    t.keys('C-c')
+    expect(await t.exitCode(2)).toBe('0')
+  }, 60_000)
+
+  it("shows a subagent's calls under its Task and asks its permission questions in the parent's terminal", async () => {
+    const p = await project({
+      'tau.config.ts': config(
+        [
+          {
+            toolCalls: [
+              {
+                id: 't1',
+                name: 'Task',
+                input: { description: 'Count files', prompt: 'count them', subagent_type: 'counter' },
+              },
+            ],
+          },
+          { toolCalls: [{ id: 'c1', name: 'Bash', input: { command: 'ls | wc -l > count.txt' } }] },
+          { text: 'There are some files.' },
+          { text: 'The counter reported back.' },
+        ],
+        "\n  subagents: { agents: { counter: { description: 'Counts files', prompt: 'You count files.' } } },",
+      ),
+    })
+    const t = open(p)
+    await t.waitFor(/Type a prompt/)
+    t.type('count the files')
+    let screen = await t.waitFor(/Allow Bash\? \(asked by the counter subagent\)/)
+    expect(screen).toMatch(/● Task\(Count files\)\n {4}● Bash\(ls \| wc -l > count\.txt\)/)
+    t.keys('1')
+    screen = await t.waitFor(/The counter reported back\.\s+\d+ in · /)
+    expect(screen).toMatch(/ {6}⎿ ✓ Bash/)
+    expect(screen).toMatch(/ {2}⎿ ✓ Task [\d.]+m?s · There are some files\./)
+    // The subagent's text is its report, not printed as the parent's answer.
+    expect(screen).not.toMatch(/^There are some files\./m)
+    expect(p.exists('count.txt')).toBe(true)
+    t.keys('C-d')
+    expect(await t.exitCode()).toBe('0')
   }, 60_000)
 })

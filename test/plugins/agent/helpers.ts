@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach } from 'vitest'
+import { z } from 'zod'
 import { definePlugin, type PluginEntry, type TauConfig } from '../../../kernel/index.js'
 import { createTestKernel, type TestKernel } from '../../../kernel/testing/index.js'
 import agent, {
@@ -32,7 +33,7 @@ import providerScripted, {
 } from '../../../plugins/provider-scripted/index.js'
 import providers from '../../../plugins/providers/index.js'
 import type { Environment } from '../../../plugins/sandbox/environment.js'
-import { DefaultToolRegistry } from '../../../plugins/tools/registry.js'
+import { DefaultToolRegistry, defineTool } from '../../../plugins/tools/registry.js'
 import { type Tool, toolRegistryRef } from '../../../plugins/tools/tool.js'
 
 export type Decide = (tool: Tool, input: unknown) => PermissionDecision
@@ -85,6 +86,20 @@ export class FakePermissions implements Permissions {
     this.cli = rules
   }
   readonly directories: readonly string[] = []
+}
+
+/** A `Shell` tool (its permission target is the command) that records the commands it ran. */
+export function shell(ran: string[]) {
+  return defineTool({
+    name: 'Shell',
+    description: 'runs a command',
+    input: z.object({ command: z.string() }),
+    permissionTarget: (input) => input.command,
+    async execute({ command }) {
+      ran.push(command)
+      return `ran ${command}`
+    },
+  })
 }
 
 export function toolsPlugin(tools: readonly Tool[]) {

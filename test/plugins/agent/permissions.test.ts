@@ -7,20 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { agentHooksRef, type PermissionRequest } from '../../../plugins/agent/index.js'
 import { defineTool } from '../../../plugins/tools/registry.js'
-import { allowAll, type Decide, harness, ofType, resultOf, toolText } from './helpers.js'
-
-function shell(ran: string[]) {
-  return defineTool({
-    name: 'Shell',
-    description: 'runs a command',
-    input: z.object({ command: z.string() }),
-    permissionTarget: (input) => input.command,
-    async execute({ command }) {
-      ran.push(command)
-      return `ran ${command}`
-    },
-  })
-}
+import { allowAll, type Decide, harness, ofType, resultOf, shell, toolText } from './helpers.js'
 
 const ask: Decide = (tool) => ({ behavior: 'ask', reason: `${tool.name} needs approval in default mode` })
 

@@ -7,9 +7,13 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterEach } from 'vitest'
-import type { TauConfig } from '../../../kernel/index.js'
+import type { TauConfig, TauPlugin } from '../../../kernel/index.js'
 import { createTestKernel, type TestKernel } from '../../../kernel/testing/index.js'
-import agent, { type AgentEvent, agentRuntimeRef } from '../../../plugins/agent/index.js'
+import agent, {
+  type AgentEvent,
+  type AgentSessionOptions,
+  agentRuntimeRef,
+} from '../../../plugins/agent/index.js'
 import commandHooks from '../../../plugins/command-hooks/index.js'
 import permissions from '../../../plugins/permissions/index.js'
 import providerScripted, {
@@ -51,7 +55,7 @@ export interface Harness {
   readonly kernel: TestKernel
   readonly scripted: ScriptedProvider
   /** Runs one prompt in a new session and returns its events. */
-  run(prompt: string): Promise<AgentEvent[]>
+  run(prompt: string, options?: AgentSessionOptions): Promise<AgentEvent[]>
   /** Warnings the command-hooks plugin logged. */
   warnings(): string[]
 }
@@ -61,11 +65,22 @@ export async function harness(options: {
   turns: ScriptTurn[]
   hooks?: unknown
   config?: TauConfig
+  /** More plugins (session, subagents). */
+  plugins?: readonly TauPlugin[]
 }): Promise<Harness> {
   const kernel = await createTestKernel({
     cwd: options.project.dir,
     logLevel: 'debug',
-    plugins: [providers, providerScripted, sandbox, tools, permissions, agent, commandHooks],
+    plugins: [
+      providers,
+      providerScripted,
+      sandbox,
+      tools,
+      permissions,
+      agent,
+      commandHooks,
+      ...(options.plugins ?? []),
+    ],
     config: {
       model: 'scripted:test',
       ...(options.hooks === undefined ? {} : { hooks: options.hooks }),
@@ -78,8 +93,8 @@ export async function harness(options: {
   return {
     kernel,
     scripted: kernel.resolve(scriptedProviderRef),
-    async run(prompt) {
-      const session = runtime.createSession({ scope: kernel.createSession() })
+    async run(prompt, sessionOptions = {}) {
+      const session = runtime.createSession({ scope: kernel.createSession(), ...sessionOptions })
       const events: AgentEvent[] = []
       try {
         for await (const event of session.run(prompt)) events.push(event)

@@ -106,7 +106,12 @@ describe('PreToolUse command hooks', () => {
     )
     const pid = Number(await readFile(join(p.dir, 'hook.pid'), 'utf8'))
     expect(() => process.kill(pid, 0)).toThrow()
-    expect(h.warnings().join('\n')).toContain('timed out')
+    // Shown to the user as a notification event of the run (not only logged).
+    expect(ofType(events, 'notification').map((n) => n.message)).toContainEqual(
+      expect.stringMatching(
+        /PreToolUse hook 'echo .*' \(hooks\.PreToolUse\[0\]\.hooks\[0\] in .*\) timed out/,
+      ),
+    )
   })
 
   it.each([
@@ -139,9 +144,17 @@ describe('PreToolUse command hooks', () => {
     const events = await h.run('go')
     expect(existsSync(join(p.dir, 'ran.txt'))).toBe(true)
     expect(ofType(events, 'permission-decision')[0]).toMatchObject({ behavior: 'allow', source: 'rule' })
-    expect(h.warnings()).toContainEqual(
-      expect.stringMatching(/PreToolUse hook .* exited with 1: jq: not found/),
-    )
+    const notice = ofType(events, 'notification').find((n) => n.message.includes('exited with 1'))
+    expect(notice).toMatchObject({
+      level: 'warn',
+      message: expect.stringMatching(/PreToolUse hook .* exited with 1: jq: not found/),
+    })
+    // In the stream where it happened: after the call started, before it was decided.
+    const at = events.indexOf(notice!)
+    expect(at).toBeGreaterThan(events.findIndex((e) => e.type === 'tool-start'))
+    expect(at).toBeLessThan(events.findIndex((e) => e.type === 'permission-decision'))
+    // Shown once: not also as a warning in the log.
+    expect(h.warnings()).toEqual([])
   })
 
   it('deny beats allow when several hooks match, and identical commands run once', async () => {

@@ -368,9 +368,23 @@ describe('session plugin', () => {
 
   it('persist: false writes nothing', async () => {
     const cwd = await project()
-    const { h } = await kernelIn(cwd, FIRST, { persist: false })
-    await h.run(h.session(), 'Plan the fix')
+    const { h, sessions } = await kernelIn(cwd, FIRST, { persist: false })
+    const agent = h.session()
+    await h.run(agent, 'Plan the fix')
     expect(await new JsonlTranscriptStore(sessionsDir(cwd)).list()).toEqual([])
+    expect(sessions.transcriptPath(agent.id)).toBeUndefined()
+  })
+
+  it('transcriptPath(): the file the transcript is written to, before and after its first line', async () => {
+    const cwd = await project()
+    const { h, sessions } = await kernelIn(cwd, FIRST)
+    const agent = h.session()
+    const file = join(sessionsDir(cwd), `${agent.id}.jsonl`)
+    expect(sessions.transcriptPath(agent.id)).toBe(file)
+    await h.run(agent, 'Plan the fix')
+    expect(sessions.transcriptPath(agent.id)).toBe(file)
+    expect((await readRecords(file))[0]).toMatchObject({ type: 'meta', id: agent.id })
+    expect(sessions.transcriptPath('../escape')).toBeUndefined()
   })
 })
 

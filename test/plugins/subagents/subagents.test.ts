@@ -3,7 +3,7 @@
  * the same scripted model (its turns answer the parent's and the children's calls in order), with
  * the real permissions plugin deciding both.
  */
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
@@ -13,6 +13,7 @@ import agent, {
   type AgentEvent,
   type AgentSessionOptions,
   agentRuntimeRef,
+  type PermissionRequest,
 } from '../../../plugins/agent/index.js'
 import permissions from '../../../plugins/permissions/index.js'
 import providerScripted, {
@@ -125,11 +126,17 @@ const task = (id: string, subagent_type: string, prompt = 'do it'): ScriptTurn =
   toolCalls: [{ id, name: 'Task', input: { description: 'a task', prompt, subagent_type } }],
 })
 
-/** The child events forwarded as tool-progress of the Task call `id`. */
+/** A Task call 't' (general-purpose) whose child makes one call, then reports; then the parent ends. */
+const childCalls = (name: string, input: Record<string, unknown>, id = 'w'): ScriptTurn[] => [
+  task('t', 'general-purpose'),
+  { toolCalls: [{ id, name, input }] },
+  { text: 'the child is done' },
+  { text: 'ok' },
+]
+
+/** The child events of the Task call `id`: first-class events of the parent's stream, tagged with the call. */
 function childEvents(events: readonly AgentEvent[], id: string): AgentEvent[] {
-  return ofType(events, 'tool-progress')
-    .filter((p) => p.id === id)
-    .map((p) => (p.data as { event: AgentEvent }).event)
+  return events.filter((event) => event.parentToolCallId === id)
 }
 
 const toolNames = (request: { tools?: readonly { name: string }[] }) =>
@@ -234,46 +241,272 @@ describe('Task tool', () => {
   })
 })
 
-describe('permissions of the child', () => {
-  it('does not use the parent askPermission: what needs asking is denied in the child', async () => {
+describe("the child's events in the parent's stream", () => {
+  it("arrive as first-class events between the Task call's tool-start and tool-end, tagged and with the child's session id", async () => {
     const h = await setup({
       turns: [
-        task('t', 'general-purpose'),
-        { toolCalls: [{ id: 'w', name: 'Write', input: { text: 'x' } }] },
-        { text: 'could not write' },
+        task('task_1', 'reader', 'look around'),
+        { toolCalls: [{ id: 'c_echo', name: 'Echo', input: { text: 'hi' } }] },
+        { text: 'child report' },
+        { text: 'parent done' },
+      ],
+    })
+    const events = await collect(h.session().run('go'))
+    const parentId = events[0]!.sessionId
+    const start = events.findIndex((e) => e.type === 'tool-start' && e.id === 'task_1')
+    const end = events.findIndex((e) => e.type === 'tool-end' && e.id === 'task_1')
+    const tagged = events.flatMap((e, i) => (e.parentToolCallId === 'task_1' ? [i] : []))
+    expect(tagged.length).toBeGreaterThan(0)
+    expect(tagged.every((i) => i > start && i < end)).toBe(true)
+    const child = childEvents(events, 'task_1')
+    const childId = child[0]!.sessionId
+    expect(childId).not.toBe(parentId)
+    expect(child.every((e) => e.sessionId === childId)).toBe(true)
+    expect(child.map((e) => e.type)).toEqual(
+      expect.arrayContaining([
+        'session-start',
+        'user-prompt',
+        'text-delta',
+        'assistant-message',
+        'tool-start',
+        'permission-decision',
+        'tool-end',
+        'usage',
+        'result',
+      ]),
+    )
+    expect(ofType(child, 'user-prompt')[0]!.prompt).toBe('look around')
+    expect(ofType(child, 'tool-end')[0]).toMatchObject({ id: 'c_echo', name: 'Echo' })
+    // No more nesting in tool-progress; everything else is the parent's own.
+    expect(ofType(events, 'tool-progress')).toEqual([])
+    expect(
+      events.filter((e) => e.parentToolCallId === undefined).every((e) => e.sessionId === parentId),
+    ).toBe(true)
+    expect(events.at(-1)).toMatchObject({ type: 'result', sessionId: parentId, text: 'parent done' })
+    expect(events.at(-1)!.parentToolCallId).toBeUndefined()
+  })
+
+  it("count the child's model calls in the parent's usage and cost (as Claude Code's totals do)", async () => {
+    const usage = { inputTokens: 100, outputTokens: 50 }
+    const h = await setup({
+      config: {
+        // $10 / $20 per million tokens: 100 in + 50 out = $0.002 a call.
+        providers: {
+          scripted: {
+            capabilities: { pricing: { input: 10, output: 20 } },
+            turns: [
+              { ...task('t', 'reader'), usage },
+              { toolCalls: [{ id: 'e', name: 'Echo', input: { text: 'x' } }], usage },
+              { text: 'child report', usage },
+              { text: 'parent done', usage },
+            ],
+          },
+        },
+      },
+      turns: [],
+    })
+    const events = await collect(h.session().run('go'))
+    const child = ofType(childEvents(events, 't'), 'result')[0]!
+    expect(child.usage).toEqual({ inputTokens: 200, outputTokens: 100 })
+    expect(child.costUsd).toBeCloseTo(0.004, 10)
+    const result = resultOf(events)
+    expect(result.turns).toBe(2)
+    expect(result.usage).toEqual({ inputTokens: 400, outputTokens: 200 })
+    expect(result.costUsd).toBeCloseTo(0.008, 10)
+    // The parent's last usage event's total includes the child's calls too.
+    const own = ofType(events, 'usage').filter((e) => e.parentToolCallId === undefined)
+    expect(own.at(-1)!.total).toEqual({ inputTokens: 400, outputTokens: 200 })
+  })
+
+  it('of parallel Task calls each carry their own call id and stay within their call', async () => {
+    const child: ScriptTurn = { text: 'report' }
+    const h = await setup({
+      turns: [
+        {
+          toolCalls: ['p1', 'p2'].map((id) => ({
+            id,
+            name: 'Task',
+            input: { description: 'x', prompt: `task ${id}`, subagent_type: 'reader' },
+          })),
+        },
+        child,
+        child,
         { text: 'ok' },
       ],
     })
-    const asked: string[] = []
+    const events = await collect(h.session().run('go'))
+    const sessions = new Set<string>()
+    for (const id of ['p1', 'p2']) {
+      const start = events.findIndex((e) => e.type === 'tool-start' && e.id === id)
+      const end = events.findIndex((e) => e.type === 'tool-end' && e.id === id)
+      const mine = events.flatMap((e, i) => (e.parentToolCallId === id ? [i] : []))
+      expect(mine.length).toBeGreaterThan(0)
+      expect(mine.every((i) => i > start && i < end)).toBe(true)
+      const ids = new Set(childEvents(events, id).map((e) => e.sessionId))
+      expect(ids.size).toBe(1)
+      sessions.add([...ids][0]!)
+      expect(ofType(childEvents(events, id), 'user-prompt')[0]!.prompt).toBe(`task ${id}`)
+    }
+    expect(sessions.size).toBe(2)
+  })
+})
+
+describe('permissions of the child', () => {
+  it("asks the parent's frontend, and the request says which subagent asks", async () => {
+    const h = await setup({
+      turns: childCalls('Write', { text: 'x' }),
+    })
+    const asked: PermissionRequest[] = []
     const events = await collect(
       h
         .session({
-          askPermission: async (r) => {
-            asked.push(r.toolName)
+          askPermission: async (request) => {
+            asked.push(request)
             return 'allow'
           },
         })
         .run('go'),
     )
-    expect(executed).toEqual([])
-    expect(asked).toEqual([])
-    const decision = ofType(childEvents(events, 't'), 'permission-decision')[0]
-    expect(decision).toMatchObject({ name: 'Write', behavior: 'deny', source: 'headless' })
+    expect(executed).toEqual(['Write:x'])
+    const child = childEvents(events, 't')
+    const childId = child[0]!.sessionId
+    expect(asked).toHaveLength(1)
+    expect(asked[0]).toMatchObject({
+      sessionId: childId,
+      toolCallId: 'w',
+      toolName: 'Write',
+      input: { text: 'x' },
+      suggestedRule: 'Write',
+      parentToolCallId: 't',
+      agentType: 'general-purpose',
+    })
+    expect(ofType(child, 'permission-request')[0]).toMatchObject({ id: 'w', name: 'Write' })
+    expect(ofType(child, 'permission-decision')[0]).toMatchObject({
+      name: 'Write',
+      behavior: 'allow',
+      source: 'user',
+    })
     // general-purpose gets every tool but Task.
     expect(toolNames(h.scripted.requests[1]!)).toEqual(['Echo', 'Secret', 'Write'])
   })
 
-  it("passes on the parent's mode: in plan mode the child cannot write", async () => {
+  it('a headless parent (no askPermission): what needs asking is denied in the child', async () => {
+    const h = await setup({
+      turns: childCalls('Write', { text: 'x' }),
+    })
+    const events = await collect(h.session().run('go'))
+    expect(executed).toEqual([])
+    expect(ofType(childEvents(events, 't'), 'permission-decision')[0]).toMatchObject({
+      name: 'Write',
+      behavior: 'deny',
+      source: 'headless',
+    })
+  })
+
+  it("a denial from the parent's frontend denies the child's call, with the user's reason", async () => {
+    const h = await setup({
+      turns: childCalls('Write', { text: 'x' }),
+    })
+    const events = await collect(
+      h.session({ askPermission: async () => ({ behavior: 'deny', reason: 'not now' }) }).run('go'),
+    )
+    expect(executed).toEqual([])
+    expect(ofType(childEvents(events, 't'), 'permission-decision')[0]).toMatchObject({
+      behavior: 'deny',
+      source: 'user',
+      reason: 'not now',
+    })
+  })
+
+  it('"allow always" in a subagent is kept for the parent session too (and in settings.local.json)', async () => {
     const h = await setup({
       turns: [
         task('t', 'general-purpose'),
-        { toolCalls: [{ id: 'w', name: 'Write', input: { text: 'x' } }] },
-        { text: 'plan only' },
+        { toolCalls: [{ id: 'w1', name: 'Write', input: { text: 'x' } }] },
+        { text: 'wrote it' },
+        { toolCalls: [{ id: 'w2', name: 'Write', input: { text: 'y' } }] },
         { text: 'ok' },
       ],
     })
-    const events = await collect(h.session({ permissionMode: 'plan' }).run('go'))
+    const asked: string[] = []
+    const parent = h.session({
+      askPermission: async (request) => {
+        asked.push(request.toolCallId)
+        return 'allow-always'
+      },
+    })
+    const events = await collect(parent.run('go'))
+    expect(executed).toEqual(['Write:x', 'Write:y'])
+    expect(asked).toEqual(['w1'])
+    const own = ofType(events, 'permission-decision').find((e) => e.id === 'w2')!
+    expect(own).toMatchObject({ behavior: 'allow', source: 'rule' })
+    expect(parent.permissions?.rules().some((r) => r.text === 'Write' && r.source.scope === 'session')).toBe(
+      true,
+    )
+    const local = JSON.parse(await readFile(join(h.cwd, '.tau', 'settings.local.json'), 'utf8'))
+    expect(local.permissions.allow).toContain('Write')
+  })
+
+  it('parallel subagents ask one question at a time', async () => {
+    const write = (id: string): ScriptTurn => ({ toolCalls: [{ id, name: 'Write', input: { text: id } }] })
+    const h = await setup({
+      turns: [
+        {
+          toolCalls: ['p1', 'p2'].map((id) => ({
+            id,
+            name: 'Task',
+            input: { description: 'x', prompt: 'p', subagent_type: 'general-purpose' },
+          })),
+        },
+        write('w1'),
+        write('w2'),
+        { text: 'done' },
+        { text: 'done' },
+        { text: 'ok' },
+      ],
+    })
+    let open = 0
+    let most = 0
+    const asked: string[] = []
+    const events: AgentEvent[] = []
+    const otherAsks = (id: string | undefined) =>
+      events.some((e) => e.type === 'permission-request' && e.parentToolCallId !== id)
+    const session = h.session({
+      askPermission: async (request) => {
+        open++
+        most = Math.max(most, open)
+        asked.push(request.parentToolCallId ?? '')
+        // Hold the first question open until the other child asks too (bounded, no timers).
+        for (let i = 0; i < 10_000 && !otherAsks(request.parentToolCallId); i++)
+          await new Promise((resolve) => setImmediate(resolve))
+        open--
+        return 'allow'
+      },
+    })
+    for await (const event of session.run('go')) events.push(event)
+    expect(asked.sort()).toEqual(['p1', 'p2'])
+    // Both children were waiting for an answer at once, and were asked one after the other.
+    const requests = ofType(events, 'permission-request').map((e) => events.indexOf(e))
+    const decisions = ofType(events, 'permission-decision')
+      .filter((e) => e.name === 'Write')
+      .map((e) => events.indexOf(e))
+    expect(Math.max(...requests)).toBeLessThan(Math.min(...decisions))
+    expect(most).toBe(1)
+    expect(executed.sort()).toEqual(['Write:w1', 'Write:w2'])
+  })
+
+  it("passes on the parent's mode: in plan mode the child cannot write", async () => {
+    const h = await setup({
+      turns: childCalls('Write', { text: 'x' }),
+    })
+    const asked: string[] = []
+    const ask = async (request: PermissionRequest) => {
+      asked.push(request.toolName)
+      return 'allow' as const
+    }
+    const events = await collect(h.session({ permissionMode: 'plan', askPermission: ask }).run('go'))
     expect(executed).toEqual([])
+    expect(asked).toEqual([])
     expect(ofType(childEvents(events, 't'), 'permission-decision')[0]).toMatchObject({
       behavior: 'deny',
       source: 'mode',
@@ -282,15 +515,16 @@ describe('permissions of the child', () => {
 
   it("passes on the parent's command-line rules: a tool the parent may not use stays denied", async () => {
     const h = await setup({
-      turns: [
-        task('t', 'general-purpose'),
-        { toolCalls: [{ id: 'e', name: 'Echo', input: { text: 'no' } }] },
-        { text: 'denied' },
-        { text: 'ok' },
-      ],
+      turns: childCalls('Echo', { text: 'no' }, 'e'),
     })
-    const events = await collect(h.session({ disallowedTools: ['Echo(no)'] }).run('go'))
+    const asked: string[] = []
+    const ask = async (request: PermissionRequest) => {
+      asked.push(request.toolName)
+      return 'allow' as const
+    }
+    const events = await collect(h.session({ disallowedTools: ['Echo(no)'], askPermission: ask }).run('go'))
     expect(executed).toEqual([])
+    expect(asked).toEqual([])
     expect(ofType(childEvents(events, 't'), 'permission-decision')[0]).toMatchObject({
       behavior: 'deny',
       source: 'rule',
@@ -299,12 +533,7 @@ describe('permissions of the child', () => {
 
   it("hides from the child the tools the parent's bare deny rules take away", async () => {
     const h = await setup({
-      turns: [
-        task('t', 'general-purpose'),
-        { toolCalls: [{ id: 's', name: 'Secret', input: {} }] },
-        { text: 'no secret' },
-        { text: 'ok' },
-      ],
+      turns: childCalls('Secret', {}, 's'),
     })
     const events = await collect(h.session({ disallowedTools: ['Secret'] }).run('go'))
     expect(executed).toEqual([])
@@ -355,15 +584,14 @@ describe('abort and parallel Task calls', () => {
     const events: AgentEvent[] = []
     for await (const event of h.session().run('go', { signal: controller.signal })) {
       events.push(event)
-      if (
-        event.type === 'tool-progress' &&
-        (event.data as { event: AgentEvent }).event.type === 'user-prompt'
-      ) {
-        controller.abort()
-      }
+      if (event.type === 'user-prompt' && event.parentToolCallId === 't') controller.abort()
     }
     expect(resultOf(events).stopReason).toBe('aborted')
     expect(Date.now() - started).toBeLessThan(5000)
+    // The aborted child's last events (its result) stay out of the parent's stream after the call ended.
+    const end = events.findIndex((e) => e.type === 'tool-end' && e.id === 't')
+    expect(end).toBeGreaterThan(0)
+    expect(events.slice(end + 1).filter((e) => e.parentToolCallId !== undefined)).toEqual([])
     // The child ends too (the loop does not wait for aborted tools): its run stops as aborted.
     await expect.poll(() => stops.length, { timeout: 3000 }).toBe(1)
     expect(stops[0]).toMatchObject({ stopReason: 'aborted', isError: true })

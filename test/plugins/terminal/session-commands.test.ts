@@ -8,12 +8,13 @@ import type { AgentEvent } from '../../../plugins/agent/events.js'
 import type { AgentRuntime, AgentSession } from '../../../plugins/agent/runtime.js'
 import { addMemory, type MemoryService } from '../../../plugins/memory/index.js'
 import type { CompactionResult, SessionService } from '../../../plugins/session/service.js'
-import { type TerminalOptions, TerminalSession } from '../../../plugins/terminal/index.js'
+import { type TerminalOptions, TerminalSession } from '../../../plugins/terminal/ui.js'
 
 interface Harness {
   readonly prompts: string[]
   send(line: string): void
   waitFor(pattern: RegExp): Promise<string>
+  until(done: () => boolean): Promise<void>
   output(): string
   exit(): Promise<number>
 }
@@ -57,6 +58,13 @@ function start(dir: string, extra: Partial<TerminalOptions>): Harness {
         await new Promise((resolve) => setTimeout(resolve, 10))
       }
       return text
+    },
+    async until(done) {
+      const deadline = Date.now() + 5000
+      while (!done()) {
+        if (Date.now() > deadline) throw new Error(`timed out; output:\n${text}`)
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
     },
     async exit() {
       stdin.end()
@@ -137,7 +145,7 @@ describe('terminal # memory', () => {
     t.send('#')
     await t.waitFor(/usage: # text/)
     t.send('hello')
-    await t.waitFor(/> [\s\S]*> [\s\S]*> [\s\S]*> /)
+    await t.until(() => t.prompts.length > 0)
     expect(await t.exit()).toBe(0)
     expect(scopes).toEqual(['project'])
     expect(await readFile(join(dir, 'TAU.md'), 'utf8')).toBe('- always run npm test before committing\n')
