@@ -19,12 +19,15 @@ export function browserCommand(
   if (chosen === 'none' || chosen === '') return undefined
   if (chosen) return [chosen, [url]]
   if (platform === 'darwin') return ['open', [url]]
-  if (platform === 'win32') return ['cmd', ['/c', 'start', '""', url]]
+  // Not `cmd /c start`: cmd would read the `&` of a query string as a command separator.
+  if (platform === 'win32') return ['rundll32', ['url.dll,FileProtocolHandler', url]]
   return ['xdg-open', [url]]
 }
 
 /** Starts the browser on `url`; false when it was not tried or could not start (the URL is printed anyway). */
 export function openInBrowser(url: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  // The URL comes from a server's metadata: only web pages are handed to a launcher.
+  if (!isWebUrl(url)) return false
   const command = browserCommand(url, env)
   if (!command) return false
   try {
@@ -36,6 +39,16 @@ export function openInBrowser(url: string, env: NodeJS.ProcessEnv = process.env)
     child.on('error', () => undefined)
     child.unref()
     return true
+  } catch {
+    return false
+  }
+}
+
+/** http: or https:, nothing a launcher would run or open locally (file:, javascript:, custom schemes). */
+export function isWebUrl(url: string): boolean {
+  try {
+    const { protocol } = new URL(url)
+    return protocol === 'https:' || protocol === 'http:'
   } catch {
     return false
   }

@@ -113,6 +113,8 @@ export class ServerConnection {
   /** True once tokens were obtained in this process (a login happened). */
   private authorized = false
   private warnedAuth = false
+  /** The SDK, once a connect has loaded it. */
+  private sdk: McpSdk | undefined
   /** Progress callbacks of the calls in flight, by the progress token tau gave each. */
   private readonly progress = new Map<number | string, ToolContext['progress']>()
   private progressSeq = 0
@@ -240,7 +242,11 @@ export class ServerConnection {
       })
     } catch (error) {
       const stale = generation !== this.generation || this.stopped
-      const reason = isAuthRequired(error) ? error.message : this.reason(messageOf(error))
+      const reason = isAuthRequired(error)
+        ? error.message
+        : this.sdk && error instanceof this.sdk.UnauthorizedError
+          ? `the server did not accept tau's authorization (${messageOf(error)}); \`tau mcp logout ${this.name}\` then \`tau mcp login ${this.name}\` starts over`
+          : this.reason(messageOf(error))
       // A new generation first: the close below must not count as a crash of a live connection,
       // and a connect that finishes after its timeout must not install itself.
       if (!stale) {
@@ -302,6 +308,7 @@ export class ServerConnection {
 
   private async connect(generation: number, onClient: (client: McpClient) => void): Promise<void> {
     const sdk = await this.options.sdk()
+    this.sdk = sdk
     const { value: config, missing } = expandServerConfig(this.config, this.options.env)
     if (missing.length > 0) {
       throw new Error(`environment variable${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not set`)

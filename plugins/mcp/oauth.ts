@@ -295,6 +295,12 @@ export class TauOAuthProvider implements OAuthClientProvider {
   async redirectToAuthorization(authorizationUrl: URL): Promise<void> {
     const authorize = this.options.authorize
     if (!authorize || !this.callback) throw new McpAuthRequired(this.options.server)
+    // The endpoint comes from the server's metadata: a user is only ever sent to a web page.
+    if (authorizationUrl.protocol !== 'https:' && authorizationUrl.protocol !== 'http:') {
+      throw new Error(
+        `MCP server '${this.options.server}': its authorization endpoint is not an http(s) URL (${authorizationUrl.protocol})`,
+      )
+    }
     const state = authorizationUrl.searchParams.get('state') ?? this.currentState ?? ''
     const code = this.callback.expect(state, this.options.signal, this.options.loginTimeoutMs)
     // Observed by whoever finishes the flow; an unobserved failure must not crash the process.

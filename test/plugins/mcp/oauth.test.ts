@@ -231,3 +231,18 @@ describe('the loopback callback server', () => {
     }
   })
 })
+
+describe('opening the browser', () => {
+  it('hands only http(s) URLs to a launcher, never through a shell on Windows', async () => {
+    const { browserCommand, isWebUrl } = await import('../../../plugins/mcp/browser.js')
+    expect(isWebUrl('https://auth.example/authorize?a=1&b=2')).toBe(true)
+    for (const bad of ['file:///etc/passwd', 'javascript:alert(1)', 'vscode://x', 'not a url'])
+      expect(isWebUrl(bad)).toBe(false)
+    const url = 'https://auth.example/authorize?a=1&b=2'
+    expect(browserCommand(url, {}, 'linux')).toEqual(['xdg-open', [url]])
+    expect(browserCommand(url, {}, 'darwin')).toEqual(['open', [url]])
+    expect(browserCommand(url, {}, 'win32')).toEqual(['rundll32', ['url.dll,FileProtocolHandler', url]])
+    expect(browserCommand(url, { BROWSER: 'firefox' }, 'linux')).toEqual(['firefox', [url]])
+    expect(browserCommand(url, { BROWSER: 'none' }, 'linux')).toBeUndefined()
+  })
+})
