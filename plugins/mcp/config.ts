@@ -73,7 +73,8 @@ export const stdioServerSchema = z.object({
  */
 export const oauthSchema = z.union([
   z.literal(false),
-  z.strictObject({
+  // Unknown fields are ignored, like the rest of a server entry (other clients' settings load).
+  z.object({
     /** A pre-registered client (no dynamic registration); with `clientSecret` for a confidential one. */
     clientId: z.string().min(1).optional(),
     clientSecret: z.string().min(1).optional(),

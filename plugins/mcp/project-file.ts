@@ -69,6 +69,11 @@ function describeServerProblem(raw: unknown): string {
     ['disabled', (v) => typeof v === 'boolean', 'true or false'],
     ['timeoutMs', isPositiveInt, 'a positive integer'],
     ['toolTimeoutMs', isPositiveInt, 'a positive integer'],
+    [
+      'oauth',
+      (v) => v === false || (typeof v === 'object' && v !== null && !Array.isArray(v)),
+      'false or an object of OAuth settings',
+    ],
   ]
   for (const [field, ok, expected] of checks) {
     if (field in entry && !ok(entry[field])) {

@@ -85,6 +85,19 @@ describe('.mcp.json', () => {
     expect(() => parseMcpFile('/p/.mcp.json', '{"mcpServers": 3}')).toThrow(
       'mcpServers: expected an object of server configs',
     )
+    expect(() =>
+      parseMcpFile('/p/.mcp.json', '{"mcpServers":{"r":{"url":"http://x","oauth":"yes"}}}'),
+    ).toThrow('mcpServers.r.oauth: expected false or an object of OAuth settings, got "yes"')
+  })
+
+  it("reads a remote server's oauth settings, ignoring fields other clients add", () => {
+    const servers = parseMcpFile(
+      '/p/.mcp.json',
+      '{"mcpServers":{"r":{"type":"http","url":"http://x","oauth":{"clientId":"c","callbackPort":8123,"otherClient":1}},"off":{"url":"http://y","oauth":false}}}',
+    )
+    expect(servers.r).toMatchObject({ oauth: { clientId: 'c', callbackPort: 8123 } })
+    expect(servers.r && 'oauth' in servers.r && servers.r.oauth).not.toHaveProperty('otherClient')
+    expect(servers.off).toMatchObject({ oauth: false })
   })
 
   it('stops setup with that error when the project file is malformed', async () => {
