@@ -131,23 +131,21 @@ function frontend(answers: Partial<McpUserInteraction>) {
     sampling: [],
     elicitation: [],
   }
+  const recorded = <R, A>(
+    list: R[],
+    answer: ((request: R, signal: AbortSignal) => Promise<A>) | undefined,
+  ) =>
+    answer
+      ? (request: R, signal: AbortSignal) => {
+          list.push(request)
+          return answer(request, signal)
+        }
+      : undefined
+  const confirmSampling = recorded(asked.sampling, answers.confirmSampling)
+  const elicit = recorded(asked.elicitation, answers.elicit)
   const interaction: McpUserInteraction = {
-    ...(answers.confirmSampling
-      ? {
-          confirmSampling: (request, signal) => {
-            asked.sampling.push(request)
-            return answers.confirmSampling!(request, signal)
-          },
-        }
-      : {}),
-    ...(answers.elicit
-      ? {
-          elicit: (request, signal) => {
-            asked.elicitation.push(request)
-            return answers.elicit!(request, signal)
-          },
-        }
-      : {}),
+    ...(confirmSampling ? { confirmSampling } : {}),
+    ...(elicit ? { elicit } : {}),
   }
   const detach = kernel.resolve(mcpInteractionRef).attach(interaction)
   return { asked, detach }

@@ -27,6 +27,13 @@ afterEach(async () => {
   await rm(tauHome, { recursive: true, force: true })
 })
 
+/** A kernel with the fixture as server `secure` (retries far apart: no test waits for one), sharing TAU_HOME. */
+const secureKernel = () =>
+  mcpKernel(
+    { mcpServers: { secure: { type: 'http', url: fixture.url, retry: { baseDelayMs: 60_000 } } } },
+    { tauHome },
+  )
+
 /** The user's browser: opens the authorization URL and follows the redirect to tau's callback. */
 async function browser(request: AuthorizationRequest): Promise<void> {
   const answer = await fetch(request.url, { redirect: 'manual' })
@@ -42,9 +49,7 @@ async function credentialFiles(tauHome: string): Promise<string[]> {
 
 describe('mcp OAuth', () => {
   it('without a login, a server that answers 401 is needs-auth, says to run tau mcp login, and nothing is registered', async () => {
-    const ctx = await mcpKernel({
-      mcpServers: { secure: { type: 'http', url: fixture.url, retry: { baseDelayMs: 60_000 } } },
-    })
+    const ctx = await secureKernel()
     try {
       const info = ctx.servers().get('secure')
       expect(info).toMatchObject({ status: 'needs-auth', transport: 'http' })
@@ -61,9 +66,7 @@ describe('mcp OAuth', () => {
   })
 
   it('logs in: discovery, dynamic registration, PKCE, the loopback callback; tokens 0600; the running server connects', async () => {
-    const ctx = await mcpKernel({
-      mcpServers: { secure: { type: 'http', url: fixture.url, retry: { baseDelayMs: 60_000 } } },
-    })
+    const ctx = await secureKernel()
     try {
       const asked: AuthorizationRequest[] = []
       const result = await ctx.servers().login('secure', async (request) => {
@@ -98,14 +101,11 @@ describe('mcp OAuth', () => {
   })
 
   it('a later start uses the stored tokens, and refreshes them when they have expired', async () => {
-    const first = await mcpKernel({ mcpServers: { secure: { type: 'http', url: fixture.url } } }, { tauHome })
+    const first = await secureKernel()
     await first.servers().login('secure', browser)
     await first.kernel.stop()
 
-    const second = await mcpKernel(
-      { mcpServers: { secure: { type: 'http', url: fixture.url } } },
-      { tauHome },
-    )
+    const second = await secureKernel()
     try {
       expect(second.servers().get('secure')?.status).toBe('connected')
       expect(fixture.counts.refresh).toBe(0)
@@ -115,7 +115,7 @@ describe('mcp OAuth', () => {
 
     // The server says the tokens are expired (401 invalid_token): the SDK refreshes them with the refresh token.
     fixture.expireAccessTokens()
-    const third = await mcpKernel({ mcpServers: { secure: { type: 'http', url: fixture.url } } }, { tauHome })
+    const third = await secureKernel()
     try {
       expect(third.servers().get('secure')?.status).toBe('connected')
       expect(fixture.counts.refresh).toBe(1)
@@ -127,17 +127,14 @@ describe('mcp OAuth', () => {
 
   it('refreshes before connecting when the stored expiry has passed', async () => {
     fixture.setAccessTokenTtl(1)
-    const first = await mcpKernel({ mcpServers: { secure: { type: 'http', url: fixture.url } } }, { tauHome })
+    const first = await secureKernel()
     await first.servers().login('secure', browser)
     await first.kernel.stop()
     fixture.setAccessTokenTtl(3600)
     // expires_in 1 s is inside the 30 s margin: expired as far as tau knows, without a 401 first.
     const unauthorizedBefore = fixture.counts.unauthorized
     const refreshedBefore = fixture.counts.refresh
-    const second = await mcpKernel(
-      { mcpServers: { secure: { type: 'http', url: fixture.url } } },
-      { tauHome },
-    )
+    const second = await secureKernel()
     try {
       expect(second.servers().get('secure')?.status).toBe('connected')
       expect(fixture.counts.refresh).toBe(refreshedBefore + 1)
@@ -148,16 +145,13 @@ describe('mcp OAuth', () => {
   })
 
   it('logout forgets tokens and registration; the next start is needs-auth again', async () => {
-    const first = await mcpKernel({ mcpServers: { secure: { type: 'http', url: fixture.url } } }, { tauHome })
+    const first = await secureKernel()
     await first.servers().login('secure', browser)
     expect(first.servers().logout('secure').removed).toBe(true)
     expect(await credentialFiles(tauHome)).toEqual([])
     expect(first.servers().logout('secure').removed).toBe(false)
     await first.kernel.stop()
-    const second = await mcpKernel(
-      { mcpServers: { secure: { type: 'http', url: fixture.url } } },
-      { tauHome },
-    )
+    const second = await secureKernel()
     try {
       expect(second.servers().get('secure')?.status).toBe('needs-auth')
     } finally {
@@ -187,9 +181,7 @@ describe('mcp OAuth', () => {
   })
 
   it('a login whose browser never comes back is cancelled by its signal, and the server stays needs-auth', async () => {
-    const ctx = await mcpKernel({
-      mcpServers: { secure: { type: 'http', url: fixture.url, retry: { baseDelayMs: 60_000 } } },
-    })
+    const ctx = await secureKernel()
     try {
       const controller = new AbortController()
       const login = ctx.servers().login('secure', async () => controller.abort(), controller.signal)
