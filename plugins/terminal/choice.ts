@@ -20,13 +20,17 @@ export type ChoiceAction<T> =
   | { readonly type: 'ignored' }
 
 export class Choice<T> {
-  private index = 0
+  private index: number
 
   constructor(
     /** The question's lines, already styled (the tool call it asks about, say). */
     readonly title: readonly Row[],
     readonly options: readonly ChoiceOption<T>[],
-  ) {}
+    /** The answer selected at first. */
+    initial = 0,
+  ) {
+    this.index = Math.max(0, Math.min(initial, options.length - 1))
+  }
 
   get selected(): number {
     return this.index

@@ -19,6 +19,7 @@ import type {
   PermissionRequest,
 } from '../agent/runtime.js'
 import type { InteractiveRunContext } from '../headless/interactive.js'
+import type { McpInteraction } from '../mcp/client-features.js'
 import type { MemoryService } from '../memory/index.js'
 import type { PermissionMode, Permissions } from '../permissions/types.js'
 import type { PlanDisplay } from '../plan/index.js'
@@ -29,6 +30,7 @@ import { Editor, type EditorAction, type Key } from './editor.js'
 import { PromptHistory } from './history.js'
 import { KeyInput } from './keys.js'
 import { MarkdownStream } from './markdown.js'
+import { type Asker, mcpQuestions } from './mcp-questions.js'
 import {
   diffRows,
   formatDuration,
@@ -58,6 +60,8 @@ export interface TerminalOptions {
   readonly slashCommands?: SlashCommands
   /** Where the prompt history is kept (`$TAU_HOME`); without it, history lasts the session. */
   readonly tauHome?: string
+  /** The MCP plugin's `mcp.interaction`: servers' sampling, elicitation and login questions come here. */
+  readonly mcp?: McpInteraction
 }
 
 const BUILTINS: ReadonlyArray<readonly [string, string]> = [
@@ -267,7 +271,7 @@ export class TerminalSession {
     let what = 'Working…'
     const tools = [...run.tools.values()]
     const latest = tools.at(-1)
-    if (this.question?.kind === 'choice') what = 'Waiting for your answer…'
+    if (this.question) what = 'Waiting for your answer…'
     else if (latest) {
       const task = latest.parent !== undefined ? run.tasks.get(latest.parent) : undefined
       const head = `${task ? `${task} › ` : ''}${latest.name}${latest.summary ? `(${latest.summary})` : ''}`
@@ -400,8 +404,10 @@ export class TerminalSession {
       this.finish(130)
     }
     this.context.signal.addEventListener('abort', onAbort, { once: true })
+    const detachMcp = this.options.mcp?.attach(mcpQuestions(this.asker))
     this.refresh()
     const code = await done
+    detachMcp?.()
     this.context.signal.removeEventListener('abort', onAbort)
     this.current?.controller.abort(new Error('exit'))
     this.stopTicker()
@@ -726,12 +732,14 @@ export class TerminalSession {
         .filter((s) => s.id !== this.session.id && !s.subagentOf)
         .slice(0, 9)
       if (list.length === 0) return this.say('no earlier sessions in this project')
-      const picked = await this.choose<string>(
-        [[span('Resume which session?', { bold: true })]],
-        list.map((s) => ({
-          label: `${truncate(s.title || '(no prompt)', this.columns - 40)} · ${s.turns} prompt${s.turns === 1 ? '' : 's'} · ${s.updatedAt.slice(0, 16).replace('T', ' ')}`,
-          value: s.id,
-        })),
+      const picked = await this.exclusive(() =>
+        this.choose<string>(
+          [[span('Resume which session?', { bold: true })]],
+          list.map((s) => ({
+            label: `${truncate(s.title || '(no prompt)', this.columns - 40)} · ${s.turns} prompt${s.turns === 1 ? '' : 's'} · ${s.updatedAt.slice(0, 16).replace('T', ' ')}`,
+            value: s.id,
+          })),
+        ),
       )
       if (picked.type !== 'picked') return
       target = picked.value
@@ -812,13 +820,33 @@ export class TerminalSession {
 
   // ---- questions -------------------------------------------------------------------------------
 
+  private questionLock: Promise<unknown> = Promise.resolve()
+
+  /** Runs `ask` once no other question is open: a permission, an MCP server's form, a plan. */
+  private exclusive<T>(ask: () => Promise<T>): Promise<T> {
+    const turn = this.questionLock.then(ask, ask)
+    this.questionLock = turn.catch(() => undefined)
+    return turn
+  }
+
+  private get asker(): Asker {
+    return {
+      columns: this.columns,
+      choose: (title, options, signal, initial) => this.choose(title, options, signal, initial),
+      askText: (label, signal) => this.askText(label, signal),
+      say: (text) => this.say(text),
+      exclusive: (ask) => this.exclusive(ask),
+    }
+  }
+
   /** Asks one of a few answers; on a TTY in the live area, else as numbered lines. */
   private choose<T>(
     title: Row[],
     options: ChoiceOption<T>[],
     signal?: AbortSignal,
+    initial = 0,
   ): Promise<(ChoiceAction<T> & { rest?: string }) | { type: 'aborted' }> {
-    const choice = new Choice<T>(title, options)
+    const choice = new Choice<T>(title, options, initial)
     return new Promise((resolve) => {
       const done = (action: (ChoiceAction<T> & { rest?: string }) | { type: 'aborted' }) => {
         signal?.removeEventListener('abort', onAbort)
@@ -865,7 +893,10 @@ export class TerminalSession {
   }
 
   /** The agent session's askPermission: allow once / always / deny with a reason for the model. */
-  askPermission = async (request: PermissionRequest): Promise<PermissionAnswer> => {
+  askPermission = (request: PermissionRequest): Promise<PermissionAnswer> =>
+    this.exclusive(() => this.permissionQuestion(request))
+
+  private async permissionQuestion(request: PermissionRequest): Promise<PermissionAnswer> {
     const width = this.columns
     const title: Row[] = [
       [],
@@ -961,23 +992,26 @@ export class TerminalSession {
 
   /** Plan mode ended with a plan: approve it (and pick the mode to go on in) or keep planning. */
   private async approvePlan(plan: PlanDisplay): Promise<void> {
-    const answer = await this.choose<'acceptEdits' | 'default' | 'revise'>(
-      [[], [span('Would you like to proceed with this plan?', { bold: true })]],
-      [
-        { label: 'Yes, and auto-accept edits', letter: 'a', value: 'acceptEdits' },
-        { label: 'Yes, and ask before each edit', letter: 'y', value: 'default' },
-        { label: 'No, keep planning (tell the model what to change)', letter: 'n', value: 'revise' },
-      ],
-    )
-    if (answer.type !== 'picked') return this.dim('(still in plan mode)')
-    const file = relative(this.session.cwd, plan.file) || plan.file
-    if (answer.value === 'revise') {
+    const decision = await this.exclusive(async () => {
+      const answer = await this.choose<'acceptEdits' | 'default' | 'revise'>(
+        [[], [span('Would you like to proceed with this plan?', { bold: true })]],
+        [
+          { label: 'Yes, and auto-accept edits', letter: 'a', value: 'acceptEdits' },
+          { label: 'Yes, and ask before each edit', letter: 'y', value: 'default' },
+          { label: 'No, keep planning (tell the model what to change)', letter: 'n', value: 'revise' },
+        ],
+      )
+      if (answer.type !== 'picked') return undefined
+      if (answer.value !== 'revise') return { mode: answer.value }
       const comments = answer.rest || (await this.askText('What should change in the plan?'))?.trim() || ''
-      if (comments === '') return this.dim('(still in plan mode)')
-      return this.runPrompt(`The plan needs changes before it is approved:\n\n${comments}`)
-    }
-    this.permissions?.setMode(answer.value)
-    this.say(`permission mode: ${answer.value}`, { color: 'magenta' })
+      return comments === '' ? undefined : { comments }
+    })
+    if (!decision) return this.dim('(still in plan mode)')
+    if ('comments' in decision)
+      return this.runPrompt(`The plan needs changes before it is approved:\n\n${decision.comments}`)
+    const file = relative(this.session.cwd, plan.file) || plan.file
+    this.permissions?.setMode(decision.mode)
+    this.say(`permission mode: ${decision.mode}`, { color: 'magenta' })
     return this.runPrompt(`The plan is approved (saved at ${file}). Carry it out now.`)
   }
 

@@ -367,4 +367,73 @@ describe('tau start in a terminal', () => {
     t.keys('C-d')
     expect(await t.exitCode()).toBe('0')
   }, 60_000)
+
+  it('asks in the terminal when an MCP server wants a sampling answer or a form filled (server-everything)', async () => {
+    const everything = JSON.stringify(join(REPO_ROOT, 'node_modules', '.bin', 'mcp-server-everything'))
+    const p = await project({
+      'tau.config.ts': config(
+        [
+          {
+            toolCalls: [
+              {
+                id: 's1',
+                name: 'mcp__everything__trigger-sampling-request',
+                input: { prompt: 'a haiku', maxTokens: 50 },
+              },
+            ],
+          },
+          // The server's sampling request is answered by tau's model: the next turn of the script.
+          { text: 'An answer from the sampled model.' },
+          { text: 'The server got its sample.' },
+          { toolCalls: [{ id: 'e1', name: 'mcp__everything__trigger-elicitation-request', input: {} }] },
+          { text: 'Thanks for the form.' },
+        ],
+        `\n  mcpServers: { everything: { command: ${everything}, args: ['stdio'], sampling: true } },\n  permissions: { allow: ['mcp__everything'] },`,
+      ),
+    })
+    const t = open(p)
+    await t.waitFor(/Type a prompt/)
+    t.type('sample something')
+    let screen = await t.waitFor(/The MCP server everything asks the model for a completion/)
+    expect(screen).toMatch(/user: Resource trigger-sampling-request context: a haiku/)
+    t.keys('1')
+    screen = await t.waitFor(/The server got its sample\.\s+\d+ in · /)
+    expect(screen).toMatch(/⎿ ✓ mcp__everything__trigger-sampling-request/)
+    expect(userTexts(p).join('\n')).toContain('An answer from the sampled model.')
+
+    t.type('fill the form')
+    await t.waitFor(/The MCP server everything asks:[\s\S]*Please provide inputs for the following fields:/)
+    t.keys('1')
+    // [question, text typed, key]: text answers end with Enter; a digit picks a choice at once.
+    const answers: Array<[RegExp, string, string]> = [
+      [/String — Your full, legal name/, 'Ada Lovelace', 'Enter'],
+      [/Boolean \(optional\) — Agree to the terms/, '', '1'],
+      [/String with default \(optional\)[\s\S]*stormy night/, '', 'Enter'],
+      [/String with email format/, '', 'Enter'],
+      [/String with uri format/, '', 'Enter'],
+      [/String with date format/, '', 'Enter'],
+      [/Integer \(optional\)/, '500', 'Enter'],
+      [/a whole number from 1 to 100, please/, '7', 'Enter'],
+      [/Number in range 1-1000/, '', 'Enter'],
+      [/Untitled Single Select Enum[\s\S]*❯ 1\. Monica/, '', 'Enter'],
+      [/Untitled Multiple Select Enum \(optional\)[\s\S]*Guitar, Piano/, '', 'Enter'],
+      [/Titled Single Select Enum[\s\S]*Superman \(hero-1\)/, '', 'Enter'],
+      [/Titled Multiple Select Enum[\s\S]*Tuna \(fish-1\)/, '', 'Enter'],
+      [/Legacy Titled Single Select Enum[\s\S]*Cats \(pet-1\)/, '', 'Enter'],
+    ]
+    // Each question replaces the one before in the live area, so each pattern matches only
+    // while its own question is asked.
+    for (const [question, text, key] of answers) {
+      await t.waitFor(question)
+      if (text !== '') t.keys('-l', text)
+      t.keys(key)
+    }
+    screen = await t.waitFor(/Thanks for the form\.\s+\d+ in · /)
+    const texts = userTexts(p).join('\n')
+    expect(texts).toContain('- Name: Ada Lovelace')
+    expect(texts).toContain('- Agreed to terms: true')
+    expect(texts).toContain('- Favorite Integer: 7')
+    t.keys('C-d')
+    expect(await t.exitCode()).toBe('0')
+  }, 90_000)
 })
