@@ -88,6 +88,7 @@ export class AnthropicProvider implements Provider {
   private readonly logger: Logger | undefined
   private readonly idPrefix = Math.random().toString(36).slice(2, 8)
   private idCounter = 0
+  private readonly maxTokens = new Map<string, number>()
 
   constructor(
     http: HttpClient,
@@ -127,14 +128,24 @@ export class AnthropicProvider implements Provider {
 
   /** The request body tau sends for a ModelRequest (without `stream`). */
   body(request: ModelRequest): MessagesBody {
-    const catalogue = lookupCapabilities(PROVIDER, request.model.model)
     return toMessagesRequest(request, {
-      defaultMaxTokens: this.settings.maxTokens ?? catalogue?.maxOutputTokens ?? FALLBACK_MAX_TOKENS,
+      defaultMaxTokens: this.defaultMaxTokens(request.model.model),
       thinkingType: this.settings.thinking,
       thinkingBudget: this.settings.thinkingBudget,
       promptCaching: this.settings.promptCaching,
       note: (message) => this.logger?.debug(message, { model: request.model.model }),
     })
+  }
+
+  /** max_tokens when the request sets none: config, else the catalogue's (looked up once per model). */
+  private defaultMaxTokens(model: string): number {
+    let tokens = this.maxTokens.get(model)
+    if (tokens === undefined) {
+      tokens =
+        this.settings.maxTokens ?? lookupCapabilities(PROVIDER, model)?.maxOutputTokens ?? FALLBACK_MAX_TOKENS
+      this.maxTokens.set(model, tokens)
+    }
+    return tokens
   }
 
   async *stream(request: ModelRequest, options: CallOptions = {}): AsyncGenerator<StreamEvent> {
