@@ -46,9 +46,11 @@ await build({
     ].join('\n'),
   },
   sourcemap: 'linked',
-  // Names stay as written: error messages and stack traces read the same as from the sources.
-  minify: false,
-  keepNames: false,
+  // White space and syntax only (~30 % less to parse at every start); names stay as written, so
+  // stack traces name the functions of the sources, and the source map gives their lines.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  minifyIdentifiers: false,
   legalComments: 'none',
   logLevel: 'warning',
 })
