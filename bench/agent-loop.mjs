@@ -16,6 +16,11 @@
  *
  * The server is the scripted server (plugins/provider-scripted/server.js) in OpenAI's wire
  * format, in this process, on 127.0.0.1; before every run it is given the same N + 1 answers.
+ *   B'          the same direct client under `node --liftoff-only`, the V8 flag the tau command
+ *               sets for itself (bin/tau.ts): without it Node waits, at exit, for V8 to finish
+ *               optimising undici's WebAssembly HTTP parser in the background (75 to 120 ms here).
+ *               B is the figure; B' shows how much of tau's whole-process time that flag saves.
+ *
  * Both sides are timed from spawn to exit, in rounds that alternate their order. Two sizes are
  * run, 1 turn and N turns; the per-turn cost of each side is the difference of its medians
  * divided by N - 1 (start-up cancels out), and the figure that counts is the ratio of the two
@@ -23,6 +28,8 @@
  * Figures only, no assertions (see docs/benchmarks.md).
  *
  * Usage: node bench/agent-loop.mjs [runs] [turns]   (needs npm run build; default 15 runs, 40 turns)
+ *        TAU_BENCH_FSYNC=0   tau with `session.fsync: false`, to attribute the transcript's syncs
+ *                            (not the figure: tau's default syncs every record)
  * TAU_HOME is a fresh temporary directory; the real home directory is never touched, and no
  * request leaves 127.0.0.1.
  */
@@ -33,6 +40,8 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const TARGET = 1.1
+/** TAU_BENCH_FSYNC=0: tau without transcript syncs (attribution only). */
+const FSYNC = process.env.TAU_BENCH_FSYNC !== '0'
 const root = fileURLToPath(new URL('..', import.meta.url))
 const here = fileURLToPath(import.meta.url)
 const tau = join(root, 'dist', 'bin', 'tau.js')
@@ -42,8 +51,8 @@ const tau = join(root, 'dist', 'bin', 'tau.js')
 
 /**
  * The direct client. It ends the way tau does, by letting the event loop run out (no
- * process.exit()), so both sides pay Node's exit the same: Node waits for V8's background tasks
- * (undici's WebAssembly HTTP parser being compiled further) before it exits.
+ * process.exit()). Unless it runs under --liftoff-only (B'), Node then waits for V8's background
+ * tasks (undici's WebAssembly HTTP parser being compiled further) before it exits.
  */
 async function direct(file) {
   const { Agent, request } = await import('undici')
@@ -124,6 +133,7 @@ async function main() {
         model: 'openai:scripted-model',
         providers: { openai: { baseURL: `${server.url}/v1` } },
         agent: { maxTurns: 10_000 },
+        ...(FSYNC ? {} : { session: { fsync: false } }),
       },
       null,
       2,
@@ -194,10 +204,11 @@ async function main() {
   const sizes = [1, turns]
   const files = new Map()
   for (const n of sizes) files.set(n, await record(n))
-  const times = new Map(sizes.map((n) => [n, { tau: [], direct: [] }]))
+  const times = new Map(sizes.map((n) => [n, { tau: [], direct: [], liftoff: [] }]))
   const variants = sizes.flatMap((n) => [
     { n, side: 'tau', run: () => time(tauArgs, project) },
     { n, side: 'direct', run: () => time([here, '--direct', files.get(n)], root) },
+    { n, side: 'liftoff', run: () => time(['--liftoff-only', here, '--direct', files.get(n)], root) },
   ])
   // One untimed warm-up of each, then interleaved rounds with a rotating order.
   for (const variant of variants) {
@@ -219,12 +230,12 @@ async function main() {
   console.log(
     `agent loop vs direct undici requests, whole process: ${runs} runs each, ${availableParallelism()} CPUs (${cpus()[0]?.model.trim()}), load ${loadavg()
       .map((l) => l.toFixed(2))
-      .join(' ')}, node ${process.version}`,
+      .join(' ')}, node ${process.version}${FSYNC ? '' : ', tau with session.fsync false (attribution)'}`,
   )
   for (const n of sizes) {
-    const { tau: a, direct: b } = times.get(n)
+    const { tau: a, direct: b, liftoff: c } = times.get(n)
     console.log(
-      `  ${String(n + 1).padStart(3)} requests (${n} tool turn${n === 1 ? '' : 's'}): tau ${ms(median(a))}, direct ${ms(median(b))}, ratio ${(median(a) / median(b)).toFixed(2)}x`,
+      `  ${String(n + 1).padStart(3)} requests (${n} tool turn${n === 1 ? '' : 's'}): tau ${ms(median(a))}, direct ${ms(median(b))}, ratio ${(median(a) / median(b)).toFixed(2)}x; direct --liftoff-only ${ms(median(c))}, ratio ${(median(a) / median(c)).toFixed(2)}x`,
     )
   }
   const slope = (side) => (median(times.get(turns)[side]) - median(times.get(1)[side])) / (turns - 1)
@@ -232,6 +243,6 @@ async function main() {
   const perDirect = slope('direct')
   const ratio = perTau / perDirect
   console.log(
-    `  per turn: tau ${ms(perTau)}, direct ${ms(perDirect)}, ratio ${ratio.toFixed(2)}x (target <= ${TARGET}x: ${ratio <= TARGET ? 'met' : 'NOT met'})`,
+    `  per turn: tau ${ms(perTau)}, direct ${ms(perDirect)}, ratio ${ratio.toFixed(2)}x (target <= ${TARGET}x: ${ratio <= TARGET ? 'met' : 'NOT met'}); direct --liftoff-only ${ms(slope('liftoff'))}`,
   )
 }

@@ -26,7 +26,25 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const outfile = join(root, 'dist', 'bin', 'tau.js')
 mkdirSync(dirname(outfile), { recursive: true })
 
+/**
+ * zod's `z.locales` namespace (error messages in some fifty languages, ~250 modules): tau's own
+ * schemas never use it (zod's English messages live elsewhere and stay), so the bundle carries an
+ * empty namespace in its place. A user's config or plugin imports its own zod, untouched by this.
+ */
+const withoutZodLocales = {
+  name: 'without-zod-locales',
+  setup(plugin) {
+    plugin.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]node_modules[\\/]zod[\\/]v4[\\/](classic|core)[\\/]/.test(args.importer)
+        ? { path: 'zod-locales', namespace: 'without-zod-locales' }
+        : undefined,
+    )
+    plugin.onLoad({ filter: /.*/, namespace: 'without-zod-locales' }, () => ({ contents: 'export {}' }))
+  },
+}
+
 await build({
+  plugins: [withoutZodLocales],
   absWorkingDir: root,
   entryPoints: ['bin/tau.ts'],
   outfile,
