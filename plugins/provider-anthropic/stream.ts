@@ -101,12 +101,15 @@ export interface ReadOptions {
   readonly newToolCallId: () => string
   /** Told about blocks and events this provider does not turn into StreamEvents. */
   readonly note?: (message: string) => void
+  /** Checked between events: an abort stops the reading at once. */
+  readonly signal?: AbortSignal | undefined
 }
 
 /**
  * Reads the stream to its end (so the connection can be reused) and yields its events. Throws
  * ProviderErrors: for an error event, for JSON that does not parse, for a stream that ends
- * before message_stop.
+ * before message_stop. An error is `retryable` only while nothing has been yielded, so a caller
+ * may send the request again on `retryable` alone.
  */
 export async function* readMessagesStream(
   body: AsyncIterable<Uint8Array>,
@@ -136,6 +139,12 @@ export async function* readMessagesStream(
   // One await per network chunk; its events are handled synchronously.
   for await (const batch of parsedChunks(body, new SseParser()))
     for (const sse of batch) {
+      if (options.signal?.aborted) {
+        throw new ProviderError('aborted', `${PROVIDER}: request aborted`, {
+          provider: PROVIDER,
+          retryable: false,
+        })
+      }
       if (stopped) continue
       if (sse.event === 'ping') continue
       let data: Record<string, unknown>
