@@ -14,7 +14,7 @@ import type {
 import { didYouMean } from '../../kernel/index.js'
 import { type CallOptions, type Provider, type ProviderCheck, ProviderError } from '../providers/index.js'
 import type { Endpoint } from './endpoints.js'
-import { chatBody } from './request.js'
+import { chatBody, chatBodyJson } from './request.js'
 import { readChatAnswer } from './stream.js'
 import { type OpenAIHttpClient, stamp } from './wire-errors.js'
 
@@ -101,7 +101,13 @@ export class OpenAIProvider implements Provider {
         messages: request.messages.length,
         tools: request.tools?.length ?? 0,
       })
-      const response = await this.http.send({ method: 'POST', url, headers, body, signal: options.signal })
+      const response = await this.http.send({
+        method: 'POST',
+        url,
+        headers,
+        json: chatBodyJson(body, request, extra),
+        signal: options.signal,
+      })
       yield* readChatAnswer(response, {
         provider: this.name,
         nextId: this.nextId,

@@ -9,6 +9,7 @@ import type {
   Message,
   ModelRequest,
   TextPart,
+  ToolDefinition,
   ToolMessage,
 } from '../../kernel/index.js'
 import type { MaxTokensField } from './config.js'
@@ -159,4 +160,26 @@ export function chatBody(request: ModelRequest, options: BodyOptions): Json {
   if (options.includeUsage) body.stream_options = { include_usage: true }
   if (options.extra) Object.assign(body, options.extra)
   return body
+}
+
+/** The JSON of a body's `tools`, by the ToolDefinition list it was made from. */
+const toolsJson = new WeakMap<readonly ToolDefinition[], string>()
+
+/**
+ * A body from chatBody() as JSON text. The tools are often more than half of a request and the
+ * same on every turn (the agent keeps one ToolDefinition list while its tools do not change), so
+ * their JSON is made once per list and spliced in, last; the rest is serialised as usual.
+ */
+export function chatBodyJson(body: Json, request: ModelRequest, extra: Readonly<Json> | undefined): string {
+  const tools = request.tools
+  // `providerOptions` may set `tools` itself: then the body's tools are not the list's.
+  if (tools === undefined || !Array.isArray(body.tools) || (extra !== undefined && 'tools' in extra))
+    return JSON.stringify(body)
+  let json = toolsJson.get(tools)
+  if (json === undefined) {
+    json = JSON.stringify(body.tools)
+    toolsJson.set(tools, json)
+  }
+  const { tools: _tools, ...rest } = body
+  return `${JSON.stringify(rest).slice(0, -1)},"tools":${json}}`
 }

@@ -58,6 +58,8 @@ export interface HttpRequest {
   headers?: Record<string, string>
   /** Sent as JSON. */
   body?: unknown
+  /** The body already serialised as JSON text (then `body` is not used). */
+  json?: string
   signal?: AbortSignal | undefined
 }
 
@@ -304,7 +306,7 @@ export class HttpClient {
     // comes long after (tools, transcript writes); a caller sending back to back waits here.
     const settling = this.settling.get(target.origin)
     if (settling) await settling
-    const body = request.body !== undefined ? JSON.stringify(request.body) : undefined
+    const body = request.json ?? (request.body !== undefined ? JSON.stringify(request.body) : undefined)
     let attempt = 0
     for (;;) {
       let failure: ProviderError
