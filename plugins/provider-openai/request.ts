@@ -162,8 +162,28 @@ export function chatBody(request: ModelRequest, options: BodyOptions): Json {
   return body
 }
 
-/** The JSON of a body's `tools`, by the ToolDefinition list it was made from. */
-const toolsJson = new WeakMap<readonly ToolDefinition[], string>()
+/**
+ * The JSON of a body's `tools`, by the ToolDefinition list it was made from, with what it was
+ * made of: a list changed in place (a definition added, replaced, renamed or re-described by a
+ * hook) is serialised again. JSON schemas are values: the tool registry shares them and nothing
+ * edits one in place.
+ */
+const toolsJson = new WeakMap<
+  readonly ToolDefinition[],
+  { readonly json: string; readonly made: unknown[] }
+>()
+
+function madeOf(tools: readonly ToolDefinition[]): unknown[] {
+  const made: unknown[] = []
+  for (const tool of tools) made.push(tool, tool.name, tool.description, tool.inputSchema)
+  return made
+}
+
+function sameMade(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
 
 /**
  * A body from chatBody() as JSON text. The tools are often more than half of a request and the
@@ -175,11 +195,12 @@ export function chatBodyJson(body: Json, request: ModelRequest, extra: Readonly<
   // `providerOptions` may set `tools` itself: then the body's tools are not the list's.
   if (tools === undefined || !Array.isArray(body.tools) || (extra !== undefined && 'tools' in extra))
     return JSON.stringify(body)
-  let json = toolsJson.get(tools)
-  if (json === undefined) {
-    json = JSON.stringify(body.tools)
-    toolsJson.set(tools, json)
+  const made = madeOf(tools)
+  let cached = toolsJson.get(tools)
+  if (cached === undefined || !sameMade(cached.made, made)) {
+    cached = { json: JSON.stringify(body.tools), made }
+    toolsJson.set(tools, cached)
   }
   const { tools: _tools, ...rest } = body
-  return `${JSON.stringify(rest).slice(0, -1)},"tools":${json}}`
+  return `${JSON.stringify(rest).slice(0, -1)},"tools":${cached.json}}`
 }

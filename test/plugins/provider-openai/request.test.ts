@@ -373,6 +373,18 @@ describe('chatBodyJson', () => {
       const body = chatBody(req(text), options)
       expect(JSON.parse(chatBodyJson(body, req(text), undefined))).toEqual(body)
     }
+    // A list changed in place (a hook re-describing a tool) is serialised again.
+    const list = [{ ...tools[0]! }]
+    const inPlace = { ...req('y'), tools: list }
+    expect(
+      JSON.parse(chatBodyJson(chatBody(inPlace, options), inPlace, undefined)).tools[0].function.description,
+    ).toBe('Reads a file')
+    list[0]!.description = 'Reads a file, changed'
+    expect(
+      JSON.parse(chatBodyJson(chatBody(inPlace, options), inPlace, undefined)).tools[0].function.description,
+    ).toBe('Reads a file, changed')
+    list.push({ ...tools[0]!, name: 'Read2' })
+    expect(JSON.parse(chatBodyJson(chatBody(inPlace, options), inPlace, undefined)).tools).toHaveLength(2)
     // A providerOptions `tools` wins over the list: the body is serialised as it is.
     const extra = { tools: [{ type: 'function', function: { name: 'Other', parameters: {} } }] }
     const body = chatBody(req('x'), { ...options, extra })
