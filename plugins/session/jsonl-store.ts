@@ -140,8 +140,10 @@ export class JsonlTranscriptStore implements TranscriptStore {
         for (let offset = 0; offset < line.length; )
           offset += writeSync(file.handle.fd, line, offset, line.length - offset)
       } catch (error) {
-        // Reopen next time: opening cuts off whatever part of this line did get written.
+        // Reopen next time: opening cuts off whatever part of this line did get written. (The
+        // sync of the record before settles first: it is on the handle being closed.)
         this.handles.delete(id)
+        await file.synced
         await file.handle.close().catch(() => undefined)
         throw error
       }
