@@ -16,13 +16,21 @@
  *
  * The server is the scripted server (plugins/provider-scripted/server.js) in OpenAI's wire
  * format, in this process, on 127.0.0.1; before every run it is given the same N + 1 answers.
+ *   B'          the same direct client under `node --liftoff-only`, the V8 flag the tau command
+ *               sets for itself (bin/tau.ts): without it Node waits, at exit, for V8 to finish
+ *               optimising undici's WebAssembly HTTP parser in the background (75 to 120 ms here).
+ *               B is the figure; B' shows how much of tau's whole-process time that flag saves.
+ *
  * Both sides are timed from spawn to exit, in rounds that alternate their order. Two sizes are
  * run, 1 turn and N turns; the per-turn cost of each side is the difference of its medians
  * divided by N - 1 (start-up cancels out), and the figure that counts is the ratio of the two
- * (target: at most 1.10). The whole-process ratio at N turns is printed too.
+ * (target: at most 1.10). The whole-process ratio at N turns is printed too, and the per-turn
+ * cost as the server sees it: the median gap between two consecutive requests of an N-turn run.
  * Figures only, no assertions (see docs/benchmarks.md).
  *
  * Usage: node bench/agent-loop.mjs [runs] [turns]   (needs npm run build; default 15 runs, 40 turns)
+ *        TAU_BENCH_FSYNC=0   tau with `session.fsync: false`, to attribute the transcript's syncs
+ *                            (not the figure: tau's default syncs every record)
  * TAU_HOME is a fresh temporary directory; the real home directory is never touched, and no
  * request leaves 127.0.0.1.
  */
@@ -33,6 +41,8 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const TARGET = 1.1
+/** TAU_BENCH_FSYNC=0: tau without transcript syncs (attribution only). */
+const FSYNC = process.env.TAU_BENCH_FSYNC !== '0'
 const root = fileURLToPath(new URL('..', import.meta.url))
 const here = fileURLToPath(import.meta.url)
 const tau = join(root, 'dist', 'bin', 'tau.js')
@@ -42,8 +52,8 @@ const tau = join(root, 'dist', 'bin', 'tau.js')
 
 /**
  * The direct client. It ends the way tau does, by letting the event loop run out (no
- * process.exit()), so both sides pay Node's exit the same: Node waits for V8's background tasks
- * (undici's WebAssembly HTTP parser being compiled further) before it exits.
+ * process.exit()). Unless it runs under --liftoff-only (B'), Node then waits for V8's background
+ * tasks (undici's WebAssembly HTTP parser being compiled further) before it exits.
  */
 async function direct(file) {
   const { Agent, request } = await import('undici')
@@ -124,6 +134,7 @@ async function main() {
         model: 'openai:scripted-model',
         providers: { openai: { baseURL: `${server.url}/v1` } },
         agent: { maxTurns: 10_000 },
+        ...(FSYNC ? {} : { session: { fsync: false } }),
       },
       null,
       2,
@@ -194,22 +205,36 @@ async function main() {
   const sizes = [1, turns]
   const files = new Map()
   for (const n of sizes) files.set(n, await record(n))
-  const times = new Map(sizes.map((n) => [n, { tau: [], direct: [] }]))
+  const times = new Map(sizes.map((n) => [n, { tau: [], direct: [], liftoff: [] }]))
   const variants = sizes.flatMap((n) => [
     { n, side: 'tau', run: () => time(tauArgs, project) },
     { n, side: 'direct', run: () => time([here, '--direct', files.get(n)], root) },
+    { n, side: 'liftoff', run: () => time(['--liftoff-only', here, '--direct', files.get(n)], root) },
   ])
   // One untimed warm-up of each, then interleaved rounds with a rotating order.
   for (const variant of variants) {
     server.push(...script(variant.n))
     await variant.run()
   }
+  // The server's clock: when each request arrived. The gap between two requests of one run is
+  // one turn as the server sees it, client and server work together, without start-up or exit.
+  const arrivals = []
+  const push = server.requests.push.bind(server.requests)
+  server.requests.push = (...items) => {
+    for (const _ of items) arrivals.push(performance.now())
+    return push(...items)
+  }
+  const gaps = { tau: [], direct: [], liftoff: [] }
   for (let round = 0; round < runs; round++) {
     for (let i = 0; i < variants.length; i++) {
       const variant = variants[(i + round) % variants.length]
       server.push(...script(variant.n))
+      const first = arrivals.length
       const { elapsed } = await variant.run()
       times.get(variant.n)[variant.side].push(elapsed)
+      if (variant.n === turns)
+        for (let k = first + 1; k < arrivals.length; k++)
+          gaps[variant.side].push(arrivals[k] - arrivals[k - 1])
     }
   }
   if (server.remaining() !== 0) throw new Error(`the server has ${server.remaining()} answers left over`)
@@ -219,12 +244,12 @@ async function main() {
   console.log(
     `agent loop vs direct undici requests, whole process: ${runs} runs each, ${availableParallelism()} CPUs (${cpus()[0]?.model.trim()}), load ${loadavg()
       .map((l) => l.toFixed(2))
-      .join(' ')}, node ${process.version}`,
+      .join(' ')}, node ${process.version}${FSYNC ? '' : ', tau with session.fsync false (attribution)'}`,
   )
   for (const n of sizes) {
-    const { tau: a, direct: b } = times.get(n)
+    const { tau: a, direct: b, liftoff: c } = times.get(n)
     console.log(
-      `  ${String(n + 1).padStart(3)} requests (${n} tool turn${n === 1 ? '' : 's'}): tau ${ms(median(a))}, direct ${ms(median(b))}, ratio ${(median(a) / median(b)).toFixed(2)}x`,
+      `  ${String(n + 1).padStart(3)} requests (${n} tool turn${n === 1 ? '' : 's'}): tau ${ms(median(a))}, direct ${ms(median(b))}, ratio ${(median(a) / median(b)).toFixed(2)}x; direct --liftoff-only ${ms(median(c))}, ratio ${(median(a) / median(c)).toFixed(2)}x`,
     )
   }
   const slope = (side) => (median(times.get(turns)[side]) - median(times.get(1)[side])) / (turns - 1)
@@ -232,6 +257,15 @@ async function main() {
   const perDirect = slope('direct')
   const ratio = perTau / perDirect
   console.log(
-    `  per turn: tau ${ms(perTau)}, direct ${ms(perDirect)}, ratio ${ratio.toFixed(2)}x (target <= ${TARGET}x: ${ratio <= TARGET ? 'met' : 'NOT met'})`,
+    `  per turn: tau ${ms(perTau)}, direct ${ms(perDirect)}, ratio ${ratio.toFixed(2)}x (target <= ${TARGET}x: ${ratio <= TARGET ? 'met' : 'NOT met'}); direct --liftoff-only ${ms(slope('liftoff'))}`,
+  )
+  // Steadier than the difference of two whole-process medians when the machine is busy.
+  const gap = (side) => median(gaps[side])
+  const p = (side, q) => {
+    const sorted = [...gaps[side]].sort((x, y) => x - y)
+    return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
+  }
+  console.log(
+    `  per turn on the server's clock (median gap between two requests of a ${turns}-turn run, ${gaps.tau.length} gaps a side): tau ${ms(gap('tau'))} (p10-p90 ${ms(p('tau', 0.1))}-${ms(p('tau', 0.9))}), direct ${ms(gap('direct'))} (${ms(p('direct', 0.1))}-${ms(p('direct', 0.9))}), ratio ${(gap('tau') / gap('direct')).toFixed(2)}x`,
   )
 }

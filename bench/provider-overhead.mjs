@@ -442,14 +442,14 @@ async function setUp(name, url, home, server) {
       run: async () => drain((await poolC.request(options())).body),
     },
     {
-      label: 'same, then await setImmediate (HttpClient.guardBody waits for the socket)',
+      label: 'same, then await setImmediate (as HttpClient waits for the socket to return)',
       run: async () => {
         await drain((await poolD.request(options())).body)
         await new Promise((resolve) => setImmediate(resolve))
       },
     },
     {
-      label: "tau's HttpClient.send(), its body (guardBody) read with for await",
+      label: "tau's HttpClient.send() (pool.dispatch, its own body queue), for await",
       run: async () => drain((await http.send({ method: 'POST', url: target, headers, body })).body),
     },
     {

@@ -4,9 +4,23 @@
  * it here, so the kernel never imports a capability.
  */
 import module from 'node:module'
+import v8 from 'node:v8'
+import { config as zodConfig } from 'zod'
 
 // Node 22.1+ caches compiled code between runs; a no-op on Node 20.
 ;(module as { enableCompileCache?: () => unknown }).enableCompileCache?.()
+
+// undici parses HTTP with llhttp, compiled to WebAssembly. V8 compiles WebAssembly twice: at once
+// with its baseline compiler, then optimised on background threads, and Node waits for those
+// threads before the process may exit: 75 to 120 ms at the end of every `tau start -p` that made a
+// model call (docs/benchmarks.md). The baseline code parses a model's answer in microseconds, so
+// the command keeps to it. Only the command sets this: a program embedding tau keeps its own flags.
+v8.setFlagsFromString('--liftoff-only')
+
+// zod compiles a parser for each object schema with `new Function` the first time it parses; a
+// command run validates each config slice once and a tool's input a few times, so the compile
+// costs more than it saves. (Set before any schema exists: zod reads it when a schema is made.)
+zodConfig({ jitless: true })
 
 // `tau ... | head`: a reader that goes away is not an error of tau's. Stop quietly.
 for (const stream of [process.stdout, process.stderr]) {

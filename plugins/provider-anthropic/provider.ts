@@ -88,6 +88,7 @@ export class AnthropicProvider implements Provider {
   private readonly logger: Logger | undefined
   private readonly idPrefix = Math.random().toString(36).slice(2, 8)
   private idCounter = 0
+  private readonly maxTokens = new Map<string, number>()
 
   constructor(
     http: HttpClient,
@@ -99,7 +100,13 @@ export class AnthropicProvider implements Provider {
     this.settings = { ...settings, baseURL: normalizeBaseURL(settings.baseURL) }
     this.retries = retries
     this.logger = logger
+    this.messagesUrl = this.url('/v1/messages')
   }
+
+  private readonly messagesUrl: string
+  private builtHeaders: Record<string, string> | undefined
+  private readonly newToolCallId = () => `toolu_tau_${this.idPrefix}_${++this.idCounter}`
+  private readonly note = (message: string) => this.logger?.debug(message)
 
   private url(path: string): string {
     return `${this.settings.baseURL}${path}`
@@ -107,6 +114,8 @@ export class AnthropicProvider implements Provider {
 
   /** Auth and version headers. Without a key, only a non-Anthropic base URL (a gateway) is tried. */
   private headers(): Record<string, string> {
+    // The settings never change: built once (the missing-key error is thrown on every call).
+    if (this.builtHeaders) return this.builtHeaders
     const headers: Record<string, string> = {
       ...this.settings.headers,
       'anthropic-version': this.settings.apiVersion,
@@ -122,14 +131,14 @@ export class AnthropicProvider implements Provider {
         { provider: PROVIDER, retryable: false },
       )
     }
+    this.builtHeaders = headers
     return headers
   }
 
   /** The request body tau sends for a ModelRequest (without `stream`). */
   body(request: ModelRequest): MessagesBody {
-    const catalogue = lookupCapabilities(PROVIDER, request.model.model)
     return toMessagesRequest(request, {
-      defaultMaxTokens: this.settings.maxTokens ?? catalogue?.maxOutputTokens ?? FALLBACK_MAX_TOKENS,
+      defaultMaxTokens: this.defaultMaxTokens(request.model.model),
       thinkingType: this.settings.thinking,
       thinkingBudget: this.settings.thinkingBudget,
       promptCaching: this.settings.promptCaching,
@@ -137,34 +146,38 @@ export class AnthropicProvider implements Provider {
     })
   }
 
+  /** max_tokens when the request sets none: config, else the catalogue's (looked up once per model). */
+  private defaultMaxTokens(model: string): number {
+    let tokens = this.maxTokens.get(model)
+    if (tokens === undefined) {
+      tokens =
+        this.settings.maxTokens ?? lookupCapabilities(PROVIDER, model)?.maxOutputTokens ?? FALLBACK_MAX_TOKENS
+      this.maxTokens.set(model, tokens)
+    }
+    return tokens
+  }
+
   async *stream(request: ModelRequest, options: CallOptions = {}): AsyncGenerator<StreamEvent> {
     const signal = options.signal
     const body = { ...this.body(request), stream: true }
     const headers = this.headers()
+    const read = { newToolCallId: this.newToolCallId, note: this.note, signal }
     for (let attempt = 0; ; attempt++) {
       const response = await this.http.send({
         method: 'POST',
-        url: this.url('/v1/messages'),
+        url: this.messagesUrl,
         headers,
         body,
         signal,
       })
-      let produced = false
       try {
-        for await (const event of readMessagesStream(response.body, {
-          newToolCallId: () => `toolu_tau_${this.idPrefix}_${++this.idCounter}`,
-          note: (message) => this.logger?.debug(message),
-        })) {
-          if (signal?.aborted) throw this.aborted()
-          produced = true
-          yield event
-        }
+        // Delegated whole: readMessagesStream's errors are retryable only before any output.
+        yield* readMessagesStream(response.body, read)
         return
       } catch (error) {
         if (signal?.aborted) throw this.aborted(error)
         // An error event before any output (overloaded, typically): the request may be sent again.
-        const again =
-          error instanceof ProviderError && error.retryable && !produced && attempt < this.retries.max
+        const again = error instanceof ProviderError && error.retryable && attempt < this.retries.max
         if (!again) throw error
         this.logger?.debug('retrying after an error at the start of the stream', { error: error.message })
         try {

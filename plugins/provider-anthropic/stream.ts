@@ -18,8 +18,9 @@ import {
   isContextLengthMessage,
   ProviderError,
   type ProviderErrorKind,
-  parseSse,
+  parsedChunks,
   parseToolArguments,
+  SseParser,
 } from '../providers/index.js'
 
 const PROVIDER = 'anthropic'
@@ -100,12 +101,15 @@ export interface ReadOptions {
   readonly newToolCallId: () => string
   /** Told about blocks and events this provider does not turn into StreamEvents. */
   readonly note?: (message: string) => void
+  /** Checked between events: an abort stops the reading at once. */
+  readonly signal?: AbortSignal | undefined
 }
 
 /**
  * Reads the stream to its end (so the connection can be reused) and yields its events. Throws
  * ProviderErrors: for an error event, for JSON that does not parse, for a stream that ends
- * before message_stop.
+ * before message_stop. An error is `retryable` only while nothing has been yielded, so a caller
+ * may send the request again on `retryable` alone.
  */
 export async function* readMessagesStream(
   body: AsyncIterable<Uint8Array>,
@@ -132,118 +136,127 @@ export async function* readMessagesStream(
     thinkingTokens = count(details?.thinking_tokens) ?? thinkingTokens
   }
 
-  for await (const sse of parseSse(body)) {
-    if (stopped) continue
-    if (sse.event === 'ping') continue
-    let data: Record<string, unknown>
-    try {
-      data = JSON.parse(sse.data) as Record<string, unknown>
-    } catch {
-      throw badResponse(`a streamed event is not JSON: ${sse.data.slice(0, 200)}`)
-    }
-    if (typeof data !== 'object' || data === null) throw badResponse(`a streamed event is not an object`)
-    const type = typeof data.type === 'string' ? data.type : sse.event
-    if (sse.event === 'error' || type === 'error') throw streamError(data, produced)
-    if (!started && type !== 'message_start')
-      throw badResponse(`the stream does not begin with message_start (got '${type}')`)
+  // One await per network chunk; its events are handled synchronously.
+  for await (const batch of parsedChunks(body, new SseParser()))
+    for (const sse of batch) {
+      if (options.signal?.aborted) {
+        throw new ProviderError('aborted', `${PROVIDER}: request aborted`, {
+          provider: PROVIDER,
+          retryable: false,
+        })
+      }
+      if (stopped) continue
+      if (sse.event === 'ping') continue
+      let data: Record<string, unknown>
+      try {
+        data = JSON.parse(sse.data) as Record<string, unknown>
+      } catch {
+        throw badResponse(`a streamed event is not JSON: ${sse.data.slice(0, 200)}`)
+      }
+      if (typeof data !== 'object' || data === null) throw badResponse(`a streamed event is not an object`)
+      const type = typeof data.type === 'string' ? data.type : sse.event
+      if (sse.event === 'error' || type === 'error') throw streamError(data, produced)
+      if (!started && type !== 'message_start')
+        throw badResponse(`the stream does not begin with message_start (got '${type}')`)
 
-    switch (type) {
-      case 'message_start': {
-        started = true
-        usage((data.message as { usage?: Record<string, unknown> } | undefined)?.usage)
-        break
-      }
-      case 'content_block_start': {
-        const index = Number(data.index)
-        const block = (data.content_block ?? {}) as Record<string, unknown>
-        if (block.type === 'tool_use') {
-          const id = typeof block.id === 'string' && block.id !== '' ? block.id : options.newToolCallId()
-          const name = typeof block.name === 'string' ? block.name : ''
-          blocks.set(index, { kind: 'tool', id, name, initial: block.input, json: '' })
-          produced = true
-          yield { type: 'tool-call-start', id, name }
-        } else if (block.type === 'text') {
-          blocks.set(index, { kind: 'text' })
-          if (typeof block.text === 'string' && block.text !== '') {
-            produced = true
-            yield { type: 'text-delta', text: block.text }
-          }
-        } else if (block.type === 'thinking') {
-          blocks.set(index, { kind: 'thinking' })
-          if (typeof block.thinking === 'string' && block.thinking !== '') {
-            produced = true
-            yield { type: 'reasoning-delta', text: block.thinking }
-          }
-        } else if (block.type === 'redacted_thinking') {
-          blocks.set(index, { kind: 'other' })
-          if (typeof block.data === 'string') {
-            produced = true
-            yield { type: 'reasoning-delta', text: '', signature: block.data, redacted: true }
-          }
-        } else {
-          blocks.set(index, { kind: 'other' })
-          options.note?.(`ignored a '${String(block.type)}' content block`)
+      switch (type) {
+        case 'message_start': {
+          started = true
+          usage((data.message as { usage?: Record<string, unknown> } | undefined)?.usage)
+          break
         }
-        break
-      }
-      case 'content_block_delta': {
-        const block = blocks.get(Number(data.index))
-        const delta = (data.delta ?? {}) as Record<string, unknown>
-        if (delta.type === 'text_delta' && typeof delta.text === 'string') {
-          if (delta.text === '') break
-          produced = true
-          yield { type: 'text-delta', text: delta.text }
-        } else if (delta.type === 'thinking_delta' && typeof delta.thinking === 'string') {
-          if (delta.thinking === '') break
-          produced = true
-          yield { type: 'reasoning-delta', text: delta.thinking }
-        } else if (delta.type === 'signature_delta' && typeof delta.signature === 'string') {
-          produced = true
-          yield { type: 'reasoning-delta', text: '', signature: delta.signature }
-        } else if (delta.type === 'input_json_delta' && typeof delta.partial_json === 'string') {
-          if (block?.kind !== 'tool') throw badResponse('input_json_delta for a block that is not a tool_use')
-          block.json += delta.partial_json
-          if (delta.partial_json !== '') {
+        case 'content_block_start': {
+          const index = Number(data.index)
+          const block = (data.content_block ?? {}) as Record<string, unknown>
+          if (block.type === 'tool_use') {
+            const id = typeof block.id === 'string' && block.id !== '' ? block.id : options.newToolCallId()
+            const name = typeof block.name === 'string' ? block.name : ''
+            blocks.set(index, { kind: 'tool', id, name, initial: block.input, json: '' })
             produced = true
-            yield { type: 'tool-call-delta', id: block.id, argumentsDelta: delta.partial_json }
+            yield { type: 'tool-call-start', id, name }
+          } else if (block.type === 'text') {
+            blocks.set(index, { kind: 'text' })
+            if (typeof block.text === 'string' && block.text !== '') {
+              produced = true
+              yield { type: 'text-delta', text: block.text }
+            }
+          } else if (block.type === 'thinking') {
+            blocks.set(index, { kind: 'thinking' })
+            if (typeof block.thinking === 'string' && block.thinking !== '') {
+              produced = true
+              yield { type: 'reasoning-delta', text: block.thinking }
+            }
+          } else if (block.type === 'redacted_thinking') {
+            blocks.set(index, { kind: 'other' })
+            if (typeof block.data === 'string') {
+              produced = true
+              yield { type: 'reasoning-delta', text: '', signature: block.data, redacted: true }
+            }
+          } else {
+            blocks.set(index, { kind: 'other' })
+            options.note?.(`ignored a '${String(block.type)}' content block`)
           }
+          break
         }
-        break
-      }
-      case 'content_block_stop': {
-        const index = Number(data.index)
-        const block = blocks.get(index)
-        if (block?.kind === 'tool') {
-          const raw = block.json !== '' ? block.json : block.initial
-          const parsed = parseToolArguments(raw)
-          produced = true
-          yield parsed.ok
-            ? { type: 'tool-call-end', id: block.id, name: block.name, input: parsed.value }
-            : {
-                type: 'tool-call-end',
-                id: block.id,
-                name: block.name,
-                input: typeof raw === 'string' ? raw : JSON.stringify(raw),
-                inputError: parsed.error,
-              }
+        case 'content_block_delta': {
+          const block = blocks.get(Number(data.index))
+          const delta = (data.delta ?? {}) as Record<string, unknown>
+          if (delta.type === 'text_delta' && typeof delta.text === 'string') {
+            if (delta.text === '') break
+            produced = true
+            yield { type: 'text-delta', text: delta.text }
+          } else if (delta.type === 'thinking_delta' && typeof delta.thinking === 'string') {
+            if (delta.thinking === '') break
+            produced = true
+            yield { type: 'reasoning-delta', text: delta.thinking }
+          } else if (delta.type === 'signature_delta' && typeof delta.signature === 'string') {
+            produced = true
+            yield { type: 'reasoning-delta', text: '', signature: delta.signature }
+          } else if (delta.type === 'input_json_delta' && typeof delta.partial_json === 'string') {
+            if (block?.kind !== 'tool')
+              throw badResponse('input_json_delta for a block that is not a tool_use')
+            block.json += delta.partial_json
+            if (delta.partial_json !== '') {
+              produced = true
+              yield { type: 'tool-call-delta', id: block.id, argumentsDelta: delta.partial_json }
+            }
+          }
+          break
         }
-        blocks.delete(index)
-        break
+        case 'content_block_stop': {
+          const index = Number(data.index)
+          const block = blocks.get(index)
+          if (block?.kind === 'tool') {
+            const raw = block.json !== '' ? block.json : block.initial
+            const parsed = parseToolArguments(raw)
+            produced = true
+            yield parsed.ok
+              ? { type: 'tool-call-end', id: block.id, name: block.name, input: parsed.value }
+              : {
+                  type: 'tool-call-end',
+                  id: block.id,
+                  name: block.name,
+                  input: typeof raw === 'string' ? raw : JSON.stringify(raw),
+                  inputError: parsed.error,
+                }
+          }
+          blocks.delete(index)
+          break
+        }
+        case 'message_delta': {
+          const delta = (data.delta ?? {}) as { stop_reason?: unknown }
+          if (typeof delta.stop_reason === 'string') stopReason = delta.stop_reason
+          usage(data.usage as Record<string, unknown> | undefined)
+          break
+        }
+        case 'message_stop': {
+          stopped = true
+          break
+        }
+        default:
+          options.note?.(`ignored a '${type}' event`)
       }
-      case 'message_delta': {
-        const delta = (data.delta ?? {}) as { stop_reason?: unknown }
-        if (typeof delta.stop_reason === 'string') stopReason = delta.stop_reason
-        usage(data.usage as Record<string, unknown> | undefined)
-        break
-      }
-      case 'message_stop': {
-        stopped = true
-        break
-      }
-      default:
-        options.note?.(`ignored a '${type}' event`)
     }
-  }
   if (!stopped) {
     throw new ProviderError(
       'connection',

@@ -7,7 +7,14 @@
  * arrives as a `{"error": "..."}` line in the same 200 stream.
  */
 import type { FinishReason, StreamEvent, Usage } from '../../kernel/index.js'
-import { isContextLengthMessage, ProviderError, parseNdjson, parseToolArguments } from '../providers/index.js'
+import {
+  isContextLengthMessage,
+  NdjsonLines,
+  ProviderError,
+  parsedChunks,
+  parseNdjsonLine,
+  parseToolArguments,
+} from '../providers/index.js'
 
 const PROVIDER = 'ollama'
 const PLUGIN = 'provider-ollama'
@@ -43,63 +50,66 @@ export async function* readChatStream(
   const seenIds = new Set<string>()
   let sawToolCall = false
   let final: { usage: Usage; reason: FinishReason } | undefined
-  for await (const line of parseNdjson(body, PROVIDER)) {
-    if (options.signal?.aborted) {
-      throw new ProviderError('aborted', 'ollama: request aborted', {
-        provider: PROVIDER,
-        plugin: PLUGIN,
-        retryable: false,
-      })
-    }
-    if (!isObject(line)) {
-      throw new ProviderError(
-        'bad-response',
-        `ollama: a streamed line is not an object: ${JSON.stringify(line).slice(0, 200)}`,
-        { provider: PROVIDER, plugin: PLUGIN, retryable: false },
-      )
-    }
-    if (line.error !== undefined) {
-      throw streamError(typeof line.error === 'string' ? line.error : JSON.stringify(line.error))
-    }
-    // Anything after the final line is not part of this answer.
-    if (final) continue
-    const message = isObject(line.message) ? line.message : undefined
-    if (message) {
-      if (typeof message.thinking === 'string' && message.thinking !== '') {
-        yield { type: 'reasoning-delta', text: message.thinking }
+  // One await per network chunk; its lines are handled synchronously.
+  for await (const lines of parsedChunks(body, new NdjsonLines()))
+    for (const text of lines) {
+      const line = parseNdjsonLine(text, PROVIDER)
+      if (options.signal?.aborted) {
+        throw new ProviderError('aborted', 'ollama: request aborted', {
+          provider: PROVIDER,
+          plugin: PLUGIN,
+          retryable: false,
+        })
       }
-      if (typeof message.content === 'string' && message.content !== '') {
-        yield { type: 'text-delta', text: message.content }
+      if (!isObject(line)) {
+        throw new ProviderError(
+          'bad-response',
+          `ollama: a streamed line is not an object: ${JSON.stringify(line).slice(0, 200)}`,
+          { provider: PROVIDER, plugin: PLUGIN, retryable: false },
+        )
       }
-      if (Array.isArray(message.tool_calls)) {
-        for (const call of message.tool_calls) {
-          const fn = isObject(call) && isObject(call.function) ? call.function : undefined
-          if (!fn) continue
-          const wireId = isObject(call) && typeof call.id === 'string' ? call.id : ''
-          const id = wireId !== '' && !seenIds.has(wireId) ? wireId : options.nextId()
-          seenIds.add(id)
-          const name = typeof fn.name === 'string' ? fn.name : ''
-          sawToolCall = true
-          yield { type: 'tool-call-start', id, name }
-          const args = fn.arguments
-          const text = typeof args === 'string' ? args : JSON.stringify(args ?? {})
-          yield { type: 'tool-call-delta', id, argumentsDelta: text }
-          const parsed = parseToolArguments(args)
-          yield parsed.ok
-            ? { type: 'tool-call-end', id, name, input: parsed.value }
-            : { type: 'tool-call-end', id, name, input: text, inputError: parsed.error }
+      if (line.error !== undefined) {
+        throw streamError(typeof line.error === 'string' ? line.error : JSON.stringify(line.error))
+      }
+      // Anything after the final line is not part of this answer.
+      if (final) continue
+      const message = isObject(line.message) ? line.message : undefined
+      if (message) {
+        if (typeof message.thinking === 'string' && message.thinking !== '') {
+          yield { type: 'reasoning-delta', text: message.thinking }
+        }
+        if (typeof message.content === 'string' && message.content !== '') {
+          yield { type: 'text-delta', text: message.content }
+        }
+        if (Array.isArray(message.tool_calls)) {
+          for (const call of message.tool_calls) {
+            const fn = isObject(call) && isObject(call.function) ? call.function : undefined
+            if (!fn) continue
+            const wireId = isObject(call) && typeof call.id === 'string' ? call.id : ''
+            const id = wireId !== '' && !seenIds.has(wireId) ? wireId : options.nextId()
+            seenIds.add(id)
+            const name = typeof fn.name === 'string' ? fn.name : ''
+            sawToolCall = true
+            yield { type: 'tool-call-start', id, name }
+            const args = fn.arguments
+            const text = typeof args === 'string' ? args : JSON.stringify(args ?? {})
+            yield { type: 'tool-call-delta', id, argumentsDelta: text }
+            const parsed = parseToolArguments(args)
+            yield parsed.ok
+              ? { type: 'tool-call-end', id, name, input: parsed.value }
+              : { type: 'tool-call-end', id, name, input: text, inputError: parsed.error }
+          }
+        }
+      }
+      if (line.done === true) {
+        const reason: FinishReason =
+          line.done_reason === 'length' ? 'length' : sawToolCall ? 'tool-calls' : 'stop'
+        final = {
+          usage: { inputTokens: count(line.prompt_eval_count), outputTokens: count(line.eval_count) },
+          reason,
         }
       }
     }
-    if (line.done === true) {
-      const reason: FinishReason =
-        line.done_reason === 'length' ? 'length' : sawToolCall ? 'tool-calls' : 'stop'
-      final = {
-        usage: { inputTokens: count(line.prompt_eval_count), outputTokens: count(line.eval_count) },
-        reason,
-      }
-    }
-  }
   // Read to the end before finishing, so the connection goes back to the pool for the next call.
   if (!final) {
     throw new ProviderError('bad-response', 'ollama: the answer ended without its final `done` line', {

@@ -14,7 +14,7 @@ import type {
 import { didYouMean } from '../../kernel/index.js'
 import { type CallOptions, type Provider, type ProviderCheck, ProviderError } from '../providers/index.js'
 import type { Endpoint } from './endpoints.js'
-import { chatBody } from './request.js'
+import { chatBody, chatBodyJson } from './request.js'
 import { readChatAnswer } from './stream.js'
 import { type OpenAIHttpClient, stamp } from './wire-errors.js'
 
@@ -63,6 +63,7 @@ export class OpenAIProvider implements Provider {
   private readonly logger: Logger
   private readonly capabilitiesOf: ProviderOptions['capabilitiesOf']
   private listing: Promise<Json[]> | undefined
+  private readonly reasoningModels = new Map<string, boolean>()
   private callCounter = 0
   private readonly idPrefix = Math.random().toString(36).slice(2, 10)
 
@@ -76,47 +77,59 @@ export class OpenAIProvider implements Provider {
 
   private nextId = () => `call_${this.idPrefix}${(++this.callCounter).toString(36)}`
 
+  /** One generator from the request to the parsed events (each layer of generators costs per event). */
   async *stream(request: ModelRequest, options: CallOptions = {}): AsyncGenerator<StreamEvent> {
     try {
-      yield* this.streamChat(request, options)
+      const endpoint = this.endpoint
+      const headers = endpoint.headers()
+      const model = request.model.model
+      const reasoningModel = this.reasoningModels.get(model) ?? (await this.isReasoningModel(model, options))
+      const extra = request.providerOptions?.[this.name]
+      const body = chatBody(request, {
+        flavour: endpoint.flavour,
+        maxTokensField: endpoint.maxTokensField,
+        includeUsage: endpoint.includeUsage,
+        parallelToolCalls: endpoint.parallelToolCalls,
+        reasoningModel,
+        extra,
+      })
+      const url = endpoint.chatUrl(model)
+      this.logger.debug('chat request', {
+        provider: this.name,
+        model,
+        url: url.split('?')[0],
+        messages: request.messages.length,
+        tools: request.tools?.length ?? 0,
+      })
+      const response = await this.http.send({
+        method: 'POST',
+        url,
+        headers,
+        json: chatBodyJson(body, request, extra),
+        signal: options.signal,
+      })
+      yield* readChatAnswer(response, {
+        provider: this.name,
+        nextId: this.nextId,
+        secrets: endpoint.secrets,
+        signal: options.signal,
+      })
     } catch (error) {
       throw stamp(error)
     }
   }
 
-  private async *streamChat(request: ModelRequest, options: CallOptions): AsyncGenerator<StreamEvent> {
-    const endpoint = this.endpoint
-    const headers = endpoint.headers()
-    const model = request.model.model
-    // OpenAI's reasoning models have rules of their own; compatible servers are not held to them.
-    const reasoningModel =
-      endpoint.flavour !== 'compatible' && this.capabilitiesOf
+  /**
+   * OpenAI's reasoning models have rules of their own; compatible servers are not held to them.
+   * Known once per model: the registry's answer does not change within a run.
+   */
+  private async isReasoningModel(model: string, options: CallOptions): Promise<boolean> {
+    const known =
+      this.endpoint.flavour !== 'compatible' && this.capabilitiesOf
         ? (await this.capabilitiesOf(model, options)).reasoning
         : false
-    const extra = request.providerOptions?.[this.name]
-    const body = chatBody(request, {
-      flavour: endpoint.flavour,
-      maxTokensField: endpoint.maxTokensField,
-      includeUsage: endpoint.includeUsage,
-      parallelToolCalls: endpoint.parallelToolCalls,
-      reasoningModel,
-      extra,
-    })
-    const url = endpoint.chatUrl(model)
-    this.logger.debug('chat request', {
-      provider: this.name,
-      model,
-      url: url.split('?')[0],
-      messages: request.messages.length,
-      tools: request.tools?.length ?? 0,
-    })
-    const response = await this.http.send({ method: 'POST', url, headers, body, signal: options.signal })
-    yield* readChatAnswer(response, {
-      provider: this.name,
-      nextId: this.nextId,
-      secrets: endpoint.secrets,
-      signal: options.signal,
-    })
+    this.reasoningModels.set(model, known)
+    return known
   }
 
   /** Compatible servers may say more about a model in their listing; OpenAI's and Azure's say nothing. */

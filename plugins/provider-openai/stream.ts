@@ -9,7 +9,13 @@
  * id at all are all read the same way.
  */
 import type { FinishReason, StreamEvent, Usage } from '../../kernel/index.js'
-import { type HttpResponse, ProviderError, parseSse, parseToolArguments } from '../providers/index.js'
+import {
+  type HttpResponse,
+  ProviderError,
+  parsedChunks,
+  parseToolArguments,
+  SseParser,
+} from '../providers/index.js'
 import { streamError, type WireError, wireError } from './wire-errors.js'
 
 type Json = Record<string, unknown>
@@ -75,7 +81,10 @@ function argumentsPiece(value: unknown): string {
   return JSON.stringify(value)
 }
 
-/** Folds one choice's deltas into events; shared by the stream and the whole-object answer. */
+/**
+ * Folds one choice's deltas into events; shared by the stream and the whole-object answer. Each
+ * method pushes its events onto `out` (plain calls: a generator per delta cost more than the delta).
+ */
 class ChoiceReader {
   private readonly calls: ToolCallState[] = []
   private readonly byKey = new Map<number, ToolCallState>()
@@ -86,7 +95,7 @@ class ChoiceReader {
 
   constructor(private readonly context: StreamContext) {}
 
-  *delta(delta: Json): Generator<StreamEvent> {
+  delta(delta: Json, out: StreamEvent[]): void {
     // DeepSeek and vLLM send `reasoning_content`, OpenRouter `reasoning`; a server sending both means the same text.
     const reasoning =
       typeof delta.reasoning_content === 'string'
@@ -94,23 +103,23 @@ class ChoiceReader {
         : typeof delta.reasoning === 'string'
           ? delta.reasoning
           : undefined
-    if (reasoning) yield this.emit({ type: 'reasoning-delta', text: reasoning })
+    if (reasoning) this.emit(out, { type: 'reasoning-delta', text: reasoning })
     if (typeof delta.content === 'string' && delta.content !== '')
-      yield this.emit({ type: 'text-delta', text: delta.content })
+      this.emit(out, { type: 'text-delta', text: delta.content })
     // A refusal (structured outputs) is the model's answer: show it as text.
     if (typeof delta.refusal === 'string' && delta.refusal !== '')
-      yield this.emit({ type: 'text-delta', text: delta.refusal })
+      this.emit(out, { type: 'text-delta', text: delta.refusal })
     if (Array.isArray(delta.tool_calls)) {
-      for (const call of delta.tool_calls) if (isObject(call)) yield* this.toolCallDelta(call)
+      for (const call of delta.tool_calls) if (isObject(call)) this.toolCallDelta(call, out)
     }
   }
 
-  private emit(event: StreamEvent): StreamEvent {
+  private emit(out: StreamEvent[], event: StreamEvent): void {
     this.produced = true
-    return event
+    out.push(event)
   }
 
-  private *toolCallDelta(call: Json): Generator<StreamEvent> {
+  private toolCallDelta(call: Json, out: StreamEvent[]): void {
     const fn = isObject(call.function) ? call.function : {}
     const wireId = typeof call.id === 'string' && call.id !== '' ? call.id : undefined
     const name = typeof fn.name === 'string' ? fn.name : undefined
@@ -138,33 +147,41 @@ class ChoiceReader {
     const piece = argumentsPiece(fn.arguments)
     if (!state.started && state.name !== '') {
       state.started = true
-      yield this.emit({ type: 'tool-call-start', id: state.id, name: state.name })
+      this.emit(out, { type: 'tool-call-start', id: state.id, name: state.name })
       // Arguments that came before the name (rare) go out now.
-      if (state.args !== '') yield { type: 'tool-call-delta', id: state.id, argumentsDelta: state.args }
+      if (state.args !== '') out.push({ type: 'tool-call-delta', id: state.id, argumentsDelta: state.args })
     }
     if (piece !== '') {
       state.args += piece
-      if (state.started) yield { type: 'tool-call-delta', id: state.id, argumentsDelta: piece }
+      if (state.started) out.push({ type: 'tool-call-delta', id: state.id, argumentsDelta: piece })
     }
   }
 
   /** Ends every open tool call with its parsed arguments, in the order the calls began. */
-  *endToolCalls(): Generator<StreamEvent> {
+  endToolCalls(out: StreamEvent[]): void {
     for (const call of this.calls.splice(0)) {
       if (!call.started) {
-        yield this.emit({ type: 'tool-call-start', id: call.id, name: call.name })
-        if (call.args !== '') yield { type: 'tool-call-delta', id: call.id, argumentsDelta: call.args }
+        this.emit(out, { type: 'tool-call-start', id: call.id, name: call.name })
+        if (call.args !== '') out.push({ type: 'tool-call-delta', id: call.id, argumentsDelta: call.args })
       }
       const parsed = parseToolArguments(call.args)
-      yield parsed.ok
-        ? { type: 'tool-call-end', id: call.id, name: call.name, input: parsed.value }
-        : { type: 'tool-call-end', id: call.id, name: call.name, input: call.args, inputError: parsed.error }
+      out.push(
+        parsed.ok
+          ? { type: 'tool-call-end', id: call.id, name: call.name, input: parsed.value }
+          : {
+              type: 'tool-call-end',
+              id: call.id,
+              name: call.name,
+              input: call.args,
+              inputError: parsed.error,
+            },
+      )
     }
     this.byKey.clear()
   }
 
-  *finishChoice(reason: unknown): Generator<StreamEvent> {
-    yield* this.endToolCalls()
+  finishChoice(reason: unknown, out: StreamEvent[]): void {
+    this.endToolCalls(out)
     this.finish = finishReasonOf(reason, this.anyToolCalls)
   }
 }
@@ -199,43 +216,51 @@ export async function* readChatAnswer(
   }
   const { provider } = context
   const reader = new ChoiceReader(context)
-  const start = { text: '' }
+  const sse = new SseParser()
+  const out: StreamEvent[] = []
   let usage: Usage | undefined
   let done = false
   let events = 0
-  for await (const event of parseSse(response.body, start)) {
-    if (context.signal?.aborted) throw aborted(provider)
-    // After [DONE] the body is read to its end, not abandoned, so the connection stays reusable.
-    if (done) continue
-    events++
-    const data = event.data.trim()
-    if (data === '[DONE]') {
-      done = true
-      continue
-    }
-    let chunk: unknown
-    try {
-      chunk = JSON.parse(data)
-    } catch (error) {
-      throw badResponse(provider, `a streamed event is not JSON: ${data.slice(0, 200)}`, error)
-    }
-    const failure = wireError(chunk) ?? (event.event === 'error' ? bareError(chunk, data) : undefined)
-    if (failure) throw streamError(provider, failure, reader.produced, context.secrets)
-    if (!isObject(chunk))
-      throw badResponse(provider, `a streamed event is not an object: ${data.slice(0, 200)}`)
-    usage = usageOf(chunk.usage) ?? usage
-    // Azure's content-filter verdict on the prompt (and the usage chunk) come with empty `choices`.
-    const choices = Array.isArray(chunk.choices) ? chunk.choices : []
-    for (const choice of choices) {
-      // tau asks for one choice; another index would be a second answer.
-      if (!isObject(choice) || (typeof choice.index === 'number' && choice.index !== 0)) continue
-      if (isObject(choice.delta)) yield* reader.delta(choice.delta)
-      if (typeof choice.finish_reason === 'string' && choice.finish_reason !== '')
-        yield* reader.finishChoice(choice.finish_reason)
+  for await (const batch of parsedChunks(response.body, sse)) {
+    for (const event of batch) {
+      if (context.signal?.aborted) throw aborted(provider)
+      // After [DONE] the body is read to its end, not abandoned, so the connection stays reusable.
+      if (done) continue
+      events++
+      // JSON.parse skips surrounding white space itself; only the sentinel is compared trimmed.
+      const data = event.data
+      if (data.length < 16 && data.trim() === '[DONE]') {
+        done = true
+        continue
+      }
+      let chunk: unknown
+      try {
+        chunk = JSON.parse(data)
+      } catch (error) {
+        throw badResponse(provider, `a streamed event is not JSON: ${data.slice(0, 200)}`, error)
+      }
+      const failure = wireError(chunk) ?? (event.event === 'error' ? bareError(chunk, data) : undefined)
+      if (failure) throw streamError(provider, failure, reader.produced, context.secrets)
+      if (!isObject(chunk))
+        throw badResponse(provider, `a streamed event is not an object: ${data.slice(0, 200)}`)
+      usage = usageOf(chunk.usage) ?? usage
+      // Azure's content-filter verdict on the prompt (and the usage chunk) come with empty `choices`.
+      const choices = Array.isArray(chunk.choices) ? chunk.choices : []
+      for (const choice of choices) {
+        // tau asks for one choice; another index would be a second answer.
+        if (!isObject(choice) || (typeof choice.index === 'number' && choice.index !== 0)) continue
+        if (isObject(choice.delta)) reader.delta(choice.delta, out)
+        if (typeof choice.finish_reason === 'string' && choice.finish_reason !== '')
+          reader.finishChoice(choice.finish_reason, out)
+      }
+      if (out.length > 0) {
+        for (const item of out) yield item
+        out.length = 0
+      }
     }
   }
   if (events === 0) {
-    const quoted = start.text.trim().slice(0, 200)
+    const quoted = sse.head.trim().slice(0, 200)
     throw badResponse(
       provider,
       quoted === ''
@@ -250,7 +275,8 @@ export async function* readChatAnswer(
       { provider, retryable: false },
     )
   }
-  if (reader.finish === undefined) yield* reader.finishChoice(undefined)
+  if (reader.finish === undefined) reader.finishChoice(undefined, out)
+  for (const item of out) yield item
   if (usage) yield { type: 'usage', usage }
   yield { type: 'finish', reason: reader.finish ?? 'stop' }
 }
@@ -278,8 +304,10 @@ async function* readWholeAnswer(response: HttpResponse, context: StreamContext):
   const calls = Array.isArray(message.tool_calls)
     ? message.tool_calls.map((call, index) => (isObject(call) ? { index, ...call } : call))
     : undefined
-  yield* reader.delta({ ...message, ...(calls ? { tool_calls: calls } : {}) })
-  yield* reader.finishChoice(choice.finish_reason)
+  const out: StreamEvent[] = []
+  reader.delta({ ...message, ...(calls ? { tool_calls: calls } : {}) }, out)
+  reader.finishChoice(choice.finish_reason, out)
+  yield* out
   const usage = usageOf(value.usage)
   if (usage) yield { type: 'usage', usage }
   yield { type: 'finish', reason: reader.finish ?? 'stop' }

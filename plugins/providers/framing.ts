@@ -12,13 +12,36 @@ export interface SseEvent {
 
 const HEAD_CHARS = 300
 
+/** A chunk as a Buffer without copying it (undici's chunks already are). */
+const asBuffer = (chunk: Uint8Array): Buffer =>
+  Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+
 /**
- * Splits decoded text into lines across chunk boundaries; \n, \r\n and \r all end a line.
+ * How many bytes at the end of `bytes` begin a UTF-8 character whose other bytes are still to
+ * come (0 to 3). They wait for the next chunk; anything else decodes now, invalid bytes included
+ * (as U+FFFD, the same as at the end of the stream).
+ */
+export function incompleteUtf8Tail(bytes: Uint8Array): number {
+  const n = bytes.length
+  for (let back = 1; back <= 3 && back <= n; back++) {
+    const byte = bytes[n - back] as number
+    if ((byte & 0xc0) === 0x80) continue // a continuation byte: look further back for its lead
+    if (byte < 0xc0) return 0 // ASCII: nothing pending
+    const length = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : 2
+    return length > back ? back : 0
+  }
+  return 0
+}
+
+/**
+ * Splits the bytes of a body into lines across chunk boundaries; \n, \r\n and \r all end a line.
+ * Decodes UTF-8 with Buffer's decoder, holding back the bytes of a character cut by a chunk
+ * boundary (a TextDecoder per stream costs more to create than a short answer takes to decode).
  * Synchronous, so each parser below is a single generator (an extra async generator layer per
  * line cost more than the parsing itself).
  */
 export class LineSplitter {
-  private readonly decoder = new TextDecoder()
+  private pending: Buffer | undefined
   private buffer = ''
   private first = true
   /** The first few hundred characters of the text, for error messages about the answer. */
@@ -26,19 +49,29 @@ export class LineSplitter {
 
   /** Adds a chunk of bytes; returns the lines it completed. */
   push(chunk: Uint8Array): string[] {
-    let text = this.decoder.decode(chunk, { stream: true })
+    let bytes = asBuffer(chunk)
+    if (this.pending) {
+      bytes = Buffer.concat([this.pending, bytes])
+      this.pending = undefined
+    }
+    const tail = incompleteUtf8Tail(bytes)
+    if (tail > 0) this.pending = bytes.subarray(bytes.length - tail)
+    let text = bytes.toString('utf8', 0, bytes.length - tail)
     if (this.first && text.length > 0) {
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
       this.first = false
     }
     if (this.head.length < HEAD_CHARS) this.head += text.slice(0, HEAD_CHARS - this.head.length)
-    this.buffer += text
+    this.buffer = this.buffer === '' ? text : this.buffer + text
     return this.drain(false)
   }
 
   /** Ends the input; returns the last lines, the unterminated one included. */
   end(): string[] {
-    this.buffer += this.decoder.decode()
+    if (this.pending) {
+      this.buffer += this.pending.toString('utf8')
+      this.pending = undefined
+    }
     const out = this.drain(true)
     if (this.buffer !== '') out.push(this.buffer)
     this.buffer = ''
@@ -66,46 +99,141 @@ export class LineSplitter {
         start = i + 1
       }
     }
-    this.buffer = start === 0 ? buffer : buffer.slice(start)
+    this.buffer = start === 0 ? buffer : start === buffer.length ? '' : buffer.slice(start)
     return out
   }
 }
 
+/** A synchronous parser of a body's chunks: what each chunk completes, then what the end does. */
+export interface ChunkParser<T> {
+  push(chunk: Uint8Array): T[]
+  end(): T[]
+}
+
 /**
- * Parses an SSE stream into events (per the WHATWG EventSource rules). `head.text` receives the
+ * A body through a ChunkParser, one array per chunk (empty ones skipped). The stream parsers
+ * iterate these arrays synchronously: one await per network chunk instead of one per event.
+ */
+export async function* parsedChunks<T>(
+  body: AsyncIterable<Uint8Array>,
+  parser: ChunkParser<T>,
+): AsyncGenerator<T[]> {
+  for await (const chunk of body) {
+    const items = parser.push(chunk)
+    if (items.length > 0) yield items
+  }
+  const last = parser.end()
+  if (last.length > 0) yield last
+}
+
+/**
+ * Server-Sent Events (per the WHATWG EventSource rules) from a body's chunks. `head` is the
  * first few hundred characters of the body, for an error message when it turns out not to be SSE.
  */
-export async function* parseSse(
-  body: AsyncIterable<Uint8Array>,
-  head?: { text: string },
-): AsyncGenerator<SseEvent> {
-  const splitter = new LineSplitter()
-  let event: string | undefined
-  let data: string[] = []
-  const ready: SseEvent[] = []
-  const take = (line: string) => {
+export class SseParser implements ChunkParser<SseEvent> {
+  private readonly lines = new LineSplitter()
+  private event: string | undefined
+  private data: string[] = []
+  private ready: SseEvent[] = []
+
+  get head(): string {
+    return this.lines.head
+  }
+
+  push(chunk: Uint8Array): SseEvent[] {
+    for (const line of this.lines.push(chunk)) this.take(line)
+    return this.flush()
+  }
+
+  end(): SseEvent[] {
+    for (const line of this.lines.end()) this.take(line)
+    if (this.data.length > 0) this.ready.push({ event: this.event, data: this.data.join('\n') })
+    this.data = []
+    return this.flush()
+  }
+
+  private flush(): SseEvent[] {
+    const out = this.ready
+    if (out.length > 0) this.ready = []
+    return out
+  }
+
+  private take(line: string): void {
     if (line === '') {
-      if (data.length > 0) ready.push({ event, data: data.join('\n') })
-      event = undefined
-      data = []
+      if (this.data.length > 0) {
+        const data = this.data
+        this.ready.push({
+          event: this.event,
+          data: data.length === 1 ? (data[0] as string) : data.join('\n'),
+        })
+        this.data = []
+      }
+      this.event = undefined
       return
     }
-    if (line.charCodeAt(0) === 58 /* ':' */) return
+    const first = line.charCodeAt(0)
+    if (first === 58 /* ':' */) return
+    // The usual line, `data: ...`, without splitting it into field and value.
+    if (first === 100 /* 'd' */ && line.startsWith('data:')) {
+      this.data.push(line.charCodeAt(5) === 32 /* ' ' */ ? line.slice(6) : line.slice(5))
+      return
+    }
     const colon = line.indexOf(':')
     const field = colon === -1 ? line : line.slice(0, colon)
     let value = colon === -1 ? '' : line.slice(colon + 1)
     if (value.charCodeAt(0) === 32 /* ' ' */) value = value.slice(1)
-    if (field === 'data') data.push(value)
-    else if (field === 'event') event = value
+    if (field === 'data') this.data.push(value)
+    else if (field === 'event') this.event = value
   }
-  for await (const chunk of body) {
-    for (const line of splitter.push(chunk)) take(line)
-    if (head) head.text = splitter.head
-    if (ready.length > 0) yield* ready.splice(0)
+}
+
+/** Newline-delimited JSON from a body's chunks: the non-blank lines, to parse with parseNdjsonLine. */
+export class NdjsonLines implements ChunkParser<string> {
+  private readonly lines = new LineSplitter()
+
+  push(chunk: Uint8Array): string[] {
+    return nonBlank(this.lines.push(chunk))
   }
-  for (const line of splitter.end()) take(line)
-  if (data.length > 0) ready.push({ event, data: data.join('\n') })
-  yield* ready
+
+  end(): string[] {
+    return nonBlank(this.lines.end())
+  }
+}
+
+function nonBlank(lines: string[]): string[] {
+  let blank = false
+  for (const line of lines) if (line.trim() === '') blank = true
+  return blank ? lines.filter((line) => line.trim() !== '') : lines
+}
+
+/** One NDJSON line; a line that is not JSON is a bad-response error naming it. */
+export function parseNdjsonLine(line: string, provider: string): unknown {
+  try {
+    return JSON.parse(line)
+  } catch (error) {
+    throw new ProviderError(
+      'bad-response',
+      `${provider}: a streamed line is not JSON: ${line.trim().slice(0, 200)}`,
+      {
+        provider,
+        retryable: false,
+        cause: error,
+      },
+    )
+  }
+}
+
+/** Parses an SSE stream into events. `head.text` receives the first characters of the body. */
+export async function* parseSse(
+  body: AsyncIterable<Uint8Array>,
+  head?: { text: string },
+): AsyncGenerator<SseEvent> {
+  const parser = new SseParser()
+  for await (const events of parsedChunks(body, parser)) {
+    if (head) head.text = parser.head
+    for (const event of events) yield event
+  }
+  if (head) head.text = parser.head
 }
 
 /** Parses newline-delimited JSON; a line that is not JSON is a bad-response error naming it. */
@@ -113,24 +241,7 @@ export async function* parseNdjson(
   body: AsyncIterable<Uint8Array>,
   provider: string,
 ): AsyncGenerator<unknown> {
-  const splitter = new LineSplitter()
-  const parse = (line: string): unknown => {
-    try {
-      return JSON.parse(line)
-    } catch (error) {
-      throw new ProviderError(
-        'bad-response',
-        `${provider}: a streamed line is not JSON: ${line.trim().slice(0, 200)}`,
-        {
-          provider,
-          retryable: false,
-          cause: error,
-        },
-      )
-    }
+  for await (const lines of parsedChunks(body, new NdjsonLines())) {
+    for (const line of lines) yield parseNdjsonLine(line, provider)
   }
-  for await (const chunk of body) {
-    for (const line of splitter.push(chunk)) if (line.trim() !== '') yield parse(line)
-  }
-  for (const line of splitter.end()) if (line.trim() !== '') yield parse(line)
 }

@@ -6,7 +6,11 @@
  * A request is retried only before any of its answer has been handed to the caller: once a
  * streamed body has produced a byte, a failure is reported, never retried (no duplicated text).
  *
- * undici is imported on the first request (its import alone costs ~80 ms), never at start-up.
+ * undici's Pool is imported on the first request, never at start-up, and from its own module
+ * rather than undici's index (which loads fetch, WebSocket, caches and mocks too: ~35 ms more).
+ * Requests go through `pool.dispatch()` with a handler of tau's own instead of `pool.request()`:
+ * the body arrives as chunks in a small queue, without a Node stream and its async iterator
+ * around it, and errors are mapped where they arrive. See docs/benchmarks.md for what it saves.
  */
 import { setTimeout as delay } from 'node:timers/promises'
 import type { Dispatcher, Pool } from 'undici'
@@ -54,6 +58,8 @@ export interface HttpRequest {
   headers?: Record<string, string>
   /** Sent as JSON. */
   body?: unknown
+  /** The body already serialised as JSON text (then `body` is not used). */
+  json?: string
   signal?: AbortSignal | undefined
 }
 
@@ -64,10 +70,15 @@ export interface HttpResponse {
   body: AsyncIterable<Uint8Array>
 }
 
-type UndiciModule = typeof import('undici')
-let undici: Promise<UndiciModule> | undefined
+interface UndiciParts {
+  readonly Pool: typeof Pool
+  readonly parseHeaders: (headers: Buffer[]) => Record<string, string | string[]>
+}
+let undici: Promise<UndiciParts> | undefined
 const loadUndici = () => {
-  undici ??= import('undici')
+  undici ??= Promise.all([import('undici/lib/dispatcher/pool.js'), import('undici/lib/core/util.js')]).then(
+    ([pool, util]) => ({ Pool: pool.default, parseHeaders: util.parseHeaders }),
+  )
   return undici
 }
 
@@ -141,11 +152,113 @@ function isAbort(error: unknown, signal: AbortSignal | undefined): boolean {
   return name === 'AbortError' || errorCode(error) === 'UND_ERR_ABORTED'
 }
 
+/** Bytes a response may buffer ahead of its reader before undici stops reading the socket. */
+const HIGH_WATER_BYTES = 256 * 1024
+
+/** A parsed request URL; the same few URLs are used over and over, so they are parsed once. */
+interface Target {
+  readonly origin: string
+  readonly path: string
+}
+
+/**
+ * A response body fed by undici's dispatch handler: chunks are queued as they arrive and handed
+ * to the reader in order. Backpressure: past HIGH_WATER_BYTES undici is told to pause, and is
+ * resumed once the reader has caught up. A reader that stops early (return()) aborts the request,
+ * which releases the socket; a body read to its end leaves the connection to the pool.
+ */
+class ResponseBody implements AsyncIterableIterator<Uint8Array> {
+  private readonly chunks: Uint8Array[] = []
+  private buffered = 0
+  private ended = false
+  private failure: ProviderError | undefined
+  private waiting:
+    | { resolve: (r: IteratorResult<Uint8Array>) => void; reject: (e: unknown) => void }
+    | undefined
+  private paused = false
+
+  constructor(
+    private readonly resume: () => void,
+    private readonly abort: (reason?: Error) => void,
+  ) {}
+
+  /** From undici: a chunk. False asks undici to pause until resume(). */
+  push(chunk: Uint8Array): boolean {
+    const waiting = this.waiting
+    if (waiting) {
+      this.waiting = undefined
+      waiting.resolve({ value: chunk, done: false })
+      return true
+    }
+    this.chunks.push(chunk)
+    this.buffered += chunk.byteLength
+    if (this.buffered < HIGH_WATER_BYTES) return true
+    this.paused = true
+    return false
+  }
+
+  /** From undici: the body is complete. */
+  end(): void {
+    this.ended = true
+    const waiting = this.waiting
+    if (waiting) {
+      this.waiting = undefined
+      waiting.resolve({ value: undefined, done: true })
+    }
+  }
+
+  /** From undici: the body failed after it began (already mapped to a ProviderError). */
+  fail(error: ProviderError): void {
+    if (this.ended) return
+    this.failure = error
+    const waiting = this.waiting
+    if (waiting) {
+      this.waiting = undefined
+      waiting.reject(error)
+    }
+  }
+
+  next(): Promise<IteratorResult<Uint8Array>> {
+    const chunk = this.chunks.shift()
+    if (chunk !== undefined) {
+      this.buffered -= chunk.byteLength
+      if (this.paused && this.buffered < HIGH_WATER_BYTES / 2) {
+        this.paused = false
+        this.resume()
+      }
+      return Promise.resolve({ value: chunk, done: false })
+    }
+    if (this.failure) return Promise.reject(this.failure)
+    if (this.ended) return Promise.resolve({ value: undefined, done: true })
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject }
+    })
+  }
+
+  /** The reader stopped early (abort, or it broke out of its loop): release the socket. */
+  return(): Promise<IteratorResult<Uint8Array>> {
+    if (!this.ended && !this.failure) {
+      this.ended = true
+      this.abort(new Error('the response body was not read to its end'))
+    }
+    this.chunks.length = 0
+    return Promise.resolve({ value: undefined, done: true })
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this
+  }
+}
+
 export class HttpClient {
   readonly provider: string
   private readonly settings: HttpSettings
   private readonly hints: ProviderHints
   private readonly pools = new Map<string, Pool>()
+  /** Origins whose last response ended this very event-loop turn (see send()). */
+  private readonly settling = new Map<string, Promise<void>>()
+  private readonly targets = new Map<string, Target>()
+  private parts: UndiciParts | undefined
   private closed = false
 
   constructor(provider: string, settings: HttpSettings = DEFAULT_HTTP_SETTINGS, hints: ProviderHints = {}) {
@@ -154,11 +267,22 @@ export class HttpClient {
     this.hints = hints
   }
 
-  private async pool(origin: string): Promise<Pool> {
+  private target(url: string): Target {
+    let target = this.targets.get(url)
+    if (!target) {
+      const parsed = new URL(url)
+      target = { origin: parsed.origin, path: parsed.pathname + parsed.search }
+      // Providers call a handful of URLs; a client that is handed many (listing pages) stays bounded.
+      if (this.targets.size >= 64) this.targets.clear()
+      this.targets.set(url, target)
+    }
+    return target
+  }
+
+  private pool(origin: string, parts: UndiciParts): Pool {
     let pool = this.pools.get(origin)
     if (!pool) {
-      const { Pool } = await loadUndici()
-      pool = new Pool(origin, {
+      pool = new parts.Pool(origin, {
         connect: { timeout: this.settings.timeouts.connectMs },
         keepAliveTimeout: 30_000,
         keepAliveMaxTimeout: 600_000,
@@ -174,17 +298,25 @@ export class HttpClient {
       throw new ProviderError('aborted', `${this.provider}: the HTTP client is closed`, {
         provider: this.provider,
       })
-    const url = new URL(request.url)
+    const target = this.target(request.url)
+    this.parts ??= await loadUndici()
+    const parts = this.parts
+    // undici hands a kept-alive socket back to its pool one event-loop turn after a response
+    // ends; a request sent before then would open a second connection. An agent's next turn
+    // comes long after (tools, transcript writes); a caller sending back to back waits here.
+    const settling = this.settling.get(target.origin)
+    if (settling) await settling
+    const body = request.json ?? (request.body !== undefined ? JSON.stringify(request.body) : undefined)
     let attempt = 0
     for (;;) {
       let failure: ProviderError
       try {
-        return await this.attempt(url, request)
+        return await this.attempt(target, request, body, parts)
       } catch (error) {
         failure =
           error instanceof ProviderError
             ? error
-            : this.mapTransportError(error, url, request.signal, 'before the answer')
+            : this.mapTransportError(error, target.origin, request.signal, 'before the answer')
       }
       if (!failure.retryable || attempt >= this.settings.retries.max || request.signal?.aborted) throw failure
       const waitMs =
@@ -204,61 +336,119 @@ export class HttpClient {
     }
   }
 
-  private async attempt(url: URL, request: HttpRequest): Promise<HttpResponse> {
-    const pool = await this.pool(url.origin)
+  private async attempt(
+    target: Target,
+    request: HttpRequest,
+    body: string | undefined,
+    parts: UndiciParts,
+  ): Promise<HttpResponse> {
     const headers: Record<string, string> = { accept: 'application/json', ...request.headers }
-    let body: string | undefined
-    if (request.body !== undefined) {
-      body = JSON.stringify(request.body)
-      headers['content-type'] = 'application/json'
-    }
-    const options: Dispatcher.RequestOptions = {
-      path: url.pathname + url.search,
+    if (body !== undefined) headers['content-type'] = 'application/json'
+    const options: Dispatcher.DispatchOptions = {
+      path: target.path,
       method: request.method,
       headers,
       headersTimeout: this.settings.timeouts.firstByteMs,
       bodyTimeout: this.settings.timeouts.idleMs,
-      ...(body !== undefined ? { body } : {}),
-      ...(request.signal ? { signal: request.signal } : {}),
     }
-    const response = await pool.request(options)
-    const responseHeaders = response.headers as Record<string, string | string[] | undefined>
-    if (response.statusCode >= 200 && response.statusCode < 300) {
-      return {
-        status: response.statusCode,
-        headers: responseHeaders,
-        body: this.guardBody(response.body, url, request.signal),
-      }
-    }
-    const text = await response.body.text().catch(() => '')
-    throw this.statusError(response.statusCode, text, responseHeaders)
+    if (body !== undefined) options.body = body
+    const response = await this.dispatch(
+      this.pool(target.origin, parts),
+      options,
+      target,
+      request.signal,
+      parts,
+    )
+    if (response.status >= 200 && response.status < 300) return response
+    const text = await readText(response.body).catch(() => '')
+    throw this.statusError(response.status, text, response.headers)
   }
 
-  /** Turns transport failures while reading a body into ProviderErrors that are never retried. */
-  private async *guardBody(
-    body: AsyncIterable<Uint8Array> & { destroy?: () => void },
-    url: URL,
+  /**
+   * One request through undici's dispatch API. Resolves at the response headers (any status);
+   * rejects with undici's own error if the request fails before them (send() maps and retries it).
+   * A failure after the headers reaches the body's reader as a ProviderError that is never retried.
+   */
+  private dispatch(
+    pool: Pool,
+    options: Dispatcher.DispatchOptions,
+    target: Target,
     signal: AbortSignal | undefined,
-  ): AsyncGenerator<Uint8Array> {
-    let complete = false
-    try {
-      for await (const chunk of body) yield chunk
-      complete = true
-      // undici returns the socket to the pool a tick after the body ends; waiting for it lets the
-      // caller's next request (the next turn) reuse the connection instead of opening another.
-      await new Promise((resolve) => setImmediate(resolve))
-    } catch (error) {
-      const mapped = this.mapTransportError(error, url, signal, 'while the answer was streaming')
-      throw new ProviderError(mapped.kind, mapped.message, {
-        provider: this.provider,
-        retryable: false,
-        cause: error,
-      })
-    } finally {
-      // Stopping early (abort, or the consumer broke out) must release the socket; a body read
-      // to its end leaves the connection to the pool for reuse.
-      if (!complete) body.destroy?.()
-    }
+    parts: UndiciParts,
+  ): Promise<HttpResponse> {
+    return new Promise<HttpResponse>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(signal.reason ?? new Error('aborted'))
+        return
+      }
+      let abort: ((reason?: Error) => void) | undefined
+      let body: ResponseBody | undefined
+      let aborted: Error | undefined
+      const onAbort = () => {
+        aborted = signal?.reason instanceof Error ? signal.reason : new Error('aborted')
+        abort?.(aborted)
+      }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      const done = () => signal?.removeEventListener('abort', onAbort)
+      const handler: Dispatcher.DispatchHandler = {
+        onConnect: (abortRequest) => {
+          abort = abortRequest
+          if (aborted) abortRequest(aborted)
+        },
+        onHeaders: (status, rawHeaders, resume) => {
+          if (status < 200) return true
+          body = new ResponseBody(resume, (reason) => abort?.(reason))
+          resolve({
+            status,
+            headers: parts.parseHeaders(rawHeaders as unknown as Buffer[]),
+            body,
+          })
+          return true
+        },
+        onData: (chunk) => (body ? body.push(chunk) : true),
+        onComplete: () => {
+          done()
+          body?.end()
+          // After undici's own setImmediate, scheduled once this callback returns.
+          queueMicrotask(() => this.settle(target.origin))
+        },
+        onError: (error) => {
+          done()
+          if (!body) {
+            reject(error)
+            return
+          }
+          const mapped = this.mapTransportError(
+            error,
+            target.origin,
+            signal,
+            'while the answer was streaming',
+          )
+          body.fail(
+            new ProviderError(mapped.kind, mapped.message, {
+              provider: this.provider,
+              retryable: false,
+              cause: error,
+            }),
+          )
+        },
+      }
+      pool.dispatch(options, handler)
+    })
+  }
+
+  /** Marks an origin as settling until the next event-loop turn (see send()). */
+  private settle(origin: string): void {
+    if (this.settling.has(origin)) return
+    this.settling.set(
+      origin,
+      new Promise<void>((resolve) =>
+        setImmediate(() => {
+          this.settling.delete(origin)
+          resolve()
+        }),
+      ),
+    )
   }
 
   statusError(
@@ -308,7 +498,7 @@ export class HttpClient {
 
   private mapTransportError(
     error: unknown,
-    url: URL,
+    origin: string,
     signal: AbortSignal | undefined,
     when: string,
   ): ProviderError {
@@ -328,10 +518,10 @@ export class HttpClient {
     ) {
       const what =
         code === 'UND_ERR_CONNECT_TIMEOUT'
-          ? `could not connect to ${url.origin} within ${this.settings.timeouts.connectMs} ms`
+          ? `could not connect to ${origin} within ${this.settings.timeouts.connectMs} ms`
           : code === 'UND_ERR_HEADERS_TIMEOUT'
-            ? `no answer from ${url.origin} within ${this.settings.timeouts.firstByteMs} ms`
-            : `the answer from ${url.origin} stalled for ${this.settings.timeouts.idleMs} ms`
+            ? `no answer from ${origin} within ${this.settings.timeouts.firstByteMs} ms`
+            : `the answer from ${origin} stalled for ${this.settings.timeouts.idleMs} ms`
       return new ProviderError('timeout', `${provider}: ${what}`, {
         provider,
         retryable: code === 'UND_ERR_CONNECT_TIMEOUT',
@@ -343,24 +533,20 @@ export class HttpClient {
       return new ProviderError(
         'connection',
         refused
-          ? `${provider}: connection refused at ${url.origin}`
-          : `${provider}: connection to ${url.origin} failed ${when} (${code})`,
+          ? `${provider}: connection refused at ${origin}`
+          : `${provider}: connection to ${origin} failed ${when} (${code})`,
         {
           provider,
           cause: error,
-          ...(refused && this.hints.unreachable ? { hint: this.hints.unreachable(url.origin) } : {}),
+          ...(refused && this.hints.unreachable ? { hint: this.hints.unreachable(origin) } : {}),
         },
       )
     }
     const message = error instanceof Error ? error.message : String(error)
-    return new ProviderError(
-      'connection',
-      `${provider}: request to ${url.origin} failed ${when}: ${message}`,
-      {
-        provider,
-        cause: error,
-      },
-    )
+    return new ProviderError('connection', `${provider}: request to ${origin} failed ${when}: ${message}`, {
+      provider,
+      cause: error,
+    })
   }
 
   /** Sends a request and parses its whole body as JSON. */

@@ -17,7 +17,16 @@ export {
   type ProviderErrorKind,
   withPlugin,
 } from './errors.js'
-export { parseNdjson, parseSse, type SseEvent } from './framing.js'
+export {
+  type ChunkParser,
+  NdjsonLines,
+  parsedChunks,
+  parseNdjson,
+  parseNdjsonLine,
+  parseSse,
+  type SseEvent,
+  SseParser,
+} from './framing.js'
 export {
   backoffDelay,
   DEFAULT_HTTP_SETTINGS,

@@ -163,6 +163,11 @@ export class ProviderRegistry {
     if (hasTools && mode === 'auto' && !usePrompt)
       usePrompt = !(await this.capabilities(request.model, options)).tools
     if (!usePrompt) {
+      // Only a model that may refuse tools at runtime needs watching; the rest is delegated whole.
+      if (!hasTools || mode !== 'auto') {
+        yield* provider.stream(request, options)
+        return
+      }
       let produced = false
       try {
         for await (const event of provider.stream(request, options)) {

@@ -1,10 +1,26 @@
 /**
- * The default transcript store: `<dir>/<id>.jsonl`, one record a line. Each record is written
- * with one write call (and synced, unless `fsync` is off) before append() resolves, so a crash
- * leaves at most a torn last line. Reading tolerates a torn last line (a warning) and throws on
- * anything else that does not parse, naming the file and line. Before appending to a file whose
- * last line is torn, the torn bytes are cut off, so the next record starts on its own line.
+ * The default transcript store: `<dir>/<id>.jsonl`, one record a line. Reading tolerates a torn
+ * last line (a warning) and throws on anything else that does not parse, naming the file and line.
+ * Before appending to a file whose last line is torn, the torn bytes are cut off, so the next
+ * record starts on its own line.
+ *
+ * Writing, and why a crash never corrupts a transcript:
+ * - Each record is one write() call, made before append() resolves, so the loop never moves on
+ *   with a record still in tau's memory. What write() has returned is the kernel's: a crash or a
+ *   kill of the process (SIGKILL included) loses nothing appended, and tears at most the line being
+ *   written at that instant: the torn last line the reader tolerates.
+ * - With `fsync` on (the default), every record is fdatasync'd, and the next record of the
+ *   session is written only once the previous one's sync has completed. So at any moment at most
+ *   one record is written but not yet on the disk: a power loss or an OS crash can lose or tear
+ *   that last record only, never one before it, and never leave a damaged line in the middle.
+ *   The sync itself runs in the background while the loop goes on (it overlaps the tool run or
+ *   the next model call); the next append, and close(), wait for it. A failed sync is reported by
+ *   the next append or close(), never dropped.
+ * - The difference with syncing before append() resolves: after a power loss, the last record can
+ *   be missing although the step after it already happened (its tool ran, the next request went
+ *   out), as the record being synced at that moment always could. A process crash loses nothing.
  */
+import { fdatasync, writeSync } from 'node:fs'
 import { type FileHandle, mkdir, open, readdir, readFile, stat, truncate } from 'node:fs/promises'
 import { join } from 'node:path'
 import { TauError } from '../../kernel/index.js'
@@ -21,8 +37,21 @@ import {
 const ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/
 
 export interface JsonlStoreOptions {
-  /** Sync each record to disk before append() resolves (default true). */
+  /** fdatasync every record, the next record waiting for the previous one's sync (default true). */
   readonly fsync?: boolean
+  /** The sync call (tests observe the order with it); default fdatasync(2) on the file. */
+  readonly datasync?: (fd: number) => Promise<void>
+}
+
+const fdatasyncOf = (fd: number): Promise<void> =>
+  new Promise((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())))
+
+/** An open transcript: its handle and the sync of its last record. */
+interface OpenTranscript {
+  readonly handle: FileHandle
+  /** Settles when the last written record is on disk; never rejects (see `failure`). */
+  synced: Promise<void>
+  failure: unknown
 }
 
 /** Parses JSONL text; a torn (unparseable, unterminated) last line is a warning, anything else throws. */
@@ -72,7 +101,8 @@ export function parseTranscript(text: string, file: string): TranscriptRead & { 
 export class JsonlTranscriptStore implements TranscriptStore {
   readonly kind = 'jsonl'
   private readonly fsync: boolean
-  private readonly handles = new Map<string, Promise<FileHandle>>()
+  private readonly datasync: (fd: number) => Promise<void>
+  private readonly handles = new Map<string, Promise<OpenTranscript>>()
   /** Appends of a session, one after another. */
   private readonly queues = new Map<string, Promise<unknown>>()
 
@@ -81,6 +111,7 @@ export class JsonlTranscriptStore implements TranscriptStore {
     options: JsonlStoreOptions = {},
   ) {
     this.fsync = options.fsync ?? true
+    this.datasync = options.datasync ?? fdatasyncOf
   }
 
   location(id: string): string {
@@ -95,19 +126,46 @@ export class JsonlTranscriptStore implements TranscriptStore {
   }
 
   private async write(id: string, records: readonly TranscriptRecord[]): Promise<void> {
-    const handle = await this.handle(id)
+    const file = await this.handle(id)
     for (const record of records) {
       // One write call per record: a crash tears at most this line.
-      const line = `${JSON.stringify(record)}\n`
-      await handle.write(line)
-      if (this.fsync) await handle.datasync()
+      const line = Buffer.from(`${JSON.stringify(record)}\n`)
+      if (this.fsync) {
+        // The record before this one is on disk before this one is written (see the top).
+        await file.synced
+        if (file.failure !== undefined) throw file.failure
+      }
+      try {
+        // Synchronous: a small append to the page cache costs less than a thread-pool round trip.
+        for (let offset = 0; offset < line.length; )
+          offset += writeSync(file.handle.fd, line, offset, line.length - offset)
+      } catch (error) {
+        // Reopen next time: opening cuts off whatever part of this line did get written. (The
+        // sync of the record before settles first: it is on the handle being closed.)
+        this.handles.delete(id)
+        await file.synced
+        await file.handle.close().catch(() => undefined)
+        throw error
+      }
+      if (this.fsync) {
+        file.synced = this.datasync(file.handle.fd).then(
+          () => undefined,
+          (error: unknown) => {
+            file.failure = error
+          },
+        )
+      }
     }
   }
 
-  private handle(id: string): Promise<FileHandle> {
+  private handle(id: string): Promise<OpenTranscript> {
     let handle = this.handles.get(id)
     if (!handle) {
-      handle = this.openForAppend(id)
+      handle = this.openForAppend(id).then((opened) => ({
+        handle: opened,
+        synced: Promise.resolve(),
+        failure: undefined,
+      }))
       this.handles.set(id, handle)
       handle.catch(() => this.handles.delete(id))
     }
@@ -201,12 +259,17 @@ export class JsonlTranscriptStore implements TranscriptStore {
     return summaries.map(({ mtimeMs: _, ...summary }) => summary)
   }
 
+  /** Waits for the last record's sync, then closes the file; a failed sync is thrown here. */
   async close(id: string): Promise<void> {
     await this.queues.get(id)?.catch(() => undefined)
     this.queues.delete(id)
     const handle = this.handles.get(id)
     this.handles.delete(id)
-    if (handle) await (await handle.catch(() => undefined))?.close()
+    const file = handle ? await handle.catch(() => undefined) : undefined
+    if (!file) return
+    await file.synced
+    await file.handle.close()
+    if (file.failure !== undefined) throw file.failure
   }
 
   async closeAll(): Promise<void> {

@@ -344,3 +344,51 @@ describe('openai provider: environment', () => {
     expect(headers.authorization).toBe(`Bearer ${KEY}`)
   })
 })
+
+describe('chatBodyJson', () => {
+  const tools = [
+    {
+      name: 'Read',
+      description: 'Reads a file',
+      inputSchema: { type: 'object', properties: { file_path: { type: 'string' } }, required: ['file_path'] },
+    },
+  ]
+  const options = {
+    flavour: 'openai' as const,
+    maxTokensField: 'max_completion_tokens' as const,
+    includeUsage: true,
+    parallelToolCalls: undefined,
+    reasoningModel: false,
+    extra: undefined,
+  }
+  const req = (text: string) => ({
+    model: { provider: 'openai', model: 'gpt-4o' },
+    messages: [{ role: 'user' as const, content: text }],
+    tools,
+  })
+
+  it('is the JSON of the body, its tools serialised once per tool list', async () => {
+    const { chatBody, chatBodyJson } = await import('../../../plugins/provider-openai/request.js')
+    for (const text of ['one', 'two "quoted" \u2028']) {
+      const body = chatBody(req(text), options)
+      expect(JSON.parse(chatBodyJson(body, req(text), undefined))).toEqual(body)
+    }
+    // A list changed in place (a hook re-describing a tool) is serialised again.
+    const list = [{ ...tools[0]! }]
+    const inPlace = { ...req('y'), tools: list }
+    expect(
+      JSON.parse(chatBodyJson(chatBody(inPlace, options), inPlace, undefined)).tools[0].function.description,
+    ).toBe('Reads a file')
+    list[0]!.description = 'Reads a file, changed'
+    expect(
+      JSON.parse(chatBodyJson(chatBody(inPlace, options), inPlace, undefined)).tools[0].function.description,
+    ).toBe('Reads a file, changed')
+    list.push({ ...tools[0]!, name: 'Read2' })
+    expect(JSON.parse(chatBodyJson(chatBody(inPlace, options), inPlace, undefined)).tools).toHaveLength(2)
+    // A providerOptions `tools` wins over the list: the body is serialised as it is.
+    const extra = { tools: [{ type: 'function', function: { name: 'Other', parameters: {} } }] }
+    const body = chatBody(req('x'), { ...options, extra })
+    expect(JSON.parse(chatBodyJson(body, req('x'), extra))).toEqual(body)
+    expect(JSON.parse(chatBodyJson(body, req('x'), extra)).tools[0].function.name).toBe('Other')
+  })
+})

@@ -183,6 +183,75 @@ describe('HttpClient', () => {
     await client.close()
   })
 
+  it('hands over a large body whole and in order to a slow reader (undici paused and resumed)', async () => {
+    // 4 MB in 64 KB writes: far past what the body buffers before it tells undici to pause.
+    const piece = Buffer.alloc(64 * 1024)
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' })
+      let sent = 0
+      const more = () => {
+        while (sent < 64) {
+          piece.fill(sent % 251)
+          sent++
+          if (!res.write(Buffer.from(piece))) return void res.once('drain', more)
+        }
+        res.end()
+      }
+      more()
+    })
+    const client = new HttpClient('test', fast)
+    const response = await client.send({ method: 'GET', url: server.url })
+    let bytes = 0
+    let inOrder = true
+    for await (const chunk of response.body) {
+      for (let i = 0; i < chunk.length; i += 4096) {
+        if (chunk[i] !== Math.floor((bytes + i) / piece.length) % 251) inOrder = false
+      }
+      bytes += chunk.length
+      // A reader slower than the socket.
+      if (bytes % (512 * 1024) < chunk.length) await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    expect(bytes).toBe(64 * piece.length)
+    expect(inOrder).toBe(true)
+    await client.close()
+  })
+
+  it('a reader that stops early releases the request, and the next request still works', async () => {
+    const server = await serve((req, res) => {
+      if (req.url === '/endless') {
+        res.writeHead(200, { 'content-type': 'text/event-stream' })
+        const timer = setInterval(() => res.write('data: tick\n\n'), 5)
+        res.on('close', () => clearInterval(timer))
+        return
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}')
+    })
+    const client = new HttpClient('test', fast)
+    const response = await client.send({ method: 'GET', url: `${server.url}/endless` })
+    for await (const _chunk of response.body) break
+    await expect(client.json({ method: 'GET', url: `${server.url}/x` })).resolves.toEqual({ ok: true })
+    await client.close()
+  })
+
+  it('an abort while the body streams ends the reader with an aborted error, never retried', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.write('data: one\n\n')
+    })
+    const client = new HttpClient('test', fast)
+    const controller = new AbortController()
+    const response = await client.send({
+      method: 'POST',
+      url: server.url,
+      body: {},
+      signal: controller.signal,
+    })
+    setTimeout(() => controller.abort(), 30)
+    await expect(readText(response.body)).rejects.toMatchObject({ kind: 'aborted', retryable: false })
+    expect(server.attempts()).toBe(1)
+    await client.close()
+  })
+
   it('reuses one keep-alive connection for sequential requests', async () => {
     let sockets = 0
     const server = createServer((req, res) => {

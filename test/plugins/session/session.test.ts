@@ -131,6 +131,59 @@ describe('transcript store (JSONL)', () => {
     expect(again.records).toEqual([meta, message(0, 'one'), message(1, 'again')])
   })
 
+  it('with fsync, each record is written before append() resolves, the next one only once the one before is synced, and close() waits for the last sync', async () => {
+    const dir = await project()
+    const file = join(dir, 's1.jsonl')
+    const lines = async () => (await readFile(file, 'utf8')).split('\n').length - 1
+    const syncs: Array<{ lines: number; release: () => void }> = []
+    const syncCalled = async (n: number) => {
+      while (syncs.length < n) await new Promise((resolve) => setTimeout(resolve, 2))
+      return syncs[n - 1]!
+    }
+    const store = new JsonlTranscriptStore(dir, {
+      datasync: async () => {
+        const seen = await lines()
+        await new Promise<void>((release) => syncs.push({ lines: seen, release }))
+      },
+    })
+    // Written (readable by anyone) when append() resolves; its sync still in flight.
+    await store.append('s1', [meta])
+    expect(await lines()).toBe(1)
+    const second = store.append('s1', [message(0, 'one'), message(1, 'two')])
+    const first = await syncCalled(1)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    // Held back until the record before it is on disk.
+    expect(await lines()).toBe(1)
+    first.release()
+    ;(await syncCalled(2)).release()
+    await second
+    expect(await lines()).toBe(3)
+    let closed = false
+    const closing = store.close('s1').then(() => {
+      closed = true
+    })
+    const last = await syncCalled(3)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(closed).toBe(false)
+    last.release()
+    await closing
+    // Each sync saw exactly the records written before it: never two unsynced records at once.
+    expect(syncs.map((sync) => sync.lines)).toEqual([1, 2, 3])
+    expect((await store.read('s1')).records).toEqual([meta, message(0, 'one'), message(1, 'two')])
+  })
+
+  it('a failed sync is reported by the next append and by close(), never dropped', async () => {
+    const dir = await project()
+    const store = new JsonlTranscriptStore(dir, {
+      datasync: () => Promise.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })),
+    })
+    await store.append('s1', [meta])
+    await expect(store.append('s1', [message(0, 'one')])).rejects.toMatchObject({ code: 'EIO' })
+    await expect(store.close('s1')).rejects.toMatchObject({ code: 'EIO' })
+    // The record that could not follow a failed sync was not written.
+    expect((await store.read('s1')).records).toEqual([meta])
+  })
+
   it('a complete last record without its newline is kept, and the next record starts on a new line', async () => {
     const dir = await project()
     await writeFile(join(dir, 's1.jsonl'), `${JSON.stringify(meta)}\n${JSON.stringify(message(0, 'x'))}`)

@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+/**
+ * Bundles the `tau` command into one file, dist/bin/tau.js (the package's `bin`), with esbuild.
+ * `tsc -p tsconfig.build.json` (run first by `npm run build`) type-checks nothing here but emits
+ * the rest of dist/ — the library entry points (`tau`, `tau/testing`, `tau/scripted-server`) stay
+ * one module a file; only the command is bundled.
+ *
+ * Why: a start of `tau` loaded ~170 of tau's own modules and ~150 of its dependencies', one
+ * resolution, read and compile each; on Node 20, which has no compile cache, that was most of its
+ * start-up (docs/benchmarks.md). The bundle is built from the TypeScript sources, so it never
+ * depends on what tsc emitted.
+ *
+ * What stays outside (loaded from node_modules at run time, when first used): packages a run
+ * loads only for some commands or tools, so that their code is not even parsed at every start —
+ * undici (the first model call; WebFetch), jiti (TypeScript configs), the MCP SDK (MCP servers
+ * configured), html-to-text (WebFetch), TypeScript (never: only a cosmiconfig loader tau does not
+ * use names it). fast-glob, ignore and gray-matter are loaded with createRequire, which esbuild
+ * leaves alone.
+ */
+import { mkdirSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const outfile = join(root, 'dist', 'bin', 'tau.js')
+mkdirSync(dirname(outfile), { recursive: true })
+
+/**
+ * zod's `z.locales` namespace (error messages in some fifty languages, ~250 modules): tau's own
+ * schemas never use it (zod's English messages live elsewhere and stay), so the bundle carries an
+ * empty namespace in its place. A user's config or plugin imports its own zod, untouched by this.
+ */
+const withoutZodLocales = {
+  name: 'without-zod-locales',
+  setup(plugin) {
+    plugin.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]node_modules[\\/]zod[\\/]v4[\\/](classic|core)[\\/]/.test(args.importer)
+        ? { path: 'zod-locales', namespace: 'without-zod-locales' }
+        : undefined,
+    )
+    plugin.onLoad({ filter: /.*/, namespace: 'without-zod-locales' }, () => ({ contents: 'export {}' }))
+  },
+}
+
+await build({
+  plugins: [withoutZodLocales],
+  absWorkingDir: root,
+  entryPoints: ['bin/tau.ts'],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  // package.json's engines: Node 20.19 or newer.
+  target: 'node20.19',
+  tsconfig: 'tsconfig.json',
+  external: ['undici', 'jiti', '@modelcontextprotocol/sdk', 'html-to-text', 'typescript'],
+  // (The entry's #! line is kept first by esbuild.) The CommonJS dependencies inside (commander, tapable, cosmiconfig) call require() for Node's
+  // own modules; an ES module has no require of its own.
+  banner: {
+    js: [
+      "import { createRequire as __tauCreateRequire } from 'node:module';",
+      'const require = __tauCreateRequire(import.meta.url);',
+    ].join('\n'),
+  },
+  sourcemap: 'linked',
+  // White space and syntax only (~30 % less to parse at every start); names stay as written, so
+  // stack traces name the functions of the sources, and the source map gives their lines.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  minifyIdentifiers: false,
+  legalComments: 'none',
+  logLevel: 'warning',
+})
