@@ -20,6 +20,8 @@ import {
   type ProviderErrorKind,
   parsedChunks,
   parseToolArguments,
+  pushEvent,
+  type SseEvent,
   SseParser,
 } from '../providers/index.js'
 
@@ -136,8 +138,22 @@ export async function* readMessagesStream(
     thinkingTokens = count(details?.thinking_tokens) ?? thinkingTokens
   }
 
-  // One await per network chunk; its events are handled synchronously.
-  for await (const batch of parsedChunks(body, new SseParser()))
+  // One await per network chunk; its events are handled synchronously, and go out together with
+  // adjacent deltas merged (pushEvent); what a chunk produced before a failure goes out first.
+  const out: StreamEvent[] = []
+  for await (const batch of parsedChunks(body, new SseParser())) {
+    try {
+      readBatch(batch)
+    } catch (error) {
+      for (const event of out) yield event
+      throw error
+    }
+    if (out.length > 0) {
+      for (const event of out) yield event
+      out.length = 0
+    }
+  }
+  function readBatch(batch: readonly SseEvent[]): void {
     for (const sse of batch) {
       if (options.signal?.aborted) {
         throw new ProviderError('aborted', `${PROVIDER}: request aborted`, {
@@ -173,24 +189,24 @@ export async function* readMessagesStream(
             const name = typeof block.name === 'string' ? block.name : ''
             blocks.set(index, { kind: 'tool', id, name, initial: block.input, json: '' })
             produced = true
-            yield { type: 'tool-call-start', id, name }
+            pushEvent(out, { type: 'tool-call-start', id, name })
           } else if (block.type === 'text') {
             blocks.set(index, { kind: 'text' })
             if (typeof block.text === 'string' && block.text !== '') {
               produced = true
-              yield { type: 'text-delta', text: block.text }
+              pushEvent(out, { type: 'text-delta', text: block.text })
             }
           } else if (block.type === 'thinking') {
             blocks.set(index, { kind: 'thinking' })
             if (typeof block.thinking === 'string' && block.thinking !== '') {
               produced = true
-              yield { type: 'reasoning-delta', text: block.thinking }
+              pushEvent(out, { type: 'reasoning-delta', text: block.thinking })
             }
           } else if (block.type === 'redacted_thinking') {
             blocks.set(index, { kind: 'other' })
             if (typeof block.data === 'string') {
               produced = true
-              yield { type: 'reasoning-delta', text: '', signature: block.data, redacted: true }
+              pushEvent(out, { type: 'reasoning-delta', text: '', signature: block.data, redacted: true })
             }
           } else {
             blocks.set(index, { kind: 'other' })
@@ -204,21 +220,21 @@ export async function* readMessagesStream(
           if (delta.type === 'text_delta' && typeof delta.text === 'string') {
             if (delta.text === '') break
             produced = true
-            yield { type: 'text-delta', text: delta.text }
+            pushEvent(out, { type: 'text-delta', text: delta.text })
           } else if (delta.type === 'thinking_delta' && typeof delta.thinking === 'string') {
             if (delta.thinking === '') break
             produced = true
-            yield { type: 'reasoning-delta', text: delta.thinking }
+            pushEvent(out, { type: 'reasoning-delta', text: delta.thinking })
           } else if (delta.type === 'signature_delta' && typeof delta.signature === 'string') {
             produced = true
-            yield { type: 'reasoning-delta', text: '', signature: delta.signature }
+            pushEvent(out, { type: 'reasoning-delta', text: '', signature: delta.signature })
           } else if (delta.type === 'input_json_delta' && typeof delta.partial_json === 'string') {
             if (block?.kind !== 'tool')
               throw badResponse('input_json_delta for a block that is not a tool_use')
             block.json += delta.partial_json
             if (delta.partial_json !== '') {
               produced = true
-              yield { type: 'tool-call-delta', id: block.id, argumentsDelta: delta.partial_json }
+              pushEvent(out, { type: 'tool-call-delta', id: block.id, argumentsDelta: delta.partial_json })
             }
           }
           break
@@ -230,15 +246,18 @@ export async function* readMessagesStream(
             const raw = block.json !== '' ? block.json : block.initial
             const parsed = parseToolArguments(raw)
             produced = true
-            yield parsed.ok
-              ? { type: 'tool-call-end', id: block.id, name: block.name, input: parsed.value }
-              : {
-                  type: 'tool-call-end',
-                  id: block.id,
-                  name: block.name,
-                  input: typeof raw === 'string' ? raw : JSON.stringify(raw),
-                  inputError: parsed.error,
-                }
+            pushEvent(
+              out,
+              parsed.ok
+                ? { type: 'tool-call-end', id: block.id, name: block.name, input: parsed.value }
+                : {
+                    type: 'tool-call-end',
+                    id: block.id,
+                    name: block.name,
+                    input: typeof raw === 'string' ? raw : JSON.stringify(raw),
+                    inputError: parsed.error,
+                  },
+            )
           }
           blocks.delete(index)
           break
@@ -257,6 +276,7 @@ export async function* readMessagesStream(
           options.note?.(`ignored a '${type}' event`)
       }
     }
+  }
   if (!stopped) {
     throw new ProviderError(
       'connection',

@@ -14,6 +14,8 @@ import {
   ProviderError,
   parsedChunks,
   parseToolArguments,
+  pushEvent,
+  type SseEvent,
   SseParser,
 } from '../providers/index.js'
 import { streamError, type WireError, wireError } from './wire-errors.js'
@@ -116,7 +118,7 @@ class ChoiceReader {
 
   private emit(out: StreamEvent[], event: StreamEvent): void {
     this.produced = true
-    out.push(event)
+    pushEvent(out, event)
   }
 
   private toolCallDelta(call: Json, out: StreamEvent[]): void {
@@ -153,7 +155,7 @@ class ChoiceReader {
     }
     if (piece !== '') {
       state.args += piece
-      if (state.started) out.push({ type: 'tool-call-delta', id: state.id, argumentsDelta: piece })
+      if (state.started) pushEvent(out, { type: 'tool-call-delta', id: state.id, argumentsDelta: piece })
     }
   }
 
@@ -222,6 +224,20 @@ export async function* readChatAnswer(
   let done = false
   let events = 0
   for await (const batch of parsedChunks(response.body, sse)) {
+    try {
+      readBatch(batch)
+    } catch (error) {
+      // What the chunk produced before the failure reaches the consumer first.
+      for (const item of out) yield item
+      throw error
+    }
+    // One chunk's events go out together, adjacent deltas merged (pushEvent).
+    if (out.length > 0) {
+      for (const item of out) yield item
+      out.length = 0
+    }
+  }
+  function readBatch(batch: readonly SseEvent[]): void {
     for (const event of batch) {
       if (context.signal?.aborted) throw aborted(provider)
       // After [DONE] the body is read to its end, not abandoned, so the connection stays reusable.
@@ -252,10 +268,6 @@ export async function* readChatAnswer(
         if (isObject(choice.delta)) reader.delta(choice.delta, out)
         if (typeof choice.finish_reason === 'string' && choice.finish_reason !== '')
           reader.finishChoice(choice.finish_reason, out)
-      }
-      if (out.length > 0) {
-        for (const item of out) yield item
-        out.length = 0
       }
     }
   }

@@ -42,6 +42,7 @@ export {
 export { parsePromptTools, toolsPrompt, toPromptToolsRequest } from './prompt-tools.js'
 export type { CallOptions, Provider, ProviderCheck, RegistryOptions, ToolMode } from './provider.js'
 export { ProviderRegistry } from './provider.js'
+export { pushEvent } from './stream-events.js'
 export { parseToolArguments, type ToolArgumentsResult } from './tool-arguments.js'
 
 /** The registry: `ctx.resolve(providerRegistryRef).stream(request)`. */

@@ -7,6 +7,7 @@ import {
   scriptedSignature,
 } from '../../../plugins/provider-scripted/wire/anthropic.js'
 import { ProviderError } from '../../../plugins/providers/index.js'
+import { merged } from '../providers/merged.js'
 import {
   collect,
   collectUntilError,
@@ -39,7 +40,8 @@ const tool = {
 describe('provider-anthropic streaming', () => {
   it('streams text, then usage and finish, from POST /v1/messages with the Anthropic headers', async () => {
     const { registry, server } = await start([
-      { text: 'Hello there, world!', usage: { inputTokens: 12, outputTokens: 5 } },
+      // Each delta in its own network chunk: each reaches the consumer as it arrives.
+      { text: 'Hello there, world!', usage: { inputTokens: 12, outputTokens: 5 }, chunkDelayMs: 5 },
     ])
     const events = await collect(registry.stream(request()))
     expect(textOf(events)).toBe('Hello there, world!')
@@ -67,7 +69,8 @@ describe('provider-anthropic streaming', () => {
     const { registry } = await start([turn, { ...turn, chunkBytes }])
     const whole = await collect(registry.stream(request()))
     const cut = await collect(registry.stream(request()))
-    expect(cut).toEqual(whole)
+    // The same events, but for how adjacent deltas of one network chunk were merged.
+    expect(merged(cut)).toEqual(merged(whole))
     expect(textOf(cut)).toBe('Ça va? 日本語のテキスト 👋')
     expect(cut.find((e) => e.type === 'tool-call-end')).toMatchObject({ input: { city: 'Zürich' } })
   })
@@ -220,6 +223,7 @@ describe('provider-anthropic streaming', () => {
           { name: 'get_weather', input: { city: 'Rome' } },
         ],
         deltaChars: 4,
+        chunkDelayMs: 2,
       },
     ])
     const events = await collect(registry.stream(request({ tools: [tool] })))

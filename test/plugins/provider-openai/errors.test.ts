@@ -250,6 +250,17 @@ describe('openai provider: malformed answers and errors inside the stream', () =
     expect(server.requests).toHaveLength(1)
   })
 
+  it('delivers the text of a chunk before the error event that came in the same chunk', async () => {
+    const raw =
+      'data: {"choices":[{"index":0,"delta":{"content":"Half an "},"finish_reason":null}]}\n\n' +
+      'data: {"choices":[{"index":0,"delta":{"content":"answer"},"finish_reason":null}]}\n\n' +
+      'data: {"error":{"message":"overloaded","type":"server_error","param":null,"code":null}}\n\n'
+    const { provider } = await start([{ raw, headers: { 'content-type': 'text/event-stream' } }])
+    const { events, error } = await collectUntilError(provider.stream(request()))
+    expect(events).toEqual([{ type: 'text-delta', text: 'Half an answer' }])
+    expect(error).toMatchObject({ kind: 'server', retryable: false })
+  })
+
   it('maps the code of an in-stream error: context_length_exceeded -> context-length', async () => {
     const raw =
       'data: {"error":{"message":"Input too long.","type":"invalid_request_error","param":null,"code":"context_length_exceeded"}}\n\n'

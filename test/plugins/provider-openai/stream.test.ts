@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { StreamEvent } from '../../../kernel/index.js'
 import type { ScriptTurn } from '../../../plugins/provider-scripted/script.js'
+import { merged } from '../providers/merged.js'
 import {
   collect,
   collectUntilError,
@@ -47,6 +48,8 @@ describe('openai provider: streaming', () => {
       {
         text: 'Hello there, world!',
         usage: { inputTokens: 12, outputTokens: 5, cacheReadTokens: 8, reasoningTokens: 2 },
+        // Each delta in its own network chunk: each reaches the consumer as it arrives.
+        chunkDelayMs: 5,
       },
     ])
     const events = await collect(provider.stream(request()))
@@ -72,10 +75,36 @@ describe('openai provider: streaming', () => {
     const { provider } = await start([turn, { ...turn, chunkBytes }])
     const whole = await collect(provider.stream(request({ tools: [readTool] })))
     const cut = await collect(provider.stream(request({ tools: [readTool] })))
-    expect(cut).toEqual(whole)
+    // The same events, but for how adjacent deltas of one network chunk were merged.
+    expect(merged(cut)).toEqual(merged(whole))
     expect(textOf(cut)).toBe('Grüße, 世界! 👋🏽 done.')
     expect(toolEnds(cut)).toEqual([
       { type: 'tool-call-end', id: 'call_a', name: 'Read', input: { path: 'ä/ö.ts' } },
+    ])
+  })
+
+  it('merges the deltas that arrive in one network chunk into one event', async () => {
+    const body = sse(
+      chunk({ role: 'assistant', content: '' }),
+      chunk({ content: 'Hel' }),
+      chunk({ content: 'lo, ' }),
+      chunk({ content: 'world' }),
+      chunk({
+        tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'Read', arguments: '' } }],
+      }),
+      chunk({ tool_calls: [{ index: 0, function: { arguments: '{"pa' } }] }),
+      chunk({ tool_calls: [{ index: 0, function: { arguments: 'th":"a"}' } }] }),
+      chunk({}, 'tool_calls'),
+      '[DONE]',
+    )
+    const { provider } = await start([{ raw: body, headers: { 'content-type': 'text/event-stream' } }])
+    const events = await collect(provider.stream(request({ tools: [readTool] })))
+    expect(events).toEqual([
+      { type: 'text-delta', text: 'Hello, world' },
+      { type: 'tool-call-start', id: 'call_1', name: 'Read' },
+      { type: 'tool-call-delta', id: 'call_1', argumentsDelta: '{"path":"a"}' },
+      { type: 'tool-call-end', id: 'call_1', name: 'Read', input: { path: 'a' } },
+      { type: 'finish', reason: 'tool-calls' },
     ])
   })
 
