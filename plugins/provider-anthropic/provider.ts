@@ -15,6 +15,7 @@ import { didYouMean } from '../../kernel/index.js'
 import {
   backoffDelay,
   type CallOptions,
+  flattenBatches,
   type HttpClient,
   type HttpSettings,
   lookupCapabilities,
@@ -25,7 +26,7 @@ import {
 } from '../providers/index.js'
 import { type AnthropicConfig, DEFAULT_BASE_URL } from './config.js'
 import { type MessagesBody, toMessagesRequest } from './request.js'
-import { readMessagesStream } from './stream.js'
+import { readMessageBatches } from './stream.js'
 
 export const PROVIDER = 'anthropic'
 const FALLBACK_MAX_TOKENS = 8192
@@ -157,7 +158,12 @@ export class AnthropicProvider implements Provider {
     return tokens
   }
 
-  async *stream(request: ModelRequest, options: CallOptions = {}): AsyncGenerator<StreamEvent> {
+  /** The events, flattened from one generator of batches (a network chunk's events each). */
+  stream(request: ModelRequest, options: CallOptions = {}): AsyncIterable<StreamEvent> {
+    return flattenBatches(this.streamBatches(request, options))
+  }
+
+  private async *streamBatches(request: ModelRequest, options: CallOptions): AsyncGenerator<StreamEvent[]> {
     const signal = options.signal
     const body = { ...this.body(request), stream: true }
     const headers = this.headers()
@@ -171,8 +177,8 @@ export class AnthropicProvider implements Provider {
         signal,
       })
       try {
-        // Delegated whole: readMessagesStream's errors are retryable only before any output.
-        yield* readMessagesStream(response.body, read)
+        // Delegated whole: its errors are retryable only before any output.
+        yield* readMessageBatches(response.body, read)
         return
       } catch (error) {
         if (signal?.aborted) throw this.aborted(error)

@@ -15,6 +15,7 @@
  */
 import type { FinishReason, StreamEvent, Usage } from '../../kernel/index.js'
 import {
+  flattenBatches,
   isContextLengthMessage,
   ProviderError,
   type ProviderErrorKind,
@@ -113,10 +114,18 @@ export interface ReadOptions {
  * before message_stop. An error is `retryable` only while nothing has been yielded, so a caller
  * may send the request again on `retryable` alone.
  */
-export async function* readMessagesStream(
+export function readMessagesStream(
   body: AsyncIterable<Uint8Array>,
   options: ReadOptions,
-): AsyncGenerator<StreamEvent> {
+): AsyncIterable<StreamEvent> {
+  return flattenBatches(readMessageBatches(body, options))
+}
+
+/** readMessagesStream's events, one array per network chunk (see flattenBatches). */
+export async function* readMessageBatches(
+  body: AsyncIterable<Uint8Array>,
+  options: ReadOptions,
+): AsyncGenerator<StreamEvent[]> {
   const blocks = new Map<number, Block>()
   let input = 0
   let cacheRead: number | undefined
@@ -145,13 +154,10 @@ export async function* readMessagesStream(
     try {
       readBatch(batch)
     } catch (error) {
-      for (const event of out) yield event
+      if (out.length > 0) yield out.splice(0)
       throw error
     }
-    if (out.length > 0) {
-      for (const event of out) yield event
-      out.length = 0
-    }
+    if (out.length > 0) yield out.splice(0)
   }
   function readBatch(batch: readonly SseEvent[]): void {
     for (const sse of batch) {
@@ -289,8 +295,10 @@ export async function* readMessagesStream(
   if (cacheRead !== undefined) total.cacheReadTokens = cacheRead
   if (cacheWrite !== undefined) total.cacheWriteTokens = cacheWrite
   if (thinkingTokens !== undefined) total.reasoningTokens = thinkingTokens
-  yield { type: 'usage', usage: total }
   if (stopReason !== undefined && !(stopReason in STOP_REASONS))
     options.note?.(`unknown stop_reason '${stopReason}'`)
-  yield { type: 'finish', reason: (stopReason && STOP_REASONS[stopReason]) || 'stop' }
+  yield [
+    { type: 'usage', usage: total },
+    { type: 'finish', reason: (stopReason && STOP_REASONS[stopReason]) || 'stop' },
+  ]
 }

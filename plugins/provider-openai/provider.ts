@@ -12,10 +12,16 @@ import type {
   StreamEvent,
 } from '../../kernel/index.js'
 import { didYouMean } from '../../kernel/index.js'
-import { type CallOptions, type Provider, type ProviderCheck, ProviderError } from '../providers/index.js'
+import {
+  type CallOptions,
+  flattenBatches,
+  type Provider,
+  type ProviderCheck,
+  ProviderError,
+} from '../providers/index.js'
 import type { Endpoint } from './endpoints.js'
 import { chatBody, chatBodyJson } from './request.js'
-import { readChatAnswer } from './stream.js'
+import { readChatBatches } from './stream.js'
 import { type OpenAIHttpClient, stamp } from './wire-errors.js'
 
 type Json = Record<string, unknown>
@@ -77,8 +83,15 @@ export class OpenAIProvider implements Provider {
 
   private nextId = () => `call_${this.idPrefix}${(++this.callCounter).toString(36)}`
 
-  /** One generator from the request to the parsed events (each layer of generators costs per event). */
-  async *stream(request: ModelRequest, options: CallOptions = {}): AsyncGenerator<StreamEvent> {
+  /**
+   * The request, then the parsed events: one generator of batches (a network chunk's events),
+   * flattened without a generator per event (each layer of generators costs per event).
+   */
+  stream(request: ModelRequest, options: CallOptions = {}): AsyncIterable<StreamEvent> {
+    return flattenBatches(this.streamBatches(request, options))
+  }
+
+  private async *streamBatches(request: ModelRequest, options: CallOptions): AsyncGenerator<StreamEvent[]> {
     try {
       const endpoint = this.endpoint
       const headers = endpoint.headers()
@@ -108,7 +121,7 @@ export class OpenAIProvider implements Provider {
         json: chatBodyJson(body, request, extra),
         signal: options.signal,
       })
-      yield* readChatAnswer(response, {
+      yield* readChatBatches(response, {
         provider: this.name,
         nextId: this.nextId,
         secrets: endpoint.secrets,

@@ -10,6 +10,7 @@
  */
 import type { FinishReason, StreamEvent, Usage } from '../../kernel/index.js'
 import {
+  flattenBatches,
   type HttpResponse,
   ProviderError,
   parsedChunks,
@@ -207,13 +208,19 @@ function aborted(provider: string): ProviderError {
   return new ProviderError('aborted', `${provider}: request aborted`, { provider, retryable: false })
 }
 
-export async function* readChatAnswer(
+/** The answer's events. */
+export function readChatAnswer(response: HttpResponse, context: StreamContext): AsyncIterable<StreamEvent> {
+  return flattenBatches(readChatBatches(response, context))
+}
+
+/** The answer's events, one array per network chunk (see flattenBatches). */
+export async function* readChatBatches(
   response: HttpResponse,
   context: StreamContext,
-): AsyncGenerator<StreamEvent> {
+): AsyncGenerator<StreamEvent[]> {
   const contentType = String(response.headers['content-type'] ?? '')
   if (contentType.includes('application/json')) {
-    yield* readWholeAnswer(response, context)
+    yield await readWholeAnswer(response, context)
     return
   }
   const { provider } = context
@@ -228,14 +235,11 @@ export async function* readChatAnswer(
       readBatch(batch)
     } catch (error) {
       // What the chunk produced before the failure reaches the consumer first.
-      for (const item of out) yield item
+      if (out.length > 0) yield out.splice(0)
       throw error
     }
     // One chunk's events go out together, adjacent deltas merged (pushEvent).
-    if (out.length > 0) {
-      for (const item of out) yield item
-      out.length = 0
-    }
+    if (out.length > 0) yield out.splice(0)
   }
   function readBatch(batch: readonly SseEvent[]): void {
     for (const event of batch) {
@@ -288,13 +292,13 @@ export async function* readChatAnswer(
     )
   }
   if (reader.finish === undefined) reader.finishChoice(undefined, out)
-  for (const item of out) yield item
-  if (usage) yield { type: 'usage', usage }
-  yield { type: 'finish', reason: reader.finish ?? 'stop' }
+  if (usage) out.push({ type: 'usage', usage })
+  out.push({ type: 'finish', reason: reader.finish ?? 'stop' })
+  yield out
 }
 
-/** A `chat.completion` object (a server that answered without streaming). */
-async function* readWholeAnswer(response: HttpResponse, context: StreamContext): AsyncGenerator<StreamEvent> {
+/** A `chat.completion` object (a server that answered without streaming): its events. */
+async function readWholeAnswer(response: HttpResponse, context: StreamContext): Promise<StreamEvent[]> {
   const decoder = new TextDecoder()
   let text = ''
   for await (const chunk of response.body) text += decoder.decode(chunk, { stream: true })
@@ -319,8 +323,8 @@ async function* readWholeAnswer(response: HttpResponse, context: StreamContext):
   const out: StreamEvent[] = []
   reader.delta({ ...message, ...(calls ? { tool_calls: calls } : {}) }, out)
   reader.finishChoice(choice.finish_reason, out)
-  yield* out
   const usage = usageOf(value.usage)
-  if (usage) yield { type: 'usage', usage }
-  yield { type: 'finish', reason: reader.finish ?? 'stop' }
+  if (usage) out.push({ type: 'usage', usage })
+  out.push({ type: 'finish', reason: reader.finish ?? 'stop' })
+  return out
 }

@@ -18,6 +18,7 @@ import {
   parseModelRef,
   type StreamEvent,
 } from '../../kernel/index.js'
+import { deferred } from './batches.js'
 import { lookupCapabilities, UNKNOWN_MODEL } from './catalog.js'
 import { ProviderError } from './errors.js'
 import { parsePromptTools, toPromptToolsRequest } from './prompt-tools.js'
@@ -154,7 +155,17 @@ export class ProviderRegistry {
    * Streams a call through its provider. Tools go natively where the model supports them and as
    * prompt text where it does not (or where it refuses them at runtime, before any output).
    */
-  async *stream(request: ModelRequest, options: CallOptions = {}): AsyncGenerator<StreamEvent> {
+  stream(request: ModelRequest, options: CallOptions = {}): AsyncIterable<StreamEvent> {
+    const hasTools = (request.tools?.length ?? 0) > 0
+    const mode = this.options.toolMode ?? 'auto'
+    // Without tools, or with tools sent natively as configured, the provider's stream is the
+    // stream: no layer of its own in between (each costs per event).
+    if (!hasTools || (mode === 'native' && !this.promptToolModels.has(formatModelRef(request.model))))
+      return deferred(() => this.get(request.model.provider).stream(request, options))
+    return this.streamWithTools(request, options)
+  }
+
+  private async *streamWithTools(request: ModelRequest, options: CallOptions): AsyncGenerator<StreamEvent> {
     const provider = this.get(request.model.provider)
     const key = formatModelRef(request.model)
     const hasTools = (request.tools?.length ?? 0) > 0
