@@ -22,6 +22,7 @@ import {
   parsedChunks,
   parseToolArguments,
   pushEvent,
+  readBatches,
   type SseEvent,
   SseParser,
 } from '../providers/index.js'
@@ -150,15 +151,7 @@ export async function* readMessageBatches(
   // One await per network chunk; its events are handled synchronously, and go out together with
   // adjacent deltas merged (pushEvent); what a chunk produced before a failure goes out first.
   const out: StreamEvent[] = []
-  for await (const batch of parsedChunks(body, new SseParser())) {
-    try {
-      readBatch(batch)
-    } catch (error) {
-      if (out.length > 0) yield out.splice(0)
-      throw error
-    }
-    if (out.length > 0) yield out.splice(0)
-  }
+  yield* readBatches(parsedChunks(body, new SseParser()), out, readBatch)
   function readBatch(batch: readonly SseEvent[]): void {
     for (const sse of batch) {
       if (options.signal?.aborted) {

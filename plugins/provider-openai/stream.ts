@@ -16,6 +16,7 @@ import {
   parsedChunks,
   parseToolArguments,
   pushEvent,
+  readBatches,
   type SseEvent,
   SseParser,
 } from '../providers/index.js'
@@ -230,17 +231,8 @@ export async function* readChatBatches(
   let usage: Usage | undefined
   let done = false
   let events = 0
-  for await (const batch of parsedChunks(response.body, sse)) {
-    try {
-      readBatch(batch)
-    } catch (error) {
-      // What the chunk produced before the failure reaches the consumer first.
-      if (out.length > 0) yield out.splice(0)
-      throw error
-    }
-    // One chunk's events go out together, adjacent deltas merged (pushEvent).
-    if (out.length > 0) yield out.splice(0)
-  }
+  // One chunk's events go out together, adjacent deltas merged (pushEvent).
+  yield* readBatches(parsedChunks(response.body, sse), out, readBatch)
   function readBatch(batch: readonly SseEvent[]): void {
     for (const event of batch) {
       if (context.signal?.aborted) throw aborted(provider)

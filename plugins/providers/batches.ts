@@ -62,3 +62,24 @@ export function deferred<T>(make: () => AsyncIterable<T>): AsyncIterable<T> {
     },
   }
 }
+
+/**
+ * Each chunk's items turned into events by `read` (which pushes them onto `out`, merging with
+ * pushEvent), one batch a chunk. When `read` throws, the events it made of that chunk before the
+ * failure go out first, then the error. `out` is the caller's, for the events it adds at the end.
+ */
+export async function* readBatches<I, E>(
+  chunks: AsyncIterable<readonly I[]>,
+  out: E[],
+  read: (items: readonly I[]) => void,
+): AsyncGenerator<E[]> {
+  for await (const items of chunks) {
+    try {
+      read(items)
+    } catch (error) {
+      if (out.length > 0) yield out.splice(0)
+      throw error
+    }
+    if (out.length > 0) yield out.splice(0)
+  }
+}

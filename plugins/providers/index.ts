@@ -8,7 +8,7 @@ import { cliCommandsRef, definePlugin, defineService, type ModelCapabilities } f
 import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from './http.js'
 import { type ProviderCheck, ProviderRegistry } from './provider.js'
 
-export { deferred, flattenBatches } from './batches.js'
+export { deferred, flattenBatches, readBatches } from './batches.js'
 export { CATALOG, type CatalogEntry, lookupCapabilities, UNKNOWN_MODEL } from './catalog.js'
 export {
   isContextLengthMessage,
