@@ -9,7 +9,7 @@
  */
 import { relative } from 'node:path'
 import { createInterface, type Interface } from 'node:readline'
-import { isTauError, type Usage } from '../../kernel/index.js'
+import { addUsage, isTauError, type Usage } from '../../kernel/index.js'
 import type { AgentEvent } from '../agent/events.js'
 import type {
   AgentRuntime,
@@ -97,15 +97,6 @@ const MODES: readonly PermissionMode[] = ['default', 'acceptEdits', 'plan', 'byp
 
 function isTTY(stream: unknown): boolean {
   return (stream as { isTTY?: boolean }).isTTY === true
-}
-
-function addUsage(a: Usage, b: Usage): Usage {
-  return {
-    inputTokens: a.inputTokens + b.inputTokens,
-    outputTokens: a.outputTokens + b.outputTokens,
-    cacheReadTokens: (a.cacheReadTokens ?? 0) + (b.cacheReadTokens ?? 0),
-    cacheWriteTokens: (a.cacheWriteTokens ?? 0) + (b.cacheWriteTokens ?? 0),
-  }
 }
 
 function messageOf(error: unknown): string {
