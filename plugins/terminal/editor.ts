@@ -45,6 +45,12 @@ export interface EditorLayout {
 
 const WORD = /[\p{L}\p{N}_]/u
 
+/** A key that types text (no Ctrl or Alt, no control character). */
+function isText(str: string | undefined, key: Key): str is string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are not text
+  return str !== undefined && str !== '' && !key.ctrl && !key.meta && !/[\u0000-\u001f\u007f]/.test(str)
+}
+
 export class Editor {
   private value = ''
   /** An index into `value`, always at a grapheme boundary. */
@@ -175,8 +181,7 @@ export class Editor {
       this.showFound()
       return { type: 'changed' }
     }
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are not text to search for
-    if (str !== undefined && str !== '' && !key.ctrl && !key.meta && !/[\u0000-\u001f\u007f]/.test(str)) {
+    if (isText(str, key)) {
       search.query += str
       search.index = this.findEntry(search.query, this.history.length - 1)
       this.showFound()
@@ -323,8 +328,7 @@ export class Editor {
       this.insert('\n')
       return { type: 'changed' }
     }
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are not text to insert
-    if (str !== undefined && str !== '' && !key.ctrl && !key.meta && !/[\u0000-\u001f\u007f]/.test(str)) {
+    if (isText(str, key)) {
       this.insert(str)
       return { type: 'changed' }
     }
