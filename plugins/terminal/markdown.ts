@@ -10,7 +10,7 @@
  * with tables aligned. Control characters in the model's text are dropped: a model cannot move
  * the cursor or change the terminal's state.
  */
-import { type Row, rowWidth, type Span, type SpanStyle, span, textWidth, wrap } from './text.js'
+import { breakRow, type Row, rowWidth, type Span, type SpanStyle, span, textWidth, wrap } from './text.js'
 
 export interface MarkdownOptions {
   readonly color: boolean
@@ -70,10 +70,10 @@ export class MarkdownStream {
   pending(): Row[] {
     const rows: Row[] = []
     const width = this.options.width()
-    if (this.table) for (const line of this.table) rows.push(...hardWrap([span(line)], width))
+    if (this.table) for (const line of this.table) rows.push(...breakRow([span(line)], width))
     if (this.partial === '') return rows
     if (this.table || (this.state.fence === undefined && /^\s*\|/.test(this.partial))) {
-      rows.push(...hardWrap([span(this.partial)], width))
+      rows.push(...breakRow([span(this.partial)], width))
       return rows
     }
     rows.push(...renderLine(this.partial, this.state, this.options).rows)
@@ -133,14 +133,6 @@ export class MarkdownStream {
   }
 }
 
-/** Breaks a row between characters at the width, no word wrap (code, raw tables). */
-function hardWrap(row: Row, width: number): Row[] {
-  if (rowWidth(row) <= width) return [row]
-  // wrap() breaks words wider than the row between characters; spaces are kept as pieces, so
-  // a code line's indentation survives on the first row.
-  return wrap(row, width)
-}
-
 interface Rendered {
   readonly rows: Row[]
   readonly state: BlockState
@@ -160,7 +152,7 @@ export function renderLine(line: string, state: BlockState, options: MarkdownOpt
     )
       return { rows: [[span(line, DIM)]], state: { fence: undefined, blank: false } }
     return {
-      rows: hardWrap([span(line, color ? CODE : undefined)], width),
+      rows: breakRow([span(line, color ? CODE : undefined)], width),
       state: { ...state, blank: false },
     }
   }
@@ -467,7 +459,7 @@ function renderTable(lines: readonly string[], options: MarkdownOptions): Row[] 
   const total = widths.reduce((a, b) => a + b + 3, 1)
   if (total > width) {
     // Too wide to align: the rows as written, broken at the width.
-    return lines.flatMap((line) => hardWrap([span(line)], width))
+    return lines.flatMap((line) => breakRow([span(line)], width))
   }
   const rule = (left: string, mid: string, right: string) =>
     color

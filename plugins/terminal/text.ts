@@ -102,6 +102,31 @@ export function cutRow(row: Row, width: number): Row {
   return out
 }
 
+/**
+ * Breaks a row between characters every `width` columns, keeping every character (spaces too):
+ * for code and raw table lines, where a word wrap would drop the spaces at each break.
+ */
+export function breakRow(row: Row, width: number): Row[] {
+  if (rowWidth(row) <= width) return [row]
+  const rows: Span[][] = []
+  let current: Span[] = []
+  let used = 0
+  for (const s of row) {
+    for (const g of graphemes(s.text)) {
+      const w = stringWidth(g)
+      if (used + w > width && used > 0) {
+        rows.push(current)
+        current = []
+        used = 0
+      }
+      push(current, g, s.style)
+      used += w
+    }
+  }
+  rows.push(current)
+  return rows
+}
+
 interface Piece {
   readonly text: string
   readonly style: SpanStyle | undefined

@@ -1,6 +1,6 @@
 /** Styled rows: display widths, word wrap, cutting. */
 import { describe, expect, it } from 'vitest'
-import { ansi, cutRow, rowWidth, span, textWidth, wrap } from '../../../plugins/terminal/text.js'
+import { ansi, breakRow, cutRow, rowWidth, span, textWidth, wrap } from '../../../plugins/terminal/text.js'
 
 describe('text', () => {
   it('measures what the terminal shows: wide characters two columns, escapes none', () => {
@@ -20,6 +20,13 @@ describe('text', () => {
     expect(long.map((r) => ansi(r, false))).toEqual(['xxxxx', 'xxxxx', 'xx'])
     const wide = wrap([span('中文中文中文')], 5)
     for (const row of wide) expect(rowWidth(row)).toBeLessThanOrEqual(5)
+  })
+
+  it('breaks a code row between characters, keeping every space', () => {
+    const rows = breakRow([span('  if (a &&  b) {', { color: 'cyan' })], 6)
+    expect(rows.map((r) => ansi(r, false))).toEqual(['  if (', 'a &&  ', 'b) {'])
+    expect(rows.map((r) => ansi(r, false)).join('')).toBe('  if (a &&  b) {')
+    for (const row of breakRow([span('中文中文中')], 3)) expect(rowWidth(row)).toBeLessThanOrEqual(3)
   })
 
   it('cuts a row to a width with an ellipsis', () => {
