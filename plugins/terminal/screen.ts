@@ -77,17 +77,18 @@ export class Screen {
     this.out.write(`${BEGIN}${this.erase()}${this.draw()}${END}`)
   }
 
-  /** The terminal changed size: what was drawn at the old width may have been reflowed. */
-  resized() {
+  /**
+   * The terminal changed size: what was drawn at the old width may have been reflowed, so the
+   * next frame erases as many rows as the old one may take now (some terminals reflow, some do
+   * not). The caller draws that frame.
+   */
+  resized(): void {
     if (!this.interactive) return
     const before = this.lastColumns
     this.lastColumns = this.columns
-    if (before === this.columns) return this.render(this.live, this.cursor)
-    // Erase as many rows as the old frame may take now; some terminals reflow, some do not.
-    const reflowed = this.physicalRows(this.live, this.columns)
-    this.drawnRows = Math.max(this.drawnRows, reflowed)
+    if (before === this.columns) return
+    this.drawnRows = Math.max(this.drawnRows, this.physicalRows(this.live, this.columns))
     this.cursorRow = Math.min(this.cursorRow, this.drawnRows - 1)
-    this.render(this.live, this.cursor)
   }
 
   /** Erases the live area and shows the cursor: the terminal as tau found it. */
