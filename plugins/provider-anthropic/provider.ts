@@ -15,7 +15,6 @@ import { didYouMean } from '../../kernel/index.js'
 import {
   backoffDelay,
   type CallOptions,
-  flattenBatches,
   type HttpClient,
   type HttpSettings,
   lookupCapabilities,
@@ -23,10 +22,12 @@ import {
   type ProviderCheck,
   ProviderError,
   readText,
+  SseParser,
+  streamEvents,
 } from '../providers/index.js'
 import { type AnthropicConfig, DEFAULT_BASE_URL } from './config.js'
 import { type MessagesBody, toMessagesRequest } from './request.js'
-import { readMessageBatches } from './stream.js'
+import { messagesReader } from './stream.js'
 
 export const PROVIDER = 'anthropic'
 const FALLBACK_MAX_TOKENS = 8192
@@ -158,41 +159,40 @@ export class AnthropicProvider implements Provider {
     return tokens
   }
 
-  /** The events, flattened from one generator of batches (a network chunk's events each). */
+  /**
+   * The request, then its events through one iterator (streamEvents). An error before any output
+   * (an overloaded_error event, typically) sends the request again, within the retry settings.
+   */
   stream(request: ModelRequest, options: CallOptions = {}): AsyncIterable<StreamEvent> {
-    return flattenBatches(this.streamBatches(request, options))
-  }
-
-  private async *streamBatches(request: ModelRequest, options: CallOptions): AsyncGenerator<StreamEvent[]> {
     const signal = options.signal
-    const body = { ...this.body(request), stream: true }
-    const headers = this.headers()
     const read = { newToolCallId: this.newToolCallId, note: this.note, signal }
-    for (let attempt = 0; ; attempt++) {
-      const response = await this.http.send({
-        method: 'POST',
-        url: this.messagesUrl,
-        headers,
-        body,
-        signal,
-      })
-      try {
-        // Delegated whole: its errors are retryable only before any output.
-        yield* readMessageBatches(response.body, read)
-        return
-      } catch (error) {
-        if (signal?.aborted) throw this.aborted(error)
-        // An error event before any output (overloaded, typically): the request may be sent again.
-        const again = error instanceof ProviderError && error.retryable && attempt < this.retries.max
-        if (!again) throw error
-        this.logger?.debug('retrying after an error at the start of the stream', { error: error.message })
-        try {
-          await delay(backoffDelay(attempt, this.retries), undefined, signal ? { signal } : {})
-        } catch {
-          throw this.aborted()
-        }
-      }
-    }
+    return streamEvents(
+      async () => {
+        const response = await this.http.send({
+          method: 'POST',
+          url: this.messagesUrl,
+          headers: this.headers(),
+          body: { ...this.body(request), stream: true },
+          signal,
+        })
+        return { body: response.body, parser: new SseParser(), reader: messagesReader(read) }
+      },
+      {
+        recover: async (error, attempt, produced) => {
+          if (signal?.aborted) throw this.aborted(error)
+          // The HTTP client retried what failed before the answer; here, what the stream said.
+          const again =
+            !produced && error instanceof ProviderError && error.retryable && attempt < this.retries.max
+          if (!again) throw error
+          this.logger?.debug('retrying after an error at the start of the stream', { error: error.message })
+          try {
+            await delay(backoffDelay(attempt, this.retries), undefined, signal ? { signal } : {})
+          } catch {
+            throw this.aborted()
+          }
+        },
+      },
+    )
   }
 
   private aborted(cause?: unknown): ProviderError {

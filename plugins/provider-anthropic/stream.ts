@@ -15,16 +15,15 @@
  */
 import type { FinishReason, StreamEvent, Usage } from '../../kernel/index.js'
 import {
-  flattenBatches,
+  type EventReader,
   isContextLengthMessage,
   ProviderError,
   type ProviderErrorKind,
-  parsedChunks,
   parseToolArguments,
   pushEvent,
-  readBatches,
   type SseEvent,
   SseParser,
+  streamEvents,
 } from '../providers/index.js'
 
 const PROVIDER = 'anthropic'
@@ -119,14 +118,14 @@ export function readMessagesStream(
   body: AsyncIterable<Uint8Array>,
   options: ReadOptions,
 ): AsyncIterable<StreamEvent> {
-  return flattenBatches(readMessageBatches(body, options))
+  return streamEvents(async () => ({ body, parser: new SseParser(), reader: messagesReader(options) }))
 }
 
-/** readMessagesStream's events, one array per network chunk (see flattenBatches). */
-export async function* readMessageBatches(
-  body: AsyncIterable<Uint8Array>,
-  options: ReadOptions,
-): AsyncGenerator<StreamEvent[]> {
+/**
+ * The reader of one answer (see streamEvents): each network chunk's SSE events are handled
+ * synchronously, adjacent deltas merged (pushEvent).
+ */
+export function messagesReader(options: ReadOptions): EventReader<SseEvent, StreamEvent> {
   const blocks = new Map<number, Block>()
   let input = 0
   let cacheRead: number | undefined
@@ -148,11 +147,8 @@ export async function* readMessageBatches(
     thinkingTokens = count(details?.thinking_tokens) ?? thinkingTokens
   }
 
-  // One await per network chunk; its events are handled synchronously, and go out together with
-  // adjacent deltas merged (pushEvent); what a chunk produced before a failure goes out first.
-  const out: StreamEvent[] = []
-  yield* readBatches(parsedChunks(body, new SseParser()), out, readBatch)
-  function readBatch(batch: readonly SseEvent[]): void {
+  return { read, end }
+  function read(batch: readonly SseEvent[], out: StreamEvent[]): void {
     for (const sse of batch) {
       if (options.signal?.aborted) {
         throw new ProviderError('aborted', `${PROVIDER}: request aborted`, {
@@ -276,22 +272,24 @@ export async function* readMessageBatches(
       }
     }
   }
-  if (!stopped) {
-    throw new ProviderError(
-      'connection',
-      `${PROVIDER}: the stream ended before message_stop${started ? '' : ' (no message_start either)'}`,
-      { provider: PROVIDER, retryable: !produced },
+  function end(out: StreamEvent[]): void {
+    if (!stopped) {
+      throw new ProviderError(
+        'connection',
+        `${PROVIDER}: the stream ended before message_stop${started ? '' : ' (no message_start either)'}`,
+        { provider: PROVIDER, retryable: !produced },
+      )
+    }
+    // Anthropic counts cached input apart; tau's inputTokens is the whole prompt (see README).
+    const total: Usage = { inputTokens: input + (cacheRead ?? 0) + (cacheWrite ?? 0), outputTokens: output }
+    if (cacheRead !== undefined) total.cacheReadTokens = cacheRead
+    if (cacheWrite !== undefined) total.cacheWriteTokens = cacheWrite
+    if (thinkingTokens !== undefined) total.reasoningTokens = thinkingTokens
+    if (stopReason !== undefined && !(stopReason in STOP_REASONS))
+      options.note?.(`unknown stop_reason '${stopReason}'`)
+    out.push(
+      { type: 'usage', usage: total },
+      { type: 'finish', reason: (stopReason && STOP_REASONS[stopReason]) || 'stop' },
     )
   }
-  // Anthropic counts cached input apart; tau's inputTokens is the whole prompt (see README).
-  const total: Usage = { inputTokens: input + (cacheRead ?? 0) + (cacheWrite ?? 0), outputTokens: output }
-  if (cacheRead !== undefined) total.cacheReadTokens = cacheRead
-  if (cacheWrite !== undefined) total.cacheWriteTokens = cacheWrite
-  if (thinkingTokens !== undefined) total.reasoningTokens = thinkingTokens
-  if (stopReason !== undefined && !(stopReason in STOP_REASONS))
-    options.note?.(`unknown stop_reason '${stopReason}'`)
-  yield [
-    { type: 'usage', usage: total },
-    { type: 'finish', reason: (stopReason && STOP_REASONS[stopReason]) || 'stop' },
-  ]
 }

@@ -8,12 +8,14 @@
  */
 import type { FinishReason, StreamEvent, Usage } from '../../kernel/index.js'
 import {
+  type EventReader,
   isContextLengthMessage,
   NdjsonLines,
   ProviderError,
-  parsedChunks,
   parseNdjsonLine,
   parseToolArguments,
+  pushEvent,
+  streamEvents,
 } from '../providers/index.js'
 
 const PROVIDER = 'ollama'
@@ -43,81 +45,95 @@ export interface ChatStreamOptions {
   readonly signal?: AbortSignal | undefined
 }
 
-export async function* readChatStream(
+/** The events of an /api/chat answer's body. */
+export function readChatStream(
   body: AsyncIterable<Uint8Array>,
   options: ChatStreamOptions,
-): AsyncGenerator<StreamEvent> {
+): AsyncIterable<StreamEvent> {
+  return streamEvents(async () => ({ body, parser: new NdjsonLines(), reader: chatReader(options) }))
+}
+
+/**
+ * The reader of one answer (see streamEvents): a network chunk's lines are handled at once, and
+ * the deltas among them merged (pushEvent).
+ */
+export function chatReader(options: ChatStreamOptions): EventReader<string, StreamEvent> {
   const seenIds = new Set<string>()
   let sawToolCall = false
   let final: { usage: Usage; reason: FinishReason } | undefined
-  // One await per network chunk; its lines are handled synchronously.
-  for await (const lines of parsedChunks(body, new NdjsonLines()))
-    for (const text of lines) {
-      const line = parseNdjsonLine(text, PROVIDER)
-      if (options.signal?.aborted) {
-        throw new ProviderError('aborted', 'ollama: request aborted', {
+  return {
+    read(lines, out) {
+      for (const text of lines) {
+        const line = parseNdjsonLine(text, PROVIDER)
+        if (options.signal?.aborted) {
+          throw new ProviderError('aborted', 'ollama: request aborted', {
+            provider: PROVIDER,
+            plugin: PLUGIN,
+            retryable: false,
+          })
+        }
+        if (!isObject(line)) {
+          throw new ProviderError(
+            'bad-response',
+            `ollama: a streamed line is not an object: ${JSON.stringify(line).slice(0, 200)}`,
+            { provider: PROVIDER, plugin: PLUGIN, retryable: false },
+          )
+        }
+        if (line.error !== undefined) {
+          throw streamError(typeof line.error === 'string' ? line.error : JSON.stringify(line.error))
+        }
+        // Anything after the final line is not part of this answer.
+        if (final) continue
+        const message = isObject(line.message) ? line.message : undefined
+        if (message) {
+          if (typeof message.thinking === 'string' && message.thinking !== '') {
+            pushEvent(out, { type: 'reasoning-delta', text: message.thinking })
+          }
+          if (typeof message.content === 'string' && message.content !== '') {
+            pushEvent(out, { type: 'text-delta', text: message.content })
+          }
+          if (Array.isArray(message.tool_calls)) {
+            for (const call of message.tool_calls) {
+              const fn = isObject(call) && isObject(call.function) ? call.function : undefined
+              if (!fn) continue
+              const wireId = isObject(call) && typeof call.id === 'string' ? call.id : ''
+              const id = wireId !== '' && !seenIds.has(wireId) ? wireId : options.nextId()
+              seenIds.add(id)
+              const name = typeof fn.name === 'string' ? fn.name : ''
+              sawToolCall = true
+              out.push({ type: 'tool-call-start', id, name })
+              const args = fn.arguments
+              const text = typeof args === 'string' ? args : JSON.stringify(args ?? {})
+              out.push({ type: 'tool-call-delta', id, argumentsDelta: text })
+              const parsed = parseToolArguments(args)
+              out.push(
+                parsed.ok
+                  ? { type: 'tool-call-end', id, name, input: parsed.value }
+                  : { type: 'tool-call-end', id, name, input: text, inputError: parsed.error },
+              )
+            }
+          }
+        }
+        if (line.done === true) {
+          const reason: FinishReason =
+            line.done_reason === 'length' ? 'length' : sawToolCall ? 'tool-calls' : 'stop'
+          final = {
+            usage: { inputTokens: count(line.prompt_eval_count), outputTokens: count(line.eval_count) },
+            reason,
+          }
+        }
+      }
+    },
+    // Read to the end before finishing, so the connection goes back to the pool for the next call.
+    end(out) {
+      if (!final) {
+        throw new ProviderError('bad-response', 'ollama: the answer ended without its final `done` line', {
           provider: PROVIDER,
           plugin: PLUGIN,
           retryable: false,
         })
       }
-      if (!isObject(line)) {
-        throw new ProviderError(
-          'bad-response',
-          `ollama: a streamed line is not an object: ${JSON.stringify(line).slice(0, 200)}`,
-          { provider: PROVIDER, plugin: PLUGIN, retryable: false },
-        )
-      }
-      if (line.error !== undefined) {
-        throw streamError(typeof line.error === 'string' ? line.error : JSON.stringify(line.error))
-      }
-      // Anything after the final line is not part of this answer.
-      if (final) continue
-      const message = isObject(line.message) ? line.message : undefined
-      if (message) {
-        if (typeof message.thinking === 'string' && message.thinking !== '') {
-          yield { type: 'reasoning-delta', text: message.thinking }
-        }
-        if (typeof message.content === 'string' && message.content !== '') {
-          yield { type: 'text-delta', text: message.content }
-        }
-        if (Array.isArray(message.tool_calls)) {
-          for (const call of message.tool_calls) {
-            const fn = isObject(call) && isObject(call.function) ? call.function : undefined
-            if (!fn) continue
-            const wireId = isObject(call) && typeof call.id === 'string' ? call.id : ''
-            const id = wireId !== '' && !seenIds.has(wireId) ? wireId : options.nextId()
-            seenIds.add(id)
-            const name = typeof fn.name === 'string' ? fn.name : ''
-            sawToolCall = true
-            yield { type: 'tool-call-start', id, name }
-            const args = fn.arguments
-            const text = typeof args === 'string' ? args : JSON.stringify(args ?? {})
-            yield { type: 'tool-call-delta', id, argumentsDelta: text }
-            const parsed = parseToolArguments(args)
-            yield parsed.ok
-              ? { type: 'tool-call-end', id, name, input: parsed.value }
-              : { type: 'tool-call-end', id, name, input: text, inputError: parsed.error }
-          }
-        }
-      }
-      if (line.done === true) {
-        const reason: FinishReason =
-          line.done_reason === 'length' ? 'length' : sawToolCall ? 'tool-calls' : 'stop'
-        final = {
-          usage: { inputTokens: count(line.prompt_eval_count), outputTokens: count(line.eval_count) },
-          reason,
-        }
-      }
-    }
-  // Read to the end before finishing, so the connection goes back to the pool for the next call.
-  if (!final) {
-    throw new ProviderError('bad-response', 'ollama: the answer ended without its final `done` line', {
-      provider: PROVIDER,
-      plugin: PLUGIN,
-      retryable: false,
-    })
+      out.push({ type: 'usage', usage: final.usage }, { type: 'finish', reason: final.reason })
+    },
   }
-  yield { type: 'usage', usage: final.usage }
-  yield { type: 'finish', reason: final.reason }
 }

@@ -17,13 +17,15 @@ import {
   type HttpClient,
   type HttpResponse,
   isProviderError,
+  NdjsonLines,
   type Provider,
   type ProviderCheck,
   ProviderError,
+  streamEvents,
   withPlugin,
 } from '../providers/index.js'
 import { type OllamaChatRequest, toOllamaChatRequest } from './chat-request.js'
-import { readChatStream } from './chat-stream.js'
+import { chatReader } from './chat-stream.js'
 
 const PLUGIN = 'provider-ollama'
 
@@ -150,32 +152,42 @@ export class OllamaProvider implements Provider {
     return toOllamaChatRequest(request, this.settings)
   }
 
-  async *stream(request: ModelRequest, options: CallOptions = {}): AsyncGenerator<StreamEvent> {
+  /** The request, then its events through one iterator (streamEvents); errors name the plugin. */
+  stream(request: ModelRequest, options: CallOptions = {}): AsyncIterable<StreamEvent> {
+    const read = { nextId: this.nextId, signal: options.signal }
+    return streamEvents(
+      async () => {
+        try {
+          const response = await this.sendChat(request, options.signal)
+          return { body: response.body, parser: new NdjsonLines(), reader: chatReader(read) }
+        } catch (error) {
+          throw stamp(error)
+        }
+      },
+      { recover: (error) => Promise.reject(stamp(error)) },
+    )
+  }
+
+  private async sendChat(request: ModelRequest, signal: AbortSignal | undefined): Promise<HttpResponse> {
+    const body = this.chatRequest(request)
     try {
-      const body = this.chatRequest(request)
-      let response: HttpResponse
-      try {
-        response = await this.post('/api/chat', body, options.signal)
-      } catch (error) {
-        // "Reasoning where the model supports it": a model without thinking refuses `think`
-        // before any output, so ask again without it.
-        if (
-          body.think === undefined ||
-          body.think === false ||
-          !isProviderError(error) ||
-          error.kind !== 'bad-request' ||
-          !THINKING_REFUSED.test(error.message)
-        )
-          throw error
-        this.logger?.debug('model does not support thinking: asking again without `think`', {
-          model: body.model,
-        })
-        const { think: _dropped, ...withoutThink } = body
-        response = await this.post('/api/chat', withoutThink, options.signal)
-      }
-      yield* readChatStream(response.body, { nextId: this.nextId, signal: options.signal })
+      return await this.post('/api/chat', body, signal)
     } catch (error) {
-      throw stamp(error)
+      // "Reasoning where the model supports it": a model without thinking refuses `think`
+      // before any output, so ask again without it.
+      if (
+        body.think === undefined ||
+        body.think === false ||
+        !isProviderError(error) ||
+        error.kind !== 'bad-request' ||
+        !THINKING_REFUSED.test(error.message)
+      )
+        throw error
+      this.logger?.debug('model does not support thinking: asking again without `think`', {
+        model: body.model,
+      })
+      const { think: _dropped, ...withoutThink } = body
+      return await this.post('/api/chat', withoutThink, signal)
     }
   }
 

@@ -14,14 +14,16 @@ import type {
 import { didYouMean } from '../../kernel/index.js'
 import {
   type CallOptions,
-  flattenBatches,
+  type EventSource,
   type Provider,
   type ProviderCheck,
   ProviderError,
+  type SseEvent,
+  streamEvents,
 } from '../providers/index.js'
 import type { Endpoint } from './endpoints.js'
 import { chatBody, chatBodyJson } from './request.js'
-import { readChatBatches } from './stream.js'
+import { chatSource } from './stream.js'
 import { type OpenAIHttpClient, stamp } from './wire-errors.js'
 
 type Json = Record<string, unknown>
@@ -83,53 +85,59 @@ export class OpenAIProvider implements Provider {
 
   private nextId = () => `call_${this.idPrefix}${(++this.callCounter).toString(36)}`
 
-  /**
-   * The request, then the parsed events: one generator of batches (a network chunk's events),
-   * flattened without a generator per event (each layer of generators costs per event).
-   */
+  /** The request, then its events through one iterator (streamEvents); errors name the plugin. */
   stream(request: ModelRequest, options: CallOptions = {}): AsyncIterable<StreamEvent> {
-    return flattenBatches(this.streamBatches(request, options))
+    return streamEvents(
+      async () => {
+        try {
+          return await this.open(request, options)
+        } catch (error) {
+          throw stamp(error)
+        }
+      },
+      { recover: (error) => Promise.reject(stamp(error)) },
+    )
   }
 
-  private async *streamBatches(request: ModelRequest, options: CallOptions): AsyncGenerator<StreamEvent[]> {
-    try {
-      const endpoint = this.endpoint
-      const headers = endpoint.headers()
-      const model = request.model.model
-      const reasoningModel = this.reasoningModels.get(model) ?? (await this.isReasoningModel(model, options))
-      const extra = request.providerOptions?.[this.name]
-      const body = chatBody(request, {
-        flavour: endpoint.flavour,
-        maxTokensField: endpoint.maxTokensField,
-        includeUsage: endpoint.includeUsage,
-        parallelToolCalls: endpoint.parallelToolCalls,
-        reasoningModel,
-        extra,
-      })
-      const url = endpoint.chatUrl(model)
-      this.logger.debug('chat request', {
-        provider: this.name,
-        model,
-        url: url.split('?')[0],
-        messages: request.messages.length,
-        tools: request.tools?.length ?? 0,
-      })
-      const response = await this.http.send({
-        method: 'POST',
-        url,
-        headers,
-        json: chatBodyJson(body, request, extra),
-        signal: options.signal,
-      })
-      yield* readChatBatches(response, {
-        provider: this.name,
-        nextId: this.nextId,
-        secrets: endpoint.secrets,
-        signal: options.signal,
-      })
-    } catch (error) {
-      throw stamp(error)
-    }
+  /** Sends the chat request; the answer's reader. */
+  private async open(
+    request: ModelRequest,
+    options: CallOptions,
+  ): Promise<EventSource<SseEvent | string, StreamEvent>> {
+    const endpoint = this.endpoint
+    const headers = endpoint.headers()
+    const model = request.model.model
+    const reasoningModel = this.reasoningModels.get(model) ?? (await this.isReasoningModel(model, options))
+    const extra = request.providerOptions?.[this.name]
+    const body = chatBody(request, {
+      flavour: endpoint.flavour,
+      maxTokensField: endpoint.maxTokensField,
+      includeUsage: endpoint.includeUsage,
+      parallelToolCalls: endpoint.parallelToolCalls,
+      reasoningModel,
+      extra,
+    })
+    const url = endpoint.chatUrl(model)
+    this.logger.debug('chat request', {
+      provider: this.name,
+      model,
+      url: url.split('?')[0],
+      messages: request.messages.length,
+      tools: request.tools?.length ?? 0,
+    })
+    const response = await this.http.send({
+      method: 'POST',
+      url,
+      headers,
+      json: chatBodyJson(body, request, extra),
+      signal: options.signal,
+    })
+    return chatSource(response, {
+      provider: this.name,
+      nextId: this.nextId,
+      secrets: endpoint.secrets,
+      signal: options.signal,
+    })
   }
 
   /**

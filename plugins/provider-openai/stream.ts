@@ -10,15 +10,16 @@
  */
 import type { FinishReason, StreamEvent, Usage } from '../../kernel/index.js'
 import {
-  flattenBatches,
+  type ChunkParser,
+  type EventReader,
+  type EventSource,
   type HttpResponse,
   ProviderError,
-  parsedChunks,
   parseToolArguments,
   pushEvent,
-  readBatches,
   type SseEvent,
   SseParser,
+  streamEvents,
 } from '../providers/index.js'
 import { streamError, type WireError, wireError } from './wire-errors.js'
 
@@ -211,90 +212,117 @@ function aborted(provider: string): ProviderError {
 
 /** The answer's events. */
 export function readChatAnswer(response: HttpResponse, context: StreamContext): AsyncIterable<StreamEvent> {
-  return flattenBatches(readChatBatches(response, context))
+  return streamEvents(async () => chatSource(response, context))
 }
 
-/** The answer's events, one array per network chunk (see flattenBatches). */
-export async function* readChatBatches(
+/**
+ * How an answer is read (see streamEvents): an event stream, or, from a server that ignored
+ * `stream: true`, a whole `chat.completion` object.
+ */
+export function chatSource(
   response: HttpResponse,
   context: StreamContext,
-): AsyncGenerator<StreamEvent[]> {
+): EventSource<SseEvent | string, StreamEvent> {
   const contentType = String(response.headers['content-type'] ?? '')
-  if (contentType.includes('application/json')) {
-    yield await readWholeAnswer(response, context)
-    return
-  }
+  if (contentType.includes('application/json'))
+    return { body: response.body, parser: new WholeText(), reader: wholeAnswerReader(context) }
+  const parser = new SseParser()
+  return { body: response.body, parser, reader: chatStreamReader(context, parser) }
+}
+
+/** An event stream's reader: each network chunk's events handled at once, deltas merged (pushEvent). */
+function chatStreamReader(context: StreamContext, sse: SseParser): EventReader<SseEvent, StreamEvent> {
   const { provider } = context
   const reader = new ChoiceReader(context)
-  const sse = new SseParser()
-  const out: StreamEvent[] = []
   let usage: Usage | undefined
   let done = false
   let events = 0
-  // One chunk's events go out together, adjacent deltas merged (pushEvent).
-  yield* readBatches(parsedChunks(response.body, sse), out, readBatch)
-  function readBatch(batch: readonly SseEvent[]): void {
-    for (const event of batch) {
-      if (context.signal?.aborted) throw aborted(provider)
-      // After [DONE] the body is read to its end, not abandoned, so the connection stays reusable.
-      if (done) continue
-      events++
-      // JSON.parse skips surrounding white space itself; only the sentinel is compared trimmed.
-      const data = event.data
-      if (data.length < 16 && data.trim() === '[DONE]') {
-        done = true
-        continue
+  return {
+    read(batch, out) {
+      for (const event of batch) {
+        if (context.signal?.aborted) throw aborted(provider)
+        // After [DONE] the body is read to its end, not abandoned, so the connection stays reusable.
+        if (done) continue
+        events++
+        // JSON.parse skips surrounding white space itself; only the sentinel is compared trimmed.
+        const data = event.data
+        if (data.length < 16 && data.trim() === '[DONE]') {
+          done = true
+          continue
+        }
+        let chunk: unknown
+        try {
+          chunk = JSON.parse(data)
+        } catch (error) {
+          throw badResponse(provider, `a streamed event is not JSON: ${data.slice(0, 200)}`, error)
+        }
+        const failure = wireError(chunk) ?? (event.event === 'error' ? bareError(chunk, data) : undefined)
+        if (failure) throw streamError(provider, failure, reader.produced, context.secrets)
+        if (!isObject(chunk))
+          throw badResponse(provider, `a streamed event is not an object: ${data.slice(0, 200)}`)
+        usage = usageOf(chunk.usage) ?? usage
+        // Azure's content-filter verdict on the prompt (and the usage chunk) come with empty `choices`.
+        const choices = Array.isArray(chunk.choices) ? chunk.choices : []
+        for (const choice of choices) {
+          // tau asks for one choice; another index would be a second answer.
+          if (!isObject(choice) || (typeof choice.index === 'number' && choice.index !== 0)) continue
+          if (isObject(choice.delta)) reader.delta(choice.delta, out)
+          if (typeof choice.finish_reason === 'string' && choice.finish_reason !== '')
+            reader.finishChoice(choice.finish_reason, out)
+        }
       }
-      let chunk: unknown
-      try {
-        chunk = JSON.parse(data)
-      } catch (error) {
-        throw badResponse(provider, `a streamed event is not JSON: ${data.slice(0, 200)}`, error)
+    },
+    end(out) {
+      if (events === 0) {
+        const quoted = sse.head.trim().slice(0, 200)
+        throw badResponse(
+          provider,
+          quoted === ''
+            ? 'the answer was empty (expected an event stream)'
+            : `the answer is not an OpenAI event stream: ${quoted}`,
+        )
       }
-      const failure = wireError(chunk) ?? (event.event === 'error' ? bareError(chunk, data) : undefined)
-      if (failure) throw streamError(provider, failure, reader.produced, context.secrets)
-      if (!isObject(chunk))
-        throw badResponse(provider, `a streamed event is not an object: ${data.slice(0, 200)}`)
-      usage = usageOf(chunk.usage) ?? usage
-      // Azure's content-filter verdict on the prompt (and the usage chunk) come with empty `choices`.
-      const choices = Array.isArray(chunk.choices) ? chunk.choices : []
-      for (const choice of choices) {
-        // tau asks for one choice; another index would be a second answer.
-        if (!isObject(choice) || (typeof choice.index === 'number' && choice.index !== 0)) continue
-        if (isObject(choice.delta)) reader.delta(choice.delta, out)
-        if (typeof choice.finish_reason === 'string' && choice.finish_reason !== '')
-          reader.finishChoice(choice.finish_reason, out)
+      if (reader.finish === undefined && !done) {
+        throw new ProviderError(
+          'connection',
+          `${provider}: the answer stream ended before the model finished (no finish_reason, no [DONE])`,
+          { provider, retryable: false },
+        )
       }
-    }
+      if (reader.finish === undefined) reader.finishChoice(undefined, out)
+      if (usage) out.push({ type: 'usage', usage })
+      out.push({ type: 'finish', reason: reader.finish ?? 'stop' })
+    },
   }
-  if (events === 0) {
-    const quoted = sse.head.trim().slice(0, 200)
-    throw badResponse(
-      provider,
-      quoted === ''
-        ? 'the answer was empty (expected an event stream)'
-        : `the answer is not an OpenAI event stream: ${quoted}`,
-    )
-  }
-  if (reader.finish === undefined && !done) {
-    throw new ProviderError(
-      'connection',
-      `${provider}: the answer stream ended before the model finished (no finish_reason, no [DONE])`,
-      { provider, retryable: false },
-    )
-  }
-  if (reader.finish === undefined) reader.finishChoice(undefined, out)
-  if (usage) out.push({ type: 'usage', usage })
-  out.push({ type: 'finish', reason: reader.finish ?? 'stop' })
-  yield out
 }
 
-/** A `chat.completion` object (a server that answered without streaming): its events. */
-async function readWholeAnswer(response: HttpResponse, context: StreamContext): Promise<StreamEvent[]> {
-  const decoder = new TextDecoder()
-  let text = ''
-  for await (const chunk of response.body) text += decoder.decode(chunk, { stream: true })
-  text += decoder.decode()
+/** A body read whole: its text, as one item at the end. */
+class WholeText implements ChunkParser<string> {
+  private readonly decoder = new TextDecoder()
+  private text = ''
+
+  push(chunk: Uint8Array): string[] {
+    this.text += this.decoder.decode(chunk, { stream: true })
+    return []
+  }
+
+  end(): string[] {
+    return [this.text + this.decoder.decode()]
+  }
+}
+
+/** A whole `chat.completion` object's reader. */
+function wholeAnswerReader(context: StreamContext): EventReader<string, StreamEvent> {
+  return {
+    read(items, out) {
+      for (const text of items) wholeAnswer(text, context, out)
+    },
+    end() {},
+  }
+}
+
+/** A `chat.completion` object (a server that answered without streaming): its events onto out. */
+function wholeAnswer(text: string, context: StreamContext, out: StreamEvent[]): void {
   let value: unknown
   try {
     value = JSON.parse(text)
@@ -312,11 +340,9 @@ async function readWholeAnswer(response: HttpResponse, context: StreamContext): 
   const calls = Array.isArray(message.tool_calls)
     ? message.tool_calls.map((call, index) => (isObject(call) ? { index, ...call } : call))
     : undefined
-  const out: StreamEvent[] = []
   reader.delta({ ...message, ...(calls ? { tool_calls: calls } : {}) }, out)
   reader.finishChoice(choice.finish_reason, out)
   const usage = usageOf(value.usage)
   if (usage) out.push({ type: 'usage', usage })
   out.push({ type: 'finish', reason: reader.finish ?? 'stop' })
-  return out
 }

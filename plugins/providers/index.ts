@@ -8,7 +8,13 @@ import { cliCommandsRef, definePlugin, defineService, type ModelCapabilities } f
 import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from './http.js'
 import { type ProviderCheck, ProviderRegistry } from './provider.js'
 
-export { deferred, flattenBatches, readBatches } from './batches.js'
+export {
+  deferred,
+  type EventReader,
+  type EventSource,
+  type StreamEventsOptions,
+  streamEvents,
+} from './batches.js'
 export { CATALOG, type CatalogEntry, lookupCapabilities, UNKNOWN_MODEL } from './catalog.js'
 export {
   isContextLengthMessage,
