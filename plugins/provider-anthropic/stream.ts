@@ -99,6 +99,58 @@ function badResponse(what: string): ProviderError {
 const count = (value: unknown): number | undefined =>
   typeof value === 'number' && Number.isFinite(value) ? value : undefined
 
+const TEXT_DELTA_HEAD = '{"type":"content_block_delta","index":'
+const TEXT_DELTA_BODY = ',"delta":{"type":"text_delta","text":"'
+const TEXT_DELTA_TAIL = '"}}'
+const BLOCK_STOP_HEAD = '{"type":"content_block_stop","index":'
+const MESSAGE_STOP = '{"type":"message_stop"}'
+/** A character a JSON string cannot hold as it is: a quote, a backslash or a control character. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: they are what a JSON string must escape
+const NOT_PLAIN = /["\\\u0000-\u001f]/
+
+/** The digits of an index at `from` up to `end` (exclusive), or -1. */
+function indexAt(data: string, from: number, end: number): number {
+  if (end <= from || end - from > 9) return -1
+  let index = 0
+  for (let i = from; i < end; i++) {
+    const digit = data.charCodeAt(i) - 48
+    if (digit < 0 || digit > 9) return -1
+    index = index * 10 + digit
+  }
+  return index
+}
+
+/**
+ * The text of a text_delta event written exactly as the API writes it
+ * (`{"type":"content_block_delta","index":N,"delta":{"type":"text_delta","text":"..."}}`), or
+ * undefined for any other form, which is then parsed whole. Escapes in the text are decoded by
+ * JSON.parse of the string alone; a text that does not parse as a string falls back too.
+ */
+export function plainTextDelta(data: string): string | undefined {
+  if (!data.startsWith(TEXT_DELTA_HEAD) || !data.endsWith(TEXT_DELTA_TAIL)) return undefined
+  const comma = data.indexOf(',', TEXT_DELTA_HEAD.length)
+  if (indexAt(data, TEXT_DELTA_HEAD.length, comma) < 0 || !data.startsWith(TEXT_DELTA_BODY, comma))
+    return undefined
+  const start = comma + TEXT_DELTA_BODY.length
+  const end = data.length - TEXT_DELTA_TAIL.length
+  if (end < start) return undefined
+  const text = data.slice(start, end)
+  if (!NOT_PLAIN.test(text)) return text
+  try {
+    const decoded: unknown = JSON.parse(data.slice(start - 1, end + 1))
+    return typeof decoded === 'string' ? decoded : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The index of a content_block_stop event in the API's exact form, or undefined. */
+export function plainBlockStop(data: string): number | undefined {
+  if (!data.startsWith(BLOCK_STOP_HEAD) || data.charCodeAt(data.length - 1) !== 125 /* } */) return undefined
+  const index = indexAt(data, BLOCK_STOP_HEAD.length, data.length - 1)
+  return index < 0 ? undefined : index
+}
+
 export interface ReadOptions {
   /** A stable, unique id for a tool_use block that came without one. */
   readonly newToolCallId: () => string
@@ -158,6 +210,29 @@ export function messagesReader(options: ReadOptions): EventReader<SseEvent, Stre
       }
       if (stopped) continue
       if (sse.event === 'ping') continue
+      // Most of an answer's events are text deltas, and each ends with two small ones: read those
+      // without JSON.parse when they are exactly in the API's form (anything else goes below).
+      if (started) {
+        if (sse.event === 'content_block_delta') {
+          const text = plainTextDelta(sse.data)
+          if (text !== undefined) {
+            if (text !== '') {
+              produced = true
+              pushEvent(out, { type: 'text-delta', text })
+            }
+            continue
+          }
+        } else if (sse.event === 'content_block_stop') {
+          const index = plainBlockStop(sse.data)
+          if (index !== undefined && blocks.get(index)?.kind !== 'tool') {
+            blocks.delete(index)
+            continue
+          }
+        } else if (sse.event === 'message_stop' && sse.data === MESSAGE_STOP) {
+          stopped = true
+          continue
+        }
+      }
       let data: Record<string, unknown>
       try {
         data = JSON.parse(sse.data) as Record<string, unknown>
