@@ -17,6 +17,7 @@ import type { FinishReason, StreamEvent, Usage } from '../../kernel/index.js'
 import {
   type EventReader,
   isContextLengthMessage,
+  jsonStringAt,
   ProviderError,
   type ProviderErrorKind,
   parseToolArguments,
@@ -104,10 +105,6 @@ const TEXT_DELTA_BODY = ',"delta":{"type":"text_delta","text":"'
 const TEXT_DELTA_TAIL = '"}}'
 const BLOCK_STOP_HEAD = '{"type":"content_block_stop","index":'
 const MESSAGE_STOP = '{"type":"message_stop"}'
-/** A character a JSON string cannot hold as it is: a quote, a backslash or a control character. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: they are what a JSON string must escape
-const NOT_PLAIN = /["\\\u0000-\u001f]/
-
 /** The digits of an index at `from` up to `end` (exclusive), or -1. */
 function indexAt(data: string, from: number, end: number): number {
   if (end <= from || end - from > 9) return -1
@@ -133,15 +130,7 @@ export function plainTextDelta(data: string): string | undefined {
     return undefined
   const start = comma + TEXT_DELTA_BODY.length
   const end = data.length - TEXT_DELTA_TAIL.length
-  if (end < start) return undefined
-  const text = data.slice(start, end)
-  if (!NOT_PLAIN.test(text)) return text
-  try {
-    const decoded: unknown = JSON.parse(data.slice(start - 1, end + 1))
-    return typeof decoded === 'string' ? decoded : undefined
-  } catch {
-    return undefined
-  }
+  return jsonStringAt(data, start, end)
 }
 
 /** The index of a content_block_stop event in the API's exact form, or undefined. */

@@ -14,6 +14,7 @@ import {
   type EventReader,
   type EventSource,
   type HttpResponse,
+  jsonStringAt,
   ProviderError,
   parseToolArguments,
   pushEvent,
@@ -119,6 +120,11 @@ class ChoiceReader {
     }
   }
 
+  /** A delta that is only text (plainContentChunk). */
+  text(text: string, out: StreamEvent[]): void {
+    this.emit(out, { type: 'text-delta', text })
+  }
+
   private emit(out: StreamEvent[], event: StreamEvent): void {
     this.produced = true
     pushEvent(out, event)
@@ -210,6 +216,33 @@ function aborted(provider: string): ProviderError {
   return new ProviderError('aborted', `${provider}: request aborted`, { provider, retryable: false })
 }
 
+const CONTENT_HEAD = '"choices":[{"index":0,"delta":{"content":"'
+const CONTENT_TAIL = '"},"logprobs":null,"finish_reason":null}]'
+// The members around `choices` in a text chunk: keys of lowercase letters and underscores, values
+// strings without escapes, integers or null; never `error` (a failure) nor a second `choices`.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: a JSON string holds none unescaped
+const FLAT_BEFORE = /^\{(?:"(?!error"|choices")[a-z_]+":(?:"[^"\\\u0000-\u001f]*"|-?\d+|null),)*$/
+// biome-ignore lint/suspicious/noControlCharactersInRegex: a JSON string holds none unescaped
+const FLAT_AFTER = /^(?:,"(?!error"|choices")[a-z_]+":(?:"[^"\\\u0000-\u001f]*"|-?\d+|null))*\}$/
+
+/**
+ * The text of a chunk that carries only a piece of text, written as OpenAI and Azure OpenAI write
+ * it (`{"id":"...",...,"choices":[{"index":0,"delta":{"content":"..."},"logprobs":null,
+ * "finish_reason":null}],"usage":null,...}`), or undefined for any other chunk, which is then
+ * parsed whole. Every member around `choices` is checked to be flat and harmless (see
+ * FLAT_BEFORE), so the answer is the one JSON.parse would give.
+ */
+export function plainContentChunk(data: string): string | undefined {
+  const head = data.indexOf(CONTENT_HEAD)
+  if (head < 1) return undefined
+  const start = head + CONTENT_HEAD.length
+  const end = data.indexOf(CONTENT_TAIL, start)
+  if (end < 0) return undefined
+  if (!FLAT_BEFORE.test(data.slice(0, head)) || !FLAT_AFTER.test(data.slice(end + CONTENT_TAIL.length)))
+    return undefined
+  return jsonStringAt(data, start, end)
+}
+
 /** The answer's events. */
 export function readChatAnswer(response: HttpResponse, context: StreamContext): AsyncIterable<StreamEvent> {
   return streamEvents(async () => chatSource(response, context))
@@ -246,6 +279,15 @@ function chatStreamReader(context: StreamContext, sse: SseParser): EventReader<S
         events++
         // JSON.parse skips surrounding white space itself; only the sentinel is compared trimmed.
         const data = event.data
+        // Most chunks carry a piece of text and nothing else: read those without JSON.parse when
+        // they are exactly in the API's form.
+        if (event.event === undefined) {
+          const text = plainContentChunk(data)
+          if (text !== undefined) {
+            if (text !== '') reader.text(text, out)
+            continue
+          }
+        }
         if (data.length < 16 && data.trim() === '[DONE]') {
           done = true
           continue

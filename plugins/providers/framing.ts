@@ -245,3 +245,25 @@ export async function* parseNdjson(
     for (const line of lines) yield parseNdjsonLine(line, provider)
   }
 }
+
+/** A character a JSON string cannot hold as it is: a quote, a backslash or a control character. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: they are what a JSON string must escape
+const NOT_PLAIN = /["\\\u0000-\u001f]/
+
+/**
+ * The value of the JSON string whose characters (between its quotes) are `data` from `start` to
+ * `end`, or undefined when they are not one valid JSON string. Text without escapes is sliced
+ * as it is; escapes are decoded by JSON.parse of the string alone. For readers that take the
+ * text out of an event in a known exact form without parsing the whole event.
+ */
+export function jsonStringAt(data: string, start: number, end: number): string | undefined {
+  if (start < 1 || end < start || end >= data.length) return undefined
+  const text = data.slice(start, end)
+  if (!NOT_PLAIN.test(text)) return text
+  try {
+    const decoded: unknown = JSON.parse(data.slice(start - 1, end + 1))
+    return typeof decoded === 'string' ? decoded : undefined
+  } catch {
+    return undefined
+  }
+}

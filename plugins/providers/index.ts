@@ -26,6 +26,7 @@ export {
 } from './errors.js'
 export {
   type ChunkParser,
+  jsonStringAt,
   NdjsonLines,
   parsedChunks,
   parseNdjson,
