@@ -243,6 +243,40 @@ export function plainContentChunk(data: string): string | undefined {
   return jsonStringAt(data, start, end)
 }
 
+const CHOICES = '"choices":'
+const OPENING_CHOICES =
+  '[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}]'
+const CLOSING_HEAD = '[{"index":0,"delta":{},"logprobs":null,"finish_reason":"'
+const CLOSING_TAIL = '"}]'
+const REASON = /^[a-z_]+$/
+
+/**
+ * A chunk without text in one of OpenAI's exact forms: null for the opening chunk (the role, no
+ * text), the finish reason for the closing one (an empty delta and a finish_reason), undefined for
+ * any other chunk, which is then parsed whole. The members around `choices` are checked as in
+ * plainContentChunk.
+ */
+export function plainQuietChunk(data: string): string | null | undefined {
+  const head = data.indexOf(CHOICES)
+  if (head < 1) return undefined
+  const at = head + CHOICES.length
+  if (data.startsWith(OPENING_CHOICES, at)) {
+    return FLAT_BEFORE.test(data.slice(0, head)) && FLAT_AFTER.test(data.slice(at + OPENING_CHOICES.length))
+      ? null
+      : undefined
+  }
+  if (!data.startsWith(CLOSING_HEAD, at)) return undefined
+  const start = at + CLOSING_HEAD.length
+  const end = data.indexOf(CLOSING_TAIL, start)
+  if (end < 0) return undefined
+  const reason = data.slice(start, end)
+  return REASON.test(reason) &&
+    FLAT_BEFORE.test(data.slice(0, head)) &&
+    FLAT_AFTER.test(data.slice(end + CLOSING_TAIL.length))
+    ? reason
+    : undefined
+}
+
 /** The answer's events. */
 export function readChatAnswer(response: HttpResponse, context: StreamContext): AsyncIterable<StreamEvent> {
   return streamEvents(async () => chatSource(response, context))
@@ -279,12 +313,17 @@ function chatStreamReader(context: StreamContext, sse: SseParser): EventReader<S
         events++
         // JSON.parse skips surrounding white space itself; only the sentinel is compared trimmed.
         const data = event.data
-        // Most chunks carry a piece of text and nothing else: read those without JSON.parse when
-        // they are exactly in the API's form.
+        // Most chunks carry a piece of text and nothing else, and an answer opens and closes with a
+        // chunk without text: read those without JSON.parse when they are exactly in the API's form.
         if (event.event === undefined) {
           const text = plainContentChunk(data)
           if (text !== undefined) {
             if (text !== '') reader.text(text, out)
+            continue
+          }
+          const reason = plainQuietChunk(data)
+          if (reason !== undefined) {
+            if (reason !== null) reader.finishChoice(reason, out)
             continue
           }
         }

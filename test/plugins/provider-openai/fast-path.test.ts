@@ -5,7 +5,11 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { StreamEvent } from '../../../kernel/index.js'
-import { plainContentChunk, readChatAnswer } from '../../../plugins/provider-openai/stream.js'
+import {
+  plainContentChunk,
+  plainQuietChunk,
+  readChatAnswer,
+} from '../../../plugins/provider-openai/stream.js'
 
 const HEAD =
   '{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1796299930,"model":"gpt-4o","service_tier":"default","system_fingerprint":"fp_1",'
@@ -101,6 +105,30 @@ describe('plainContentChunk', () => {
     ],
   ])('leaves a chunk with %s to the full parse', (_name, data) => {
     expect(plainContentChunk(data)).toBeUndefined()
+  })
+})
+
+describe('plainQuietChunk', () => {
+  const opening = `${HEAD}"choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}]${TAIL}`
+  const closing = (reason: string) =>
+    `${HEAD}"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"${reason}"}]${TAIL}`
+
+  it('reads the opening chunk as nothing to do and the closing one as its finish reason', () => {
+    expect(plainQuietChunk(opening)).toBeNull()
+    expect(plainQuietChunk(closing('stop'))).toBe('stop')
+    expect(plainQuietChunk(closing('tool_calls'))).toBe('tool_calls')
+  })
+
+  it.each([
+    ['text in the opening delta', opening.replace('"content":""', '"content":"hi"')],
+    ['an error member', opening.replace('{"id"', '{"error":"boom","id"')],
+    ['a usage object', closing('stop').replace('"usage":null', '"usage":{"prompt_tokens":1}')],
+    ['an empty finish reason', closing('')],
+    ['an escaped finish reason', closing('st\\u006fp')],
+    ['a delta in the closing chunk', closing('stop').replace('"delta":{}', '"delta":{"content":"x"}')],
+    ['a text chunk', chunk('x')],
+  ])('leaves a chunk with %s to the full parse', (_name, data) => {
+    expect(plainQuietChunk(data)).toBeUndefined()
   })
 })
 
