@@ -17,12 +17,19 @@
  * (plugins/provider-scripted/wire/*.ts) so the bytes are exact.
  *
  * Per provider: an untimed check that tau's answer is right and that the bare client reads the
- * same bytes, WARMUP untimed rounds, then RUNS rounds; each round runs every variant once, in an
- * order rotated from round to round, so drift hits all alike. Prints the medians, the ratio of
- * the medians (the issue's target: tau at most 1.1x bare), the median of the per-round ratios
- * and differences, and the 10th to 90th percentiles. Then a breakdown, measured the same way:
- * the same request through more and more of tau's layers, to show where the extra time goes.
- * Figures only, no assertions on time (see docs/benchmarks.md).
+ * same bytes, WARMUP untimed rounds, then RUNS rounds of an A/B: each round runs tau and the bare
+ * request once, the order swapping from round to round, so each follows the other as often as
+ * itself. Only two-way: what else runs in the mix changes the figures (a variant that makes up
+ * more of the mix keeps its code in the CPU's caches and runs faster; see docs/benchmarks.md), so
+ * the cheaper baseline C is measured in an A/B of its own against B. Prints the medians, the ratio
+ * of the medians (the issue's target: tau at most 1.1x bare), the median of the per-round ratios
+ * and differences, and the 10th to 90th percentiles. Then a breakdown, each row an A/B of its own
+ * against the bare request: the same request through more and more of tau's layers; and the
+ * phases of tau's and the bare request (before the request is written, until the response
+ * headers, until its end, and after it), from undici's diagnostics channels.
+ * Each provider runs in a process of its own, then all of them together in one process, one after
+ * the other: there the later ones read slower on tau's side (shared code that has served another
+ * provider), a figure of its own. Figures only, no assertions on time (see docs/benchmarks.md).
  *
  * Usage: node bench/provider-overhead.mjs [runs]     (needs npm run build; default 500 runs)
  *        TAU_BENCH_PROVIDERS=openai,ollama  some providers only
@@ -32,10 +39,14 @@
  *                                           request (default 0: back to back)
  *        TAU_BENCH_ONLY=tau|bare            time one side only (for node --cpu-prof)
  *        TAU_BENCH_SERVER=inprocess         the server in this process instead of a child
+ *        TAU_BENCH_MIXED=1                  every provider in this process, one after the other
+ *                                           (by default each runs in a process of its own, then
+ *                                           all of them in one, headline only)
  * TAU_HOME is a fresh temporary directory; the real home directory is never touched, and no
  * request leaves 127.0.0.1.
  */
-import { fork } from 'node:child_process'
+import { fork, spawnSync } from 'node:child_process'
+import diagnostics from 'node:diagnostics_channel'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
@@ -102,6 +113,8 @@ function percentile(values, p) {
 }
 
 const us = (ms) => `${(ms * 1000).toFixed(0)} µs`
+/** A difference with its sign: +12 µs, -3 µs. */
+const signed = (ms) => `${ms >= 0 ? '+' : ''}${us(ms)}`
 
 async function startServer(answers) {
   const stats = { connections: 0 }
@@ -229,6 +242,25 @@ async function main() {
   for (const variable of ['OLLAMA_HOST', 'OPENAI_BASE_URL', 'ANTHROPIC_BASE_URL'])
     delete process.env[variable]
 
+  // Each provider in a process of its own (what a tau process talking to that provider sees),
+  // then all of them in one: a provider measured after another in the same process reads 10 to
+  // 20 µs slower on tau's side only (see docs/benchmarks.md), so the mixed run is shown apart.
+  if (names.length > 1 && process.env.TAU_BENCH_CHILD === undefined && process.env.TAU_BENCH_MIXED !== '1') {
+    const child = (title, env) => {
+      console.log(`\n=== ${title} ===`)
+      const result = spawnSync(process.execPath, [here, ...process.argv.slice(2)], {
+        stdio: 'inherit',
+        env: { ...process.env, TAU_BENCH_CHILD: '1', ...env },
+      })
+      if (result.status !== 0) process.exit(result.status ?? 1)
+    }
+    for (const name of names) child(`${name}, in a process of its own`, { TAU_BENCH_PROVIDERS: name })
+    child(`${names.join(', ')} in one process, one after the other (headline only)`, {
+      TAU_BENCH_BREAKDOWN: '0',
+    })
+    return
+  }
+
   const answers = {}
   for (const name of names) {
     answers[PROVIDERS[name].path] = await render(name, PROVIDERS[name])
@@ -263,12 +295,22 @@ async function main() {
   try {
     for (const name of names) setups.push(await setUp(name, url, home, server))
     for (const setup of setups) {
-      const variants =
-        only === 'tau' ? [setup.tau] : only === 'bare' ? [setup.bare] : [setup.tau, setup.bare, setup.pool]
-      setup.results = await measure(variants, warmup, runs)
+      if (only === 'tau' || only === 'bare') {
+        setup.results = await measure([only === 'tau' ? setup.tau : setup.bare], warmup, runs)
+        continue
+      }
+      setup.results = await measure([setup.tau, setup.bare], warmup, runs)
+      setup.reference = await measure([setup.pool, setup.bare], warmup, runs)
     }
     if (breakdown) {
-      for (const setup of setups) setup.steps = await measure(setup.steps, warmup, runs)
+      for (const setup of setups) {
+        setup.steps = []
+        for (const step of setup.layers) {
+          const [a, b] = await measure([step, setup.bare], warmup, runs)
+          setup.steps.push({ label: step.label, a: a.times, b: b.times })
+        }
+        setup.phases = await measurePhases([setup.tau, setup.bare], warmup, runs)
+      }
     }
   } finally {
     for (const setup of setups) await setup.close()
@@ -290,21 +332,23 @@ async function main() {
     return
   }
   console.log(
-    'provider   tau complete()  bare request()  ratio  paired ratio  paired diff  target 1.1x   bare pool.request()  ratio',
+    'provider   tau complete()  bare request()  ratio  paired ratio  paired diff  target 1.1x   bare pool.request() / request()',
   )
-  for (const { name, results } of setups) {
-    const [a, b, c] = results.map((r) => r.times)
+  for (const { name, results, reference } of setups) {
+    const [a, b] = results.map((r) => r.times)
     const ratio = median(a) / median(b)
-    const paired = median(a.map((t, i) => t / b[i]))
-    const diff = median(a.map((t, i) => t - b[i]))
+    const [c, d] = reference.map((r) => r.times)
     console.log(
-      `${name.padEnd(10)} ${us(median(a)).padStart(14)}  ${us(median(b)).padStart(14)}  ${ratio.toFixed(2).padStart(4)}x  ${paired
+      `${name.padEnd(10)} ${us(median(a)).padStart(14)}  ${us(median(b)).padStart(14)}  ${ratio.toFixed(2).padStart(4)}x  ${paired(
+        a,
+        b,
+      )
         .toFixed(2)
-        .padStart(
-          11,
-        )}x  ${`+${us(diff)}`.padStart(11)}  ${(ratio <= TARGET ? 'met' : 'NOT met').padEnd(11)}  ${us(
-        median(c),
-      ).padStart(19)}  ${(median(a) / median(c)).toFixed(2).padStart(4)}x`,
+        .padStart(11)}x  ${signed(pairedDiff(a, b)).padStart(11)}  ${(
+        ratio <= TARGET ? 'met' : 'NOT met'
+      ).padEnd(
+        11,
+      )}  ${`${us(median(c))} / ${us(median(d))}`.padStart(19)}  ${(median(c) / median(d)).toFixed(2)}x`,
     )
   }
   console.log('p10-p90:')
@@ -313,21 +357,38 @@ async function main() {
   }
   if (!breakdown) return
   console.log('')
-  console.log('where the time goes: the same request through more and more of tau, all interleaved')
+  console.log(
+    'where the time goes: the same request through more and more of tau, each row an A/B against the bare request',
+  )
   for (const { name, steps } of setups) {
-    console.log(`  ${name}`)
-    const base = median(steps[0].times)
-    let previous = base
+    console.log(`  ${name}${' '.repeat(70 - name.length)}   step    bare  paired diff  vs row above`)
+    let previous = 0
     for (const step of steps) {
-      const m = median(step.times)
+      const diff = pairedDiff(step.a, step.b)
       console.log(
-        `    ${step.label.padEnd(72)} ${us(m).padStart(7)}  ${`${m - previous >= 0 ? '+' : ''}${us(m - previous)}`.padStart(8)}  ${(m / base).toFixed(2)}x`,
+        `    ${step.label.padEnd(70)} ${us(median(step.a)).padStart(7)} ${us(median(step.b)).padStart(7)} ${signed(diff).padStart(12)}  ${signed(diff - previous).padStart(12)}`,
       )
-      previous = m
+      previous = diff
+    }
+  }
+  console.log('')
+  console.log('phases (medians; undici diagnostics channels, an A/B of their own):')
+  console.log(
+    '  provider   client          before the write  write to headers  headers to end  end to resolved     total',
+  )
+  for (const { name, phases } of setups) {
+    for (const result of phases) {
+      const p = (k) => us(median(result.phases.map((phase) => phase[k])))
+      console.log(
+        `  ${name.padEnd(10)} ${result.label.padEnd(15)} ${p(0).padStart(16)}  ${p(1).padStart(16)}  ${p(2).padStart(14)}  ${p(3).padStart(15)}  ${us(median(result.times)).padStart(8)}`,
+      )
     }
   }
   console.log('')
 }
+
+const paired = (a, b) => median(a.map((t, i) => t / b[i]))
+const pairedDiff = (a, b) => median(a.map((t, i) => t - b[i]))
 
 /** Requests sent by the timed loops (the untimed checks are left out). */
 let requests = 0
@@ -341,17 +402,60 @@ const range = (times) => `${us(percentile(times, 10))}-${us(percentile(times, 90
 async function measure(variants, warmup, runs) {
   requests += variants.length * (warmup + runs)
   for (let i = 0; i < warmup; i++) for (const variant of variants) await variant.run()
-  const results = variants.map((variant) => ({ ...variant, times: [] }))
+  const results = variants.map((variant) => ({ ...variant, times: [], phases: variant.phases ?? [] }))
   for (let i = 0; i < runs; i++) {
     for (let k = 0; k < results.length; k++) {
       const result = results[(i + k) % results.length]
       if (GAP_MS > 0) await new Promise((resolve) => setTimeout(resolve, GAP_MS))
       const started = performance.now()
+      phase.start = started
       await result.run()
-      result.times.push(performance.now() - started)
+      const ended = performance.now()
+      result.times.push(ended - started)
+      if (phase.on) {
+        result.phases.push([
+          phase.write - started,
+          phase.headers - phase.write,
+          phase.end - phase.headers,
+          ended - phase.end,
+        ])
+      }
     }
   }
   return results
+}
+
+/** When undici wrote the request, got the response headers, and saw its end (measurePhases). */
+const phase = { on: false, start: 0, write: 0, headers: 0, end: 0 }
+const onWrite = () => {
+  phase.write = performance.now()
+}
+const onHeaders = () => {
+  phase.headers = performance.now()
+}
+const onEnd = () => {
+  phase.end = performance.now()
+}
+
+/** measure() with undici's diagnostics channels subscribed (they cost both sides alike). */
+async function measurePhases(variants, warmup, runs) {
+  const channels = [
+    ['undici:client:sendHeaders', onWrite],
+    ['undici:request:headers', onHeaders],
+    ['undici:request:trailers', onEnd],
+  ]
+  for (const [channel, listener] of channels) diagnostics.subscribe(channel, listener)
+  phase.on = true
+  try {
+    return await measure(
+      variants.map((variant) => ({ ...variant, phases: [] })),
+      warmup,
+      runs,
+    )
+  } finally {
+    phase.on = false
+    for (const [channel, listener] of channels) diagnostics.unsubscribe(channel, listener)
+  }
 }
 
 const drain = async (iterable) => {
@@ -432,7 +536,6 @@ async function setUp(name, url, home, server) {
   })
   const provider = registry.get(name)
   const steps = [
-    { label: 'bare: undici request(url, { dispatcher: pool }), body.text()', run: bare },
     {
       label: "pool.request() with tau's options (timeouts), body.text()",
       run: async () => (await poolB.request(options())).body.text(),
@@ -470,8 +573,8 @@ async function setUp(name, url, home, server) {
     name,
     tau: { label: 'tau complete()', run: tau },
     bare: { label: 'bare request()', run: bare },
-    pool: { label: 'bare pool.request()', run: steps[1].run },
-    steps,
+    pool: { label: 'bare pool.request()', run: steps[0].run },
+    layers: steps,
     close: async () => {
       await http.close()
       for (const p of pools) await p.close()

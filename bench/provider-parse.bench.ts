@@ -236,10 +236,11 @@ async function prepare(format: Format): Promise<Prepared> {
   const answer = await collectStream({ provider: format.name, model: 'bench' }, replay(events))
   const text = answer.message.content.map((part) => (part.type === 'text' ? part.text : '')).join('')
   const calls = answer.message.content.filter((part) => part.type === 'tool-call')
+  // The deltas of one network chunk come out merged into one event (pushEvent): at most one per wire delta.
   const deltas = events.filter((e) => e.type === 'text-delta').length
-  if (text !== turn.text || calls.length !== turn.toolCalls!.length || deltas !== TEXT_DELTAS) {
+  if (text !== turn.text || calls.length !== turn.toolCalls!.length || deltas < 1 || deltas > TEXT_DELTAS) {
     throw new Error(
-      `${format.name}: the parsed answer does not match the script (${deltas} text deltas, ${calls.length} tool calls)`,
+      `${format.name}: the parsed answer does not match the script (${deltas} text deltas, ${calls.length} tool calls,)`,
     )
   }
   return {
@@ -301,8 +302,10 @@ afterAll(() => {
       const times = byFormat.get(p.format.name) ?? []
       if (times.length === 0) continue
       const framing = title.startsWith('framing')
-      const items = framing ? p.frames : p.events
-      const what = framing ? (p.format.framing === 'sse' ? 'SSE events' : 'lines') : 'events'
+      // Rates count what came in on the wire (SSE events or lines), in both groups: the events
+      // out are fewer, a chunk's deltas merged into one.
+      const items = p.frames
+      const what = `${p.format.framing === 'sse' ? 'SSE events' : 'lines'} in${framing ? '' : `, ${p.events} events out`}`
       const ms = median(times)
       const best = Math.min(...times)
       lines.push(
