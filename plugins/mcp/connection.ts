@@ -11,7 +11,7 @@ import type { Tool as McpTool } from '@modelcontextprotocol/sdk/types.js'
 import type { Logger } from '../../kernel/index.js'
 import { buildProcessEnv, type EnvAllowlist } from '../sandbox/env-allowlist.js'
 import type { Tool, ToolContext, ToolRegistry } from '../tools/tool.js'
-import { linkCall } from './call-signal.js'
+import { linkCall, ProgressRoutes } from './call-signal.js'
 import {
   applyFormDefaults,
   clientCapabilities,
@@ -116,8 +116,7 @@ export class ServerConnection {
   /** The SDK, once a connect has loaded it. */
   private sdk: McpSdk | undefined
   /** Progress callbacks of the calls in flight, by the progress token tau gave each. */
-  private readonly progress = new Map<number | string, ToolContext['progress']>()
-  private progressSeq = 0
+  private readonly progress = new ProgressRoutes<ToolContext['progress']>()
   /** The user answered allow-always to a sampling request of this server. */
   private samplingAllowed = false
 
@@ -701,8 +700,7 @@ export class ServerConnection {
     const timeoutMs = this.config.toolTimeoutMs ?? MCP_DEFAULTS.toolTimeoutMs
     const call = linkCall(context.signal)
     // tau's own progress token and handler (see call-signal.ts: cheaper than the SDK's onprogress).
-    const progressToken = ++this.progressSeq
-    this.progress.set(progressToken, context.progress)
+    const progressToken = this.progress.open(context.progress)
     const params = {
       name: tool,
       arguments: input as Record<string, unknown>,
@@ -728,7 +726,7 @@ export class ServerConnection {
       throw error
     } finally {
       call.release()
-      this.progress.delete(progressToken)
+      this.progress.close(progressToken)
     }
   }
 }
