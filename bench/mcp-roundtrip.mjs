@@ -2,16 +2,21 @@
 /**
  * MCP client overhead, two figures (no assertions; see docs/benchmarks.md):
  *
- * 1. Tool-call round trip. The real @modelcontextprotocol/server-everything over stdio, twice (one
- *    process each side):
- *      A (tau)   the tau tool `mcp__everything__echo` from the tool registry of a kernel with the
- *                sandbox, tools and mcp plugins: input validated as the agent does, then execute()
- *                (the SDK call, the result mapped to a tau ToolOutput);
- *      B (bare)  a bare SDK Client.callTool({ name: 'echo' }) on its own StdioClientTransport.
- *    Calls run in blocks of 100 per variant, the order rotating each round (so each call follows
- *    one to the same server, and drift hits all alike); the medians of the per-call times and
- *    their ratio are printed (target: A/B at most 1.05). A third variant, the bare client with
- *    the request options tau passes, shows what the options themselves cost.
+ * 1. Tool-call round trip: the real @modelcontextprotocol/server-everything over stdio. Each figure
+ *    is a two-way A/B, the two sides alternating call by call with the order swapping each pair
+ *    (so each side follows the other as often as itself; a mix of more variants changes what
+ *    each reads: see docs/benchmarks.md, providers). The sides:
+ *      tau           the tau tool `mcp__everything__echo` from the tool registry of a kernel with
+ *                    the sandbox, tools and mcp plugins: input validated as the agent does, then
+ *                    execute() (the SDK call, the result mapped to a tau ToolOutput);
+ *      client        the SDK client inside that connection, called bare (Client.callTool): the
+ *                    same server process, so no scheduling noise between two servers. The
+ *                    headline (target: tau at most 1.05x);
+ *      client+token  the same bare call with a progress token in `_meta`, as tau sends (servers
+ *                    need one to report progress): what the token itself costs;
+ *      other         a bare SDK client on a second server process of its own;
+ *      other+options that client with the request options a progress-aware caller passes
+ *                    (onprogress, timeout, a signal).
  *
  * 2. Start-up of 10 stdio servers in parallel: a kernel with 10 server-everything entries, timed
  *    from kernel.start() (the `start` tap connects them) to its return, when all 10 are connected
@@ -19,13 +24,14 @@
  *    parallel.
  *
  * Usage: node bench/mcp-roundtrip.mjs [calls] [startRuns]   (default 2000 calls, 5 start-up runs)
- * Loads the TypeScript sources through jiti. TAU_HOME is a temporary directory.
+ * Needs `npm run build`: it runs dist/, the code the `tau` command runs. TAU_HOME is a temporary
+ * directory.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const calls = Number(process.argv[2] ?? 2000)
 const startRuns = Number(process.argv[3] ?? 5)
@@ -34,9 +40,11 @@ const work = mkdtempSync(join(tmpdir(), 'tau-bench-mcp-'))
 process.env.TAU_HOME = join(work, 'home')
 const SERVER = join(root, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js')
 
-const { createJiti } = await import('jiti')
-const jiti = createJiti(import.meta.url)
-const load = (relative) => jiti.import(join(root, `${relative}.ts`))
+if (!existsSync(join(root, 'dist', 'kernel', 'testing', 'index.js'))) {
+  console.error('bench/mcp-roundtrip.mjs: dist/ is missing; run `npm run build` first')
+  process.exit(1)
+}
+const load = (relative) => import(pathToFileURL(join(root, 'dist', `${relative}.js`)).href)
 
 const { createTestKernel } = await load('kernel/testing/index')
 const { createLogger } = await load('kernel/index')
@@ -95,93 +103,64 @@ try {
     const output = await tool.execute(checked.value, context)
     if (output.content[0]?.text !== 'Echo: hello from the benchmark') throw new Error('unexpected tau output')
   }
-  const viaBare = async () => {
-    const result = await bare.callTool({ name: 'echo', arguments: input })
+  const check = (result, who) => {
     if (result.content[0]?.text !== 'Echo: hello from the benchmark')
-      throw new Error('unexpected bare output')
+      throw new Error(`unexpected ${who} output`)
   }
-  // The same SDK call with the request options tau passes (progress token, timeout, a signal of
-  // its own: the SDK leaves a listener on the signal it gets, so a shared one would grow).
-  const withOptions = async () => {
-    const result = await bare.callTool({ name: 'echo', arguments: input }, undefined, {
-      signal: new AbortController().signal,
-      timeout: 120_000,
-      onprogress() {},
-    })
-    if (result.content[0]?.text !== 'Echo: hello from the benchmark')
-      throw new Error('unexpected bare output')
-  }
-  // Diagnostic: the SDK client inside tau's connection, called bare (no tau code on the path).
   const tauClient = kernel.resolve(mcpModule.mcpServersRef).connections[0].connectedClient()
-  const viaTauClient = async () => {
-    const result = await tauClient.callTool({ name: 'echo', arguments: input })
-    if (result.content[0]?.text !== 'Echo: hello from the benchmark') throw new Error('unexpected output')
+  let token = 0
+  const variants = {
+    tau: viaTau,
+    client: async () => check(await tauClient.callTool({ name: 'echo', arguments: input }), 'client'),
+    'client+token': async () =>
+      check(
+        await tauClient.callTool({ name: 'echo', arguments: input, _meta: { progressToken: 1e9 + ++token } }),
+        'client',
+      ),
+    other: async () => check(await bare.callTool({ name: 'echo', arguments: input }), 'bare'),
+    // A signal of its own per call: the SDK leaves a listener on the signal it gets.
+    'other+options': async () =>
+      check(
+        await bare.callTool({ name: 'echo', arguments: input }, undefined, {
+          signal: new AbortController().signal,
+          timeout: 120_000,
+          onprogress() {},
+        }),
+        'bare',
+      ),
   }
-  for (let i = 0; i < 200; i++) {
-    await viaTau()
-    await viaBare()
-  }
-  // Blocks of BLOCK calls per variant, the order of the variants rotating from round to round.
-  // Calls are not interleaved one by one: on a 2-core machine a call to a server process that
-  // was idle while the other one worked is slower (it is woken and scheduled again), and a fixed
-  // interleaving gave one side the cold calls every time. Within a block each call follows a
-  // call to the same server, for every variant alike; drift is spread by the rotation.
-  const BLOCK = 100
-  const variants = [
-    [viaTau, []],
-    [viaBare, []],
-    [withOptions, []],
-    [viaTauClient, []],
-  ]
-  for (let round = 0; round * BLOCK < calls; round++) {
-    for (let k = 0; k < variants.length; k++) {
-      const [run, times] = variants[(round + k) % variants.length]
-      for (let i = 0; i < BLOCK; i++) {
+  /** An A/B of two variants, alternating call by call, the order swapping each pair. */
+  async function ab(a, b) {
+    const times = { [a]: [], [b]: [] }
+    for (let i = 0; i < 300; i++) {
+      await variants[a]()
+      await variants[b]()
+    }
+    for (let i = 0; i < calls; i++) {
+      for (const name of i % 2 ? [a, b] : [b, a]) {
         const t0 = performance.now()
-        await run()
-        times.push(performance.now() - t0)
+        await variants[name]()
+        times[name].push(performance.now() - t0)
       }
     }
+    return [median(times[a]), median(times[b])]
   }
-  const [a, b, c, d] = variants.map(([, times]) => times)
-  const ma = median(a)
-  const mb = median(b)
+  const rows = [
+    ['tau', 'client', "tau's tool / its connection's SDK client, bare (target <= 1.05x)"],
+    ['client+token', 'client', 'what the progress token costs: the bare call with one / without'],
+    ['tau', 'client+token', 'tau / the bare call with the same progress token'],
+    ['tau', 'other', 'tau / a bare SDK client on a server process of its own'],
+    ['tau', 'other+options', 'tau / that client with onprogress, timeout and a signal'],
+  ]
   process.stdout.write(
-    `tool-call round trip, server-everything echo over stdio, ${a.length} calls each (blocks of ${BLOCK}, rotating):\n` +
-      `  tau tool (validate + execute)  median ${fmt(ma)}\n` +
-      `  bare SDK Client.callTool       median ${fmt(mb)}\n` +
-      `  bare SDK, tau's request options median ${fmt(median(c))} (progress token, timeout, signal)\n` +
-      `  ratio tau/bare                 ${(ma / mb).toFixed(3)}x (target <= 1.05x)\n` +
-      `  ratio tau/bare-with-options    ${(ma / median(c)).toFixed(3)}x\n` +
-      `  tau's own SDK client, bare call median ${fmt(median(d))} (the connection without tau's code)\n` +
-      `  ratio tau/own-client           ${(ma / median(d)).toFixed(3)}x\n`,
+    `tool-call round trip, server-everything echo over stdio, ${calls} calls per side, alternating:\n`,
   )
-  // The same server and connection, tau's tool and its SDK client alternating call by call:
-  // the closest reading of "tau against a bare call to the same server" (in blocks, the order of
-  // the blocks moves this pair by more than tau's own cost).
-  const same = { tau: [], client: [] }
-  for (let i = 0; i < calls; i++) {
-    const pair =
-      i % 2
-        ? [
-            ['tau', viaTau],
-            ['client', viaTauClient],
-          ]
-        : [
-            ['client', viaTauClient],
-            ['tau', viaTau],
-          ]
-    for (const [name, run] of pair) {
-      const t0 = performance.now()
-      await run()
-      same[name].push(performance.now() - t0)
-    }
+  for (const [a, b, label] of rows) {
+    const [ma, mb] = await ab(a, b)
+    process.stdout.write(
+      `  ${a.padEnd(12)} ${fmt(ma)}  ${b.padEnd(13)} ${fmt(mb)}  ${(ma / mb).toFixed(3)}x  ${label}\n`,
+    )
   }
-  process.stdout.write(
-    `same connection, alternating call by call, ${same.tau.length} calls each:\n` +
-      `  tau tool median ${fmt(median(same.tau))}, its SDK client median ${fmt(median(same.client))}\n` +
-      `  ratio                          ${(median(same.tau) / median(same.client)).toFixed(3)}x (target <= 1.05x)\n`,
-  )
   await bare.close()
   await kernel.stop()
 
@@ -210,11 +189,12 @@ try {
     bareTimes.push(performance.now() - t1)
     await Promise.all(clients.map((c) => c.close()))
   }
-  process.stdout.write(
-    `start-up of 10 stdio servers in parallel, ${startRuns} runs:\n` +
-      `  tau kernel.start() to all connected  median ${fmt(median(tauTimes))} (runs: ${tauTimes.map((t) => t.toFixed(0)).join(', ')})\n` +
-      `  10 bare SDK connect + listTools      median ${fmt(median(bareTimes))} (runs: ${bareTimes.map((t) => t.toFixed(0)).join(', ')})\n`,
-  )
+  if (startRuns > 0)
+    process.stdout.write(
+      `start-up of 10 stdio servers in parallel, ${startRuns} runs:\n` +
+        `  tau kernel.start() to all connected  median ${fmt(median(tauTimes))} (runs: ${tauTimes.map((t) => t.toFixed(0)).join(', ')})\n` +
+        `  10 bare SDK connect + listTools      median ${fmt(median(bareTimes))} (runs: ${bareTimes.map((t) => t.toFixed(0)).join(', ')})\n`,
+    )
 } finally {
   rmSync(work, { recursive: true, force: true })
 }
