@@ -10,6 +10,8 @@ import {
   plainTextDelta,
   readMessagesStream,
 } from '../../../plugins/provider-anthropic/stream.js'
+import { oneBytePerChunk } from '../providers/bytes.js'
+import { textOf } from './helpers.js'
 
 const delta = (text: string, index = 0) =>
   `{"type":"content_block_delta","index":${index},"delta":{"type":"text_delta","text":${JSON.stringify(text)}}}`
@@ -153,14 +155,9 @@ function answer(compact: boolean): string {
 }
 
 async function read(text: string): Promise<StreamEvent[]> {
-  const bytes = new TextEncoder().encode(text)
-  // One byte per chunk: every event crosses chunk boundaries.
-  async function* body() {
-    for (let i = 0; i < bytes.length; i++) yield bytes.subarray(i, i + 1)
-  }
   const events: StreamEvent[] = []
   let ids = 0
-  for await (const event of readMessagesStream(body(), { newToolCallId: () => `id-${++ids}` }))
+  for await (const event of readMessagesStream(oneBytePerChunk(text), { newToolCallId: () => `id-${++ids}` }))
     events.push(event)
   return events
 }
@@ -171,12 +168,7 @@ describe('the fast path and the full parse', () => {
     const full = await read(answer(false))
     expect(answer(false)).not.toContain('"type":"content_block_delta"')
     expect(fast).toEqual(full)
-    expect(
-      fast
-        .filter((e) => e.type === 'text-delta')
-        .map((e) => (e as { text: string }).text)
-        .join(''),
-    ).toBe('Hello "x"\n')
+    expect(textOf(fast)).toBe('Hello "x"\n')
     expect(fast.some((e) => e.type === 'tool-call-end')).toBe(true)
   })
 })

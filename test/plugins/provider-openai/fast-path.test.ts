@@ -10,6 +10,8 @@ import {
   plainQuietChunk,
   readChatAnswer,
 } from '../../../plugins/provider-openai/stream.js'
+import { oneBytePerChunk } from '../providers/bytes.js'
+import { textOf } from './helpers.js'
 
 const HEAD =
   '{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1796299930,"model":"gpt-4o","service_tier":"default","system_fingerprint":"fp_1",'
@@ -157,12 +159,11 @@ function answer(compact: boolean): string {
 }
 
 async function read(text: string): Promise<StreamEvent[]> {
-  const bytes = new TextEncoder().encode(text)
-  // One byte per chunk: every event crosses chunk boundaries.
-  async function* body() {
-    for (let i = 0; i < bytes.length; i++) yield bytes.subarray(i, i + 1)
+  const response = {
+    status: 200,
+    headers: { 'content-type': 'text/event-stream' },
+    body: oneBytePerChunk(text),
   }
-  const response = { status: 200, headers: { 'content-type': 'text/event-stream' }, body: body() }
   const events: StreamEvent[] = []
   const context = { provider: 'openai', nextId: () => 'call_x', secrets: [] }
   for await (const event of readChatAnswer(response, context)) events.push(event)
@@ -175,12 +176,7 @@ describe('the fast path and the full parse', () => {
     const full = await read(answer(false))
     expect(answer(false)).not.toContain('"delta":{"content":')
     expect(fast).toEqual(full)
-    expect(
-      fast
-        .filter((e) => e.type === 'text-delta')
-        .map((e) => (e as { text: string }).text)
-        .join(''),
-    ).toBe('Hello "x"\n')
+    expect(textOf(fast)).toBe('Hello "x"\n')
     expect(fast.find((e) => e.type === 'tool-call-end')).toMatchObject({ input: { path: 'a.ts' } })
     expect(fast.at(-1)).toEqual({ type: 'finish', reason: 'tool-calls' })
   })
