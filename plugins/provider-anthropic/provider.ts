@@ -22,12 +22,11 @@ import {
   type ProviderCheck,
   ProviderError,
   readText,
-  SseParser,
   streamEvents,
 } from '../providers/index.js'
 import { type AnthropicConfig, DEFAULT_BASE_URL } from './config.js'
 import { type MessagesBody, toMessagesRequest } from './request.js'
-import { messagesReader } from './stream.js'
+import { messagesSource } from './stream.js'
 
 export const PROVIDER = 'anthropic'
 const FALLBACK_MAX_TOKENS = 8192
@@ -175,7 +174,7 @@ export class AnthropicProvider implements Provider {
           body: { ...this.body(request), stream: true },
           signal,
         })
-        return { body: response.body, parser: new SseParser(), reader: messagesReader(read) }
+        return messagesSource(response.body, read)
       },
       {
         recover: async (error, attempt, produced) => {

@@ -16,6 +16,7 @@
 import type { FinishReason, StreamEvent, Usage } from '../../kernel/index.js'
 import {
   type EventReader,
+  type EventSource,
   isContextLengthMessage,
   jsonStringAt,
   ProviderError,
@@ -105,6 +106,7 @@ const TEXT_DELTA_BODY = ',"delta":{"type":"text_delta","text":"'
 const TEXT_DELTA_TAIL = '"}}'
 const BLOCK_STOP_HEAD = '{"type":"content_block_stop","index":'
 const MESSAGE_STOP = '{"type":"message_stop"}'
+
 /** The digits of an index at `from` up to `end` (exclusive), or -1. */
 function indexAt(data: string, from: number, end: number): number {
   if (end <= from || end - from > 9) return -1
@@ -159,14 +161,22 @@ export function readMessagesStream(
   body: AsyncIterable<Uint8Array>,
   options: ReadOptions,
 ): AsyncIterable<StreamEvent> {
-  return streamEvents(async () => ({ body, parser: new SseParser(), reader: messagesReader(options) }))
+  return streamEvents(async () => messagesSource(body, options))
+}
+
+/** How an answer's body is read (see streamEvents): SSE events, then messagesReader. */
+export function messagesSource(
+  body: AsyncIterable<Uint8Array>,
+  options: ReadOptions,
+): EventSource<SseEvent, StreamEvent> {
+  return { body, parser: new SseParser(), reader: messagesReader(options) }
 }
 
 /**
  * The reader of one answer (see streamEvents): each network chunk's SSE events are handled
  * synchronously, adjacent deltas merged (pushEvent).
  */
-export function messagesReader(options: ReadOptions): EventReader<SseEvent, StreamEvent> {
+function messagesReader(options: ReadOptions): EventReader<SseEvent, StreamEvent> {
   const blocks = new Map<number, Block>()
   let input = 0
   let cacheRead: number | undefined
@@ -189,6 +199,11 @@ export function messagesReader(options: ReadOptions): EventReader<SseEvent, Stre
   }
 
   return { read, end }
+  function textDelta(text: string, out: StreamEvent[]): void {
+    if (text === '') return
+    produced = true
+    pushEvent(out, { type: 'text-delta', text })
+  }
   function read(batch: readonly SseEvent[], out: StreamEvent[]): void {
     for (const sse of batch) {
       if (options.signal?.aborted) {
@@ -205,10 +220,7 @@ export function messagesReader(options: ReadOptions): EventReader<SseEvent, Stre
         if (sse.event === 'content_block_delta') {
           const text = plainTextDelta(sse.data)
           if (text !== undefined) {
-            if (text !== '') {
-              produced = true
-              pushEvent(out, { type: 'text-delta', text })
-            }
+            textDelta(text, out)
             continue
           }
         } else if (sse.event === 'content_block_stop') {
@@ -277,9 +289,7 @@ export function messagesReader(options: ReadOptions): EventReader<SseEvent, Stre
           const block = blocks.get(Number(data.index))
           const delta = (data.delta ?? {}) as Record<string, unknown>
           if (delta.type === 'text_delta' && typeof delta.text === 'string') {
-            if (delta.text === '') break
-            produced = true
-            pushEvent(out, { type: 'text-delta', text: delta.text })
+            textDelta(delta.text, out)
           } else if (delta.type === 'thinking_delta' && typeof delta.thinking === 'string') {
             if (delta.thinking === '') break
             produced = true

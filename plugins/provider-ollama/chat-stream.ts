@@ -9,6 +9,7 @@
 import type { FinishReason, StreamEvent, Usage } from '../../kernel/index.js'
 import {
   type EventReader,
+  type EventSource,
   isContextLengthMessage,
   NdjsonLines,
   ProviderError,
@@ -50,14 +51,22 @@ export function readChatStream(
   body: AsyncIterable<Uint8Array>,
   options: ChatStreamOptions,
 ): AsyncIterable<StreamEvent> {
-  return streamEvents(async () => ({ body, parser: new NdjsonLines(), reader: chatReader(options) }))
+  return streamEvents(async () => chatSource(body, options))
+}
+
+/** How an answer's body is read (see streamEvents): NDJSON lines, then chatReader. */
+export function chatSource(
+  body: AsyncIterable<Uint8Array>,
+  options: ChatStreamOptions,
+): EventSource<string, StreamEvent> {
+  return { body, parser: new NdjsonLines(), reader: chatReader(options) }
 }
 
 /**
  * The reader of one answer (see streamEvents): a network chunk's lines are handled at once, and
  * the deltas among them merged (pushEvent).
  */
-export function chatReader(options: ChatStreamOptions): EventReader<string, StreamEvent> {
+function chatReader(options: ChatStreamOptions): EventReader<string, StreamEvent> {
   const seenIds = new Set<string>()
   let sawToolCall = false
   let final: { usage: Usage; reason: FinishReason } | undefined

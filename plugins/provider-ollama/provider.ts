@@ -17,7 +17,6 @@ import {
   type HttpClient,
   type HttpResponse,
   isProviderError,
-  NdjsonLines,
   type Provider,
   type ProviderCheck,
   ProviderError,
@@ -25,7 +24,7 @@ import {
   withPlugin,
 } from '../providers/index.js'
 import { type OllamaChatRequest, toOllamaChatRequest } from './chat-request.js'
-import { chatReader } from './chat-stream.js'
+import { chatSource } from './chat-stream.js'
 
 const PLUGIN = 'provider-ollama'
 
@@ -159,7 +158,7 @@ export class OllamaProvider implements Provider {
       async () => {
         try {
           const response = await this.sendChat(request, options.signal)
-          return { body: response.body, parser: new NdjsonLines(), reader: chatReader(read) }
+          return chatSource(response.body, read)
         } catch (error) {
           throw stamp(error)
         }

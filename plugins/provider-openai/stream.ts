@@ -110,8 +110,7 @@ class ChoiceReader {
           ? delta.reasoning
           : undefined
     if (reasoning) this.emit(out, { type: 'reasoning-delta', text: reasoning })
-    if (typeof delta.content === 'string' && delta.content !== '')
-      this.emit(out, { type: 'text-delta', text: delta.content })
+    if (typeof delta.content === 'string' && delta.content !== '') this.text(delta.content, out)
     // A refusal (structured outputs) is the model's answer: show it as text.
     if (typeof delta.refusal === 'string' && delta.refusal !== '')
       this.emit(out, { type: 'text-delta', text: delta.refusal })
@@ -120,7 +119,7 @@ class ChoiceReader {
     }
   }
 
-  /** A delta that is only text (plainContentChunk). */
+  /** A piece of the answer's text (also for chunks read by plainContentChunk). */
   text(text: string, out: StreamEvent[]): void {
     this.emit(out, { type: 'text-delta', text })
   }
@@ -238,9 +237,13 @@ export function plainContentChunk(data: string): string | undefined {
   const start = head + CONTENT_HEAD.length
   const end = data.indexOf(CONTENT_TAIL, start)
   if (end < 0) return undefined
-  if (!FLAT_BEFORE.test(data.slice(0, head)) || !FLAT_AFTER.test(data.slice(end + CONTENT_TAIL.length)))
-    return undefined
+  if (!flatAround(data, head, end + CONTENT_TAIL.length)) return undefined
   return jsonStringAt(data, start, end)
+}
+
+/** Whether the members before `head` and from `after` on are flat and harmless (FLAT_BEFORE). */
+function flatAround(data: string, head: number, after: number): boolean {
+  return FLAT_BEFORE.test(data.slice(0, head)) && FLAT_AFTER.test(data.slice(after))
 }
 
 const CHOICES = '"choices":'
@@ -261,20 +264,14 @@ export function plainQuietChunk(data: string): string | null | undefined {
   if (head < 1) return undefined
   const at = head + CHOICES.length
   if (data.startsWith(OPENING_CHOICES, at)) {
-    return FLAT_BEFORE.test(data.slice(0, head)) && FLAT_AFTER.test(data.slice(at + OPENING_CHOICES.length))
-      ? null
-      : undefined
+    return flatAround(data, head, at + OPENING_CHOICES.length) ? null : undefined
   }
   if (!data.startsWith(CLOSING_HEAD, at)) return undefined
   const start = at + CLOSING_HEAD.length
   const end = data.indexOf(CLOSING_TAIL, start)
   if (end < 0) return undefined
   const reason = data.slice(start, end)
-  return REASON.test(reason) &&
-    FLAT_BEFORE.test(data.slice(0, head)) &&
-    FLAT_AFTER.test(data.slice(end + CLOSING_TAIL.length))
-    ? reason
-    : undefined
+  return REASON.test(reason) && flatAround(data, head, end + CLOSING_TAIL.length) ? reason : undefined
 }
 
 /** The answer's events. */
@@ -313,6 +310,10 @@ function chatStreamReader(context: StreamContext, sse: SseParser): EventReader<S
         events++
         // JSON.parse skips surrounding white space itself; only the sentinel is compared trimmed.
         const data = event.data
+        if (data.length < 16 && data.trim() === '[DONE]') {
+          done = true
+          continue
+        }
         // Most chunks carry a piece of text and nothing else, and an answer opens and closes with a
         // chunk without text: read those without JSON.parse when they are exactly in the API's form.
         if (event.event === undefined) {
@@ -326,10 +327,6 @@ function chatStreamReader(context: StreamContext, sse: SseParser): EventReader<S
             if (reason !== null) reader.finishChoice(reason, out)
             continue
           }
-        }
-        if (data.length < 16 && data.trim() === '[DONE]') {
-          done = true
-          continue
         }
         let chunk: unknown
         try {
