@@ -13,6 +13,20 @@ export { type Agent, type CreateAgentOptions, createAgent } from './create-agent
 export { AGENT_ERRORS } from './errors.js'
 export type { AgentEvent, AgentEventType, StopReason, Todo } from './events.js'
 export * from './hooks.js'
+export {
+  type AuthorizationRequest,
+  type ElicitationAnswer,
+  type ElicitationRequest,
+  interactionOf,
+  NOBODY_TO_ASK,
+  type PlanApproval,
+  type PlanApprovalRequest,
+  type SamplingConfirmation,
+  type SamplingDecision,
+  type SessionInteraction,
+  sessionInteraction,
+  type UserInteraction,
+} from './interaction.js'
 export { default } from './plugin.js'
 export {
   type AgentRuntime,

@@ -5,6 +5,7 @@
 import { type Conversation, defineService, type Session } from '../../kernel/index.js'
 import type { PermissionMode, Permissions } from '../permissions/types.js'
 import type { AgentEvent, Todo } from './events.js'
+import type { SessionInteraction, UserInteraction } from './interaction.js'
 
 /** What the user answered to a permission request. */
 export type PermissionAnswer =
@@ -54,7 +55,15 @@ export interface AgentSessionOptions {
   readonly allowedTools?: readonly string[]
   /** Permission rules denied in this session; bare tool names are also hidden from the model. */
   readonly disallowedTools?: readonly string[]
-  /** Asks the user when a call needs approval. Without it (headless), such calls are denied. */
+  /**
+   * Asks the person behind the session: permissions, plan approval, MCP elicitation, sampling and
+   * logins (see interaction.ts). Without it (headless) every question gets the fail-closed answer.
+   */
+  readonly interaction?: UserInteraction
+  /**
+   * Asks the user when a call needs approval; the older form of `interaction.askPermission` (it
+   * wins when both are given). Without either (headless), such calls are denied.
+   */
   readonly askPermission?: AskPermission
   /** Start from this conversation (a resumed session). */
   readonly conversation?: Conversation
@@ -110,6 +119,11 @@ export interface AgentSession {
   readonly running: boolean
   /** The todo list (TodoWrite's state). */
   readonly todos: readonly Todo[]
+  /**
+   * The session's questions to the user, one at a time (the frontend's UserInteraction, with
+   * fail-closed answers for what it leaves out). MCP asks the session whose call is in flight.
+   */
+  readonly interaction: SessionInteraction
   /**
    * Replaces the conversation (compaction). The next model call sends it; messages appended later
    * are numbered from its length.

@@ -24,6 +24,7 @@ import { AGENT_ERRORS, messageOf } from './errors.js'
 import { EventChannel } from './event-channel.js'
 import type { AgentEvent, Todo } from './events.js'
 import type { AgentHooks } from './hooks.js'
+import { interactionOf, type SessionInteraction, sessionInteraction } from './interaction.js'
 import { type EventBody, Run, type RunHost } from './run.js'
 import type {
   AgentSession,
@@ -68,6 +69,7 @@ export class AgentSessionImpl implements AgentSession, RunHost {
   readonly environment: Environment
   readonly toolState: ToolState
   readonly askPermission: AskPermission | undefined
+  readonly interaction: SessionInteraction
   readonly allowedNames: ReadonlySet<string>
   readonly hiddenTools: ReadonlySet<string>
   readonly hooks: AgentHooks
@@ -114,7 +116,11 @@ export class AgentSessionImpl implements AgentSession, RunHost {
     this.parallelReadOnly = deps.config.parallelReadOnly
     this.maxParallelTools = deps.config.maxParallelTools
     this.conversation = options.conversation ?? Conversation.of()
-    this.askPermission = options.askPermission
+    // The frontend's interaction (the askPermission option is its older, narrower form). The loop
+    // queues its own permission asks, so it gets the frontend's askPermission unqueued.
+    const frontend = interactionOf(options)
+    this.askPermission = frontend?.askPermission?.bind(frontend)
+    this.interaction = sessionInteraction(frontend, (ask) => this.queueAsk(ask))
     this.scope = options.scope ?? deps.openScope?.({ id: this.id, cwd: this.cwd })
     this.ownsScope = options.scope === undefined && this.scope !== undefined
     this.permissions = this.scope?.tryResolve(permissionsRef)

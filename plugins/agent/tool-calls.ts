@@ -14,6 +14,7 @@ import { AbortedError, forEachLimited, untilAborted } from './abort.js'
 import { messageOf } from './errors.js'
 import type { AgentEvent, Todo } from './events.js'
 import type { AgentHooks, PreToolUseDecision } from './hooks.js'
+import type { SessionInteraction } from './interaction.js'
 import type { EventBody } from './run.js'
 import type { AskPermission, PermissionAnswer, SessionParent } from './runtime.js'
 import type { AgentToolContext, AgentToolLink } from './tool-link.js'
@@ -28,6 +29,7 @@ export interface ToolCallHost {
   readonly environment: Environment
   readonly toolState: ToolState
   readonly askPermission: AskPermission | undefined
+  readonly interaction: SessionInteraction
   /** Set for a subagent's session: its permission requests say so. */
   readonly parent: SessionParent | undefined
   /** Bare tool names allowed by the session's options (used only without a permissions service). */
@@ -289,6 +291,7 @@ async function runToolCall(host: ToolCallHost, call: ToolCallPart, run: ToolRun)
       run.relay(event.parentToolCallId === undefined ? { ...event, parentToolCallId: call.id } : event)
     },
     askPermission: host.askPermission && queued(host, host.askPermission),
+    interaction: host.interaction,
   }
   try {
     const context: AgentToolContext = {

@@ -7,6 +7,7 @@
  */
 import type { ToolContext } from '../tools/tool.js'
 import type { AgentEvent } from './events.js'
+import type { SessionInteraction } from './interaction.js'
 import type { AskPermission } from './runtime.js'
 
 export interface AgentToolLink {
@@ -23,6 +24,8 @@ export interface AgentToolLink {
    * time); undefined when nobody can be asked (headless), so whatever needs asking is denied.
    */
   readonly askPermission: AskPermission | undefined
+  /** The session's questions to the user (plan approval, MCP), asked in turn with its own. */
+  readonly interaction: SessionInteraction
 }
 
 /** The context the agent gives a tool: the tools contract plus the link. */

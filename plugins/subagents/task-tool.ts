@@ -169,6 +169,8 @@ async function runTask(deps: TaskDeps, input: TaskInput, ctx: ToolContext): Prom
       ...(link?.askPermission
         ? { askPermission: askThroughParent(link.askPermission, parentPermissions) }
         : {}),
+      // Its other questions (MCP forms, sampling, logins) go to the parent's frontend too.
+      ...(link?.interaction.interactive ? { interaction: link.interaction } : {}),
     })
     const childPermissions = scope.tryResolve(permissionsRef)
     if (childPermissions && !parentPermissions) {
