@@ -312,6 +312,7 @@ async function runToolCall(host: ToolCallHost, call: ToolCallPart, run: ToolRun)
       },
       logger: host.toolLogger(call.name),
       model: { vision },
+      isDenied: host.permissions?.pathDenial?.(tool),
       agent: link,
     }
     const running = tool.execute(input, context)

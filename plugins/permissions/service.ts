@@ -310,6 +310,30 @@ export class SessionPermissions implements Permissions {
     return this.decideFor(facts, targetOf(tool, input))
   }
 
+  pathDenial(tool: Tool): ((path: string) => boolean) | undefined {
+    if (typeof tool !== 'object' || tool === null || (tool.access !== 'read' && tool.access !== 'edit')) {
+      return undefined
+    }
+    const facts: ToolFacts = { name: tool.name, readOnly: false, openWorld: false, access: tool.access }
+    const deny = this.entries().filter(
+      (e) =>
+        e.rule.behavior === 'deny' &&
+        e.parsed !== undefined &&
+        e.parsed.content !== undefined &&
+        ruleNamesTool(e.parsed.toolName, facts),
+    )
+    if (deny.length === 0) return undefined
+    return (path) => {
+      // The walks hand over real paths (they start at a resolved directory and never follow a
+      // link), so the path is its own real path: no realpath call per file.
+      const target = { path, real: path }
+      return deny.some((entry) => {
+        const matcher = this.pathMatcher(entry.parsed!.content!)
+        return matcher !== null && entry.problem === undefined && matcher.matches(target, false)
+      })
+    }
+  }
+
   explain(call: string): PermissionDecision {
     const parsed = parseRule(call)
     if (!parsed.ok) {

@@ -69,6 +69,14 @@ export interface Permissions {
     behavior: PermissionBehavior,
     options?: { persist?: 'local' | 'project' | 'user' },
   ): Promise<void>
+  /**
+   * The session's deny rules that cover `tool`'s file access (a `Read(...)` rule for Grep, Glob
+   * and LS), as a test over absolute real paths; undefined when no such rule exists. The search
+   * tools leave out whatever it covers, whatever the search root: a denied path is neither
+   * searched, nor listed, nor counted. Optional for other implementations; without it, only
+   * decide() applies.
+   */
+  pathDenial?(tool: Tool): ((path: string) => boolean) | undefined
   /** For `tau permissions explain 'Bash(rm -rf build)'`: the decision for a call written as a rule. */
   explain(call: string): PermissionDecision
   /** Every rule in force: CLI, session, then settings files and config (local, project, config, user). */

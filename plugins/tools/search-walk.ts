@@ -80,6 +80,11 @@ export interface WalkOptions {
   /** Respect .gitignore files (default true). */
   readonly gitignore?: boolean
   readonly signal?: AbortSignal
+  /**
+   * Paths a deny rule covers (ToolContext.isDenied): never entered, read, yielded or counted,
+   * whatever the root and the patterns.
+   */
+  readonly denied?: ((path: string) => boolean) | undefined
 }
 
 /** Reads files found by a walk: straight from disk for the local environment, else through env. */
@@ -194,7 +199,7 @@ async function ancestorRules(
 
 /** The files under `root` matching the patterns, as absolute paths, in walk order. */
 export async function* walkFiles(options: WalkOptions): AsyncGenerator<string> {
-  const { env, root } = options
+  const { env, root, denied } = options
   const local = env instanceof LocalEnvironment
   const source = fileSource(env)
   const useGitignore = options.gitignore ?? true
@@ -287,6 +292,7 @@ export async function* walkFiles(options: WalkOptions): AsyncGenerator<string> {
             entries.filter((entry) => {
               const isDirectory = entry.isDirectory()
               if (isDirectory && ALWAYS_SKIPPED.has(entry.name)) return false
+              if (denied?.(join(dir, entry.name))) return false
               return chain.length === 0 || !ignoredBy(chain, join(dir, entry.name), isDirectory)
             }),
           )
@@ -340,7 +346,10 @@ export async function* walkFiles(options: WalkOptions): AsyncGenerator<string> {
       const rel = String(entry)
       // Defence in depth: whatever the pattern, nothing outside the root comes out.
       if (rel.startsWith('/') || rel === '..' || rel.startsWith('../') || rel.includes('/../')) continue
-      yield prefix + (sep === '/' ? rel : rel.split('/').join(sep))
+      const path = prefix + (sep === '/' ? rel : rel.split('/').join(sep))
+      // Checked again here: the readdir filter does not see the root itself.
+      if (denied?.(path)) continue
+      yield path
     }
   } finally {
     ;(stream as unknown as { destroy(): void }).destroy()

@@ -30,6 +30,12 @@ export interface ToolContext {
   readonly logger: Logger
   /** What the current model can do (Read returns images only when it has vision). */
   readonly model: { readonly vision: boolean }
+  /**
+   * Whether a deny rule covers this absolute real path for this tool (Permissions.pathDenial);
+   * absent when none can. Tools that search or list many paths (Grep, Glob, LS) leave out what
+   * it covers: decide() sees only the search root, not each path found under it.
+   */
+  readonly isDenied?: ((path: string) => boolean) | undefined
 }
 
 /** A session's tool state: a typed key-value map, created per session, never shared. */

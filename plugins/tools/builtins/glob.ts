@@ -94,6 +94,7 @@ async function glob(call: GlobInput, ctx: ToolContext, limit: number): Promise<T
     root: dir.path,
     patterns: [rest],
     signal: ctx.signal,
+    denied: ctx.isDenied,
   })) {
     if (found.length >= MAX_COLLECTED) {
       capped = true

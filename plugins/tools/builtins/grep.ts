@@ -285,6 +285,7 @@ async function grep(
     if (produced >= headLimit) cutShort = true
   }
 
+  if (ctx.isDenied?.(target.path)) return errorOutput(`${shownTarget} is denied by a permission rule.`)
   if (target.type === 'file') {
     const data = await source.read(target.path, settings.maxFileBytes)
     if (!data) {
@@ -299,6 +300,7 @@ async function grep(
       patterns: globs.include,
       exclude: globs.exclude,
       signal: ctx.signal,
+      denied: ctx.isDenied,
     })
     const { readSync } = source
     if (readSync) {

@@ -1,4 +1,5 @@
 /** LS: the entries of one directory, sorted, directories marked with a trailing `/`. */
+import { join } from 'node:path'
 import { z } from 'zod'
 import { loadIgnore } from '../lazy-deps.js'
 import { defineTool } from '../registry.js'
@@ -56,8 +57,12 @@ async function list(call: LsInput, ctx: ToolContext, limit: number): Promise<Too
   if (stat.type !== 'directory') {
     return errorOutput(`${shown} is not a directory. Use Read to read a file.`)
   }
+  if (ctx.isDenied?.(stat.path)) return errorOutput(`${shown} is denied by a permission rule.`)
   const ignored = loadIgnore()().add(call.ignore ?? [])
+  const { isDenied } = ctx
   const entries = (await ctx.env.readdir(stat.path))
+    // A denied entry is neither listed nor counted.
+    .filter((entry) => !isDenied?.(join(stat.path, entry.name)))
     .map((entry) => ({
       name: entry.name,
       label:
