@@ -9,8 +9,9 @@ import { z } from 'zod'
 import { cliCommandsRef, definePlugin, defineService } from '../../kernel/index.js'
 import { agentHooksRef } from '../agent/hooks.js'
 import { toolRegistryRef } from '../tools/tool.js'
-import { Bm25Index } from './bm25.js'
+import { Bm25Index, tokenize } from './bm25.js'
 import { type DiscoveredSkill, discoverSkills, type SkillDirectory, type SkillIndex } from './discovery.js'
+import { findTauPackage } from './package-root.js'
 import { skillsSection } from './prompt.js'
 import { createSkillTool } from './skill-tool.js'
 
@@ -33,6 +34,7 @@ export {
   type SkillProblem,
   splitTools,
 } from './frontmatter.js'
+export { findTauPackage, type TauPackage } from './package-root.js'
 export { SKILLS_INTRO, skillsSection } from './prompt.js'
 export { createSkillTool, SKILL_TOOL_DESCRIPTION, type SkillDisplay } from './skill-tool.js'
 
@@ -63,6 +65,14 @@ export const skillsConfig = z.strictObject({
   user: z.boolean().default(true),
   /** Search `<project>/.claude/skills` (Claude Code compatibility). */
   claude: z.boolean().default(true),
+  /**
+   * tau's own skills (source `tau`, the `skills/` folder of the installed package): `true` lists
+   * them in every system prompt; `'ranked'` lists one only when the session's first prompt names
+   * tau and ranks it (BM25 score at least `hint.minScore`), so a coding session pays nothing for
+   * them; `false`
+   * does not search them. The Skill tool loads them by name unless `false`.
+   */
+  builtin: z.union([z.boolean(), z.literal('ranked')]).default('ranked'),
   /** Characters the skills section of the system prompt may take. */
   promptBudget: z.number().int().positive().default(8000),
   hint: z
@@ -91,6 +101,28 @@ export function skillHint(
   return `<skill-hint>The skill '${best.skill.name}' looks relevant to this request: ${best.skill.meta?.description ?? ''} If it fits, load it with the Skill tool (skill: "${best.skill.name}") before starting.</skill-hint>`
 }
 
+/** The skills a prompt may see: tau's own only when `builtin` is on or the prompt ranks them. */
+export function visibleSkills(
+  ranked: ReadonlyArray<{ skill: DiscoveredSkill; score: number }>,
+  query: string,
+  config: Pick<SkillsConfig, 'builtin' | 'hint'>,
+): Array<{ skill: DiscoveredSkill; score: number }> {
+  if (config.builtin === true) return [...ranked]
+  // tau's skills are about tau: a prompt that does not name it ("fix this error") is not theirs,
+  // however well its words match their descriptions.
+  const aboutTau = query.length > 0 && tokenize(query).includes(TAU_SOURCE)
+  return ranked.filter((r) => r.skill.source !== TAU_SOURCE || (aboutTau && r.score >= config.hint.minScore))
+}
+
+/** The source of the skills shipped in tau's package. */
+export const TAU_SOURCE = 'tau'
+
+/** The `skills/` folder of tau's installed package, or undefined outside it. */
+export function builtinSkillsDir(): string | undefined {
+  const pkg = findTauPackage()
+  return pkg ? join(pkg.root, 'skills') : undefined
+}
+
 export default definePlugin({
   name: 'skills',
   description: 'Agent Skills: SKILL.md discovery, the skills list in the prompt, the Skill tool, matching',
@@ -98,6 +130,7 @@ export default definePlugin({
   config: skillsConfig,
   setup(ctx) {
     const { projectDir, tauHome } = ctx.paths
+    const builtinDir = ctx.config.builtin === false ? undefined : builtinSkillsDir()
     const directories = (): SkillDirectory[] => [
       { dir: join(projectDir, '.tau', 'skills'), source: 'project' },
       ...(ctx.config.claude ? [{ dir: join(projectDir, '.claude', 'skills'), source: 'claude' }] : []),
@@ -107,6 +140,8 @@ export default definePlugin({
         dir: resolve(projectDir, d.dir),
         source: d.source,
       })),
+      // Last: a skill of the user's with the same name as one of tau's wins.
+      ...(builtinDir ? [{ dir: builtinDir, source: TAU_SOURCE }] : []),
     ]
     let cached: Promise<{ index: SkillIndex; bm25: Bm25Index }> | undefined
     const discover = () => {
@@ -166,14 +201,14 @@ export default definePlugin({
     const hooks = ctx.hooksOf(agentHooksRef)
     hooks.userPromptSubmit.tapPromise(async (submission) => {
       if (!firstPrompt.has(submission.sessionId)) firstPrompt.set(submission.sessionId, submission.prompt)
-      const ranked = await rank(submission.prompt)
+      const ranked = visibleSkills(await rank(submission.prompt), submission.prompt, ctx.config)
       const hint = skillHint(ranked, ctx.config.hint)
       if (!hint) return submission
       return { ...submission, additionalContext: [...(submission.additionalContext ?? []), hint] }
     })
     hooks.systemPrompt.tapPromise(async (prompt) => {
       const query = firstPrompt.get(prompt.sessionId) ?? ''
-      const ranked = await rank(query)
+      const ranked = visibleSkills(await rank(query), query, ctx.config)
       // With no prompt (or no match) the order is by name: BM25 gives 0 to all, ties by id.
       const section = skillsSection(
         ranked.map((r) => r.skill),

@@ -40,7 +40,8 @@ describe('skills: discovery', () => {
     const pluginDir = join(temp, 'plugin-skills')
     const h = await harness({
       plugins: [skills, extraDirPlugin(pluginDir)],
-      config: { skills: { directories: ['more-skills'] } },
+      // tau's own skills (source tau) are left out here: shipped.test.ts covers them.
+      config: { skills: { directories: ['more-skills'], builtin: false } },
     })
     const { projectDir, tauHome } = h.kernel.paths
     await writeSkill(join(projectDir, '.tau/skills'), 'project-one', {
@@ -223,7 +224,7 @@ describe('skills: frontmatter rules (Agent Skills specification)', () => {
   })
 
   it('loads lenient faults with a warning and skips broken files, in discovery and in `tau skills`', async () => {
-    const h = await harness({ plugins: [skills] })
+    const h = await harness({ plugins: [skills], config: { skills: { builtin: false } } })
     const dir = join(h.kernel.paths.projectDir, '.tau/skills')
     await writeSkill(dir, 'good', { name: 'good', description: 'fine' })
     const long = await writeSkill(dir, 'long', { name: 'long', description: 'x'.repeat(1100) })
