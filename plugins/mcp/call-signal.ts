@@ -145,4 +145,9 @@ export class ProgressRoutes<T> {
   get size(): number {
     return this.tokens.length
   }
+
+  /** The routes open now, in no particular order. */
+  get current(): readonly T[] {
+    return this.routes
+  }
 }

@@ -2,7 +2,8 @@
  * What tau offers MCP servers as a client: roots (the workspace roots), logging (server log
  * messages to tau's logger), sampling (tau's own model, per server, off by default, behind the
  * user's confirmation) and elicitation (asked through the frontend; headless tau declines).
- * Each is declared at connect. A frontend attaches an McpUserInteraction to `mcp.interaction`.
+ * Each is declared at connect. What a server asks goes to the session whose call is in flight
+ * (routing.ts), through that session's UserInteraction.
  */
 import { basename } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -15,7 +16,6 @@ import type {
   LoggingMessageNotification,
 } from '@modelcontextprotocol/sdk/types.js'
 import {
-  defineService,
   formatModelRef,
   type ImagePart,
   type Logger,
@@ -23,131 +23,28 @@ import {
   parseModelRef,
   type TextPart,
 } from '../../kernel/index.js'
+import type {
+  ElicitationAnswer,
+  ElicitationRequest,
+  SamplingConfirmation,
+  UserInteraction,
+} from '../agent/index.js'
 import type { ProviderRegistry } from '../providers/index.js'
 import type { McpLogLevel } from './config.js'
-import type { AuthorizationRequest, Authorize } from './oauth.js'
 
 // ---------------------------------------------------------------------------------------------
-// Elicitation
+// The user's side: the contract is the agent's per-session UserInteraction (see routing.ts for
+// which session is asked). The request and answer types are re-exported under their old home.
 
-/** A server asks the user something: a form (a flat JSON Schema) or a URL to open. */
-export type ElicitationRequest =
-  | {
-      readonly server: string
-      readonly mode: 'form'
-      readonly message: string
-      readonly requestedSchema: Readonly<Record<string, unknown>>
-    }
-  | {
-      readonly server: string
-      readonly mode: 'url'
-      readonly message: string
-      readonly url: string
-      readonly elicitationId: string
-    }
+export type {
+  ElicitationAnswer,
+  ElicitationRequest,
+  SamplingConfirmation,
+  SamplingDecision,
+} from '../agent/index.js'
 
-/** The user's answer: `accept` (with the form's content for form mode), `decline` or `cancel`. */
-export interface ElicitationAnswer {
-  readonly action: 'accept' | 'decline' | 'cancel'
-  readonly content?: Readonly<Record<string, string | number | boolean | string[]>>
-}
-
-// ---------------------------------------------------------------------------------------------
-// The frontend's side: sampling confirmation, elicitation, authorization
-
-/** A server asks tau's model for a completion (`sampling/createMessage`); the user decides. */
-export interface SamplingConfirmation {
-  readonly server: string
-  /** The model that would answer (the config's `model`, a ModelRef). */
-  readonly model: string
-  readonly systemPrompt?: string
-  /** The conversation the server sends, as text (images and audio as `[image mime]` notes). */
-  readonly messages: ReadonlyArray<{ readonly role: 'user' | 'assistant'; readonly text: string }>
-  readonly maxTokens: number
-  /** What the server says it wants included (`none`, `thisServer`, `allServers`); tau includes nothing. */
-  readonly includeContext?: string
-}
-
-/**
- * The user's decision. `allow-always`: allow this server's sampling requests for the rest of the
- * process without asking. `deny`: the server gets an error (with `reason` when given).
- */
-export type SamplingDecision =
-  | { readonly action: 'allow' | 'allow-always' }
-  | { readonly action: 'deny'; readonly reason?: string }
-
-/**
- * What an interactive frontend provides to MCP: each method asks the user and resolves with
- * the answer; `signal` is aborted when the server cancels the request or tau stops (stop
- * asking then). Every method is optional: what a frontend leaves out gets the headless answer.
- */
-export interface McpUserInteraction {
-  /** May tau's model answer this sampling request? Headless: denied. */
-  confirmSampling?(request: SamplingConfirmation, signal: AbortSignal): Promise<SamplingDecision>
-  /** A form to fill, or a URL to open. Headless: declined. */
-  elicit?(request: ElicitationRequest, signal: AbortSignal): Promise<ElicitationAnswer>
-  /**
-   * Shows (or opens) an OAuth authorization URL for a server that needs a login (at connect, or
-   * a step-up to more scope during a call); resolves once shown — the code comes back on tau's
-   * loopback callback. Headless: no login, the server is `needs-auth`.
-   */
-  authorize?(request: AuthorizationRequest, signal: AbortSignal): Promise<void>
-}
-
-/** The `mcp.interaction` service: a frontend attaches its McpUserInteraction. */
-export interface McpInteraction {
-  /** Attaches a frontend (the last attached is asked); returns a function that detaches it. */
-  attach(frontend: McpUserInteraction): () => void
-  /** The frontend's answer, or the headless one (deny). */
-  confirmSampling(request: SamplingConfirmation, signal: AbortSignal): Promise<SamplingDecision>
-  /** The frontend's answer, or the headless one (decline). */
-  elicit(request: ElicitationRequest, signal: AbortSignal): Promise<ElicitationAnswer>
-  /** The attached frontend's authorize, if it has one. */
-  authorizer(): Authorize | undefined
-}
-
-export const mcpInteractionRef = defineService<McpInteraction>('mcp.interaction', {
-  description:
-    'Where MCP asks the user: sampling confirmation, elicitation, OAuth authorization; an interactive frontend attaches itself.',
-})
-
-/** Headless answers: nobody to ask, so fail closed. */
-export const HEADLESS: Required<Pick<McpUserInteraction, 'confirmSampling' | 'elicit'>> = {
-  confirmSampling: async () => ({ action: 'deny', reason: 'there is no user to ask (headless)' }),
-  elicit: async () => ({ action: 'decline' }),
-}
-
-export class InteractionBroker implements McpInteraction {
-  private frontends: McpUserInteraction[] = []
-
-  attach(frontend: McpUserInteraction): () => void {
-    this.frontends.push(frontend)
-    return () => {
-      this.frontends = this.frontends.filter((f) => f !== frontend)
-    }
-  }
-
-  private current(): McpUserInteraction | undefined {
-    return this.frontends.at(-1)
-  }
-
-  confirmSampling(request: SamplingConfirmation, signal: AbortSignal): Promise<SamplingDecision> {
-    const frontend = this.current()
-    return frontend?.confirmSampling
-      ? frontend.confirmSampling(request, signal)
-      : HEADLESS.confirmSampling(request, signal)
-  }
-
-  elicit(request: ElicitationRequest, signal: AbortSignal): Promise<ElicitationAnswer> {
-    const frontend = this.current()
-    return frontend?.elicit ? frontend.elicit(request, signal) : HEADLESS.elicit(request, signal)
-  }
-
-  authorizer(): Authorize | undefined {
-    const frontend = this.current()
-    return frontend?.authorize ? (request, signal) => frontend.authorize!(request, signal) : undefined
-  }
-}
+/** What MCP asks of a session's UserInteraction. */
+export type McpUserInteraction = Pick<UserInteraction, 'confirmSampling' | 'elicit' | 'authorize'>
 
 /**
  * Fills the form fields the user left out with the schema's `default`s (SEP-1034), so an

@@ -9,6 +9,7 @@ import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import type { Tool as McpTool } from '@modelcontextprotocol/sdk/types.js'
 import type { Logger } from '../../kernel/index.js'
+import { NOBODY_TO_ASK } from '../agent/index.js'
 import { buildProcessEnv, type EnvAllowlist } from '../sandbox/env-allowlist.js'
 import type { Tool, ToolContext, ToolRegistry } from '../tools/tool.js'
 import { linkCall, ProgressRoutes } from './call-signal.js'
@@ -16,9 +17,9 @@ import {
   applyFormDefaults,
   clientCapabilities,
   logServerMessage,
-  type McpInteraction,
   type Root,
   type Sampler,
+  type SamplingDecision,
   samplingConfirmation,
   toElicitationRequest,
   toElicitResult,
@@ -28,6 +29,7 @@ import { expandServerConfig } from './env-vars.js'
 import { messageOf } from './errors.js'
 import { type Authorize, isAuthRequired, TauOAuthProvider } from './oauth.js'
 import { OAuthStore } from './oauth-store.js'
+import { askerOf, type CallRoute, callRoute } from './routing.js'
 import { loadAuthExtensions, type McpClient, type McpSdk } from './sdk.js'
 import {
   inputSchemaFor,
@@ -71,15 +73,14 @@ export interface ConnectionOptions {
   readonly sampler?: Sampler
   /** The model the sampler answers with (shown in the confirmation). */
   readonly samplingModel?: string
-  /** Asks the user: sampling confirmation, elicitation (headless: deny, decline). */
-  readonly interaction?: McpInteraction
   /** Called when the server connects or goes down. */
   readonly onStatus?: () => void
   /** Where OAuth credentials are kept (`$TAU_HOME/mcp-oauth`). */
   readonly oauthDir: string
   /**
-   * Who shows an authorization URL to the user, asked at each connect (a frontend may come and
-   * go). Undefined: nobody, so a server that needs a login is `needs-auth` (fail closed).
+   * Who shows an authorization URL to the user, asked at each connect (`tau mcp login`). Left
+   * out, the session whose call is in flight is asked (routing.ts); with none, a server that needs
+   * a login is `needs-auth` (fail closed).
    */
   readonly authorize?: () => Authorize | undefined
   /** Aborted when tau stops: a login in progress gives up. */
@@ -115,10 +116,10 @@ export class ServerConnection {
   private warnedAuth = false
   /** The SDK, once a connect has loaded it. */
   private sdk: McpSdk | undefined
-  /** Progress callbacks of the calls in flight, by the progress token tau gave each. */
-  private readonly progress = new ProgressRoutes<ToolContext['progress']>()
-  /** The user answered allow-always to a sampling request of this server. */
-  private samplingAllowed = false
+  /** The calls in flight (progress callback, session), by the progress token tau gave each. */
+  private readonly progress = new ProgressRoutes<CallRoute>()
+  /** Sessions whose user answered allow-always to a sampling request of this server. */
+  private readonly samplingAllowed = new Set<string>()
 
   constructor(options: ConnectionOptions) {
     this.options = options
@@ -166,15 +167,19 @@ export class ServerConnection {
     params: Parameters<Sampler>[1],
     signal: AbortSignal,
   ): Promise<void> {
-    if (this.config.sampling === 'allow' || this.samplingAllowed) return
-    const interaction = this.options.interaction
-    const decision = interaction
-      ? await interaction.confirmSampling(
-          samplingConfirmation(this.name, this.options.samplingModel ?? '', params),
-          signal,
-        )
-      : ({ action: 'deny', reason: 'there is no user to ask' } as const)
-    if (decision.action === 'allow-always') this.samplingAllowed = true
+    if (this.config.sampling === 'allow') return
+    const asker = askerOf(this.name, this.progress.current)
+    if ('sessionId' in asker && this.samplingAllowed.has(asker.sessionId)) return
+    const decision: SamplingDecision =
+      'refusal' in asker
+        ? { action: 'deny', reason: asker.refusal }
+        : asker.interaction
+          ? await asker.interaction.confirmSampling(
+              samplingConfirmation(this.name, this.options.samplingModel ?? '', params),
+              signal,
+            )
+          : { action: 'deny', reason: NOBODY_TO_ASK }
+    if (decision.action === 'allow-always' && 'sessionId' in asker) this.samplingAllowed.add(asker.sessionId)
     if (decision.action === 'deny') {
       this.log.info(
         `MCP server '${this.name}': sampling request denied${decision.reason ? ` (${decision.reason})` : ''}`,
@@ -349,9 +354,9 @@ export class ServerConnection {
     // Progress of tools/call goes to the call that asked for it (tau's tokens, see call()).
     client.setNotificationHandler(sdk.ProgressNotificationSchema, (notification) => {
       const { progressToken, progress, total, message } = notification.params
-      const report = this.progress.get(progressToken)
-      if (!report) return
-      report(message ?? `${progress}${total === undefined ? '' : `/${total}`}`, {
+      const route = this.progress.get(progressToken)
+      if (!route) return
+      route.progress(message ?? `${progress}${total === undefined ? '' : `/${total}`}`, {
         progress,
         ...(total === undefined ? {} : { total }),
       })
@@ -360,10 +365,14 @@ export class ServerConnection {
       if (generation === this.generation) logServerMessage(this.log, this.name, notification.params)
     })
     client.setRequestHandler(sdk.ElicitRequestSchema, async (request, extra) => {
-      const interaction = this.options.interaction
-      if (!interaction) return { action: 'decline' as const }
       const asked = toElicitationRequest(this.name, request.params)
-      const answer = toElicitResult(await interaction.elicit(asked, extra.signal))
+      const asker = askerOf(this.name, this.progress.current)
+      if ('refusal' in asker || !asker.interaction) {
+        if ('refusal' in asker)
+          this.log.info(`MCP server '${this.name}': elicitation declined: ${asker.refusal}`)
+        return { action: 'decline' as const }
+      }
+      const answer = toElicitResult(await asker.interaction.elicit(asked, extra.signal))
       if (asked.mode === 'form' && answer.action === 'accept') {
         // Fields the user left out take the schema's defaults (SEP-1034); then the SDK checks
         // the answer's shape, not its content: it must match the schema.
@@ -564,7 +573,7 @@ export class ServerConnection {
         ...(settings.scope ? { scope: settings.scope } : {}),
       })
     }
-    const authorize = this.options.authorize?.()
+    const authorize = this.options.authorize?.() ?? this.routedAuthorize()
     return new TauOAuthProvider({
       server: this.name,
       store: new OAuthStore(this.options.oauthDir, this.name, config.url),
@@ -574,6 +583,13 @@ export class ServerConnection {
       signal: this.options.signal ?? new AbortController().signal,
       loginTimeoutMs: MCP_DEFAULTS.loginTimeoutMs,
     })
+  }
+
+  /** The login of the session whose call is in flight, when it can show one. */
+  private routedAuthorize(): Authorize | undefined {
+    const asker = askerOf(this.name, this.progress.current)
+    const interaction = 'refusal' in asker ? undefined : asker.interaction
+    return interaction?.canAuthorize ? (request, signal) => interaction.authorize(request, signal) : undefined
   }
 
   /** Expired tokens with a refresh token are refreshed before the connect (else the 401 path does it). */
@@ -700,7 +716,7 @@ export class ServerConnection {
     const timeoutMs = this.config.toolTimeoutMs ?? MCP_DEFAULTS.toolTimeoutMs
     const call = linkCall(context.signal)
     // tau's own progress token and handler (see call-signal.ts: cheaper than the SDK's onprogress).
-    const progressToken = this.progress.open(context.progress)
+    const progressToken = this.progress.open(callRoute(context))
     const params = {
       name: tool,
       arguments: input as Record<string, unknown>,

@@ -11,7 +11,7 @@ import { providerRegistryRef } from '../providers/index.js'
 import { createEnvAllowlist } from '../sandbox/env-allowlist.js'
 import { slashCommandSourceRef } from '../slash-commands/types.js'
 import { toolRegistryRef } from '../tools/tool.js'
-import { InteractionBroker, mcpInteractionRef, providerSampler } from './client-features.js'
+import { providerSampler } from './client-features.js'
 import { mcpCommands } from './commands.js'
 import { mcpConfig } from './config.js'
 import { resolveMentions } from './mentions.js'
@@ -25,11 +25,8 @@ export {
   applyFormDefaults,
   type ElicitationAnswer,
   type ElicitationRequest,
-  HEADLESS,
   loggerLevel,
-  type McpInteraction,
   type McpUserInteraction,
-  mcpInteractionRef,
   providerSampler,
   type Root,
   rootsOf,
@@ -113,7 +110,6 @@ export default definePlugin({
   config: mcpConfig,
   setup(ctx) {
     const fromFile = loadMcpFile(ctx.paths.projectDir)
-    const interaction = new InteractionBroker()
     const roots = new WorkspaceRoots(sandboxRoots(ctx.paths.projectDir, ctx.rootConfig), ctx.paths.cwd)
     const model = typeof ctx.rootConfig.model === 'string' ? ctx.rootConfig.model : undefined
     const servers = new ServerSet({
@@ -128,13 +124,10 @@ export default definePlugin({
       roots,
       sampler: providerSampler(ctx.tryResolve(providerRegistryRef), ctx.rootConfig.model),
       ...(model ? { samplingModel: model } : {}),
-      interaction,
-      authorize: () => interaction.authorizer(),
       oauthDir: join(ctx.paths.tauHome, OAUTH_DIR),
       signal: ctx.signal,
     })
     ctx.provide(mcpServersRef, servers)
-    ctx.provide(mcpInteractionRef, interaction)
     for (const command of mcpCommands(servers, ctx.paths.projectDir)) ctx.provide(cliCommandsRef, command)
     // Prompts of connected servers as /mcp__<server>__<prompt> (read by slash-commands when loaded).
     ctx.provide(slashCommandSourceRef, promptCommandSource(servers))

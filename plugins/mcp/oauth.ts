@@ -11,6 +11,7 @@
  * login fails closed with `McpAuthRequired`: the status says to run `tau mcp login NAME`, and
  * nothing is registered or opened on the way.
  */
+
 import { randomBytes } from 'node:crypto'
 import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -20,14 +21,12 @@ import type {
   OAuthClientMetadata,
   OAuthTokens,
 } from '@modelcontextprotocol/sdk/shared/auth.js'
+import type { AuthorizationRequest } from '../agent/index.js'
 import type { OAuthConfig } from './config.js'
 import { type OAuthStore, tokensExpired } from './oauth-store.js'
 
 /** The URL a user must open to authorize tau for a server (the browser side of the flow). */
-export interface AuthorizationRequest {
-  readonly server: string
-  readonly url: string
-}
+export type { AuthorizationRequest } from '../agent/index.js'
 
 /** Shows (or opens) the authorization URL. The code comes back through the loopback callback. */
 export type Authorize = (request: AuthorizationRequest, signal: AbortSignal) => Promise<void>

@@ -5,7 +5,7 @@
 import type { Logger } from '../../kernel/index.js'
 import type { EnvAllowlist } from '../sandbox/env-allowlist.js'
 import type { ToolRegistry } from '../tools/tool.js'
-import type { McpInteraction, Sampler } from './client-features.js'
+import type { Sampler } from './client-features.js'
 import { isStdio, type McpConfig, type ResolvedServerConfig } from './config.js'
 import { type ConnectionOptions, ServerConnection, type ServerInfo } from './connection.js'
 import { messageOf } from './errors.js'
@@ -97,7 +97,6 @@ export interface ServerSetOptions {
   readonly roots?: WorkspaceRoots
   readonly sampler?: Sampler
   readonly samplingModel?: string
-  readonly interaction?: McpInteraction
   /** `$TAU_HOME/mcp-oauth`. */
   readonly oauthDir: string
   /** Who shows authorization URLs in the running agent (a frontend); none: fail closed. */
@@ -156,7 +155,6 @@ export class ServerSet implements McpServers, ResourceSource {
       ...(options.roots ? { roots: () => options.roots!.current() } : {}),
       ...(options.sampler ? { sampler: options.sampler } : {}),
       ...(options.samplingModel ? { samplingModel: options.samplingModel } : {}),
-      ...(options.interaction ? { interaction: options.interaction } : {}),
       ...(options.authorize ? { authorize: options.authorize } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     }

@@ -6,7 +6,6 @@ import { resolve as resolvePath } from 'node:path'
 import { definePlugin } from '../../kernel/index.js'
 import { type AgentSessionOptions, agentRuntimeRef } from '../agent/index.js'
 import { type InteractiveRunContext, interactiveRunnerRef } from '../headless/interactive.js'
-import { mcpInteractionRef } from '../mcp/client-features.js'
 import { memoryServiceRef } from '../memory/index.js'
 import { sessionServiceRef } from '../session/service.js'
 import { slashCommandsRef } from '../slash-commands/index.js'
@@ -18,7 +17,7 @@ export default definePlugin({
   description:
     'The interactive terminal of `tau start`: streaming, tool calls, permission prompts, slash commands',
   dependsOn: ['agent'],
-  optionalDependsOn: ['session', 'memory', 'slash-commands', 'mcp', 'headless'],
+  optionalDependsOn: ['session', 'memory', 'slash-commands', 'headless'],
   setup(ctx) {
     const runtime = ctx.resolve(agentRuntimeRef)
     async function run(context: InteractiveRunContext): Promise<number> {
@@ -50,7 +49,6 @@ export default definePlugin({
       const sessions = ctx.tryResolve(sessionServiceRef)
       const memory = ctx.tryResolve(memoryServiceRef)
       const slashCommands = ctx.tryResolve(slashCommandsRef)
-      const mcp = ctx.tryResolve(mcpInteractionRef)
       // The terminal's modules (and string-width) load only when a person opens one.
       const { TerminalSession } = await import('./ui.js')
       const terminal = new TerminalSession(
@@ -62,7 +60,6 @@ export default definePlugin({
           ...(sessions ? { sessions } : {}),
           ...(memory ? { memory } : {}),
           ...(slashCommands ? { slashCommands } : {}),
-          ...(mcp ? { mcp } : {}),
         },
         context,
       )

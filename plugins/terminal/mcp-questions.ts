@@ -1,5 +1,5 @@
 /**
- * What MCP servers ask the person at the terminal (the MCP plugin's `mcp.interaction`): whether
+ * What MCP servers ask the person at the terminal (part of the session’s UserInteraction): whether
  * tau's model may answer a server's sampling request, a form or a URL a server asks for
  * (elicitation), and the login page of a server that needs one. Each is a question in the
  * terminal's live area, asked one at a time with the session's other questions.

@@ -19,7 +19,6 @@ import type {
   PermissionRequest,
 } from '../agent/runtime.js'
 import type { InteractiveRunContext } from '../headless/interactive.js'
-import type { McpInteraction } from '../mcp/client-features.js'
 import type { MemoryService } from '../memory/index.js'
 import type { PermissionMode, Permissions } from '../permissions/types.js'
 import type { PlanDisplay } from '../plan/index.js'
@@ -60,8 +59,6 @@ export interface TerminalOptions {
   readonly slashCommands?: SlashCommands
   /** Where the prompt history is kept (`$TAU_HOME`); without it, history lasts the session. */
   readonly tauHome?: string
-  /** The MCP plugin's `mcp.interaction`: servers' sampling, elicitation and login questions come here. */
-  readonly mcp?: McpInteraction
 }
 
 const BUILTINS: ReadonlyArray<readonly [string, string]> = [
@@ -186,9 +183,13 @@ export class TerminalSession {
     this.raw = isTTY(context.stdin) && isTTY(context.stdout)
     this.color = isTTY(context.stdout) && (env.NO_COLOR === undefined || env.NO_COLOR === '')
     this.screen = new Screen(context.stdout as NodeJS.WriteStream, this.color, this.raw)
+    // The session's UserInteraction: permissions, and what MCP servers ask during its calls.
     this.sessionOptions = {
       ...options.sessionOptions,
-      askPermission: (request) => this.askPermission(request),
+      interaction: {
+        ...mcpQuestions(this.asker),
+        askPermission: (request) => this.askPermission(request),
+      },
     }
     this.startMode = options.sessionOptions.permissionMode
     this.history = options.tauHome ? PromptHistory.at(options.tauHome, options.projectDir) : undefined
@@ -395,10 +396,8 @@ export class TerminalSession {
       this.finish(130)
     }
     this.context.signal.addEventListener('abort', onAbort, { once: true })
-    const detachMcp = this.options.mcp?.attach(mcpQuestions(this.asker))
     this.refresh()
     const code = await done
-    detachMcp?.()
     this.context.signal.removeEventListener('abort', onAbort)
     this.current?.controller.abort(new Error('exit'))
     this.stopTicker()
@@ -821,8 +820,11 @@ export class TerminalSession {
   }
 
   private get asker(): Asker {
+    const terminal = this
     return {
-      columns: this.columns,
+      get columns() {
+        return terminal.columns
+      },
       choose: (title, options, signal, initial) => this.choose(title, options, signal, initial),
       askText: (label, signal) => this.askText(label, signal),
       say: (text) => this.say(text),

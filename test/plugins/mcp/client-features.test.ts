@@ -14,7 +14,6 @@ import { createTestKernel } from '../../../kernel/testing/index.js'
 import mcp, {
   type ElicitationRequest,
   type McpUserInteraction,
-  mcpInteractionRef,
   mcpServersRef,
   type SamplingConfirmation,
 } from '../../../plugins/mcp/index.js'
@@ -22,7 +21,24 @@ import providerScripted, { scriptedProviderRef } from '../../../plugins/provider
 import providers from '../../../plugins/providers/index.js'
 import sandbox from '../../../plugins/sandbox/index.js'
 import tools, { toolRegistryRef } from '../../../plugins/tools/index.js'
-import { EVERYTHING, FAULT_SERVER, FILESYSTEM, runTool, textOf, until } from './helpers.js'
+import {
+  EVERYTHING,
+  FAULT_SERVER,
+  FILESYSTEM,
+  type RunOptions,
+  runTool as runToolIn,
+  textOf,
+  until,
+} from './helpers.js'
+
+/** The frontend of the session the calls are made in (see frontend()); none: nobody to ask. */
+let attached: McpUserInteraction | undefined
+const runTool = (
+  r: Parameters<typeof runToolIn>[0],
+  name: string,
+  input: unknown,
+  options: RunOptions = {},
+) => runToolIn(r, name, input, { ...(attached ? { interaction: attached } : {}), ...options })
 
 let kernel: Awaited<ReturnType<typeof createTestKernel>>
 let cwd: string
@@ -124,7 +140,8 @@ describe('roots and logging', () => {
 
 /**
  * A test double of an interactive frontend: it records what it is asked and answers from a
- * script. It shows the contract a frontend implements (McpUserInteraction) and attaches.
+ * script. It shows the contract a frontend implements (UserInteraction's MCP part); the calls
+ * that follow are made in its session, until detach().
  */
 function frontend(answers: Partial<McpUserInteraction>) {
   const asked: { sampling: SamplingConfirmation[]; elicitation: ElicitationRequest[] } = {
@@ -147,8 +164,11 @@ function frontend(answers: Partial<McpUserInteraction>) {
     ...(confirmSampling ? { confirmSampling } : {}),
     ...(elicit ? { elicit } : {}),
   }
-  const detach = kernel.resolve(mcpInteractionRef).attach(interaction)
-  return { asked, detach }
+  attached = interaction
+  const detach = () => {
+    attached = undefined
+  }
+  return { asked, detach, interaction }
 }
 
 const sample = (server: string) =>
@@ -211,7 +231,7 @@ describe('sampling', () => {
     try {
       expect(textOf(await sample('everything'))).toContain('always')
       ui.detach()
-      // Detached: headless would deny, but this server was allowed for the rest of the process.
+      // Detached: headless would deny, but this server was allowed for the rest of the session.
       kernel.resolve(scriptedProviderRef).push({ text: 'still allowed' })
       expect(textOf(await sample('everything'))).toContain('still allowed')
       expect(ui.asked.sampling).toHaveLength(1)
@@ -234,7 +254,7 @@ describe('sampling', () => {
 })
 
 describe('elicitation', () => {
-  it('declines when no frontend is attached (headless)', async () => {
+  it('declines when the session has nobody to ask (headless)', async () => {
     const text = textOf(await runTool(registry(), 'mcp__everything__trigger-elicitation-request', {}))
     expect(text).toContain('User declined')
   })
@@ -311,6 +331,58 @@ describe('elicitation', () => {
     } finally {
       ui.detach()
     }
+  })
+})
+
+describe('routing to sessions', () => {
+  const elicitation = 'mcp__everything__trigger-elicitation-request'
+  const recorder = (name: string, asked: string[]): McpUserInteraction => ({
+    elicit: async () => {
+      asked.push(name)
+      return { action: 'accept', content: { name, check: true } }
+    },
+  })
+
+  it('asks the session whose call is in flight, never another one', async () => {
+    const asked: string[] = []
+    const a = recorder('Ada', asked)
+    const b = recorder('Bob', asked)
+    const fromA = textOf(await runTool(registry(), elicitation, {}, { sessionId: 'a', interaction: a }))
+    const fromB = textOf(await runTool(registry(), elicitation, {}, { sessionId: 'b', interaction: b }))
+    expect(asked).toEqual(['Ada', 'Bob'])
+    expect(fromA).toContain('- Name: Ada')
+    expect(fromB).toContain('- Name: Bob')
+  })
+
+  it('refuses, saying why, when calls of two sessions are in flight on the server', async () => {
+    let release!: () => void
+    const held = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let askedA = 0
+    const a: McpUserInteraction = {
+      elicit: async () => {
+        askedA++
+        await held
+        return { action: 'accept', content: { name: 'Ada', check: true } }
+      },
+    }
+    const askedB: string[] = []
+    const callA = runTool(registry(), elicitation, {}, { sessionId: 'a', interaction: a })
+    await until(() => askedA === 1, 5000, "session a's question")
+    // While a's call is in flight, b's server question cannot be told apart: declined.
+    const fromB = textOf(
+      await runTool(registry(), elicitation, {}, { sessionId: 'b', interaction: recorder('Bob', askedB) }),
+    )
+    release()
+    expect(textOf(await callA)).toContain('- Name: Ada')
+    expect(askedB).toEqual([])
+    expect(fromB).toContain('User declined')
+    expect(
+      kernel.logs.some((r) =>
+        r.message.includes('calls of several tau sessions are in flight on the MCP server'),
+      ),
+    ).toBe(true)
   })
 })
 

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import type { TauConfig } from '../../../kernel/index.js'
 import { createLogger } from '../../../kernel/index.js'
 import { createTestKernel } from '../../../kernel/testing/index.js'
+import { sessionInteraction, type UserInteraction } from '../../../plugins/agent/index.js'
 import mcp, { mcpServersRef } from '../../../plugins/mcp/index.js'
 import type { Environment } from '../../../plugins/sandbox/environment.js'
 import sandbox from '../../../plugins/sandbox/index.js'
@@ -43,6 +44,23 @@ export async function mcpKernel(
 export interface RunOptions {
   signal?: AbortSignal
   progress?: Array<{ message: string; data: unknown }>
+  /** The call's session (default `s1`). */
+  sessionId?: string
+  /**
+   * The session's UserInteraction, carried to the tool as the agent's link does (without one the
+   * call runs outside an agent session: nobody to ask).
+   */
+  interaction?: UserInteraction
+}
+
+/** A session's question queue for the link (one question at a time, as the agent's). */
+function queue(): <T>(ask: () => Promise<T>) => Promise<T> {
+  let last: Promise<unknown> = Promise.resolve()
+  return (ask) => {
+    const next = last.then(ask, ask)
+    last = next.catch(() => undefined)
+    return next
+  }
 }
 
 /** Validates the input the way the agent does, then runs the tool. */
@@ -65,13 +83,22 @@ export async function runTool(
   const output = await tool.execute(checked.value, {
     signal: options.signal ?? new AbortController().signal,
     env: {} as Environment,
-    sessionId: 's1',
+    sessionId: options.sessionId ?? 's1',
     callId: 'c1',
     state: createToolState(),
     progress: (message, data) => options.progress?.push({ message, data }),
     logger: createLogger('test', { level: 'error', sink: () => undefined }),
     model: { vision: true },
-  })
+    ...(options.interaction
+      ? {
+          agent: {
+            emit: () => undefined,
+            askPermission: undefined,
+            interaction: sessionInteraction(options.interaction, queue()),
+          },
+        }
+      : {}),
+  } as Parameters<typeof tool.execute>[1])
   return toOutput(output)
 }
 
