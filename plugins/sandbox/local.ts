@@ -4,7 +4,23 @@
  * `/bin/sh -c` in their own process group with an allowlisted environment.
  */
 import { randomBytes } from 'node:crypto'
-import { chmod, lstat, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
+import { existsSync, constants as fsConstants } from 'node:fs'
+import {
+  chmod,
+  type FileHandle,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  readlink,
+  realpath,
+  rename,
+  rm,
+  stat,
+  unlink,
+  writeFile,
+} from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import type { Logger } from '../../kernel/index.js'
 import { buildProcessEnv, createEnvAllowlist } from './env-allowlist.js'
@@ -36,6 +52,9 @@ export interface LocalEnvironmentOptions {
   readonly maxOutputChars?: number
   readonly logger?: Logger
 }
+
+/** Linux: an opened directory is reachable as /proc/self/fd/N, which writePinned relies on. */
+const PINNED_DIRS = process.platform === 'linux' && existsSync('/proc/self/fd')
 
 const errno = (error: unknown): string | undefined =>
   typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined
@@ -144,18 +163,109 @@ export class LocalEnvironment implements Environment {
       if (error instanceof EnvironmentError) throw error
       if (errno(error) !== 'ENOENT') throw this.wrap(error, path)
     }
+    const tempName = `.${basename(real)}.tau-${randomBytes(6).toString('hex')}.tmp`
+    if (PINNED_DIRS) return this.writePinned(path, dir, basename(real), tempName, data, mode)
     // Same directory as the target, so rename() is atomic (one filesystem).
-    const temp = join(dir, `.${basename(real)}.tau-${randomBytes(6).toString('hex')}.tmp`)
+    const temp = join(dir, tempName)
     try {
       await mkdir(dir, { recursive: true })
       await writeFile(temp, data, { flag: 'wx', mode: mode ?? 0o666 })
       // writeFile's mode passes through the umask; an existing file's mode is restored exactly.
       if (mode !== undefined) await chmod(temp, mode)
+      // The parent swapped for a link since it was resolved: give up before the rename. (A swap
+      // between this check and the rename is not seen here; Linux takes writePinned instead.)
+      if ((await realpath(dir)) !== dir) {
+        await unlink(temp).catch(() => {})
+        throw this.outside(path, dir)
+      }
       await rename(temp, real)
     } catch (error) {
       await unlink(temp).catch(() => {})
+      if (error instanceof EnvironmentError) throw error
       throw this.wrap(error, path)
     }
+  }
+
+  /**
+   * The write on Linux: the parent directory is opened once and everything after goes through
+   * /proc/self/fd/N (openat and renameat in effect), so a directory on the path swapped for a
+   * symlink after resolvePath cannot redirect the temporary file or the rename. The opened
+   * directory is checked to be inside the roots before the temporary file is created and again
+   * before the rename; missing parents are created one at a time, each opened without following
+   * a link. On a refusal the temporary file is removed: an error means nothing was written.
+   */
+  private async writePinned(
+    path: string,
+    dir: string,
+    name: string,
+    tempName: string,
+    data: string | Buffer,
+    mode: number | undefined,
+  ): Promise<void> {
+    const parent = await this.openDirectoryInside(path, dir)
+    const at = `/proc/self/fd/${parent.fd}`
+    const temp = `${at}/${tempName}`
+    let created = false
+    try {
+      await writeFile(temp, data, { flag: 'wx', mode: mode ?? 0o666 })
+      created = true
+      if (mode !== undefined) await chmod(temp, mode)
+      await this.checkPinned(path, at)
+      await rename(temp, `${at}/${name}`)
+      created = false
+    } catch (error) {
+      if (created) await unlink(temp).catch(() => {})
+      if (error instanceof EnvironmentError) throw error
+      throw this.wrap(error, path)
+    } finally {
+      await parent.close()
+    }
+  }
+
+  /** Opens `dir` (creating what is missing) as a directory that is inside the roots now. */
+  private async openDirectoryInside(path: string, dir: string): Promise<FileHandle> {
+    let handle: FileHandle
+    try {
+      handle = await open(dir, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY)
+    } catch (error) {
+      const code = errno(error)
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || dirname(dir) === dir) throw this.wrap(error, path)
+      const above = await this.openDirectoryInside(path, dirname(dir))
+      const child = `/proc/self/fd/${above.fd}/${basename(dir)}`
+      try {
+        await mkdir(child).catch((mkdirError: unknown) => {
+          if (errno(mkdirError) !== 'EEXIST') throw mkdirError
+        })
+        // O_NOFOLLOW: a link put there since is not followed.
+        handle = await open(child, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NOFOLLOW)
+      } catch (mkdirError) {
+        throw this.wrap(mkdirError, path)
+      } finally {
+        await above.close()
+      }
+    }
+    try {
+      await this.checkPinned(path, `/proc/self/fd/${handle.fd}`)
+    } catch (error) {
+      await handle.close()
+      throw error
+    }
+    return handle
+  }
+
+  /** Where an opened directory is now (the kernel knows, whatever was renamed): inside the roots? */
+  private async checkPinned(path: string, at: string): Promise<void> {
+    const now = await readlink(at).catch(() => undefined)
+    // A removed directory reads as '/x (deleted)', which is inside no root.
+    if (now === undefined || !insideRoots(now, this.roots)) throw this.outside(path, now ?? at)
+  }
+
+  private outside(path: string, real: string): EnvironmentError {
+    return new EnvironmentError(
+      'outside-workspace',
+      path,
+      `'${path}' is outside the workspace: its directory is now '${real}' (a directory on the path was replaced while writing); nothing was written`,
+    )
   }
 
   async readdir(path: string): Promise<Array<{ name: string; type: FileStat['type'] }>> {

@@ -4,7 +4,7 @@
  * at all. The file keeps its encoding and its line endings: text the model sends with `\n` is
  * matched against a CRLF file's `\r\n` and written back with `\r\n`.
  */
-import { recordSeen, statIfExists, writeRefusal } from './file-reads.js'
+import { recordWritten, statIfExists, writeRefusal } from './file-reads.js'
 import { decodeText, encodeText, lineEnding, looksBinary, splitLines, withLineEnding } from './text-file.js'
 import type { ToolContext, ToolOutput } from './tool.js'
 import { displayPath, errorOutput, failure } from './tool-paths.js'
@@ -139,7 +139,7 @@ export async function editFile(
     }
     if (ctx.signal.aborted) return errorOutput(`Cancelled before writing; ${shown} is unchanged.`)
     await ctx.env.writeFile(path, encodeText(text, encoding))
-    recordSeen(ctx.state, await ctx.env.stat(path))
+    await recordWritten(ctx, path)
 
     const { diff, added, removed } = unifiedDiff(original, text, shown)
     const what = before

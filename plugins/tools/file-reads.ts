@@ -30,6 +30,19 @@ export function recordSeen(state: ToolState, stat: FileStat): void {
   seenFiles(state).set(stat.path, { mtimeMs: stat.mtimeMs, size: stat.size })
 }
 
+/**
+ * Records a file just written. The write succeeded, so a failing stat (the path changed since,
+ * e.g. a directory on it was swapped for a link) must not turn it into an error reported after
+ * writing: the file is forgotten instead, so the next edit reads it first.
+ */
+export async function recordWritten(ctx: ToolContext, path: string): Promise<void> {
+  try {
+    recordSeen(ctx.state, await ctx.env.stat(path))
+  } catch {
+    seenFiles(ctx.state).delete(path)
+  }
+}
+
 /** Why an existing file may not be written now, or undefined when it may. */
 export function writeRefusal(state: ToolState, stat: FileStat, shown: string): string | undefined {
   const seen = seenFiles(state).get(stat.path)

@@ -4,7 +4,7 @@
  * encoding the existing file had (a BOM or UTF-16 is kept), atomically.
  */
 import { z } from 'zod'
-import { recordSeen, statIfExists, writeRefusal } from '../file-reads.js'
+import { recordWritten, statIfExists, writeRefusal } from '../file-reads.js'
 import { defineTool } from '../registry.js'
 import { decodeText, encodeText, looksBinary, splitLines, type TextEncoding } from '../text-file.js'
 import type { Tool, ToolContext, ToolOutput } from '../tool.js'
@@ -64,7 +64,7 @@ async function write(call: WriteInput, ctx: ToolContext): Promise<ToolOutput> {
   }
   if (ctx.signal.aborted) return errorOutput('Cancelled before writing.')
   await ctx.env.writeFile(path, encodeText(call.content, encoding))
-  recordSeen(ctx.state, await ctx.env.stat(path))
+  await recordWritten(ctx, path)
 
   const lines = splitLines(call.content).length
   const { diff, added, removed } = unifiedDiff(oldText, call.content, shown)
