@@ -37,6 +37,7 @@ export {
   type TauErrorOptions,
 } from './errors.js'
 export { type Frontend, type FrontendRunContext, frontendRef } from './frontend.js'
+export { frontmatterLanguage, parseFrontmatter, SAFE_MATTER_OPTIONS, splitTools } from './frontmatter.js'
 export {
   defineHooks,
   type HookInfo,

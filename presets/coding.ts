@@ -1,5 +1,5 @@
 import { definePreset } from '../kernel/index.js'
-import agent from '../plugins/agent/plugin.js'
+import agent from '../plugins/agent/index.js'
 import commandHooks from '../plugins/command-hooks/index.js'
 import headless from '../plugins/headless/index.js'
 import mcp from '../plugins/mcp/index.js'

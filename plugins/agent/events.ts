@@ -3,6 +3,7 @@
  * servers, telemetry and tests all consume it; nothing prints from inside the loop.
  */
 import type { AssistantMessage, FinishReason, ToolResultPart, Usage } from '../../kernel/index.js'
+import type { Todo } from '../tools/index.js'
 
 export type StopReason =
   /** The model answered without calling tools. */
@@ -19,12 +20,8 @@ export type StopReason =
   | 'hook-stopped'
   | 'error'
 
-export interface Todo {
-  readonly content: string
-  readonly status: 'pending' | 'in_progress' | 'completed'
-  /** The present-tense form shown while in progress ("Running tests"). */
-  readonly activeForm?: string
-}
+// The TodoWrite tool owns the shape of a task list item; the `todos` event carries it.
+export type { Todo }
 
 interface Base {
   /** The session the event is about: a subagent's events carry the subagent's own. */

@@ -14,7 +14,7 @@ import type {
   ModelResponse,
 } from '../../kernel/index.js'
 import { defineHooks } from '../../kernel/index.js'
-import type { ToolOutput } from '../tools/tool.js'
+import type { ToolOutput } from '../tools/index.js'
 
 export interface SessionStartContext {
   readonly sessionId: string

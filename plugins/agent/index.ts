@@ -4,12 +4,11 @@
  * stop, preCompact, sessionEnd, notification) and provides `agent.runtime`, whose sessions run
  * the loop and yield the one AgentEvent stream every frontend consumes.
  *
- * For programs that embed tau: `createAgent()` assembles and starts a kernel and returns
- * `run(prompt)` over the same stream.
+ * Programs that embed tau use `createAgent()` (sdk/create-agent.ts, the package's `tau/agent`),
+ * which sits above the presets: this plugin never imports them.
  */
 
 export { type AgentConfig, agentConfig } from './config.js'
-export { type Agent, type CreateAgentOptions, createAgent } from './create-agent.js'
 export { AGENT_ERRORS } from './errors.js'
 export type { AgentEvent, AgentEventType, StopReason, Todo } from './events.js'
 export * from './hooks.js'

@@ -9,7 +9,7 @@
  * built from the scope's id and cwd, and cannot know which frontend opened the session.
  * Every method is optional: what a frontend leaves out gets the fail-closed answer, with a reason.
  */
-import type { PermissionMode } from '../permissions/types.js'
+import type { PermissionMode } from '../permissions/index.js'
 import type { PermissionAnswer, PermissionRequest } from './runtime.js'
 
 // ---- plan approval ---------------------------------------------------------------------------

@@ -7,8 +7,7 @@ import {
   type Session,
 } from '../../kernel/index.js'
 import { providerRegistryRef } from '../providers/index.js'
-import { toolRegistryRef } from '../tools/tool.js'
-import { createToolState } from '../tools/tool-state.js'
+import { createToolState, toolRegistryRef } from '../tools/index.js'
 import { agentConfig } from './config.js'
 import { type AgentHooks, agentHooksRef } from './hooks.js'
 import type { AgentRuntime } from './runtime.js'

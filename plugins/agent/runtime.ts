@@ -3,7 +3,7 @@
  * conversation across runs and runs the loop, yielding the one AgentEvent stream.
  */
 import { type Conversation, defineService, type Session } from '../../kernel/index.js'
-import type { PermissionMode, Permissions } from '../permissions/types.js'
+import type { PermissionMode, Permissions } from '../permissions/index.js'
 import type { AgentEvent, Todo } from './events.js'
 import type { SessionInteraction, UserInteraction } from './interaction.js'
 

@@ -14,11 +14,11 @@ import {
   TauError,
   type ToolDefinition,
 } from '../../kernel/index.js'
-import { type Permissions, permissionsRef } from '../permissions/types.js'
+import { type Permissions, permissionsRef } from '../permissions/index.js'
 import type { ProviderRegistry } from '../providers/index.js'
-import { type Environment, EnvironmentError, environmentRef } from '../sandbox/environment.js'
-import { TODOS_KEY } from '../tools/builtins/todo.js'
-import type { ToolRegistry, ToolState } from '../tools/tool.js'
+import { type Environment, EnvironmentError, environmentRef } from '../sandbox/index.js'
+import type { ToolRegistry, ToolState } from '../tools/index.js'
+import { TODOS_KEY } from '../tools/index.js'
 import type { AgentConfig } from './config.js'
 import { AGENT_ERRORS, messageOf } from './errors.js'
 import { EventChannel } from './event-channel.js'

@@ -5,7 +5,7 @@
  * rides along as `context.agent`; `agentLinkOf(context)` reads it, and is undefined when the tool
  * runs outside the agent loop (a test calling execute(), another runtime).
  */
-import type { ToolContext } from '../tools/tool.js'
+import type { ToolContext } from '../tools/index.js'
 import type { AgentEvent } from './events.js'
 import type { SessionInteraction } from './interaction.js'
 import type { AskPermission } from './runtime.js'

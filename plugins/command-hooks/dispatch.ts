@@ -11,6 +11,7 @@
 import { z } from 'zod'
 import type { Logger } from '../../kernel/index.js'
 import type {
+  AgentSession,
   NotificationContext,
   PostToolUse,
   PostToolUseFailure,
@@ -19,14 +20,14 @@ import type {
   PreToolUseDecision,
   PromptSubmission,
   SessionEndContext,
+  SessionParent,
   SessionStartContext,
   StopContext,
   StopDecision,
   SystemPrompt,
-} from '../agent/hooks.js'
-import type { AgentSession, SessionParent } from '../agent/runtime.js'
-import type { SubagentStart } from '../subagents/hooks.js'
-import type { ToolOutput } from '../tools/tool.js'
+} from '../agent/index.js'
+import type { SubagentStart } from '../subagents/index.js'
+import type { ToolOutput } from '../tools/index.js'
 import type { HookEventName } from './config.js'
 import { type HookOutcome, runHookCommand } from './runner.js'
 import { type CommandHookEntry, describe } from './settings.js'

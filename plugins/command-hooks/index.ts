@@ -4,13 +4,10 @@
  * from tau.config.ts and the settings files, run on the agent's hooks. See README.md.
  */
 import { definePlugin, STAGE } from '../../kernel/index.js'
-import { agentHooksRef } from '../agent/hooks.js'
-import { agentRuntimeRef } from '../agent/runtime.js'
-import { sandboxConfig } from '../sandbox/config.js'
-import { buildProcessEnv, createEnvAllowlist } from '../sandbox/env-allowlist.js'
-import { sessionServiceRef } from '../session/service.js'
-import { subagentHooksRef } from '../subagents/hooks.js'
-import { subagentCatalogRef } from '../subagents/index.js'
+import { agentHooksRef, agentRuntimeRef } from '../agent/index.js'
+import { buildProcessEnv, createEnvAllowlist, sandboxConfig } from '../sandbox/index.js'
+import { sessionServiceRef } from '../session/index.js'
+import { subagentCatalogRef, subagentHooksRef } from '../subagents/index.js'
 import { commandHooksConfig } from './config.js'
 import { CommandHookDispatcher } from './dispatch.js'
 import { loadHooks } from './settings.js'

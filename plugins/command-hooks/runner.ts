@@ -4,7 +4,7 @@
  * TAU_PROJECT_DIR, killed with its whole group at its timeout. Hooks are not tools: they are the
  * user's own commands from their config, so they run beside the session's environment, not in it.
  */
-import { runInGroup } from '../sandbox/process-group.js'
+import { runInGroup } from '../sandbox/index.js'
 
 export interface HookProcessOptions {
   readonly cwd: string

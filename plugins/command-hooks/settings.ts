@@ -11,12 +11,7 @@
  */
 import { z } from 'zod'
 import { closest, TauError } from '../../kernel/index.js'
-import {
-  type FileScope,
-  readSettingsJson,
-  type SettingsPaths,
-  settingsFile,
-} from '../permissions/settings.js'
+import { type FileScope, readSettingsJson, type SettingsPaths, settingsFile } from '../permissions/index.js'
 import {
   type CommandHooksConfig,
   DEFAULT_TIMEOUT_SECONDS,

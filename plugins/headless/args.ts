@@ -1,6 +1,6 @@
 /** The arguments of `tau start` for a headless run, in the spelling of `claude -p`. */
 import { parseArgs } from 'node:util'
-import type { PermissionMode } from '../permissions/types.js'
+import type { PermissionMode } from '../permissions/index.js'
 
 export type OutputFormat = 'text' | 'json' | 'stream-json'
 

@@ -7,7 +7,7 @@
 import { resolve as resolvePath } from 'node:path'
 import { definePlugin, type FrontendRunContext, frontendRef, isTauError } from '../../kernel/index.js'
 import { type AgentSession, agentRuntimeRef } from '../agent/index.js'
-import { type ResumePlan, sessionServiceRef } from '../session/service.js'
+import { type ResumePlan, sessionServiceRef } from '../session/index.js'
 import { slashCommandsRef } from '../slash-commands/index.js'
 import { parseHeadlessArgs, USAGE } from './args.js'
 import { interactiveRunnerRef } from './interactive.js'

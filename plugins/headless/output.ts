@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { AssistantMessage, FinishReason, ToolResultPart, Usage } from '../../kernel/index.js'
-import type { AgentEvent, StopReason } from '../agent/events.js'
+import type { AgentEvent, StopReason } from '../agent/index.js'
 import type { OutputFormat } from './args.js'
 
 type EventOf<T extends AgentEvent['type']> = Extract<AgentEvent, { type: T }>

@@ -4,7 +4,7 @@
  * picks the program (`BROWSER=none` opens nothing). The URL is always printed as well.
  */
 import { spawn } from 'node:child_process'
-import { buildProcessEnv, createEnvAllowlist } from '../sandbox/env-allowlist.js'
+import { buildProcessEnv, createEnvAllowlist } from '../sandbox/index.js'
 
 /** What a browser launcher needs besides the usual allowlist: the display and session bus. */
 const BROWSER_ENV = ['DISPLAY', 'WAYLAND_DISPLAY', 'XDG_RUNTIME_DIR', 'DBUS_SESSION_BUS_ADDRESS', 'BROWSER']

@@ -10,8 +10,8 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import type { Tool as McpTool } from '@modelcontextprotocol/sdk/types.js'
 import type { Logger } from '../../kernel/index.js'
 import { NOBODY_TO_ASK } from '../agent/index.js'
-import { buildProcessEnv, type EnvAllowlist } from '../sandbox/env-allowlist.js'
-import type { Tool, ToolContext, ToolRegistry } from '../tools/tool.js'
+import { buildProcessEnv, type EnvAllowlist } from '../sandbox/index.js'
+import type { Tool, ToolContext, ToolRegistry } from '../tools/index.js'
 import { linkCall, ProgressRoutes } from './call-signal.js'
 import {
   applyFormDefaults,

@@ -5,8 +5,8 @@
  * one argument takes the whole text. The `prompts/get` result becomes the prompt text.
  */
 import { TauError } from '../../kernel/index.js'
-import { splitArguments } from '../slash-commands/template.js'
-import type { SlashCommand, SlashCommandSource } from '../slash-commands/types.js'
+import type { SlashCommand, SlashCommandSource } from '../slash-commands/index.js'
+import { splitArguments } from '../slash-commands/index.js'
 import { MCP_ERRORS } from './errors.js'
 import type { PromptEntry, PromptMessages } from './resources.js'
 import type { McpServers } from './servers.js'

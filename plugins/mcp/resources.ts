@@ -5,8 +5,8 @@
  */
 import { z } from 'zod'
 import type { ToolResultContent } from '../../kernel/index.js'
-import { defineTool } from '../tools/registry.js'
-import type { Tool } from '../tools/tool.js'
+import type { Tool } from '../tools/index.js'
+import { defineTool } from '../tools/index.js'
 import { contentPart, resourcePart, toolName } from './tool-adapter.js'
 
 export interface ResourceEntry {

@@ -7,7 +7,7 @@
  * answer is a refusal that says why: a question never reaches a session it was not for.
  */
 import { agentLinkOf, type SessionInteraction } from '../agent/index.js'
-import type { ToolContext } from '../tools/tool.js'
+import type { ToolContext } from '../tools/index.js'
 
 /** A call in flight: its progress callback and who made it. */
 export interface CallRoute {

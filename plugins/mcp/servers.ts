@@ -3,8 +3,8 @@
  * server), connects every enabled server in parallel at start, and answers `list()`.
  */
 import type { Logger } from '../../kernel/index.js'
-import type { EnvAllowlist } from '../sandbox/env-allowlist.js'
-import type { ToolRegistry } from '../tools/tool.js'
+import type { EnvAllowlist } from '../sandbox/index.js'
+import type { ToolRegistry } from '../tools/index.js'
 import type { Sampler } from './client-features.js'
 import { isStdio, type McpConfig, type ResolvedServerConfig } from './config.js'
 import { type ConnectionOptions, ServerConnection, type ServerInfo } from './connection.js'

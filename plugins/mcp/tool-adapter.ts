@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto'
 import type { CallToolResult, Tool as McpTool } from '@modelcontextprotocol/sdk/types.js'
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import type { JsonSchema, ToolAnnotations, ToolResultContent } from '../../kernel/index.js'
-import type { ToolOutput } from '../tools/tool.js'
+import type { ToolOutput } from '../tools/index.js'
 
 const MAX_NAME = 64
 

@@ -7,7 +7,7 @@
  * working directory would have. A change is announced with `notifications/roots/list_changed`.
  */
 import { resolve } from 'node:path'
-import { absoluteFrom, realPathSyncOf } from '../sandbox/workspace-paths.js'
+import { absoluteFrom, realPathSyncOf } from '../sandbox/index.js'
 import { type Root, rootsOf } from './client-features.js'
 
 export class WorkspaceRoots {

@@ -11,8 +11,8 @@ import { homedir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { z } from 'zod'
 import { cliCommandsRef, definePlugin, defineService } from '../../kernel/index.js'
-import { agentHooksRef } from '../agent/hooks.js'
-import { toolRegistryRef } from '../tools/tool.js'
+import { agentHooksRef } from '../agent/index.js'
+import { toolRegistryRef } from '../tools/index.js'
 import { addMemory, type MemoryScope } from './add-memory.js'
 import {
   type BootstrapMemory,

@@ -10,8 +10,8 @@
  */
 import { isAbsolute, join, relative, sep } from 'node:path'
 import { z } from 'zod'
-import { defineTool } from '../tools/registry.js'
-import type { Tool, ToolContext, ToolOutput } from '../tools/tool.js'
+import type { Tool, ToolContext, ToolOutput } from '../tools/index.js'
+import { defineTool } from '../tools/index.js'
 
 export const VIRTUAL_ROOT = '/memories'
 

@@ -7,7 +7,7 @@
  * command line (Permissions.setCliRules) and from the session (Permissions.addRule).
  */
 import { cliCommandsRef, definePlugin } from '../../kernel/index.js'
-import { toolRegistryRef } from '../tools/tool.js'
+import { toolRegistryRef } from '../tools/index.js'
 import { permissionsCommands } from './commands.js'
 import { describeSource, PermissionsBase, SessionPermissions } from './service.js'
 import { loadSettings, permissionsConfig } from './settings.js'
@@ -15,7 +15,15 @@ import { type PermissionProblem, permissionsRef } from './types.js'
 
 export { parseRule, parseRuleList } from './rules.js'
 export { describeSource, SessionPermissions } from './service.js'
-export { PERMISSION_MODES, type PermissionsConfig, permissionsConfig } from './settings.js'
+export {
+  type FileScope,
+  PERMISSION_MODES,
+  type PermissionsConfig,
+  permissionsConfig,
+  readSettingsJson,
+  type SettingsPaths,
+  settingsFile,
+} from './settings.js'
 export { type ShellPart, type SplitResult, splitShellCommand } from './shell-split.js'
 export * from './types.js'
 

@@ -4,9 +4,23 @@
  * Synchronous on purpose: decide() is synchronous, and these are a few stat calls.
  */
 import { realpathSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path'
 import type { Ignore } from 'ignore'
-import { loadIgnore } from '../tools/lazy-deps.js'
+
+// ignore (~5 ms to import) is loaded when the first path rule is matched, not at every start;
+// it is CommonJS, so a synchronous require keeps decide() synchronous. (The tools plugin loads
+// it the same way for its own searches; a plugin does not reach into another's helpers.)
+const require = createRequire(import.meta.url)
+type IgnoreFactory = typeof import('ignore')
+let ignoreFactory: IgnoreFactory | undefined
+function loadIgnore(): IgnoreFactory {
+  if (!ignoreFactory) {
+    const module = require('ignore') as IgnoreFactory | { default: IgnoreFactory }
+    ignoreFactory = typeof module === 'function' ? module : module.default
+  }
+  return ignoreFactory
+}
 
 /** The real path of `path`, or undefined when it cannot be known (a symlink loop, no access). */
 export function realPathOf(path: string): string | undefined {

@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { didYouMean, type Logger, TauError } from '../../kernel/index.js'
-import type { Tool, ToolRegistry } from '../tools/tool.js'
+import type { Tool, ToolRegistry } from '../tools/index.js'
 import { isInside, PathMatcher, realPathOf } from './paths.js'
 import {
   type BashPattern,

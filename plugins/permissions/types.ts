@@ -6,7 +6,7 @@
  * (headless), it is denied — permissions fail closed.
  */
 import { defineService } from '../../kernel/index.js'
-import type { Tool } from '../tools/tool.js'
+import type { Tool } from '../tools/index.js'
 
 export type PermissionMode = 'default' | 'acceptEdits' | 'plan' | 'bypassPermissions'
 export type PermissionBehavior = 'allow' | 'deny' | 'ask'

@@ -7,9 +7,9 @@
  */
 import { join } from 'node:path'
 import { z } from 'zod'
-import { type Environment, EnvironmentError } from '../sandbox/environment.js'
-import { defineTool } from '../tools/registry.js'
-import type { ToolOutput } from '../tools/tool.js'
+import { type Environment, EnvironmentError } from '../sandbox/index.js'
+import type { ToolOutput } from '../tools/index.js'
+import { defineTool } from '../tools/index.js'
 
 /** What the frontend gets in `tool-end.display`. */
 export interface PlanDisplay {

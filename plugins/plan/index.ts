@@ -4,7 +4,7 @@
  * plan, which is saved under `.tau/plans/` and handed to the frontend to approve. See README.md.
  */
 import { definePlugin } from '../../kernel/index.js'
-import { type Tool, toolRegistryRef } from '../tools/tool.js'
+import { type Tool, toolRegistryRef } from '../tools/index.js'
 import { planConfig } from './config.js'
 import { createExitPlanModeTool } from './exit-plan-mode.js'
 

@@ -12,7 +12,13 @@ import { LocalEnvironment } from './local.js'
 import { absoluteFrom } from './workspace-paths.js'
 
 export { type SandboxConfig, sandboxConfig } from './config.js'
-export { buildProcessEnv, createEnvAllowlist, DEFAULT_ENV_ALLOW, isSecretName } from './env-allowlist.js'
+export {
+  buildProcessEnv,
+  createEnvAllowlist,
+  DEFAULT_ENV_ALLOW,
+  type EnvAllowlist,
+  isSecretName,
+} from './env-allowlist.js'
 export {
   type Environment,
   EnvironmentError,
@@ -23,6 +29,8 @@ export {
   type FileStat,
 } from './environment.js'
 export { LocalEnvironment, type LocalEnvironmentOptions } from './local.js'
+export { type GroupRunOptions, type RunningProcess, runInGroup } from './process-group.js'
+export { absoluteFrom, insideRoots, realPathOf, realPathSyncOf } from './workspace-paths.js'
 
 export default definePlugin({
   name: 'sandbox',

@@ -8,7 +8,7 @@
  * The system prompt and the todo list are not part of the conversation: they are never summarised.
  */
 import type { Message, ToolResultPart } from '../../kernel/index.js'
-import type { Todo } from '../agent/events.js'
+import type { Todo } from '../agent/index.js'
 
 /** A tool result whose content was replaced. */
 export interface ClearedResult {

@@ -16,10 +16,9 @@ import {
   textOf,
   type Usage,
 } from '../../kernel/index.js'
-import { agentHooksRef, type CompactionInfo } from '../agent/hooks.js'
-import { type AgentSession, agentRuntimeRef } from '../agent/runtime.js'
+import { type AgentSession, agentHooksRef, agentRuntimeRef, type CompactionInfo } from '../agent/index.js'
 import { providerRegistryRef } from '../providers/index.js'
-import { toolRegistryRef } from '../tools/tool.js'
+import { toolRegistryRef } from '../tools/index.js'
 import {
   applyClearing,
   applySummary,

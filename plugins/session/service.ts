@@ -1,6 +1,6 @@
 /** The `session.service` contract: list stored sessions, resume or fork one, count a session's tokens. */
 import { type Conversation, defineService } from '../../kernel/index.js'
-import type { Todo } from '../agent/events.js'
+import type { Todo } from '../agent/index.js'
 import type { TokenCount } from './tokens.js'
 import type { SessionMeta, SessionSummary, TranscriptStore } from './transcript.js'
 

@@ -5,7 +5,7 @@
  * file per session); `replay()` turns records back into the state a session resumes from.
  */
 import { defineService, type Message, type Usage } from '../../kernel/index.js'
-import type { Todo } from '../agent/events.js'
+import type { Todo } from '../agent/index.js'
 import { applyClearing, applySummary, type ClearedResult, type SummaryReplacement } from './compaction.js'
 
 /** Format version of the records, in `meta.version`. */

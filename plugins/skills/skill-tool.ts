@@ -6,8 +6,8 @@
 import { readFile } from 'node:fs/promises'
 import { z } from 'zod'
 import { didYouMean } from '../../kernel/index.js'
-import { defineTool } from '../tools/registry.js'
-import type { Tool, ToolOutput } from '../tools/tool.js'
+import type { Tool, ToolOutput } from '../tools/index.js'
+import { defineTool } from '../tools/index.js'
 import type { SkillIndex } from './discovery.js'
 import { parseSkill } from './frontmatter.js'
 

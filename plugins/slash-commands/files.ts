@@ -9,7 +9,7 @@
 import type { Dirent } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
 import { basename, join, relative, sep } from 'node:path'
-import { frontmatterLanguage, parseFrontmatter } from '../skills/frontmatter.js'
+import { frontmatterLanguage, parseFrontmatter } from '../../kernel/index.js'
 import { expandTemplate } from './template.js'
 import type { SlashCommand, SlashCommandList } from './types.js'
 

@@ -10,7 +10,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { frontmatterLanguage, parseFrontmatter, splitTools } from '../skills/frontmatter.js'
+import { frontmatterLanguage, parseFrontmatter, splitTools } from '../../kernel/index.js'
 
 export interface AgentDefinition {
   readonly name: string

@@ -6,9 +6,8 @@
 import { join } from 'node:path'
 import { z } from 'zod'
 import { AsyncSeriesHook, definePlugin, defineService } from '../../kernel/index.js'
-import { agentHooksRef } from '../agent/hooks.js'
-import { agentRuntimeRef } from '../agent/runtime.js'
-import { toolRegistryRef } from '../tools/tool.js'
+import { agentHooksRef, agentRuntimeRef } from '../agent/index.js'
+import { toolRegistryRef } from '../tools/index.js'
 import {
   type AgentDefinition,
   type DefinitionProblem,

@@ -5,9 +5,9 @@
 import { resolve as resolvePath } from 'node:path'
 import { definePlugin } from '../../kernel/index.js'
 import { type AgentSessionOptions, agentRuntimeRef } from '../agent/index.js'
-import { type InteractiveRunContext, interactiveRunnerRef } from '../headless/interactive.js'
+import { type InteractiveRunContext, interactiveRunnerRef } from '../headless/index.js'
 import { memoryServiceRef } from '../memory/index.js'
-import { sessionServiceRef } from '../session/service.js'
+import { sessionServiceRef } from '../session/index.js'
 import { slashCommandsRef } from '../slash-commands/index.js'
 
 export type { TerminalOptions } from './ui.js'

@@ -10,7 +10,7 @@ import type {
   McpUserInteraction,
   SamplingConfirmation,
   SamplingDecision,
-} from '../mcp/client-features.js'
+} from '../mcp/index.js'
 import type { ChoiceAction, ChoiceOption } from './choice.js'
 import { truncate } from './render.js'
 import { type Row, span, wrap } from './text.js'

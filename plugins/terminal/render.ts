@@ -1,6 +1,6 @@
 /** Turns agent events into terminal rows: compact tool calls, coloured diffs, todos, usage. */
 import type { ToolResultPart, Usage } from '../../kernel/index.js'
-import type { Todo } from '../agent/events.js'
+import type { Todo } from '../agent/index.js'
 import { sanitize } from './markdown.js'
 import { cutRow, type Row, type SpanStyle, span } from './text.js'
 

@@ -10,19 +10,19 @@
 import { relative } from 'node:path'
 import { createInterface, type Interface } from 'node:readline'
 import { addUsage, isTauError, type Usage } from '../../kernel/index.js'
-import type { AgentEvent } from '../agent/events.js'
 import type {
+  AgentEvent,
   AgentRuntime,
   AgentSession,
   AgentSessionOptions,
   PermissionAnswer,
   PermissionRequest,
-} from '../agent/runtime.js'
-import type { InteractiveRunContext } from '../headless/interactive.js'
+} from '../agent/index.js'
+import type { InteractiveRunContext } from '../headless/index.js'
 import type { MemoryService } from '../memory/index.js'
-import type { PermissionMode, Permissions } from '../permissions/types.js'
+import type { PermissionMode, Permissions } from '../permissions/index.js'
 import type { PlanDisplay } from '../plan/index.js'
-import type { SessionService } from '../session/service.js'
+import type { SessionService } from '../session/index.js'
 import { parseSlash, type SlashCommand, type SlashCommands } from '../slash-commands/index.js'
 import { Choice, type ChoiceAction, type ChoiceOption } from './choice.js'
 import { Editor, type EditorAction, type Key } from './editor.js'

@@ -5,7 +5,7 @@
  * overwrites what it has not seen. A successful write records the new state, so edits can follow
  * one another without reading again.
  */
-import { EnvironmentError, type FileStat } from '../sandbox/environment.js'
+import { EnvironmentError, type FileStat } from '../sandbox/index.js'
 import type { ToolContext, ToolState } from './tool.js'
 
 /** The tool-state key: a map from real path to what the file was when last read or written. */

@@ -23,9 +23,8 @@ import { open, readFile } from 'node:fs/promises'
 import { dirname, join, relative, sep } from 'node:path'
 import type fg from 'fast-glob'
 import type { Ignore } from 'ignore'
-import type { Environment, FileStat } from '../sandbox/environment.js'
-import { LocalEnvironment } from '../sandbox/local.js'
-import { insideRoots } from '../sandbox/workspace-paths.js'
+import type { Environment, FileStat } from '../sandbox/index.js'
+import { insideRoots, LocalEnvironment } from '../sandbox/index.js'
 import { loadFastGlob, loadIgnore } from './lazy-deps.js'
 
 /** Directories never walked into, whatever the ignore files say. */

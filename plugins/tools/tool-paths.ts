@@ -1,6 +1,6 @@
 /** Paths as the file tools show them, and their failures as tool results. */
 import { isAbsolute, relative, sep } from 'node:path'
-import { type Environment, EnvironmentError } from '../sandbox/environment.js'
+import { type Environment, EnvironmentError } from '../sandbox/index.js'
 import type { ToolOutput } from './tool.js'
 
 /** Relative to the working directory when inside it (shorter for the model), else absolute. */

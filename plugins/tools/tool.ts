@@ -12,7 +12,7 @@ import {
   type ToolDefinition,
   type ToolResultContent,
 } from '../../kernel/index.js'
-import type { Environment } from '../sandbox/environment.js'
+import type { Environment } from '../sandbox/index.js'
 
 /** What a tool gets besides its input. */
 export interface ToolContext {

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
-import type { ExecResult } from '../../sandbox/environment.js'
+import type { ExecResult } from '../../sandbox/index.js'
 import { defineTool } from '../registry.js'
 import type { Tool, ToolContext, ToolOutput } from '../tool.js'
 

@@ -7,7 +7,7 @@
 import { basename, dirname, extname } from 'node:path'
 import { z } from 'zod'
 import { closest } from '../../../kernel/index.js'
-import { EnvironmentError, type FileStat } from '../../sandbox/environment.js'
+import { EnvironmentError, type FileStat } from '../../sandbox/index.js'
 import { recordSeen } from '../file-reads.js'
 import { defineTool } from '../registry.js'
 import { decodeText, looksBinary, splitLines } from '../text-file.js'

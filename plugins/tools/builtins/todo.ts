@@ -4,12 +4,19 @@
  * agent emits a `todos` event for frontends.
  */
 import { z } from 'zod'
-import type { Todo } from '../../agent/events.js'
 import { defineTool } from '../registry.js'
 import type { Tool, ToolContext, ToolOutput } from '../tool.js'
 
 /** The tool-state key holding the session's todo list (a `Todo[]`). */
 export const TODOS_KEY = 'todos'
+
+/** One item of the task list; the agent's `todos` event carries the list. */
+export interface Todo {
+  readonly content: string
+  readonly status: 'pending' | 'in_progress' | 'completed'
+  /** The present-tense form shown while in progress ("Running tests"). */
+  readonly activeForm?: string
+}
 
 const todoSchema = z.object({
   content: z.string().min(1).describe('What to do, in the imperative ("Run the tests")'),

@@ -8,7 +8,8 @@ import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type AgentEvent, createAgent } from '../../../plugins/agent/index.js'
+import type { AgentEvent } from '../../../plugins/agent/index.js'
+import { createAgent } from '../../../sdk/create-agent.js'
 
 interface Call {
   readonly name: string

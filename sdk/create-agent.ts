@@ -18,11 +18,15 @@ import {
   resolvePaths,
   type Session,
   type TauConfig,
-} from '../../kernel/index.js'
-import { builtinPresets } from '../../presets/index.js'
-import type { AgentEvent } from './events.js'
-import agentPlugin from './plugin.js'
-import { type AgentSession, type AgentSessionOptions, agentRuntimeRef, type RunOptions } from './runtime.js'
+} from '../kernel/index.js'
+import agentPlugin, {
+  type AgentEvent,
+  type AgentSession,
+  type AgentSessionOptions,
+  agentRuntimeRef,
+  type RunOptions,
+} from '../plugins/agent/index.js'
+import { builtinPresets } from '../presets/index.js'
 
 export interface CreateAgentOptions {
   /** Config as in tau.config.ts: `model`, `agent`, `providers`, `permissions`, ... */

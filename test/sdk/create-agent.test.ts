@@ -1,12 +1,19 @@
 /** tau as a library: createAgent() assembles a kernel, runs prompts in-process, and closes. */
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { definePreset } from '../../../kernel/index.js'
-import { createAgent } from '../../../plugins/agent/index.js'
-import providerScripted from '../../../plugins/provider-scripted/index.js'
-import providers from '../../../plugins/providers/index.js'
-import { defineTool } from '../../../plugins/tools/registry.js'
-import { allowAll, collect, permissionsPlugin, resultOf, tempDir, toolsPlugin } from './helpers.js'
+import { definePreset } from '../../kernel/index.js'
+import providerScripted from '../../plugins/provider-scripted/index.js'
+import providers from '../../plugins/providers/index.js'
+import { defineTool } from '../../plugins/tools/registry.js'
+import { createAgent } from '../../sdk/create-agent.js'
+import {
+  allowAll,
+  collect,
+  permissionsPlugin,
+  resultOf,
+  tempDir,
+  toolsPlugin,
+} from '../plugins/agent/helpers.js'
 
 const upper = defineTool({
   name: 'Upper',

@@ -1,0 +1,100 @@
+/**
+ * The layering the package's public surface rests on (docs/plugins.md, "Public files"): a plugin
+ * imports another plugin only through its public file, `../<plugin>/index.js`; the kernel never
+ * imports a plugin; nothing below the presets imports a preset or the SDK entries in sdk/.
+ * Every import form counts: static, `export ... from`, dynamic `import()` and `import('...')` types.
+ */
+import { readdirSync, readFileSync } from 'node:fs'
+import { dirname, join, relative, resolve, sep } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import ts from 'typescript'
+import { describe, expect, it } from 'vitest'
+
+const repo = fileURLToPath(new URL('../..', import.meta.url))
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts'))
+    .map((entry) => join(entry.parentPath, entry.name))
+}
+
+interface Import {
+  readonly file: string
+  readonly line: number
+  readonly specifier: string
+  /** The imported file, relative to the repository, with '/' separators. */
+  readonly target: string
+}
+
+/** Every relative module specifier in `file`, with the file it points at. */
+function importsOf(file: string): Import[] {
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true)
+  const found: Import[] = []
+  const add = (node: ts.Node, literal: ts.Expression | undefined) => {
+    if (!literal || !ts.isStringLiteralLike(literal) || !literal.text.startsWith('.')) return
+    found.push({
+      file: relative(repo, file).split(sep).join('/'),
+      line: source.getLineAndCharacterOfPosition(node.getStart()).line + 1,
+      specifier: literal.text,
+      target: relative(repo, resolve(dirname(file), literal.text))
+        .split(sep)
+        .join('/'),
+    })
+  }
+  const visit = (node: ts.Node): void => {
+    if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) add(node, node.moduleSpecifier)
+    else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
+      add(node, node.arguments[0])
+    } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) {
+      add(node, node.argument.literal)
+    }
+    ts.forEachChild(node, visit)
+  }
+  visit(source)
+  return found
+}
+
+const describeImport = (i: Import) => `${i.file}:${i.line} imports '${i.specifier}'`
+
+describe('public files', () => {
+  const pluginFiles = sourceFiles(join(repo, 'plugins'))
+
+  it('finds the imports it checks (the parser sees every form)', () => {
+    const targets = pluginFiles.flatMap(importsOf).map((i) => i.target)
+    expect(targets).toContain('plugins/agent/index.js')
+    expect(targets).toContain('kernel/index.js')
+    // A dynamic import (the terminal loads its UI on first use).
+    expect(pluginFiles.flatMap(importsOf)).toContainEqual(
+      expect.objectContaining({ file: 'plugins/terminal/index.ts', specifier: './ui.js' }),
+    )
+  })
+
+  it("a plugin imports another plugin only through its index.js, and the kernel's only through kernel/index.js", () => {
+    const offending = pluginFiles.flatMap(importsOf).filter((i) => {
+      const own = i.file.split('/')[1]
+      const [top, plugin, ...rest] = i.target.split('/')
+      if (top === 'plugins') return plugin !== own && rest.join('/') !== 'index.js'
+      if (top === 'kernel') return i.target !== 'kernel/index.js'
+      return true // presets/, sdk/, bin/: above the plugins
+    })
+    expect(offending.map(describeImport)).toEqual([])
+  })
+
+  it('the kernel imports no plugin, preset or SDK entry', () => {
+    const offending = sourceFiles(join(repo, 'kernel'))
+      .flatMap(importsOf)
+      .filter((i) => !i.target.startsWith('kernel/'))
+    expect(offending.map(describeImport)).toEqual([])
+  })
+
+  it('presets import plugins through their index.js and never the SDK entries', () => {
+    const offending = sourceFiles(join(repo, 'presets'))
+      .flatMap(importsOf)
+      .filter((i) => {
+        const [top, , ...rest] = i.target.split('/')
+        if (top === 'plugins') return rest.join('/') !== 'index.js'
+        return top !== 'presets' && i.target !== 'kernel/index.js'
+      })
+    expect(offending.map(describeImport)).toEqual([])
+  })
+})
