@@ -291,7 +291,9 @@ export class Run {
   private notePlan(display: unknown): void {
     if (this.host.permissions?.mode !== 'plan') return
     const plan = display as { type?: unknown; plan?: unknown } | undefined
-    if (plan?.type === 'plan' && typeof plan.plan === 'string') this.plan = plan.plan
+    // Sent back with comments, the model revises the plan in this run (plugins/plan).
+    const revise = (display as { approval?: { decision?: unknown } }).approval?.decision === 'revise'
+    if (plan?.type === 'plan' && typeof plan.plan === 'string' && !revise) this.plan = plan.plan
   }
 
   private limitBySkill(display: unknown): void {

@@ -2,11 +2,16 @@
  * ExitPlanMode (Claude Code's name and parameter): the model presents its plan. The plan is
  * saved as `<project>/<directory>/<date>-<slug>.md` through the session's environment (so the
  * workspace rules hold: a plans folder that is a symlink out of the workspace is refused), and
- * the result carries `display: { type: 'plan', file, plan }` for the frontend, which shows it and
- * asks the user to approve it (and pick the mode to go on in) or to send it back with comments.
+ * the session's UserInteraction is asked to approve it (`approvePlan`: the terminal's question, an
+ * HTTP client's pending question, headless: rejected). Approved, the session's permission mode
+ * becomes the one the user picked and the model carries the plan out in the same run; sent back,
+ * the model gets the user's comments and revises it. The result's `display` is
+ * `{ type: 'plan', file, plan, approval }` for frontends to show.
  */
 import { join } from 'node:path'
 import { z } from 'zod'
+import { agentLinkOf, type PlanApproval } from '../agent/index.js'
+import type { PermissionMode } from '../permissions/index.js'
 import { type Environment, EnvironmentError } from '../sandbox/index.js'
 import type { ToolOutput } from '../tools/index.js'
 import { defineTool } from '../tools/index.js'
@@ -17,11 +22,38 @@ export interface PlanDisplay {
   /** The saved plan's absolute path. */
   readonly file: string
   readonly plan: string
+  /** What the user answered. */
+  readonly approval: PlanApproval
 }
 
-const DESCRIPTION = `Use this tool when you are in plan mode and have finished planning: pass your whole plan as markdown. The plan is saved under the project's plans folder and shown to the user, who approves it or sends it back with comments. Only use it for tasks that need code changes; for research or questions, just answer. Do not call other tools after it in the same turn: wait for the user's answer.`
+/** Sets the session's permission mode (the agent session's permissions); false without one. */
+export type SetMode = (sessionId: string, mode: PermissionMode) => boolean
 
-export function createExitPlanModeTool(options: { projectDir: string; directory: string }) {
+const DESCRIPTION = `Use this tool when you are in plan mode and have finished planning: pass your whole plan as markdown. The plan is saved under the project's plans folder and shown to the user, who approves it or sends it back with comments; the result tells you which. Only use it for tasks that need code changes; for research or questions, just answer. Do not call other tools after it in the same turn.`
+
+const MODE_TEXT: Record<'acceptEdits' | 'default', string> = {
+  acceptEdits: 'acceptEdits (edits are made without asking)',
+  default: 'default (the user approves each edit)',
+}
+
+/** What the model reads after the user's answer. */
+export function approvalText(file: string, approval: PlanApproval, modeSet: boolean): string {
+  switch (approval.decision) {
+    case 'approve':
+      return `The user approved the plan (saved at ${file}).${modeSet ? ` The permission mode is now ${MODE_TEXT[approval.mode]}.` : ''} Carry it out now.`
+    case 'revise':
+      return `The user did not approve the plan (saved at ${file}) and asks for changes:\n\n${approval.comments}\n\nRevise the plan and call ExitPlanMode again.`
+    default:
+      return `The plan (saved at ${file}) was not approved${approval.reason ? `: ${approval.reason}` : ''}. You are still in plan mode: make no changes. Stop here and wait for the user.`
+  }
+}
+
+export function createExitPlanModeTool(options: {
+  projectDir: string
+  directory: string
+  /** Approved: the session goes on in the mode the user picked. */
+  setMode?: SetMode
+}) {
   // Read-only tools may run in parallel: two plans in one turn pick their names one at a time.
   let queue: Promise<unknown> = Promise.resolve()
   return defineTool({
@@ -45,16 +77,20 @@ export function createExitPlanModeTool(options: { projectDir: string; directory:
       const saved = queue.then(save, save)
       queue = saved.catch(() => undefined)
       const file = await saved
-      const display: PlanDisplay = { type: 'plan', file, plan }
-      return {
-        content: [
-          {
-            type: 'text',
-            text: `The plan is saved at ${file} and is shown to the user for approval. Stop here and wait for the user's answer: they approve it (then carry it out) or send it back with comments (then revise it and call ExitPlanMode again).`,
-          },
-        ],
-        display,
-      }
+      const link = agentLinkOf(ctx)
+      const approval: PlanApproval = link
+        ? await link.interaction.approvePlan({
+            sessionId: ctx.sessionId,
+            toolCallId: ctx.callId,
+            plan,
+            file,
+            signal: ctx.signal,
+          })
+        : { decision: 'reject', reason: 'it ran outside an agent session, so nobody could be asked' }
+      const modeSet =
+        approval.decision === 'approve' && (options.setMode?.(ctx.sessionId, approval.mode) ?? false)
+      const display: PlanDisplay = { type: 'plan', file, plan, approval }
+      return { content: [{ type: 'text', text: approvalText(file, approval, modeSet) }], display }
     },
   })
 }

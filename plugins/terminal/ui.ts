@@ -17,11 +17,12 @@ import type {
   AgentSessionOptions,
   PermissionAnswer,
   PermissionRequest,
+  PlanApproval,
+  PlanApprovalRequest,
 } from '../agent/index.js'
 import type { InteractiveRunContext } from '../headless/index.js'
 import type { MemoryService } from '../memory/index.js'
 import type { PermissionMode, Permissions } from '../permissions/index.js'
-import type { PlanDisplay } from '../plan/index.js'
 import type { SessionService } from '../session/index.js'
 import { parseSlash, type SlashCommand, type SlashCommands } from '../slash-commands/index.js'
 import { Choice, type ChoiceAction, type ChoiceOption } from './choice.js'
@@ -101,11 +102,6 @@ function messageOf(error: unknown): string {
   return isTauError(error) ? `${text} (${error.hint})` : text
 }
 
-function isPlan(display: unknown): display is PlanDisplay {
-  const d = display as Partial<PlanDisplay> | undefined
-  return d?.type === 'plan' && typeof d.plan === 'string' && typeof d.file === 'string'
-}
-
 /** A tool call going on, for the status line. */
 interface Activity {
   readonly name: string
@@ -126,7 +122,6 @@ interface RunState {
   /** Rows of the current assistant message were printed (no gap before the next ones). */
   inText: boolean
   printedText: boolean
-  plan: PlanDisplay | undefined
   tokens: number
 }
 
@@ -189,6 +184,7 @@ export class TerminalSession {
       interaction: {
         ...mcpQuestions(this.asker),
         askPermission: (request) => this.askPermission(request),
+        approvePlan: (request) => this.exclusive(() => this.planQuestion(request)),
       },
     }
     this.startMode = options.sessionOptions.permissionMode
@@ -961,7 +957,6 @@ export class TerminalSession {
       thinking: false,
       inText: false,
       printedText: false,
-      plan: undefined,
       tokens: 0,
     }
     this.current = run
@@ -979,33 +974,34 @@ export class TerminalSession {
       this.refresh()
     }
     await this.updateContext()
-    if (run.plan && this.permissions?.mode === 'plan' && !run.controller.signal.aborted)
-      await this.approvePlan(run.plan)
   }
 
-  /** Plan mode ended with a plan: approve it (and pick the mode to go on in) or keep planning. */
-  private async approvePlan(plan: PlanDisplay): Promise<void> {
-    const decision = await this.exclusive(async () => {
-      const answer = await this.choose<'acceptEdits' | 'default' | 'revise'>(
-        [[], [span('Would you like to proceed with this plan?', { bold: true })]],
-        [
-          { label: 'Yes, and auto-accept edits', letter: 'a', value: 'acceptEdits' },
-          { label: 'Yes, and ask before each edit', letter: 'y', value: 'default' },
-          { label: 'No, keep planning (tell the model what to change)', letter: 'n', value: 'revise' },
-        ],
-      )
-      if (answer.type !== 'picked') return undefined
-      if (answer.value !== 'revise') return { mode: answer.value }
-      const comments = answer.rest || (await this.askText('What should change in the plan?'))?.trim() || ''
-      return comments === '' ? undefined : { comments }
-    })
-    if (!decision) return this.dim('(still in plan mode)')
-    if ('comments' in decision)
-      return this.runPrompt(`The plan needs changes before it is approved:\n\n${decision.comments}`)
-    const file = relative(this.session.cwd, plan.file) || plan.file
-    this.permissions?.setMode(decision.mode)
-    this.say(`permission mode: ${decision.mode}`, { color: 'magenta' })
-    return this.runPrompt(`The plan is approved (saved at ${file}). Carry it out now.`)
+  /** ExitPlanMode's plan (the session's approvePlan): shown, then approved in a mode or sent back. */
+  private async planQuestion(request: PlanApprovalRequest): Promise<PlanApproval> {
+    const answer = await this.choose<'acceptEdits' | 'default' | 'revise'>(
+      [...this.planRows(request), [], [span('Would you like to proceed with this plan?', { bold: true })]],
+      [
+        { label: 'Yes, and auto-accept edits', letter: 'a', value: 'acceptEdits' },
+        { label: 'Yes, and ask before each edit', letter: 'y', value: 'default' },
+        { label: 'No, keep planning (tell the model what to change)', letter: 'n', value: 'revise' },
+      ],
+      request.signal,
+    )
+    if (answer.type === 'aborted') return { decision: 'reject', reason: 'the run was interrupted' }
+    if (answer.type !== 'picked') {
+      // Esc or Ctrl-C at the question: keep planning, and stop here to wait for the user.
+      this.interruptRun()
+      return { decision: 'reject', reason: 'the user interrupted instead of answering' }
+    }
+    if (answer.value !== 'revise') {
+      this.say(`permission mode: ${answer.value}`, { color: 'magenta' })
+      return { decision: 'approve', mode: answer.value }
+    }
+    const comments =
+      answer.rest || (await this.askText('What should change in the plan?', request.signal))?.trim() || ''
+    if (comments !== '') return { decision: 'revise', comments }
+    this.dim('(still in plan mode)')
+    return { decision: 'reject', reason: 'the user wants to keep planning and said nothing more' }
   }
 
   private flushText(run: RunState) {
@@ -1070,10 +1066,6 @@ export class TerminalSession {
         run.tools.delete(event.id)
         const rows: Row[] = [toolEndRow(event.name, event.result, event.durationMs, width, indent)]
         rows.push(...diffRows(event.display, width, 40, indent))
-        if (isPlan(event.display) && parent === undefined) {
-          run.plan = event.display
-          rows.push(...this.planRows(event.display))
-        }
         this.print(rows)
         return this.refresh()
       }
@@ -1102,7 +1094,7 @@ export class TerminalSession {
       case 'result': {
         if (parent !== undefined) return
         this.flushText(run)
-        if (!run.printedText && !run.plan && event.text.trim() !== '' && !event.isError) {
+        if (!run.printedText && event.text.trim() !== '' && !event.isError) {
           const md = new MarkdownStream({ color: this.color, width: () => width })
           this.print([...md.push(`${event.text}\n`), ...md.end()])
         }
@@ -1134,7 +1126,7 @@ export class TerminalSession {
     }
   }
 
-  private planRows(plan: PlanDisplay): Row[] {
+  private planRows(plan: { readonly plan: string; readonly file: string }): Row[] {
     const width = this.columns
     const md = new MarkdownStream({ color: this.color, width: () => width - 4 })
     const body = [...md.push(`${plan.plan}\n`), ...md.end()]

@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createTestKernel, type TestKernel } from '../../../kernel/testing/index.js'
-import agent, { type AgentEvent, agentRuntimeRef } from '../../../plugins/agent/index.js'
+import agent, {
+  type AgentEvent,
+  agentRuntimeRef,
+  type PlanApproval,
+  type PlanApprovalRequest,
+  type UserInteraction,
+} from '../../../plugins/agent/index.js'
 import permissions from '../../../plugins/permissions/index.js'
 import plan, { slugOf } from '../../../plugins/plan/index.js'
 import providerScripted, { type ScriptTurn } from '../../../plugins/provider-scripted/index.js'
@@ -24,16 +30,22 @@ async function temp(prefix: string): Promise<string> {
   return dir
 }
 
-async function runInPlanMode(dir: string, turns: ScriptTurn[]): Promise<AgentEvent[]> {
+async function runInPlanMode(
+  dir: string,
+  turns: ScriptTurn[],
+  interaction?: UserInteraction,
+): Promise<AgentEvent[]> {
   const kernel: TestKernel = await createTestKernel({
     cwd: dir,
     plugins: [providers, providerScripted, sandbox, tools, permissions, agent, plan],
     config: { model: 'scripted:test', providers: { scripted: { turns } } },
   })
   cleanup.push(() => kernel.stop())
-  const session = kernel
-    .resolve(agentRuntimeRef)
-    .createSession({ scope: kernel.createSession(), permissionMode: 'plan' })
+  const session = kernel.resolve(agentRuntimeRef).createSession({
+    scope: kernel.createSession(),
+    permissionMode: 'plan',
+    ...(interaction ? { interaction } : {}),
+  })
   const events: AgentEvent[] = []
   for await (const event of session.run('plan the refactor')) events.push(event)
   await session.close()
@@ -126,5 +138,83 @@ describe('ExitPlanMode', () => {
     expect(slugOf('\n\nRefactor the cache layer\n- a')).toBe('refactor-the-cache-layer')
     expect(slugOf('## ***')).toBe('plan')
     expect(slugOf(`# ${'word '.repeat(30)}`).length).toBeLessThanOrEqual(50)
+  })
+
+  it('asks the session’s UserInteraction (a non-terminal frontend); approved, the run carries it out in the mode picked', async () => {
+    const dir = await temp('tau-plan-approve-')
+    const asked: PlanApprovalRequest[] = []
+    const interaction: UserInteraction = {
+      approvePlan: async (request) => {
+        asked.push(request)
+        return { decision: 'approve', mode: 'acceptEdits' }
+      },
+    }
+    const target = join(dir, 'lexer.ts')
+    const events = await runInPlanMode(
+      dir,
+      [
+        exitPlan(PLAN),
+        { toolCalls: [{ id: 'w1', name: 'Write', input: { file_path: target, content: 'export {}\n' } }] },
+        { text: 'Done.' },
+      ],
+      interaction,
+    )
+    expect(asked).toHaveLength(1)
+    expect(asked[0]).toMatchObject({ toolCallId: 'p1', plan: PLAN })
+    expect(asked[0]!.file).toMatch(/split-the-parser\.md$/)
+    const end = toolEnd(events, 'p1')
+    expect(end.result.content[0]).toMatchObject({
+      type: 'text',
+      text: expect.stringMatching(/^The user approved the plan .*The permission mode is now acceptEdits/),
+    })
+    expect((end.display as { approval: PlanApproval }).approval).toEqual({
+      decision: 'approve',
+      mode: 'acceptEdits',
+    })
+    // acceptEdits: the Write that plan mode denied now runs without a question.
+    expect(await readFile(target, 'utf8')).toBe('export {}\n')
+    expect(events.at(-1)).toMatchObject({ type: 'result', text: 'Done.', stopReason: 'end-turn' })
+  })
+
+  it('sent back with comments, the model reads them and plans again in the same run', async () => {
+    const dir = await temp('tau-plan-revise-')
+    const answers: PlanApproval[] = [
+      { decision: 'revise', comments: 'add a benchmark step' },
+      { decision: 'reject', reason: 'the user wants to think' },
+    ]
+    const plans: string[] = []
+    const events = await runInPlanMode(
+      dir,
+      [
+        exitPlan(PLAN),
+        { toolCalls: [{ id: 'p2', name: 'ExitPlanMode', input: { plan: `${PLAN}3. Benchmark\n` } }] },
+        { text: 'this turn must not be played' },
+      ],
+      {
+        approvePlan: async (request) => {
+          plans.push(request.plan)
+          return answers.shift()!
+        },
+      },
+    )
+    expect(plans).toEqual([PLAN, `${PLAN}3. Benchmark\n`])
+    const first = toolEnd(events, 'p1').result.content[0]
+    expect(first).toMatchObject({
+      text: expect.stringContaining('asks for changes:\n\nadd a benchmark step\n\nRevise the plan'),
+    })
+    // Rejected: still plan mode, the run ends with the plan for the user.
+    expect(toolEnd(events, 'p2').result.content[0]).toMatchObject({
+      text: expect.stringContaining('was not approved: the user wants to think. You are still in plan mode'),
+    })
+    expect(events.at(-1)).toMatchObject({ type: 'result', text: `${PLAN}3. Benchmark\n`, turns: 2 })
+  })
+
+  it('headless (no interaction): the plan is rejected saying nobody could be asked', async () => {
+    const dir = await temp('tau-plan-headless-')
+    const events = await runInPlanMode(dir, [exitPlan(PLAN), { text: 'must not be played' }])
+    expect(toolEnd(events, 'p1').result.content[0]).toMatchObject({
+      text: expect.stringContaining('was not approved: there is no user to ask (headless)'),
+    })
+    expect(events.at(-1)).toMatchObject({ type: 'result', text: PLAN, turns: 1 })
   })
 })
