@@ -16,7 +16,9 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     // Tests never touch the real home directory.
-    env: { TAU_HOME: '/nonexistent-tau-home-set-per-test' },
+    // Tests build throwaway projects of their own and trust them (TAU_TRUST=1, as CI would); the
+    // trust tests unset it to see what an untrusted workspace leaves out.
+    env: { TAU_HOME: '/nonexistent-tau-home-set-per-test', TAU_TRUST: '1' },
     benchmark: {
       include: ['bench/**/*.bench.ts'],
     },

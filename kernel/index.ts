@@ -88,5 +88,14 @@ export {
   type SessionFactory,
   type SessionInfo,
 } from './services.js'
+export {
+  claudeSettingsFile,
+  type SettingsLocation,
+  type SettingsScope,
+  type SettingsSelection,
+  type SettingsSource,
+  settingsSources,
+  tauSettingsFile,
+} from './settings-files.js'
 export { closest, didYouMean } from './suggest.js'
 export * from './types/index.js'

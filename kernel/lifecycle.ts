@@ -57,6 +57,8 @@ export interface KernelOptions {
   /** The merged config (preset defaults under user config), kernel keys included. */
   config?: RawConfig
   paths?: Partial<KernelPaths>
+  /** The arguments of `tau start` meant for the frontend (see PluginContext.argv); default []. */
+  argv?: readonly string[]
   /** Overrides config.logLevel. */
   logLevel?: LogLevel
   /** Where log records go (default: stderr). */
@@ -330,6 +332,7 @@ export class Kernel {
       rootConfig: this.resolvedConfig,
       logger: createLogger(name, this.loggerOptions),
       paths: this.paths,
+      argv: Object.freeze([...(this.options.argv ?? [])]),
       signal: this.abort.signal,
       hooks: lifecycle as TapView<Omit<KernelHooks, 'configure'>>,
       provide: provide as PluginContext<unknown>['provide'],

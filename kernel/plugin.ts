@@ -34,6 +34,12 @@ export interface PluginContext<C> {
   readonly rootConfig: Readonly<RawConfig>
   readonly logger: Logger
   readonly paths: KernelPaths
+  /**
+   * The arguments `tau start` passes to the frontend ([] for other commands and embedders). The
+   * few flags that must act before the frontend runs (`--settings`, `--mcp-config`, `--trust`)
+   * are read from here, leniently, by the plugins they belong to.
+   */
+  readonly argv: readonly string[]
   /** Aborted when the kernel begins to stop. */
   readonly signal: AbortSignal
   /** Tap-only view of the kernel lifecycle hooks (start, ready, stop). */

@@ -18,10 +18,11 @@ import slashCommands from '../plugins/slash-commands/index.js'
 import subagents from '../plugins/subagents/index.js'
 import terminal from '../plugins/terminal/index.js'
 import tools from '../plugins/tools/index.js'
+import trust from '../plugins/trust/index.js'
 
 /**
  * The coding agent: model providers (Ollama, OpenAI / Azure / compatible servers, Anthropic, and
- * the scripted model for demos and tests), the local sandbox, the built-in tools, permissions,
+ * the scripted model for demos and tests), the local sandbox, the built-in tools, workspace trust, permissions,
  * MCP servers' tools, the agent loop, memory files (TAU.md, AGENTS.md, CLAUDE.md) and Agent
  * Skills, session transcripts with resume, command hooks, plan mode's ExitPlanMode, subagents (the Task tool), slash
  * commands, the interactive terminal, and the headless frontend (`tau start -p`).
@@ -38,6 +39,7 @@ export default definePreset({
     providerScripted,
     sandbox,
     tools,
+    trust,
     permissions,
     mcp,
     agent,

@@ -2,7 +2,7 @@
  * The `tau` command line: load config -> assemble the kernel from the preset -> run.
  * The only place in tau that installs signal handlers and decides exit codes.
  */
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, join, resolve as resolvePath } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -15,6 +15,7 @@ import { formatError, isTauError, messageOf, TauError } from '../errors.js'
 import { frontendRef } from '../frontend.js'
 import { Kernel } from '../lifecycle.js'
 import { type LogLevel, maskSecrets, parseLogLevel, redact, secretValuesFrom } from '../logger.js'
+import { settingsSources } from '../settings-files.js'
 import { didYouMean } from '../suggest.js'
 
 export interface CliOptions {
@@ -87,7 +88,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
   let debug = argv.includes('--debug')
   let exitCode = 0
 
-  const prepare = async (flags: CommonFlags) => {
+  const prepare = async (flags: CommonFlags, frontendArgv: readonly string[] = []) => {
     debug = flags.debug === true
     const cwd = resolvePath(options.cwd ?? process.cwd(), flags.cwd ?? '.')
     const tauHome = env.TAU_HOME ?? join(homedir(), '.tau')
@@ -106,6 +107,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
       plugins: assembly.plugins,
       config: assembly.config,
       paths: { cwd, tauHome, configFile: loaded.file },
+      argv: frontendArgv,
       ...(level ? { logLevel: level } : {}),
     })
     return { kernel, assembly, file: loaded.file }
@@ -130,7 +132,8 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
       .allowExcessArguments()
       .argument('[args...]', 'passed to the frontend'),
   ).action(async (args: string[], flags: CommonFlags, command: Command) => {
-    const { kernel, assembly } = await prepare(flags)
+    const frontendArgv = [...args, ...command.args.filter((a) => !args.includes(a))]
+    const { kernel, assembly } = await prepare(flags, frontendArgv)
     const controller = new AbortController()
     const signals = options.handleSignals === false ? undefined : installSignals(kernel, controller)
     // Signal handlers do not keep Node's event loop alive: while tau waits (a frontend listening
@@ -146,7 +149,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
       if (frontend) {
         const run = frontend
           .run({
-            argv: [...args, ...command.args.filter((a) => !args.includes(a))],
+            argv: frontendArgv,
             signal: controller.signal,
             stdin: options.stdin ?? process.stdin,
             stdout,
@@ -214,6 +217,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
       print(stdout, `# file: ${file ?? '(none found; defaults only)'}`)
       print(stdout, `# preset: ${assembly.presets.join(' > ')}`)
       print(stdout, `# plugins: ${kernel.plugins.map((p) => p.name).join(', ') || '(none)'}`)
+      print(stdout, settingsPrecedence(kernel.paths, file))
       print(stdout, config)
     }
   })
@@ -277,6 +281,25 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
   } finally {
     signals?.remove()
   }
+}
+
+/** The settings layers in the order they count, for `tau config`. */
+function settingsPrecedence(
+  paths: { projectDir: string; tauHome: string },
+  configFile: string | undefined,
+): string {
+  const lines = [
+    '# settings files, highest precedence first (--settings comes above all; --setting-sources picks scopes):',
+  ]
+  for (const source of settingsSources(paths)) {
+    if (source.scope === 'user' && !lines.some((l) => l.includes('(config)')))
+      lines.push(`#   ${configFile ?? 'tau.config.ts (none found)'} (config)`)
+    lines.push(`#   ${source.file} (${source.scope}${existsSync(source.file) ? '' : ', not found'})`)
+  }
+  lines.push(
+    '# local and project files widen permissions and run hooks only in a trusted workspace (tau trust)',
+  )
+  return lines.join('\n')
 }
 
 const BUILT_IN_COMMANDS = new Set(['start', 'plugins', 'config', 'help'])

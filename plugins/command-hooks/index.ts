@@ -5,12 +5,14 @@
  */
 import { definePlugin, STAGE } from '../../kernel/index.js'
 import { agentHooksRef, agentRuntimeRef } from '../agent/index.js'
+import { needsTrust, settingsOptions } from '../permissions/index.js'
 import { buildProcessEnv, createEnvAllowlist, sandboxConfig } from '../sandbox/index.js'
 import { sessionServiceRef } from '../session/index.js'
 import { subagentCatalogRef, subagentHooksRef } from '../subagents/index.js'
+import { trustOf } from '../trust/index.js'
 import { commandHooksConfig } from './config.js'
 import { CommandHookDispatcher } from './dispatch.js'
-import { loadHooks } from './settings.js'
+import { describe, loadHooks } from './settings.js'
 
 export { type CommandHooksConfig, commandHooksConfig, HOOK_EVENTS, type HookEventName } from './config.js'
 export { compileMatcher } from './matcher.js'
@@ -22,13 +24,23 @@ export default definePlugin({
   configKey: 'hooks',
   dependsOn: ['agent'],
   // session: transcript_path on stdin; subagents: SubagentStart.
-  optionalDependsOn: ['session', 'subagents'],
+  // trust: a project's own hooks wait for it.
+  optionalDependsOn: ['session', 'subagents', 'trust'],
   config: commandHooksConfig,
   setup(ctx) {
     // Read here, synchronously: a malformed settings file stops tau before anything runs.
-    const { entries, problems } = loadHooks(ctx.config, ctx.paths)
+    const { entries: all, problems } = loadHooks(ctx.config, ctx.paths, settingsOptions(ctx.argv))
     for (const problem of problems) ctx.logger.warn(problem)
-    if (entries.length === 0) return
+    if (all.length === 0) return
+    // A project's own hooks run once the workspace is trusted (which may happen at start).
+    const trust = trustOf(ctx)
+    const gated = all.filter((entry) => needsTrust(entry.source.scope))
+    const counts = new Map<string, number>()
+    for (const entry of gated)
+      counts.set(describe(entry.source), (counts.get(describe(entry.source)) ?? 0) + 1)
+    for (const [file, count] of counts)
+      trust.skip(`${count} command hook${count === 1 ? '' : 's'} of ${file}`)
+    const open = all.filter((entry) => !needsTrust(entry.source.scope))
 
     // The sandbox's allowlist (and fixed values) for hook processes, whether or not it is loaded.
     const parsed = sandboxConfig.safeParse(ctx.rootConfig.sandbox ?? {})
@@ -41,7 +53,9 @@ export default definePlugin({
     const runtime = ctx.resolve(agentRuntimeRef)
     const sessions = ctx.tryResolve(sessionServiceRef)
     const dispatch = new CommandHookDispatcher({
-      entries,
+      get entries() {
+        return trust.trusted ? all : open
+      },
       logger: ctx.logger,
       projectDir: ctx.paths.projectDir,
       defaultCwd: ctx.paths.cwd,
@@ -51,7 +65,7 @@ export default definePlugin({
       session: (id) => runtime.sessions().find((session) => session.id === id),
       transcriptPath: (id) => sessions?.transcriptPath(id),
     })
-    ctx.logger.debug('command hooks loaded', { count: entries.length })
+    ctx.logger.debug('command hooks loaded', { count: all.length })
 
     const hooks = ctx.hooksOf(agentHooksRef)
     const guard = { stage: STAGE.GUARD }

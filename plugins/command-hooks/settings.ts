@@ -11,7 +11,14 @@
  */
 import { z } from 'zod'
 import { closest, TauError } from '../../kernel/index.js'
-import { type FileScope, readSettingsJson, type SettingsPaths, settingsFile } from '../permissions/index.js'
+import {
+  type FileScope,
+  readSettingsSource,
+  type SettingsOptions,
+  type SettingsPaths,
+  type SettingsSource,
+  settingsSources,
+} from '../permissions/index.js'
 import {
   type CommandHooksConfig,
   DEFAULT_TIMEOUT_SECONDS,
@@ -23,7 +30,7 @@ import {
 import { compileMatcher, type Matcher } from './matcher.js'
 
 export interface HookSource {
-  readonly scope: 'config' | FileScope
+  readonly scope: 'config' | 'cli' | FileScope
   /** The settings file (or the config file), when known. */
   readonly file?: string
 }
@@ -50,18 +57,24 @@ type RawGroups = Partial<
   Record<HookEventName, ReadonlyArray<{ matcher?: string; hooks: readonly unknown[] }>>
 >
 
-/** Reads the config slice and the three settings files. Throws a TauError for a malformed file. */
-export function loadHooks(config: CommandHooksConfig, paths: SettingsPaths): LoadedHooks {
+/**
+ * Reads the config slice and the settings layers (`--settings`, tau's and Claude Code's files).
+ * Throws a TauError for a malformed file.
+ */
+export function loadHooks(
+  config: CommandHooksConfig,
+  paths: SettingsPaths,
+  options: SettingsOptions = {},
+): LoadedHooks {
   const entries: CommandHookEntry[] = []
   const problems: string[] = []
   const configSource: HookSource =
     paths.configFile === undefined ? { scope: 'config' } : { scope: 'config', file: paths.configFile }
   // The config slice was validated by the kernel against the schema (matchers included).
   addGroups(entries, problems, config as RawGroups, configSource)
-  for (const scope of ['local', 'project', 'user'] as const) {
-    const file = settingsFile(scope, paths)
-    const groups = readHooksFile(file, problems)
-    if (groups) addGroups(entries, problems, groups, { scope, file })
+  for (const source of settingsSources(paths, options)) {
+    const groups = readHooksFile(source, problems)
+    if (groups) addGroups(entries, problems, groups, { scope: source.scope, file: source.file })
   }
   return { entries, problems }
 }
@@ -113,9 +126,12 @@ const fileGroups = z.array(
   }),
 )
 
-/** The `hooks` of one settings file; undefined when the file does not exist. */
-export function readHooksFile(file: string, problems: string[]): RawGroups | undefined {
-  const hooks = readSettingsJson(file, 'hooks')?.hooks
+/** The `hooks` of one settings layer; undefined when its file does not exist. */
+export function readHooksFile(entry: SettingsSource | string, problems: string[]): RawGroups | undefined {
+  const source: SettingsSource =
+    typeof entry === 'string' ? { scope: 'project', file: entry, origin: 'tau' } : entry
+  const file = source.file
+  const hooks = readSettingsSource(source, 'hooks')?.hooks
   if (hooks === undefined) return undefined
   if (typeof hooks !== 'object' || hooks === null || Array.isArray(hooks)) {
     throw invalid(file, `hooks: expected an object of events ({ "PreToolUse": [...] }), got ${shown(hooks)}`)

@@ -39,7 +39,10 @@ export const USAGE = `usage: tau start -p [options] "PROMPT"     (or the prompt 
   --verbose                    show tool calls on stderr
   -c, --continue               continue the latest session of this project
   -r, --resume ID              resume the session ID (see tau sessions)
-  --fork-session               with --continue or --resume: go on in a copy under a new id`
+  --fork-session               with --continue or --resume: go on in a copy under a new id
+  --settings FILE|JSON         one more settings layer (permissions, hooks), above every file
+  --setting-sources LIST       the settings scopes read: user,project,local (default: all)
+  --trust                      trust this workspace for this run (project MCP servers, rules, hooks)`
 
 const FORMATS: readonly OutputFormat[] = ['text', 'json', 'stream-json']
 const MODES: readonly PermissionMode[] = ['default', 'acceptEdits', 'plan', 'bypassPermissions']
@@ -63,6 +66,10 @@ const OPTIONS = {
   resume: { type: 'string', short: 'r' },
   'fork-session': { type: 'boolean' },
   forkSession: { type: 'boolean' },
+  // Read at setup by the plugins they belong to (permissions, command-hooks, trust); accepted here.
+  settings: { type: 'string' },
+  'setting-sources': { type: 'string' },
+  trust: { type: 'boolean' },
 } as const
 
 /**

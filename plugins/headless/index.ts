@@ -7,6 +7,7 @@
 import { resolve as resolvePath } from 'node:path'
 import { definePlugin, type FrontendRunContext, frontendRef, isTauError } from '../../kernel/index.js'
 import { type AgentSession, agentRuntimeRef } from '../agent/index.js'
+import { mcpServersRef } from '../mcp/index.js'
 import { type ResumePlan, sessionServiceRef } from '../session/index.js'
 import { slashCommandsRef } from '../slash-commands/index.js'
 import { parseHeadlessArgs, USAGE } from './args.js'
@@ -19,7 +20,7 @@ export {
   type InteractiveRunner,
   interactiveRunnerRef,
 } from './interactive.js'
-export { OutputWriter, resultSubtype, wireUsage } from './output.js'
+export { type InitInfo, OutputWriter, resultSubtype, wireUsage } from './output.js'
 
 export const INTERACTIVE_UNAVAILABLE =
   'tau: the interactive terminal is not available yet. Run a prompt headless: tau start -p "PROMPT" (or pipe the prompt on stdin).'
@@ -45,7 +46,7 @@ export default definePlugin({
   name: 'headless',
   description: 'Runs `tau start -p "PROMPT"`: one prompt, printed as text, json or stream-json',
   dependsOn: ['agent'],
-  optionalDependsOn: ['session', 'slash-commands'],
+  optionalDependsOn: ['session', 'slash-commands', 'mcp'],
   setup(ctx) {
     const runtime = ctx.resolve(agentRuntimeRef)
     const write = (stream: NodeJS.WritableStream) => (text: string) => {
@@ -60,7 +61,10 @@ export default definePlugin({
         return 2
       }
       const args = parsed.value
-      const output = new OutputWriter(args.outputFormat, write(context.stdout), err, args.verbose)
+      const mcp = ctx.tryResolve(mcpServersRef)
+      const output = new OutputWriter(args.outputFormat, write(context.stdout), err, args.verbose, {
+        ...(mcp ? { mcpServers: () => mcp.list().map((s) => ({ name: s.name, status: s.status })) } : {}),
+      })
       let prompt = args.prompt
       if (prompt === undefined && !args.print && isTTY(context.stdin)) {
         const interactive = ctx.tryResolve(interactiveRunnerRef)

@@ -69,6 +69,12 @@ function toolResultBlock(result: ToolResultPart): Record<string, unknown> {
   return { type: 'tool_result', tool_use_id: result.toolCallId, content, is_error: result.isError === true }
 }
 
+/** What the init line reports from other plugins, read when the session starts. */
+export interface InitInfo {
+  /** Each MCP server and its status (`connected`, `failed`, `disabled`, ...), as Claude Code lists them. */
+  readonly mcpServers?: () => Array<{ name: string; status: string }>
+}
+
 export interface PermissionDenial {
   readonly tool_name: string
   readonly tool_use_id: string
@@ -95,6 +101,8 @@ export class OutputWriter {
     private readonly out: (text: string) => void,
     private readonly err: (text: string) => void,
     private readonly verbose: boolean,
+    /** What the init line tells beyond the session: the MCP servers and their status. */
+    private readonly init: InitInfo = {},
   ) {}
 
   write(event: AgentEvent): void {
@@ -111,7 +119,7 @@ export class OutputWriter {
           cwd: event.cwd,
           session_id: event.sessionId,
           tools: event.tools,
-          mcp_servers: [],
+          mcp_servers: this.init.mcpServers?.() ?? [],
           model: event.model,
           permissionMode: event.permissionMode,
           slash_commands: [],

@@ -140,6 +140,13 @@ export class ServerConnection {
     }
   }
 
+  /** Keeps the server from starting (an untrusted workspace's server): disabled, with the reason. */
+  hold(reason: string): void {
+    if (this.status !== 'connecting' || this.attempts > 0) return
+    this.status = 'disabled'
+    this.error = reason
+  }
+
   /** The first connection attempt; resolves when connected or failed (then retried in the background). */
   async start(): Promise<void> {
     if (this.status === 'disabled' || this.stopped) return

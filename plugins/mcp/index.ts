@@ -11,12 +11,13 @@ import { providerRegistryRef } from '../providers/index.js'
 import { createEnvAllowlist } from '../sandbox/index.js'
 import { slashCommandSourceRef } from '../slash-commands/index.js'
 import { toolRegistryRef } from '../tools/index.js'
+import { TRUST_HINT, trustOf } from '../trust/index.js'
 import { providerSampler } from './client-features.js'
 import { mcpCommands } from './commands.js'
 import { mcpConfig } from './config.js'
 import { resolveMentions } from './mentions.js'
 import { OAUTH_DIR } from './oauth-store.js'
-import { loadMcpFile } from './project-file.js'
+import { loadMcpFile, mcpFilePath } from './project-file.js'
 import { promptCommandSource } from './prompt-commands.js'
 import { type McpServers, mergeServers, ServerSet } from './servers.js'
 import { sandboxRoots, WorkspaceRoots } from './workspace-roots.js'
@@ -106,10 +107,16 @@ export default definePlugin({
   description: 'Model Context Protocol servers (stdio, streamable HTTP, SSE) as tau tools',
   configKey: 'mcpServers',
   dependsOn: ['tools'],
-  optionalDependsOn: ['sandbox', 'providers', 'slash-commands', 'agent'],
+  // trust: the project's .mcp.json servers wait for it (its start tap asks first).
+  optionalDependsOn: ['sandbox', 'providers', 'slash-commands', 'agent', 'trust'],
   config: mcpConfig,
   setup(ctx) {
     const fromFile = loadMcpFile(ctx.paths.projectDir)
+    // The project's .mcp.json servers start only in a trusted workspace (trust may come at start).
+    const trust = trustOf(ctx)
+    const held = Object.keys(fromFile).filter((name) => ctx.config[name] === undefined)
+    if (held.length > 0)
+      trust.skip(`the MCP servers of ${mcpFilePath(ctx.paths.projectDir)} (${held.join(', ')})`)
     const roots = new WorkspaceRoots(sandboxRoots(ctx.paths.projectDir, ctx.rootConfig), ctx.paths.cwd)
     const model = typeof ctx.rootConfig.model === 'string' ? ctx.rootConfig.model : undefined
     const servers = new ServerSet({
@@ -133,6 +140,7 @@ export default definePlugin({
     ctx.provide(slashCommandSourceRef, promptCommandSource(servers))
     tapAgent(ctx, servers, roots)
     ctx.hooks.start.tapPromise(async () => {
+      if (!trust.trusted) servers.hold(held, `not started: the workspace is not trusted (${TRUST_HINT})`)
       if (servers.list().some((s) => s.status !== 'disabled')) await servers.start()
     })
     return () => servers.stop()

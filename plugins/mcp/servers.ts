@@ -205,6 +205,11 @@ export class ServerSet implements McpServers, ResourceSource {
     return { server: name, removed: store.remove(), file: store.file }
   }
 
+  /** Keeps these servers from starting, saying why (before start()). */
+  hold(names: readonly string[], reason: string): void {
+    for (const connection of this.connections) if (names.includes(connection.name)) connection.hold(reason)
+  }
+
   /** Connects every enabled server at once; never rejects (failures are statuses). */
   start(): Promise<void> {
     this.started ??= Promise.all(this.connections.map((c) => c.start())).then(() => undefined)

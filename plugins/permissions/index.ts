@@ -3,26 +3,36 @@
  * Code's syntax and the session's permission mode, and adds `tau permissions list|explain`.
  *
  * Rules come from tau.config.ts (`permissions: { allow, ask, deny, defaultMode, ... }`), from
- * `.tau/settings.json`, `.tau/settings.local.json` and `<tauHome>/settings.json`, from the
+ * `.tau/settings.json`, `.tau/settings.local.json` and `<tauHome>/settings.json`, Claude Code's
+ * `.claude/settings*.json` and `~/.claude/settings.json`, `--settings`, from the
  * command line (Permissions.setCliRules) and from the session (Permissions.addRule).
  */
 import { cliCommandsRef, definePlugin } from '../../kernel/index.js'
 import { toolRegistryRef } from '../tools/index.js'
+import { trustOf } from '../trust/index.js'
 import { permissionsCommands } from './commands.js'
 import { describeSource, PermissionsBase, SessionPermissions } from './service.js'
-import { loadSettings, permissionsConfig } from './settings.js'
+import { loadSettings, permissionsConfig, settingsOptions } from './settings.js'
 import { type PermissionProblem, permissionsRef } from './types.js'
 
 export { parseRule, parseRuleList } from './rules.js'
 export { describeSource, SessionPermissions } from './service.js'
 export {
+  claudeSettingsFile,
   type FileScope,
+  needsTrust,
   PERMISSION_MODES,
   type PermissionsConfig,
   permissionsConfig,
   readSettingsJson,
+  readSettingsSource,
+  SETTING_SOURCES,
+  type SettingsOptions,
   type SettingsPaths,
+  type SettingsSource,
   settingsFile,
+  settingsOptions,
+  settingsSources,
 } from './settings.js'
 export { type ShellPart, type SplitResult, splitShellCommand } from './shell-split.js'
 export * from './types.js'
@@ -34,12 +44,21 @@ export default definePlugin({
   name: 'permissions',
   description: 'Decides each tool call (allow, deny or ask) and adds `tau permissions list|explain`',
   // The tool registry, when loaded, names the tools rules may refer to; permissions work without it.
-  optionalDependsOn: ['tools'],
+  // trust: whether the project's own files may widen permissions (read before setup here).
+  optionalDependsOn: ['tools', 'trust'],
   config: permissionsConfig,
   setup(ctx) {
     // Settings files are read here, synchronously: a malformed one stops tau before anything runs.
-    const settings = loadSettings(ctx.config, ctx.paths)
-    const base = new PermissionsBase(settings, ctx.paths, ctx.logger, () => ctx.tryResolve(toolRegistryRef))
+    // Both views are read now; which applies is decided per session, as trust may come at start.
+    const options = settingsOptions(ctx.argv)
+    const trust = trustOf(ctx)
+    const trusted = loadSettings(ctx.config, ctx.paths, options)
+    const untrusted = trust.trusted
+      ? trusted
+      : loadSettings(ctx.config, ctx.paths, { ...options, trusted: false })
+    for (const item of untrusted.skipped) trust.skip(item)
+    const current = () => (trust.trusted ? trusted : untrusted)
+    const base = new PermissionsBase(current, ctx.paths, ctx.logger, () => ctx.tryResolve(toolRegistryRef))
 
     // Rules that can never match: what their text tells now, unknown tool names once every
     // plugin (and every start tap, which may connect MCP servers) has registered its tools.
@@ -59,10 +78,10 @@ export default definePlugin({
 
     ctx.provide(permissionsRef, (session) => new SessionPermissions(base, session.cwd))
 
-    const modeSource = () =>
-      settings.defaultModeSource === undefined
-        ? 'the default'
-        : `defaultMode in ${describeSource(settings.defaultModeSource)}`
+    const modeSource = () => {
+      const source = current().defaultModeSource
+      return source === undefined ? 'the default' : `defaultMode in ${describeSource(source)}`
+    }
     for (const command of permissionsCommands({
       create: () => new SessionPermissions(base, ctx.paths.cwd),
       modeSource,

@@ -84,11 +84,16 @@ export class PermissionsBase {
   private readonly persisted: PermissionRule[] = []
 
   constructor(
-    readonly settings: LoadedSettings,
+    /** The settings in force now: they change once when the workspace becomes trusted. */
+    private readonly current: () => LoadedSettings,
     readonly paths: SettingsPaths & { readonly cwd: string },
     readonly logger: Logger,
     readonly registry: () => ToolRegistry | undefined,
   ) {}
+
+  get settings(): LoadedSettings {
+    return this.current()
+  }
 
   rules(): PermissionRule[] {
     return [...this.persisted, ...this.settings.rules]

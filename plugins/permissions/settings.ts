@@ -13,7 +13,16 @@ import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promis
 import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { z } from 'zod'
-import { closest, TauError } from '../../kernel/index.js'
+import {
+  claudeSettingsFile,
+  closest,
+  type SettingsScope,
+  type SettingsSelection,
+  type SettingsSource,
+  settingsSources,
+  TauError,
+  tauSettingsFile,
+} from '../../kernel/index.js'
 import { findJsonSyntaxError } from './json-position.js'
 import type {
   PermissionBehavior,
@@ -72,16 +81,80 @@ export interface SettingsPaths {
   readonly configFile: string | undefined
 }
 
-export type FileScope = 'project' | 'local' | 'user'
+export type FileScope = SettingsScope
 
-export function settingsFile(scope: FileScope, paths: SettingsPaths): string {
-  if (scope === 'user') return join(paths.tauHome, 'settings.json')
-  return join(paths.projectDir, '.tau', scope === 'local' ? 'settings.local.json' : 'settings.json')
+/** tau's own settings file of a scope (where `tau` writes rules it is told to remember). */
+export const settingsFile = tauSettingsFile
+
+export { claudeSettingsFile, type SettingsSource, settingsSources }
+
+/** The values `--setting-sources` takes, as in Claude Code. */
+export const SETTING_SOURCES = ['user', 'project', 'local'] as const
+
+/** The settings flags of `tau start` (read at setup, before the frontend runs). */
+export type SettingsOptions = SettingsSelection
+
+/** Reads `--settings` and `--setting-sources` from `tau start`'s arguments (leniently: others are the frontend's). */
+export function settingsOptions(argv: readonly string[]): SettingsOptions {
+  let settings: string | undefined
+  let sources: string | undefined
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? ''
+    if (arg === '--') break
+    for (const name of ['settings', 'setting-sources'] as const) {
+      let value: string | undefined
+      if (arg === `--${name}`) value = argv[++i]
+      else if (arg.startsWith(`--${name}=`)) value = arg.slice(name.length + 3)
+      else continue
+      if (value === undefined) throw usage(`--${name} needs a value`)
+      if (name === 'settings') settings = value
+      else sources = value
+    }
+  }
+  const out: { settings?: string; sources?: FileScope[] } = {}
+  if (settings !== undefined) out.settings = settings
+  if (sources !== undefined) {
+    const list = sources
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '')
+    for (const item of list) {
+      if (!(SETTING_SOURCES as readonly string[]).includes(item)) {
+        throw usage(
+          `--setting-sources takes a comma-separated list of ${SETTING_SOURCES.join(', ')}; '${item}' is none of them`,
+        )
+      }
+    }
+    out.sources = list as FileScope[]
+  }
+  return out
+}
+
+function usage(message: string): TauError {
+  return new TauError('TAU_CLI_USAGE', message)
+}
+
+/** Project files need the workspace to be trusted before they may widen anything. */
+export function needsTrust(scope: RuleSource['scope']): boolean {
+  return scope === 'project' || scope === 'local'
+}
+
+/** A settings layer parsed as a JSON object; undefined when its file does not exist (--settings FILE must). */
+export function readSettingsSource(source: SettingsSource, key: string): Record<string, unknown> | undefined {
+  if (source.text !== undefined) return parseSettingsJson(source.text, source.file, key)
+  const data = readSettingsJson(source.file, key)
+  if (data === undefined && source.scope === 'cli') {
+    throw new TauError('TAU_CONFIG_LOAD', `--settings ${source.file}: no such file`, {
+      file: source.file,
+      hint: 'Give --settings a settings file that exists, or inline JSON ({"permissions": {...}}).',
+    })
+  }
+  return data
 }
 
 /** What the config and the settings files say, merged. */
 export interface LoadedSettings {
-  /** In reporting order: local, project, config, user. */
+  /** In reporting order: cli, local, project, config, user. */
   readonly rules: PermissionRule[]
   readonly problems: PermissionProblem[]
   readonly defaultMode: PermissionMode
@@ -90,6 +163,8 @@ export interface LoadedSettings {
   /** Absolute paths. */
   readonly additionalDirectories: string[]
   readonly bypassDisabled: boolean
+  /** What an untrusted workspace's files asked for and did not get, for the trust warning. */
+  readonly skipped: string[]
 }
 
 interface Layer {
@@ -97,22 +172,33 @@ interface Layer {
   readonly permissions: SettingsPermissions
 }
 
-/** Reads the config slice and the three settings files. Throws a TauError for a malformed file. */
-export function loadSettings(config: PermissionsConfig, paths: SettingsPaths): LoadedSettings {
+export interface LoadOptions extends SettingsOptions {
+  /** False: allow rules, defaultMode and additionalDirectories of project files are left out. */
+  readonly trusted?: boolean
+}
+
+/** Reads the config slice and the settings layers. Throws a TauError for a malformed file. */
+export function loadSettings(
+  config: PermissionsConfig,
+  paths: SettingsPaths,
+  options: LoadOptions = {},
+): LoadedSettings {
   const problems: PermissionProblem[] = []
   const layers: Layer[] = []
+  const skipped: string[] = []
+  const trusted = options.trusted !== false
   const configSource: RuleSource =
     paths.configFile === undefined ? { scope: 'config' } : { scope: 'config', file: paths.configFile }
-  // Precedence for defaultMode, and the order rules are reported in: local, project, config, user.
-  for (const scope of ['local', 'project', 'config', 'user'] as const) {
-    if (scope === 'config') {
+  // Precedence for defaultMode, and the order rules are reported in: cli, local, project, config, user.
+  let configAdded = false
+  for (const entry of settingsSources(paths, options)) {
+    if (entry.scope === 'user' && !configAdded) {
       layers.push({ source: configSource, permissions: config })
-      continue
+      configAdded = true
     }
-    const file = settingsFile(scope, paths)
-    const permissions = readSettingsFile(file)
+    const permissions = readSettingsFile(entry)
     if (permissions === undefined) continue
-    const source: RuleSource = { scope, file }
+    const source: RuleSource = { scope: entry.scope, file: entry.file }
     for (const key of Object.keys(permissions)) {
       if (KNOWN_KEYS.includes(key)) continue
       const guess = closest(key, KNOWN_KEYS)
@@ -121,8 +207,20 @@ export function loadSettings(config: PermissionsConfig, paths: SettingsPaths): L
         message: `permissions.${key} is not a permissions setting and is ignored${guess ? ` (did you mean '${guess}'?)` : ''}`,
       })
     }
+    if (!trusted && needsTrust(source.scope)) {
+      const left: string[] = []
+      if (permissions.allow?.length)
+        left.push(`${permissions.allow.length} allow rule${permissions.allow.length === 1 ? '' : 's'}`)
+      if (permissions.defaultMode !== undefined) left.push(`defaultMode '${permissions.defaultMode}'`)
+      if (permissions.additionalDirectories?.length) left.push('additionalDirectories')
+      if (left.length > 0) skipped.push(`${left.join(', ')} of ${entry.file}`)
+      const { allow: _allow, defaultMode: _mode, additionalDirectories: _dirs, ...kept } = permissions
+      layers.push({ source, permissions: kept })
+      continue
+    }
     layers.push({ source, permissions })
   }
+  if (!configAdded) layers.push({ source: configSource, permissions: config })
 
   const out: PermissionRule[] = []
   for (const { source, permissions } of layers) {
@@ -143,7 +241,7 @@ export function loadSettings(config: PermissionsConfig, paths: SettingsPaths): L
         source,
         message: bypassDisabled
           ? "defaultMode 'bypassPermissions' is ignored: disableBypassPermissionsMode is 'disable'"
-          : "defaultMode 'bypassPermissions' is ignored in .tau/settings.json (shared with the repository); set it in tau.config.ts, .tau/settings.local.json, the user settings, or with --permission-mode",
+          : "defaultMode 'bypassPermissions' is ignored in a project's settings.json (shared with the repository); set it in tau.config.ts, settings.local.json, the user settings, or with --permission-mode",
       })
       continue
     }
@@ -159,7 +257,15 @@ export function loadSettings(config: PermissionsConfig, paths: SettingsPaths): L
       if (!additionalDirectories.includes(absolute)) additionalDirectories.push(absolute)
     }
   }
-  return { rules: out, problems, defaultMode, defaultModeSource, additionalDirectories, bypassDisabled }
+  return {
+    rules: out,
+    problems,
+    defaultMode,
+    defaultModeSource,
+    additionalDirectories,
+    bypassDisabled,
+    skipped,
+  }
 }
 
 /** `~/x` in the home directory, relative paths against `base`. */
@@ -192,9 +298,12 @@ export function readSettingsJson(file: string, key: string): Record<string, unkn
   return parseSettingsJson(text, file, key)
 }
 
-/** The `permissions` object of one settings file; undefined when the file does not exist. */
-export function readSettingsFile(file: string): SettingsPermissions | undefined {
-  const data = readSettingsJson(file, 'permissions')
+/** The `permissions` object of one settings layer; undefined when its file does not exist. */
+export function readSettingsFile(entry: SettingsSource | string): SettingsPermissions | undefined {
+  const source: SettingsSource =
+    typeof entry === 'string' ? { scope: 'project', file: entry, origin: 'tau' } : entry
+  const file = source.file
+  const data = readSettingsSource(source, 'permissions')
   if (data === undefined) return undefined
   const permissions = data.permissions
   if (permissions === undefined) return {}

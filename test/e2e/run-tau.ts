@@ -65,7 +65,16 @@ export function cleanEnv(
   home: string,
   extra: Record<string, string> = {},
 ): Record<string, string> {
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', TAU_HOME: tauHome, HOME: home, NO_COLOR: '1', ...extra }
+  // TAU_TRUST: fixture projects are the test's own, so they are trusted (as CI would say with
+  // TAU_TRUST=1); a test of workspace trust passes TAU_TRUST: '0'.
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    TAU_HOME: tauHome,
+    HOME: home,
+    NO_COLOR: '1',
+    TAU_TRUST: '1',
+    ...extra,
+  }
 }
 
 /** Starts `node dist/bin/tau.js ...args`; resolves `result` when it exits. */

@@ -46,6 +46,8 @@ function open(p: Project, options: { color?: boolean; runs?: number } = {}) {
     `PATH=${process.env.PATH}`,
     `TAU_HOME=${p.tauHome}`,
     `HOME=${p.home}`,
+    // The fixture project is the test's own: trusted, so no trust question comes first.
+    'TAU_TRUST=1',
     options.color ? 'TERM=xterm-256color' : 'NO_COLOR=1 TERM=xterm',
   ].join(' ')
   const socket = join(p.tauHome, 'tmux.sock')
