@@ -61,7 +61,15 @@ export {
   resolvePaths,
   type Session,
 } from './lifecycle.js'
-export { createLogger, type Logger, type LogLevel, type LogRecord, type LogSink } from './logger.js'
+export {
+  createLogger,
+  isSecretField,
+  type Logger,
+  type LogLevel,
+  type LogRecord,
+  type LogSink,
+  maskSecrets,
+} from './logger.js'
 export {
   type ConfigureApi,
   definePlugin,

@@ -30,20 +30,74 @@ export interface Logger {
 export type LogSink = (record: LogRecord) => void
 
 const SECRET_NAME = /(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH)/i
-const SECRET_FIELD = /(key|token|secret|password|passwd|credential|authorization|cookie)/i
+/**
+ * A config or log field holds a secret when its last word is one of these: `apiKey`, `token`,
+ * `clientSecret`, `x-api-key`, `Authorization`; not `apiKeyEnv` (a variable's name) or
+ * `maxTokensField` (a field's name), whose last words say what they are.
+ */
+const SECRET_WORDS = new Set([
+  'key',
+  'apikey',
+  'token',
+  'secret',
+  'password',
+  'passwd',
+  'passphrase',
+  'credential',
+  'credentials',
+  'authorization',
+  'cookie',
+])
+
+/** Whether a field name names a secret: by its last word (camelCase, snake_case or kebab-case). */
+export function isSecretField(name: string): boolean {
+  const words = name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .split(/[\s_.-]+/)
+    .filter(Boolean)
+  const last = words.at(-1)?.toLowerCase()
+  return last !== undefined && SECRET_WORDS.has(last)
+}
+
+/** Shorter values are never masked: masking `x` would mangle every text it appears in. */
+const MIN_SECRET = 4
+/** From this length a value is masked wherever it appears; shorter ones only as a whole token. */
+const LONG_SECRET = 8
+const TOKEN_CHAR = /[A-Za-z0-9_-]/
 
 /** Values of secret-looking environment variables, longest first so overlaps mask fully. */
 export function secretValuesFrom(env: NodeJS.ProcessEnv): string[] {
   const values = new Set<string>()
   for (const [name, value] of Object.entries(env)) {
-    if (value && value.length >= 8 && SECRET_NAME.test(name)) values.add(value)
+    if (value && value.length >= MIN_SECRET && SECRET_NAME.test(name)) values.add(value)
   }
   return [...values].sort((a, b) => b.length - a.length)
 }
 
+/**
+ * Masks the values of secrets in a text as whole values: a value of 8 characters or more
+ * wherever it appears, a shorter one only where it stands alone (not inside a longer word), and
+ * one under 4 characters never (`OPENAI_API_KEY=x` must not turn "exist" into "e***ist").
+ */
 export function maskSecrets(text: string, secrets: readonly string[]): string {
   let out = text
-  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join('***')
+  for (const secret of secrets) {
+    if (typeof secret !== 'string' || secret.length < MIN_SECRET || !out.includes(secret)) continue
+    if (secret.length >= LONG_SECRET) {
+      out = out.split(secret).join('***')
+      continue
+    }
+    let masked = ''
+    let from = 0
+    for (let at = out.indexOf(secret); at !== -1; at = out.indexOf(secret, at + secret.length)) {
+      const before = at > 0 ? out[at - 1]! : ''
+      const after = out[at + secret.length] ?? ''
+      if (TOKEN_CHAR.test(before) || TOKEN_CHAR.test(after)) continue
+      masked += `${out.slice(from, at)}***`
+      from = at + secret.length
+    }
+    out = masked + out.slice(from)
+  }
   return out
 }
 
@@ -56,7 +110,7 @@ export function redact(value: unknown, seen = new WeakSet<object>()): unknown {
   const out: Record<string, unknown> = {}
   for (const [key, item] of Object.entries(value)) {
     out[key] =
-      SECRET_FIELD.test(key) && item !== undefined && item !== null && typeof item !== 'object'
+      isSecretField(key) && item !== undefined && item !== null && typeof item !== 'object'
         ? '***'
         : redact(item, seen)
   }

@@ -3,6 +3,7 @@
  * read both from non-2xx answers and from an error event inside a 200 stream, and mapped to
  * ProviderError kinds by its `code` first and its message second.
  */
+import { maskSecrets as maskSecretValues } from '../../kernel/index.js'
 // isContextLengthMessage is not re-exported by the providers plugin's index (yet).
 import {
   HttpClient,
@@ -47,11 +48,8 @@ export function parseWireError(text: string): WireError | undefined {
   }
 }
 
-export function maskSecrets(text: string, secrets: readonly string[]): string {
-  let out = text
-  for (const secret of secrets) if (secret && out.includes(secret)) out = out.split(secret).join('***')
-  return out
-}
+/** The kernel's masking: whole values, never single characters (kernel/logger.ts). */
+export const maskSecrets = maskSecretValues
 
 const CONTEXT_CODES = new Set(['context_length_exceeded', 'string_above_max_length'])
 /** Servers that have tools turned off say so in their own words; the registry then uses prompt tools. */

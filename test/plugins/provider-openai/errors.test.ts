@@ -99,6 +99,14 @@ describe('openai provider: HTTP errors', () => {
     expect(error.message).not.toContain(KEY)
   })
 
+  it('a one-character key is not masked inside words: "does not exist" stays whole', async () => {
+    const { provider } = await start([], { env: { [KEY_VAR]: 'x' } })
+    const error = await failure(provider.stream(request({ model: { provider: 'openai', model: 'gpt-9' } })))
+    expect(error).toMatchObject({ kind: 'model-not-found', status: 404 })
+    expect(error.message).toContain('The model `gpt-9` does not exist')
+    expect(error.message).not.toContain('***')
+  })
+
   it('reports an unknown model as model-not-found with a hint', async () => {
     const { provider } = await start([])
     const error = await failure(provider.stream(request({ model: { provider: 'openai', model: 'gpt-9' } })))
