@@ -12,6 +12,7 @@ import providerOpenai from '../plugins/provider-openai/index.js'
 import providerScripted from '../plugins/provider-scripted/index.js'
 import providers from '../plugins/providers/index.js'
 import sandbox from '../plugins/sandbox/index.js'
+import scaffold from '../plugins/scaffold/index.js'
 import session from '../plugins/session/index.js'
 import skills from '../plugins/skills/index.js'
 import slashCommands from '../plugins/slash-commands/index.js'
@@ -52,5 +53,6 @@ export default definePreset({
     slashCommands,
     terminal,
     headless,
+    scaffold,
   ],
 })

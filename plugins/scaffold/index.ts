@@ -1,0 +1,89 @@
+/**
+ * The `scaffold` plugin: `tau init` (a commented tau.config.ts, .tau/settings.json with
+ * permission rules for the project's own commands, and a TAU.md, from a quick scan of the
+ * project) and `tau plugin new NAME` (a third-party plugin package that type-checks and whose
+ * test passes as generated). Neither overwrites a file without asking; `--yes` for scripts.
+ */
+import { join } from 'node:path'
+import { cliCommandsRef, defineErrors, definePlugin, parseModelRef, TauError } from '../../kernel/index.js'
+import { providerRegistryRef } from '../providers/index.js'
+import { findTauPackage } from '../skills/index.js'
+import { configFile, memoryFile, settingsFile, settingsRules } from './init-files.js'
+import { chooseModel } from './model-choice.js'
+import { scanProject } from './project-scan.js'
+import { type WriteOutcome, writeScaffoldFile } from './write-files.js'
+
+export { configFile, type ModelChoice, memoryFile, settingsFile, settingsRules } from './init-files.js'
+export { type Ecosystem, type ProjectCommand, type ProjectScan, scanProject } from './project-scan.js'
+
+export const SCAFFOLD_ERRORS = defineErrors('scaffold', {
+  TAU_SCAFFOLD_USAGE: {
+    title: 'tau init or tau plugin new was given something it cannot use',
+    hint: 'Check the value named in the message; `tau init --help` and `tau plugin new --help` list the options.',
+    userError: true,
+  },
+})
+
+/** The npm name tau is installed under (read from its package.json, never written twice). */
+function tauPackageName(): string {
+  const pkg = findTauPackage()
+  if (!pkg)
+    throw new TauError('TAU_SCAFFOLD_USAGE', "cannot find tau's own package.json to name it in the files")
+  return pkg.name
+}
+
+function report(outcome: WriteOutcome, name: string): string {
+  if (outcome === 'kept') return `kept     ${name} (it exists; run with --yes to replace it)`
+  return `${outcome.padEnd(8)} ${name}`
+}
+
+export default definePlugin({
+  name: 'scaffold',
+  description: '`tau init` (config, permission settings and TAU.md for a project) and `tau plugin new`',
+  optionalDependsOn: ['providers'],
+  setup(ctx) {
+    ctx.provide(cliCommandsRef, {
+      name: 'init',
+      description:
+        'write a commented tau.config.ts, .tau/settings.json (permissions for the project’s commands) and TAU.md; never overwrites without asking',
+      options: [
+        { flags: '-y, --yes', description: 'replace existing files without asking (for scripts)' },
+        {
+          flags: '--model <ref>',
+          description: 'the model for the config, instead of the one found (provider:model)',
+        },
+      ],
+      async run({ options, stdout, stderr, stdin, signal }) {
+        const dir = ctx.paths.cwd
+        let model: { ref: string | undefined; reason: string }
+        if (typeof options.model === 'string') {
+          const parsed = parseModelRef(options.model)
+          if (!parsed.ok)
+            throw new TauError('TAU_SCAFFOLD_USAGE', `--model '${options.model}': ${parsed.error}`)
+          model = { ref: options.model, reason: 'Given to `tau init --model`' }
+        } else {
+          model = await chooseModel(ctx.tryResolve(providerRegistryRef), signal)
+        }
+        const scan = scanProject(dir)
+        const write = { yes: options.yes === true, stdin, stderr }
+        const files: Array<[string, string]> = [
+          ['tau.config.ts', configFile(scan, model, tauPackageName())],
+          [join('.tau', 'settings.json'), settingsFile(settingsRules(scan))],
+          ['TAU.md', memoryFile(scan)],
+        ]
+        const lines: string[] = []
+        for (const [name, text] of files)
+          lines.push(report(await writeScaffoldFile(join(dir, name), text, dir, write), name))
+        lines.push(
+          '',
+          `project: ${scan.name}${scan.ecosystems.length > 0 ? ` (${scan.ecosystems.join(', ')}; ${scan.packageManagers.join(', ')})` : ''}`,
+          `model:   ${model.ref ?? '(none found; set `model` in tau.config.ts)'}`,
+          '',
+          'next: `tau doctor` checks the model, `tau permissions list` shows the rules, `tau` starts a session.',
+        )
+        stdout.write(`${lines.join('\n')}\n`)
+        return 0
+      },
+    })
+  },
+})
