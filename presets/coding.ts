@@ -7,6 +7,7 @@ import memory from '../plugins/memory/index.js'
 import permissions from '../plugins/permissions/index.js'
 import plan from '../plugins/plan/index.js'
 import providerAnthropic from '../plugins/provider-anthropic/index.js'
+import providerLocal from '../plugins/provider-local/index.js'
 import providerOllama from '../plugins/provider-ollama/index.js'
 import providerOpenai from '../plugins/provider-openai/index.js'
 import providerScripted from '../plugins/provider-scripted/index.js'
@@ -22,8 +23,8 @@ import tools from '../plugins/tools/index.js'
 import trust from '../plugins/trust/index.js'
 
 /**
- * The coding agent: model providers (Ollama, OpenAI / Azure / compatible servers, Anthropic, and
- * the scripted model for demos and tests), the local sandbox, the built-in tools, workspace trust, permissions,
+ * The coding agent: model providers (Ollama, OpenAI / Azure / compatible servers, Anthropic, local
+ * GGUF models in-process, and the scripted model for demos and tests), the local sandbox, the built-in tools, workspace trust, permissions,
  * MCP servers' tools, the agent loop, memory files (TAU.md, AGENTS.md, CLAUDE.md) and Agent
  * Skills, session transcripts with resume, command hooks, plan mode's ExitPlanMode, subagents (the Task tool), slash
  * commands, the interactive terminal, and the headless frontend (`tau start -p`).
@@ -37,6 +38,7 @@ export default definePreset({
     providerOllama,
     providerOpenai,
     providerAnthropic,
+    providerLocal,
     providerScripted,
     sandbox,
     tools,

@@ -4,7 +4,7 @@ import { defineErrors } from '../../kernel/index.js'
 export const AGENT_ERRORS = defineErrors('agent', {
   TAU_AGENT_NO_MODEL: {
     title: 'No model is configured for the agent',
-    hint: "Set `model` in tau.config.ts (e.g. `model: 'ollama:qwen3:8b'`), `agent.model`, or pass --model.",
+    hint: 'Set `model` in tau.config.ts or pass --model: a local model (`tau models pull hf:bartowski/SmolLM2-135M-Instruct-GGUF:Q4_K_M`, then it is the default), `ollama:qwen3:8b` with Ollama running, or `openai:gpt-4o` / `anthropic:claude-sonnet-4-5` with OPENAI_API_KEY / ANTHROPIC_API_KEY set.\nNo model yet? The scripted demo plays a recorded session: `--model scripted:demo` in a clone of tau (its tau.config.ts).',
     userError: true,
   },
   TAU_AGENT_BUSY: {
