@@ -46,16 +46,26 @@ type HookResult<H> = H extends { promise(...args: never[]): Promise<infer R> } ?
  * What a plugin may do with a hook it did not declare: tap it, nothing else. A tap may return
  * undefined to pass: a bail hook goes on to the next tap, a waterfall keeps the current value.
  */
-export interface TapOnlyHook<A, R> {
+export interface TapOnlyHook<A, R, Async extends boolean = false> {
   /** The tapable class of the hook, e.g. 'AsyncSeriesBailHook'. */
   readonly kind: string
-  tap(fn: (arg: A) => R | undefined | void): void
-  tap(options: TapOptions, fn: (arg: A) => R | undefined | void): void
+  /** On an async hook, an `async` function is awaited (tapped as tapPromise). */
+  tap(fn: (arg: A) => TapReturn<R, Async>): void
+  tap(options: TapOptions, fn: (arg: A) => TapReturn<R, Async>): void
   tapPromise(fn: (arg: A) => Promise<R | undefined | void>): void
   tapPromise(options: TapOptions, fn: (arg: A) => Promise<R | undefined | void>): void
 }
 
-export type TapView<H> = { readonly [K in keyof H]: TapOnlyHook<HookArg<H[K]>, HookResult<H[K]>> }
+type TapReturn<R, Async extends boolean> = Async extends true
+  ? R | undefined | void | Promise<R | undefined | void>
+  : R | undefined | void
+
+/** Sync hooks have `call()`; tapable's async classes have only callAsync() and promise(). */
+type IsAsync<H> = H extends { call(...args: never[]): unknown } ? false : true
+
+export type TapView<H> = {
+  readonly [K in keyof H]: TapOnlyHook<HookArg<H[K]>, HookResult<H[K]>, IsAsync<H[K]>>
+}
 
 const HOOKS_REF = Symbol.for('tau.hooksRef')
 
@@ -79,6 +89,10 @@ export interface HookInfo {
 
 function kindOf(hook: object): string {
   return hook.constructor?.name ?? 'Hook'
+}
+
+function isAsyncFunction(fn: (...args: never) => unknown): boolean {
+  return (fn as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] === 'AsyncFunction'
 }
 
 /**
@@ -201,9 +215,23 @@ function tapView(
 ): Record<string, TapOnlyHook<unknown, unknown>> {
   const view: Record<string, TapOnlyHook<unknown, unknown>> = {}
   for (const [name, hook] of Object.entries(hooks)) {
-    const register = (method: 'tap' | 'tapPromise', a: unknown, b?: unknown) => {
+    const kind = kindOf(hook)
+    const register = (requested: 'tap' | 'tapPromise', a: unknown, b?: unknown) => {
       const [options, fn] = typeof a === 'function' ? [{}, a] : [(a ?? {}) as TapOptions, b]
-      if (typeof fn !== 'function') throw new TypeError(`${plugin}: ${name}.${method}() needs a function`)
+      if (typeof fn !== 'function') throw new TypeError(`${plugin}: ${name}.${requested}() needs a function`)
+      // tapable runs a tap() function synchronously: an async one's promise would be dropped (a
+      // notify hook goes on before it settles, a waterfall passes the promise on as the value).
+      // On an async hook an async function is therefore tapped as tapPromise; on a sync hook it
+      // cannot be waited for, which is a mistake worth stopping at once.
+      let method = requested
+      if (requested === 'tap' && isAsyncFunction(fn as (...args: never) => unknown)) {
+        if (!kind.startsWith('Async')) {
+          throw new TypeError(
+            `${plugin}: ${name} is a ${kind}, which cannot wait for an async function: tap it with a plain function`,
+          )
+        }
+        method = 'tapPromise'
+      }
       const forced = order?.(name)
       const tap: { name: string; stage?: number; before?: string } = { name: plugin }
       const stage = forced ?? options.stage
@@ -215,7 +243,7 @@ function tapView(
       method$.call(hook, tap, fn)
     }
     view[name] = Object.freeze({
-      kind: kindOf(hook),
+      kind,
       tap: (a: unknown, b?: unknown) => register('tap', a, b),
       tapPromise: (a: unknown, b?: unknown) => register('tapPromise', a, b),
     }) as TapOnlyHook<unknown, unknown>

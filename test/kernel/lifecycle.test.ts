@@ -530,6 +530,89 @@ describe('hooks', () => {
     await kernel.stop()
   })
 
+  it('tap() with an async function on an async hook is awaited like tapPromise; on a sync hook it is refused', async () => {
+    const { AsyncSeriesHook, AsyncSeriesWaterfallHook, SyncHook, defineHooks } = await import(
+      '../../kernel/index.js'
+    )
+    interface Hooks {
+      notify: InstanceType<typeof AsyncSeriesHook<[string[]]>>
+      rewrite: InstanceType<typeof AsyncSeriesWaterfallHook<[string]>>
+      sync: InstanceType<typeof SyncHook<[string]>>
+    }
+    const ref = defineHooks<Hooks>('async-owner')
+    const fireRef = defineService<() => Promise<{ seen: string[]; text: string }>>('async-owner.fire')
+    // A tap that settles only after a macrotask: a dropped promise would not have pushed yet.
+    const later = () => new Promise<void>((resolve) => setImmediate(resolve))
+    const kernel = await createTestKernel({
+      plugins: [
+        definePlugin({
+          name: 'async-owner',
+          setup(ctx) {
+            const hooks = ctx.declareHooks(ref, {
+              notify: new AsyncSeriesHook<[string[]]>(['seen']),
+              rewrite: new AsyncSeriesWaterfallHook<[string]>(['text']),
+              sync: new SyncHook<[string]>(['text']),
+            })
+            ctx.provide(fireRef, async () => {
+              const seen: string[] = []
+              await hooks.notify.promise(seen)
+              return { seen, text: await hooks.rewrite.promise('a') }
+            })
+          },
+        }),
+        definePlugin({
+          name: 'async-tapper',
+          dependsOn: ['async-owner'],
+          setup(ctx) {
+            const hooks = ctx.hooksOf(ref)
+            hooks.notify.tap(async (seen) => {
+              await later()
+              seen.push('first')
+            })
+            hooks.notify.tap((seen) => {
+              seen.push('second')
+            })
+            hooks.rewrite.tap(async (text) => {
+              await later()
+              return `${text}b`
+            })
+          },
+        }),
+      ],
+    })
+    expect(await kernel.resolve(fireRef)()).toEqual({ seen: ['first', 'second'], text: 'ab' })
+    await kernel.stop()
+
+    await expect(
+      createTestKernel({
+        plugins: [
+          definePlugin({
+            name: 'sync-owner',
+            setup(ctx) {
+              ctx.declareHooks(ref, {
+                notify: new AsyncSeriesHook<[string[]]>(['seen']),
+                rewrite: new AsyncSeriesWaterfallHook<[string]>(['text']),
+                sync: new SyncHook<[string]>(['text']),
+              })
+            },
+          }),
+          definePlugin({
+            name: 'wrong-tapper',
+            dependsOn: ['sync-owner'],
+            setup(ctx) {
+              // What a JavaScript plugin can do (the types refuse an async function here).
+              const tap = ctx.hooksOf(ref).sync.tap as unknown as (fn: () => Promise<void>) => void
+              tap(async () => {})
+            },
+          }),
+        ],
+      }),
+    ).rejects.toMatchObject({
+      plugin: 'wrong-tapper',
+      message: expect.stringContaining('sync is a SyncHook, which cannot wait for an async function'),
+    })
+  })
+
   it('tapping an undeclared hook set fails setup with a hint to add the dependency', async () => {
     const { defineHooks } = await import('../../kernel/index.js')
     const ref = defineHooks<{ x: never }>('elsewhere')
