@@ -190,6 +190,7 @@ export class AnthropicProvider implements Provider {
             throw this.aborted()
           }
         },
+        limit: this.http.eventLimit,
       },
     )
   }

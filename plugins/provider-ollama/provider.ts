@@ -163,7 +163,7 @@ export class OllamaProvider implements Provider {
           throw stamp(error)
         }
       },
-      { recover: (error) => Promise.reject(stamp(error)) },
+      { recover: (error) => Promise.reject(stamp(error)), limit: this.http.eventLimit },
     )
   }
 

@@ -95,7 +95,7 @@ export class OpenAIProvider implements Provider {
           throw stamp(error)
         }
       },
-      { recover: (error) => Promise.reject(stamp(error)) },
+      { recover: (error) => Promise.reject(stamp(error)), limit: this.http.eventLimit },
     )
   }
 

@@ -31,6 +31,11 @@ export interface StreamEventsOptions {
    * duplicated output). Without it, read errors reach the consumer as they are.
    */
   readonly recover?: (error: unknown, attempt: number, produced: boolean) => Promise<void>
+  /**
+   * The largest event (one line of the body) accepted, and the provider its error names: a
+   * larger one ends the answer with TAU_PROVIDER_EVENT_TOO_LARGE (providers.limits.maxEventBytes).
+   */
+  readonly limit?: { readonly maxEventBytes: number; readonly provider: string }
 }
 
 /**
@@ -43,7 +48,7 @@ export function streamEvents<I, E>(
   open: (attempt: number) => Promise<EventSource<I, E>>,
   options: StreamEventsOptions = {},
 ): AsyncIterable<E> {
-  return { [Symbol.asyncIterator]: () => new EventStream(open, options.recover) }
+  return { [Symbol.asyncIterator]: () => new EventStream(open, options.recover, options.limit) }
 }
 
 class EventStream<I, E> implements AsyncIterator<E> {
@@ -61,6 +66,7 @@ class EventStream<I, E> implements AsyncIterator<E> {
   constructor(
     private readonly open: (attempt: number) => Promise<EventSource<I, E>>,
     private readonly recover: StreamEventsOptions['recover'],
+    private readonly limit: StreamEventsOptions['limit'],
   ) {}
 
   next(): Promise<IteratorResult<E>> {
@@ -102,6 +108,7 @@ class EventStream<I, E> implements AsyncIterator<E> {
     let source = this.source
     if (!source) {
       source = await this.open(this.attempt)
+      if (this.limit) source.parser.limit?.(this.limit.maxEventBytes, this.limit.provider)
       this.source = source
       this.chunks = source.body[Symbol.asyncIterator]()
     }

@@ -60,6 +60,11 @@ export const PROVIDER_ERRORS = defineErrors('providers', {
     hint: 'Check that the base URL points at the right kind of server (Ollama, OpenAI-compatible, Anthropic).',
     userError: false,
   },
+  TAU_PROVIDER_EVENT_TOO_LARGE: {
+    title: 'One event of a streamed answer is larger than providers.limits.maxEventBytes',
+    hint: 'Usually a tool call writing a huge file at once: ask the model to work in parts, or raise `providers.limits.maxEventBytes`.',
+    userError: false,
+  },
   TAU_PROVIDER_ABORTED: {
     title: 'The model call was aborted',
     hint: 'Nothing to do: the caller cancelled it.',
@@ -84,6 +89,7 @@ export type ProviderErrorKind =
   | 'timeout'
   | 'server'
   | 'bad-response'
+  | 'event-too-large'
   | 'aborted'
   | 'unsupported'
 
@@ -99,6 +105,7 @@ const CODES: Record<ProviderErrorKind, keyof typeof PROVIDER_ERRORS> = {
   timeout: 'TAU_PROVIDER_TIMEOUT',
   server: 'TAU_PROVIDER_SERVER',
   'bad-response': 'TAU_PROVIDER_BAD_RESPONSE',
+  'event-too-large': 'TAU_PROVIDER_EVENT_TOO_LARGE',
   aborted: 'TAU_PROVIDER_ABORTED',
   unsupported: 'TAU_PROVIDER_UNSUPPORTED',
 }

@@ -33,19 +33,37 @@ export function incompleteUtf8Tail(bytes: Uint8Array): number {
   return 0
 }
 
+/** The default cap on one line of an answer (one SSE event's line, one NDJSON line): 64 MiB. */
+export const DEFAULT_MAX_EVENT_BYTES = 64 * 1024 * 1024
+
 /**
  * Splits the bytes of a body into lines across chunk boundaries; \n, \r\n and \r all end a line.
  * Decodes UTF-8 with Buffer's decoder, holding back the bytes of a character cut by a chunk
  * boundary (a TextDecoder per stream costs more to create than a short answer takes to decode).
  * Synchronous, so each parser below is a single generator (an extra async generator layer per
  * line cost more than the parsing itself).
+ *
+ * Linear in the input: each chunk's text is scanned once, and a line that spans chunks is kept
+ * as its pieces and joined once, when it ends (rescanning the pending text on every chunk made
+ * a multi-megabyte tool call in small chunks quadratic). A line longer than `maxLineChars` ends
+ * the answer with an error (TAU_PROVIDER_EVENT_TOO_LARGE) instead of growing without bound.
  */
 export class LineSplitter {
   private pending: Buffer | undefined
-  private buffer = ''
+  /** The unterminated line so far, in the pieces it came in. */
+  private parts: string[] = []
+  private partsLength = 0
+  /** The last chunk ended with \r: a \n opening the next one belongs to it. */
+  private afterCr = false
   private first = true
   /** The first few hundred characters of the text, for error messages about the answer. */
   head = ''
+  /** Characters examined so far (each at most twice): what the linear-work test counts. */
+  scanned = 0
+  /** The longest line accepted, in characters; see DEFAULT_MAX_EVENT_BYTES. */
+  maxLineChars = DEFAULT_MAX_EVENT_BYTES
+  /** The provider named in the error when a line is too long. */
+  provider = 'provider'
 
   /** Adds a chunk of bytes; returns the lines it completed. */
   push(chunk: Uint8Array): string[] {
@@ -62,52 +80,95 @@ export class LineSplitter {
       this.first = false
     }
     if (this.head.length < HEAD_CHARS) this.head += text.slice(0, HEAD_CHARS - this.head.length)
-    this.buffer = this.buffer === '' ? text : this.buffer + text
-    return this.drain(false)
+    const out: string[] = []
+    this.split(text, out)
+    return out
   }
 
   /** Ends the input; returns the last lines, the unterminated one included. */
   end(): string[] {
+    const out: string[] = []
     if (this.pending) {
-      this.buffer += this.pending.toString('utf8')
+      this.split(this.pending.toString('utf8'), out)
       this.pending = undefined
     }
-    const out = this.drain(true)
-    if (this.buffer !== '') out.push(this.buffer)
-    this.buffer = ''
+    if (this.partsLength > 0) out.push(this.take(''))
     return out
   }
 
-  private drain(final: boolean): string[] {
-    const buffer = this.buffer
-    const out: string[] = []
+  private split(text: string, out: string[]): void {
     let start = 0
-    if (buffer.indexOf('\r') === -1) {
+    if (this.afterCr) {
+      this.afterCr = false
+      if (text.charCodeAt(0) === 10) start = 1
+    }
+    this.scanned += text.length
+    if (text.indexOf('\r', start) === -1) {
       // The usual case: \n only, found with indexOf.
-      for (let end = buffer.indexOf('\n'); end !== -1; end = buffer.indexOf('\n', start)) {
-        out.push(buffer.slice(start, end))
+      this.scanned += text.length
+      for (let end = text.indexOf('\n', start); end !== -1; end = text.indexOf('\n', start)) {
+        out.push(this.take(text.slice(start, end)))
         start = end + 1
       }
     } else {
-      for (let i = 0; i < buffer.length; i++) {
-        const ch = buffer.charCodeAt(i)
+      this.scanned += text.length
+      for (let i = start; i < text.length; i++) {
+        const ch = text.charCodeAt(i)
         if (ch !== 10 && ch !== 13) continue
-        // A \r at the very end may be the first half of \r\n: wait for the next chunk.
-        if (ch === 13 && i === buffer.length - 1 && !final) break
-        out.push(buffer.slice(start, i))
-        if (ch === 13 && buffer.charCodeAt(i + 1) === 10) i++
+        out.push(this.take(text.slice(start, i)))
+        if (ch === 13) {
+          if (i === text.length - 1) this.afterCr = true
+          else if (text.charCodeAt(i + 1) === 10) i++
+        }
         start = i + 1
       }
     }
-    this.buffer = start === 0 ? buffer : start === buffer.length ? '' : buffer.slice(start)
-    return out
+    if (start < text.length) this.keep(text.slice(start))
   }
+
+  /** The line ending with `last`: the pieces kept so far joined with it, once. */
+  private take(last: string): string {
+    if (this.partsLength === 0) return this.check(last)
+    this.parts.push(last)
+    const line = this.parts.length === 2 ? this.parts[0] + last : this.parts.join('')
+    this.parts = []
+    this.partsLength = 0
+    return this.check(line)
+  }
+
+  private keep(piece: string): void {
+    this.parts.push(piece)
+    this.partsLength += piece.length
+    this.check(undefined)
+  }
+
+  private check(line: string | undefined): string {
+    const length = line === undefined ? this.partsLength : line.length
+    if (length > this.maxLineChars) {
+      this.parts = []
+      this.partsLength = 0
+      throw new ProviderError(
+        'event-too-large',
+        `${this.provider}: one event of the answer is larger than ${describeSize(this.maxLineChars)} (providers.limits.maxEventBytes); the answer was ended there. A tool call this large usually means the model tried to write a huge file at once: ask for it in parts, or raise the limit.`,
+        { provider: this.provider, retryable: false },
+      )
+    }
+    return line as string
+  }
+}
+
+function describeSize(chars: number): string {
+  return chars >= 1024 * 1024 && chars % (1024 * 1024) === 0
+    ? `${chars / (1024 * 1024)} MiB`
+    : `${chars} characters`
 }
 
 /** A synchronous parser of a body's chunks: what each chunk completes, then what the end does. */
 export interface ChunkParser<T> {
   push(chunk: Uint8Array): T[]
   end(): T[]
+  /** Caps one event's size (the line splitter's longest line), naming the provider in the error. */
+  limit?(maxEventChars: number, provider: string): void
 }
 
 /**
@@ -138,6 +199,16 @@ export class SseParser implements ChunkParser<SseEvent> {
 
   get head(): string {
     return this.lines.head
+  }
+
+  limit(maxEventChars: number, provider: string): void {
+    this.lines.maxLineChars = maxEventChars
+    this.lines.provider = provider
+  }
+
+  /** Characters the line splitter examined (for the linear-work test). */
+  get scanned(): number {
+    return this.lines.scanned
   }
 
   push(chunk: Uint8Array): SseEvent[] {
@@ -190,6 +261,15 @@ export class SseParser implements ChunkParser<SseEvent> {
 /** Newline-delimited JSON from a body's chunks: the non-blank lines, to parse with parseNdjsonLine. */
 export class NdjsonLines implements ChunkParser<string> {
   private readonly lines = new LineSplitter()
+
+  limit(maxEventChars: number, provider: string): void {
+    this.lines.maxLineChars = maxEventChars
+    this.lines.provider = provider
+  }
+
+  get scanned(): number {
+    return this.lines.scanned
+  }
 
   push(chunk: Uint8Array): string[] {
     return nonBlank(this.lines.push(chunk))

@@ -35,12 +35,15 @@ export interface TimeoutSettings {
 export interface HttpSettings {
   retries: RetrySettings
   timeouts: TimeoutSettings
+  /** Caps on what one answer may hold (default: DEFAULT_HTTP_SETTINGS.limits). */
+  limits?: { maxEventBytes: number }
 }
 
-export const DEFAULT_HTTP_SETTINGS: HttpSettings = Object.freeze({
+export const DEFAULT_HTTP_SETTINGS = Object.freeze({
   retries: Object.freeze({ max: 3, baseDelayMs: 500, maxDelayMs: 20_000 }),
   timeouts: Object.freeze({ connectMs: 10_000, firstByteMs: 300_000, idleMs: 120_000 }),
-})
+  limits: Object.freeze({ maxEventBytes: 64 * 1024 * 1024 }),
+}) satisfies HttpSettings
 
 /** How a provider explains failures in its own terms. */
 export interface ProviderHints {
@@ -265,6 +268,14 @@ export class HttpClient {
     this.provider = provider
     this.settings = settings
     this.hints = hints
+  }
+
+  /** The cap on one event of an answer, for streamEvents' `limit` option. */
+  get eventLimit(): { readonly maxEventBytes: number; readonly provider: string } {
+    return {
+      maxEventBytes: this.settings.limits?.maxEventBytes ?? DEFAULT_HTTP_SETTINGS.limits.maxEventBytes,
+      provider: this.provider,
+    }
   }
 
   private target(url: string): Target {

@@ -80,7 +80,7 @@ const capabilitiesSchema = z
   })
   .partial()
 
-const { retries, timeouts } = DEFAULT_HTTP_SETTINGS
+const { retries, timeouts, limits } = DEFAULT_HTTP_SETTINGS
 
 export const providersConfig = z.strictObject({
   /** Retries of a failed request (429, 5xx, connection reset), before any output. */
@@ -96,6 +96,12 @@ export const providersConfig = z.strictObject({
       connectMs: z.number().int().positive().default(timeouts.connectMs),
       firstByteMs: z.number().int().positive().default(timeouts.firstByteMs),
       idleMs: z.number().int().positive().default(timeouts.idleMs),
+    })
+    .prefault({}),
+  limits: z
+    .strictObject({
+      /** The largest event (one SSE line, one NDJSON line) of a streamed answer, in bytes. */
+      maxEventBytes: z.number().int().positive().default(limits.maxEventBytes),
     })
     .prefault({}),
   /** `auto`: native tools where the model has them, tools described in the prompt elsewhere. */
@@ -114,7 +120,11 @@ export default definePlugin({
       toolMode: ctx.config.toolMode,
     })
     ctx.provide(providerRegistryRef, registry)
-    ctx.provide(httpSettingsRef, { retries: ctx.config.retries, timeouts: ctx.config.timeouts })
+    ctx.provide(httpSettingsRef, {
+      retries: ctx.config.retries,
+      timeouts: ctx.config.timeouts,
+      limits: ctx.config.limits,
+    })
     ctx.provide(cliCommandsRef, {
       name: 'doctor',
       description:
