@@ -17,6 +17,11 @@ export const AGENT_ERRORS = defineErrors('agent', {
     hint: 'Create a new session with runtime.createSession().',
     userError: false,
   },
+  TAU_AGENT_NOTHING_TO_CONTINUE: {
+    title: 'A session was asked to continue, but it has no interrupted run',
+    hint: 'continue() (and `tau start -p --continue` without a prompt) goes on only where the conversation waits for the model (a run was cut short); give a prompt to go on with a new message.',
+    userError: true,
+  },
   TAU_AGENT_MAX_TURNS: {
     title: 'The run reached its turn limit before the model finished',
     hint: 'Raise `agent.maxTurns` (or --max-turns), or split the task.',

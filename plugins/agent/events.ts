@@ -27,6 +27,17 @@ interface Base {
   /** The session the event is about: a subagent's events carry the subagent's own. */
   readonly sessionId: string
   /**
+   * Position in the session's one sequence (events and log records share it): monotonic per
+   * session, continued by a resumed session after the last record of its log.
+   */
+  readonly seq: number
+  /** Unique id of this event (the tool events' `id` is the tool call's). */
+  readonly eventId: string
+  /** When it was emitted, ms since the epoch. */
+  readonly timestamp: number
+  /** The run that emitted it (a subagent's events carry the subagent's run). */
+  readonly runId: string
+  /**
    * Set on a subagent's events in its parent's stream: the parent's Task tool-call id. Events
    * without it are the run's own (its `result` is the last event of the stream).
    */

@@ -12,9 +12,13 @@ import type {
   Message,
   ModelRequest,
   ModelResponse,
+  SyncHook,
+  Usage,
 } from '../../kernel/index.js'
 import { defineHooks } from '../../kernel/index.js'
 import type { ToolOutput } from '../tools/index.js'
+import type { AgentEvent, StopReason } from './events.js'
+import type { LogEntry } from './log.js'
 
 export interface SessionStartContext {
   readonly sessionId: string
@@ -44,6 +48,8 @@ export interface SystemPrompt {
 /** Waterfall value: the request about to be sent; taps may rewrite it. */
 export interface ModelCall {
   readonly sessionId: string
+  /** The run making the call. */
+  readonly runId: string
   /** 1 for the first model call of the run. */
   readonly turn: number
   readonly request: ModelRequest
@@ -51,6 +57,8 @@ export interface ModelCall {
 
 export interface ModelCallResult extends ModelCall {
   readonly response: ModelResponse
+  /** The run's cost so far in USD (this call included), where the model's prices are known. */
+  readonly costUsd?: number
 }
 
 export interface PreToolUse {
@@ -163,7 +171,73 @@ export interface NotificationContext {
   readonly message: string
 }
 
+/** The limits a run was started with (after the config's defaults). */
+export interface RunLimits {
+  readonly maxTurns: number
+  readonly maxTokens?: number
+  readonly maxCostUsd?: number
+  readonly timeoutMs?: number
+}
+
+export interface RunStartContext {
+  readonly sessionId: string
+  readonly runId: string
+  /** The prompt; undefined for `continue()`, which goes on without a new user message. */
+  readonly prompt: string | undefined
+  readonly options: RunLimits
+  readonly model: string
+  /** Set by `continue()`: the interrupted run it goes on with (its counters carry over). */
+  readonly resumes?: string
+}
+
+export interface RunEndContext {
+  readonly sessionId: string
+  readonly runId: string
+  readonly stopReason: StopReason
+  readonly isError: boolean
+  readonly turns: number
+  readonly usage: Usage
+  readonly costUsd?: number
+  readonly durationMs: number
+  readonly error?: { readonly code: string; readonly message: string }
+}
+
+export interface ModelCallFailure {
+  readonly sessionId: string
+  readonly runId: string
+  readonly turn: number
+  /** The request as sent (after beforeModelCall); undefined when the failure came before it. */
+  readonly request: ModelRequest | undefined
+  readonly error: { readonly code: string; readonly message: string }
+  /** True when the run was aborted or timed out (the call was cancelled). */
+  readonly aborted: boolean
+}
+
+/** Durable entries of the session log the loop produces (the session plugin writes them). */
+export interface LogEntries {
+  readonly sessionId: string
+  readonly runId: string
+  readonly entries: readonly LogEntry[]
+}
+
 export interface AgentHooks {
+  /**
+   * Every event of the stream, the session's own and its subagents' relayed ones, as it is emitted
+   * (a SyncHook: the loop never waits for observers; a tap that throws is logged and ignored).
+   */
+  event: SyncHook<[AgentEvent]>
+  /** A run begins (before its prompt joins the conversation); awaited. */
+  runStart: AsyncSeriesHook<[RunStartContext]>
+  /** A run ended, on every path (end-turn, error, abort, limit); awaited, before the `result` event. */
+  runEnd: AsyncSeriesHook<[RunEndContext]>
+  /** A model call failed (provider error, abort, timeout); awaited. */
+  modelCallFailed: AsyncSeriesHook<[ModelCallFailure]>
+  /**
+   * Durable entries of the session log (tool intents, permission decisions, mode and rule
+   * changes, the skill tool limit, the model override); the loop waits for the taps, so an
+   * intent is stored before its tool runs.
+   */
+  record: AsyncSeriesHook<[LogEntries]>
   sessionStart: AsyncSeriesHook<[SessionStartContext]>
   userPromptSubmit: AsyncSeriesWaterfallHook<[PromptSubmission]>
   systemPrompt: AsyncSeriesWaterfallHook<[SystemPrompt]>

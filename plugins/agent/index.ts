@@ -26,6 +26,13 @@ export {
   sessionInteraction,
   type UserInteraction,
 } from './interaction.js'
+export {
+  INTERRUPTED_CALL_TEXT,
+  type InterruptedRun,
+  type LogEntry,
+  type LogEntryType,
+  UNSTARTED_CALL_TEXT,
+} from './log.js'
 export { default } from './plugin.js'
 export {
   type AgentRuntime,

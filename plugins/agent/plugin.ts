@@ -5,6 +5,7 @@ import {
   AsyncSeriesWaterfallHook,
   definePlugin,
   type Session,
+  SyncHook,
 } from '../../kernel/index.js'
 import { providerRegistryRef } from '../providers/index.js'
 import { createToolState, toolRegistryRef } from '../tools/index.js'
@@ -32,6 +33,12 @@ export default definePlugin({
   config: agentConfig,
   setup(ctx) {
     const hooks = ctx.declareHooks<AgentHooks>(agentHooksRef, {
+      // A SyncHook: fired per event (text deltas included), so the loop never waits on an observer.
+      event: new SyncHook(['event']),
+      runStart: new AsyncSeriesHook(['context']),
+      runEnd: new AsyncSeriesHook(['context']),
+      modelCallFailed: new AsyncSeriesHook(['failure']),
+      record: new AsyncSeriesHook(['log']),
       sessionStart: new AsyncSeriesHook(['context']),
       userPromptSubmit: new AsyncSeriesWaterfallHook(['submission']),
       systemPrompt: new AsyncSeriesWaterfallHook(['prompt']),

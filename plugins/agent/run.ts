@@ -3,6 +3,7 @@
  * stops calling tools or a limit is reached. Everything it does is an event on the channel;
  * nothing prints. It never throws: failures become an `error` event and an erroring `result`.
  */
+import { randomUUID } from 'node:crypto'
 import {
   type AssistantMessage,
   addUsage,
@@ -25,13 +26,17 @@ import { costOf } from './cost.js'
 import { AGENT_ERRORS, messageOf } from './errors.js'
 import type { EventChannel } from './event-channel.js'
 import type { AgentEvent, StopReason } from './events.js'
-import type { CompactionInfo, CompactReason } from './hooks.js'
+import type { CompactionInfo, CompactReason, ModelCallFailure } from './hooks.js'
+import type { InterruptedRun } from './log.js'
 import type { RunOptions } from './runtime.js'
 import { errorResult, runToolCalls, skillAllowedTools, type ToolCallHost } from './tool-calls.js'
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 /** An event without the fields every event carries. */
-export type EventBody = DistributiveOmit<AgentEvent, 'sessionId' | 'parentToolCallId'>
+export type EventBody = DistributiveOmit<
+  AgentEvent,
+  'sessionId' | 'parentToolCallId' | 'seq' | 'eventId' | 'timestamp' | 'runId'
+>
 
 function isContextLength(error: unknown): boolean {
   return isProviderError(error) && (error.kind === 'context-length' || isContextLengthMessage(error.message))
@@ -57,6 +62,10 @@ export interface RunHost extends ToolCallHost {
   toolDefinitions(): import('../../kernel/index.js').ToolDefinition[]
   /** Aborted when the kernel stops. */
   readonly kernelSignal: AbortSignal
+  /** The next position in the session's sequence (events and log records). */
+  nextSeq(): number
+  /** Logs the mode, the model and rules granted since the last time, when they changed. */
+  logState(runId: string): Promise<void>
 }
 
 const ZERO: Usage = { inputTokens: 0, outputTokens: 0 }
@@ -70,6 +79,8 @@ const STOP_ERRORS: Partial<Record<StopReason, ErrorCode>> = {
 }
 
 export class Run {
+  /** The run's id, on its events and log records. */
+  readonly id = randomUUID()
   private readonly controller = new AbortController()
   private cause: 'aborted' | 'timeout' | undefined
   private readonly started = performance.now()
@@ -94,17 +105,31 @@ export class Run {
   private readonly maxCostUsd: number | undefined
   finished = false
 
+  private readonly timeoutMs: number | undefined
+
+  /**
+   * `prompt` undefined: `continue()` — no user message; the run goes on from the conversation as
+   * it is, with the counters and skill limit of the interrupted run it `resumes`.
+   */
   constructor(
     private readonly host: RunHost,
-    private readonly prompt: string,
+    private readonly prompt: string | undefined,
     options: RunOptions,
     private readonly channel: EventChannel<AgentEvent>,
+    private readonly resumes?: InterruptedRun,
   ) {
     const { config } = host
     this.maxTurns = options.maxTurns ?? config.maxTurns
     this.maxTokens = options.maxTokens ?? config.maxTokens
     this.maxCostUsd = options.maxCostUsd ?? config.maxCostUsd
     const timeoutMs = options.timeoutMs ?? config.timeoutMs
+    this.timeoutMs = timeoutMs
+    if (resumes) {
+      this.turns = resumes.turns
+      this.usage = resumes.usage
+      if (resumes.costUsd !== undefined) this.costUsd = resumes.costUsd
+      if (resumes.skillTools) this.skillTools = new Set(resumes.skillTools)
+    }
     this.follow(options.signal)
     this.follow(host.kernelSignal)
     if (timeoutMs !== undefined) {
@@ -136,7 +161,28 @@ export class Run {
   }
 
   private readonly emit = (event: EventBody): void => {
-    this.channel.push({ ...event, sessionId: this.host.sessionId } as AgentEvent)
+    const stamped = {
+      ...event,
+      sessionId: this.host.sessionId,
+      seq: this.host.nextSeq(),
+      eventId: randomUUID(),
+      timestamp: Date.now(),
+      runId: this.id,
+    } as AgentEvent
+    // A subagent's events reach the hook once, relayed by its parent's run.
+    if (this.host.parent === undefined) this.observe(stamped)
+    this.channel.push(stamped)
+  }
+
+  /** The `event` hook: observers never slow or break the loop. */
+  private observe(event: AgentEvent): void {
+    const hook = this.host.hooks.event
+    if (hook.taps.length === 0) return
+    try {
+      hook.call(event)
+    } catch (error) {
+      this.host.logger.warn(`an event hook failed: ${messageOf(error)}`)
+    }
   }
 
   /** The run's cost so far of each session whose usage a tool relayed (a subagent's). */
@@ -155,6 +201,7 @@ export class Run {
         this.costUsd = (this.costUsd ?? 0) + (event.costUsd - before)
       }
     }
+    if (this.host.parent === undefined) this.observe(event)
     this.channel.push(event)
   }
 
@@ -176,6 +223,23 @@ export class Run {
     const code = STOP_ERRORS[stopReason]
     if (code && !this.error) this.error = { code, message: this.stopMessage(stopReason) }
     const isError = stopReason !== 'end-turn'
+    const durationMs = Math.round(performance.now() - this.started)
+    try {
+      await this.host.logState(this.id)
+      await this.host.hooks.runEnd.promise({
+        sessionId: this.host.sessionId,
+        runId: this.id,
+        stopReason,
+        isError,
+        turns: this.turns,
+        usage: this.usage,
+        ...(this.costUsd === undefined ? {} : { costUsd: this.costUsd }),
+        durationMs,
+        ...(isError && this.error ? { error: this.error } : {}),
+      })
+    } catch (error) {
+      this.host.logger.warn(`a runEnd hook failed: ${messageOf(error)}`)
+    }
     this.emit({
       type: 'result',
       stopReason,
@@ -184,7 +248,7 @@ export class Run {
       turns: this.turns,
       usage: this.usage,
       ...(this.costUsd === undefined ? {} : { costUsd: this.costUsd }),
-      durationMs: Math.round(performance.now() - this.started),
+      durationMs,
       ...(isError && this.error ? { error: this.error } : {}),
     })
     this.finished = true
@@ -194,21 +258,40 @@ export class Run {
     const { host } = this
     const { hooks } = host
     await untilAborted(host.begin(this.emit), this.signal)
-    this.emit({ type: 'user-prompt', prompt: this.prompt })
-    const submission = await untilAborted(
-      hooks.userPromptSubmit.promise({ sessionId: host.sessionId, prompt: this.prompt }),
+    await untilAborted(
+      hooks.runStart.promise({
+        sessionId: host.sessionId,
+        runId: this.id,
+        prompt: this.prompt,
+        options: {
+          maxTurns: this.maxTurns,
+          ...(this.maxTokens === undefined ? {} : { maxTokens: this.maxTokens }),
+          ...(this.maxCostUsd === undefined ? {} : { maxCostUsd: this.maxCostUsd }),
+          ...(this.timeoutMs === undefined ? {} : { timeoutMs: this.timeoutMs }),
+        },
+        model: host.modelText,
+        ...(this.resumes ? { resumes: this.resumes.runId } : {}),
+      }),
       this.signal,
     )
-    if (submission.blocked) {
-      this.error = {
-        code: AGENT_ERRORS.TAU_AGENT_PROMPT_BLOCKED,
-        message: `the prompt was blocked: ${submission.blocked.reason}`,
+    await untilAborted(host.logState(this.id), this.signal)
+    if (this.prompt !== undefined) {
+      this.emit({ type: 'user-prompt', prompt: this.prompt })
+      const submission = await untilAborted(
+        hooks.userPromptSubmit.promise({ sessionId: host.sessionId, prompt: this.prompt }),
+        this.signal,
+      )
+      if (submission.blocked) {
+        this.error = {
+          code: AGENT_ERRORS.TAU_AGENT_PROMPT_BLOCKED,
+          message: `the prompt was blocked: ${submission.blocked.reason}`,
+        }
+        return 'blocked'
       }
-      return 'blocked'
+      const context = submission.additionalContext ?? []
+      const text = [submission.prompt, ...context].join('\n\n')
+      await host.append({ role: 'user', content: text })
     }
-    const context = submission.additionalContext ?? []
-    const text = [submission.prompt, ...context].join('\n\n')
-    await host.append({ role: 'user', content: text })
     const system = await untilAborted(host.systemPrompt(), this.signal)
 
     let continued = false
@@ -302,7 +385,11 @@ export class Run {
     const next = new Set([...allowed, 'Skill'])
     const previous = this.skillTools
     this.skillTools = previous ? new Set([...next].filter((name) => previous.has(name))) : next
+    this.limitChanged = true
   }
+
+  /** Set when a skill changed the tool limit during the turn: logged with the turn's results. */
+  private limitChanged = false
 
   private async modelCall(system: string): Promise<ModelResponse> {
     const { host } = this
@@ -316,7 +403,12 @@ export class Run {
       ...(tools.length > 0 ? { tools } : {}),
     }
     const call = await untilAborted(
-      host.hooks.beforeModelCall.promise({ sessionId: host.sessionId, turn: this.turns, request }),
+      host.hooks.beforeModelCall.promise({
+        sessionId: host.sessionId,
+        runId: this.id,
+        turn: this.turns,
+        request,
+      }),
       this.signal,
     )
     const partial = { text: '' }
@@ -327,6 +419,7 @@ export class Run {
         this.relay(host.providers.stream(call.request, { signal: this.signal }), partial),
       )
     } catch (error) {
+      await this.modelCallFailed(call.request, error)
       // Keep what the user already saw, so the conversation shows where it was cut.
       if (this.signal.aborted && partial.text !== '') {
         await host.append({
@@ -348,8 +441,32 @@ export class Run {
       usage: response.usage,
     })
     await this.account(response.usage)
-    await host.hooks.afterModelCall.promise({ ...call, response })
+    await host.hooks.afterModelCall.promise({
+      ...call,
+      response,
+      ...(this.costUsd === undefined ? {} : { costUsd: this.costUsd }),
+    })
     return response
+  }
+
+  /** The modelCallFailed hook (its failure is only logged: the call's own error is what counts). */
+  private async modelCallFailed(request: ModelRequest | undefined, error: unknown): Promise<void> {
+    const failure: ModelCallFailure = {
+      sessionId: this.host.sessionId,
+      runId: this.id,
+      turn: this.turns,
+      request,
+      error: {
+        code: isTauError(error) ? error.code : AGENT_ERRORS.TAU_AGENT_FAILED,
+        message: messageOf(error),
+      },
+      aborted: this.signal.aborted,
+    }
+    await this.host.hooks.modelCallFailed
+      .promise(failure)
+      .catch((hookError: unknown) =>
+        this.host.logger.warn(`a modelCallFailed hook failed: ${messageOf(hookError)}`),
+      )
   }
 
   /** Passes the provider's events through, sending text and reasoning deltas as they come. */
@@ -389,6 +506,7 @@ export class Run {
 
   private async runTools(calls: ToolCallPart[]): Promise<void> {
     const results = await runToolCalls(this.host, calls, {
+      runId: this.id,
       signal: this.signal,
       emit: (event) => {
         if (event.type === 'tool-end' && event.result.isError !== true) {
@@ -404,6 +522,10 @@ export class Run {
       },
       stopped: () => this.hookStop,
     })
+    if (this.limitChanged && this.skillTools) {
+      this.limitChanged = false
+      await this.host.record(this.id, [{ type: 'skill-limit', runId: this.id, tools: [...this.skillTools] }])
+    }
     await this.host.append({ role: 'tool', content: results })
   }
 

@@ -6,6 +6,7 @@ import { type Conversation, defineService, type Session } from '../../kernel/ind
 import type { PermissionMode, Permissions } from '../permissions/index.js'
 import type { AgentEvent, Todo } from './events.js'
 import type { SessionInteraction, UserInteraction } from './interaction.js'
+import type { InterruptedRun } from './log.js'
 
 /** What the user answered to a permission request. */
 export type PermissionAnswer =
@@ -81,6 +82,18 @@ export interface AgentSessionOptions {
   readonly scope?: Session
   /** Set for a subagent: the session and the Task tool call that started it. */
   readonly parent?: SessionParent
+  /** A resumed session: the last `seq` of its log (its events and records go on after it). */
+  readonly lastSeq?: number
+  /** A resumed session: rules granted during it (session scope), restored in order. */
+  readonly sessionRules?: ReadonlyArray<{
+    readonly rule: string
+    readonly behavior: 'allow' | 'ask' | 'deny'
+  }>
+  /** A resumed session: the mode and model its log last records (only changes are logged again). */
+  readonly loggedMode?: string
+  readonly loggedModel?: string
+  /** A resumed session whose last run was cut short (a crash): `continue()` goes on with it. */
+  readonly interrupted?: InterruptedRun
 }
 
 /** The session and tool call a subagent's session was started from. */
@@ -144,6 +157,14 @@ export interface AgentSession {
    * Stopping the iteration early aborts the run.
    */
   run(prompt: string, options?: RunOptions): AsyncIterable<AgentEvent>
+  /**
+   * Goes on without a new user message, where the conversation waits for the model (a resumed
+   * session whose run was interrupted: its counters and skill tool limit carry over). Throws
+   * TAU_AGENT_NOTHING_TO_CONTINUE when the conversation ends with the model's answer.
+   */
+  continue(options?: RunOptions): AsyncIterable<AgentEvent>
+  /** The next position in the session's one sequence (its events and log records share it). */
+  nextSeq(): number
   /**
    * Shows the user a message (hook taps use it: a warning, a command hook's `systemMessage`): a
    * `notification` event in the running run's stream, then the `notification` hook. Without a

@@ -25,6 +25,7 @@ import { EventChannel } from './event-channel.js'
 import type { AgentEvent, Todo } from './events.js'
 import type { AgentHooks } from './hooks.js'
 import { interactionOf, type SessionInteraction, sessionInteraction } from './interaction.js'
+import type { InterruptedRun, LogEntry } from './log.js'
 import { type EventBody, Run, type RunHost } from './run.js'
 import type {
   AgentSession,
@@ -88,6 +89,12 @@ export class AgentSessionImpl implements AgentSession, RunHost {
   private definitions: { version: number; list: ToolDefinition[] } | undefined
   private readonly toolLoggers = new Map<string, Logger>()
   private started = false
+  /** The last position used in the session's sequence (a resumed session goes on after its log's). */
+  private seq: number
+  /** An interrupted run of the log this session was resumed from: `continue()` goes on with it. */
+  private interrupted: InterruptedRun | undefined
+  /** What the log says of mode, model and session rules, so logState() writes only changes. */
+  private logged: { mode: string | undefined; model: string; rules: number }
   private current: { run: Run; done: Promise<void> } | undefined
   private closing: Promise<void> | undefined
 
@@ -136,7 +143,49 @@ export class AgentSessionImpl implements AgentSession, RunHost {
     const disallowed = options.disallowedTools ?? []
     this.allowedNames = new Set(allowed.filter((rule) => BARE_TOOL.test(rule)))
     this.hiddenTools = new Set(disallowed.filter((rule) => BARE_TOOL.test(rule)))
+    this.seq = options.lastSeq ?? -1
+    this.interrupted = options.interrupted
+    this.logged = { mode: options.loggedMode, model: options.loggedModel ?? model, rules: 0 }
     this.applyPermissions(options, allowed, disallowed)
+    this.logged.rules = this.sessionRuleCount()
+  }
+
+  nextSeq(): number {
+    return ++this.seq
+  }
+
+  /** Rules granted in this session (scope `session`), newest first. */
+  private sessionRules() {
+    return (this.permissions?.rules() ?? []).filter((rule) => rule.source.scope === 'session')
+  }
+
+  private sessionRuleCount(): number {
+    return this.permissions ? this.sessionRules().length : 0
+  }
+
+  record(runId: string, entries: readonly LogEntry[]): Promise<void> {
+    return this.hooks.record.promise({ sessionId: this.id, runId, entries })
+  }
+
+  async logState(runId: string): Promise<void> {
+    const entries: LogEntry[] = []
+    const mode = this.permissions?.mode
+    if (mode !== undefined && mode !== this.logged.mode) {
+      this.logged.mode = mode
+      entries.push({ type: 'mode', mode })
+    }
+    if (this.modelText !== this.logged.model) {
+      this.logged.model = this.modelText
+      entries.push({ type: 'model', model: this.modelText })
+    }
+    if (this.permissions) {
+      const rules = this.sessionRules()
+      // Newest first: the ones not logged yet are at the front.
+      for (const rule of rules.slice(0, Math.max(0, rules.length - this.logged.rules)).reverse())
+        entries.push({ type: 'rule', rule: rule.text, behavior: rule.behavior })
+      this.logged.rules = rules.length
+    }
+    if (entries.length > 0) await this.record(runId, entries)
   }
 
   /** Mode and command-line rules go to the session's permissions (a bad rule throws here). */
@@ -155,6 +204,14 @@ export class AgentSessionImpl implements AgentSession, RunHost {
       return
     }
     if (options.permissionMode !== undefined) permissions.setMode(options.permissionMode)
+    for (const granted of options.sessionRules ?? []) {
+      // Session-scoped (not persisted): without `persist` the rule is in force when this returns.
+      permissions
+        .addRule(granted.rule, granted.behavior)
+        .catch((error: unknown) =>
+          this.logger.warn(`the logged rule '${granted.rule}' was not restored: ${messageOf(error)}`),
+        )
+    }
     if (allowed.length > 0 || disallowed.length > 0)
       permissions.setCliRules({ allow: allowed, deny: disallowed })
   }
@@ -294,6 +351,32 @@ export class AgentSessionImpl implements AgentSession, RunHost {
   }
 
   run(prompt: string, options: RunOptions = {}): AsyncIterable<AgentEvent> {
+    // A new prompt leaves an interrupted run of the log behind.
+    this.interrupted = undefined
+    return this.start(prompt, options)
+  }
+
+  continue(options: RunOptions = {}): AsyncIterable<AgentEvent> {
+    const last = this.conversation.messages.at(-1)
+    if (last === undefined || (last.role !== 'user' && last.role !== 'tool')) {
+      throw new TauError(
+        AGENT_ERRORS.TAU_AGENT_NOTHING_TO_CONTINUE,
+        last === undefined
+          ? `session ${this.id} has no conversation to continue`
+          : `session ${this.id} ended with the model's answer: there is no interrupted run to continue`,
+        { plugin: 'agent' },
+      )
+    }
+    const resumes = this.interrupted
+    this.interrupted = undefined
+    return this.start(undefined, options, resumes)
+  }
+
+  private start(
+    prompt: string | undefined,
+    options: RunOptions,
+    resumes?: InterruptedRun,
+  ): AsyncIterable<AgentEvent> {
     if (this.closing) {
       throw new TauError(AGENT_ERRORS.TAU_AGENT_CLOSED, `session ${this.id} is closed`, { plugin: 'agent' })
     }
@@ -303,7 +386,7 @@ export class AgentSessionImpl implements AgentSession, RunHost {
       })
     }
     const channel = new EventChannel<AgentEvent>()
-    const run = new Run(this, prompt, options, channel)
+    const run = new Run(this, prompt, options, channel, resumes)
     const done = run.execute().finally(() => {
       channel.end()
       if (this.current?.run === run) this.current = undefined

@@ -15,6 +15,7 @@ import { messageOf } from './errors.js'
 import type { AgentEvent, Todo } from './events.js'
 import type { AgentHooks, PreToolUseDecision } from './hooks.js'
 import type { SessionInteraction } from './interaction.js'
+import type { LogEntry } from './log.js'
 import type { EventBody } from './run.js'
 import type { AskPermission, PermissionAnswer, SessionParent } from './runtime.js'
 import type { AgentToolContext, AgentToolLink } from './tool-link.js'
@@ -44,12 +45,15 @@ export interface ToolCallHost {
   toolLogger(name: string): Logger
   /** Runs permission prompts one at a time. */
   queueAsk<T>(fn: () => Promise<T>): Promise<T>
+  /** Adds durable entries to the session's log (the record hook); resolves once they are stored. */
+  record(runId: string, entries: readonly LogEntry[]): Promise<void>
 }
 
 type Emit = (event: EventBody) => void
 
 /** What the tool runner needs from its run. */
 export interface ToolRun {
+  readonly runId: string
   readonly signal: AbortSignal
   /** The run's own events (stamped with the session's id). */
   readonly emit: Emit
@@ -74,8 +78,14 @@ export async function runToolCalls(
 ): Promise<ToolResultPart[]> {
   const { signal, emit } = run
   const results = new Map<string, ToolResultPart>()
+  // With several calls in the turn, each result is logged as it comes, so a resume after a crash
+  // keeps the finished ones (one call's result is in the tool message that follows at once).
+  const several = calls.length > 1
   const one = async (call: ToolCallPart) => {
-    results.set(call.id, await runToolCall(host, call, run))
+    const result = await runToolCall(host, call, run)
+    results.set(call.id, result)
+    if (several && !signal.aborted)
+      await host.record(run.runId, [{ type: 'tool-result', runId: run.runId, result }])
   }
   for (const batch of batchesOf(host, calls)) {
     if (signal.aborted) break
@@ -157,9 +167,27 @@ export function suggestedRule(tool: Tool, input: unknown): string {
   return target === undefined || target === '' ? tool.name : `${tool.name}(${target})`
 }
 
-type Verdict =
-  | { behavior: 'allow'; reason: string; source: 'rule' | 'mode' | 'hook' | 'user' | 'headless' }
-  | { behavior: 'deny'; reason: string; source: 'rule' | 'mode' | 'hook' | 'user' | 'headless' }
+interface Verdict {
+  behavior: 'allow' | 'deny'
+  reason: string
+  source: 'rule' | 'mode' | 'hook' | 'user' | 'headless'
+  /** The rule that decided, and where it is written. */
+  rule?: { text: string; scope: string; file?: string }
+}
+
+/** The log entry of a permission decision. */
+function permissionEntry(runId: string, call: ToolCallPart, verdict: Verdict): LogEntry {
+  return {
+    type: 'permission',
+    runId,
+    toolCallId: call.id,
+    tool: call.name,
+    behavior: verdict.behavior,
+    reason: verdict.reason,
+    source: verdict.source,
+    ...(verdict.rule ? { rule: verdict.rule } : {}),
+  }
+}
 
 async function runToolCall(host: ToolCallHost, call: ToolCallPart, run: ToolRun): Promise<ToolResultPart> {
   const { signal, emit } = run
@@ -206,6 +234,9 @@ async function runToolCall(host: ToolCallHost, call: ToolCallPart, run: ToolRun)
       reason,
       source: 'rule',
     })
+    await host.record(run.runId, [
+      permissionEntry(run.runId, call, { behavior: 'deny', reason, source: 'rule' }),
+    ])
     return fail(`Permission to use ${call.name} was denied: ${reason}`)
   }
   if (call.inputError !== undefined) {
@@ -261,7 +292,7 @@ async function runToolCall(host: ToolCallHost, call: ToolCallPart, run: ToolRun)
 
   if (!verdict) {
     try {
-      verdict = await decide(host, tool, call, input, decision, signal, emit)
+      verdict = await decide(host, tool, call, input, decision, signal, emit, run.runId)
     } catch (error) {
       if (error instanceof AbortedError) return fail(ABORTED_TEXT)
       verdict = {
@@ -279,6 +310,19 @@ async function runToolCall(host: ToolCallHost, call: ToolCallPart, run: ToolRun)
     reason: verdict.reason,
     source: verdict.source,
   })
+  // The decision, and for an allowed call its intent, are stored before the tool runs: a resume
+  // after a crash knows the call was in flight (and answers it, never runs it again).
+  const entries: LogEntry[] = [permissionEntry(run.runId, call, verdict)]
+  if (verdict.behavior === 'allow') {
+    entries.push({
+      type: 'tool-intent',
+      runId: run.runId,
+      toolCallId: call.id,
+      name: call.name,
+      ...(decision?.updatedInput === undefined ? {} : { input }),
+    })
+  }
+  await host.record(run.runId, entries)
   if (verdict.behavior === 'deny') return fail(`Permission to use ${call.name} was denied: ${verdict.reason}`)
   if (signal.aborted) return fail(ABORTED_TEXT)
 
@@ -368,6 +412,7 @@ async function decide(
   decision: PreToolUseDecision | undefined,
   signal: AbortSignal,
   emit: Emit,
+  runId: string,
 ): Promise<Verdict> {
   let reason: string
   if (decision?.decision === 'deny') {
@@ -380,8 +425,13 @@ async function decide(
   else if (host.permissions) {
     const verdict: PermissionDecision = host.permissions.decide(tool, input)
     const source = verdict.rule ? 'rule' : 'mode'
-    if (verdict.behavior === 'allow') return { behavior: 'allow', reason: verdict.reason, source }
-    if (verdict.behavior === 'deny') return { behavior: 'deny', reason: verdict.reason, source }
+    const rule = verdict.rule && {
+      text: verdict.rule.text,
+      scope: verdict.rule.source.scope,
+      ...(verdict.rule.source.file === undefined ? {} : { file: verdict.rule.source.file }),
+    }
+    if (verdict.behavior === 'allow' || verdict.behavior === 'deny')
+      return { behavior: verdict.behavior, reason: verdict.reason, source, ...(rule ? { rule } : {}) }
     reason = verdict.reason
   } else if (host.allowedNames.has(tool.name)) {
     return { behavior: 'allow', reason: `${tool.name} is in the allowed tools`, source: 'rule' }
@@ -423,7 +473,10 @@ async function decide(
   if (answer.behavior === 'allow-always') {
     const keep = answer.rule ?? rule
     try {
-      await host.permissions?.addRule(keep, 'allow', { persist: 'local' })
+      if (host.permissions) {
+        await host.permissions.addRule(keep, 'allow', { persist: 'local' })
+        await host.record(runId, [{ type: 'rule', rule: keep, behavior: 'allow', persisted: 'local' }])
+      }
     } catch (error) {
       host.logger.warn(`could not keep the rule '${keep}': ${messageOf(error)}`)
       emit({

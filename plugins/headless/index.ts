@@ -6,7 +6,7 @@
  */
 import { resolve as resolvePath } from 'node:path'
 import { definePlugin, type FrontendRunContext, frontendRef, isTauError } from '../../kernel/index.js'
-import { type AgentSession, agentRuntimeRef } from '../agent/index.js'
+import { type AgentEvent, type AgentSession, agentRuntimeRef } from '../agent/index.js'
 import { mcpServersRef } from '../mcp/index.js'
 import { type ResumePlan, sessionServiceRef } from '../session/index.js'
 import { slashCommandsRef } from '../slash-commands/index.js'
@@ -73,7 +73,9 @@ export default definePlugin({
       if (prompt === undefined && !isTTY(context.stdin))
         prompt = (await readAll(context.stdin, context.signal)).trim()
       if (context.signal.aborted) return 130
-      if (prompt === undefined || prompt === '') {
+      // --continue / --resume without a prompt: the interrupted run goes on (AgentSession.continue()).
+      const resuming = args.continue === true || args.resume !== undefined
+      if ((prompt === undefined || prompt === '') && !(resuming && args.print)) {
         if (!args.print) {
           err(`${INTERACTIVE_UNAVAILABLE}\n`)
           return 2
@@ -84,7 +86,7 @@ export default definePlugin({
       // `/name args` runs a slash command's prompt (command files, MCP prompts); other text,
       // and a slash command no source knows, goes to the model as typed.
       const slashCommands = ctx.tryResolve(slashCommandsRef)
-      if (slashCommands && prompt.startsWith('/')) {
+      if (slashCommands && prompt?.startsWith('/')) {
         try {
           const expanded = await slashCommands.expand(prompt, { signal: context.signal })
           if (expanded) prompt = expanded.prompt
@@ -128,12 +130,21 @@ export default definePlugin({
         return code === 'TAU_CLI_USAGE' ? 2 : 1
       }
       try {
-        for await (const event of session.run(prompt, {
+        const options = {
           signal: context.signal,
           ...(args.maxTurns !== undefined ? { maxTurns: args.maxTurns } : {}),
-        })) {
-          output.write(event)
         }
+        let events: AsyncIterable<AgentEvent>
+        try {
+          events =
+            prompt === undefined || prompt === '' ? session.continue(options) : session.run(prompt, options)
+        } catch (error) {
+          const code = isTauError(error) ? error.code : 'TAU_AGENT_FAILED'
+          const hint = isTauError(error) ? ` (${error.hint})` : ''
+          output.failure(code, `${error instanceof Error ? error.message : String(error)}${hint}`)
+          return 1
+        }
+        for await (const event of events) output.write(event)
       } finally {
         await session.close('exit')
       }

@@ -17,6 +17,11 @@ export const SESSION_ERRORS = defineErrors('session', {
     hint: 'Session ids are letters, digits, - and _ (as `tau sessions` lists them).',
     userError: true,
   },
+  TAU_SESSION_LOCKED: {
+    title: 'The session is in use by another process',
+    hint: 'A session has one writer at a time. Wait for the process the message names to end, or go on in a copy (--fork-session). A lock left by a process that is gone is taken over by itself.',
+    userError: true,
+  },
   TAU_SESSION_BUSY: {
     title: 'The session is running or already compacting',
     hint: 'Compact between runs: wait for the run to end (or abort it), then /compact again.',

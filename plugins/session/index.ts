@@ -1,10 +1,11 @@
 /**
- * `session`: every agent session's conversation persisted as an append-only transcript (JSONL
- * files under `.tau/sessions/` by default; the store is the `session.store` service), written
- * before the loop goes on; resume and fork of stored sessions (`session.service`, used by
- * `tau start --continue / --resume ID / --fork-session`); token accounting; `tau sessions`.
+ * `session`: every agent session's log persisted as an append-only transcript (JSONL files under
+ * `$TAU_HOME/projects/<project-key>/` by default; the store is the `session.store` service),
+ * written before the loop goes on; one writer per session (a lease); resume and fork of stored
+ * sessions (`session.service`, used by `tau start --continue / --resume ID / --fork-session`),
+ * answering tool calls a crash left in flight; token accounting; `tau sessions`.
  */
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { isAbsolute, join } from 'node:path'
 import { z } from 'zod'
 import {
@@ -17,6 +18,7 @@ import {
   type Usage,
 } from '../../kernel/index.js'
 import { type AgentSession, agentHooksRef, agentRuntimeRef, type CompactionInfo } from '../agent/index.js'
+import type { PermissionMode } from '../permissions/index.js'
 import { providerRegistryRef } from '../providers/index.js'
 import { toolRegistryRef } from '../tools/index.js'
 import {
@@ -32,14 +34,16 @@ import {
   summaryRequestText,
 } from './compaction.js'
 import { SESSION_ERRORS } from './errors.js'
-import { JsonlTranscriptStore } from './jsonl-store.js'
+import { type Durability, JsonlTranscriptStore } from './jsonl-store.js'
 import { type CompactionResult, type ResumePlan, type SessionService, sessionServiceRef } from './service.js'
 import { contextOf, estimateMessages, estimateText, estimateTools, type TokenCount } from './tokens.js'
 import {
+  type RecordBody,
   replay,
   type SessionMeta,
   type SessionSummary,
   TRANSCRIPT_VERSION,
+  type TranscriptLease,
   type TranscriptRecord,
   titleOf,
   transcriptStoreRef,
@@ -47,7 +51,13 @@ import {
 
 export * from './compaction.js'
 export { SESSION_ERRORS } from './errors.js'
-export { JsonlTranscriptStore, parseTranscript } from './jsonl-store.js'
+export {
+  type Durability,
+  type JsonlStoreOptions,
+  JsonlTranscriptStore,
+  LEASE_TTL_MS,
+  parseTranscript,
+} from './jsonl-store.js'
 export {
   type CompactionResult,
   type ResumeOptions,
@@ -64,42 +74,90 @@ export {
 } from './tokens.js'
 export * from './transcript.js'
 
-export const sessionConfig = z.strictObject({
-  /** Write transcripts (false: sessions are not persisted, and cannot be resumed). */
-  persist: z.boolean().default(true),
-  /** Where the JSONL store keeps transcripts; relative to the project directory. */
-  dir: z.string().min(1).default('.tau/sessions'),
-  /** Sync each record to disk before the loop goes on. */
-  fsync: z.boolean().default(true),
-  compaction: z
-    .strictObject({
-      /** Compact automatically (past the threshold, and on a context-length error). */
-      auto: z.boolean().default(true),
-      /** Compact before a model call when the session's tokens pass this share of the window. */
-      threshold: z.number().gt(0).max(1).default(0.8),
-      /** Tool results of this many latest tool turns are never cleared. */
-      keepToolResults: z.number().int().min(0).default(3),
-      /** This many latest model turns are kept verbatim by the summary. */
-      keepTurns: z.number().int().min(1).default(3),
-    })
-    .prefault({}),
-})
+export const sessionConfig = z
+  .strictObject({
+    /** Write transcripts (false: sessions are not persisted, and cannot be resumed). */
+    persist: z.boolean().default(true),
+    /**
+     * Where the JSONL store keeps transcripts (relative: to the project directory). Default
+     * `$TAU_HOME/projects/<project-key>/`, outside the workspace.
+     */
+    dir: z.string().min(1).optional(),
+    /** When records reach the disk: `turn` (one sync per turn, overlapped), `record`, `off`. */
+    durability: z.enum(['turn', 'record', 'off']).optional(),
+    /** The old name: `true` is durability `record`, `false` is `off`. */
+    fsync: z.boolean().optional(),
+    compaction: z
+      .strictObject({
+        /** Compact automatically (past the threshold, and on a context-length error). */
+        auto: z.boolean().default(true),
+        /** Compact before a model call when the session's tokens pass this share of the window. */
+        threshold: z.number().gt(0).max(1).default(0.8),
+        /** Tool results of this many latest tool turns are never cleared. */
+        keepToolResults: z.number().int().min(0).default(3),
+        /** This many latest model turns are kept verbatim by the summary. */
+        keepTurns: z.number().int().min(1).default(3),
+      })
+      .prefault({}),
+  })
+  .superRefine((config, check) => {
+    if (config.fsync === undefined || config.durability === undefined) return
+    if (durabilityOf(config) !== (config.fsync ? 'record' : 'off')) {
+      check.addIssue({
+        code: 'custom',
+        path: ['fsync'],
+        message: `fsync is the old name of durability (fsync: true is durability 'record', false is 'off'), and the two disagree here; set only durability`,
+      })
+    }
+  })
+
+/** The durability the config asks for: `durability`, else the old `fsync`, else `turn`. */
+export function durabilityOf(config: { durability?: Durability; fsync?: boolean }): Durability {
+  if (config.durability !== undefined) return config.durability
+  if (config.fsync !== undefined) return config.fsync ? 'record' : 'off'
+  return 'turn'
+}
+
+/**
+ * The folder name of a project under `$TAU_HOME/projects/`: its absolute path with every
+ * character other than a letter or digit made `-` (as Claude Code names `~/.claude/projects/`),
+ * cut with a hash when it is long.
+ */
+export function projectKey(projectDir: string): string {
+  const key = projectDir.replace(/[^A-Za-z0-9]/g, '-')
+  if (key.length <= 160) return key
+  return `${key.slice(0, 140)}-${createHash('sha256').update(projectDir).digest('hex').slice(0, 16)}`
+}
 
 export type SessionConfig = z.infer<typeof sessionConfig>
 
 /** What the plugin knows of a session it writes. */
 interface Tracked {
-  /** The meta line is in the store. */
-  written: boolean
+  /** Settles once the lease is held and the meta line is in the store; rejects when either failed. */
+  opening: Promise<void> | undefined
+  lease: TranscriptLease | undefined
+  /** The last seq written while no agent session of the id is open (resume, fork). */
+  seq: number
   system: string | undefined
   todos: string
   lastUsage: { usage: Usage; messages: number } | undefined
 }
 
+const fresh = (): Tracked => ({
+  opening: undefined,
+  lease: undefined,
+  seq: -1,
+  system: undefined,
+  todos: '[]',
+  lastUsage: undefined,
+})
+
+const MODES: readonly string[] = ['default', 'acceptEdits', 'plan', 'bypassPermissions']
+
 export default definePlugin({
   name: 'session',
   description:
-    'Session transcripts (JSONL under .tau/sessions/), resume and fork, token accounting, `tau sessions`',
+    'Session logs (JSONL under $TAU_HOME/projects/), one writer per session, resume after a crash, fork, token accounting, `tau sessions`',
   dependsOn: ['agent'],
   config: sessionConfig,
   setup(ctx) {
@@ -107,51 +165,123 @@ export default definePlugin({
     const hooks = ctx.hooksOf(agentHooksRef)
     const providers = ctx.resolve(providerRegistryRef)
     const toolRegistry = ctx.tryResolve(toolRegistryRef)
-    const dir = isAbsolute(ctx.config.dir) ? ctx.config.dir : join(ctx.paths.projectDir, ctx.config.dir)
+    const configured = ctx.config.dir
+    const dir =
+      configured === undefined
+        ? join(ctx.paths.tauHome, 'projects', projectKey(ctx.paths.projectDir))
+        : isAbsolute(configured)
+          ? configured
+          : join(ctx.paths.projectDir, configured)
     // A plugin set up earlier may provide another store (SQLite, PostgreSQL); else the JSONL files.
     const provided = ctx.tryResolve(transcriptStoreRef)
-    const jsonl = provided ? undefined : new JsonlTranscriptStore(dir, { fsync: ctx.config.fsync })
+    const jsonl = provided
+      ? undefined
+      : new JsonlTranscriptStore(dir, {
+          durability: durabilityOf(ctx.config),
+          // Transcripts of tau before 0.2 lived in the workspace: moved out once, at first use.
+          ...(configured === undefined
+            ? {
+                legacyDir: join(ctx.paths.projectDir, '.tau', 'sessions'),
+                onMoved: (notice: string) => ctx.logger.warn(notice),
+              }
+            : {}),
+        })
     const store = provided ?? jsonl!
     if (!provided) ctx.provide(transcriptStoreRef, store)
     const tracked = new Map<string, Tracked>()
 
     const sessionOf = (id: string): AgentSession | undefined => runtime.sessions().find((s) => s.id === id)
 
-    /** The session's state; writes the meta line at its first message (the title is its prompt). */
-    async function track(id: string, first: { role: string; content: unknown }): Promise<Tracked> {
+    /**
+     * The session's state. The first time: takes its lease, and writes the meta line (the title is
+     * the first prompt) unless the store has the session already.
+     */
+    function track(id: string, title: string): Tracked {
       let state = tracked.get(id)
       if (state) return state
-      state = { written: false, system: undefined, todos: '[]', lastUsage: undefined }
+      state = fresh()
       tracked.set(id, state)
-      if (await store.exists(id)) {
+      const opening = (async () => {
+        state.lease = await store.acquire(id)
         // An agent session created with the id of a stored one, not through resume(): go on appending.
-        state.written = true
-        return state
-      }
-      const session = sessionOf(id)
-      const meta: SessionMeta = {
-        type: 'meta',
-        version: TRANSCRIPT_VERSION,
-        id,
-        startedAt: new Date().toISOString(),
-        cwd: session?.cwd ?? ctx.paths.cwd,
-        model: session?.model ?? '',
-        title: first.role === 'user' && typeof first.content === 'string' ? titleOf(first.content) : '',
-        ...(session?.parent
-          ? { subagentOf: { id: session.parent.sessionId, toolCallId: session.parent.toolCallId } }
-          : {}),
-      }
-      await store.append(id, [meta])
-      state.written = true
+        if (await store.exists(id)) return
+        const session = sessionOf(id)
+        const meta: Omit<SessionMeta, 'seq'> = {
+          type: 'meta',
+          version: TRANSCRIPT_VERSION,
+          id,
+          startedAt: new Date().toISOString(),
+          cwd: session?.cwd ?? ctx.paths.cwd,
+          model: session?.model ?? '',
+          title: titleOf(title),
+          ...(session?.parent
+            ? { subagentOf: { id: session.parent.sessionId, toolCallId: session.parent.toolCallId } }
+            : {}),
+        }
+        await store.append(id, [stamp(id, state, meta)])
+      })()
+      state.opening = opening
+      // Tried again by the next write (the lease may be free by then).
+      opening.catch(() => {
+        if (tracked.get(id) === state && !state.lease) tracked.delete(id)
+      })
       return state
     }
 
+    /** A record with its place in the session's sequence (shared with its events) and an id. */
+    function stamp(id: string, state: Tracked, body: RecordBody): TranscriptRecord {
+      const session = sessionOf(id)
+      const seq = session ? session.nextSeq() : ++state.seq
+      // The meta record's id is the session's.
+      return (
+        body.type === 'meta' ? { seq, ...body } : { seq, id: randomUUID(), ...body }
+      ) as TranscriptRecord
+    }
+
+    /** Writes records of a session in the order of the calls (stamped after its opening). */
+    async function write(id: string, bodies: readonly RecordBody[], title = ''): Promise<void> {
+      const state = track(id, title)
+      await state.opening
+      await store.append(
+        id,
+        bodies.map((body) => stamp(id, state, body)),
+      )
+    }
+
     if (ctx.config.persist) {
+      hooks.runStart.tapPromise(async ({ sessionId, runId, prompt, options, model, resumes }) => {
+        await write(
+          sessionId,
+          [
+            {
+              type: 'run-start',
+              at: new Date().toISOString(),
+              runId,
+              ...(prompt === undefined ? {} : { prompt }),
+              options: { ...options },
+              model,
+              ...(resumes === undefined ? {} : { resumes }),
+            },
+          ],
+          prompt ?? '',
+        )
+      })
+      hooks.runEnd.tapPromise(async ({ sessionId, isError: _, ...end }) => {
+        if (!tracked.has(sessionId)) return
+        await write(sessionId, [{ type: 'run-end', at: new Date().toISOString(), ...end }])
+        await store.sync(sessionId)
+      })
+      hooks.record.tapPromise(async ({ sessionId, entries }) => {
+        const at = new Date().toISOString()
+        await write(
+          sessionId,
+          entries.map((entry) => ({ ...entry, at })),
+        )
+      })
       hooks.messageAppended.tapPromise(async ({ sessionId, message, index }) => {
-        const state = await track(sessionId, message)
-        const records: TranscriptRecord[] = [
-          { type: 'message', index, at: new Date().toISOString(), message },
-        ]
+        const records: RecordBody[] = [{ type: 'message', index, at: new Date().toISOString(), message }]
+        const title = message.role === 'user' && typeof message.content === 'string' ? message.content : ''
+        const state = track(sessionId, title)
         if (message.role === 'tool') {
           const todos = sessionOf(sessionId)?.todos
           const text = JSON.stringify(todos ?? [])
@@ -160,7 +290,9 @@ export default definePlugin({
             records.push({ type: 'todos', todos })
           }
         }
-        await store.append(sessionId, records)
+        await write(sessionId, records, title)
+        // The end of a turn (its results are in): the durability point of `turn`.
+        if (message.role === 'tool') await store.sync(sessionId)
       })
       hooks.beforeModelCall.tapPromise(async (call) => {
         const session = sessionOf(call.sessionId)
@@ -169,32 +301,41 @@ export default definePlugin({
           const system = await session.systemPrompt()
           if (system !== state.system) {
             state.system = system
-            await store.append(call.sessionId, [{ type: 'system', text: system }])
+            await write(call.sessionId, [{ type: 'system', text: system }])
           }
         }
         return call
       })
-      hooks.afterModelCall.tapPromise(async ({ sessionId, response }) => {
+      hooks.afterModelCall.tapPromise(async ({ sessionId, runId, turn, response, costUsd }) => {
         const state = tracked.get(sessionId)
         const messages = sessionOf(sessionId)?.conversation.length
         if (!state || messages === undefined) return
         state.lastUsage = { usage: response.usage, messages }
-        await store.append(sessionId, [{ type: 'usage', usage: response.usage, messages }])
+        await write(sessionId, [
+          {
+            type: 'usage',
+            usage: response.usage,
+            messages,
+            runId,
+            turn,
+            ...(costUsd === undefined ? {} : { costUsd }),
+          },
+        ])
       })
       hooks.sessionEnd.tapPromise(async ({ sessionId }) => {
+        const state = tracked.get(sessionId)
         tracked.delete(sessionId)
-        await store.close(sessionId)
+        try {
+          await store.close(sessionId)
+        } finally {
+          await state?.lease?.release()
+        }
       })
     } else {
       hooks.afterModelCall.tapPromise(async ({ sessionId, response }) => {
         const messages = sessionOf(sessionId)?.conversation.length
         if (messages === undefined) return
-        const state = tracked.get(sessionId) ?? {
-          written: false,
-          system: undefined,
-          todos: '[]',
-          lastUsage: undefined,
-        }
+        const state = tracked.get(sessionId) ?? fresh()
         state.lastUsage = { usage: response.usage, messages }
         tracked.set(sessionId, state)
       })
@@ -214,28 +355,79 @@ export default definePlugin({
         }
         target = latest.id
       }
+      // The one writer: a second process resuming the same session stops here, before any write.
+      const lease = persist && !options.fork ? await store.acquire(target) : undefined
+      try {
+        return await prepare(target, lease, options.fork === true)
+      } catch (error) {
+        await lease?.release()
+        throw error
+      }
+    }
+
+    async function prepare(
+      target: string,
+      lease: TranscriptLease | undefined,
+      fork: boolean,
+    ): Promise<ResumePlan> {
       const read = await store.read(target)
       const state = replay(read.records, store.location(target))
+      const messages = state.messages.slice()
+      const answerAt = messages.length
+      if (state.answers) {
+        // Tool calls the process stopped in: answered (never run again), so no request carries
+        // a call without its result.
+        messages.push({ role: 'tool', content: state.answers })
+      }
+      const mode =
+        state.mode !== undefined && MODES.includes(state.mode) ? (state.mode as PermissionMode) : undefined
       const base = {
         cwd: state.meta.cwd,
-        model: state.meta.model,
-        conversation: Conversation.of(state.messages),
+        model: state.model,
+        conversation: Conversation.of(messages),
         todos: state.todos,
         ...(state.systemPrompt === undefined ? {} : { systemPrompt: state.systemPrompt }),
+        ...(mode === undefined ? {} : { permissionMode: mode, loggedMode: mode }),
+        loggedModel: state.model,
+        ...(state.rules.length > 0 ? { sessionRules: state.rules } : {}),
       }
       const trackedState: Tracked = {
-        written: true,
+        ...fresh(),
+        opening: Promise.resolve(),
+        lease,
+        seq: state.lastSeq,
         system: state.systemPrompt,
         todos: JSON.stringify(state.todos),
         lastUsage: state.lastUsage,
       }
-      if (!options.fork) {
+      if (!fork) {
+        if (state.answers && persist) {
+          const at = new Date().toISOString()
+          const record = stamp(target, trackedState, {
+            type: 'message',
+            index: answerAt,
+            at,
+            message: { role: 'tool', content: state.answers },
+          })
+          await store.append(target, [record])
+        }
         tracked.set(target, trackedState)
-        return { options: { id: target, ...base }, from: state.meta, warnings: read.warnings }
+        return {
+          options: {
+            id: target,
+            ...base,
+            lastSeq: trackedState.seq,
+            ...(state.interrupted ? { interrupted: state.interrupted } : {}),
+          },
+          from: state.meta,
+          warnings: read.warnings,
+          ...(state.interrupted ? { interrupted: state.interrupted.runId } : {}),
+          ...(state.answers ? { answered: state.answers.length } : {}),
+        }
       }
       const forkId = randomUUID()
       const now = new Date().toISOString()
-      const copy: TranscriptRecord[] = [
+      const bodies: RecordBody[] = [
         {
           type: 'meta',
           version: TRANSCRIPT_VERSION,
@@ -247,17 +439,30 @@ export default definePlugin({
           parent: { id: target, messages: state.messages.length },
         },
         ...(state.systemPrompt === undefined ? [] : [{ type: 'system' as const, text: state.systemPrompt }]),
-        ...state.messages.map((message, index) => ({ type: 'message' as const, index, at: now, message })),
+        ...messages.map((message, index) => ({ type: 'message' as const, index, at: now, message })),
         ...(state.todos.length > 0 ? [{ type: 'todos' as const, todos: state.todos }] : []),
         ...(state.lastUsage ? [{ type: 'usage' as const, ...state.lastUsage }] : []),
+        ...(mode === undefined ? [] : [{ type: 'mode' as const, mode, at: now }]),
+        ...(state.model === state.meta.model
+          ? []
+          : [{ type: 'model' as const, model: state.model, at: now }]),
+        ...state.rules.map((rule) => ({ type: 'rule' as const, ...rule, at: now })),
       ]
-      if (persist) await store.append(forkId, copy)
-      tracked.set(forkId, trackedState)
+      const forkState: Tracked = { ...trackedState, seq: -1, opening: Promise.resolve(), lease: undefined }
+      if (persist) {
+        forkState.lease = await store.acquire(forkId)
+        await store.append(
+          forkId,
+          bodies.map((body) => stamp(forkId, forkState, body)),
+        )
+      }
+      tracked.set(forkId, forkState)
       return {
-        options: { id: forkId, ...base },
+        options: { id: forkId, ...base, lastSeq: forkState.seq },
         from: state.meta,
         forkedFrom: target,
         warnings: read.warnings,
+        ...(state.answers ? { answered: state.answers.length } : {}),
       }
     }
     const persist = ctx.config.persist
@@ -331,7 +536,7 @@ export default definePlugin({
           const state = tracked.get(sessionId)
           if (state) state.lastUsage = undefined
           const tokensAfter = (await tokens(sessionId)).used
-          const record: TranscriptRecord = {
+          const record: RecordBody = {
             type: 'compaction',
             at: new Date().toISOString(),
             trigger: how.trigger,
@@ -341,7 +546,7 @@ export default definePlugin({
             tokensBefore,
             tokensAfter,
           }
-          if (persist && state?.written) await store.append(sessionId, [record])
+          if (persist && state?.lease) await write(sessionId, [record])
           ctx.logger.debug('compacted', { sessionId, cleared: cleared.length, summarized: summary?.to ?? 0 })
           return {
             clearedResults: cleared.length,

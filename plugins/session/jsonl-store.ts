@@ -20,25 +20,62 @@
  *   be missing although the step after it already happened (its tool ran, the next request went
  *   out), as the record being synced at that moment always could. A process crash loses nothing.
  */
+import { randomUUID } from 'node:crypto'
 import { fdatasync, writeSync } from 'node:fs'
-import { type FileHandle, mkdir, open, readdir, readFile, stat, truncate } from 'node:fs/promises'
+import {
+  copyFile,
+  type FileHandle,
+  link,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rmdir,
+  stat,
+  truncate,
+  unlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { TauError } from '../../kernel/index.js'
 import { SESSION_ERRORS } from './errors.js'
 import {
+  type LeaseHolder,
   recordProblem,
   type SessionSummary,
+  type TranscriptLease,
   type TranscriptRead,
   type TranscriptRecord,
   type TranscriptStore,
 } from './transcript.js'
 
+/**
+ * When records reach the disk. `turn`: one fdatasync per turn (sync()), in the background while
+ * the loop goes on; `record`: every record, the next one written once the previous one's sync
+ * completed; `off`: never (the OS writes back when it likes). In every mode each record is
+ * written to the file before append() resolves, so a crash or kill of the process loses nothing.
+ */
+export type Durability = 'turn' | 'record' | 'off'
+
+/** A lease on another host is taken over when its lock file was not renewed for this long. */
+export const LEASE_TTL_MS = 10 * 60_000
+const LEASE_RENEW_MS = 60_000
+
 /** Session ids are file names: no separators, no dots at the start. */
 const ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/
 
 export interface JsonlStoreOptions {
-  /** fdatasync every record, the next record waiting for the previous one's sync (default true). */
-  readonly fsync?: boolean
+  /** Default `turn` (see Durability). */
+  readonly durability?: Durability
+  /**
+   * Where transcripts were kept before (`<project>/.tau/sessions`): its transcripts are moved
+   * into `dir` at the store's first use, and `onMoved` is told once.
+   */
+  readonly legacyDir?: string
+  readonly onMoved?: (notice: string) => void
   /** The sync call (tests observe the order with it); default fdatasync(2) on the file. */
   readonly datasync?: (fd: number) => Promise<void>
 }
@@ -100,8 +137,14 @@ export function parseTranscript(text: string, file: string): TranscriptRead & { 
 
 export class JsonlTranscriptStore implements TranscriptStore {
   readonly kind = 'jsonl'
+  readonly durability: Durability
   private readonly fsync: boolean
   private readonly datasync: (fd: number) => Promise<void>
+  private readonly legacyDir: string | undefined
+  private readonly onMoved: ((notice: string) => void) | undefined
+  private migrated: Promise<void> | undefined
+  /** Leases this store holds, by session id. */
+  private readonly leases = new Map<string, JsonlLease>()
   private readonly handles = new Map<string, Promise<OpenTranscript>>()
   /** Appends of a session, one after another. */
   private readonly queues = new Map<string, Promise<unknown>>()
@@ -110,8 +153,98 @@ export class JsonlTranscriptStore implements TranscriptStore {
     readonly dir: string,
     options: JsonlStoreOptions = {},
   ) {
-    this.fsync = options.fsync ?? true
+    this.durability = options.durability ?? 'turn'
+    this.fsync = this.durability === 'record'
     this.datasync = options.datasync ?? fdatasyncOf
+    this.legacyDir = options.legacyDir
+    this.onMoved = options.onMoved
+  }
+
+  /** Moves the transcripts of the old location in, once, before the first use. */
+  private ready(): Promise<void> {
+    this.migrated ??= this.migrate()
+    return this.migrated
+  }
+
+  private async migrate(): Promise<void> {
+    const legacy = this.legacyDir
+    if (legacy === undefined || legacy === this.dir) return
+    const names = await readdir(legacy).catch(() => [] as string[])
+    const files = names.filter((name) => name.endsWith('.jsonl') && ID.test(name.slice(0, -6)))
+    if (files.length === 0) return
+    await mkdir(this.dir, { recursive: true })
+    let moved = 0
+    for (const name of files) {
+      const to = join(this.dir, name)
+      if (await exists(to)) continue
+      const from = join(legacy, name)
+      try {
+        await rename(from, to)
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error
+        await copyFile(from, to)
+        await unlink(from)
+      }
+      moved++
+    }
+    await rmdir(legacy).catch(() => undefined)
+    if (moved > 0) {
+      this.onMoved?.(
+        `moved ${moved} session transcript${moved === 1 ? '' : 's'} from ${legacy} to ${this.dir} (tau keeps its own files outside the workspace, where search tools and git do not see them)`,
+      )
+    }
+  }
+
+  private lockFile(id: string): string {
+    return join(this.dir, `${checkId(id)}.lock`)
+  }
+
+  async acquire(id: string): Promise<TranscriptLease> {
+    const file = this.lockFile(id)
+    await this.ready()
+    const held = this.leases.get(id)
+    if (held) throw lockedError(id, file, held.holder, 'this process')
+    await mkdir(this.dir, { recursive: true })
+    const holder: LeaseHolder = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() }
+    const token = randomUUID()
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await writeFile(file, `${JSON.stringify({ ...holder, token })}\n`, { flag: 'wx' })
+        const lease = new JsonlLease(id, file, holder, token, () => this.leases.delete(id))
+        this.leases.set(id, lease)
+        return lease
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw error
+      }
+      const current = await readLock(file)
+      if (current === undefined) continue // it went away (or is being written): try again
+      if (!(await isStale(file, current))) throw lockedError(id, file, current)
+      await takeOver(file, current, token).catch(() => undefined)
+    }
+  }
+
+  async sync(id: string): Promise<void> {
+    if (this.durability !== 'turn') return
+    const previous = this.queues.get(id) ?? Promise.resolve()
+    const next = previous
+      .catch(() => undefined)
+      .then(async () => {
+        const opened = this.handles.get(id)
+        const file = opened ? await opened.catch(() => undefined) : undefined
+        if (!file) return
+        // Overlapped: the loop goes on; the next sync and close() wait for this one.
+        const before = file.synced
+        file.synced = before.then(() =>
+          this.datasync(file.handle.fd).then(
+            () => undefined,
+            (error: unknown) => {
+              file.failure = error
+            },
+          ),
+        )
+      })
+    this.queues.set(id, next)
+    return next
   }
 
   location(id: string): string {
@@ -133,8 +266,8 @@ export class JsonlTranscriptStore implements TranscriptStore {
       if (this.fsync) {
         // The record before this one is on disk before this one is written (see the top).
         await file.synced
-        if (file.failure !== undefined) throw file.failure
       }
+      if (file.failure !== undefined) throw file.failure
       try {
         // Synchronous: a small append to the page cache costs less than a thread-pool round trip.
         for (let offset = 0; offset < line.length; )
@@ -174,6 +307,7 @@ export class JsonlTranscriptStore implements TranscriptStore {
 
   private async openForAppend(id: string): Promise<FileHandle> {
     const file = this.location(id)
+    await this.ready()
     await mkdir(this.dir, { recursive: true })
     const existing = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return undefined
@@ -195,6 +329,7 @@ export class JsonlTranscriptStore implements TranscriptStore {
 
   async read(id: string): Promise<TranscriptRead> {
     const file = this.location(id)
+    await this.ready()
     let text: string
     try {
       text = await readFile(file, 'utf8')
@@ -211,6 +346,7 @@ export class JsonlTranscriptStore implements TranscriptStore {
   }
 
   async exists(id: string): Promise<boolean> {
+    await this.ready()
     return stat(this.location(id)).then(
       () => true,
       () => false,
@@ -218,6 +354,7 @@ export class JsonlTranscriptStore implements TranscriptStore {
   }
 
   async list(): Promise<SessionSummary[]> {
+    await this.ready()
     const names = await readdir(this.dir).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return [] as string[]
       throw error
@@ -274,7 +411,113 @@ export class JsonlTranscriptStore implements TranscriptStore {
 
   async closeAll(): Promise<void> {
     await Promise.all([...this.handles.keys()].map((id) => this.close(id)))
+    await Promise.all([...this.leases.values()].map((lease) => lease.release()))
   }
+}
+
+/** A lock file `<id>.lock` (pid, host, start time, token), renewed by touching it. */
+class JsonlLease implements TranscriptLease {
+  private released = false
+  private readonly timer: NodeJS.Timeout
+
+  constructor(
+    readonly sessionId: string,
+    private readonly file: string,
+    readonly holder: LeaseHolder,
+    private readonly token: string,
+    private readonly onRelease: () => void,
+  ) {
+    // Only a lease on another host can expire; touching keeps it fresh for them.
+    this.timer = setInterval(() => {
+      this.renew().catch(() => undefined)
+    }, LEASE_RENEW_MS)
+    this.timer.unref()
+  }
+
+  async renew(): Promise<void> {
+    const current = await readLock(this.file)
+    if (current?.token !== this.token) {
+      throw new TauError(
+        SESSION_ERRORS.TAU_SESSION_LOCKED,
+        `the lease on session ${this.sessionId} was lost${current ? ` to ${describeHolder(current)}` : ''} (${this.file})`,
+        { plugin: 'session' },
+      )
+    }
+    const now = new Date()
+    await utimes(this.file, now, now)
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return
+    this.released = true
+    clearInterval(this.timer)
+    this.onRelease()
+    const current = await readLock(this.file)
+    if (current?.token === this.token) await unlink(this.file).catch(() => undefined)
+  }
+}
+
+type LockContent = LeaseHolder & { readonly token: string }
+
+async function readLock(file: string): Promise<LockContent | undefined> {
+  try {
+    const value = JSON.parse(await readFile(file, 'utf8')) as Partial<LockContent>
+    if (typeof value.pid !== 'number' || typeof value.host !== 'string' || typeof value.token !== 'string')
+      return undefined
+    return value as LockContent
+  } catch {
+    return undefined
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    // EPERM: it exists, as another user's process.
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** On this host: the holder's process is gone. Elsewhere: the lock was not renewed within the TTL. */
+async function isStale(file: string, lock: LockContent): Promise<boolean> {
+  if (lock.host === hostname()) return lock.pid !== process.pid && !pidAlive(lock.pid)
+  const info = await stat(file).catch(() => undefined)
+  return info !== undefined && Date.now() - info.mtimeMs > LEASE_TTL_MS
+}
+
+/**
+ * Removes a stale lock, and only that one: it is renamed aside first, and put back if what was
+ * moved is not the stale lock (another process took it over in between).
+ */
+async function takeOver(file: string, stale: LockContent, token: string): Promise<void> {
+  const aside = `${file}.${token}.stale`
+  await rename(file, aside)
+  const moved = await readLock(aside)
+  if (moved?.token !== stale.token) {
+    await link(aside, file).catch(() => undefined)
+  }
+  await unlink(aside).catch(() => undefined)
+}
+
+function describeHolder(holder: LeaseHolder): string {
+  return `process ${holder.pid} on ${holder.host} (since ${holder.startedAt})`
+}
+
+function lockedError(id: string, file: string, holder: LeaseHolder, who?: string): TauError {
+  return new TauError(
+    SESSION_ERRORS.TAU_SESSION_LOCKED,
+    `session ${id} is in use by ${who ?? describeHolder(holder)}; its lock is ${file}`,
+    { plugin: 'session' },
+  )
+}
+
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    () => false,
+  )
 }
 
 function checkId(id: string): string {

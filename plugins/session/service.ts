@@ -1,6 +1,7 @@
 /** The `session.service` contract: list stored sessions, resume or fork one, count a session's tokens. */
 import { type Conversation, defineService } from '../../kernel/index.js'
-import type { Todo } from '../agent/index.js'
+import type { InterruptedRun, Todo } from '../agent/index.js'
+import type { PermissionMode } from '../permissions/index.js'
 import type { TokenCount } from './tokens.js'
 import type { SessionMeta, SessionSummary, TranscriptStore } from './transcript.js'
 
@@ -14,6 +15,20 @@ export interface ResumeOptions {
   readonly todos: readonly Todo[]
   /** Undefined when the session never reached a model call (it is built afresh). */
   readonly systemPrompt?: string
+  /** The last seq of the log: the session's events and records go on after it. */
+  readonly lastSeq: number
+  /** The mode the log last records (the session starts in it, unless told otherwise). */
+  readonly permissionMode?: PermissionMode
+  readonly loggedMode?: string
+  /** The model the log last records (the meta's, or a later override). */
+  readonly loggedModel: string
+  /** Rules granted during the session, restored (session scope). */
+  readonly sessionRules?: ReadonlyArray<{
+    readonly rule: string
+    readonly behavior: 'allow' | 'ask' | 'deny'
+  }>
+  /** The run the process stopped in: `AgentSession.continue()` goes on with it. */
+  readonly interrupted?: InterruptedRun
 }
 
 export interface ResumePlan {
@@ -24,6 +39,10 @@ export interface ResumePlan {
   readonly forkedFrom?: string
   /** What reading the transcript tolerated (a torn last line). */
   readonly warnings: readonly string[]
+  /** Set when the log's last run has no end (the process stopped during it): its id. */
+  readonly interrupted?: string
+  /** How many tool calls in flight at the stop were answered (with an error, or their logged result). */
+  readonly answered?: number
 }
 
 /** What a compaction did. */
@@ -43,7 +62,9 @@ export interface SessionService {
   /**
    * Prepares a stored session to go on: `latest` is the newest. With `fork`, the transcript is
    * copied under a new id linked to its parent, and the copy goes on (the parent is untouched).
-   * Throws TAU_SESSION_NOT_FOUND, TAU_SESSION_CORRUPT.
+   * Takes the session's lease (released at the agent session's end). Tool calls the process
+   * stopped in are answered in the log first. Throws TAU_SESSION_NOT_FOUND, TAU_SESSION_CORRUPT,
+   * TAU_SESSION_LOCKED (another process has it).
    */
   resume(id: string | 'latest', options?: { readonly fork?: boolean }): Promise<ResumePlan>
   /** Tokens of an open agent session's next request, and the model's context window. */

@@ -4,14 +4,39 @@
  * list when it changes, the usage of each model call. A store keeps them (the default: one JSONL
  * file per session); `replay()` turns records back into the state a session resumes from.
  */
-import { defineService, type Message, type Usage } from '../../kernel/index.js'
-import type { Todo } from '../agent/index.js'
+import {
+  addUsage,
+  defineService,
+  type Message,
+  type ToolCallPart,
+  type ToolResultPart,
+  type Usage,
+} from '../../kernel/index.js'
+import {
+  INTERRUPTED_CALL_TEXT,
+  type InterruptedRun,
+  type LogEntry,
+  type Todo,
+  UNSTARTED_CALL_TEXT,
+} from '../agent/index.js'
 import { applyClearing, applySummary, type ClearedResult, type SummaryReplacement } from './compaction.js'
 
-/** Format version of the records, in `meta.version`. */
-export const TRANSCRIPT_VERSION = 1
+/**
+ * Format version of the records, in `meta.version`. 2: every record has `seq` and `id`; run
+ * boundaries, tool intents, permission decisions and session state are records. Version 1
+ * transcripts (no seq, no id, none of those records) are read as they are.
+ */
+export const TRANSCRIPT_VERSION = 2
 
-export interface SessionMeta {
+/** What every record carries from version 2 on (absent in version 1 transcripts). */
+export interface Stamp {
+  /** Position in the session's one sequence (shared with its events); monotonic in the file. */
+  readonly seq?: number
+  /** Unique id of the record. */
+  readonly id?: string
+}
+
+export interface SessionMeta extends Stamp {
   readonly type: 'meta'
   readonly version: number
   readonly id: string
@@ -28,22 +53,61 @@ export interface SessionMeta {
   readonly subagentOf?: { readonly id: string; readonly toolCallId: string }
 }
 
-export type TranscriptRecord =
-  | SessionMeta
+/** A record without its stamp: what a writer hands over (the store's writer stamps it). */
+export type RecordBody =
+  /** Its `id` is the session's, which is also the meta record's id. */
+  | Omit<SessionMeta, 'seq'>
   /** The system prompt the session sends (again when it changes). */
   | { readonly type: 'system'; readonly text: string }
   /** A message of the conversation; `index` is its position, so gaps and repeats are detected. */
   | { readonly type: 'message'; readonly index: number; readonly at: string; readonly message: Message }
   | { readonly type: 'todos'; readonly todos: readonly Todo[] }
-  /** Provider-reported usage of a model call; `messages` is the conversation length after it. */
-  | { readonly type: 'usage'; readonly usage: Usage; readonly messages: number }
-  | CompactionRecord
+  /**
+   * Provider-reported usage of a model call; `messages` is the conversation length after it. From
+   * version 2: the run, its model call number, and the run's cost so far where prices are known.
+   */
+  | {
+      readonly type: 'usage'
+      readonly usage: Usage
+      readonly messages: number
+      readonly runId?: string
+      readonly turn?: number
+      readonly costUsd?: number
+    }
+  | Omit<CompactionRecord, 'seq' | 'id'>
+  /** A run began: its prompt (none for a continuation) and limits. */
+  | {
+      readonly type: 'run-start'
+      readonly at: string
+      readonly runId: string
+      readonly prompt?: string
+      readonly options: Readonly<Record<string, number>>
+      readonly model: string
+      /** A continuation: the interrupted run it goes on with. */
+      readonly resumes?: string
+    }
+  /** A run ended (every path): why, and its counters. */
+  | {
+      readonly type: 'run-end'
+      readonly at: string
+      readonly runId: string
+      readonly stopReason: string
+      readonly turns: number
+      readonly usage: Usage
+      readonly costUsd?: number
+      readonly durationMs: number
+      readonly error?: { readonly code: string; readonly message: string }
+    }
+  /** What the loop logs besides messages (see plugins/agent/log.ts), with its time. */
+  | (LogEntry & { readonly at: string })
+
+export type TranscriptRecord = RecordBody & Stamp
 
 /**
  * A compaction: first the cleared tool results (by message index), then, if there is one, the
  * summary replacing messages `[from, to)`. Messages after it are numbered from the new length.
  */
-export interface CompactionRecord {
+export interface CompactionRecord extends Stamp {
   readonly type: 'compaction'
   readonly at: string
   readonly trigger: 'auto' | 'manual'
@@ -81,16 +145,46 @@ export interface SessionSummary {
   readonly warnings: readonly string[]
 }
 
+/** Who holds a session's lease (the one writer of its log). */
+export interface LeaseHolder {
+  readonly pid: number
+  readonly host: string
+  /** ISO time the holder took the lease. */
+  readonly startedAt: string
+}
+
+/** The right to write a session's log; one writer at a time. */
+export interface TranscriptLease {
+  readonly sessionId: string
+  readonly holder: LeaseHolder
+  /** Keeps the lease (a store with expiring leases extends it); throws TAU_SESSION_LOCKED when it was lost. */
+  renew(): Promise<void>
+  /** Gives the lease up; idempotent. */
+  release(): Promise<void>
+}
+
 /**
- * Where transcripts live. Appends are durable when the promise resolves (the JSONL store writes
- * each record with one write call and syncs it), so a crash loses at most the record being
- * written. SQLite or PostgreSQL stores implement the same interface.
+ * Where transcripts live. Appends are written when the promise resolves (the JSONL store writes
+ * each record with one write call), so a crash of the process loses nothing appended; how soon
+ * they reach the disk is the store's durability (see `sync`). SQLite or PostgreSQL stores
+ * implement the same interface, and run the same contract tests
+ * (test/plugins/session/store-contract.ts).
  */
 export interface TranscriptStore {
   /** A name for messages (`jsonl`, `sqlite`). */
   readonly kind: string
-  /** Appends records of a session, in order; resolves once they are stored. */
+  /**
+   * Takes the session's lease: one writer at a time. A lease whose holder is gone (a dead process
+   * on this host, an expired lease) is taken over. Throws TAU_SESSION_LOCKED naming the holder.
+   */
+  acquire(id: string): Promise<TranscriptLease>
+  /** Appends records of a session, in order; resolves once they are written. */
   append(id: string, records: readonly TranscriptRecord[]): Promise<void>
+  /**
+   * A durability point (the end of a turn): what was appended so far goes to the disk. It may run
+   * in the background; the next sync and close() wait for it, and report its failure.
+   */
+  sync(id: string): Promise<void>
   /** All records of a session; throws TAU_SESSION_NOT_FOUND or TAU_SESSION_CORRUPT. */
   read(id: string): Promise<TranscriptRead>
   exists(id: string): Promise<boolean>
@@ -110,6 +204,20 @@ export const transcriptStoreRef = defineService<TranscriptStore>('session.store'
 export interface Replayed {
   readonly meta: SessionMeta
   readonly messages: Message[]
+  /** The highest `seq` in the log (-1: none, a version 1 transcript). */
+  readonly lastSeq: number
+  /** The mode, model and session rules the log last records. */
+  readonly mode: string | undefined
+  readonly model: string
+  readonly rules: ReadonlyArray<{ readonly rule: string; readonly behavior: 'allow' | 'ask' | 'deny' }>
+  /** The last run, when it has no run-end (the process stopped during it). */
+  readonly interrupted: InterruptedRun | undefined
+  /**
+   * Results for the tool calls of the last assistant message that have none (the process
+   * stopped during the turn): a logged result where there is one, else an error saying the call
+   * was interrupted (it had an intent) or never ran. Undefined when nothing is pending.
+   */
+  readonly answers: ToolResultPart[] | undefined
   readonly todos: readonly Todo[]
   readonly systemPrompt: string | undefined
   /** Compactions applied on the way. */
@@ -127,8 +235,19 @@ export function replay(records: readonly TranscriptRecord[], where: string): Rep
   let todos: readonly Todo[] = []
   let systemPrompt: string | undefined
   let lastUsage: Replayed['lastUsage']
+  let lastSeq = first.seq ?? -1
+  let mode: string | undefined
+  let model = first.model
+  const rules: Array<{ rule: string; behavior: 'allow' | 'ask' | 'deny' }> = []
+  let run:
+    | { runId: string; turns: number; usage: Usage; costUsd?: number; skillTools?: readonly string[] }
+    | undefined
+  // Of the tool calls since the last assistant message: which had an intent, which a result.
+  let intents = new Set<string>()
+  let results = new Map<string, ToolResultPart>()
   for (let i = 1; i < records.length; i++) {
     const record = records[i]!
+    if (record.seq !== undefined && record.seq > lastSeq) lastSeq = record.seq
     switch (record.type) {
       case 'message':
         if (record.index !== messages.length) {
@@ -137,6 +256,40 @@ export function replay(records: readonly TranscriptRecord[], where: string): Rep
           )
         }
         messages.push(record.message)
+        if (record.message.role !== 'tool') {
+          intents = new Set()
+          results = new Map()
+        }
+        break
+      case 'run-start':
+        // A continuation carries the counters of the interrupted run (still open) on.
+        run =
+          run !== undefined && record.resumes === run.runId
+            ? { ...run, runId: record.runId }
+            : { runId: record.runId, turns: 0, usage: { inputTokens: 0, outputTokens: 0 } }
+        break
+      case 'run-end':
+        if (run?.runId === record.runId) run = undefined
+        break
+      case 'tool-intent':
+        intents.add(record.toolCallId)
+        break
+      case 'tool-result':
+        results.set(record.result.toolCallId, record.result)
+        break
+      case 'permission':
+        break
+      case 'mode':
+        mode = record.mode
+        break
+      case 'model':
+        model = record.model
+        break
+      case 'rule':
+        if (record.persisted === undefined) rules.push({ rule: record.rule, behavior: record.behavior })
+        break
+      case 'skill-limit':
+        if (run?.runId === record.runId) run = { ...run, skillTools: record.tools }
         break
       case 'system':
         systemPrompt = record.text
@@ -146,6 +299,14 @@ export function replay(records: readonly TranscriptRecord[], where: string): Rep
         break
       case 'usage':
         lastUsage = { usage: record.usage, messages: record.messages }
+        if (run && record.runId === run.runId) {
+          run = {
+            ...run,
+            turns: record.turn ?? run.turns + 1,
+            usage: addUsage(run.usage, record.usage),
+            ...(record.costUsd === undefined ? {} : { costUsd: record.costUsd }),
+          }
+        }
         break
       case 'compaction':
         try {
@@ -168,7 +329,47 @@ export function replay(records: readonly TranscriptRecord[], where: string): Rep
         throw new Error(`${where}: record ${i + 1} is a second meta line`)
     }
   }
-  return { meta: first, messages, todos, systemPrompt, compactions, lastUsage }
+  const answers = pendingAnswers(messages, intents, results, (first.version ?? 1) < 2)
+  return {
+    meta: first,
+    messages,
+    todos,
+    systemPrompt,
+    compactions,
+    lastUsage,
+    lastSeq,
+    mode,
+    model,
+    rules,
+    interrupted: run,
+    answers,
+  }
+}
+
+/** Results for the calls of a trailing assistant message (see Replayed.answers). */
+function pendingAnswers(
+  messages: readonly Message[],
+  intents: ReadonlySet<string>,
+  results: ReadonlyMap<string, ToolResultPart>,
+  legacy: boolean,
+): ToolResultPart[] | undefined {
+  const last = messages.at(-1)
+  if (last?.role !== 'assistant' || typeof last.content === 'string') return undefined
+  const calls = last.content.filter((part): part is ToolCallPart => part.type === 'tool-call')
+  if (calls.length === 0) return undefined
+  return calls.map((call) => {
+    const logged = results.get(call.id)
+    if (logged) return logged
+    // A version 1 log has no intents: the call may have run.
+    const text = legacy || intents.has(call.id) ? INTERRUPTED_CALL_TEXT : UNSTARTED_CALL_TEXT
+    return {
+      type: 'tool-result' as const,
+      toolCallId: call.id,
+      toolName: call.name,
+      content: [{ type: 'text' as const, text }],
+      isError: true,
+    }
+  })
 }
 
 const ROLES = new Set(['system', 'user', 'assistant', 'tool'])
@@ -212,6 +413,32 @@ export function recordProblem(value: unknown): string | undefined {
         return 'a compaction summary needs from, to and message'
       return undefined
     }
+    case 'run-start':
+      return typeof record.runId === 'string' ? undefined : 'a run-start record needs runId'
+    case 'run-end':
+      return typeof record.runId === 'string' && typeof record.stopReason === 'string'
+        ? undefined
+        : 'a run-end record needs runId and stopReason'
+    case 'tool-intent':
+      return typeof record.toolCallId === 'string' ? undefined : 'a tool-intent record needs toolCallId'
+    case 'tool-result': {
+      const result = record.result as { toolCallId?: unknown } | undefined
+      return typeof result?.toolCallId === 'string' ? undefined : 'a tool-result record needs a result'
+    }
+    case 'permission':
+      return typeof record.toolCallId === 'string' && typeof record.behavior === 'string'
+        ? undefined
+        : 'a permission record needs toolCallId and behavior'
+    case 'mode':
+      return typeof record.mode === 'string' ? undefined : 'a mode record needs mode'
+    case 'model':
+      return typeof record.model === 'string' ? undefined : 'a model record needs model'
+    case 'rule':
+      return typeof record.rule === 'string' && typeof record.behavior === 'string'
+        ? undefined
+        : 'a rule record needs rule and behavior'
+    case 'skill-limit':
+      return Array.isArray(record.tools) ? undefined : 'a skill-limit record needs tools'
     default:
       return `unknown record type ${JSON.stringify(record.type)}`
   }

@@ -7,6 +7,7 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { projectKey } from '../../plugins/session/index.js'
 import { REPO_ROOT, useProjects } from './run-tau.js'
 
 const project = useProjects()
@@ -31,7 +32,9 @@ describe('tau start -p --continue (sessions, end to end)', () => {
     expect(first.stderr).toBe('')
     expect(first.code).toBe(0)
     expect(first.stdout.trim()).toBe('First answer.')
-    const dir = p.path('.tau/sessions')
+    // Outside the workspace: $TAU_HOME/projects/<project-key>/.
+    const dir = join(p.tauHome, 'projects', projectKey(p.dir))
+    expect(p.exists('.tau/sessions')).toBe(false)
     const files = await readdir(dir)
     expect(files).toHaveLength(1)
 

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { projectKey } from '../../plugins/session/index.js'
 import { type Project, REPO_ROOT, useProjects } from './run-tau.js'
 
 const project = useProjects()
@@ -130,7 +131,7 @@ async function gone(pid: number): Promise<boolean> {
 
 /** Every user message of the project's stored sessions, in order. */
 function userTexts(p: Project): string[] {
-  const dir = p.path('.tau/sessions')
+  const dir = join(p.tauHome, 'projects', projectKey(p.dir))
   const texts: string[] = []
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.jsonl'))) {
     for (const line of readFileSync(join(dir, file), 'utf8').split('\n')) {

@@ -156,6 +156,8 @@ export async function harness(
     capabilities?: Record<string, unknown>
     plugins?: readonly PluginEntry[]
     cwd?: string
+    /** TAU_HOME of the kernel (default: a new temp dir); the same one lets a second kernel resume. */
+    tauHome?: string
   } = {},
 ): Promise<Harness> {
   const created: FakePermissions[] = []
@@ -176,6 +178,7 @@ export async function harness(
       },
     },
     ...(options.cwd ? { cwd: options.cwd } : {}),
+    ...(options.tauHome ? { tauHome: options.tauHome } : {}),
   })
   kernels.push(kernel)
   const runtime = kernel.resolve(agentRuntimeRef)

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import session from '../../../plugins/session/index.js'
+import session, { projectKey } from '../../../plugins/session/index.js'
 import { bash, harness, hook, ofType, project, resultOf, toolText } from './helpers.js'
 
 const json = (value: unknown) => `echo '${JSON.stringify(value)}'`
@@ -147,7 +147,8 @@ describe('stdin', () => {
     expect(stdin).toMatchObject({
       session_id: id,
       permission_mode: 'acceptEdits',
-      transcript_path: join(p.dir, '.tau', 'sessions', `${id}.jsonl`),
+      // Under $TAU_HOME/projects/<project-key>/, outside the workspace.
+      transcript_path: expect.stringMatching(new RegExp(`/projects/${projectKey(p.dir)}/${id}\\.jsonl$`)),
     })
     // The prompt and the model's call were in the file when the hook ran.
     const text = await readFile(join(p.dir, 'seen.jsonl'), 'utf8')

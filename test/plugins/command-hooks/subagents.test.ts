@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { ScriptTurn } from '../../../plugins/provider-scripted/index.js'
-import session from '../../../plugins/session/index.js'
+import session, { projectKey } from '../../../plugins/session/index.js'
 import subagents from '../../../plugins/subagents/index.js'
 import { bash, harness, hook, ofType, project, resultOf, toolText } from './helpers.js'
 
@@ -68,7 +68,8 @@ echo '{"decision":"block","reason":"Check the tests too."}'
     expect(toolText(events, 'task_1')).toBe('The code and the tests are fine.')
     const parentId = events[0]!.sessionId
     const childId = events.find((e) => e.parentToolCallId === 'task_1')!.sessionId
-    const transcript = (id: string) => join(p.dir, '.tau', 'sessions', `${id}.jsonl`)
+    const transcript = (id: string) =>
+      expect.stringMatching(new RegExp(`/projects/${projectKey(p.dir)}/${id}\\.jsonl$`))
 
     const started = JSON.parse(await readFile(join(p.dir, 'subagent-start.json'), 'utf8'))
     expect(started).toMatchObject({

@@ -14,6 +14,7 @@ import type { ScriptTurn } from '../../../plugins/provider-scripted/index.js'
 import session, {
   CLEARED_PREFIX,
   planClearing,
+  projectKey,
   type SessionService,
   SUMMARY_PREFIX,
   SUMMARY_SYSTEM,
@@ -64,13 +65,14 @@ async function kernelIn(
     decide: allowAll,
     plugins: [session, ...plugins],
     capabilities: { contextWindow },
-    config: { session: { fsync: false, compaction } },
+    tauHome: join(cwd, '.tau-home'),
+    config: { session: { durability: 'off', compaction } },
   })
   return { h, sessions: h.kernel.resolve(sessionServiceRef) as SessionService }
 }
 
 async function records(cwd: string, id: string): Promise<TranscriptRecord[]> {
-  return (await readFile(join(cwd, '.tau', 'sessions', `${id}.jsonl`), 'utf8'))
+  return (await readFile(join(cwd, '.tau-home', 'projects', projectKey(cwd), `${id}.jsonl`), 'utf8'))
     .trim()
     .split('\n')
     .map((line) => JSON.parse(line) as TranscriptRecord)

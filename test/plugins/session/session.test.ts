@@ -12,6 +12,7 @@ import { type CliCommand, cliCommandsRef, type Message } from '../../../kernel/i
 import type { ScriptTurn } from '../../../plugins/provider-scripted/index.js'
 import session, {
   JsonlTranscriptStore,
+  projectKey,
   type SessionService,
   type SessionSummary,
   sessionServiceRef,
@@ -60,7 +61,8 @@ async function kernelIn(
     decide: allowAll,
     plugins: [session],
     capabilities: { contextWindow: 2000 },
-    config: { session: { fsync: false, ...extra }, agent: agentConfig },
+    tauHome: homeOf(cwd),
+    config: { session: { durability: 'off', ...extra }, agent: agentConfig },
   })
   return { h, sessions: h.kernel.resolve(sessionServiceRef) as SessionService }
 }
@@ -72,7 +74,9 @@ async function readRecords(file: string): Promise<TranscriptRecord[]> {
     .map((line) => JSON.parse(line) as TranscriptRecord)
 }
 
-const sessionsDir = (cwd: string) => join(cwd, '.tau', 'sessions')
+/** TAU_HOME of a test project's kernels: the same for each, so a second kernel resumes the first's sessions. */
+const homeOf = (cwd: string) => join(cwd, '.tau-home')
+const sessionsDir = (cwd: string) => join(homeOf(cwd), 'projects', projectKey(cwd))
 
 async function runSessions(h: Awaited<ReturnType<typeof harness>>, json: boolean): Promise<string> {
   const command = (h.kernel.resolve(cliCommandsRef) as CliCommand[]).find((c) => c.name === 'sessions')!
@@ -131,7 +135,7 @@ describe('transcript store (JSONL)', () => {
     expect(again.records).toEqual([meta, message(0, 'one'), message(1, 'again')])
   })
 
-  it('with fsync, each record is written before append() resolves, the next one only once the one before is synced, and close() waits for the last sync', async () => {
+  it('with durability record, each record is written before append() resolves, the next one only once the one before is synced, and close() waits for the last sync', async () => {
     const dir = await project()
     const file = join(dir, 's1.jsonl')
     const lines = async () => (await readFile(file, 'utf8')).split('\n').length - 1
@@ -141,6 +145,7 @@ describe('transcript store (JSONL)', () => {
       return syncs[n - 1]!
     }
     const store = new JsonlTranscriptStore(dir, {
+      durability: 'record',
       datasync: async () => {
         const seen = await lines()
         await new Promise<void>((release) => syncs.push({ lines: seen, release }))
@@ -175,6 +180,7 @@ describe('transcript store (JSONL)', () => {
   it('a failed sync is reported by the next append and by close(), never dropped', async () => {
     const dir = await project()
     const store = new JsonlTranscriptStore(dir, {
+      durability: 'record',
       datasync: () => Promise.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })),
     })
     await store.append('s1', [meta])
@@ -234,20 +240,47 @@ describe('session plugin', () => {
     })
     expect(records.map((r) => r.type)).toEqual([
       'meta',
+      'run-start',
+      'mode', // the session's permission mode, logged at its first run
       'message', // the prompt
       'system',
       'message', // assistant: TodoWrite
       'usage',
+      'permission', // allowed, and its intent before it ran
+      'tool-intent',
       'message', // the tool result
       'todos',
       'message', // the answer
       'usage',
+      'run-end',
     ])
+    // One sequence, shared with the run's events: increasing through the file; every record has an id.
+    const seqs = records.map((r) => r.seq!)
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b))
+    expect(new Set(seqs).size).toBe(seqs.length)
+    expect(new Set(records.map((r) => r.id)).size).toBe(records.length)
+    const eventSeqs = events.map((e) => e.seq)
+    for (const seq of eventSeqs) expect(seqs).not.toContain(seq)
+    expect(records.find((r) => r.type === 'run-start')).toMatchObject({
+      runId: resultOf(events).runId,
+      prompt: 'Plan the fix\nwith details',
+      options: { maxTurns: 50 },
+    })
+    expect(records.find((r) => r.type === 'permission')).toMatchObject({
+      toolCallId: 't1',
+      tool: 'TodoWrite',
+      behavior: 'allow',
+    })
+    expect(records.find((r) => r.type === 'tool-intent')).toMatchObject({
+      toolCallId: 't1',
+      name: 'TodoWrite',
+    })
+    expect(records.at(-1)).toMatchObject({ type: 'run-end', stopReason: 'end-turn', turns: 2 })
     const messages = records.flatMap((r) => (r.type === 'message' ? [r.message] : []))
     expect(messages).toEqual(JSON.parse(JSON.stringify(agent.conversation.messages)))
     expect(records.find((r) => r.type === 'system')).toMatchObject({ text: await agent.systemPrompt() })
     expect(records.find((r) => r.type === 'todos')).toMatchObject({ todos })
-    expect(records.at(-1)).toMatchObject({ type: 'usage', usage: usage(180, 5), messages: 4 })
+    expect(records.at(-2)).toMatchObject({ type: 'usage', usage: usage(180, 5), messages: 4 })
   })
 
   it('the transcript holds each message before the model is called again', async () => {
