@@ -204,7 +204,7 @@ export class LocalBackend {
     if (unknownArch)
       return new TauError(
         LOCAL_ERRORS.TAU_LOCAL_MODEL_UNSUPPORTED,
-        `${path}: llama.cpp cannot run the model architecture '${unknownArch[1]}'`,
+        `${path}: llama.cpp cannot run the model architecture '${unknownArch[1]}'; use a GGUF of an architecture it supports (llama, qwen3, gemma3, phi3, ...)`,
         { plugin: PLUGIN, cause: error },
       )
     const why = detail
@@ -236,7 +236,11 @@ export async function inspectModel(path: string): Promise<GgufSummary> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT')
-      throw new TauError(LOCAL_ERRORS.TAU_LOCAL_MODEL_MISSING, `no model file at ${path}`, { plugin: PLUGIN })
+      throw new TauError(
+        LOCAL_ERRORS.TAU_LOCAL_MODEL_MISSING,
+        `no model file at ${path}: check the path (\`tau models list\` shows the downloaded models)`,
+        { plugin: PLUGIN },
+      )
     if (code === 'EISDIR')
       throw new TauError(LOCAL_ERRORS.TAU_LOCAL_MODEL_MISSING, `${path} is a directory, not a .gguf file`, {
         plugin: PLUGIN,
@@ -244,7 +248,7 @@ export async function inspectModel(path: string): Promise<GgufSummary> {
     if (error instanceof GgufFormatError)
       throw new TauError(
         LOCAL_ERRORS.TAU_LOCAL_MODEL_INVALID,
-        `${path} is not a usable GGUF model: ${error.message}`,
+        `${path} is not a usable GGUF model: ${error.message}; download it again, or point at a .gguf file`,
         {
           plugin: PLUGIN,
         },

@@ -1,0 +1,229 @@
+/**
+ * `tau models pull|list|rm` and `tau start -p` with local models, through the real `tau` binary:
+ * downloads from a loopback server standing in for the Hugging Face hub (TAU_HF_ENDPOINT; the real
+ * hub is never contacted), then the downloaded scripted model as the default model, calling a
+ * real tool and answering after its result. Clear errors for a missing, corrupt and foreign file.
+ */
+import { existsSync } from 'node:fs'
+import { readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { STACK_LINE, useProjects } from '../../e2e/run-tau.js'
+import { type FakeHub, startFakeHub } from './hub-server.js'
+import { buildTinyGguf } from './tiny-gguf.js'
+
+const project = useProjects()
+const REPO = 'tau-test/Tiny-Scripted-GGUF'
+const FILE = 'tiny-scripted-Q8_0.gguf'
+const MODEL = buildTinyGguf({
+  weights: 'scripted',
+  value: 'notes.txt',
+  answer: 'The notes say: hello from tau.',
+  ctx: 32768,
+})
+// Only Read stays offered to the scripted model (it picks the lowest-sorting name otherwise).
+const HIDDEN = 'Bash Edit Write MultiEdit Glob Grep LS WebFetch TodoWrite Task ExitPlanMode Skill memory'
+const CONFIG = { 'tau.config.json': JSON.stringify({ providers: { local: { gpu: false, threads: 1 } } }) }
+
+let hub: FakeHub
+beforeAll(async () => {
+  hub = await startFakeHub(REPO, { [FILE]: MODEL, 'other-Q4_K_M.gguf': Buffer.from('GGUF') })
+})
+afterAll(async () => {
+  await hub?.close()
+})
+
+const env = () => ({ TAU_HF_ENDPOINT: hub.url })
+const modelPath = (tauHome: string) => join(tauHome, 'models', 'hf', REPO, FILE)
+
+describe('tau models', () => {
+  it('pull shows progress, list shows the model, start uses it as the default, rm removes it', async () => {
+    const p = await project({ ...CONFIG, 'notes.txt': 'hello from tau\n' })
+    const pulled = await p.run(['models', 'pull', `hf:${REPO}:Q8_0`], { env: env() })
+    expect(pulled.stderr).not.toMatch(STACK_LINE)
+    expect(pulled.code, pulled.stderr).toBe(0)
+    expect(pulled.stderr).toMatch(new RegExp(`${FILE}  .*B / .*B  100%  .*/s  0s left`))
+    expect(pulled.stdout).toContain(`downloaded local:hf:${REPO}/${FILE}`)
+    expect(await readFile(modelPath(p.tauHome))).toEqual(MODEL)
+    // Redirected like the hub's resolve URL, without a Range (nothing to resume).
+    expect(hub.requests.some((r) => r.url === `/cdn/${FILE}` && r.range === undefined)).toBe(true)
+
+    const again = await p.run(['models', 'pull', `hf:${REPO}/${FILE}`], { env: env() })
+    expect(again.stdout).toContain('is already downloaded')
+
+    const list = await p.run(['models', 'list', '--json'])
+    expect(JSON.parse(list.stdout)).toEqual([
+      expect.objectContaining({
+        ref: `local:hf:${REPO}/${FILE}`,
+        architecture: 'llama',
+        contextLength: 32768,
+        valid: true,
+      }),
+    ])
+    expect((await p.run(['models', 'list'])).stdout).toMatch(
+      new RegExp(`local:hf:${REPO}/${FILE}\\s+\\d+ KB\\s+llama\\s+32768`),
+    )
+
+    // No model configured: the downloaded one is used; it reads notes.txt and answers.
+    const run = await p.run(
+      ['start', '-p', 'What do the notes say?', '--output-format', 'json', '--disallowed-tools', HIDDEN],
+      {
+        timeoutMs: 180_000,
+      },
+    )
+    expect(run.stderr).not.toMatch(STACK_LINE)
+    expect(run.code, run.stderr).toBe(0)
+    const result = JSON.parse(run.stdout) as { result: string; num_turns: number; is_error: boolean }
+    expect(result).toMatchObject({ result: 'The notes say: hello from tau.', num_turns: 2, is_error: false })
+
+    const doctor = await p.run(['doctor'], { env: env(), timeoutMs: 60_000 })
+    expect(doctor.stdout).toMatch(/ok {3}local {6}installed {4}node-llama-cpp 3\.21\.1, 1 thread/)
+    expect(doctor.stdout).toMatch(/ok {3}local {6}model .*llama, trained context 32768/)
+
+    const removed = await p.run(['models', 'rm', `hf:${REPO}/${FILE}`])
+    expect(removed.code, removed.stderr).toBe(0)
+    expect(existsSync(modelPath(p.tauHome))).toBe(false)
+    expect((await p.run(['models', 'list'])).stdout).toContain('No local models')
+  }, 240_000)
+
+  it('a cut download fails with a resume hint, and the next pull resumes it with a Range request', async () => {
+    const p = await project(CONFIG)
+    hub.cutNextAfter(50_000)
+    const cut = await p.run(['models', 'pull', `hf:${REPO}/${FILE}`], { env: env() })
+    expect(cut.code).not.toBe(0)
+    expect(cut.stderr).not.toMatch(STACK_LINE)
+    expect(cut.stderr).toMatch(/error TAU_LOCAL_DOWNLOAD: .*run the same command again to resume/)
+    const partial = `${modelPath(p.tauHome)}.partial`
+    const kept = (await stat(partial)).size
+    expect(kept).toBeGreaterThanOrEqual(50_000)
+    const resumed = await p.run(['models', 'pull', `hf:${REPO}/${FILE}`], { env: env() })
+    expect(resumed.code, resumed.stderr).toBe(0)
+    expect(resumed.stderr).toContain('(resumed at')
+    expect(hub.requests.some((r) => r.range === `bytes=${kept}-`)).toBe(true)
+    expect(await readFile(modelPath(p.tauHome))).toEqual(MODEL)
+    expect(existsSync(partial)).toBe(false)
+  }, 60_000)
+
+  it('a checksum mismatch removes the download', async () => {
+    const p = await project(CONFIG)
+    hub.lieAboutHash('0'.repeat(64))
+    try {
+      const bad = await p.run(['models', 'pull', `hf:${REPO}/${FILE}`], { env: env() })
+      expect(bad.code).not.toBe(0)
+      expect(bad.stderr).toMatch(
+        /error TAU_LOCAL_CHECKSUM: .*SHA-256 [0-9a-f]{64} does not match the hub's 0{64}/,
+      )
+      expect(existsSync(modelPath(p.tauHome))).toBe(false)
+      expect(existsSync(`${modelPath(p.tauHome)}.partial`)).toBe(false)
+    } finally {
+      hub.lieAboutHash(undefined)
+    }
+  }, 60_000)
+
+  it('a stalled download times out with a clear error', async () => {
+    const p = await project({
+      'tau.config.json': JSON.stringify({ providers: { local: { downloadIdleTimeoutMs: 600 } } }),
+    })
+    hub.stall(true)
+    try {
+      const stalled = await p.run(['models', 'pull', `hf:${REPO}/${FILE}`], { env: env() })
+      expect(stalled.code).not.toBe(0)
+      expect(stalled.stderr).toMatch(/error TAU_LOCAL_DOWNLOAD: .* sent nothing for 1 s .*resume/)
+      expect(stalled.stderr).not.toMatch(STACK_LINE)
+    } finally {
+      hub.stall(false)
+    }
+  }, 60_000)
+
+  it('an unknown quantisation or repository says what there is', async () => {
+    const p = await project()
+    const quant = await p.run(['models', 'pull', `hf:${REPO}:Q2_K`], { env: env() })
+    expect(quant.stderr).toContain(
+      `has no GGUF file of the quantisation Q2_K; it has: ${FILE}, other-Q4_K_M.gguf`,
+    )
+    const repo = await p.run(['models', 'pull', 'hf:nobody/nothing:Q4_K_M'], { env: env() })
+    expect(repo.stderr).toContain('there is no repository nobody/nothing')
+    const bad = await p.run(['models', 'pull', 'hf:just-a-name'], { env: env() })
+    expect(bad.stderr).toMatch(/error TAU_LOCAL_REF_INVALID: /)
+    for (const r of [quant, repo, bad]) expect(r.code).not.toBe(0)
+  })
+})
+
+describe('tau start with a local model', () => {
+  it('--model local:./tiny.gguf: the model calls Read, tau runs it, and the model answers after its result', async () => {
+    const p = await project({ ...CONFIG, 'notes.txt': 'hello from tau\n' })
+    const { writeFile } = await import('node:fs/promises')
+    await writeFile(p.path('tiny.gguf'), MODEL)
+    const run = await p.run(
+      [
+        'start',
+        '-p',
+        'What do the notes say?',
+        '--model',
+        'local:./tiny.gguf',
+        '--output-format',
+        'stream-json',
+        '--disallowed-tools',
+        HIDDEN,
+      ],
+      { timeoutMs: 180_000 },
+    )
+    expect(run.code, run.stderr).toBe(0)
+    const lines = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+    const content = lines.flatMap(
+      (line) =>
+        ((line.message as { content?: unknown[] } | undefined)?.content ?? []) as Record<string, unknown>[],
+    )
+    expect(content).toContainEqual(
+      expect.objectContaining({ type: 'tool_use', name: 'Read', input: { file_path: 'notes.txt' } }),
+    )
+    // The tool really ran: its result carries the file's text.
+    expect(content).toContainEqual(
+      expect.objectContaining({
+        type: 'tool_result',
+        is_error: false,
+        content: expect.stringContaining('hello from tau'),
+      }),
+    )
+    expect(lines.at(-1)).toMatchObject({
+      type: 'result',
+      result: 'The notes say: hello from tau.',
+      is_error: false,
+    })
+  }, 200_000)
+
+  it('with no model and none downloaded, says how to get one', async () => {
+    const p = await project()
+    const run = await p.run(['start', '-p', 'hi'])
+    expect(run.code).not.toBe(0)
+    expect(run.stderr).toContain('tau models pull hf:')
+    expect(run.stderr).toContain('scripted:demo')
+    expect(run.stderr).not.toMatch(STACK_LINE)
+  })
+
+  it('a missing, a corrupt and a foreign model file are clear errors', async () => {
+    const p = await project({ ...CONFIG, 'junk.gguf': 'not a model' })
+    const { writeTinyGguf } = await import('./tiny-gguf.js')
+    await writeTinyGguf(p.path('alien.gguf'), { architecture: 'tau-alien' })
+    const cases: Array<[string, RegExp]> = [
+      ['local:./missing.gguf', /tau: no model file at .*missing\.gguf: check the path/],
+      [
+        'local:./junk.gguf',
+        /tau: .*junk\.gguf is not a usable GGUF model: it does not start with the GGUF magic bytes \(not a GGUF file\); download it again/,
+      ],
+      [
+        'local:./alien.gguf',
+        /tau: .*alien\.gguf: llama\.cpp cannot run the model architecture 'tau-alien'; use a GGUF of an architecture it supports/,
+      ],
+    ]
+    for (const [model, expected] of cases) {
+      const run = await p.run(['start', '-p', 'hi', '--model', model], { timeoutMs: 60_000 })
+      expect(run.code, model).not.toBe(0)
+      expect(run.stdout + run.stderr).toMatch(expected)
+      expect(run.stderr).not.toMatch(STACK_LINE)
+    }
+  }, 120_000)
+})
