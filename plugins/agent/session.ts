@@ -451,6 +451,8 @@ function missingEnvironment(cwd: string): Environment {
       ),
     )
   return {
+    kind: 'local',
+    capabilities: { filesystemIsolation: false, network: 'host', pty: false, filesOnHost: true },
     roots: [cwd],
     cwd,
     resolvePath: fail,
@@ -462,6 +464,14 @@ function missingEnvironment(cwd: string): Environment {
     mkdir: fail,
     remove: fail,
     exec: () => fail(cwd),
+    spawn: () => {
+      throw new EnvironmentError(
+        'io',
+        cwd,
+        'no environment: add the sandbox plugin to run tools that run commands',
+      )
+    },
     processEnv: () => ({}),
+    dispose: async () => {},
   }
 }

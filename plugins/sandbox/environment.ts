@@ -10,8 +10,47 @@
  * - a process that times out or is aborted is killed with its whole process group.
  */
 import { defineService } from '../../kernel/index.js'
+import type { NetworkMode } from './policy.js'
 
-export type EnvironmentErrorKind = 'outside-workspace' | 'not-found' | 'not-a-file' | 'not-a-directory' | 'io'
+export type EnvironmentErrorKind =
+  | 'outside-workspace'
+  | 'not-found'
+  | 'not-a-file'
+  | 'not-a-directory'
+  | 'io'
+  /** The sandbox policy refuses it (denyRead, denyWrite); the message names the rule. */
+  | 'denied'
+
+/** `local`: the host, unconfined processes; `bwrap`: bubblewrap; `container`: a container runtime. */
+export type EnvironmentKind = 'local' | 'bwrap' | 'container'
+
+export interface EnvironmentCapabilities {
+  /** Processes see only what the policy lets them (read-only system, writable workspace, masks). */
+  readonly filesystemIsolation: boolean
+  /** What a process can reach: `host` is the host's network, unconfined. */
+  readonly network: NetworkMode | 'host'
+  /** Whether spawn() can give a process a pseudo-terminal. */
+  readonly pty: boolean
+  /** Whether the files are the host's own (at the same paths), so the host may read them directly. */
+  readonly filesOnHost: boolean
+}
+
+/** A command as a shell string (`/bin/sh -c`) or as an argv (no shell). */
+export type Command = string | readonly [string, ...string[]]
+
+/** A running process from spawn(): for background jobs and editor terminals. */
+export interface ProcessHandle {
+  /** Output as it arrives, until the process and its output have ended. */
+  readonly output: AsyncIterable<{ readonly stream: 'stdout' | 'stderr'; readonly text: string }>
+  /** Writes to its stdin. */
+  write(data: string): void
+  /** Closes its stdin. */
+  closeInput(): void
+  /** Ends it with its whole process group (SIGTERM, SIGKILL after the grace period). */
+  kill(): void
+  /** Its result, once it has ended. */
+  wait(): Promise<ExecResult>
+}
 
 export interface FileStat {
   readonly path: string
@@ -46,6 +85,8 @@ export interface ExecResult {
 }
 
 export interface Environment {
+  readonly kind: EnvironmentKind
+  readonly capabilities: EnvironmentCapabilities
   /** The workspace roots, as real absolute paths. */
   readonly roots: readonly string[]
   /** The session's working directory (inside the roots). */
@@ -65,10 +106,14 @@ export interface Environment {
   readdir(path: string): Promise<Array<{ name: string; type: FileStat['type'] }>>
   mkdir(path: string): Promise<void>
   remove(path: string): Promise<void>
-  /** Runs a shell command (`/bin/sh -c` where available) in its own process group. */
-  exec(command: string, options?: ExecOptions): Promise<ExecResult>
+  /** Runs a shell command (`/bin/sh -c` where available) or an argv in its own process group. */
+  exec(command: Command, options?: ExecOptions): Promise<ExecResult>
+  /** Starts a command and hands back its process (stdin stays open until closeInput()). */
+  spawn(command: Command, options?: Omit<ExecOptions, 'input'>): ProcessHandle
   /** The environment variables a subprocess gets: an allowlist, not the user's whole environment. */
   processEnv(): Record<string, string>
+  /** Ends everything still running and frees what the environment started (proxies, containers). */
+  dispose(): Promise<void>
 }
 
 export class EnvironmentError extends Error {

@@ -5,12 +5,15 @@
  * through the same service, without touching the tools.
  */
 import { resolve } from 'node:path'
-import { definePlugin } from '../../kernel/index.js'
+import { definePlugin, TauError } from '../../kernel/index.js'
+import { BwrapEnvironment, bwrapStatus } from './bwrap.js'
 import { sandboxConfig } from './config.js'
-import { environmentRef } from './environment.js'
-import { LocalEnvironment } from './local.js'
+import { type Environment, environmentRef } from './environment.js'
+import { SANDBOX_ERRORS } from './errors.js'
+import { LocalEnvironment, type LocalEnvironmentOptions } from './local.js'
 import { absoluteFrom } from './workspace-paths.js'
 
+export { BwrapEnvironment, type BwrapEnvironmentOptions, type BwrapStatus, bwrapStatus } from './bwrap.js'
 export { type SandboxConfig, sandboxConfig } from './config.js'
 export {
   buildProcessEnv,
@@ -20,36 +23,71 @@ export {
   isSecretName,
 } from './env-allowlist.js'
 export {
+  type Command,
   type Environment,
+  type EnvironmentCapabilities,
   EnvironmentError,
   type EnvironmentErrorKind,
+  type EnvironmentKind,
   type ExecOptions,
   type ExecResult,
   environmentRef,
   type FileStat,
+  type ProcessHandle,
 } from './environment.js'
+export { SANDBOX_ERRORS } from './errors.js'
+export { pdeathsigLauncher } from './launcher.js'
 export { LocalEnvironment, type LocalEnvironmentOptions } from './local.js'
+export type { NetworkMode, SandboxPolicy } from './policy.js'
 export { type GroupRunOptions, type RunningProcess, runInGroup } from './process-group.js'
 export { absoluteFrom, insideRoots, realPathOf, realPathSyncOf } from './workspace-paths.js'
 
 export default definePlugin({
   name: 'sandbox',
-  description: 'Where tools touch files and run processes: the local machine, fenced to the workspace',
+  description: 'Where tools touch files and run processes: bubblewrap where it works, else the local machine',
   config: sandboxConfig,
   setup(ctx) {
-    const roots = ctx.config.roots.map((root) => resolve(absoluteFrom(ctx.paths.projectDir, root)))
+    const config = ctx.config
+    const roots = config.roots.map((root) => resolve(absoluteFrom(ctx.paths.projectDir, root)))
+    let warned = false
+    /** bwrap or local, decided at the first session (the probe runs bwrap once). */
+    const useBwrap = (): boolean => {
+      if (config.mode === 'off') return false
+      const status = bwrapStatus()
+      if (status.available) return true
+      if (config.mode === 'bwrap' || config.failIfUnavailable) {
+        throw new TauError(
+          SANDBOX_ERRORS.TAU_SANDBOX_UNAVAILABLE,
+          `bubblewrap is not available: ${status.reason}`,
+          {
+            plugin: ctx.name,
+          },
+        )
+      }
+      if (!warned) {
+        warned = true
+        ctx.logger.warn(
+          `tool processes run unconfined on this machine: ${status.reason}. Set sandbox.mode: 'off' to silence this, or sandbox.failIfUnavailable: true to make it an error`,
+        )
+      }
+      return false
+    }
     ctx.provide(
       environmentRef,
-      (session) =>
-        new LocalEnvironment({
+      (session): Environment => {
+        const options: LocalEnvironmentOptions = {
           cwd: session.cwd,
           roots,
-          envAllow: ctx.config.env.allow,
-          envSet: ctx.config.env.set,
-          killGraceMs: ctx.config.killGraceMs,
+          envAllow: config.env.allow,
+          envSet: config.env.set,
+          killGraceMs: config.killGraceMs,
           logger: ctx.logger,
-        }),
-      (environment) => (environment instanceof LocalEnvironment ? environment.dispose() : undefined),
+          policy: { filesystem: config.filesystem, network: config.network },
+          tauHome: ctx.paths.tauHome,
+        }
+        return useBwrap() ? new BwrapEnvironment(options) : new LocalEnvironment(options)
+      },
+      (environment) => environment.dispose(),
     )
   },
 })

@@ -25,14 +25,20 @@ import { basename, dirname, join } from 'node:path'
 import type { Logger } from '../../kernel/index.js'
 import { buildProcessEnv, createEnvAllowlist } from './env-allowlist.js'
 import {
+  type Command,
   type Environment,
+  type EnvironmentCapabilities,
   EnvironmentError,
   type EnvironmentErrorKind,
+  type EnvironmentKind,
   type ExecOptions,
   type ExecResult,
   type FileStat,
+  type ProcessHandle,
 } from './environment.js'
-import { type RunningProcess, runInGroup } from './process-group.js'
+import { withLauncher } from './launcher.js'
+import { type ResolvedPolicy, resolvePolicy, type SandboxPolicy, underAny } from './policy.js'
+import { type GroupRunOptions, type RunningProcess, runInGroup } from './process-group.js'
 import { absoluteFrom, insideRoots, isLinkLoop, realPathOf, realPathSyncOf } from './workspace-paths.js'
 
 export interface LocalEnvironmentOptions {
@@ -51,6 +57,26 @@ export interface LocalEnvironmentOptions {
   /** Characters of output kept per stream (default 8 MiB); the middle of more is dropped. */
   readonly maxOutputChars?: number
   readonly logger?: Logger
+  /**
+   * denyRead / denyWrite for the file tools (and, in a sandbox, for processes); allowWrite and
+   * network only mean something where processes are confined. Default: the built-in denials only.
+   */
+  readonly policy?: SandboxPolicy
+  /** tau's own directory ($TAU_HOME), never readable from a tool. Default: $TAU_HOME or ~/.tau. */
+  readonly tauHome?: string
+  /** Run commands under the die-with-tau launcher where one exists (default true). */
+  readonly launcher?: boolean
+}
+
+const EMPTY_POLICY: SandboxPolicy = {
+  filesystem: { allowWrite: [], denyWrite: [], denyRead: [] },
+  network: { mode: 'none', allowedDomains: [], deniedDomains: [] },
+}
+
+/** What a command really runs, and with which variables. */
+export interface PreparedCommand {
+  readonly argv: readonly string[]
+  readonly env: Record<string, string>
 }
 
 /** Linux: an opened directory is reachable as /proc/self/fd/N, which writePinned relies on. */
@@ -71,13 +97,23 @@ function typeOf(entry: {
 }
 
 export class LocalEnvironment implements Environment {
+  readonly kind: EnvironmentKind = 'local'
+  readonly capabilities: EnvironmentCapabilities = {
+    filesystemIsolation: false,
+    network: 'host',
+    pty: false,
+    filesOnHost: true,
+  }
   readonly roots: readonly string[]
   readonly cwd: string
+  /** The policy with real paths; what the file tools and a sandbox enforce. */
+  readonly policy: ResolvedPolicy
   private readonly env: Record<string, string>
   private readonly killGraceMs: number
   private readonly maxOutputChars: number | undefined
   private readonly running = new Set<RunningProcess>()
-  private readonly logger: Logger | undefined
+  private readonly launcher: boolean
+  protected readonly logger: Logger | undefined
 
   constructor(options: LocalEnvironmentOptions) {
     this.cwd = realPathSyncOf(options.cwd)
@@ -93,9 +129,51 @@ export class LocalEnvironment implements Environment {
       createEnvAllowlist(options.envAllow),
       options.envSet,
     )
+    // Node's stdio pipes are socketpairs: bash at shell level 1 with a socket for stdin takes
+    // itself for a shell run by rshd/sshd and sources ~/.bashrc on every command (seconds, with
+    // a heavy rc file). A level of 1 makes every bash a nested one.
+    this.env.SHLVL ??= '1'
     this.killGraceMs = options.killGraceMs ?? 2000
     this.maxOutputChars = options.maxOutputChars
     this.logger = options.logger
+    this.launcher = options.launcher ?? true
+    this.policy = resolvePolicy(options.policy ?? EMPTY_POLICY, {
+      cwd: this.cwd,
+      roots: this.roots,
+      ...(options.tauHome !== undefined ? { tauHome: options.tauHome } : {}),
+    })
+  }
+
+  /** Whether the policy refuses reading a real path (denyRead); the File tools ask this too. */
+  readDenied(real: string): boolean {
+    return underAny(real, this.policy.denyRead)
+  }
+
+  /** Whether the policy refuses writing a real path (denyWrite, or a denied read). */
+  writeDenied(real: string): boolean {
+    return underAny(real, this.policy.denyWrite) || underAny(real, this.policy.denyRead)
+  }
+
+  private checkRead(real: string, path: string): void {
+    if (this.readDenied(real)) {
+      throw new EnvironmentError(
+        'denied',
+        path,
+        `'${path}' may not be read: the sandbox policy denies reading it (sandbox.filesystem.denyRead, or a` +
+          " built-in denial of credentials and tau's own files)",
+      )
+    }
+  }
+
+  private checkWrite(real: string, path: string): void {
+    if (this.writeDenied(real)) {
+      throw new EnvironmentError(
+        'denied',
+        path,
+        `'${path}' may not be written: the sandbox policy protects it (sandbox.filesystem.denyWrite, or a` +
+          ' built-in protection of .git/hooks, .git/config, .tau/ and tau.config.*)',
+      )
+    }
   }
 
   async resolvePath(path: string): Promise<string> {
@@ -132,6 +210,7 @@ export class LocalEnvironment implements Environment {
 
   async stat(path: string): Promise<FileStat> {
     const real = await this.resolvePath(path)
+    this.checkRead(real, path)
     try {
       const s = await stat(real)
       return { path: real, type: typeOf(s), size: s.size, mtimeMs: s.mtimeMs, mode: s.mode }
@@ -142,6 +221,7 @@ export class LocalEnvironment implements Environment {
 
   async readFile(path: string): Promise<Buffer> {
     const real = await this.resolvePath(path)
+    this.checkRead(real, path)
     try {
       return await readFile(real)
     } catch (error) {
@@ -151,6 +231,7 @@ export class LocalEnvironment implements Environment {
 
   async writeFile(path: string, data: string | Buffer): Promise<void> {
     const real = await this.resolvePath(path)
+    this.checkWrite(real, path)
     const dir = dirname(real)
     let mode: number | undefined
     try {
@@ -270,6 +351,7 @@ export class LocalEnvironment implements Environment {
 
   async readdir(path: string): Promise<Array<{ name: string; type: FileStat['type'] }>> {
     const real = await this.resolvePath(path)
+    this.checkRead(real, path)
     try {
       const entries = await readdir(real, { withFileTypes: true })
       return entries.map((entry) => ({ name: entry.name, type: typeOf(entry) }))
@@ -280,6 +362,7 @@ export class LocalEnvironment implements Environment {
 
   async mkdir(path: string): Promise<void> {
     const real = await this.resolvePath(path)
+    this.checkWrite(real, path)
     try {
       await mkdir(real, { recursive: true })
     } catch (error) {
@@ -295,6 +378,7 @@ export class LocalEnvironment implements Environment {
     }
     const parent = await this.resolvePath(dirname(absoluteFrom(this.cwd, path)))
     const target = join(parent, name)
+    this.checkWrite(target, path)
     if (this.roots.includes(target)) {
       throw new EnvironmentError('io', path, `refusing to remove '${path}': it is a workspace root`)
     }
@@ -307,7 +391,84 @@ export class LocalEnvironment implements Environment {
     }
   }
 
-  async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+  async exec(command: Command, options: ExecOptions = {}): Promise<ExecResult> {
+    const { run, cwd } = await this.start(command, options, false)
+    try {
+      return await run.result
+    } catch (error) {
+      throw this.wrap(error, cwd)
+    } finally {
+      this.running.delete(run)
+    }
+  }
+
+  spawn(command: Command, options: Omit<ExecOptions, 'input'> = {}): ProcessHandle {
+    const queue: Array<{ stream: 'stdout' | 'stderr'; text: string }> = []
+    let wake: (() => void) | undefined
+    let ended = false
+    const onOutput = (text: string, stream: 'stdout' | 'stderr') => {
+      options.onOutput?.(text, stream)
+      queue.push({ stream, text })
+      wake?.()
+    }
+    const started = this.start(command, { ...options, onOutput }, true)
+    const result = started.then(async ({ run, cwd }) => {
+      try {
+        return await run.result
+      } catch (error) {
+        throw this.wrap(error, cwd)
+      } finally {
+        this.running.delete(run)
+      }
+    })
+    result
+      .then(
+        () => {},
+        () => {},
+      )
+      .finally(() => {
+        ended = true
+        wake?.()
+      })
+    const output = {
+      async *[Symbol.asyncIterator]() {
+        for (;;) {
+          const next = queue.shift()
+          if (next) yield next
+          else if (ended) return
+          else await new Promise<void>((resolve) => (wake = resolve))
+        }
+      },
+    }
+    const withRun = (fn: (run: RunningProcess) => void) => {
+      started.then(({ run }) => fn(run)).catch(() => {})
+    }
+    return {
+      output,
+      write: (data) => withRun((run) => run.write(data)),
+      closeInput: () => withRun((run) => run.endInput()),
+      kill: () => withRun((run) => run.terminate()),
+      wait: () => result,
+    }
+  }
+
+  /**
+   * What runs for a command: here, the command under the die-with-tau launcher. A sandbox
+   * overrides this to wrap it (and may start what it needs first, such as a network proxy).
+   */
+  protected async prepare(
+    argv: readonly string[],
+    _cwd: string,
+    env: Record<string, string>,
+  ): Promise<PreparedCommand> {
+    return { argv: this.launcher ? withLauncher(argv) : argv, env }
+  }
+
+  private async start(
+    command: Command,
+    options: ExecOptions,
+    keepInput: boolean,
+  ): Promise<{ run: RunningProcess; cwd: string }> {
     const cwd = options.cwd === undefined ? this.cwd : await this.resolvePath(options.cwd)
     if (options.cwd !== undefined) {
       const s = await stat(cwd).catch((error: unknown) => {
@@ -317,25 +478,28 @@ export class LocalEnvironment implements Environment {
         throw new EnvironmentError('not-a-directory', options.cwd, `'${options.cwd}' is not a directory`)
       }
     }
-    const run = runInGroup({
-      command,
+    const inner = typeof command === 'string' ? ['/bin/sh', '-c', command] : [...command]
+    const shown = typeof command === 'string' ? command : command.join(' ')
+    const prepared =
+      process.platform === 'win32'
+        ? { argv: undefined, env: { ...this.env, ...options.env } }
+        : await this.prepare(inner, cwd, { ...this.env, ...options.env })
+    const runOptions: GroupRunOptions = {
+      command: shown,
+      ...(prepared.argv ? { argv: prepared.argv } : {}),
       cwd,
-      env: { ...this.env, ...options.env },
+      env: prepared.env,
       killGraceMs: this.killGraceMs,
+      keepInput,
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onOutput ? { onOutput: options.onOutput } : {}),
       ...(options.input !== undefined ? { input: options.input } : {}),
       ...(this.maxOutputChars !== undefined ? { maxOutputChars: this.maxOutputChars } : {}),
-    })
-    this.running.add(run)
-    try {
-      return await run.result
-    } catch (error) {
-      throw this.wrap(error, cwd)
-    } finally {
-      this.running.delete(run)
     }
+    const run = runInGroup(runOptions)
+    this.running.add(run)
+    return { run, cwd }
   }
 
   processEnv(): Record<string, string> {
@@ -364,6 +528,7 @@ export class LocalEnvironment implements Environment {
       'not-a-file': `'${path}' is a directory, not a file`,
       'not-a-directory': `'${path}' is not a directory`,
       'outside-workspace': `'${path}' is outside the workspace`,
+      denied: `'${path}' is denied by the sandbox policy`,
       io: `'${path}': ${error instanceof Error ? error.message : String(error)}`,
     }
     const wrapped = new EnvironmentError(kind, path, what[kind])

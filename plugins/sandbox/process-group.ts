@@ -15,12 +15,19 @@ import type { ExecResult } from './environment.js'
 
 export interface GroupRunOptions {
   readonly command: string
+  /**
+   * What really runs, when it is not `/bin/sh -c command`: a launcher or a sandbox around it
+   * (`command` then only names it). Not on Windows.
+   */
+  readonly argv?: readonly string[]
   readonly cwd: string
   readonly env: Record<string, string>
   readonly timeoutMs?: number
   readonly signal?: AbortSignal
   readonly onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void
   readonly input?: string
+  /** Keep stdin open for write() (spawn); `input` is then ignored. */
+  readonly keepInput?: boolean
   /** Between SIGTERM and SIGKILL. */
   readonly killGraceMs: number
   /** Characters kept per stream; the middle of longer output is dropped with a note. */
@@ -31,6 +38,10 @@ export interface GroupRunOptions {
 export interface RunningProcess {
   readonly result: Promise<ExecResult>
   terminate(): void
+  /** Writes to stdin (with keepInput). */
+  write(data: string): void
+  /** Closes stdin. */
+  endInput(): void
 }
 
 /** Quiet time after the shell exits before output still held open by background jobs is let go. */
@@ -131,6 +142,8 @@ export function runInGroup(options: GroupRunOptions): RunningProcess {
         durationMs: 0,
       }),
       terminate() {},
+      write() {},
+      endInput() {},
     }
   }
   const windows = process.platform === 'win32'
@@ -141,7 +154,7 @@ export function runInGroup(options: GroupRunOptions): RunningProcess {
         windowsHide: true,
         windowsVerbatimArguments: true,
       })
-    : spawn('/bin/sh', ['-c', options.command], {
+    : spawn(options.argv?.[0] ?? '/bin/sh', options.argv ? options.argv.slice(1) : ['-c', options.command], {
         cwd: options.cwd,
         env: options.env,
         detached: true,
@@ -281,7 +294,7 @@ export function runInGroup(options: GroupRunOptions): RunningProcess {
   }
 
   child.stdin.on('error', () => {})
-  child.stdin.end(options.input ?? '')
+  if (!options.keepInput) child.stdin.end(options.input ?? '')
 
   child.on('error', (error) => {
     if (settled || exit) return
@@ -293,5 +306,14 @@ export function runInGroup(options: GroupRunOptions): RunningProcess {
     maybeFinish()
   })
 
-  return { result, terminate }
+  return {
+    result,
+    terminate,
+    write(data) {
+      if (!child.stdin.writableEnded) child.stdin.write(data)
+    },
+    endInput() {
+      if (!child.stdin.writableEnded) child.stdin.end()
+    },
+  }
 }

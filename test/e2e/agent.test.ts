@@ -10,7 +10,7 @@
  * preset holds today.
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { ScriptTurn } from '../../plugins/provider-scripted/index.js'
@@ -400,7 +400,9 @@ describe.concurrent('tau start -p (agent, end to end)', () => {
         toolCalls: [
           {
             name: 'Bash',
-            input: { command: `echo $$ > ${p.path('bash.pid')}; sleep 30; touch ${p.path('finished')}` },
+            // A sleep of an odd length finds the process in /proc: under bubblewrap `$$` is a pid of
+            // the sandbox's own namespace, not the host's.
+            input: { command: `touch ${p.path('bash.started')}; sleep 30.4159; touch ${p.path('finished')}` },
           },
         ],
       },
@@ -415,22 +417,23 @@ describe.concurrent('tau start -p (agent, end to end)', () => {
       '--permission-mode',
       'bypassPermissions',
     ])
-    await waitForFile(a.p.path('bash.pid'), tau, 20_000)
-    const pid = Number(readFileSync(a.p.path('bash.pid'), 'utf8').trim())
+    await waitForFile(a.p.path('bash.started'), tau, 20_000)
     const interrupted = performance.now()
     tau.child.kill('SIGINT')
     const result = await tau.result
     expect(result.code, tau.output()).toBe(130)
     expect(performance.now() - interrupted).toBeLessThan(5_000)
-    const alive = () => {
-      try {
-        process.kill(pid, 0)
-        return true
-      } catch {
-        return false
-      }
-    }
-    expect(alive(), 'the shell running sleep was killed').toBe(false)
+    const alive = () =>
+      readdirSync('/proc').some((name) => {
+        if (!/^\d+$/.test(name)) return false
+        try {
+          const state = readFileSync(`/proc/${name}/stat`, 'latin1').replace(/^.*\) /s, '')[0]
+          return readFileSync(`/proc/${name}/cmdline`, 'latin1').includes('30.4159') && state !== 'Z'
+        } catch {
+          return false
+        }
+      })
+    expect(alive(), 'the sleep was killed').toBe(false)
     await new Promise((resolve) => setTimeout(resolve, 300))
     expect(existsSync(a.p.path('finished'))).toBe(false)
     const lines = jsonLines(result.stdout)

@@ -115,12 +115,30 @@ function alive(pid: number): boolean {
   }
 }
 
-async function pidFrom(file: string): Promise<number> {
+/**
+ * The host pid of the `sleep SECONDS` the command started once it wrote its file. Found in /proc
+ * by its odd length: under bubblewrap the `$$` it wrote is a pid of the sandbox's own namespace.
+ */
+async function pidFrom(file: string, seconds: string): Promise<number> {
   const deadline = Date.now() + 10_000
-  while (!existsSync(file) && Date.now() < deadline) await sleep(50)
-  const pid = Number(readFileSync(file, 'utf8').trim())
-  expect(alive(pid)).toBe(true)
-  return pid
+  const find = () =>
+    readdirSync('/proc')
+      .filter((name) => /^\d+$/.test(name))
+      .map(Number)
+      .find((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'latin1') === `sleep\0${seconds}\0` && alive(pid)
+        } catch {
+          return false
+        }
+      })
+  let pid = find()
+  while ((!existsSync(file) || pid === undefined) && Date.now() < deadline) {
+    await sleep(50)
+    pid = find()
+  }
+  expect(pid).toBeDefined()
+  return pid!
 }
 
 async function gone(pid: number): Promise<boolean> {
@@ -160,9 +178,13 @@ describe('tau start in a terminal', () => {
         { toolCalls: [{ id: 'w1', name: 'Write', input: { file_path: 'denied.txt', content: 'no' } }] },
         { text: 'Understood, I did not write it.' },
         { text: 'Greeting done.' },
-        { toolCalls: [{ id: 'b1', name: 'Bash', input: { command: 'echo $$ > one.pid; exec sleep 300' } }] },
+        {
+          toolCalls: [{ id: 'b1', name: 'Bash', input: { command: 'echo $$ > one.pid; exec sleep 300.1' } }],
+        },
         { text: 'Back after Esc.' },
-        { toolCalls: [{ id: 'b2', name: 'Bash', input: { command: 'echo $$ > two.pid; exec sleep 300' } }] },
+        {
+          toolCalls: [{ id: 'b2', name: 'Bash', input: { command: 'echo $$ > two.pid; exec sleep 300.2' } }],
+        },
         { text: 'Back after Ctrl-C.' },
       ]),
       '.tau/commands/greet.md':
@@ -197,8 +219,8 @@ describe('tau start in a terminal', () => {
     t.type('run something long')
     await t.waitFor(/Allow Bash\?/)
     t.keys('Enter')
-    const one = await pidFrom(p.path('one.pid'))
-    await t.waitFor(/Bash\(echo \$\$ > one\.pid; exec sleep 300\) \d/)
+    const one = await pidFrom(p.path('one.pid'), '300.1')
+    await t.waitFor(/Bash\(echo \$\$ > one\.pid; exec sleep 300\.1\) \d/)
     t.type('and then this')
     await t.waitFor(/↳ queued: and then this/)
     t.keys('Escape')
@@ -213,7 +235,7 @@ describe('tau start in a terminal', () => {
     t.type('once more')
     await t.waitFor(/Allow Bash\?/)
     t.keys('2')
-    const two = await pidFrom(p.path('two.pid'))
+    const two = await pidFrom(p.path('two.pid'), '300.2')
     t.keys('C-c')
     await t.waitFor(/interrupted ·[\s\S]*interrupted ·/)
     expect(await gone(two)).toBe(true)

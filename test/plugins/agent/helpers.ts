@@ -229,6 +229,8 @@ export async function tempDir(prefix = 'tau-agent-'): Promise<{ dir: string; rem
 export function stubEnvironment(cwd: string): Environment {
   const fail = () => Promise.reject(new Error('not in the stub environment'))
   return {
+    kind: 'local',
+    capabilities: { filesystemIsolation: false, network: 'host', pty: false, filesOnHost: true },
     roots: [cwd],
     cwd,
     resolvePath: fail,
@@ -240,6 +242,10 @@ export function stubEnvironment(cwd: string): Environment {
     mkdir: fail,
     remove: fail,
     exec: fail,
+    spawn: () => {
+      throw new Error('not in the stub environment')
+    },
     processEnv: () => ({}),
+    dispose: async () => {},
   }
 }

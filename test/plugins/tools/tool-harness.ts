@@ -63,6 +63,9 @@ export async function createHarness(options: { env?: (dir: string) => Environmen
 /** An environment that only delegates: not a LocalEnvironment, so tools take their generic paths. */
 export function delegatingEnvironment(inner: Environment): Environment {
   return {
+    kind: inner.kind,
+    // Files not "on the host" as far as the tools know: they take their generic paths.
+    capabilities: { ...inner.capabilities, filesOnHost: false },
     roots: inner.roots,
     cwd: inner.cwd,
     resolvePath: (path) => inner.resolvePath(path),
@@ -74,6 +77,8 @@ export function delegatingEnvironment(inner: Environment): Environment {
     mkdir: (path) => inner.mkdir(path),
     remove: (path) => inner.remove(path),
     exec: (command, options) => inner.exec(command, options),
+    spawn: (command, options) => inner.spawn(command, options),
     processEnv: () => inner.processEnv(),
+    dispose: () => inner.dispose(),
   }
 }

@@ -1,0 +1,226 @@
+/**
+ * The bubblewrap environment: files as the local one (on the host, fenced to the workspace, the
+ * same policy), but every process runs under bwrap — new user, PID, IPC, UTS, cgroup and network
+ * namespaces, `--die-with-parent`, the host read-only, the workspace roots and allowWrite paths
+ * writable at their real absolute paths, denied paths masked, private /tmp, /run and /proc.
+ *
+ * The mounts, in order (a later one covers an earlier one):
+ *   --ro-bind / /            the host, read-only
+ *   --dev /dev --proc /proc  a minimal /dev; a /proc showing only the sandbox's processes
+ *   --tmpfs /tmp /var/tmp /run   private: host sockets there (X11, agents, D-Bus, docker) unreachable
+ *   --bind ROOT ROOT         each workspace root and allowWrite path, writable
+ *   --ro-bind P P            denyWrite and the protected files (.git/hooks, .tau, tau.config.*)
+ *   --tmpfs DIR / --ro-bind /dev/null FILE   denyRead
+ */
+import { spawnSync } from 'node:child_process'
+import { existsSync, lstatSync, rmSync, statSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import type {
+  Command,
+  EnvironmentCapabilities,
+  EnvironmentKind,
+  ExecOptions,
+  ExecResult,
+  ProcessHandle,
+} from './environment.js'
+import { LocalEnvironment, type LocalEnvironmentOptions, type PreparedCommand } from './local.js'
+import { protectedInRoot, type ResolvedPolicy, underAny } from './policy.js'
+
+export interface BwrapStatus {
+  readonly available: boolean
+  /** The binary, when found. */
+  readonly path?: string
+  readonly version?: string
+  /** Why not, when not available. */
+  readonly reason?: string
+}
+
+let status: BwrapStatus | undefined
+
+/** Whether bubblewrap runs here (found, and able to make its namespaces). Probed once. */
+export function bwrapStatus(): BwrapStatus {
+  if (status) return status
+  if (process.platform !== 'linux') {
+    status = { available: false, reason: `bubblewrap is Linux only (this is ${process.platform})` }
+    return status
+  }
+  const path = ['/usr/bin/bwrap', '/bin/bwrap', '/usr/local/bin/bwrap'].find((p) => existsSync(p))
+  if (!path) {
+    status = { available: false, reason: 'bwrap is not installed (apt-get install bubblewrap)' }
+    return status
+  }
+  const version = spawnSync(path, ['--version'], { encoding: 'utf8', timeout: 5000 }).stdout?.trim()
+  const probe = spawnSync(
+    path,
+    [
+      '--ro-bind',
+      '/',
+      '/',
+      '--dev',
+      '/dev',
+      '--proc',
+      '/proc',
+      '--unshare-all',
+      '--die-with-parent',
+      '/bin/sh',
+      '-c',
+      'exit 0',
+    ],
+    { encoding: 'utf8', timeout: 10_000 },
+  )
+  status =
+    probe.status === 0
+      ? { available: true, path, ...(version ? { version } : {}) }
+      : {
+          available: false,
+          path,
+          ...(version ? { version } : {}),
+          reason: `bwrap cannot create its namespaces here: ${(probe.stderr || probe.error?.message || `exit ${probe.status}`).trim()} (unprivileged user namespaces may be disabled: sysctl kernel.unprivileged_userns_clone, or AppArmor's restrict_unprivileged_userns)`,
+        }
+  return status
+}
+
+/** The protected paths of a root that matter: `.git/*` only where the root is a git checkout. */
+function protectedPaths(root: string): string[] {
+  const git = existsSync(join(root, '.git'))
+  return protectedInRoot(root).filter((path) => git || !path.startsWith(join(root, '.git')))
+}
+
+/** bwrap's arguments for a policy (everything before `--`). Paths are real and absolute. */
+export function bwrapArgs(options: {
+  readonly roots: readonly string[]
+  readonly cwd: string
+  readonly policy: ResolvedPolicy
+  /** Inside path of the proxy's socket → host path, with network `allowlist`. */
+  readonly proxySocket?: { readonly host: string; readonly inside: string }
+}): string[] {
+  const { policy } = options
+  const args = ['--die-with-parent', '--unshare-all']
+  if (policy.network.mode === 'full') args.push('--share-net')
+  args.push('--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc')
+  for (const dir of ['/tmp', '/var/tmp', '/run']) if (existsSync(dir)) args.push('--tmpfs', dir)
+  // With the host's network, its resolver's socket under /run must stay (systemd-resolved).
+  if (policy.network.mode === 'full' && existsSync('/run/systemd/resolve')) {
+    args.push('--ro-bind', '/run/systemd/resolve', '/run/systemd/resolve')
+  }
+  const writable = [...options.roots, ...policy.allowWrite]
+  for (const path of writable) args.push('--bind', path, path)
+  const readOnly = [...policy.denyWrite, ...options.roots.flatMap(protectedPaths)]
+  const done = new Set<string>()
+  for (const path of readOnly) {
+    if (done.has(path) || !existsSync(path)) continue
+    done.add(path)
+    // Only where it is writable at all; elsewhere it is read-only already.
+    if (underAny(path, writable)) args.push('--ro-bind', path, path)
+  }
+  for (const path of policy.denyRead) {
+    let directory: boolean
+    try {
+      directory = statSync(path).isDirectory()
+    } catch {
+      continue
+    }
+    if (directory) args.push('--tmpfs', path, '--remount-ro', path)
+    else args.push('--ro-bind', '/dev/null', path)
+  }
+  if (options.proxySocket) args.push('--ro-bind', options.proxySocket.host, options.proxySocket.inside)
+  args.push('--chdir', options.cwd)
+  return args
+}
+
+/** How a protected path looked before a command, to see whether the command replaced it. */
+interface Snapshot {
+  readonly path: string
+  readonly ino: number | undefined
+}
+
+export interface BwrapEnvironmentOptions extends LocalEnvironmentOptions {
+  /** The bwrap binary (default: the one bwrapStatus() found). */
+  readonly bwrapPath?: string
+}
+
+export class BwrapEnvironment extends LocalEnvironment {
+  override readonly kind: EnvironmentKind = 'bwrap'
+  override readonly capabilities: EnvironmentCapabilities
+  private readonly bwrap: string
+
+  constructor(options: BwrapEnvironmentOptions) {
+    super({ ...options, launcher: false })
+    const found = options.bwrapPath ?? bwrapStatus().path
+    if (!found) throw new Error('bubblewrap is not available')
+    this.bwrap = found
+    this.capabilities = {
+      filesystemIsolation: true,
+      network: this.policy.network.mode,
+      pty: false,
+      filesOnHost: true,
+    }
+  }
+
+  protected override async prepare(
+    argv: readonly string[],
+    cwd: string,
+    env: Record<string, string>,
+  ): Promise<PreparedCommand> {
+    const args = bwrapArgs({ roots: this.roots, cwd, policy: this.policy })
+    // The host's TMPDIR is not there inside: /tmp is the sandbox's own.
+    return { argv: [this.bwrap, ...args, '--', ...argv], env: { ...env, TMPDIR: '/tmp' } }
+  }
+
+  override async exec(command: Command, options: ExecOptions = {}): Promise<ExecResult> {
+    const before = this.snapshotProtected()
+    const result = await super.exec(command, options)
+    return this.withViolations(result, this.checkProtected(before))
+  }
+
+  override spawn(command: Command, options: Omit<ExecOptions, 'input'> = {}): ProcessHandle {
+    const before = this.snapshotProtected()
+    const handle = super.spawn(command, options)
+    const result = handle.wait().then((r) => this.withViolations(r, this.checkProtected(before)))
+    return { ...handle, wait: () => result }
+  }
+
+  private withViolations(result: ExecResult, violations: readonly string[]): ExecResult {
+    if (violations.length === 0) return result
+    const note = violations.map((v) => `[sandbox] refused: the command ${v}`).join('\n')
+    return { ...result, stderr: result.stderr ? `${result.stderr}\n${note}` : note }
+  }
+
+  /** The protected paths of every root, as they are now. */
+  snapshotProtected(): Snapshot[] {
+    return this.roots.flatMap(protectedPaths).map((path) => {
+      try {
+        return { path, ino: lstatSync(path).ino }
+      } catch {
+        return { path, ino: undefined }
+      }
+    })
+  }
+
+  /**
+   * After a command: a protected path it created (one that did not exist, so there was nothing
+   * to mount read-only) is removed, and one it replaced (renaming a parent away) is reported.
+   * Returns the violations, for the command's result.
+   */
+  checkProtected(before: readonly Snapshot[]): string[] {
+    const violations: string[] = []
+    for (const { path, ino } of before) {
+      let now: number | undefined
+      try {
+        now = lstatSync(path).ino
+      } catch {
+        now = undefined
+      }
+      if (ino === undefined && now !== undefined) {
+        rmSync(path, { recursive: true, force: true })
+        violations.push(
+          `created ${path} (removed: tau's and git's control files are not writable in the sandbox)`,
+        )
+      } else if (ino !== undefined && now !== ino) {
+        violations.push(`replaced or moved ${path} (a protected path; check ${dirname(path)})`)
+      }
+    }
+    if (violations.length > 0) this.logger?.warn('sandbox violation', { violations })
+    return violations
+  }
+}

@@ -1,0 +1,16 @@
+/** The sandbox plugin's error codes, in tau's one catalogue. */
+import { defineErrors } from '../../kernel/index.js'
+
+export const SANDBOX_ERRORS = defineErrors('sandbox', {
+  TAU_SANDBOX_UNAVAILABLE: {
+    title:
+      'The sandbox was required (`sandbox.mode: bwrap`, or `failIfUnavailable`) but bubblewrap cannot run here',
+    hint: 'Install bubblewrap (`apt-get install bubblewrap`) and make sure user namespaces are allowed (`tau doctor` shows the reason), or set `sandbox.mode: auto` to fall back to running tools unconfined.',
+    userError: true,
+  },
+  TAU_SANDBOX_PROXY: {
+    title: "The sandbox's network proxy could not start",
+    hint: 'See the cause; the proxy listens on a Unix socket in a private temporary directory, so check that TMPDIR is writable.',
+    userError: false,
+  },
+})
