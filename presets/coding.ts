@@ -15,6 +15,7 @@ import providers from '../plugins/providers/index.js'
 import sandbox from '../plugins/sandbox/index.js'
 import scaffold from '../plugins/scaffold/index.js'
 import session from '../plugins/session/index.js'
+import sessionController from '../plugins/session-controller/index.js'
 import skills from '../plugins/skills/index.js'
 import slashCommands from '../plugins/slash-commands/index.js'
 import subagents from '../plugins/subagents/index.js'
@@ -53,6 +54,7 @@ export default definePreset({
     plan,
     subagents,
     slashCommands,
+    sessionController,
     terminal,
     headless,
     scaffold,

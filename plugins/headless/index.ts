@@ -6,9 +6,10 @@
  */
 import { resolve as resolvePath } from 'node:path'
 import { definePlugin, type FrontendRunContext, frontendRef, isTauError } from '../../kernel/index.js'
-import { type AgentEvent, type AgentSession, agentRuntimeRef } from '../agent/index.js'
+import { type AgentSessionOptions, agentRuntimeRef } from '../agent/index.js'
 import { mcpServersRef } from '../mcp/index.js'
 import { type ResumePlan, sessionServiceRef } from '../session/index.js'
+import { SessionController } from '../session-controller/index.js'
 import { slashCommandsRef } from '../slash-commands/index.js'
 import { parseHeadlessArgs, USAGE } from './args.js'
 import { interactiveRunnerRef } from './interactive.js'
@@ -40,6 +41,15 @@ async function readAll(stream: NodeJS.ReadableStream, signal: AbortSignal): Prom
   })()
   await Promise.race([reading, aborted])
   return Buffer.concat(chunks).toString('utf8')
+}
+
+/** A session that could not be opened: the error's code, and 2 for a usage error (a bad rule). */
+function fail(output: OutputWriter, error: unknown): number {
+  const code = isTauError(error) ? error.code : 'TAU_AGENT_FAILED'
+  const hint = isTauError(error) ? ` (${error.hint})` : ''
+  output.failure(code, `${error instanceof Error ? error.message : String(error)}${hint}`)
+  // A rule that is not valid syntax (--allowed-tools) is a usage error, like a bad flag.
+  return code === 'TAU_CLI_USAGE' ? 2 : 1
 }
 
 export default definePlugin({
@@ -83,21 +93,7 @@ export default definePlugin({
         output.failure('TAU_CLI_USAGE', 'no prompt: give it after -p, or pipe it on stdin')
         return 2
       }
-      // `/name args` runs a slash command's prompt (command files, MCP prompts); other text,
-      // and a slash command no source knows, goes to the model as typed.
-      const slashCommands = ctx.tryResolve(slashCommandsRef)
-      if (slashCommands && prompt?.startsWith('/')) {
-        try {
-          const expanded = await slashCommands.expand(prompt, { signal: context.signal })
-          if (expanded) prompt = expanded.prompt
-        } catch (error) {
-          const code = isTauError(error) ? error.code : 'TAU_AGENT_FAILED'
-          const hint = isTauError(error) ? ` (${error.hint})` : ''
-          output.failure(code, `${error instanceof Error ? error.message : String(error)}${hint}`)
-          return 1
-        }
-      }
-      let session: AgentSession
+      let sessionOptions: AgentSessionOptions
       try {
         let plan: ResumePlan | undefined
         if (args.continue || args.resume !== undefined) {
@@ -113,7 +109,7 @@ export default definePlugin({
           for (const warning of plan.warnings) err(`tau: warning: ${warning}\n`)
         }
         const resumed = plan?.options
-        session = runtime.createSession({
+        sessionOptions = {
           ...(resumed ?? {}),
           cwd:
             args.cwd === undefined ? (resumed?.cwd ?? ctx.paths.cwd) : resolvePath(ctx.paths.cwd, args.cwd),
@@ -121,33 +117,58 @@ export default definePlugin({
           ...(args.permissionMode !== undefined ? { permissionMode: args.permissionMode } : {}),
           allowedTools: args.allowedTools,
           disallowedTools: args.disallowedTools,
-        })
+        }
       } catch (error) {
-        const code = isTauError(error) ? error.code : 'TAU_AGENT_FAILED'
-        const hint = isTauError(error) ? ` (${error.hint})` : ''
-        output.failure(code, `${error instanceof Error ? error.message : String(error)}${hint}`)
-        // A rule that is not valid syntax (--allowed-tools) is a usage error, like a bad flag.
-        return code === 'TAU_CLI_USAGE' ? 2 : 1
+        return fail(output, error)
       }
+      // The session logic every frontend shares: `/name args` runs a slash command (a session
+      // command such as /compact, or a prompt command's prompt); other text, and a `/name` no
+      // source knows, goes to the model as typed. Nobody to ask: every question is answered
+      // fail-closed (denied, declined, rejected), with the reason.
+      const sessions = ctx.tryResolve(sessionServiceRef)
+      const slashCommands = ctx.tryResolve(slashCommandsRef)
+      const controller = new SessionController({
+        runtime,
+        sessionOptions,
+        frontend: {},
+        unknownCommands: 'prompt',
+        ...(args.maxTurns !== undefined ? { runOptions: { maxTurns: args.maxTurns } } : {}),
+        ...(sessions ? { sessions } : {}),
+        ...(slashCommands ? { slashCommands } : {}),
+      })
       try {
-        const options = {
-          signal: context.signal,
-          ...(args.maxTurns !== undefined ? { maxTurns: args.maxTurns } : {}),
-        }
-        let events: AsyncIterable<AgentEvent>
-        try {
-          events =
-            prompt === undefined || prompt === '' ? session.continue(options) : session.run(prompt, options)
-        } catch (error) {
-          const code = isTauError(error) ? error.code : 'TAU_AGENT_FAILED'
-          const hint = isTauError(error) ? ` (${error.hint})` : ''
-          output.failure(code, `${error instanceof Error ? error.message : String(error)}${hint}`)
-          return 1
-        }
-        for await (const event of events) output.write(event)
-      } finally {
-        await session.close('exit')
+        controller.open()
+      } catch (error) {
+        return fail(output, error)
       }
+      let ran = false
+      let failed = false
+      controller.subscribe((event) => {
+        if (event.type === 'agent') output.write(event.event)
+        else if (event.type === 'run-start') ran = true
+        else if (event.type === 'run-end' && event.error !== undefined) {
+          failed = true
+          output.failure(event.code ?? 'TAU_AGENT_FAILED', event.error)
+        } else if (event.type === 'output') {
+          // A session command's output is the answer (stdout in text format); notes stay out.
+          if (event.tone === 'error') {
+            failed = true
+            output.failure(event.code ?? 'TAU_AGENT_FAILED', event.text.replace(/^error: /, ''))
+          } else if (event.tone !== 'dim') {
+            if (args.outputFormat === 'text') context.stdout.write(`${event.text}\n`)
+            else err(`${event.text}\n`)
+          }
+        }
+      })
+      const onAbort = () => controller.abort()
+      context.signal.addEventListener('abort', onAbort, { once: true })
+      try {
+        await (prompt === undefined || prompt === '' ? controller.continueRun() : controller.submit(prompt))
+      } finally {
+        context.signal.removeEventListener('abort', onAbort)
+        await controller.close('exit')
+      }
+      if (!ran || (failed && !output.result)) return failed ? 1 : 0
       const result = output.result
       if (!result) return 1
       if (!result.isError) return 0

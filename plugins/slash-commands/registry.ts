@@ -12,14 +12,20 @@ import type {
 export function createSlashCommands(sources: () => readonly SlashCommandSource[]): SlashCommands {
   async function list(): Promise<SlashCommandList> {
     const lists = await Promise.all(
-      sources().map(async (source): Promise<[SlashCommandSource, SlashCommandList]> => {
-        try {
-          return [source, await source.list()]
-        } catch (error) {
-          const message = error instanceof Error ? error.message : String(error)
-          return [source, { commands: [], problems: [`${source.name}: could not list commands: ${message}`] }]
-        }
-      }),
+      // Built-in sources first: their names win every clash.
+      [...sources()]
+        .sort((a, b) => Number(b.builtin === true) - Number(a.builtin === true))
+        .map(async (source): Promise<[SlashCommandSource, SlashCommandList]> => {
+          try {
+            return [source, await source.list()]
+          } catch (error) {
+            const message = error instanceof Error ? error.message : String(error)
+            return [
+              source,
+              { commands: [], problems: [`${source.name}: could not list commands: ${message}`] },
+            ]
+          }
+        }),
     )
     const commands: SlashCommand[] = []
     const problems: string[] = []
@@ -54,7 +60,7 @@ export function createSlashCommands(sources: () => readonly SlashCommandSource[]
     find,
     async expand(line: string, options?: ExpandOptions) {
       const found = await find(line)
-      if (!found) return undefined
+      if (!found?.command.expand) return undefined
       return { command: found.command, prompt: await found.command.expand(found.args, options) }
     },
   }

@@ -3,7 +3,9 @@
  * Commands come from sources other plugins provide (`slash-commands.sources`): this plugin's own
  * Markdown files (`.tau/commands`, `~/.tau/commands`), the MCP plugin's server prompts, and any
  * third-party plugin's. Frontends (the terminal, `tau start -p`) resolve a line through the
- * registry (`slash-commands.registry`); built-in frontend commands such as /help stay theirs.
+ * registry (`slash-commands.registry`). A command either expands into a prompt (`expand`) or acts
+ * on the session itself (`run`: the built-in /help, /clear, /compact ... of the session-controller
+ * plugin), run by the frontend's SessionController.
  */
 import { defineService } from '../../kernel/index.js'
 
@@ -31,10 +33,25 @@ export interface SlashCommand {
   /** Declared arguments (MCP prompts declare them), in order. */
   readonly arguments?: readonly SlashCommandArgument[]
   /**
-   * The prompt to send for the text after the command name. Throws a TauError when the
-   * arguments do not fit (a required MCP prompt argument missing, say): frontends show it.
+   * A prompt command: the prompt to send for the text after the command name. Throws a TauError
+   * when the arguments do not fit (a required MCP prompt argument missing, say): frontends show it.
    */
-  expand(args: string, options?: ExpandOptions): Promise<string>
+  expand?(args: string, options?: ExpandOptions): Promise<string>
+  /**
+   * A session command: acts on the session (a SessionController runs it) instead of sending a
+   * prompt. A command has `expand` or `run`.
+   */
+  run?(args: string, context: CommandContext): Promise<void>
+}
+
+/** What a session command gets from the SessionController that runs it. */
+export interface CommandContext {
+  /** The session the command acts on. */
+  readonly sessionId: string
+  /** Aborted when the user interrupts. */
+  readonly signal: AbortSignal
+  /** Output for the user: a line in the terminal, an event over SSE. */
+  say(text: string, tone?: 'info' | 'success' | 'warn' | 'error' | 'dim'): void
 }
 
 export interface SlashCommandList {
@@ -47,6 +64,8 @@ export interface SlashCommandList {
 export interface SlashCommandSource {
   /** Shown in problems: `command files`, `mcp`. */
   readonly name: string
+  /** Built-in commands: listed before every other source, so no file can shadow them. */
+  readonly builtin?: boolean
   list(): SlashCommandList | Promise<SlashCommandList>
 }
 
@@ -73,7 +92,10 @@ export interface SlashCommands {
    * command or names no command any source has.
    */
   find(line: string): Promise<ResolvedCommand | undefined>
-  /** `find()` then `expand()`: the prompt for a line, or undefined when it names no command. */
+  /**
+   * `find()` then `expand()`: the prompt for a line, or undefined when it names no command or a
+   * session command (`run`; a SessionController runs those).
+   */
   expand(
     line: string,
     options?: ExpandOptions,

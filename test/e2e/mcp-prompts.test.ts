@@ -7,7 +7,8 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { REPO_ROOT, STACK_LINE, useProjects } from './run-tau.js'
+import { projectKey } from '../../plugins/session/index.js'
+import { type Project, REPO_ROOT, STACK_LINE, useProjects } from './run-tau.js'
 
 const project = useProjects()
 const EVERYTHING = join(REPO_ROOT, 'node_modules', '.bin', 'mcp-server-everything')
@@ -22,8 +23,9 @@ const config = `${JSON.stringify(
   2,
 )}\n`
 
-async function userMessages(dir: string): Promise<string[]> {
-  const sessions = join(dir, '.tau', 'sessions')
+async function userMessages(p: Project): Promise<string[]> {
+  // Transcripts live under $TAU_HOME/projects/<project-key>/, out of the workspace.
+  const sessions = join(p.tauHome, 'projects', projectKey(p.dir))
   const texts: string[] = []
   for (const file of await readdir(sessions)) {
     if (!file.endsWith('.jsonl')) continue
@@ -46,7 +48,7 @@ describe('tau start -p with an MCP prompt as a slash command', () => {
     )
     expect(result.code, result.stderr).toBe(0)
     expect(JSON.parse(result.stdout)).toMatchObject({ is_error: false, result: 'Sunny.' })
-    expect(await userMessages(p.dir)).toEqual(["What's weather in New York, NY?"])
+    expect(await userMessages(p)).toEqual(["What's weather in New York, NY?"])
   })
 
   it('a missing required argument is an error naming it, with the usage, and no stack trace', async () => {

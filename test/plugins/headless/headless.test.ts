@@ -189,6 +189,23 @@ describe('headless frontend', () => {
     }
   })
 
+  it('runs the built-in session commands through the SessionController, without a model call', async () => {
+    const help = await runHeadless(['-p', '/help'])
+    expect(help).toMatchObject({ code: 0, prompts: [] })
+    expect(help.stdout).toMatch(/^Commands\n/)
+    expect(help.stdout).toContain('/compact [focus]')
+    expect(help.stdout).toContain('/mode MODE')
+    const compact = await runHeadless(['-p', '/compact'])
+    expect(compact).toMatchObject({
+      code: 0,
+      prompts: [],
+      stdout: '/compact needs the session plugin, which is not loaded\n',
+    })
+    // json: command output stays off stdout (it is protocol there).
+    const cost = await runHeadless(['-p', '/cost', '--output-format', 'json'])
+    expect(cost).toMatchObject({ code: 0, stdout: '', stderr: 'session: 0 in · 0 out\n', prompts: [] })
+  })
+
   it('text: prints the final answer only, exit 0', async () => {
     const result = await runHeadless(['-p', 'say hi'], { turns: [{ text: 'Hi there.' }] })
     expect(result).toMatchObject({ code: 0, stdout: 'Hi there.\n', stderr: '' })

@@ -75,7 +75,7 @@ describe('command files', () => {
       /commands\/review\.md: \/review is already defined by .*\.tau\/commands\/review\.md/,
     )
     const review = loaded.commands.find((c) => c.name === 'review')!
-    expect(await review.expand('src/a.ts')).toBe('Review src/a.ts')
+    expect(await review.expand!('src/a.ts')).toBe('Review src/a.ts')
   })
 
   it('refuses ---js front matter without running it, and names the file', async () => {
