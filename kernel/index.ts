@@ -107,3 +107,4 @@ export {
 } from './settings-files.js'
 export { closest, didYouMean } from './suggest.js'
 export * from './types/index.js'
+export { tauVersion } from './version.js'

@@ -73,6 +73,8 @@ function chatReader(options: ChatStreamOptions): EventReader<string, StreamEvent
   return {
     read(lines, out) {
       for (const text of lines) {
+        // Anything after the final line is not part of this answer, an error line included.
+        if (final) continue
         const line = parseNdjsonLine(text, PROVIDER)
         if (options.signal?.aborted) {
           throw new ProviderError('aborted', 'ollama: request aborted', {
@@ -91,8 +93,6 @@ function chatReader(options: ChatStreamOptions): EventReader<string, StreamEvent
         if (line.error !== undefined) {
           throw streamError(typeof line.error === 'string' ? line.error : JSON.stringify(line.error))
         }
-        // Anything after the final line is not part of this answer.
-        if (final) continue
         const message = isObject(line.message) ? line.message : undefined
         if (message) {
           if (typeof message.thinking === 'string' && message.thinking !== '') {

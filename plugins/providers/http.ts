@@ -14,6 +14,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises'
 import type { Dispatcher, Pool } from 'undici'
+import { tauVersion } from '../../kernel/index.js'
 import { isContextLengthMessage, ProviderError, type ProviderErrorKind } from './errors.js'
 
 export interface RetrySettings {
@@ -101,6 +102,36 @@ const CONNECTION_CODES = new Set([
   'UND_ERR_CLOSED',
 ])
 
+/** `tau/<version>`, sent as the user-agent of every provider request, as the official clients do. */
+export const USER_AGENT = `tau/${tauVersion()}`
+
+/** A header's value (the first, when it came more than once), lower-cased and trimmed. */
+function headerValue(
+  headers: Record<string, string | string[] | undefined>,
+  name: string,
+): string | undefined {
+  const value = headers[name]
+  const first = Array.isArray(value) ? value[0] : value
+  return typeof first === 'string' ? first.trim().toLowerCase() : undefined
+}
+
+/** Whether an origin is this machine (localhost, 127.0.0.0/8, ::1). */
+export function isLoopback(origin: string): boolean {
+  let host: string
+  try {
+    host = new URL(origin).hostname
+  } catch {
+    return false
+  }
+  return (
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    /^127\./.test(host) ||
+    host === '[::1]' ||
+    host === '::1'
+  )
+}
+
 /** Seconds to wait from Retry-After (seconds or an HTTP date) or retry-after-ms. */
 export function parseRetryAfter(
   headers: Record<string, string | string[] | undefined>,
@@ -120,6 +151,21 @@ export function parseRetryAfter(
 export function backoffDelay(attempt: number, settings: RetrySettings, random = Math.random): number {
   const exponential = Math.min(settings.maxDelayMs, settings.baseDelayMs * 2 ** attempt)
   return exponential / 2 + (random() * exponential) / 2
+}
+
+/**
+ * How long to wait before retry `attempt` (0-based) after `failure`: the server's Retry-After
+ * when it asks for a wait, else backoff. Retry-After: 0 (or a date already past) is no reason to
+ * retry at once, so it backs off too, as the official OpenAI and Anthropic clients do.
+ */
+export function retryWaitMs(
+  failure: { readonly retryAfterSeconds?: number | undefined },
+  attempt: number,
+  settings: RetrySettings,
+  random = Math.random,
+): number {
+  const after = failure.retryAfterSeconds
+  return after !== undefined && after > 0 ? after * 1000 : backoffDelay(attempt, settings, random)
 }
 
 /** The message inside a provider's error body: OpenAI/Anthropic `{error:{message}}`, Ollama `{error}`. */
@@ -330,10 +376,7 @@ export class HttpClient {
             : this.mapTransportError(error, target.origin, request.signal, 'before the answer')
       }
       if (!failure.retryable || attempt >= this.settings.retries.max || request.signal?.aborted) throw failure
-      const waitMs =
-        failure.retryAfterSeconds !== undefined
-          ? failure.retryAfterSeconds * 1000
-          : backoffDelay(attempt, this.settings.retries)
+      const waitMs = retryWaitMs(failure, attempt, this.settings.retries)
       // A server asking for a longer wait than a person would sit through is answered, not waited for.
       if (waitMs > MAX_RETRY_AFTER_MS) throw failure
       try {
@@ -353,7 +396,11 @@ export class HttpClient {
     body: string | undefined,
     parts: UndiciParts,
   ): Promise<HttpResponse> {
-    const headers: Record<string, string> = { accept: 'application/json', ...request.headers }
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'user-agent': USER_AGENT,
+      ...request.headers,
+    }
     if (body !== undefined) headers['content-type'] = 'application/json'
     const options: Dispatcher.DispatchOptions = {
       path: target.path,
@@ -498,7 +545,10 @@ export class HttpClient {
       return new ProviderError('bad-request', say('request rejected'), { ...base, retryable: false })
     }
     const retryAfter = parseRetryAfter(headers)
-    const retryable = RETRYABLE_STATUS.has(status)
+    // OpenAI's and Anthropic's servers say whether a retry can help; their official clients obey.
+    const shouldRetry = headerValue(headers, 'x-should-retry')
+    const retryable =
+      shouldRetry === 'false' ? false : shouldRetry === 'true' ? true : RETRYABLE_STATUS.has(status)
     const kind: ProviderErrorKind = status === 429 ? 'rate-limit' : status >= 500 ? 'server' : 'bad-request'
     return new ProviderError(kind, say(status === 429 ? 'rate limited' : 'request failed'), {
       ...base,
@@ -549,6 +599,9 @@ export class HttpClient {
         {
           provider,
           cause: error,
+          // Nothing listening on this machine will not start listening in the next few seconds:
+          // fail at once (a remote server refusing may be restarting, so that one is retried).
+          ...(refused && isLoopback(origin) ? { retryable: false } : {}),
           ...(refused && this.hints.unreachable ? { hint: this.hints.unreachable(origin) } : {}),
         },
       )

@@ -43,9 +43,12 @@ export {
   type HttpRequest,
   type HttpResponse,
   type HttpSettings,
+  isLoopback,
   type ProviderHints,
   parseRetryAfter,
   readText,
+  retryWaitMs,
+  USER_AGENT,
 } from './http.js'
 export { parsePromptTools, toolsPrompt, toPromptToolsRequest } from './prompt-tools.js'
 export type { CallOptions, Provider, ProviderCheck, RegistryOptions, ToolMode } from './provider.js'

@@ -84,7 +84,9 @@ describe('tau mcp login / logout with a real OAuth flow', () => {
     expect(logout.code).toBe(0)
     expect(logout.stdout).toContain("logged out of MCP server 'secure'")
     expect(await readdir(dir)).toEqual([])
-  })
+    // Five runs of the binary, each bounded by its own timeoutMs and every wait a condition: the
+    // suite's 20 s default was too short on a loaded machine (the flow itself takes a few seconds).
+  }, 240_000)
 
   it('login to a server that is not configured is a usage error without a stack trace', async () => {
     const p = await project({ 'tau.config.json': config() }, [])
@@ -92,5 +94,5 @@ describe('tau mcp login / logout with a real OAuth flow', () => {
     expect(result.code).not.toBe(0)
     expect(result.stderr).toContain("there is no MCP server 'nope' (servers: secure)")
     expect(result.stderr).not.toMatch(STACK_LINE)
-  })
+  }, 90_000)
 })

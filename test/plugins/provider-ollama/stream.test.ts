@@ -49,6 +49,20 @@ describe('ollama provider: streaming', () => {
     ])
   })
 
+  it('an error line after the done line is not an error of this answer', async () => {
+    const raw = `${[
+      { model: 'qwen3:8b', message: { role: 'assistant', content: 'all here' }, done: false },
+      { model: 'qwen3:8b', message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop' },
+      { error: 'something after the answer' },
+    ]
+      .map((line) => JSON.stringify(line))
+      .join('\n')}\n`
+    const { provider } = await start([{ raw }])
+    const events = await collect(provider.stream(request()))
+    expect(textOf(events)).toBe('all here')
+    expect(events.at(-1)).toEqual({ type: 'finish', reason: 'stop' })
+  })
+
   it('reports done_reason "length" as a length finish', async () => {
     const { provider } = await start([{ text: 'cut', finishReason: 'length' }])
     const events = await collect(provider.stream(request({ maxOutputTokens: 1 })))
