@@ -59,8 +59,8 @@ export interface InterruptedRun {
 
 /** The text a tool call gets when the process stopped while it was in flight (resume). */
 export const INTERRUPTED_CALL_TEXT =
-  'Error: the tau process stopped during this tool call (it was killed or crashed), so its result was lost; it may have had partial effects. It was not run again: check its effects before calling it again.'
+  'The tau process stopped during this tool call (it was killed or crashed), so its result was lost; it may have had partial effects. It was not run again: check its effects before calling it again.'
 
 /** The text a tool call gets when the process stopped before it ran (resume). */
 export const UNSTARTED_CALL_TEXT =
-  'Error: the tau process stopped before this tool call ran (it was killed or crashed); it was not run. Call it again if it is still needed.'
+  'The tau process stopped before this tool call ran (it was killed or crashed); it was not run. Call it again if it is still needed.'

@@ -347,7 +347,8 @@ export default definePlugin({
     async function resume(id: string, options: { fork?: boolean } = {}): Promise<ResumePlan> {
       let target = id
       if (id === 'latest') {
-        const latest = (await store.list())[0]
+        // A subagent's log is part of its parent's session, never the one to go on with.
+        const latest = (await store.list()).find((summary) => summary.subagentOf === undefined)
         if (!latest) {
           throw new TauError(SESSION_ERRORS.TAU_SESSION_NOT_FOUND, `no stored session to continue (${dir})`, {
             plugin: 'session',
