@@ -1,4 +1,5 @@
 /** The arguments of `tau start` for a headless run, in the spelling of `claude -p`. */
+import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import type { PermissionMode } from '../permissions/index.js'
 
@@ -23,6 +24,28 @@ export interface HeadlessArgs {
   readonly resume?: string
   /** --fork-session: with --continue or --resume, go on in a copy under a new id. */
   readonly forkSession?: boolean
+  /** --system-prompt TEXT (or the contents of --system-prompt-file): replaces tau's system prompt. */
+  readonly systemPrompt?: string
+  /** --append-system-prompt TEXT / --append-system-prompt-file FILE: added to tau's system prompt. */
+  readonly appendSystemPrompt?: string
+  /** --input-format: `stream-json` reads many user turns as JSON lines on stdin. */
+  readonly inputFormat?: 'text' | 'stream-json'
+  /** --replay-user-messages: with stream-json in and out, each user line read is echoed. */
+  readonly replayUserMessages?: boolean
+  /** --include-partial-messages: stream_event lines with the text as it streams. */
+  readonly includePartialMessages?: boolean
+  /** --add-dir: more workspace directories. */
+  readonly addDirs?: readonly string[]
+  /** --tools: the built-in tools offered ('default' or undefined: all; '': none). */
+  readonly tools?: readonly string[]
+  /** --session-id UUID. */
+  readonly sessionId?: string
+  /** --json-schema: the JSON Schema the final answer must match. */
+  readonly jsonSchema?: Record<string, unknown>
+  /** --max-budget-usd. */
+  readonly maxBudgetUsd?: number
+  /** --disable-slash-commands: a prompt starting with / goes to the model as typed. */
+  readonly disableSlashCommands?: boolean
 }
 
 export type ParseResult = { ok: true; value: HeadlessArgs } | { ok: false; error: string }
@@ -30,8 +53,8 @@ export type ParseResult = { ok: true; value: HeadlessArgs } | { ok: false; error
 export const USAGE = `usage: tau start -p [options] "PROMPT"     (or the prompt on stdin)
   -p, --print                  run the prompt once, print the result, exit
   --output-format FORMAT       text (default) | json | stream-json
-  --model REF                  provider:model, e.g. ollama:qwen3:8b
-  --permission-mode MODE       default | acceptEdits | plan | bypassPermissions
+  --model REF                  provider:model (ollama:qwen3:8b), or sonnet | opus | haiku
+  --permission-mode MODE       default | acceptEdits | plan | bypassPermissions | dontAsk
   --allowed-tools RULES        permission rules to allow, e.g. "Bash(npm test:*) Read"
   --disallowed-tools RULES     permission rules to deny; bare tool names are hidden from the model
   --max-turns N                stop after N model calls
@@ -40,14 +63,28 @@ export const USAGE = `usage: tau start -p [options] "PROMPT"     (or the prompt 
   -c, --continue               continue the latest session of this project
   -r, --resume ID              resume the session ID (see tau sessions)
   --fork-session               with --continue or --resume: go on in a copy under a new id
+  --session-id UUID            use this id for the new session
+  --system-prompt TEXT         replace the system prompt (--system-prompt-file FILE: from a file)
+  --append-system-prompt TEXT  add to the system prompt (--append-system-prompt-file FILE)
+  --input-format FORMAT        text (default) | stream-json (user turns as JSON lines on stdin)
+  --replay-user-messages       with stream-json in and out: echo each user line read
+  --include-partial-messages   stream-json: stream_event lines as the text streams
+  --add-dir DIR                one more workspace directory (repeatable)
+  --tools LIST                 the built-in tools offered: "default", "" (none) or "Bash,Read,..."
+  --dangerously-skip-permissions   the same as --permission-mode bypassPermissions
+  --json-schema SCHEMA         the final answer is JSON matching this JSON Schema (retried once)
+  --max-budget-usd N           stop when the run has cost this much
+  --disable-slash-commands     send a prompt that starts with / as typed
+  --mcp-config FILE|JSON       more MCP servers ({"mcpServers": {...}}; repeatable)
+  --strict-mcp-config          only the servers of --mcp-config
   --settings FILE|JSON         one more settings layer (permissions, hooks), above every file
   --setting-sources LIST       the settings scopes read: user,project,local (default: all)
   --trust                      trust this workspace for this run (project MCP servers, rules, hooks)`
 
 const FORMATS: readonly OutputFormat[] = ['text', 'json', 'stream-json']
-const MODES: readonly PermissionMode[] = ['default', 'acceptEdits', 'plan', 'bypassPermissions']
+const MODES: readonly PermissionMode[] = ['default', 'acceptEdits', 'plan', 'bypassPermissions', 'dontAsk']
 
-const OPTIONS = {
+export const OPTIONS = {
   print: { type: 'boolean', short: 'p' },
   'output-format': { type: 'string' },
   outputFormat: { type: 'string' },
@@ -70,7 +107,116 @@ const OPTIONS = {
   settings: { type: 'string' },
   'setting-sources': { type: 'string' },
   trust: { type: 'boolean' },
+  'mcp-config': { type: 'string', multiple: true },
+  'strict-mcp-config': { type: 'boolean' },
+  'session-id': { type: 'string' },
+  'system-prompt': { type: 'string' },
+  'system-prompt-file': { type: 'string' },
+  'append-system-prompt': { type: 'string' },
+  'append-system-prompt-file': { type: 'string' },
+  'input-format': { type: 'string' },
+  'replay-user-messages': { type: 'boolean' },
+  'include-partial-messages': { type: 'boolean' },
+  'add-dir': { type: 'string', multiple: true },
+  tools: { type: 'string' },
+  'dangerously-skip-permissions': { type: 'boolean' },
+  'json-schema': { type: 'string' },
+  'max-budget-usd': { type: 'string' },
+  'disable-slash-commands': { type: 'boolean' },
 } as const
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+function readText(file: string, flag: string): string | { error: string } {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch (error) {
+    return {
+      error: `${flag} ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`,
+    }
+  }
+}
+
+type Extra = Omit<
+  HeadlessArgs,
+  'print' | 'prompt' | 'outputFormat' | 'allowedTools' | 'disallowedTools' | 'verbose'
+>
+
+/** The flags of Claude Code's `-p` beyond the first set: checked here, with what each needs. */
+function claudeFlags(
+  values: ReturnType<typeof parse>['values'],
+  format: OutputFormat,
+): Extra | { error: string } {
+  // Only what was given, so the arguments of a plain run stay as they were.
+  const out: { -readonly [K in keyof Extra]?: Extra[K] } = {}
+  if (values['replay-user-messages'] === true) out.replayUserMessages = true
+  if (values['include-partial-messages'] === true) out.includePartialMessages = true
+  if (values['add-dir'] !== undefined) out.addDirs = values['add-dir']
+  if (values['disable-slash-commands'] === true) out.disableSlashCommands = true
+  const input = values['input-format']
+  if (input !== undefined) {
+    if (input !== 'text' && input !== 'stream-json') {
+      return { error: `--input-format must be one of text, stream-json, not '${input}'` }
+    }
+    if (input === 'stream-json' && format !== 'stream-json') {
+      return { error: '--input-format stream-json needs --output-format stream-json' }
+    }
+    out.inputFormat = input
+  }
+  if (out.replayUserMessages && out.inputFormat !== 'stream-json') {
+    return {
+      error: '--replay-user-messages needs --input-format stream-json and --output-format stream-json',
+    }
+  }
+  if (out.includePartialMessages && format !== 'stream-json') {
+    return { error: '--include-partial-messages needs --output-format stream-json' }
+  }
+  const id = values['session-id']
+  if (id !== undefined) {
+    if (!UUID.test(id)) return { error: `--session-id must be a UUID, not '${id}'` }
+    out.sessionId = id
+  }
+  for (const [flag, fileFlag, key] of [
+    ['system-prompt', 'system-prompt-file', 'systemPrompt'],
+    ['append-system-prompt', 'append-system-prompt-file', 'appendSystemPrompt'],
+  ] as const) {
+    const text = values[flag]
+    const file = values[fileFlag]
+    if (text !== undefined && file !== undefined)
+      return { error: `--${flag} and --${fileFlag} cannot be used together` }
+    if (text !== undefined) out[key] = text
+    if (file !== undefined) {
+      const read = readText(file, `--${fileFlag}`)
+      if (typeof read !== 'string') return read
+      out[key] = read
+    }
+  }
+  const tools = values.tools
+  if (tools !== undefined && tools.trim() !== 'default') out.tools = splitRules([tools])
+  const schema = values['json-schema']
+  if (schema !== undefined) {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(schema)
+    } catch (error) {
+      return { error: `--json-schema is not valid JSON: ${(error as Error).message}` }
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      return {
+        error: '--json-schema must be a JSON Schema object, e.g. {"type":"object","properties":{...}}',
+      }
+    }
+    out.jsonSchema = parsed as Record<string, unknown>
+  }
+  const budget = values['max-budget-usd']
+  if (budget !== undefined) {
+    const usd = Number(budget)
+    if (!Number.isFinite(usd) || usd <= 0)
+      return { error: `--max-budget-usd must be a positive number, not '${budget}'` }
+    out.maxBudgetUsd = usd
+  }
+  return out as Extra
+}
 
 /**
  * Splits rule lists on commas and whitespace, except inside parentheses, so
@@ -108,7 +254,10 @@ export function parseHeadlessArgs(argv: readonly string[]): ParseResult {
   if (!FORMATS.includes(format as OutputFormat)) {
     return { ok: false, error: `--output-format must be one of ${FORMATS.join(', ')}, not '${format}'` }
   }
-  const mode = values['permission-mode'] ?? values.permissionMode
+  const mode =
+    values['permission-mode'] ??
+    values.permissionMode ??
+    (values['dangerously-skip-permissions'] === true ? 'bypassPermissions' : undefined)
   if (mode !== undefined && !MODES.includes(mode as PermissionMode)) {
     return { ok: false, error: `--permission-mode must be one of ${MODES.join(', ')}, not '${mode}'` }
   }
@@ -130,10 +279,13 @@ export function parseHeadlessArgs(argv: readonly string[]): ParseResult {
   if (values.resume !== undefined && values.resume.trim() === '') {
     return { ok: false, error: '--resume needs a session id' }
   }
+  const extra = claudeFlags(values, format as OutputFormat)
+  if ('error' in extra) return { ok: false, error: extra.error }
   const prompt = positionals.join(' ').trim()
   return {
     ok: true,
     value: {
+      ...extra,
       print: values.print === true,
       prompt: prompt === '' ? undefined : prompt,
       outputFormat: format as OutputFormat,

@@ -5,17 +5,26 @@
  * failed, 2 on a usage error.
  */
 import { resolve as resolvePath } from 'node:path'
+import { z } from 'zod'
 import { definePlugin, type FrontendRunContext, frontendRef, isTauError } from '../../kernel/index.js'
-import { type AgentSessionOptions, agentRuntimeRef } from '../agent/index.js'
+import { type AgentSessionOptions, agentHooksRef, agentRuntimeRef } from '../agent/index.js'
 import { mcpServersRef } from '../mcp/index.js'
 import { type ResumePlan, sessionServiceRef } from '../session/index.js'
 import { SessionController } from '../session-controller/index.js'
 import { slashCommandsRef } from '../slash-commands/index.js'
-import { parseHeadlessArgs, USAGE } from './args.js'
+import { toolRegistryRef } from '../tools/index.js'
+import { type HeadlessArgs, parseHeadlessArgs, USAGE } from './args.js'
+import { checkAnswer, resolveModel, schemaInstruction, userTurns } from './claude-flags.js'
 import { interactiveRunnerRef } from './interactive.js'
 import { OutputWriter } from './output.js'
 
-export { type HeadlessArgs, type OutputFormat, parseHeadlessArgs, splitRules } from './args.js'
+export {
+  type HeadlessArgs,
+  OPTIONS as HEADLESS_OPTIONS,
+  type OutputFormat,
+  parseHeadlessArgs,
+  splitRules,
+} from './args.js'
 export {
   type InteractiveRunContext,
   type InteractiveRunner,
@@ -52,13 +61,76 @@ function fail(output: OutputWriter, error: unknown): number {
   return code === 'TAU_CLI_USAGE' ? 2 : 1
 }
 
+/** --append-system-prompt and --json-schema's instruction, in that order. */
+function appended(args: HeadlessArgs): string[] {
+  return [
+    ...(args.appendSystemPrompt !== undefined ? [args.appendSystemPrompt] : []),
+    ...(args.jsonSchema !== undefined ? [schemaInstruction(args.jsonSchema)] : []),
+  ]
+}
+
+/**
+ * One user turn; with --json-schema the answer is checked, and a mismatch is sent back once
+ * with what was wrong. The result line carries `structured_output`, or is an error.
+ */
+async function runStructured(
+  prompt: string | undefined,
+  runOnce: (text: string | undefined) => Promise<void>,
+  output: OutputWriter,
+  args: HeadlessArgs,
+): Promise<void> {
+  await runOnce(prompt)
+  const schema = args.jsonSchema
+  if (schema === undefined) return
+  for (let attempt = 1; ; attempt++) {
+    const result = output.result
+    if (!result) return
+    if (result.isError) return output.emitResult(result)
+    const checked = checkAnswer(result.text, schema)
+    if (checked.ok) return output.emitResult(result, { structured_output: checked.value })
+    if (attempt === 2) {
+      const message = `the answer does not match --json-schema after a retry: ${checked.problem}`
+      return output.emitResult(
+        { ...result, isError: true, error: { code: 'TAU_AGENT_FAILED', message } },
+        { subtype: 'error_max_structured_output_retries' },
+      )
+    }
+    await runOnce(
+      `Your answer did not match the required JSON Schema: ${checked.problem}. Answer again with only a JSON value that matches it.`,
+    )
+  }
+}
+
+const headlessConfig = z.object({
+  /** `--model` aliases to `provider:model` refs, over Claude Code's (sonnet, opus, haiku). */
+  modelAliases: z.record(z.string(), z.string()).default({}),
+})
+
 export default definePlugin({
   name: 'headless',
   description: 'Runs `tau start -p "PROMPT"`: one prompt, printed as text, json or stream-json',
   dependsOn: ['agent'],
-  optionalDependsOn: ['session', 'slash-commands', 'mcp'],
+  optionalDependsOn: ['session', 'slash-commands', 'mcp', 'tools'],
+  config: headlessConfig,
   setup(ctx) {
     const runtime = ctx.resolve(agentRuntimeRef)
+    const registry = ctx.tryResolve(toolRegistryRef)
+    // --append-system-prompt, per run session (a subagent's prompt is its own).
+    const appendFor = new Map<string, string>()
+    ctx.hooksOf(agentHooksRef).systemPrompt.tap((prompt) => {
+      const text = appendFor.get(prompt.sessionId)
+      return text === undefined
+        ? prompt
+        : { ...prompt, sections: [...prompt.sections, { id: 'append-system-prompt', text }] }
+    })
+    /** --tools: the built-in tools left out (bare names hide them from the model). */
+    const hiddenTools = (tools: readonly string[] | undefined): string[] => {
+      if (tools === undefined || !registry) return []
+      return registry
+        .list()
+        .map((tool) => tool.name)
+        .filter((name) => !name.startsWith('mcp__') && !tools.includes(name))
+    }
     const write = (stream: NodeJS.WritableStream) => (text: string) => {
       stream.write(text)
     }
@@ -74,8 +146,11 @@ export default definePlugin({
       const mcp = ctx.tryResolve(mcpServersRef)
       const output = new OutputWriter(args.outputFormat, write(context.stdout), err, args.verbose, {
         ...(mcp ? { mcpServers: () => mcp.list().map((s) => ({ name: s.name, status: s.status })) } : {}),
+        partialMessages: args.includePartialMessages === true,
+        holdResults: args.jsonSchema !== undefined,
       })
-      let prompt = args.prompt
+      const streamIn = args.inputFormat === 'stream-json'
+      let prompt = streamIn ? '(stdin)' : args.prompt
       if (prompt === undefined && !args.print && isTTY(context.stdin)) {
         const interactive = ctx.tryResolve(interactiveRunnerRef)
         if (interactive) return interactive.run({ ...context, args })
@@ -113,10 +188,16 @@ export default definePlugin({
           ...(resumed ?? {}),
           cwd:
             args.cwd === undefined ? (resumed?.cwd ?? ctx.paths.cwd) : resolvePath(ctx.paths.cwd, args.cwd),
-          ...(args.model !== undefined ? { model: args.model } : {}),
+          ...(args.model !== undefined
+            ? { model: resolveModel(args.model, ctx.config.modelAliases, process.env) }
+            : {}),
           ...(args.permissionMode !== undefined ? { permissionMode: args.permissionMode } : {}),
+          ...(args.sessionId !== undefined ? { id: args.sessionId } : {}),
+          ...(args.systemPrompt !== undefined
+            ? { systemPrompt: [args.systemPrompt, ...appended(args)].join('\n\n') }
+            : {}),
           allowedTools: args.allowedTools,
-          disallowedTools: args.disallowedTools,
+          disallowedTools: [...args.disallowedTools, ...hiddenTools(args.tools)],
         }
       } catch (error) {
         return fail(output, error)
@@ -126,21 +207,37 @@ export default definePlugin({
       // source knows, goes to the model as typed. Nobody to ask: every question is answered
       // fail-closed (denied, declined, rejected), with the reason.
       const sessions = ctx.tryResolve(sessionServiceRef)
-      const slashCommands = ctx.tryResolve(slashCommandsRef)
+      // --disable-slash-commands (and stream-json input): every text goes to the model as typed.
+      const slashCommands =
+        args.disableSlashCommands || streamIn ? undefined : ctx.tryResolve(slashCommandsRef)
+      const runOptions = {
+        ...(args.maxTurns !== undefined ? { maxTurns: args.maxTurns } : {}),
+        ...(args.maxBudgetUsd !== undefined ? { maxCostUsd: args.maxBudgetUsd } : {}),
+      }
       const controller = new SessionController({
         runtime,
         sessionOptions,
         frontend: {},
         unknownCommands: 'prompt',
-        ...(args.maxTurns !== undefined ? { runOptions: { maxTurns: args.maxTurns } } : {}),
+        ...(Object.keys(runOptions).length > 0 ? { runOptions } : {}),
         ...(sessions ? { sessions } : {}),
         ...(slashCommands ? { slashCommands } : {}),
       })
       try {
-        controller.open()
+        const session = controller.open()
+        if (args.systemPrompt === undefined && appended(args).length > 0) {
+          appendFor.set(session.id, appended(args).join('\n\n'))
+        }
+        const dirs = args.addDirs ?? []
+        if (dirs.length > 0) {
+          session.permissions?.addDirectories?.(dirs.map((dir) => resolvePath(ctx.paths.cwd, dir)))
+        }
       } catch (error) {
         return fail(output, error)
       }
+      // No prompt (--continue alone): the session goes on from where it stopped.
+      const runOnce = (text: string | undefined) =>
+        text === undefined || text === '' ? controller.continueRun() : controller.submit(text)
       let ran = false
       let failed = false
       controller.subscribe((event) => {
@@ -160,11 +257,37 @@ export default definePlugin({
           }
         }
       })
+      /** --input-format stream-json: each user line is a turn of the one session; a bad line is a usage error. */
+      const runTurns = async (): Promise<number | undefined> => {
+        let turns = 0
+        const lines = userTurns(context.stdin)
+        for (;;) {
+          let next: IteratorResult<{ prompt: string; message: Record<string, unknown> }>
+          try {
+            next = await lines.next()
+          } catch (error) {
+            output.failure('TAU_CLI_USAGE', error instanceof Error ? error.message : String(error))
+            return 2
+          }
+          if (next.done) break
+          turns++
+          if (args.replayUserMessages) output.replayUser(next.value.message, controller.session.id)
+          await runStructured(next.value.prompt, runOnce, output, args)
+          if (context.signal.aborted) break
+        }
+        if (turns > 0) return undefined
+        output.failure('TAU_CLI_USAGE', 'no user message on stdin (--input-format stream-json)')
+        return 2
+      }
       const onAbort = () => controller.abort()
       context.signal.addEventListener('abort', onAbort, { once: true })
       try {
-        await (prompt === undefined || prompt === '' ? controller.continueRun() : controller.submit(prompt))
+        if (streamIn) {
+          const code = await runTurns()
+          if (code !== undefined) return code
+        } else await runStructured(prompt, runOnce, output, args)
       } finally {
+        appendFor.delete(controller.session.id)
         context.signal.removeEventListener('abort', onAbort)
         await controller.close('exit')
       }

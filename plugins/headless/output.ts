@@ -73,6 +73,10 @@ function toolResultBlock(result: ToolResultPart): Record<string, unknown> {
 export interface InitInfo {
   /** Each MCP server and its status (`connected`, `failed`, `disabled`, ...), as Claude Code lists them. */
   readonly mcpServers?: () => Array<{ name: string; status: string }>
+  /** --include-partial-messages: a stream_event line for each text and thinking delta. */
+  readonly partialMessages?: boolean
+  /** --json-schema: result events are kept back for the caller to check, then emitResult(). */
+  readonly holdResults?: boolean
 }
 
 export interface PermissionDenial {
@@ -128,6 +132,22 @@ export class OutputWriter {
           uuid: randomUUID(),
         })
         break
+      case 'text-delta':
+      case 'reasoning-delta':
+        if (!this.init.partialMessages) break
+        this.line({
+          type: 'stream_event',
+          event: {
+            type: 'content_block_delta',
+            index: 0,
+            delta:
+              event.type === 'text-delta'
+                ? { type: 'text_delta', text: event.text }
+                : { type: 'thinking_delta', thinking: event.text },
+          },
+          ...this.origin(event),
+        })
+        break
       case 'user-prompt':
         // The run's own prompt is not echoed (as claude -p); a subagent's task is its first message.
         if (child) this.message(event, 'user', [{ type: 'text', text: event.prompt }])
@@ -179,14 +199,33 @@ export class OutputWriter {
         // A subagent's result is its Task call's tool result, already printed.
         if (child) break
         this.result = event
-        if (this.format === 'text') {
-          if (!event.isError) this.out(event.text.endsWith('\n') ? event.text : `${event.text}\n`)
-        } else this.line(this.resultObject(event), true)
-        if (event.isError) this.err(`tau: ${event.error?.message ?? event.stopReason}\n`)
+        if (this.init.holdResults) break
+        this.emitResult(event)
         break
       default:
         break
     }
+  }
+
+  /** Prints a result (with --json-schema, once checked): `extra` adds fields such as structured_output. */
+  emitResult(event: EventOf<'result'>, extra: Record<string, unknown> = {}): void {
+    this.result = event
+    if (this.format === 'text') {
+      if (!event.isError) this.out(event.text.endsWith('\n') ? event.text : `${event.text}\n`)
+    } else this.line({ ...this.resultObject(event), ...extra }, true)
+    if (event.isError) this.err(`tau: ${event.error?.message ?? event.stopReason}\n`)
+  }
+
+  /** --replay-user-messages: a user line read from stdin, echoed with the session's id. */
+  replayUser(message: Record<string, unknown>, sessionId: string): void {
+    this.line({
+      type: 'user',
+      message,
+      parent_tool_use_id: null,
+      session_id: sessionId,
+      uuid: randomUUID(),
+      isReplay: true,
+    })
   }
 
   /** A user message line (a tool result, a subagent's prompt). */

@@ -17,7 +17,7 @@ import { mcpCommands } from './commands.js'
 import { mcpConfig } from './config.js'
 import { resolveMentions } from './mentions.js'
 import { OAUTH_DIR } from './oauth-store.js'
-import { loadMcpFile, mcpFilePath } from './project-file.js'
+import { cliMcpConfig, loadMcpFile, mcpFilePath } from './project-file.js'
 import { promptCommandSource } from './prompt-commands.js'
 import { type McpServers, mergeServers, ServerSet } from './servers.js'
 import { sandboxRoots, WorkspaceRoots } from './workspace-roots.js'
@@ -111,16 +111,19 @@ export default definePlugin({
   optionalDependsOn: ['sandbox', 'providers', 'slash-commands', 'agent', 'trust'],
   config: mcpConfig,
   setup(ctx) {
-    const fromFile = loadMcpFile(ctx.paths.projectDir)
+    // --mcp-config servers are the user's own (not gated by trust); --strict-mcp-config: only them.
+    const cli = cliMcpConfig(ctx.argv, ctx.paths.cwd)
+    const fromFile = cli.strict ? {} : loadMcpFile(ctx.paths.projectDir)
+    const fromConfig = { ...(cli.strict ? {} : ctx.config), ...cli.servers }
     // The project's .mcp.json servers start only in a trusted workspace (trust may come at start).
     const trust = trustOf(ctx)
-    const held = Object.keys(fromFile).filter((name) => ctx.config[name] === undefined)
+    const held = Object.keys(fromFile).filter((name) => fromConfig[name] === undefined)
     if (held.length > 0)
       trust.skip(`the MCP servers of ${mcpFilePath(ctx.paths.projectDir)} (${held.join(', ')})`)
     const roots = new WorkspaceRoots(sandboxRoots(ctx.paths.projectDir, ctx.rootConfig), ctx.paths.cwd)
     const model = typeof ctx.rootConfig.model === 'string' ? ctx.rootConfig.model : undefined
     const servers = new ServerSet({
-      servers: mergeServers(fromFile, ctx.config, ctx.logger),
+      servers: mergeServers(fromFile, fromConfig, ctx.logger),
       registry: ctx.resolve(toolRegistryRef),
       plugin: ctx.name,
       logger: ctx.logger,

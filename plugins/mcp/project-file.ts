@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { readFile, rename, rm, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { TauError } from '../../kernel/index.js'
 import { type McpConfig, serverSchema } from './config.js'
 import { MCP_ERRORS } from './errors.js'
@@ -144,4 +144,37 @@ export async function editMcpFile(
     throw error
   }
   return file
+}
+
+/**
+ * `tau start --mcp-config FILE|JSON` (repeatable) and `--strict-mcp-config`, read from the
+ * frontend's arguments at setup, as Claude Code takes them: each value a file or inline JSON in
+ * the shape of `.mcp.json`.
+ */
+export function cliMcpConfig(argv: readonly string[], cwd: string): { servers: McpConfig; strict: boolean } {
+  const servers: McpConfig = {}
+  let strict = false
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? ''
+    if (arg === '--') break
+    if (arg === '--strict-mcp-config') strict = true
+    let value: string | undefined
+    if (arg === '--mcp-config') value = argv[++i]
+    else if (arg.startsWith('--mcp-config=')) value = arg.slice('--mcp-config='.length)
+    else continue
+    if (value === undefined) throw invalid('--mcp-config', 'needs a file or JSON ({"mcpServers": {...}})')
+    const text = value.trim()
+    if (text.startsWith('{')) Object.assign(servers, parseMcpFile('--mcp-config', text))
+    else {
+      const file = resolve(cwd, text)
+      let content: string
+      try {
+        content = readFileSync(file, 'utf8')
+      } catch (error) {
+        throw invalid(`--mcp-config ${file}`, `cannot be read (${(error as Error).message})`, error)
+      }
+      Object.assign(servers, parseMcpFile(file, content))
+    }
+  }
+  return { servers, strict }
 }

@@ -182,7 +182,7 @@ export class SessionPermissions implements Permissions {
   private cliEntries: Entry[] = []
   private sessionEntries: Entry[] = []
   private readonly baseEntries: Entry[]
-  private readonly roots: readonly string[]
+  private readonly roots: string[]
   private readonly matchers = new Map<string, PathMatcher | null>()
   private readonly bashPatterns = new Map<string, BashPattern | null>()
   private readonly home = homedir()
@@ -312,7 +312,23 @@ export class SessionPermissions implements Permissions {
       openWorld: !trusted || tool.annotations?.openWorld === true,
       access: tool.access === 'read' || tool.access === 'edit' ? tool.access : undefined,
     }
-    return this.decideFor(facts, targetOf(tool, input))
+    const decision = this.decideFor(facts, targetOf(tool, input))
+    // dontAsk (Claude Code's): what would be asked is denied; only what rules allow runs.
+    if (decision.behavior === 'ask' && this.currentMode === 'dontAsk') {
+      return {
+        ...decision,
+        behavior: 'deny',
+        reason: `dontAsk mode denies what no rule allows: ${decision.reason}`,
+      }
+    }
+    return decision
+  }
+
+  addDirectories(dirs: readonly string[]): void {
+    for (const dir of dirs) {
+      const real = realPathOf(dir) ?? dir
+      if (!this.roots.includes(real)) this.roots.push(real)
+    }
   }
 
   pathDenial(tool: Tool): ((path: string) => boolean) | undefined {

@@ -32,7 +32,7 @@ import type {
   RuleSource,
 } from './types.js'
 
-export const PERMISSION_MODES = ['default', 'acceptEdits', 'plan', 'bypassPermissions'] as const
+export const PERMISSION_MODES = ['default', 'acceptEdits', 'plan', 'bypassPermissions', 'dontAsk'] as const
 
 const rules = z.array(z.string())
 

@@ -8,7 +8,8 @@
 import { defineService } from '../../kernel/index.js'
 import type { Tool } from '../tools/index.js'
 
-export type PermissionMode = 'default' | 'acceptEdits' | 'plan' | 'bypassPermissions'
+/** Claude Code's modes; `dontAsk` denies whatever would be asked. */
+export type PermissionMode = 'default' | 'acceptEdits' | 'plan' | 'bypassPermissions' | 'dontAsk'
 export type PermissionBehavior = 'allow' | 'deny' | 'ask'
 
 /** Where a rule came from, so `tau permissions explain` can say which file made a decision. */
@@ -89,6 +90,8 @@ export interface Permissions {
    * Throws a TauError (TAU_CLI_USAGE) naming the rule when one is not valid rule syntax.
    */
   setCliRules(rules: CliRules): void
+  /** More workspace directories for this session (`--add-dir`); relative paths are the caller's to resolve. */
+  addDirectories?(dirs: readonly string[]): void
   /** The workspace, as real absolute paths: the session cwd, the project dir, additionalDirectories. */
   readonly directories: readonly string[]
 }

@@ -47,6 +47,8 @@ export interface RunOptions {
   env?: Record<string, string>
   /** Kill the process (SIGKILL) after this long; default 15 s. */
   timeoutMs?: number
+  /** Written to tau's stdin, which is then closed (default: no stdin at all). */
+  stdin?: string
   /** Run something else than the compiled binary, e.g. ['--import', 'jiti/register', 'bin/tau.ts']. */
   command?: readonly string[]
 }
@@ -83,8 +85,9 @@ export function spawnTau(args: readonly string[], options: RunOptions): TauProce
   const child = spawn(process.execPath, [...command, ...args], {
     cwd: options.cwd,
     env: cleanEnv(options.tauHome, options.home, options.env),
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   })
+  if (options.stdin !== undefined) child.stdin?.end(options.stdin)
   let stdout = ''
   let stderr = ''
   let exited = false
