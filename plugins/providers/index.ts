@@ -5,6 +5,7 @@
  */
 import { z } from 'zod'
 import { cliCommandsRef, definePlugin, defineService, type ModelCapabilities } from '../../kernel/index.js'
+import { sandboxChecks } from '../sandbox/index.js'
 import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from './http.js'
 import { type ProviderCheck, ProviderRegistry } from './provider.js'
 
@@ -161,8 +162,11 @@ export default definePlugin({
           }
           results.push({ provider: provider.name, skipped: false, checks })
         }
-        const failed = results.some((r) => r.checks.some((c) => !c.ok))
-        if (options.json) stdout.write(`${JSON.stringify({ ok: !failed, providers: results }, null, 2)}\n`)
+        // Where tool processes run (bubblewrap or not), next to the providers.
+        const sandbox = sandboxChecks(ctx.rootConfig.sandbox)
+        const failed = results.some((r) => r.checks.some((c) => !c.ok)) || sandbox.some((c) => !c.ok)
+        if (options.json)
+          stdout.write(`${JSON.stringify({ ok: !failed, providers: results, sandbox }, null, 2)}\n`)
         else if (results.length === 0) stdout.write('no model providers are loaded (add a provider plugin)\n')
         else {
           for (const { provider, skipped, checks } of results) {
@@ -170,6 +174,13 @@ export default definePlugin({
               const status = skipped ? 'skip' : check.ok ? 'ok  ' : 'FAIL'
               stdout.write(`${status} ${provider.padEnd(10)} ${check.name.padEnd(12)} ${check.detail}\n`)
             }
+          }
+        }
+        if (!options.json) {
+          for (const check of sandbox) {
+            stdout.write(
+              `${check.ok ? 'ok  ' : 'FAIL'} ${'sandbox'.padEnd(10)} ${check.name.padEnd(12)} ${check.detail}\n`,
+            )
           }
         }
         return failed ? 1 : 0

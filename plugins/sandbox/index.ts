@@ -15,6 +15,7 @@ import { absoluteFrom } from './workspace-paths.js'
 
 export { BwrapEnvironment, type BwrapEnvironmentOptions, type BwrapStatus, bwrapStatus } from './bwrap.js'
 export { type SandboxConfig, sandboxConfig } from './config.js'
+export { type SandboxCheck, sandboxChecks } from './doctor.js'
 export {
   buildProcessEnv,
   createEnvAllowlist,

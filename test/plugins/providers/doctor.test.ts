@@ -62,10 +62,16 @@ describe('tau doctor', () => {
   it('prints one line per check and exits 0 when all pass', async () => {
     const { code, out } = await doctor([checked('local', true)])
     expect(code).toBe(0)
-    expect(out.split('\n').filter(Boolean)).toEqual([
+    const lines = out.split('\n').filter(Boolean)
+    expect(lines.filter((line) => !line.includes(' sandbox '))).toEqual([
       'skip scripted   configured   not set up (skipped)',
       'ok   local      reachable    http://127.0.0.1:1',
       'ok   local      model        qwen3:8b is present',
+    ])
+    // Then where tool processes run (plugins/sandbox's report; tested there).
+    expect(lines.slice(3).map((line) => line.split(/\s+/).slice(0, 3).join(' '))).toEqual([
+      'ok sandbox bwrap',
+      'ok sandbox die-with-tau',
     ])
   })
 
