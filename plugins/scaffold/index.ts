@@ -4,16 +4,19 @@
  * project) and `tau plugin new NAME` (a third-party plugin package that type-checks and whose
  * test passes as generated). Neither overwrites a file without asking; `--yes` for scripts.
  */
-import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { join, relative, resolve } from 'node:path'
 import { cliCommandsRef, defineErrors, definePlugin, parseModelRef, TauError } from '../../kernel/index.js'
 import { providerRegistryRef } from '../providers/index.js'
 import { findTauPackage } from '../skills/index.js'
 import { configFile, memoryFile, settingsFile, settingsRules } from './init-files.js'
 import { chooseModel } from './model-choice.js'
+import { PLUGIN_NAME, pluginFiles, type TauPackageInfo } from './plugin-template.js'
 import { scanProject } from './project-scan.js'
 import { type WriteOutcome, writeScaffoldFile } from './write-files.js'
 
 export { configFile, type ModelChoice, memoryFile, settingsFile, settingsRules } from './init-files.js'
+export { camelCase, PLUGIN_NAME, pluginFiles, type TauPackageInfo } from './plugin-template.js'
 export { type Ecosystem, type ProjectCommand, type ProjectScan, scanProject } from './project-scan.js'
 
 export const SCAFFOLD_ERRORS = defineErrors('scaffold', {
@@ -24,13 +27,15 @@ export const SCAFFOLD_ERRORS = defineErrors('scaffold', {
   },
 })
 
-/** The npm name tau is installed under (read from its package.json, never written twice). */
-function tauPackageName(): string {
+/** tau's own package.json: the npm name and versions the files name (never written twice). */
+function tauPackage(): TauPackageInfo {
   const pkg = findTauPackage()
   if (!pkg)
     throw new TauError('TAU_SCAFFOLD_USAGE', "cannot find tau's own package.json to name it in the files")
-  return pkg.name
+  return JSON.parse(readFileSync(join(pkg.root, 'package.json'), 'utf8')) as TauPackageInfo
 }
+
+const tauPackageName = (): string => tauPackage().name
 
 function report(outcome: WriteOutcome, name: string): string {
   if (outcome === 'kept') return `kept     ${name} (it exists; run with --yes to replace it)`
@@ -80,6 +85,41 @@ export default definePlugin({
           `model:   ${model.ref ?? '(none found; set `model` in tau.config.ts)'}`,
           '',
           'next: `tau doctor` checks the model, `tau permissions list` shows the rules, `tau` starts a session.',
+        )
+        stdout.write(`${lines.join('\n')}\n`)
+        return 0
+      },
+    })
+
+    ctx.provide(cliCommandsRef, {
+      name: 'plugin new',
+      description:
+        'scaffold a third-party plugin package: definePlugin with a config schema, a service, a hook, a test, a README',
+      arguments: [
+        { name: '<name>', description: 'the plugin name, kebab-case (the package is tau-plugin-<name>)' },
+      ],
+      options: [
+        { flags: '--dir <dir>', description: 'where to write it (default: ./<name>)' },
+        { flags: '-y, --yes', description: 'replace existing files without asking (for scripts)' },
+      ],
+      async run({ args, options, stdout, stderr, stdin }) {
+        const name = String(args[0] ?? '')
+        if (!PLUGIN_NAME.test(name))
+          throw new TauError(
+            'TAU_SCAFFOLD_USAGE',
+            `'${name}' is not a plugin name: use lowercase letters, digits and single hyphens, starting with a letter (e.g. 'audit-log')`,
+          )
+        const dir = resolve(ctx.paths.cwd, typeof options.dir === 'string' ? options.dir : name)
+        const write = { yes: options.yes === true, stdin, stderr }
+        const lines: string[] = []
+        for (const [file, text] of Object.entries(pluginFiles(name, tauPackage())))
+          lines.push(report(await writeScaffoldFile(join(dir, file), text, dir, write), file))
+        const where = relative(ctx.paths.cwd, dir) || '.'
+        lines.push(
+          '',
+          `plugin '${name}' in ${where}/ (package tau-plugin-${name})`,
+          `next: cd ${where} && npm install && npm run typecheck && npm test`,
+          `then add it to a project's tau.config.ts: plugins: ['${join(where, 'index.ts')}'] (a path) or 'tau-plugin-${name}' (installed)`,
         )
         stdout.write(`${lines.join('\n')}\n`)
         return 0
