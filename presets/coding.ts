@@ -19,6 +19,7 @@ import sessionController from '../plugins/session-controller/index.js'
 import skills from '../plugins/skills/index.js'
 import slashCommands from '../plugins/slash-commands/index.js'
 import subagents from '../plugins/subagents/index.js'
+import telemetry from '../plugins/telemetry/index.js'
 import terminal from '../plugins/terminal/index.js'
 import tools from '../plugins/tools/index.js'
 import trust from '../plugins/trust/index.js'
@@ -28,7 +29,7 @@ import trust from '../plugins/trust/index.js'
  * GGUF models in-process, and the scripted model for demos and tests), the local sandbox, the built-in tools, workspace trust, permissions,
  * MCP servers' tools, the agent loop, memory files (TAU.md, AGENTS.md, CLAUDE.md) and Agent
  * Skills, session transcripts with resume, command hooks, plan mode's ExitPlanMode, subagents (the Task tool), slash
- * commands, the interactive terminal, and the headless frontend (`tau start -p`).
+ * commands, OpenTelemetry traces (when an OTLP endpoint is set), the interactive terminal, and the headless frontend (`tau start -p`).
  */
 export default definePreset({
   name: 'coding',
@@ -58,5 +59,6 @@ export default definePreset({
     terminal,
     headless,
     scaffold,
+    telemetry,
   ],
 })

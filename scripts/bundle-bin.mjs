@@ -14,7 +14,8 @@
  * loads only for some commands or tools, so that their code is not even parsed at every start —
  * undici (the first model call; WebFetch), jiti (TypeScript configs), the MCP SDK (MCP servers
  * configured), html-to-text (WebFetch), TypeScript (never: only a cosmiconfig loader tau does not
- * use names it), node-llama-cpp (a `local:` model; an optional peer dependency). fast-glob, ignore and gray-matter are loaded with createRequire, which esbuild
+ * use names it), node-llama-cpp (a `local:` model; an optional peer dependency), the OpenTelemetry SDK and OTLP
+ * exporter (an OTLP endpoint set; optional peer dependencies). fast-glob, ignore and gray-matter are loaded with createRequire, which esbuild
  * leaves alone.
  */
 import { mkdirSync } from 'node:fs'
@@ -54,7 +55,17 @@ await build({
   // package.json's engines: Node 20.19 or newer.
   target: 'node20.19',
   tsconfig: 'tsconfig.json',
-  external: ['undici', 'jiti', '@modelcontextprotocol/sdk', 'html-to-text', 'typescript', 'node-llama-cpp'],
+  external: [
+    'undici',
+    'jiti',
+    '@modelcontextprotocol/sdk',
+    'html-to-text',
+    'typescript',
+    'node-llama-cpp',
+    '@opentelemetry/sdk-trace',
+    '@opentelemetry/resources',
+    '@opentelemetry/exporter-trace-otlp-http',
+  ],
   // (The entry's #! line is kept first by esbuild.) The CommonJS dependencies inside (commander, tapable, cosmiconfig) call require() for Node's
   // own modules; an ES module has no require of its own.
   banner: {

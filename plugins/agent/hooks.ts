@@ -19,6 +19,7 @@ import { defineHooks } from '../../kernel/index.js'
 import type { ToolOutput } from '../tools/index.js'
 import type { AgentEvent, StopReason } from './events.js'
 import type { LogEntry } from './log.js'
+import type { SessionParent } from './runtime.js'
 
 export interface SessionStartContext {
   readonly sessionId: string
@@ -188,6 +189,8 @@ export interface RunStartContext {
   readonly model: string
   /** Set by `continue()`: the interrupted run it goes on with (its counters carry over). */
   readonly resumes?: string
+  /** Set on a subagent's runs: the parent session and its Task call (a trace nests them). */
+  readonly parent?: SessionParent
 }
 
 export interface RunEndContext {

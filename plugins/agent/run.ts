@@ -271,6 +271,7 @@ export class Run {
         },
         model: host.modelText,
         ...(this.resumes ? { resumes: this.resumes.runId } : {}),
+        ...(host.parent ? { parent: host.parent } : {}),
       }),
       this.signal,
     )

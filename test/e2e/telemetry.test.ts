@@ -1,0 +1,102 @@
+/**
+ * Traces over OTLP/HTTP from the real binary: `tau start -p` with OTEL_EXPORTER_OTLP_ENDPOINT set
+ * sends its spans to a loopback receiver (a plain HTTP server reading the OTLP JSON body), and
+ * with no endpoint it sends nothing and loads no SDK.
+ */
+import { createServer, type IncomingMessage } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterAll, describe, expect, it } from 'vitest'
+import { useProjects } from './run-tau.js'
+
+interface OtlpSpan {
+  name: string
+  traceId: string
+  spanId: string
+  parentSpanId?: string
+  attributes: Array<{ key: string; value: { stringValue?: string; intValue?: string | number } }>
+}
+
+const received: Array<{ path: string; contentType: string; body: unknown }> = []
+const server = createServer(async (req: IncomingMessage, res) => {
+  const chunks: Buffer[] = []
+  for await (const chunk of req) chunks.push(chunk as Buffer)
+  const text = Buffer.concat(chunks).toString('utf8')
+  received.push({
+    path: req.url ?? '',
+    contentType: req.headers['content-type'] ?? '',
+    body: JSON.parse(text),
+  })
+  res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
+})
+await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
+
+const project = useProjects()
+const CONFIG = `export default {
+  model: 'scripted:traced',
+  providers: { scripted: { turns: [
+    { toolCalls: [{ id: 'call_read', name: 'Read', input: { file_path: 'notes.txt' } }] },
+    { text: 'The notes say hello.' },
+  ] } },
+}
+`
+
+function spansOf(bodies: readonly unknown[]): OtlpSpan[] {
+  const out: OtlpSpan[] = []
+  for (const body of bodies as Array<{
+    resourceSpans?: Array<{ scopeSpans?: Array<{ spans?: OtlpSpan[] }> }>
+  }>) {
+    for (const rs of body.resourceSpans ?? [])
+      for (const ss of rs.scopeSpans ?? []) out.push(...(ss.spans ?? []))
+  }
+  return out
+}
+
+const attr = (span: OtlpSpan, key: string) => {
+  const value = span.attributes.find((a) => a.key === key)?.value
+  return value?.stringValue ?? (value?.intValue === undefined ? undefined : Number(value.intValue))
+}
+
+describe('telemetry over OTLP/HTTP', () => {
+  it('exports the run, its model calls and its tool call as one trace when an endpoint is set', async () => {
+    const p = await project({ 'tau.config.ts': CONFIG, 'notes.txt': 'hello\n' })
+    const result = await p.run(['start', '-p', 'what do the notes say?'], {
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_SERVICE_NAME: 'tau-e2e' },
+    })
+    expect(result.stderr).not.toMatch(/telemetry|opentelemetry/i)
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout).toContain('The notes say hello.')
+    // The batch is flushed when tau stops, before the process exits.
+    expect(received.length).toBeGreaterThan(0)
+    expect(received.every((r) => r.path === '/v1/traces' && r.contentType.includes('json'))).toBe(true)
+    const service = JSON.stringify(received[0]!.body)
+    expect(service).toContain('tau-e2e')
+
+    const spans = spansOf(received.map((r) => r.body))
+    const run = spans.find((s) => s.name === 'invoke_agent tau')
+    const chats = spans.filter((s) => s.name === 'chat traced')
+    const tool = spans.find((s) => s.name === 'execute_tool Read')
+    expect(run).toBeDefined()
+    expect(chats).toHaveLength(2)
+    expect(tool).toBeDefined()
+    for (const child of [...chats, tool!]) {
+      expect(child.parentSpanId).toBe(run!.spanId)
+      expect(child.traceId).toBe(run!.traceId)
+    }
+    expect(attr(tool!, 'gen_ai.tool.call.id')).toBe('call_read')
+    expect(attr(chats[0]!, 'gen_ai.provider.name')).toBe('scripted')
+    // No contents by default: neither the prompt, nor the file's text, nor the answer.
+    const all = JSON.stringify(spans)
+    expect(all).not.toContain('what do the notes say')
+    expect(all).not.toContain('The notes say hello')
+  })
+
+  it('sends nothing without an endpoint', async () => {
+    const before = received.length
+    const p = await project({ 'tau.config.ts': CONFIG, 'notes.txt': 'hello\n' })
+    const result = await p.run(['start', '-p', 'what do the notes say?'])
+    expect(result.code, result.stderr).toBe(0)
+    expect(received.length).toBe(before)
+  })
+})
