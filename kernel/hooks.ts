@@ -87,8 +87,27 @@ export interface HookInfo {
   readonly taps: readonly string[]
 }
 
-function kindOf(hook: object): string {
-  return hook.constructor?.name ?? 'Hook'
+const TAPABLE_KINDS = new Set([
+  'SyncHook',
+  'SyncBailHook',
+  'SyncWaterfallHook',
+  'SyncLoopHook',
+  'AsyncParallelHook',
+  'AsyncParallelBailHook',
+  'AsyncSeriesHook',
+  'AsyncSeriesBailHook',
+  'AsyncSeriesLoopHook',
+  'AsyncSeriesWaterfallHook',
+])
+
+/**
+ * The hook's tapable kind by name. A bundler renames classes whose names collide
+ * (`AsyncSeriesHook3` in dist/bin/tau.js), so a known kind with a number after it is that kind.
+ */
+export function kindOf(hook: object): string {
+  const name = hook.constructor?.name ?? 'Hook'
+  const unnumbered = name.replace(/\d+$/, '')
+  return TAPABLE_KINDS.has(unnumbered) ? unnumbered : name
 }
 
 function isAsyncFunction(fn: (...args: never) => unknown): boolean {
