@@ -51,6 +51,12 @@ export default definePlugin({
     const config = ctx.config
     const roots = config.roots.map((root) => resolve(absoluteFrom(ctx.paths.projectDir, root)))
     let warned = false
+    if (config.network.mode === 'allowlist') {
+      // The domain-allowlist proxy is not built yet: fail closed (no network), and say so.
+      ctx.logger.warn(
+        "sandbox.network.mode 'allowlist' is not available yet: tool processes under bubblewrap get no network (as with 'none'); use 'full' to give them the host's",
+      )
+    }
     /** bwrap or local, decided at the first session (the probe runs bwrap once). */
     const useBwrap = (): boolean => {
       if (config.mode === 'off') return false
