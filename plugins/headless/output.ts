@@ -32,6 +32,9 @@ const STOP_REASONS: Record<FinishReason, string | null> = {
   aborted: null,
 }
 
+/** Stops that end a run before its answer. */
+const LIMITS: ReadonlySet<StopReason> = new Set(['max-turns', 'token-budget', 'cost-budget', 'timeout'])
+
 export function resultSubtype(reason: StopReason): string {
   if (reason === 'end-turn') return 'success'
   if (reason === 'max-turns') return 'error_max_turns'
@@ -99,6 +102,10 @@ export class OutputWriter {
   /** The run's own session (not a subagent's). */
   private sessionId: string | undefined
   result: EventOf<'result'> | undefined
+  /** The run's last model answer's finish reason, for the result's stop_reason. */
+  private lastFinish: FinishReason | undefined
+  /** With json and --verbose: the lines so far, printed as one array at the end. */
+  private readonly all: Array<Record<string, unknown>> = []
 
   constructor(
     private readonly format: OutputFormat,
@@ -153,6 +160,7 @@ export class OutputWriter {
         if (child) this.message(event, 'user', [{ type: 'text', text: event.prompt }])
         break
       case 'assistant-message':
+        if (!child) this.lastFinish = event.finishReason
         this.line({
           type: 'assistant',
           message: {
@@ -250,8 +258,10 @@ export class OutputWriter {
       is_error: event.isError,
       duration_ms: event.durationMs,
       num_turns: event.turns,
-      result: event.text,
-      stop_reason: event.stopReason,
+      // A run a limit stopped has no answer (as Claude Code); why it stopped is terminal_reason.
+      result: LIMITS.has(event.stopReason) ? null : event.text,
+      stop_reason: this.lastFinish === undefined ? null : STOP_REASONS[this.lastFinish],
+      ...(event.stopReason === 'end-turn' ? {} : { terminal_reason: event.stopReason }),
       session_id: event.sessionId,
       total_cost_usd: event.costUsd ?? 0,
       usage: wireUsage(event.usage),
@@ -286,9 +296,12 @@ export class OutputWriter {
   }
 
   private line(value: Record<string, unknown>, final = false): void {
-    if (this.format === 'stream-json' || (final && this.format === 'json')) {
-      this.out(`${JSON.stringify(value)}\n`)
-    }
+    if (this.format === 'stream-json') this.out(`${JSON.stringify(value)}\n`)
+    else if (this.format === 'json' && this.verbose) {
+      // --output-format json --verbose: every message, printed as one array with the result.
+      this.all.push(value)
+      if (final) this.out(`${JSON.stringify(this.all)}\n`)
+    } else if (final && this.format === 'json') this.out(`${JSON.stringify(value)}\n`)
   }
 }
 

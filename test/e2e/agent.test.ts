@@ -357,7 +357,7 @@ describe.concurrent('tau start -p (agent, end to end)', () => {
       type: 'result',
       subtype: 'error_during_execution',
       is_error: true,
-      stop_reason: 'hook-stopped',
+      terminal_reason: 'hook-stopped',
       error: { code: 'TAU_AGENT_HOOK_STOPPED', message: 'a hook stopped the run: no shell today' },
     })
     expect(result.stderr.split('checked by the guard')).toHaveLength(2)
@@ -385,7 +385,8 @@ describe.concurrent('tau start -p (agent, end to end)', () => {
       type: 'result',
       subtype: 'error_during_execution',
       is_error: true,
-      stop_reason: 'token-budget',
+      terminal_reason: 'token-budget',
+      result: null,
       num_turns: 1,
       errors: ['the run used 60 tokens, its budget is 50'],
       error: { code: 'TAU_AGENT_TOKEN_BUDGET' },
@@ -440,7 +441,7 @@ describe.concurrent('tau start -p (agent, end to end)', () => {
     const [bash] = toolResults(lines)
     expect(bash).toMatchObject({ is_error: true })
     expect(textOf(bash!)).toMatch(/^Aborted/)
-    expect(lines.at(-1)).toMatchObject({ type: 'result', is_error: true, stop_reason: 'aborted' })
+    expect(lines.at(-1)).toMatchObject({ type: 'result', is_error: true, terminal_reason: 'aborted' })
     expect(a.server.remaining()).toBe(1)
   })
 

@@ -224,7 +224,7 @@ describe('headless frontend', () => {
       is_error: false,
       result: 'Hi.',
       num_turns: 1,
-      stop_reason: 'end-turn',
+      stop_reason: 'end_turn',
       total_cost_usd: 0,
       usage: {
         input_tokens: 10,
@@ -305,7 +305,9 @@ describe('headless frontend', () => {
       },
     )
     expect(result.code).toBe(0)
-    expect(lines(result.stdout)[0]).toMatchObject({ result: 'Greeted bo.', permission_denials: [] })
+    // json with --verbose: every message as one array (as claude -p), the result last.
+    const all = lines(result.stdout)[0] as unknown as Array<Record<string, unknown>>
+    expect(all.at(-1)).toMatchObject({ result: 'Greeted bo.', permission_denials: [] })
     expect(result.stderr).toContain('tau: Greet {"name":"bo"}')
     expect(result.stderr).toMatch(/tau: Greet ok in \d+ ms/)
   })
@@ -373,7 +375,7 @@ describe('headless frontend', () => {
     expect(result.code).toBe(130)
     expect(lines(result.stdout)[0]).toMatchObject({
       subtype: 'error_during_execution',
-      stop_reason: 'aborted',
+      terminal_reason: 'aborted',
     })
   })
 })
