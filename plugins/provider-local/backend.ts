@@ -175,7 +175,7 @@ export class LocalBackend {
     try {
       model = await llama.loadModel({ modelPath: path })
     } catch (error) {
-      throw this.loadError(path, summary, error)
+      throw await this.loadError(path, summary, error)
     }
     try {
       const contextSize = Math.max(256, Math.min(this.options.contextSize, model.trainContextSize || 2048))
@@ -194,11 +194,13 @@ export class LocalBackend {
       return new LoadedModel(lib, model, context, summary, path)
     } catch (error) {
       await model.dispose().catch(() => undefined)
-      throw this.loadError(path, summary, error)
+      throw await this.loadError(path, summary, error)
     }
   }
 
-  private loadError(path: string, summary: GgufSummary, error: unknown): TauError {
+  private async loadError(path: string, summary: GgufSummary, error: unknown): Promise<TauError> {
+    // llama.cpp's log lines come from its threads through the event loop: let them arrive.
+    for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve))
     const detail = this.recent.join('\n')
     const unknownArch = /unknown model architecture: '([^']*)'/.exec(detail)
     if (unknownArch)
@@ -222,10 +224,31 @@ export class LocalBackend {
   async close(): Promise<void> {
     const models = [...this.models.values()]
     this.models.clear()
-    for (const loaded of models) await (await loaded.catch(() => undefined))?.dispose().catch(() => undefined)
-    const llama = await this.llama?.catch(() => undefined)
-    await llama?.dispose().catch(() => undefined)
+    // Each step is bounded: a teardown that hangs inside llama.cpp must not hold tau's exit.
+    const bounded = (work: Promise<unknown>, what: string) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.options.logger.warn(`${what} did not finish in 5 s; going on`)
+          resolve()
+        }, 5000)
+        timer.unref()
+        work.then(
+          () => resolve(),
+          () => resolve(),
+        )
+      })
+    for (const loaded of models)
+      await bounded(
+        loaded.then((model) => model.dispose()),
+        'disposing a local model',
+      )
+    const llama = this.llama
     this.llama = undefined
+    if (llama)
+      await bounded(
+        llama.then((l) => l.dispose()),
+        'disposing llama.cpp',
+      )
   }
 }
 

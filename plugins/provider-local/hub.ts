@@ -73,7 +73,12 @@ export async function resolveHubFile(
     if (options.signal?.aborted) throw failure('stopped before the download began')
     throw failure(`could not list ${repo}: ${describeNetworkError(error, listing, options.timeoutMs)}`)
   }
-  const ggufs = entries.filter((e) => e.type !== 'directory' && e.path?.toLowerCase().endsWith('.gguf'))
+  // A listed path becomes a path under the models directory: only plain names, no `..`.
+  const safe = (path: string | undefined) =>
+    (path ?? '').split('/').every((part) => /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(part) && !part.includes('..'))
+  const ggufs = entries.filter(
+    (e) => e.type !== 'directory' && safe(e.path) && e.path?.toLowerCase().endsWith('.gguf'),
+  )
   let entry: TreeEntry | undefined
   if (ref.kind === 'hf') {
     entry = ggufs.find((e) => e.path === ref.file)

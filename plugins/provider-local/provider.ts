@@ -107,26 +107,37 @@ export class LocalProvider implements Provider {
       ]),
     )
     const chat = new lib.LlamaChat({ contextSequence: sequence, autoDisposeSequence: false })
+    // tau compacts the conversation itself: a history that does not fit is reported, not cut here
+    // (node-llama-cpp would shift the context, dropping old messages). The prompt is counted with
+    // the model's tokenizer, and the answer may use what is left.
+    const history = toChatHistory(request.messages)
+    const prompt = chat.chatWrapper
+      .generateContextState({
+        chatHistory: history,
+        ...(tools.length > 0 ? { availableFunctions: functions, documentFunctionParams: true } : {}),
+      })
+      .contextText.tokenize(loaded.model.tokenizer).length
+    const room = loaded.contextSize - prompt
+    if (room < 16) {
+      chat.dispose({ disposeSequence: false })
+      loaded.release(sequence)
+      throw new ProviderError(
+        'context-length',
+        `the conversation is ${prompt} tokens, longer than the local model's context window (${loaded.contextSize} tokens)`,
+        { provider: 'local', plugin: PLUGIN },
+      )
+    }
+    const maxTokens = Math.min(request.maxOutputTokens ?? room, room)
     const base = {
       onTextChunk: (text: string) => {
         chunks.push(text)
         notify()
       },
       ...(signal ? { signal, stopOnAbortSignal: false } : {}),
-      ...(request.maxOutputTokens !== undefined ? { maxTokens: request.maxOutputTokens } : {}),
+      maxTokens,
       ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
       ...(request.topP !== undefined ? { topP: request.topP } : {}),
       ...(request.stop && request.stop.length > 0 ? { customStopTriggers: [...request.stop] } : {}),
-      // tau compacts the conversation itself: a history that does not fit is reported, not cut here.
-      contextShift: {
-        strategy: () => {
-          throw new ProviderError(
-            'context-length',
-            `the conversation is longer than the local model's context window (${loaded.contextSize} tokens)`,
-            { provider: 'local', plugin: PLUGIN },
-          )
-        },
-      },
     }
     let generateOptions: LLamaChatGenerateResponseOptions<ChatModelFunctions>
     if (tools.length > 0) generateOptions = { ...base, functions, documentFunctionParams: true }
@@ -140,7 +151,7 @@ export class LocalProvider implements Provider {
       } as LLamaChatGenerateResponseOptions<ChatModelFunctions>
     else generateOptions = base
     const running = chat
-      .generateResponse(toChatHistory(request.messages), generateOptions)
+      .generateResponse(history, generateOptions)
       .then(
         (response) => {
           outcome = { response }

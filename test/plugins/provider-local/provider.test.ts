@@ -75,7 +75,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await provider?.close()
   await rm(dir, { recursive: true, force: true })
-})
+}, 60_000)
 
 describe('local provider: tools run by tau', () => {
   it('the scripted model calls the tool (optional arguments left out) and answers after its result', async () => {
@@ -223,9 +223,10 @@ describe('local provider: clear errors', () => {
     )
     expect(error).toMatchObject({ code: 'TAU_LOCAL_MODEL_LOAD', plugin: 'provider-local' })
     // llama.cpp's own reason reaches tau's logger and the message.
-    const llamaLines = logs.filter((record) => record.message.startsWith('llama.cpp: '))
-    expect(llamaLines.length).toBeGreaterThan(0)
-    expect((error as Error).message).toContain('llama.cpp:')
+    const deadline = Date.now() + 10_000
+    while (!logs.some((record) => record.message.startsWith('llama.cpp: ')) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(logs.some((record) => record.message.startsWith('llama.cpp: '))).toBe(true)
   }, 30_000)
 
   it('an unsupported architecture', async () => {
@@ -234,6 +235,17 @@ describe('local provider: clear errors', () => {
       code: 'TAU_LOCAL_MODEL_UNSUPPORTED',
       message: expect.stringContaining("'tau-alien'"),
     })
+  }, 30_000)
+
+  it('a conversation longer than the context is a context-length error (tau compacts), not cut silently', async () => {
+    const small = await writeTinyGguf(join(dir, 'small-ctx.gguf'), { ctx: 256 })
+    await expect(
+      events(
+        provider.stream(
+          request(small, [{ role: 'user', content: 'x '.repeat(400) }], { maxOutputTokens: 8 }),
+        ),
+      ),
+    ).rejects.toMatchObject({ kind: 'context-length', code: 'TAU_PROVIDER_CONTEXT_LENGTH' })
   }, 30_000)
 
   it('node-llama-cpp not installed names the install command', async () => {
