@@ -84,14 +84,14 @@ async function help(host: CommandHost): Promise<void> {
   host.say(rows.join('\n'))
 }
 
-function setMode(host: CommandHost, mode: string): void {
+function setMode(host: CommandHost, mode: string) {
   if (!host.session.permissions)
     return host.say('permission modes need the permissions plugin, which is not loaded')
   if (!MODES.includes(mode as PermissionMode)) return host.say(`usage: /mode ${MODES.slice(0, 3).join('|')}`)
   host.setMode(mode as PermissionMode)
 }
 
-function listPermissions(host: CommandHost): void {
+function listPermissions(host: CommandHost) {
   const permissions = host.session.permissions
   if (!permissions)
     return host.say('no permissions service in this session: every call is allowed or denied by the agent')

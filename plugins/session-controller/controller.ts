@@ -319,7 +319,7 @@ export class SessionController {
   // ---- session changes --------------------------------------------------------------------
 
   /** Sets the permission mode (a command, Shift-Tab, an editor's mode switch). */
-  setMode(mode: PermissionMode): void {
+  setMode(mode: PermissionMode) {
     const permissions = this.session.permissions
     if (!permissions) return this.say('permission modes need the permissions plugin, which is not loaded')
     permissions.setMode(mode)

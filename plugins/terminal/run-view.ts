@@ -98,7 +98,7 @@ export class RunView {
   }
 
   /** One event of the run; a subagent's (parentToolCallId set) nests under its Task call. */
-  render(event: AgentEvent): void {
+  render(event: AgentEvent) {
     const host = this.host
     const width = host.columns
     const parent = event.parentToolCallId

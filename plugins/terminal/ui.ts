@@ -20,11 +20,12 @@ import { completeText, completions } from './completion.js'
 import { Editor, type EditorAction, type Key } from './editor.js'
 import { PromptHistory } from './history.js'
 import { KeyInput } from './keys.js'
+import { liveArea } from './live-area.js'
 import { type Question, TerminalQuestions } from './questions.js'
 import { truncate } from './render.js'
 import { RunView } from './run-view.js'
 import { Screen } from './screen.js'
-import { cutRow, type Row, rowWidth, type SpanStyle, span, wrap } from './text.js'
+import { type Row, rowWidth, type SpanStyle, span, wrap } from './text.js'
 
 export interface TerminalOptions {
   readonly runtime: AgentRuntime
@@ -171,77 +172,20 @@ export class TerminalSession {
   /** Draws the live area again (a TTY only). */
   private refresh() {
     if (!this.raw || this.finished) return
-    const width = this.columns
-    const rows: Row[] = []
-    const run = this.current
-    if (run) {
-      rows.push(...run.pending())
-      rows.push(run.statusRow(width, this.question !== undefined))
-    }
-    for (const queued of this.controller.queue)
-      rows.push(
-        cutRow(
-          [span('  ↳ queued: ', { dim: true }), span(truncate(this.shown.get(queued) ?? queued, width))],
-          width,
-        ),
-      )
-    const question = this.question
-    let cursor: { row: number; col: number } | undefined
-    if (question?.kind === 'choice') {
-      rows.push(...question.choice.rows(width, this.color))
-      rows.push([span('  ↑/↓ to move · Enter to choose · Esc to cancel', { dim: true })])
-    } else {
-      const editor = question?.kind === 'text' ? question.editor : this.editor
-      if (question?.kind === 'text') rows.push(...wrap([span(question.label, { bold: true })], width))
-      rows.push([span('─'.repeat(width), { dim: true })])
-      const layout = editor.layout(width, [span('> ', { bold: true })], Math.max(3, this.screen.rows - 8))
-      cursor = { row: rows.length + layout.cursor.row, col: layout.cursor.col }
-      rows.push(...layout.rows)
-      rows.push([span('─'.repeat(width), { dim: true })])
-      rows.push(...this.footerRows(width, question?.kind === 'text'))
-    }
+    const { rows, cursor } = liveArea({
+      width: this.columns,
+      height: this.screen.rows,
+      color: this.color,
+      run: this.current,
+      queued: this.controller.queue.map((q) => this.shown.get(q) ?? q),
+      question: this.question,
+      editor: this.editor,
+      commands: this.commands,
+      armedExit: this.armedExit,
+      mode: this.controller.session.permissions?.mode,
+      contextUse: this.controller.contextUse,
+    })
     this.screen.render(rows, cursor)
-  }
-
-  private footerRows(width: number, answering: boolean): Row[] {
-    if (answering) return [[span('  Enter to send · Esc to skip', { dim: true })]]
-    const search = this.editor.searching
-    if (search) {
-      const ok = search.found || search.query === ''
-      return [
-        cutRow(
-          [
-            span(`  history search: ${search.query}`, { color: ok ? 'cyan' : 'red' }),
-            span(ok ? '  (Ctrl-R older · Enter to edit · Esc to cancel)' : '  (no match)', { dim: true }),
-          ],
-          width,
-        ),
-      ]
-    }
-    const text = this.editor.text
-    if (text.startsWith('/') && !/\s/.test(text)) {
-      const matches = completions(this.commands, text.slice(1)).slice(0, 6)
-      if (matches.length > 0)
-        return matches.map((c) =>
-          cutRow(
-            [span(`  ${c.label.padEnd(20)} `, { color: 'cyan' }), span(c.description, { dim: true })],
-            width,
-          ),
-        )
-    }
-    if (this.armedExit) return [[span('  Press Ctrl-C again to exit', { color: 'yellow' })]]
-    const mode = this.controller.session.permissions?.mode
-    const cycle = span(' (shift+tab to cycle)', { dim: true })
-    const left: Row =
-      mode === 'acceptEdits'
-        ? [span('  ⏵⏵ accept edits on', { color: 'magenta' }), cycle]
-        : mode === 'plan'
-          ? [span('  ⏸ plan mode on', { color: 'cyan' }), cycle]
-          : mode === 'bypassPermissions'
-            ? [span('  ⏵⏵ bypass permissions on', { color: 'red' }), cycle]
-            : [span('  /help for commands · shift+tab for modes', { dim: true })]
-    const use = this.controller.contextUse
-    return [cutRow([...left, ...(use ? [span(`  ${use}`, { dim: true })] : [])], width)]
   }
 
   // ---- the session ---------------------------------------------------------------------
@@ -299,7 +243,7 @@ export class TerminalSession {
   }
 
   /** What the controller tells: runs, command output, session and mode changes. */
-  private onEvent(event: ControllerEvent): void {
+  private onEvent(event: ControllerEvent) {
     const terminal = this
     switch (event.type) {
       case 'input':
