@@ -3,7 +3,7 @@
  * plays docs/examples/demo-script.json, so no model server is needed); pass --model to use a
  * real one. `tau config` prints what this resolves to; `tau plugins` lists what it loads.
  */
-import { defineConfig } from 'tau'
+import { defineConfig } from 'tau-agent'
 
 export default defineConfig({
   model: 'scripted:demo',

@@ -4,9 +4,20 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   resolve: {
     alias: {
-      'tau/testing': fileURLToPath(new URL('./kernel/testing/index.ts', import.meta.url)),
+      // Longest first: an alias matches as a prefix.
+      'tau-agent/agent': fileURLToPath(new URL('./sdk/create-agent.ts', import.meta.url)),
+      'tau-agent/plugins': fileURLToPath(new URL('./sdk/plugins.ts', import.meta.url)),
+      'tau-agent/presets': fileURLToPath(new URL('./presets/index.ts', import.meta.url)),
+      'tau-agent/testing': fileURLToPath(new URL('./sdk/testing.ts', import.meta.url)),
+      'tau-agent/kernel': fileURLToPath(new URL('./kernel/index.ts', import.meta.url)),
+      'tau-agent/scripted-server': fileURLToPath(
+        new URL('./plugins/provider-scripted/server.ts', import.meta.url),
+      ),
+      'tau-agent': fileURLToPath(new URL('./sdk/index.ts', import.meta.url)),
+      // The name before the package had its npm name (tau.config.ts files still use it).
+      'tau/testing': fileURLToPath(new URL('./sdk/testing.ts', import.meta.url)),
       'tau/scripted-server': fileURLToPath(new URL('./plugins/provider-scripted/server.ts', import.meta.url)),
-      tau: fileURLToPath(new URL('./kernel/index.ts', import.meta.url)),
+      tau: fileURLToPath(new URL('./sdk/index.ts', import.meta.url)),
     },
   },
   test: {

@@ -32,7 +32,7 @@ mkdirSync(project)
 const configFile = join(project, 'tau.config.ts')
 writeFileSync(
   configFile,
-  "import { defineConfig } from 'tau'\n\nexport default defineConfig({ preset: 'minimal', logLevel: 'warn' })\n",
+  "import { defineConfig } from 'tau-agent'\n\nexport default defineConfig({ preset: 'minimal', logLevel: 'warn' })\n",
 )
 
 // The same specifiers the kernel imports, resolved to the same files it gets.

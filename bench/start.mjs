@@ -2,7 +2,7 @@
 /**
  * Whole-process start: `tau start` on the minimal preset, from spawn to exit, against a bare
  * `node -e ''` measured in the same rounds. Three configs: none, tau.config.json and
- * tau.config.ts (importing defineConfig from 'tau'), the last with a warm jiti cache.
+ * tau.config.ts (importing defineConfig from 'tau-agent'), the last with a warm jiti cache.
  *
  * Each variant gets one untimed warm-up run (which fills the jiti cache and the OS file cache),
  * then RUNS interleaved rounds: every round runs each variant once, in an order rotated from
@@ -43,7 +43,7 @@ const dirs = {
   }),
   ts: dir('ts', {
     'tau.config.ts': [
-      "import { defineConfig } from 'tau'",
+      "import { defineConfig } from 'tau-agent'",
       '',
       "export default defineConfig({ preset: 'minimal', logLevel: 'warn' })",
       '',

@@ -30,10 +30,14 @@ for (const stream of [process.stdout, process.stderr]) {
   })
 }
 
-const [{ runCli }, { builtinPresets, DEFAULT_PRESET }] = await Promise.all([
+const [{ runCli }, { builtinPresets, DEFAULT_PRESET }, { setPackageModules }] = await Promise.all([
   import('../kernel/cli/main.js'),
   import('../presets/index.js'),
+  import('../kernel/index.js'),
 ])
+
+// A config's `import ... from 'tau-agent'` (or 'tau') gets this running tau, loaded on first use.
+setPackageModules(() => import('../sdk/package-modules.js').then((m) => m.packageModules()))
 
 process.exitCode = await runCli(process.argv.slice(2), {
   presets: builtinPresets,

@@ -1,5 +1,6 @@
 /**
- * The public surface of tau: what configs, plugins and embedders import from 'tau'.
+ * The kernel's public surface (`tau-agent/kernel`; the package root, sdk/index.ts, re-exports it
+ * with every plugin's public file). Plugins import the kernel from here.
  */
 
 // The hook classes, so plugins declare hooks without a tapable dependency (and one copy of it).
@@ -70,6 +71,7 @@ export {
   type LogSink,
   maskSecrets,
 } from './logger.js'
+export { type PackageModules, setPackageModules } from './module-loader.js'
 export {
   type ConfigureApi,
   definePlugin,

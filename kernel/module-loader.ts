@@ -11,6 +11,26 @@ import type { Jiti } from 'jiti'
 
 let jitiInstance: Promise<Jiti> | undefined
 
+/** Module ids a config or plugin module may import, mapped to the running modules. */
+export type PackageModules = Readonly<Record<string, object>>
+
+// The kernel alone by default; the `tau` command and createAgent hand over the whole package
+// (sdk/package-modules.ts: `tau-agent`, its subpaths, and `tau` as an alias), which the kernel
+// cannot import itself.
+let packageModules: () => Promise<PackageModules> = async () => {
+  const kernel = await import('./index.js')
+  return { 'tau-agent': kernel, 'tau-agent/kernel': kernel, tau: kernel }
+}
+
+/**
+ * Sets what `import ... from '<id>'` gives a config or plugin module loaded by tau, so it gets
+ * the running tau rather than a second copy (or none, under a global install). Call before the
+ * first module is loaded; later calls have no effect on modules already loaded.
+ */
+export function setPackageModules(load: () => Promise<PackageModules>): void {
+  packageModules = load
+}
+
 /** The cache directory for transpiled TypeScript: `$TAU_HOME/cache/jiti` (or ~/.tau/cache/jiti). */
 function cacheDir(tauHome: string): string {
   return join(tauHome, 'cache', 'jiti')
@@ -18,11 +38,11 @@ function cacheDir(tauHome: string): string {
 
 async function getJiti(tauHome: string): Promise<Jiti> {
   jitiInstance ??= (async () => {
-    const [{ createJiti }, kernel] = await Promise.all([import('jiti'), import('./index.js')])
+    const [{ createJiti }, modules] = await Promise.all([import('jiti'), packageModules()])
     return createJiti(import.meta.url, {
       fsCache: cacheDir(tauHome),
-      // `import ... from 'tau'` in a config gets this very kernel: one instance, no second load.
-      virtualModules: { tau: kernel },
+      // `import ... from 'tau-agent'` (or 'tau') in a config gets this very tau: one instance.
+      virtualModules: { ...modules },
       interopDefault: true,
     })
   })()

@@ -17,6 +17,7 @@ import {
   type Preset,
   resolvePaths,
   type Session,
+  setPackageModules,
   type TauConfig,
 } from '../kernel/index.js'
 import agentPlugin, {
@@ -27,6 +28,7 @@ import agentPlugin, {
   type RunOptions,
 } from '../plugins/agent/index.js'
 import { builtinPresets } from '../presets/index.js'
+import { packageModules } from './package-modules.js'
 
 export interface CreateAgentOptions {
   /** Config as in tau.config.ts: `model`, `agent`, `providers`, `permissions`, ... */
@@ -107,6 +109,8 @@ async function startKernel(options: CreateAgentOptions): Promise<Kernel> {
   const config = options.config ?? {}
   const cwd = options.cwd ?? process.cwd()
   const { tauHome } = resolvePaths({ cwd, ...(options.tauHome ? { tauHome: options.tauHome } : {}) })
+  // Plugin modules named by path import this very package ('tau-agent', 'tau'), not a copy.
+  setPackageModules(packageModules)
   const assembly = await assemble({
     config: {
       ...config,

@@ -1,5 +1,5 @@
 /**
- * Test kit for plugin authors: `import { createTestKernel } from 'tau/testing'`.
+ * The kernel's test kit; `tau-agent/testing` (sdk/testing.ts) adds the built-in presets and plugins.
  *
  * A test kernel runs the real kernel (ordering, validation, hooks, services, sessions) with the
  * plugins you give it, a fresh temporary TAU_HOME and working directory, and log records
@@ -12,15 +12,24 @@ import { assemble, type PresetCatalog } from '../assemble.js'
 import type { TauConfig } from '../config.js'
 import { Kernel } from '../lifecycle.js'
 import type { LogLevel, LogRecord } from '../logger.js'
-import { definePreset, type PluginEntry, type Preset } from '../plugin.js'
+import { definePreset, type PluginEntry, type Preset, type TauPlugin } from '../plugin.js'
 
 export interface TestKernelOptions {
   /** Plugins under test, plus whatever they depend on. */
   plugins?: readonly PluginEntry[]
-  /** A preset object to start from (its plugins come before `plugins`). */
-  preset?: Preset
-  /** Presets that `preset.extends` may name (default: none). */
+  /**
+   * A preset to start from (its plugins come before `plugins`): a definePreset() value, or a name
+   * in `presets` (`tau-agent/testing` knows the built-in ones: `preset: 'coding'`).
+   */
+  preset?: Preset | string
+  /** Presets that `preset` and `preset.extends` may name (default: none). */
   presets?: PresetCatalog
+  /**
+   * Plugins by name that the kernel adds when a plugin's `dependsOn` names one that is not
+   * loaded (`tau-agent/testing`: the built-in plugins), so a test lists only the plugins under
+   * test. A dependency found nowhere is the kernel's usual missing-dependency error.
+   */
+  available?: Readonly<Record<string, TauPlugin>>
   /** Config slices and kernel keys, as in tau.config.ts. */
   config?: TauConfig
   /** Working directory (default: a fresh temporary directory). */
@@ -85,7 +94,7 @@ export async function createTestKernel(options: TestKernelOptions = {}): Promise
   const logs: LogRecord[] = []
   const kernel = new TestKernel(
     {
-      plugins: assembly.plugins,
+      plugins: withDependencies(assembly.plugins, options.available ?? {}),
       config: assembly.config,
       paths: { cwd, tauHome },
       logLevel: options.logLevel ?? 'debug',
@@ -98,6 +107,24 @@ export async function createTestKernel(options: TestKernelOptions = {}): Promise
   )
   if (options.start !== false) await kernel.start()
   return kernel
+}
+
+/** `plugins` plus, transitively, the `available` plugins their `dependsOn` names and they lack. */
+function withDependencies(
+  plugins: readonly TauPlugin[],
+  available: Readonly<Record<string, TauPlugin>>,
+): TauPlugin[] {
+  const out = [...plugins]
+  const names = new Set(out.map((plugin) => plugin.name))
+  for (let i = 0; i < out.length; i++) {
+    for (const name of out[i]!.dependsOn ?? []) {
+      const dependency = available[name]
+      if (names.has(name) || !dependency) continue
+      names.add(name)
+      out.push(dependency)
+    }
+  }
+  return out
 }
 
 export type { LogRecord } from '../logger.js'

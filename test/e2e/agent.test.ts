@@ -85,7 +85,7 @@ async function agentProject(
         ? { openai: { baseURL: `${server.url}/v1` } }
         : { anthropic: { baseURL: server.url } }
   await p.write({
-    'tau.config.ts': `import { defineConfig } from 'tau'
+    'tau.config.ts': `import { defineConfig } from 'tau-agent'
 
 export default defineConfig({
   preset: 'minimal',

@@ -48,7 +48,7 @@ function expectReported(
   expect(debug.stderr, 'a stack trace with --debug').toMatch(STACK_LINE)
 }
 
-const ollamaPlugin = `import { definePlugin } from 'tau'
+const ollamaPlugin = `import { definePlugin } from 'tau-agent'
 import { z } from 'zod'
 
 export default definePlugin({
@@ -59,7 +59,10 @@ export default definePlugin({
 })
 `
 
-const namedPlugin = (name: string, dependsOn: readonly string[] = []) => `import { definePlugin } from 'tau'
+const namedPlugin = (
+  name: string,
+  dependsOn: readonly string[] = [],
+) => `import { definePlugin } from 'tau-agent'
 export default definePlugin({ name: ${JSON.stringify(name)}, dependsOn: ${JSON.stringify(dependsOn)}, setup() {} })
 `
 
@@ -67,7 +70,7 @@ describe.concurrent('tau reports errors', () => {
   it('a syntax error in tau.config.ts: names the file and the position', async () => {
     const reported = await runBoth(
       {
-        'tau.config.ts': `import { defineConfig } from 'tau'
+        'tau.config.ts': `import { defineConfig } from 'tau-agent'
 
 export default defineConfig({
   preset: 'minimal',,
@@ -83,7 +86,7 @@ export default defineConfig({
     const reported = await runBoth(
       {
         'ollama.ts': ollamaPlugin,
-        'tau.config.ts': `import { defineConfig } from 'tau'
+        'tau.config.ts': `import { defineConfig } from 'tau-agent'
 export default defineConfig({ preset: 'minimal', plugins: ['./ollama.ts'], providers: { ollama: { timeout: 'fast' } } })
 `,
       },

@@ -27,7 +27,7 @@ describe.concurrent('tau start', () => {
       'plugins/greeting.ts': "export const greeting = (who: string): string => 'hello, ' + who\n",
       'plugins/greeter.ts': `import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { definePlugin } from 'tau'
+import { definePlugin } from 'tau-agent'
 import { z } from 'zod'
 import { greeting } from './greeting.js'
 
@@ -40,7 +40,7 @@ export const greeter = definePlugin({
   },
 })
 `,
-      'tau.config.ts': `import { defineConfig } from 'tau'
+      'tau.config.ts': `import { defineConfig } from 'tau-agent'
 import { greeter } from './plugins/greeter.ts'
 
 export default defineConfig({ preset: 'minimal', plugins: [greeter], greeter: { who: 'ada' } })
@@ -214,11 +214,11 @@ describe.concurrent('tau start and signals', () => {
 
 describe.concurrent('tau plugins', () => {
   const files = {
-    'a.ts': `import { definePlugin, defineService } from 'tau'
+    'a.ts': `import { definePlugin, defineService } from 'tau-agent'
 export const clockRef = defineService<() => number>('a.clock')
 export default definePlugin({ name: 'a', setup: (ctx) => ctx.provide(clockRef, () => Date.now()) })
 `,
-    'b.ts': `import { defineHooks, definePlugin, defineService } from 'tau'
+    'b.ts': `import { defineHooks, definePlugin, defineService } from 'tau-agent'
 import { AsyncSeriesHook } from 'tapable'
 export const bHooks = defineHooks<{ saved: AsyncSeriesHook<[{ id: string }]> }>('b')
 export const storeRef = defineService<Map<string, string>>('b.store')
@@ -233,7 +233,7 @@ export default definePlugin({
   },
 })
 `,
-    'c.ts': `import { definePlugin } from 'tau'
+    'c.ts': `import { definePlugin } from 'tau-agent'
 import { bHooks } from './b.ts'
 export default definePlugin({
   name: 'c',
@@ -297,7 +297,7 @@ export default definePlugin({
 const OPENAI_KEY = 'sk-env-0123456789abcdef'
 const LITERAL_KEY = 'sk-secret-123456'
 
-const openaiPlugin = `import { definePlugin } from 'tau'
+const openaiPlugin = `import { definePlugin } from 'tau-agent'
 import { z } from 'zod'
 
 export default definePlugin({

@@ -25,7 +25,7 @@ function parseConfigOutput(result: TauResult): ConfigOutput {
   return { file: header('file'), plugins: header('plugins'), config: JSON.parse(json) }
 }
 
-const localPlugin = (name: string) => `import { definePlugin } from 'tau'
+const localPlugin = (name: string) => `import { definePlugin } from 'tau-agent'
 export default definePlugin({ name: ${JSON.stringify(name)}, setup() {} })
 `
 
@@ -33,16 +33,17 @@ describe.concurrent('config forms', () => {
   it.each([
     {
       file: 'tau.config.ts',
-      text: "import { defineConfig } from 'tau'\nexport default defineConfig({ preset: 'minimal', model: 'ollama:from-ts' })\n",
+      text: "import { defineConfig } from 'tau-agent'\nexport default defineConfig({ preset: 'minimal', model: 'ollama:from-ts' })\n",
       model: 'ollama:from-ts',
     },
     {
       file: 'tau.config.mts',
-      text: "import { defineConfig } from 'tau'\nexport default defineConfig({ preset: 'minimal', model: 'ollama:from-mts' as string })\n",
+      text: "import { defineConfig } from 'tau-agent'\nexport default defineConfig({ preset: 'minimal', model: 'ollama:from-mts' as string })\n",
       model: 'ollama:from-mts',
     },
     {
-      // Plain JavaScript importing 'tau', in a project that has no tau installed.
+      // Plain JavaScript importing 'tau' (the name before tau-agent, kept as an alias), in a
+      // project that has no tau installed.
       file: 'tau.config.mjs',
       text: "import { defineConfig } from 'tau'\nexport default defineConfig({ preset: 'minimal', model: 'ollama:from-mjs' })\n",
       model: 'ollama:from-mjs',
@@ -135,7 +136,7 @@ describe.concurrent('plugin entries', () => {
 
   it('a [path, options] tuple calls the factory the module exports with the options', async () => {
     const p = await project({
-      'plugins/greeter.ts': `import { definePlugin } from 'tau'
+      'plugins/greeter.ts': `import { definePlugin } from 'tau-agent'
 export default (options: { greeting: string }) =>
   definePlugin({ name: 'greeter', description: 'says ' + options.greeting, setup() {} })
 `,
@@ -153,8 +154,8 @@ export default (options: { greeting: string }) =>
         type: 'module',
         exports: './index.js',
       })}\n`,
-      // Plain JavaScript importing 'tau'; the project has no tau of its own installed.
-      'node_modules/tau-plugin-hello/index.js': `import { definePlugin, defineService } from 'tau'
+      // Plain JavaScript importing 'tau-agent'; the project has no tau of its own installed.
+      'node_modules/tau-plugin-hello/index.js': `import { definePlugin, defineService } from 'tau-agent'
 export const greetingRef = defineService('hello.greeting')
 export default definePlugin({
   name: 'hello',

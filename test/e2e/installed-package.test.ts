@@ -1,7 +1,7 @@
 /**
- * tau as a user's project sees it: installed under node_modules/tau (a symlink to this
- * repository, as `npm link` or a workspace makes it), configs and plugins importing 'tau', and
- * tests importing 'tau/testing', all through the package's `exports`.
+ * tau as a user's project sees it: installed under node_modules/tau-agent (a symlink to this
+ * repository, as `npm link` or a workspace makes it), configs and plugins importing 'tau-agent', and
+ * tests importing 'tau-agent/testing', all through the package's `exports`.
  */
 import { execFile } from 'node:child_process'
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
@@ -20,7 +20,7 @@ beforeAll(async () => {
   project = await mkdtemp(join(tmpdir(), 'tau-installed-'))
   home = join(project, '.home')
   await mkdir(join(project, 'node_modules'), { recursive: true })
-  await symlink(repo, join(project, 'node_modules', 'tau'), 'dir')
+  await symlink(repo, join(project, 'node_modules', 'tau-agent'), 'dir')
   await symlink(join(repo, 'node_modules', 'zod'), join(project, 'node_modules', 'zod'), 'dir')
   await mkdir(join(project, 'plugins'))
   await writeFile(
@@ -30,7 +30,7 @@ beforeAll(async () => {
   await writeFile(
     join(project, 'plugins', 'hello.ts'),
     [
-      "import { definePlugin, defineService } from 'tau'",
+      "import { definePlugin, defineService } from 'tau-agent'",
       "import { z } from 'zod'",
       "export const greetingRef = defineService<string>('hello.greeting')",
       'export default definePlugin({',
@@ -45,7 +45,7 @@ beforeAll(async () => {
   )
   await writeFile(
     join(project, 'tau.config.ts'),
-    "import { defineConfig } from 'tau'\nimport hello from './plugins/hello.ts'\nexport default defineConfig({ preset: 'minimal', plugins: [hello], hello: { who: 'ada' } })\n",
+    "import { defineConfig } from 'tau-agent'\nimport hello from './plugins/hello.ts'\nexport default defineConfig({ preset: 'minimal', plugins: [hello], hello: { who: 'ada' } })\n",
   )
 })
 
@@ -57,7 +57,7 @@ const env = () => ({ PATH: process.env.PATH ?? '', TAU_HOME: home, NO_COLOR: '1'
 
 describe('tau installed in a project', () => {
   it('its binary loads the project config, which imports tau and a local TypeScript plugin', async () => {
-    const bin = join(project, 'node_modules', 'tau', 'dist', 'bin', 'tau.js')
+    const bin = join(project, 'node_modules', 'tau-agent', 'dist', 'bin', 'tau.js')
     const { stdout } = await run(process.execPath, [bin, 'config', '--json'], { cwd: project, env: env() })
     expect(JSON.parse(stdout)).toEqual({ hello: { who: 'ada' } })
     const plugins = await run(process.execPath, [bin, 'plugins', '--json'], { cwd: project, env: env() })
@@ -66,13 +66,13 @@ describe('tau installed in a project', () => {
     ])
   })
 
-  it("a plugin's test imports createTestKernel from 'tau/testing' and a scripted model server from 'tau/scripted-server'", async () => {
+  it("a plugin's test imports createTestKernel from 'tau-agent/testing' and a scripted model server from 'tau-agent/scripted-server'", async () => {
     await writeFile(
       join(project, 'check.mjs'),
       [
-        "import { definePlugin, defineService } from 'tau'",
-        "import { createTestKernel } from 'tau/testing'",
-        "import { startScriptedServer } from 'tau/scripted-server'",
+        "import { definePlugin, defineService } from 'tau-agent'",
+        "import { createTestKernel } from 'tau-agent/testing'",
+        "import { startScriptedServer } from 'tau-agent/scripted-server'",
         "const server = await startScriptedServer({ format: 'ollama', script: [] })",
         "const tags = await (await fetch(server.url + '/api/tags')).json()",
         'await server.close()',

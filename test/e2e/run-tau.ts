@@ -10,8 +10,8 @@
  * can never meet the repository's own tau.config.ts or package.json. Such a project cannot resolve
  * 'zod' (or 'tapable') by itself; rather than importing zod by an absolute path, each project gets
  * node_modules/zod as a symlink to the repository's copy, exactly as if the user had installed
- * zod. So fixtures read like user code: `import { z } from 'zod'`. 'tau' is deliberately NOT
- * linked: the binary maps `import ... from 'tau'` in configs and plugins to the running kernel,
+ * zod. So fixtures read like user code: `import { z } from 'zod'`. 'tau-agent' is deliberately NOT
+ * linked: the binary maps `import ... from 'tau-agent'` (or 'tau') in configs and plugins to the running tau,
  * which is what a globally installed tau relies on.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -220,7 +220,7 @@ export function markerPlugin(
 ): string {
   return `import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { definePlugin, frontendRef } from 'tau'
+import { definePlugin, frontendRef } from 'tau-agent'
 
 export default definePlugin({
   name: ${JSON.stringify(name)},

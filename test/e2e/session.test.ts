@@ -13,7 +13,7 @@ import { REPO_ROOT, useProjects } from './run-tau.js'
 const project = useProjects()
 const SESSION_PLUGIN = join(REPO_ROOT, 'dist', 'plugins', 'session', 'index.js')
 
-const config = (answer: string) => `import { defineConfig } from 'tau'
+const config = (answer: string) => `import { defineConfig } from 'tau-agent'
 
 export default defineConfig({
   preset: 'coding',

@@ -24,7 +24,7 @@ const TAU = JSON.stringify(join(REPO_ROOT, 'dist', 'bin', 'tau.js'))
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 function config(turns: unknown[], extra = ''): string {
-  return `import { defineConfig } from 'tau'
+  return `import { defineConfig } from 'tau-agent'
 
 export default defineConfig({
   preset: 'coding',

@@ -113,11 +113,11 @@ describe('assemble', () => {
     await mkdir(join(project, 'plugins'), { recursive: true })
     await writeFile(
       join(project, 'plugins', 'local.ts'),
-      "import { definePlugin } from 'tau'\nconst name: string = 'local'\nexport default definePlugin({ name, setup: () => undefined })\n",
+      "import { definePlugin } from 'tau-agent'\nconst name: string = 'local'\nexport default definePlugin({ name, setup: () => undefined })\n",
     )
     await writeFile(
       join(project, 'plugins', 'factory.mjs'),
-      "import { definePlugin } from 'tau'\n" +
+      "import { definePlugin } from 'tau-agent'\n" +
         "export default (options) => definePlugin({ name: 'factory-' + options.suffix, setup: () => undefined })\n",
     )
     const pkg = join(project, 'node_modules', 'tau-plugin-hello')

@@ -11,7 +11,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tau-cli-commands-'))
   await writeFile(
     join(dir, 'tau.config.ts'),
-    `import { cliCommandsRef, definePlugin } from 'tau'
+    `import { cliCommandsRef, definePlugin } from 'tau-agent'
 let started = false
 export default {
   plugins: [

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { definePlugin } from 'tau'
-import { createTestKernel } from 'tau/testing'
+import { definePlugin } from 'tau-agent'
+import { createTestKernel } from 'tau-agent/testing'
 import { describe, expect, it } from 'vitest'
 import auditLog, { auditHooks, auditLogRef } from './index.js'
 

@@ -1,6 +1,6 @@
 import { appendFile, mkdir } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
-import { AsyncSeriesWaterfallHook, defineHooks, definePlugin, defineService } from 'tau'
+import { AsyncSeriesWaterfallHook, defineHooks, definePlugin, defineService } from 'tau-agent'
 import { z } from 'zod'
 
 /** One line of the audit log. */

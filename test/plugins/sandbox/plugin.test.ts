@@ -1,6 +1,6 @@
 import { mkdir, realpath, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createTestKernel } from 'tau/testing'
+import { createTestKernel } from 'tau-agent/testing'
 import { describe, expect, it } from 'vitest'
 import sandbox, { environmentRef, LocalEnvironment } from '../../../plugins/sandbox/index.js'
 
