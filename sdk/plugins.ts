@@ -20,6 +20,7 @@ import providers from '../plugins/providers/index.js'
 import sandbox from '../plugins/sandbox/index.js'
 import scaffold from '../plugins/scaffold/index.js'
 import session from '../plugins/session/index.js'
+import sessionController from '../plugins/session-controller/index.js'
 import skills from '../plugins/skills/index.js'
 import slashCommands from '../plugins/slash-commands/index.js'
 import subagents from '../plugins/subagents/index.js'
@@ -44,6 +45,7 @@ export {
   sandbox,
   scaffold,
   session,
+  sessionController,
   skills,
   slashCommands,
   subagents,
@@ -70,6 +72,7 @@ export const builtinPlugins: Readonly<Record<string, TauPlugin>> = Object.freeze
   sandbox,
   scaffold,
   session,
+  'session-controller': sessionController,
   skills,
   'slash-commands': slashCommands,
   subagents,
