@@ -24,6 +24,7 @@ import sessionController from '../plugins/session-controller/index.js'
 import skills from '../plugins/skills/index.js'
 import slashCommands from '../plugins/slash-commands/index.js'
 import subagents from '../plugins/subagents/index.js'
+import telemetry from '../plugins/telemetry/index.js'
 import terminal from '../plugins/terminal/index.js'
 import tools from '../plugins/tools/index.js'
 import trust from '../plugins/trust/index.js'
@@ -49,6 +50,7 @@ export {
   skills,
   slashCommands,
   subagents,
+  telemetry,
   terminal,
   tools,
   trust,
@@ -76,6 +78,7 @@ export const builtinPlugins: Readonly<Record<string, TauPlugin>> = Object.freeze
   skills,
   'slash-commands': slashCommands,
   subagents,
+  telemetry,
   terminal,
   tools,
   trust,
