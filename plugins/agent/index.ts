@@ -8,6 +8,8 @@
  * which sits above the presets: this plugin never imports them.
  */
 
+import agentPlugin from './plugin.js'
+
 export { type AgentConfig, agentConfig } from './config.js'
 export { AGENT_ERRORS } from './errors.js'
 export type { AgentEvent, AgentEventType, StopReason, Todo } from './events.js'
@@ -33,7 +35,6 @@ export {
   type LogEntryType,
   UNSTARTED_CALL_TEXT,
 } from './log.js'
-export { default } from './plugin.js'
 export {
   type AgentRuntime,
   type AgentSession,
@@ -46,3 +47,7 @@ export {
   type SessionParent,
 } from './runtime.js'
 export { type AgentToolContext, type AgentToolLink, agentLinkOf } from './tool-link.js'
+
+// A plain default export, not `export { default } from`: loaded from source as CommonJS (jiti),
+// a re-export is a getter that throws when the package entry reads it mid-cycle.
+export default agentPlugin
