@@ -10,10 +10,11 @@ function readVersion(): string {
   for (;;) {
     try {
       const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
-        name?: string
+        bin?: { tau?: string }
         version?: string
       }
-      if (pkg.name === 'tau' && pkg.version) return pkg.version
+      // tau's package is the one with the `tau` command (its npm name is tau-agent).
+      if (pkg.bin?.tau && pkg.version) return pkg.version
     } catch {
       // no package.json here; keep going up
     }

@@ -2,10 +2,9 @@
  * The `tau` command line: load config -> assemble the kernel from the preset -> run.
  * The only place in tau that installs signal handlers and decides exit codes.
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { dirname, join, resolve as resolvePath } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join, resolve as resolvePath } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Command, CommanderError, Option } from 'commander'
 import { type Assembly, assemble, type PresetCatalog } from '../assemble.js'
@@ -17,6 +16,7 @@ import { Kernel } from '../lifecycle.js'
 import { type LogLevel, maskSecrets, parseLogLevel, redact, secretValuesFrom } from '../logger.js'
 import { settingsSources } from '../settings-files.js'
 import { didYouMean } from '../suggest.js'
+import { tauVersion } from '../version.js'
 
 export interface CliOptions {
   presets: PresetCatalog
@@ -40,26 +40,7 @@ interface CommonFlags {
 }
 
 /** The version from tau's own package.json, found upward from this file (source or dist). */
-function readVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  for (;;) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
-        bin?: { tau?: string }
-        version?: string
-      }
-      // tau's package is the one with the `tau` command (its npm name is tau-agent).
-      if (pkg.bin?.tau && pkg.version) return pkg.version
-    } catch {
-      // no package.json here; keep going up
-    }
-    const parent = dirname(dir)
-    if (parent === dir) return '0.0.0'
-    dir = parent
-  }
-}
-
-const VERSION = readVersion()
+const VERSION = tauVersion()
 
 function addCommonOptions(command: Command): Command {
   return command
