@@ -580,13 +580,17 @@ export class ServerConnection {
         ...(settings.scope ? { scope: settings.scope } : {}),
       })
     }
-    const authorize = this.options.authorize?.() ?? this.routedAuthorize()
+    const fixed = this.options.authorize?.()
+    const routed = () => this.routedAuthorize()
     return new TauOAuthProvider({
       server: this.name,
       store: new OAuthStore(this.options.oauthDir, this.name, config.url),
       config: settings,
       clientName: this.options.clientInfo.name,
-      ...(authorize ? { authorize } : {}),
+      // Read when the server asks, not now: a step-up during a call goes to that call's session.
+      get authorize() {
+        return fixed ?? routed()
+      },
       signal: this.options.signal ?? new AbortController().signal,
       loginTimeoutMs: MCP_DEFAULTS.loginTimeoutMs,
     })

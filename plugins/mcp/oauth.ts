@@ -293,6 +293,8 @@ export class TauOAuthProvider implements OAuthClientProvider {
 
   async redirectToAuthorization(authorizationUrl: URL): Promise<void> {
     const authorize = this.options.authorize
+    // A session that can show a login may be asking only now (a step-up during its call).
+    if (authorize && !this.callback) await this.prepare()
     if (!authorize || !this.callback) throw new McpAuthRequired(this.options.server)
     // The endpoint comes from the server's metadata: a user is only ever sent to a web page.
     if (authorizationUrl.protocol !== 'https:' && authorizationUrl.protocol !== 'http:') {

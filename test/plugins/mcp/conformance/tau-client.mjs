@@ -7,9 +7,9 @@
 // then call every tool the server lists. The "user" of an authorization is an automatic user
 // agent: it opens the authorization URL and follows its redirect to tau's callback, as a
 // browser would. Exit code 0 when the server connected and every tool call succeeded.
-import { definePlugin } from '../../../../dist/kernel/index.js'
 import { createTestKernel } from '../../../../dist/kernel/testing/index.js'
-import mcp, { mcpInteractionRef, mcpServersRef } from '../../../../dist/plugins/mcp/index.js'
+import { sessionInteraction } from '../../../../dist/plugins/agent/index.js'
+import mcp, { mcpServersRef } from '../../../../dist/plugins/mcp/index.js'
 import sandbox from '../../../../dist/plugins/sandbox/index.js'
 import tools, { createToolState, toolRegistryRef } from '../../../../dist/plugins/tools/index.js'
 
@@ -58,23 +58,30 @@ function argumentsFor(schema) {
   return args
 }
 
-// An interactive frontend, attached the way a frontend plugin does it: logins and step-ups go
-// through the automatic user agent, an elicitation is accepted with no fields filled (the
-// schema's defaults fill them).
-const frontend = definePlugin({
-  name: 'conformance-frontend',
-  dependsOn: ['mcp'],
-  setup(ctx) {
-    return ctx.resolve(mcpInteractionRef).attach({
-      authorize: userAgent,
-      elicit: async () => ({ action: 'accept', content: {} }),
-    })
-  },
-})
+// The user, as an interactive frontend is: logins and step-ups go through the automatic user
+// agent, an elicitation is accepted with no fields filled (the schema's defaults fill them). A
+// login at connect time is `tau mcp login`'s path (servers.login); one asked during a call goes
+// to the session whose call it is, through the agent's link in the tool context.
+const user = {
+  authorize: userAgent,
+  elicit: async () => ({ action: 'accept', content: {} }),
+}
+const interaction = sessionInteraction(user, (ask) => ask())
+const agentLink = { emit() {}, askPermission: undefined, interaction }
+
+/** Waits for a server status other than `connecting` (a reconnect after a login). */
+async function settled(servers, name, deadlineMs = 20_000) {
+  const until = Date.now() + deadlineMs
+  for (;;) {
+    const info = servers.get(name)
+    if (info?.status !== 'connecting' || Date.now() > until) return info
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
 
 const oauth = oauthFor(scenario)
 const kernel = await createTestKernel({
-  plugins: [sandbox, tools, mcp, frontend],
+  plugins: [sandbox, tools, mcp],
   config: {
     mcpServers: {
       target: { type: 'http', url, retry: { baseDelayMs: 60_000 }, ...(oauth ? { oauth } : {}) },
@@ -86,7 +93,12 @@ let code = 0
 try {
   await kernel.start()
   const servers = kernel.resolve(mcpServersRef)
-  const info = servers.get('target')
+  let info = servers.get('target')
+  if (info?.status === 'needs-auth') {
+    const login = await servers.login('target', userAgent)
+    process.stderr.write(`tau: logged in (authorized: ${login.authorized})\n`)
+    info = await settled(servers, 'target')
+  }
   process.stderr.write(`tau: server ${info?.status}${info?.error ? `: ${info.error}` : ''}\n`)
   if (info?.status !== 'connected') code = 1
   const registry = kernel.resolve(toolRegistryRef)
@@ -110,6 +122,7 @@ try {
           },
         },
         model: { vision: true },
+        agent: agentLink,
       })
       .then(
         (out) => out,
