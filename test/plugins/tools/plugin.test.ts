@@ -3,6 +3,8 @@ import { join } from 'node:path'
 import { createLogger } from 'tau-agent'
 import { createTestKernel } from 'tau-agent/testing'
 import { describe, expect, it } from 'vitest'
+// The kernel's own test kit: tau-agent/testing fills in built-in dependencies such as sandbox.
+import { createTestKernel as createBareTestKernel } from '../../../kernel/testing/index.js'
 import sandbox, { environmentRef } from '../../../plugins/sandbox/index.js'
 import tools, { createToolState, toOutput, toolRegistryRef } from '../../../plugins/tools/index.js'
 
@@ -86,7 +88,7 @@ describe('tools plugin', () => {
     await expect(
       createTestKernel({ plugins: [sandbox, tools], config: { tools: { glob: { limit: 0 } } } }),
     ).rejects.toMatchObject({ code: 'TAU_CONFIG_INVALID', plugin: 'tools' })
-    await expect(createTestKernel({ plugins: [tools] })).rejects.toMatchObject({
+    await expect(createBareTestKernel({ plugins: [tools] })).rejects.toMatchObject({
       message: expect.stringContaining('sandbox'),
     })
   })
