@@ -37,7 +37,12 @@ const [{ runCli }, { builtinPresets, DEFAULT_PRESET }, { setPackageModules }] = 
 ])
 
 // A config's `import ... from 'tau-agent'` (or 'tau') gets this running tau, loaded on first use.
-setPackageModules(() => import('../sdk/package-modules.js').then((m) => m.packageModules()))
+// Run from source (`node --import jiti/register bin/tau.ts`), jiti evaluates the package entries
+// as CommonJS, where the root entry's re-exports read plugin modules in the middle of their
+// import cycles; there configs get the kernel's own mapping (the kernel as `tau-agent`).
+if (!import.meta.url.endsWith('.ts')) {
+  setPackageModules(() => import('../sdk/package-modules.js').then((m) => m.packageModules()))
+}
 
 process.exitCode = await runCli(process.argv.slice(2), {
   presets: builtinPresets,
