@@ -452,7 +452,7 @@ function missingEnvironment(cwd: string): Environment {
     )
   return {
     kind: 'local',
-    capabilities: { filesystemIsolation: false, network: 'host', pty: false, filesOnHost: true },
+    capabilities: { filesystemIsolation: false, network: 'host', pty: false, filesOnHost: false },
     roots: [cwd],
     cwd,
     resolvePath: fail,

@@ -97,6 +97,11 @@ export interface Environment {
    * its nearest existing parent. Throws EnvironmentError('outside-workspace') otherwise.
    */
   resolvePath(path: string): Promise<string>
+  /**
+   * Whether the policy refuses reading this real path (denyRead); for callers that read files on
+   * the host directly (`capabilities.filesOnHost`), such as the search walk. Absent: no policy.
+   */
+  readDenied?(realPath: string): boolean
   /** Whether a path is inside the roots (no throw), after resolving it. */
   contains(path: string): Promise<boolean>
   stat(path: string): Promise<FileStat>

@@ -5,8 +5,8 @@
  * files apply below their own directory, as in git. `.git` itself is always skipped.
  *
  * The walk starts at a directory the environment has resolved (so inside the workspace) and never
- * follows symbolic links, so it stays inside. For the local environment it reads the disk
- * directly; for any other environment it goes through `env.readdir` / `env.readFile`.
+ * follows symbolic links, so it stays inside. Where the environment's files are on the host
+ * (`capabilities.filesOnHost`) it reads the disk directly; for any other environment it goes through `env.readdir` / `env.readFile`.
  */
 import {
   closeSync,
@@ -24,7 +24,7 @@ import { dirname, join, relative, sep } from 'node:path'
 import type fg from 'fast-glob'
 import type { Ignore } from 'ignore'
 import type { Environment, FileStat } from '../sandbox/index.js'
-import { insideRoots, LocalEnvironment } from '../sandbox/index.js'
+import { insideRoots } from '../sandbox/index.js'
 import { loadFastGlob, loadIgnore } from './lazy-deps.js'
 
 /** Directories never walked into, whatever the ignore files say. */
@@ -86,7 +86,7 @@ export interface WalkOptions {
   readonly denied?: ((path: string) => boolean) | undefined
 }
 
-/** Reads files found by a walk: straight from disk for the local environment, else through env. */
+/** Reads files found by a walk: straight from disk where the files are on the host, else through env. */
 export interface FileSource {
   /** The file's bytes, or undefined when it is larger than `maxBytes` (or gone, or unreadable). */
   read(path: string, maxBytes: number): Promise<Buffer | undefined>
@@ -137,7 +137,7 @@ function readLocalSync(path: string, maxBytes: number): Buffer | undefined {
 }
 
 export function fileSource(env: Environment): FileSource {
-  if (env instanceof LocalEnvironment) {
+  if (env.capabilities.filesOnHost) {
     return {
       readSync: readLocalSync,
       mtimeSync: (path) => lstatSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0,
@@ -198,8 +198,15 @@ async function ancestorRules(
 
 /** The files under `root` matching the patterns, as absolute paths, in walk order. */
 export async function* walkFiles(options: WalkOptions): AsyncGenerator<string> {
-  const { env, root, denied } = options
-  const local = env instanceof LocalEnvironment
+  const { env, root } = options
+  // Files on the host at the same paths: read the disk directly (fast), and apply the
+  // environment's own denyRead here, since the direct reads go round env.readFile's check.
+  const local = env.capabilities.filesOnHost
+  const policyDenied = env.readDenied?.bind(env)
+  const denied =
+    policyDenied && options.denied
+      ? (path: string) => policyDenied(path) || options.denied!(path)
+      : (policyDenied ?? options.denied)
   const source = fileSource(env)
   const useGitignore = options.gitignore ?? true
 

@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs'
 import { mkdir, rm, symlink, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -226,6 +227,30 @@ describe('Grep', () => {
       expect(result.text).toBe('a.txt:2:needle')
     } finally {
       await generic.cleanup()
+    }
+  })
+
+  it("obeys the environment's denyRead while it reads the host's disk directly (filesOnHost)", async () => {
+    const policy = {
+      filesystem: { allowWrite: [], denyWrite: [], denyRead: ['vault'] },
+      network: { mode: 'none' as const, allowedDomains: [], deniedDomains: [] },
+    }
+    const fenced = await createHarness({
+      env: (dir) => {
+        mkdirSync(join(dir, 'vault'))
+        return new LocalEnvironment({ cwd: dir, policy })
+      },
+    })
+    try {
+      expect(fenced.env.capabilities.filesOnHost).toBe(true)
+      await writeFile(join(fenced.dir, 'vault', 'key.txt'), 'needle=hidden\n')
+      await writeFile(join(fenced.dir, 'a.txt'), 'needle=visible\n')
+      const result = await fenced.run(grepTool, { pattern: 'needle', output_mode: 'content' })
+      expect(result.text).toBe('a.txt:1:needle=visible')
+      const count = await fenced.run(grepTool, { pattern: 'needle', glob: '**/*', output_mode: 'count' })
+      expect(count.text).not.toContain('vault')
+    } finally {
+      await fenced.cleanup()
     }
   })
 
