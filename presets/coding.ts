@@ -16,6 +16,7 @@ import sandbox from '../plugins/sandbox/index.js'
 import scaffold from '../plugins/scaffold/index.js'
 import session from '../plugins/session/index.js'
 import sessionController from '../plugins/session-controller/index.js'
+import sessionPostgres from '../plugins/session-postgres/index.js'
 import skills from '../plugins/skills/index.js'
 import slashCommands from '../plugins/slash-commands/index.js'
 import subagents from '../plugins/subagents/index.js'
@@ -28,7 +29,7 @@ import trust from '../plugins/trust/index.js'
  * The coding agent: model providers (Ollama, OpenAI / Azure / compatible servers, Anthropic, local
  * GGUF models in-process, and the scripted model for demos and tests), the local sandbox, the built-in tools, workspace trust, permissions,
  * MCP servers' tools, the agent loop, memory files (TAU.md, AGENTS.md, CLAUDE.md) and Agent
- * Skills, session transcripts with resume, command hooks, plan mode's ExitPlanMode, subagents (the Task tool), slash
+ * Skills, session transcripts with resume (in PostgreSQL when a database is configured), command hooks, plan mode's ExitPlanMode, subagents (the Task tool), slash
  * commands, OpenTelemetry traces (when an OTLP endpoint is set), the interactive terminal, and the headless frontend (`tau start -p`).
  */
 export default definePreset({
@@ -48,6 +49,7 @@ export default definePreset({
     permissions,
     mcp,
     agent,
+    sessionPostgres,
     session,
     memory,
     skills,

@@ -21,6 +21,7 @@ import sandbox from '../plugins/sandbox/index.js'
 import scaffold from '../plugins/scaffold/index.js'
 import session from '../plugins/session/index.js'
 import sessionController from '../plugins/session-controller/index.js'
+import sessionPostgres from '../plugins/session-postgres/index.js'
 import skills from '../plugins/skills/index.js'
 import slashCommands from '../plugins/slash-commands/index.js'
 import subagents from '../plugins/subagents/index.js'
@@ -47,6 +48,7 @@ export {
   scaffold,
   session,
   sessionController,
+  sessionPostgres,
   skills,
   slashCommands,
   subagents,
@@ -75,6 +77,7 @@ export const builtinPlugins: Readonly<Record<string, TauPlugin>> = Object.freeze
   scaffold,
   session,
   'session-controller': sessionController,
+  'session-postgres': sessionPostgres,
   skills,
   'slash-commands': slashCommands,
   subagents,

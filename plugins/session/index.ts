@@ -159,6 +159,8 @@ export default definePlugin({
   description:
     'Session logs (JSONL under $TAU_HOME/projects/), one writer per session, resume after a crash, fork, token accounting, `tau sessions`',
   dependsOn: ['agent'],
+  // A store plugin set up first provides session.store instead of the JSONL files.
+  optionalDependsOn: ['session-postgres'],
   config: sessionConfig,
   setup(ctx) {
     const runtime = ctx.resolve(agentRuntimeRef)

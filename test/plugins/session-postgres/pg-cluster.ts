@@ -1,0 +1,227 @@
+/**
+ * A throwaway PostgreSQL cluster for tests: `initdb` in a temp dir, `postgres` on a loopback port,
+ * trust authentication for the user `tau`, no unix socket, removed at stop().
+ *
+ * PostgreSQL refuses to run as root (the CI and this machine run tests as root), so as root the
+ * cluster runs as the unprivileged `nobody` through `setpriv` (util-linux, on every Debian): the
+ * temp dir is handed to nobody first. As any other user it runs as that user.
+ *
+ * The binaries: $TAU_PG_BIN, else `pg_config --bindir`, else the newest /usr/lib/postgresql/<v>/bin
+ * (Debian's layout, where nothing is on PATH), else `postgres` on PATH.
+ */
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process'
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+export interface PgCluster {
+  /** postgres://tau@host:port/postgres */
+  readonly url: string
+  readonly port: number
+  readonly host: string
+  readonly dataDir: string
+  /** A new database in the cluster, and its URL. */
+  createDatabase(name: string): Promise<string>
+  /** Stops the server (fast shutdown) and removes the data directory. */
+  stop(): Promise<void>
+}
+
+/** Where the PostgreSQL binaries are, or undefined when none are installed. */
+export function postgresBinDir(): string | undefined {
+  const fromEnv = process.env.TAU_PG_BIN
+  if (fromEnv && existsSync(join(fromEnv, 'postgres'))) return fromEnv
+  const config = spawnSync('pg_config', ['--bindir'], { encoding: 'utf8' })
+  if (config.status === 0) {
+    const dir = config.stdout.trim()
+    if (existsSync(join(dir, 'postgres')) && existsSync(join(dir, 'initdb'))) return dir
+  }
+  const debian = '/usr/lib/postgresql'
+  if (existsSync(debian)) {
+    const versions = readdirSync(debian)
+      .filter((v) => existsSync(join(debian, v, 'bin', 'postgres')))
+      .sort((a, b) => Number(b) - Number(a))
+    if (versions[0]) return join(debian, versions[0], 'bin')
+  }
+  const which = spawnSync('sh', ['-c', 'command -v postgres'], { encoding: 'utf8' })
+  if (which.status === 0 && which.stdout.trim()) return join(which.stdout.trim(), '..')
+  return undefined
+}
+
+/** A free TCP port on the loopback interface. */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, host, () => {
+      const address = server.address()
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      )
+    })
+  })
+}
+
+/** The command prefix that runs a PostgreSQL binary as a user it accepts. */
+function asPostgresUser(): { prefix: string[]; uid?: number; gid?: number } {
+  if (process.getuid?.() !== 0) return { prefix: [] }
+  const uid = Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim())
+  const gid = Number(execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).trim())
+  return { prefix: ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--'], uid, gid }
+}
+
+export interface StartOptions {
+  /** Listen address (default 127.0.0.1). */
+  readonly host?: string
+  /** Runs the server inside this network namespace (`ip netns exec NAME`). */
+  readonly netns?: string
+}
+
+/** Starts a throwaway cluster; throws with the server's log when it does not come up in 60 s. */
+export async function startPostgres(options: StartOptions = {}): Promise<PgCluster> {
+  const bin = postgresBinDir()
+  if (!bin) throw new Error('PostgreSQL is not installed (apt-get install postgresql; .ci/run does it)')
+  const host = options.host ?? '127.0.0.1'
+  const root = mkdtempSync(join(tmpdir(), 'tau-pg-'))
+  const dataDir = join(root, 'data')
+  const user = asPostgresUser()
+  if (user.uid !== undefined && user.gid !== undefined) {
+    chownSync(root, user.uid, user.gid)
+    chmodSync(root, 0o700)
+  }
+  const init = spawnSync(
+    user.prefix[0] ?? join(bin, 'initdb'),
+    [
+      ...user.prefix.slice(1),
+      ...(user.prefix.length ? [join(bin, 'initdb')] : []),
+      '-D',
+      dataDir,
+      '-U',
+      'tau',
+      '-A',
+      'trust',
+      '-E',
+      'UTF8',
+      '--no-sync',
+    ],
+    { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C', LC_ALL: 'C' } },
+  )
+  if (init.status !== 0) {
+    rmSync(root, { recursive: true, force: true })
+    throw new Error(`initdb failed (${init.status}): ${init.stderr || init.stdout}`)
+  }
+  let lastError = ''
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort(options.netns ? '127.0.0.1' : host)
+    const args = [
+      ...(options.netns ? ['ip', 'netns', 'exec', options.netns] : []),
+      ...user.prefix,
+      join(bin, 'postgres'),
+      '-D',
+      dataDir,
+      '-p',
+      String(port),
+      '-c',
+      `listen_addresses=${host}`,
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'fsync=off',
+      '-c',
+      'max_connections=200',
+    ]
+    let log = ''
+    const child: ChildProcess = spawn(args[0]!, args.slice(1), {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C', LC_ALL: 'C' },
+    })
+    child.stdout?.on('data', (d: Buffer) => {
+      log += d.toString()
+    })
+    child.stderr?.on('data', (d: Buffer) => {
+      log += d.toString()
+    })
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    let up = false
+    let gone = false
+    void exited.then(() => {
+      gone = true
+    })
+    const deadline = Date.now() + 60_000
+    while (!gone && Date.now() < deadline) {
+      const ready = spawnSync(
+        options.netns ? 'ip' : join(bin, 'pg_isready'),
+        [
+          ...(options.netns ? ['netns', 'exec', options.netns, join(bin, 'pg_isready')] : []),
+          '-h',
+          host,
+          '-p',
+          String(port),
+          '-U',
+          'tau',
+          '-d',
+          'postgres',
+          '-t',
+          '2',
+        ],
+        { encoding: 'utf8' },
+      )
+      if (ready.status === 0) {
+        up = true
+        break
+      }
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    if (up) {
+      const url = `postgres://tau@${host}:${port}/postgres`
+      let stopped = false
+      return {
+        url,
+        port,
+        host,
+        dataDir,
+        async createDatabase(name) {
+          const psql = spawnSync(
+            options.netns ? 'ip' : join(bin, 'psql'),
+            [
+              ...(options.netns ? ['netns', 'exec', options.netns, join(bin, 'psql')] : []),
+              '-h',
+              host,
+              '-p',
+              String(port),
+              '-U',
+              'tau',
+              '-d',
+              'postgres',
+              '-v',
+              'ON_ERROR_STOP=1',
+              '-c',
+              `CREATE DATABASE "${name}"`,
+            ],
+            { encoding: 'utf8' },
+          )
+          if (psql.status !== 0) throw new Error(`CREATE DATABASE ${name} failed: ${psql.stderr}`)
+          return `postgres://tau@${host}:${port}/${name}`
+        },
+        async stop() {
+          if (stopped) return
+          stopped = true
+          if (!gone) {
+            child.kill('SIGINT') // fast shutdown
+            await exited
+          }
+          rmSync(root, { recursive: true, force: true })
+        },
+      }
+    }
+    if (!gone) {
+      child.kill('SIGKILL')
+      await exited
+    }
+    lastError = log
+    // A port taken between freePort() and the bind: try another one.
+    if (!/could not bind|Address already in use/.test(log)) break
+  }
+  rmSync(root, { recursive: true, force: true })
+  throw new Error(`postgres did not start: ${lastError}`)
+}
