@@ -10,6 +10,7 @@
  * Every method is optional: what a frontend leaves out gets the fail-closed answer, with a reason.
  */
 import type { PermissionMode } from '../permissions/index.js'
+import { AbortedError, untilAborted } from './abort.js'
 import type { PermissionAnswer, PermissionRequest } from './runtime.js'
 
 // ---- plan approval ---------------------------------------------------------------------------
@@ -129,25 +130,20 @@ export const NOBODY_TO_ASK = 'there is no user to ask (headless)'
 
 /**
  * Asks, unless `signal` is already aborted; resolves with the answer, or with `fallback()` once
- * `signal` aborts (a question nobody answers any more).
+ * `signal` aborts (a question nobody answers any more gets the fail-closed answer).
  */
-function untilAborted<T>(ask: () => Promise<T>, signal: AbortSignal, fallback: () => T): Promise<T> {
-  if (signal.aborted) return Promise.resolve(fallback())
-  const promise = ask()
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => resolve(fallback())
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(error)
-      },
-    )
-  })
+async function answerUntilAborted<T>(
+  ask: () => Promise<T>,
+  signal: AbortSignal,
+  fallback: () => T,
+): Promise<T> {
+  if (signal.aborted) return fallback()
+  try {
+    return await untilAborted(ask(), signal)
+  } catch (error) {
+    if (error instanceof AbortedError && signal.aborted) return fallback()
+    throw error
+  }
 }
 
 /**
@@ -166,7 +162,7 @@ export function sessionInteraction(
     askPermission: (request) =>
       f.askPermission
         ? queue(() =>
-            untilAborted(
+            answerUntilAborted(
               () => f.askPermission!(request),
               request.signal,
               () => 'deny' as PermissionAnswer,
@@ -176,7 +172,7 @@ export function sessionInteraction(
     approvePlan: (request) =>
       f.approvePlan
         ? queue(() =>
-            untilAborted(
+            answerUntilAborted(
               () => f.approvePlan!(request),
               request.signal,
               (): PlanApproval => ({ decision: 'reject', reason: 'the run was interrupted' }),
@@ -186,7 +182,7 @@ export function sessionInteraction(
     elicit: (request, signal) =>
       f.elicit
         ? queue(() =>
-            untilAborted(
+            answerUntilAborted(
               () => f.elicit!(request, signal),
               signal,
               (): ElicitationAnswer => ({ action: 'cancel' }),
@@ -196,7 +192,7 @@ export function sessionInteraction(
     confirmSampling: (request, signal) =>
       f.confirmSampling
         ? queue(() =>
-            untilAborted(
+            answerUntilAborted(
               () => f.confirmSampling!(request, signal),
               signal,
               (): SamplingDecision => ({ action: 'deny', reason: 'the request was cancelled' }),

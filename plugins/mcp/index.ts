@@ -5,7 +5,13 @@
  * and a server that fails or dies is retried with backoff without stopping tau.
  */
 import { join } from 'node:path'
-import { cliCommandsRef, definePlugin, defineService, type PluginContext } from '../../kernel/index.js'
+import {
+  cliCommandsRef,
+  definePlugin,
+  defineService,
+  type PluginContext,
+  tauVersion,
+} from '../../kernel/index.js'
 import { type AgentHooks, agentHooksRef } from '../agent/index.js'
 import { providerRegistryRef } from '../providers/index.js'
 import { createEnvAllowlist } from '../sandbox/index.js'
@@ -130,7 +136,7 @@ export default definePlugin({
       projectDir: ctx.paths.projectDir,
       allowlist: createEnvAllowlist(sandboxEnvAllow(ctx.rootConfig)),
       env: process.env,
-      clientInfo: { name: 'tau', version: '0.1.0' },
+      clientInfo: { name: 'tau', version: tauVersion() },
       roots,
       sampler: providerSampler(ctx.tryResolve(providerRegistryRef), ctx.rootConfig.model),
       ...(model ? { samplingModel: model } : {}),

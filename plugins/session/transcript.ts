@@ -384,7 +384,7 @@ export function recordProblem(value: unknown): string | undefined {
         ? undefined
         : 'a meta record needs id and startedAt'
     case 'system':
-      return typeof record.text === 'string' ? undefined : 'a system record needs text'
+      return needsStrings(record, 'text')
     case 'message': {
       const message = record.message as { role?: unknown; content?: unknown } | undefined
       if (typeof record.index !== 'number') return 'a message record needs an index'
@@ -414,34 +414,35 @@ export function recordProblem(value: unknown): string | undefined {
       return undefined
     }
     case 'run-start':
-      return typeof record.runId === 'string' ? undefined : 'a run-start record needs runId'
+      return needsStrings(record, 'runId')
     case 'run-end':
-      return typeof record.runId === 'string' && typeof record.stopReason === 'string'
-        ? undefined
-        : 'a run-end record needs runId and stopReason'
+      return needsStrings(record, 'runId', 'stopReason')
     case 'tool-intent':
-      return typeof record.toolCallId === 'string' ? undefined : 'a tool-intent record needs toolCallId'
+      return needsStrings(record, 'toolCallId')
     case 'tool-result': {
       const result = record.result as { toolCallId?: unknown } | undefined
       return typeof result?.toolCallId === 'string' ? undefined : 'a tool-result record needs a result'
     }
     case 'permission':
-      return typeof record.toolCallId === 'string' && typeof record.behavior === 'string'
-        ? undefined
-        : 'a permission record needs toolCallId and behavior'
+      return needsStrings(record, 'toolCallId', 'behavior')
     case 'mode':
-      return typeof record.mode === 'string' ? undefined : 'a mode record needs mode'
+      return needsStrings(record, 'mode')
     case 'model':
-      return typeof record.model === 'string' ? undefined : 'a model record needs model'
+      return needsStrings(record, 'model')
     case 'rule':
-      return typeof record.rule === 'string' && typeof record.behavior === 'string'
-        ? undefined
-        : 'a rule record needs rule and behavior'
+      return needsStrings(record, 'rule', 'behavior')
     case 'skill-limit':
       return Array.isArray(record.tools) ? undefined : 'a skill-limit record needs tools'
     default:
       return `unknown record type ${JSON.stringify(record.type)}`
   }
+}
+
+/** The problem with a record whose `fields` must all be strings, or undefined. */
+function needsStrings(record: Record<string, unknown>, ...fields: string[]): string | undefined {
+  return fields.every((field) => typeof record[field] === 'string')
+    ? undefined
+    : `a ${String(record.type)} record needs ${fields.join(' and ')}`
 }
 
 /** The title of a session: the first line of its first prompt, cut to 80 characters. */

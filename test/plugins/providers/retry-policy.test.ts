@@ -92,19 +92,6 @@ describe('retry policy', () => {
     await client.close()
   })
 
-  it('x-should-retry: true retries a status that is otherwise final (409)', async () => {
-    const server = await serve((_req, res, attempt) => {
-      if (attempt === 1) res.writeHead(409, { 'x-should-retry': 'true' }).end('{"error":{"message":"busy"}}')
-      else res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}')
-    })
-    const client = new HttpClient('test', defaults)
-    await expect(client.json({ method: 'POST', url: `${server.url}/x`, body: {} })).resolves.toEqual({
-      ok: true,
-    })
-    expect(server.attempts()).toBe(2)
-    await client.close()
-  })
-
   it('retry-after: 0 backs off instead of retrying at once; a positive one is waited for', () => {
     const retries = DEFAULT_HTTP_SETTINGS.retries
     const half = () => 0.5
@@ -117,11 +104,22 @@ describe('retry policy', () => {
     expect(backoffDelay(0, retries, half)).toBeGreaterThan(0)
   })
 
-  it('a 429 with retry-after: 0 is still retried (after the backoff)', async () => {
-    const server = await serve((_req, res, attempt) => {
-      if (attempt === 1) res.writeHead(429, { 'retry-after': '0' }).end('{"error":{"message":"slow down"}}')
+  /** One failed attempt answered with `status` and `headers`, then a success. */
+  const failsOnceThenOk = (status: number, headers: Record<string, string>, message: string) =>
+    serve((_req, res, attempt) => {
+      if (attempt === 1) res.writeHead(status, headers).end(JSON.stringify({ error: { message } }))
       else res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}')
     })
+
+  it.each([
+    [
+      'x-should-retry: true retries a status that is otherwise final (409)',
+      409,
+      { 'x-should-retry': 'true' },
+    ],
+    ['a 429 with retry-after: 0 is still retried (after the backoff)', 429, { 'retry-after': '0' }],
+  ] as const)('%s', async (_name, status, headers) => {
+    const server = await failsOnceThenOk(status, headers, 'busy')
     const client = new HttpClient('test', defaults)
     await expect(client.json({ method: 'POST', url: `${server.url}/x`, body: {} })).resolves.toEqual({
       ok: true,
