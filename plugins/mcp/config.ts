@@ -15,6 +15,8 @@ export const MCP_DEFAULTS = Object.freeze({
   retryMaxDelayMs: 60_000,
   /** How long `tau mcp login` (or a frontend's authorization) waits for the browser to come back. */
   loginTimeoutMs: 300_000,
+  /** The largest message a stdio server may send (one JSON-RPC line): 64 MiB. */
+  maxMessageBytes: 64 * 1024 * 1024,
 })
 
 /** The syslog levels of MCP's `notifications/message`, lowest first. */
@@ -64,6 +66,8 @@ export const stdioServerSchema = z.object({
   env: z.record(z.string(), z.string()).default({}),
   /** Relative to the project directory; default: the project directory. */
   cwd: z.string().optional(),
+  /** The largest message (one JSON-RPC line) read from the server; a larger one fails only its call. */
+  maxMessageBytes: z.number().int().positive().optional(),
   ...common,
 })
 

@@ -31,6 +31,7 @@ import { type Authorize, isAuthRequired, TauOAuthProvider } from './oauth.js'
 import { OAuthStore } from './oauth-store.js'
 import { askerOf, type CallRoute, callRoute } from './routing.js'
 import { loadAuthExtensions, type McpClient, type McpSdk } from './sdk.js'
+import { StdioTransport } from './stdio-transport.js'
 import {
   inputSchemaFor,
   type JsonValidator,
@@ -434,16 +435,21 @@ export class ServerConnection {
         ? config.cwd
         : resolve(this.options.projectDir, config.cwd)
       : this.options.projectDir
-    const transport = new sdk.StdioClientTransport({
+    const transport = new StdioTransport({
+      server: this.name,
       command: config.command,
       args: config.args,
       cwd,
-      env: buildProcessEnv(this.options.env, this.options.allowlist, config.env),
-      // Never inherit: our stdout and stderr may be protocol. The server's stderr is its log.
-      stderr: 'pipe',
+      // Under the allowlisted variables, the few the SDK's own transport always passes (PATH, HOME, ...).
+      env: {
+        ...sdk.getDefaultEnvironment(),
+        ...buildProcessEnv(this.options.env, this.options.allowlist, config.env),
+      },
+      maxMessageBytes: config.maxMessageBytes ?? MCP_DEFAULTS.maxMessageBytes,
+      validate: (value) => sdk.JSONRPCMessageSchema.parse(value),
     })
     let pending = ''
-    transport.stderr?.on('data', (chunk: Buffer) => {
+    transport.stderr.on('data', (chunk: Buffer) => {
       pending += chunk.toString('utf8')
       const lines = pending.split('\n')
       pending = lines.pop() ?? ''

@@ -7,6 +7,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 export interface McpSdk {
   readonly Client: typeof import('@modelcontextprotocol/sdk/client/index.js').Client
   readonly StdioClientTransport: typeof import('@modelcontextprotocol/sdk/client/stdio.js').StdioClientTransport
+  readonly getDefaultEnvironment: typeof import('@modelcontextprotocol/sdk/client/stdio.js').getDefaultEnvironment
   readonly StreamableHTTPClientTransport: typeof import('@modelcontextprotocol/sdk/client/streamableHttp.js').StreamableHTTPClientTransport
   readonly StreamableHTTPError: typeof import('@modelcontextprotocol/sdk/client/streamableHttp.js').StreamableHTTPError
   readonly SSEClientTransport: typeof import('@modelcontextprotocol/sdk/client/sse.js').SSEClientTransport
@@ -17,6 +18,7 @@ export interface McpSdk {
   readonly CreateMessageRequestSchema: typeof import('@modelcontextprotocol/sdk/types.js').CreateMessageRequestSchema
   readonly ElicitRequestSchema: typeof import('@modelcontextprotocol/sdk/types.js').ElicitRequestSchema
   readonly McpError: typeof import('@modelcontextprotocol/sdk/types.js').McpError
+  readonly JSONRPCMessageSchema: typeof import('@modelcontextprotocol/sdk/types.js').JSONRPCMessageSchema
   readonly ErrorCode: typeof import('@modelcontextprotocol/sdk/types.js').ErrorCode
   readonly AjvJsonSchemaValidator: typeof import('@modelcontextprotocol/sdk/validation/ajv').AjvJsonSchemaValidator
   readonly auth: typeof import('@modelcontextprotocol/sdk/client/auth.js').auth
@@ -48,6 +50,7 @@ export function loadSdk(): Promise<McpSdk> {
     return {
       Client: client.Client,
       StdioClientTransport: stdio.StdioClientTransport,
+      getDefaultEnvironment: stdio.getDefaultEnvironment,
       StreamableHTTPClientTransport: http.StreamableHTTPClientTransport,
       StreamableHTTPError: http.StreamableHTTPError,
       SSEClientTransport: sse.SSEClientTransport,
@@ -58,6 +61,7 @@ export function loadSdk(): Promise<McpSdk> {
       CreateMessageRequestSchema: types.CreateMessageRequestSchema,
       ElicitRequestSchema: types.ElicitRequestSchema,
       McpError: types.McpError,
+      JSONRPCMessageSchema: types.JSONRPCMessageSchema,
       ErrorCode: types.ErrorCode,
       AjvJsonSchemaValidator: ajv.AjvJsonSchemaValidator,
       auth: auth.auth,

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cliCommandsRef } from '../../../kernel/index.js'
+import { cliCommandsRef, tauVersion } from '../../../kernel/index.js'
 import { EVERYTHING, FAULT_SERVER, FILESYSTEM, MEMORY, mcpKernel, runTool, textOf, until } from './helpers.js'
 
 let ctx: Awaited<ReturnType<typeof mcpKernel>>
@@ -243,8 +243,16 @@ describe('mcp over stdio: faults, environment, pagination, list_changed, cancell
       'mcp__fault__env',
       'mcp__fault__wait-for-cancel',
       'mcp__fault__sample-anyway',
+      'mcp__fault__client',
+      'mcp__fault__big',
       'mcp__fault__content-only-structured',
     ])
+  })
+
+  it("introduces itself as tau with tau's version", async () => {
+    const info = JSON.parse(textOf(await runTool(ctx.registry(), 'mcp__fault__client', {})))
+    expect(info).toEqual({ name: 'tau', version: tauVersion() })
+    expect(tauVersion()).not.toBe('0.0.0')
   })
 
   it('gives a stdio server an allowlisted environment plus its declared, expanded env', async () => {
