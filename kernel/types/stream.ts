@@ -28,7 +28,12 @@ export type StreamEvent =
       readonly inputError?: string
     }
   | { readonly type: 'usage'; readonly usage: Usage }
-  | { readonly type: 'finish'; readonly reason: FinishReason }
+  | {
+      readonly type: 'finish'
+      readonly reason: FinishReason
+      /** The provider's id of the message (Anthropic's `msg_...`), where it sends one. */
+      readonly id?: string
+    }
 
 /** A request for one model call. The conversation is passed whole: it is a value that lives across turns. */
 export interface ModelRequest {
@@ -56,6 +61,8 @@ export interface ModelResponse {
   readonly message: AssistantMessage
   readonly usage: Usage
   readonly finishReason: FinishReason
+  /** The provider's id of the message, where it sends one. */
+  readonly id?: string
 }
 
 export interface EmbeddingRequest {
@@ -85,6 +92,7 @@ export async function collectStream(
   let signature: string | undefined
   let usage: Usage = { inputTokens: 0, outputTokens: 0 }
   let finishReason: FinishReason = 'stop'
+  let id: string | undefined
   const flushText = () => {
     if (text !== '') content.push({ type: 'text', text })
     text = ''
@@ -143,6 +151,7 @@ export async function collectStream(
         break
       case 'finish':
         finishReason = event.reason
+        if (event.id !== undefined) id = event.id
         break
       default:
         break
@@ -150,5 +159,6 @@ export async function collectStream(
   }
   flushReasoning()
   flushText()
-  return { model, message: { role: 'assistant', content }, usage, finishReason }
+  const response = { model, message: { role: 'assistant' as const, content }, usage, finishReason }
+  return id === undefined ? response : { ...response, id }
 }

@@ -61,6 +61,12 @@ export type AgentEvent = Base &
         readonly message: AssistantMessage
         readonly finishReason: FinishReason
         readonly usage: Usage
+        /** The model that answered (`provider:model`). */
+        readonly model?: string
+        /** How long the model call took, ms (the stream from request to its end). */
+        readonly durationMs?: number
+        /** The provider's id of the message (Anthropic's `msg_...`), where it sends one. */
+        readonly responseId?: string
       }
     | { readonly type: 'tool-start'; readonly id: string; readonly name: string; readonly input: unknown }
     | {

@@ -9,8 +9,10 @@ import {
   addUsage,
   collectStream,
   type ErrorCode,
+  formatModelRef,
   isTauError,
   type ModelCapabilities,
+  type ModelRef,
   type ModelRequest,
   type ModelResponse,
   type StreamEvent,
@@ -40,6 +42,14 @@ export type EventBody = DistributiveOmit<
 
 function isContextLength(error: unknown): boolean {
   return isProviderError(error) && (error.kind === 'context-length' || isContextLengthMessage(error.message))
+}
+
+/** Failures a fallback model may answer instead: overloaded, rate-limited, server errors, timeouts. */
+function fallsBack(error: unknown): boolean {
+  return (
+    isProviderError(error) &&
+    (error.kind === 'server' || error.kind === 'rate-limit' || error.kind === 'timeout')
+  )
 }
 
 /** What a run needs from its session. */
@@ -106,6 +116,9 @@ export class Run {
   finished = false
 
   private readonly timeoutMs: number | undefined
+  /** RunOptions.fallbackModel, parsed; `usingFallback` once the primary model failed. */
+  private readonly fallback: ModelRef | undefined
+  private usingFallback = false
 
   /**
    * `prompt` undefined: `continue()` — no user message; the run goes on from the conversation as
@@ -124,6 +137,8 @@ export class Run {
     this.maxCostUsd = options.maxCostUsd ?? config.maxCostUsd
     const timeoutMs = options.timeoutMs ?? config.timeoutMs
     this.timeoutMs = timeoutMs
+    this.fallback =
+      options.fallbackModel === undefined ? undefined : host.providers.ref(options.fallbackModel)
     if (resumes) {
       this.turns = resumes.turns
       this.usage = resumes.usage
@@ -341,6 +356,23 @@ export class Run {
     this.turns++
     await this.compact('threshold')
     try {
+      return await this.callOnce(system)
+    } catch (error) {
+      const fallback = this.fallback
+      if (fallback === undefined || this.usingFallback || !fallsBack(error) || this.signal.aborted)
+        throw error
+      // The model is overloaded or failing (its retries spent): the fallback answers the rest of the run.
+      this.usingFallback = true
+      await this.notify(
+        'warn',
+        `${this.host.modelText} failed (${messageOf(error)}); the fallback model ${formatModelRef(fallback)} answers for the rest of this run`,
+      )
+      return await this.callOnce(system)
+    }
+  }
+
+  private async callOnce(system: string): Promise<ModelResponse> {
+    try {
       return await this.modelCall(system)
     } catch (error) {
       if (this.signal.aborted || !isContextLength(error)) throw error
@@ -399,7 +431,7 @@ export class Run {
       ? host.toolDefinitions().filter((tool) => limit.has(tool.name))
       : host.toolDefinitions()
     const request: ModelRequest = {
-      model: host.modelRef,
+      model: this.usingFallback && this.fallback ? this.fallback : host.modelRef,
       messages: [{ role: 'system', content: system }, ...host.conversation.messages],
       ...(tools.length > 0 ? { tools } : {}),
     }
@@ -414,6 +446,7 @@ export class Run {
     )
     const partial = { text: '' }
     let response: ModelResponse
+    const callStarted = performance.now()
     try {
       response = await collectStream(
         call.request.model,
@@ -440,6 +473,9 @@ export class Run {
       message,
       finishReason: response.finishReason,
       usage: response.usage,
+      model: formatModelRef(response.model),
+      durationMs: Math.round(performance.now() - callStarted),
+      ...(response.id === undefined ? {} : { responseId: response.id }),
     })
     await this.account(response.usage)
     await host.hooks.afterModelCall.promise({

@@ -115,6 +115,11 @@ export interface RunOptions {
   readonly maxCostUsd?: number
   /** Override `agent.timeoutMs` for this run. */
   readonly timeoutMs?: number
+  /**
+   * `provider:model` that answers when the session's model fails with an overload, rate-limit,
+   * server or timeout error (after the provider's own retries): for the rest of the run.
+   */
+  readonly fallbackModel?: string
 }
 
 export interface AgentSession {

@@ -46,6 +46,10 @@ export interface HeadlessArgs {
   readonly maxBudgetUsd?: number
   /** --disable-slash-commands: a prompt starting with / goes to the model as typed. */
   readonly disableSlashCommands?: boolean
+  /** --fallback-model: the model that answers when the session's model is overloaded or failing. */
+  readonly fallbackModel?: string
+  /** --permission-prompt-tool: the MCP tool (`mcp__server__tool`) asked for each permission ask. */
+  readonly permissionPromptTool?: string
 }
 
 export type ParseResult = { ok: true; value: HeadlessArgs } | { ok: false; error: string }
@@ -79,7 +83,12 @@ export const USAGE = `usage: tau start -p [options] "PROMPT"     (or the prompt 
   --strict-mcp-config          only the servers of --mcp-config
   --settings FILE|JSON         one more settings layer (permissions, hooks), above every file
   --setting-sources LIST       the settings scopes read: user,project,local (default: all)
-  --trust                      trust this workspace for this run (project MCP servers, rules, hooks)`
+  --trust                      trust this workspace for this run (project MCP servers, rules, hooks)
+  --fallback-model REF         answer with this model when the model is overloaded or failing
+  --agents JSON                more subagent definitions: {"name": {"description": ..., "prompt": ...}}
+  --permission-prompt-tool T   the MCP tool (mcp__server__tool) that answers permission asks
+  --no-session-persistence     write no transcript (the session cannot be resumed)
+  --name NAME                  the session's name (tau sessions; --resume NAME)`
 
 const FORMATS: readonly OutputFormat[] = ['text', 'json', 'stream-json']
 const MODES: readonly PermissionMode[] = ['default', 'acceptEdits', 'plan', 'bypassPermissions', 'dontAsk']
@@ -123,6 +132,12 @@ export const OPTIONS = {
   'json-schema': { type: 'string' },
   'max-budget-usd': { type: 'string' },
   'disable-slash-commands': { type: 'boolean' },
+  'fallback-model': { type: 'string' },
+  'permission-prompt-tool': { type: 'string' },
+  // Read at setup by the plugins they belong to (subagents, session); accepted here.
+  agents: { type: 'string' },
+  'no-session-persistence': { type: 'boolean' },
+  name: { type: 'string' },
 } as const
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -208,6 +223,23 @@ function claudeFlags(
     }
     out.jsonSchema = parsed as Record<string, unknown>
   }
+  const fallback = values['fallback-model']
+  if (fallback !== undefined) {
+    if (fallback.trim() === '')
+      return { error: '--fallback-model needs a model, e.g. haiku or anthropic:claude-haiku-4-5' }
+    if (fallback === values.model)
+      return { error: `--fallback-model must differ from --model (both are '${fallback}')` }
+    out.fallbackModel = fallback
+  }
+  const promptTool = values['permission-prompt-tool']
+  if (promptTool !== undefined) {
+    if (!/^mcp__[^_].*__.+/.test(promptTool))
+      return {
+        error: `--permission-prompt-tool names an MCP tool as mcp__SERVER__TOOL, not '${promptTool}'`,
+      }
+    out.permissionPromptTool = promptTool
+  }
+  if (values.name !== undefined && values.name.trim() === '') return { error: '--name needs a name' }
   const budget = values['max-budget-usd']
   if (budget !== undefined) {
     const usd = Number(budget)

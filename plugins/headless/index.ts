@@ -4,19 +4,31 @@
  * prints the result as text, JSON or stream-json, and exits 0 on success, 1 when the run
  * failed, 2 on a usage error.
  */
+import { randomUUID } from 'node:crypto'
 import { resolve as resolvePath } from 'node:path'
 import { z } from 'zod'
-import { definePlugin, type FrontendRunContext, frontendRef, isTauError } from '../../kernel/index.js'
+import {
+  definePlugin,
+  type FrontendRunContext,
+  frontendRef,
+  isTauError,
+  type Session,
+} from '../../kernel/index.js'
 import { type AgentSessionOptions, agentHooksRef, agentRuntimeRef } from '../agent/index.js'
 import { mcpServersRef } from '../mcp/index.js'
+import { providerRegistryRef } from '../providers/index.js'
+import { environmentRef } from '../sandbox/index.js'
 import { type ResumePlan, sessionServiceRef } from '../session/index.js'
 import { SessionController } from '../session-controller/index.js'
+import { skillCatalogRef } from '../skills/index.js'
 import { slashCommandsRef } from '../slash-commands/index.js'
+import { subagentCatalogRef } from '../subagents/index.js'
 import { toolRegistryRef } from '../tools/index.js'
 import { type HeadlessArgs, parseHeadlessArgs, USAGE } from './args.js'
 import { checkAnswer, resolveModel, schemaInstruction, userTurns } from './claude-flags.js'
 import { interactiveRunnerRef } from './interactive.js'
-import { OutputWriter } from './output.js'
+import { type InitInfo, OutputWriter } from './output.js'
+import { promptToolAsk } from './permission-prompt.js'
 
 export {
   type HeadlessArgs,
@@ -110,7 +122,16 @@ export default definePlugin({
   name: 'headless',
   description: 'Runs `tau start -p "PROMPT"`: one prompt, printed as text, json or stream-json',
   dependsOn: ['agent'],
-  optionalDependsOn: ['session', 'slash-commands', 'mcp', 'tools'],
+  optionalDependsOn: [
+    'session',
+    'slash-commands',
+    'mcp',
+    'tools',
+    'providers',
+    'skills',
+    'subagents',
+    'sandbox',
+  ],
   config: headlessConfig,
   setup(ctx) {
     const runtime = ctx.resolve(agentRuntimeRef)
@@ -135,6 +156,32 @@ export default definePlugin({
       stream.write(text)
     }
 
+    /** What the init line lists beyond the session: slash commands, agents, skills, the key's source. */
+    async function initLists(slashCommandsOn: boolean): Promise<InitInfo> {
+      const commands = slashCommandsOn ? ctx.tryResolve(slashCommandsRef) : undefined
+      const skills = ctx.tryResolve(skillCatalogRef)
+      const agents = ctx.tryResolve(subagentCatalogRef)
+      const providers = ctx.tryResolve(providerRegistryRef)
+      // A listing that fails (a bad command file) leaves its list empty; the run goes on.
+      const [commandList, skillIndex] = await Promise.all([
+        commands?.list().catch(() => undefined),
+        skills?.load().catch(() => undefined),
+      ])
+      return {
+        slashCommands: commandList?.commands.map((command) => command.name) ?? [],
+        skills: skillIndex?.skills.map((skill) => skill.name) ?? [],
+        agents: agents?.list().map((agent) => agent.name) ?? [],
+        apiKeySource: (model: string) => {
+          try {
+            if (!providers) return 'none'
+            return providers.get(providers.ref(model).provider).apiKeySource?.() ?? 'none'
+          } catch {
+            return 'none'
+          }
+        },
+      }
+    }
+
     async function run(context: FrontendRunContext): Promise<number> {
       const err = write(context.stderr)
       const parsed = parseHeadlessArgs(context.argv)
@@ -144,12 +191,15 @@ export default definePlugin({
       }
       const args = parsed.value
       const mcp = ctx.tryResolve(mcpServersRef)
+      const streamIn = args.inputFormat === 'stream-json'
+      const lists =
+        args.outputFormat === 'text' ? {} : await initLists(!(args.disableSlashCommands || streamIn))
       const output = new OutputWriter(args.outputFormat, write(context.stdout), err, args.verbose, {
+        ...lists,
         ...(mcp ? { mcpServers: () => mcp.list().map((s) => ({ name: s.name, status: s.status })) } : {}),
         partialMessages: args.includePartialMessages === true,
         holdResults: args.jsonSchema !== undefined,
       })
-      const streamIn = args.inputFormat === 'stream-json'
       let prompt = streamIn ? '(stdin)' : args.prompt
       if (prompt === undefined && !args.print && isTTY(context.stdin)) {
         const interactive = ctx.tryResolve(interactiveRunnerRef)
@@ -210,14 +260,66 @@ export default definePlugin({
       // --disable-slash-commands (and stream-json input): every text goes to the model as typed.
       const slashCommands =
         args.disableSlashCommands || streamIn ? undefined : ctx.tryResolve(slashCommandsRef)
+      let fallbackModel: string | undefined
+      if (args.fallbackModel !== undefined) {
+        fallbackModel = resolveModel(args.fallbackModel, ctx.config.modelAliases, process.env)
+        const providers = ctx.tryResolve(providerRegistryRef)
+        const provider = fallbackModel.split(':')[0] ?? ''
+        if (!fallbackModel.includes(':') || (providers && !providers.has(provider))) {
+          output.failure(
+            'TAU_CLI_USAGE',
+            `--fallback-model ${args.fallbackModel}: no provider '${provider}' is loaded; give provider:model (${
+              providers
+                ?.list()
+                .map((p) => p.name)
+                .join(', ') ?? ''
+            })`,
+          )
+          return 2
+        }
+      }
       const runOptions = {
         ...(args.maxTurns !== undefined ? { maxTurns: args.maxTurns } : {}),
         ...(args.maxBudgetUsd !== undefined ? { maxCostUsd: args.maxBudgetUsd } : {}),
+        ...(fallbackModel !== undefined ? { fallbackModel } : {}),
+      }
+      // --permission-prompt-tool: the asks go to an MCP tool. Its tool context needs the session's
+      // environment, so this run opens the session scope itself (and disposes it at the end).
+      let scope: Session | undefined
+      let frontend = {}
+      if (args.permissionPromptTool !== undefined) {
+        const mcpTools = ctx.tryResolve(mcpServersRef)
+        await mcpTools?.whenStarted()
+        const name = args.permissionPromptTool
+        if (!registry?.get(name)) {
+          output.failure(
+            'TAU_CLI_USAGE',
+            `--permission-prompt-tool ${name}: no such tool; MCP tools are mcp__SERVER__TOOL of a server in .mcp.json, the config or --mcp-config (servers: ${
+              mcpTools
+                ?.list()
+                .map((s) => `${s.name} (${s.status})`)
+                .join(', ') || 'none'
+            })`,
+          )
+          return 2
+        }
+        scope = ctx.createSession({ id: sessionOptions.id ?? randomUUID(), cwd: sessionOptions.cwd })
+        const env = scope.tryResolve(environmentRef)
+        if (!env) {
+          await scope.dispose()
+          output.failure(
+            'TAU_CLI_USAGE',
+            '--permission-prompt-tool needs the sandbox plugin, which is not loaded',
+          )
+          return 2
+        }
+        sessionOptions = { ...sessionOptions, id: scope.id, scope }
+        frontend = { askPermission: promptToolAsk({ name, registry, env, logger: ctx.logger }) }
       }
       const controller = new SessionController({
         runtime,
         sessionOptions,
-        frontend: {},
+        frontend,
         unknownCommands: 'prompt',
         ...(Object.keys(runOptions).length > 0 ? { runOptions } : {}),
         ...(sessions ? { sessions } : {}),
@@ -233,6 +335,7 @@ export default definePlugin({
           session.permissions?.addDirectories?.(dirs.map((dir) => resolvePath(ctx.paths.cwd, dir)))
         }
       } catch (error) {
+        await scope?.dispose()
         return fail(output, error)
       }
       // No prompt (--continue alone): the session goes on from where it stopped.
@@ -290,6 +393,7 @@ export default definePlugin({
         appendFor.delete(controller.session.id)
         context.signal.removeEventListener('abort', onAbort)
         await controller.close('exit')
+        await scope?.dispose()
       }
       if (!ran || (failed && !output.result)) return failed ? 1 : 0
       const result = output.result

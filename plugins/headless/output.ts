@@ -72,6 +72,17 @@ function toolResultBlock(result: ToolResultPart): Record<string, unknown> {
   return { type: 'tool_result', tool_use_id: result.toolCallId, content, is_error: result.isError === true }
 }
 
+/**
+ * A user line's `tool_use_result`: the tool's structured result where it gives one (the shape
+ * Claude Code reports for its tools), else the text the model got (an error as Claude Code
+ * words it: `Error: ...`).
+ */
+function toolUseResult(result: ToolResultPart): unknown {
+  if (result.structured !== undefined) return result.structured
+  const text = result.content.map((part) => (part.type === 'text' ? part.text : '')).join('\n')
+  return result.isError === true ? `Error: ${text}` : text
+}
+
 /** What the init line reports from other plugins, read when the session starts. */
 export interface InitInfo {
   /** Each MCP server and its status (`connected`, `failed`, `disabled`, ...), as Claude Code lists them. */
@@ -80,6 +91,24 @@ export interface InitInfo {
   readonly partialMessages?: boolean
   /** --json-schema: result events are kept back for the caller to check, then emitResult(). */
   readonly holdResults?: boolean
+  /** The slash commands a prompt may start with (names without the slash). */
+  readonly slashCommands?: readonly string[]
+  /** The agent types the Task tool can start. */
+  readonly agents?: readonly string[]
+  /** The skills the Skill tool can load. */
+  readonly skills?: readonly string[]
+  /** Where the model's API key came from: the environment variable's name, the config key, or `none`. */
+  readonly apiKeySource?: (model: string) => string
+}
+
+/** One model's share of a run, in the shape of Claude Code's `modelUsage`. */
+interface ModelUsage {
+  inputTokens: number
+  outputTokens: number
+  cacheReadInputTokens: number
+  cacheCreationInputTokens: number
+  webSearchRequests: number
+  costUSD: number
 }
 
 export interface PermissionDenial {
@@ -106,6 +135,14 @@ export class OutputWriter {
   private lastFinish: FinishReason | undefined
   /** With json and --verbose: the lines so far, printed as one array at the end. */
   private readonly all: Array<Record<string, unknown>> = []
+  /** Time spent in model calls, the subagents' included (duration_api_ms). */
+  private apiMs = 0
+  /** Tokens and cost per model, the subagents' included. */
+  private readonly byModel = new Map<string, ModelUsage>()
+  /** Each session's cost so far, to attribute a usage event's increase to its model. */
+  private readonly sessionCost = new Map<string, number>()
+  /** The model of each session's latest answer. */
+  private readonly answeredBy = new Map<string, string>()
 
   constructor(
     private readonly format: OutputFormat,
@@ -133,8 +170,10 @@ export class OutputWriter {
           mcp_servers: this.init.mcpServers?.() ?? [],
           model: event.model,
           permissionMode: event.permissionMode,
-          slash_commands: [],
-          apiKeySource: 'none',
+          slash_commands: this.init.slashCommands ?? [],
+          agents: this.init.agents ?? [],
+          skills: this.init.skills ?? [],
+          apiKeySource: this.init.apiKeySource?.(event.model) ?? 'none',
           output_style: 'default',
           uuid: randomUUID(),
         })
@@ -159,15 +198,24 @@ export class OutputWriter {
         // The run's own prompt is not echoed (as claude -p); a subagent's task is its first message.
         if (child) this.message(event, 'user', [{ type: 'text', text: event.prompt }])
         break
-      case 'assistant-message':
+      case 'assistant-message': {
         if (!child) this.lastFinish = event.finishReason
+        const model = event.model ?? this.models.get(event.sessionId) ?? ''
+        this.apiMs += event.durationMs ?? 0
+        this.answeredBy.set(event.sessionId, model)
+        const counted = this.modelUsage(model)
+        counted.inputTokens += wireUsage(event.usage).input_tokens ?? 0
+        counted.outputTokens += event.usage.outputTokens
+        counted.cacheReadInputTokens += event.usage.cacheReadTokens ?? 0
+        counted.cacheCreationInputTokens += event.usage.cacheWriteTokens ?? 0
         this.line({
           type: 'assistant',
           message: {
-            id: `msg_${randomUUID().replaceAll('-', '')}`,
+            // The provider's id where it sent one (Anthropic's msg_...), else one made here.
+            id: event.responseId ?? `msg_${randomUUID().replaceAll('-', '')}`,
             type: 'message',
             role: 'assistant',
-            model: this.models.get(event.sessionId) ?? '',
+            model,
             content: contentBlocks(event.message),
             stop_reason: STOP_REASONS[event.finishReason],
             stop_sequence: null,
@@ -176,6 +224,16 @@ export class OutputWriter {
           ...this.origin(event),
         })
         break
+      }
+      case 'usage': {
+        // costUsd is the session's total so far; its increase is this call's, of the model that answered.
+        if (event.costUsd === undefined) break
+        const before = this.sessionCost.get(event.sessionId) ?? 0
+        this.sessionCost.set(event.sessionId, event.costUsd)
+        const model = this.answeredBy.get(event.sessionId)
+        if (model !== undefined) this.modelUsage(model).costUSD += Math.max(0, event.costUsd - before)
+        break
+      }
       case 'tool-start':
         this.inputs.set(callKey(event), event.input)
         if (this.verbose) this.err(`${who} ${event.name} ${brief(event.input)}\n`)
@@ -185,7 +243,9 @@ export class OutputWriter {
           const status = event.result.isError ? 'error' : 'ok'
           this.err(`${who} ${event.name} ${status} in ${event.durationMs} ms\n`)
         }
-        this.message(event, 'user', [toolResultBlock(event.result)])
+        this.message(event, 'user', [toolResultBlock(event.result)], {
+          tool_use_result: toolUseResult(event.result),
+        })
         break
       case 'permission-decision':
         if (event.behavior === 'deny') {
@@ -237,8 +297,29 @@ export class OutputWriter {
   }
 
   /** A user message line (a tool result, a subagent's prompt). */
-  private message(event: AgentEvent, role: 'user', content: Array<Record<string, unknown>>): void {
-    this.line({ type: 'user', message: { role, content }, ...this.origin(event) })
+  private message(
+    event: AgentEvent,
+    role: 'user',
+    content: Array<Record<string, unknown>>,
+    extra: Record<string, unknown> = {},
+  ): void {
+    this.line({ type: 'user', message: { role, content }, ...this.origin(event), ...extra })
+  }
+
+  private modelUsage(model: string): ModelUsage {
+    let usage = this.byModel.get(model)
+    if (!usage) {
+      usage = {
+        inputTokens: 0,
+        outputTokens: 0,
+        cacheReadInputTokens: 0,
+        cacheCreationInputTokens: 0,
+        webSearchRequests: 0,
+        costUSD: 0,
+      }
+      this.byModel.set(model, usage)
+    }
+    return usage
   }
 
   /** Where a message line comes from: the Task call of a subagent's, and the run's session. */
@@ -257,6 +338,7 @@ export class OutputWriter {
       subtype: resultSubtype(event.stopReason),
       is_error: event.isError,
       duration_ms: event.durationMs,
+      duration_api_ms: this.apiMs,
       num_turns: event.turns,
       // A run a limit stopped has no answer (as Claude Code); why it stopped is terminal_reason.
       result: LIMITS.has(event.stopReason) ? null : event.text,
@@ -265,6 +347,7 @@ export class OutputWriter {
       session_id: event.sessionId,
       total_cost_usd: event.costUsd ?? 0,
       usage: wireUsage(event.usage),
+      modelUsage: Object.fromEntries(this.byModel),
       permission_denials: this.denials,
       ...(event.error ? { errors: [event.error.message], error: event.error } : {}),
       uuid: randomUUID(),
@@ -281,12 +364,14 @@ export class OutputWriter {
         subtype: 'error_during_execution',
         is_error: true,
         duration_ms: 0,
+        duration_api_ms: 0,
         num_turns: 0,
         result: '',
         stop_reason: 'error',
         session_id: sessionId,
         total_cost_usd: 0,
         usage: wireUsage({ inputTokens: 0, outputTokens: 0 }),
+        modelUsage: {},
         permission_denials: [],
         errors: [message],
         error: { code, message },

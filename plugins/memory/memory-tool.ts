@@ -34,6 +34,39 @@ const input = z.discriminatedUnion('command', [
 ])
 export type MemoryCommand = z.infer<typeof input>
 
+/**
+ * The JSON Schema models see: one flat object (the command, and every command's fields), as
+ * Anthropic's memory tool has it. The union above still validates each call; a top-level
+ * `oneOf`/`anyOf` is refused by the Anthropic API ("input_schema does not support oneOf").
+ */
+export const MEMORY_INPUT_SCHEMA = {
+  type: 'object',
+  properties: {
+    command: {
+      type: 'string',
+      enum: ['view', 'create', 'str_replace', 'insert', 'delete', 'rename'],
+      description: 'The operation to perform.',
+    },
+    path: { type: 'string', description: 'The file or directory (all commands but rename).' },
+    view_range: {
+      type: 'array',
+      items: { type: 'integer' },
+      minItems: 2,
+      maxItems: 2,
+      description: 'view: [start, end] lines (end -1 for the rest).',
+    },
+    file_text: { type: 'string', description: 'create: the file contents.' },
+    old_str: { type: 'string', description: 'str_replace: the text to replace (exactly once).' },
+    new_str: { type: 'string', description: 'str_replace: the replacement.' },
+    insert_line: { type: 'integer', description: 'insert: the line after which to insert (0: the top).' },
+    insert_text: { type: 'string', description: 'insert: the text to insert.' },
+    old_path: { type: 'string', description: 'rename: the current path.' },
+    new_path: { type: 'string', description: 'rename: the new path.' },
+  },
+  required: ['command'],
+  additionalProperties: false,
+} as const
+
 export const MEMORY_TOOL_DESCRIPTION = `Your memory directory, kept across sessions: notes, decisions, what you learned about this project. Paths start with ${VIRTUAL_ROOT}.
 
 Commands:
@@ -269,6 +302,7 @@ export function createMemoryTool(options: MemoryToolOptions): Tool<MemoryCommand
     name: 'memory',
     description: MEMORY_TOOL_DESCRIPTION,
     input,
+    jsonSchema: MEMORY_INPUT_SCHEMA,
     annotations: { readOnly: false, destructive: true, idempotent: false },
     // Only the memory directory is touched, and never outside it: no file permission rules apply.
     permissionTarget: (value) => ('path' in value ? value.path : value.old_path),

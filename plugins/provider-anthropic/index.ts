@@ -26,6 +26,12 @@ export default definePlugin({
       ...rest,
       baseURL: baseURL ?? process.env.ANTHROPIC_BASE_URL ?? DEFAULT_BASE_URL,
       apiKey: apiKey ?? process.env[rest.apiKeyVariable],
+      apiKeySource:
+        apiKey !== undefined
+          ? 'providers.anthropic.apiKey'
+          : process.env[rest.apiKeyVariable]
+            ? rest.apiKeyVariable
+            : 'none',
     }
     const httpSettings = ctx.resolve(httpSettingsRef)
     const http = new HttpClient(PROVIDER, httpSettings, {

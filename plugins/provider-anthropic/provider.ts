@@ -34,6 +34,8 @@ const FALLBACK_MAX_TOKENS = 8192
 export interface AnthropicSettings extends Omit<AnthropicConfig, 'baseURL' | 'apiKey'> {
   baseURL: string
   apiKey: string | undefined
+  /** Where apiKey came from (see Provider.apiKeySource). */
+  apiKeySource?: string
 }
 
 /** One entry of GET /v1/models. */
@@ -381,6 +383,10 @@ export class AnthropicProvider implements Provider {
         return { kind: 'missing', detail }
       return { kind: 'other', detail }
     }
+  }
+
+  apiKeySource(): string {
+    return this.settings.apiKeySource ?? (this.settings.apiKey ? this.settings.apiKeyVariable : 'none')
   }
 
   async close(): Promise<void> {

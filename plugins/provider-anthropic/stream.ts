@@ -185,6 +185,7 @@ function messagesReader(options: ReadOptions): EventReader<SseEvent, StreamEvent
   let thinkingTokens: number | undefined
   let stopReason: string | undefined
   let started = false
+  let messageId: string | undefined
   let stopped = false
   let produced = false
 
@@ -249,7 +250,9 @@ function messagesReader(options: ReadOptions): EventReader<SseEvent, StreamEvent
       switch (type) {
         case 'message_start': {
           started = true
-          usage((data.message as { usage?: Record<string, unknown> } | undefined)?.usage)
+          const message = data.message as { usage?: Record<string, unknown>; id?: unknown } | undefined
+          if (typeof message?.id === 'string' && message.id !== '') messageId = message.id
+          usage(message?.usage)
           break
         }
         case 'content_block_start': {
@@ -363,7 +366,11 @@ function messagesReader(options: ReadOptions): EventReader<SseEvent, StreamEvent
       options.note?.(`unknown stop_reason '${stopReason}'`)
     out.push(
       { type: 'usage', usage: total },
-      { type: 'finish', reason: (stopReason && STOP_REASONS[stopReason]) || 'stop' },
+      {
+        type: 'finish',
+        reason: (stopReason && STOP_REASONS[stopReason]) || 'stop',
+        ...(messageId === undefined ? {} : { id: messageId }),
+      },
     )
   }
 }

@@ -48,6 +48,11 @@ export interface Provider {
   check?(model: string | undefined, options?: CallOptions): Promise<ProviderCheck[]>
   /** Releases connections. */
   close?(): Promise<void>
+  /**
+   * Where the API key came from: the environment variable's name, the config key, or `none`
+   * (the `apiKeySource` of `tau start -p`'s init line).
+   */
+  apiKeySource?(): string
 }
 
 export type ToolMode = 'auto' | 'native' | 'prompt'

@@ -154,6 +154,17 @@ const fresh = (): Tracked => ({
 
 const MODES: readonly string[] = ['default', 'acceptEdits', 'plan', 'bypassPermissions']
 
+/** `--name NAME` / `--name=NAME` among `tau start`'s arguments (read leniently: the rest are the frontend's). */
+function nameOption(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? ''
+    if (arg === '--') return undefined
+    const value = arg === '--name' ? argv[i + 1] : arg.startsWith('--name=') ? arg.slice(7) : undefined
+    if (value !== undefined && value.trim() !== '') return value.trim()
+  }
+  return undefined
+}
+
 export default definePlugin({
   name: 'session',
   description:
@@ -191,6 +202,10 @@ export default definePlugin({
     const store = provided ?? jsonl!
     if (!provided) ctx.provide(transcriptStoreRef, store)
     const tracked = new Map<string, Tracked>()
+    // `tau start --no-session-persistence` (Claude Code's flag): this run writes no transcript.
+    const persist = ctx.config.persist && !ctx.argv.includes('--no-session-persistence')
+    // `tau start --name NAME`: the title of the run's session (a subagent's stays its prompt).
+    const name = nameOption(ctx.argv)
 
     const sessionOf = (id: string): AgentSession | undefined => runtime.sessions().find((s) => s.id === id)
 
@@ -215,7 +230,7 @@ export default definePlugin({
           startedAt: new Date().toISOString(),
           cwd: session?.cwd ?? ctx.paths.cwd,
           model: session?.model ?? '',
-          title: titleOf(title),
+          title: titleOf(name !== undefined && !session?.parent ? name : title),
           ...(session?.parent
             ? { subagentOf: { id: session.parent.sessionId, toolCallId: session.parent.toolCallId } }
             : {}),
@@ -250,7 +265,7 @@ export default definePlugin({
       )
     }
 
-    if (ctx.config.persist) {
+    if (persist) {
       hooks.runStart.tapPromise(async ({ sessionId, runId, prompt, options, model, resumes }) => {
         await write(
           sessionId,
@@ -357,6 +372,12 @@ export default definePlugin({
           })
         }
         target = latest.id
+      } else if (!(await store.exists(id))) {
+        // Not an id: a session's name (its title, as --name sets it), the newest of that name.
+        const named = (await store.list()).find(
+          (summary) => summary.subagentOf === undefined && summary.title === id,
+        )
+        if (named) target = named.id
       }
       // The one writer: a second process resuming the same session stops here, before any write.
       const lease = persist && !options.fork ? await store.acquire(target) : undefined
@@ -468,7 +489,6 @@ export default definePlugin({
         ...(state.answers ? { answered: state.answers.length } : {}),
       }
     }
-    const persist = ctx.config.persist
 
     async function tokens(sessionId: string): Promise<TokenCount> {
       const session = sessionOf(sessionId)

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path'
 import { z } from 'zod'
-import { AsyncSeriesHook, definePlugin, defineService } from '../../kernel/index.js'
+import { AsyncSeriesHook, definePlugin, defineService, TauError } from '../../kernel/index.js'
 import { agentHooksRef, agentRuntimeRef } from '../agent/index.js'
 import { toolRegistryRef } from '../tools/index.js'
 import {
@@ -30,22 +30,54 @@ export { type SubagentHooks, type SubagentStart, type SubagentStop, subagentHook
 export { Semaphore } from './semaphore.js'
 export { TASK_TOOL, type TaskDisplay, type TaskInput, taskDescription } from './task-tool.js'
 
+/** Agent definitions by name: the config's `subagents.agents`, and `tau start --agents JSON`. */
+const agentRecord = z.record(
+  z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/),
+  z.strictObject({
+    description: z.string().min(1),
+    /** Tool names the agent may call (default: every tool but Task). */
+    tools: z.array(z.string()).optional(),
+    /** `provider:model`, or `inherit` (default): the parent's model. */
+    model: z.string().optional(),
+    /** Added to the child's system prompt. */
+    prompt: z.string(),
+  }),
+)
+
+/**
+ * `--agents JSON` among `tau start`'s arguments (Claude Code's flag), checked with the config's
+ * schema; a bad value is a usage error naming the flag and the field.
+ */
+export function cliAgents(argv: readonly string[]): z.infer<typeof agentRecord> {
+  const out: z.infer<typeof agentRecord> = {}
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? ''
+    if (arg === '--') break
+    const value = arg === '--agents' ? argv[++i] : arg.startsWith('--agents=') ? arg.slice(9) : undefined
+    if (value === undefined) continue
+    const usage = (message: string) =>
+      new TauError('TAU_CLI_USAGE', `--agents: ${message}`, { plugin: 'subagents' })
+    let data: unknown
+    try {
+      data = JSON.parse(value)
+    } catch (error) {
+      throw usage(
+        `not valid JSON (${(error as Error).message}); expected {"name": {"description": "...", "prompt": "..."}}`,
+      )
+    }
+    const parsed = agentRecord.safeParse(data)
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]
+      throw usage(`${issue?.path.join('.') || '(top level)'}: ${issue?.message ?? 'invalid'}`)
+    }
+    Object.assign(out, parsed.data)
+  }
+  return out
+}
+
 export const subagentsConfig = z.strictObject({
   /** Agent definitions by name; they win over agent files of the same name. */
-  agents: z
-    .record(
-      z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/),
-      z.strictObject({
-        description: z.string().min(1),
-        /** Tool names the agent may call (default: every tool but Task). */
-        tools: z.array(z.string()).optional(),
-        /** `provider:model`, or `inherit` (default): the parent's model. */
-        model: z.string().optional(),
-        /** Added to the child's system prompt. */
-        prompt: z.string(),
-      }),
-    )
-    .default({}),
+  agents: agentRecord.default({}),
   /** Task calls running at once, over all sessions; more wait for a slot. */
   maxParallel: z.number().int().min(1).default(4),
   /** Model calls per child run (default: `agent.maxTurns`). */
@@ -81,13 +113,18 @@ export default definePlugin({
       readAgentDirectory(join(projectDir, '.tau', 'agents'), 'project'),
       ctx.config.user ? readAgentDirectory(join(tauHome, 'agents'), 'user') : { agents: [], problems: [] },
     ])
-    const fromConfig: AgentDefinition[] = Object.entries(ctx.config.agents).map(([name, agent]) => ({
+    // --agents first: the command line wins over the config, as it does over files.
+    const defined = [
+      ...Object.entries(cliAgents(ctx.argv)).map(([name, agent]) => ({ name, agent, source: 'flag' })),
+      ...Object.entries(ctx.config.agents).map(([name, agent]) => ({ name, agent, source: 'config' })),
+    ]
+    const fromConfig: AgentDefinition[] = defined.map(({ name, agent, source }) => ({
       name,
       description: agent.description,
       ...(agent.tools ? { tools: agent.tools } : {}),
       ...(agent.model ? { model: agent.model } : {}),
       prompt: agent.prompt,
-      source: 'config',
+      source,
     }))
     const agents: AgentDefinition[] = []
     for (const agent of [...fromConfig, ...project.agents, ...user.agents, GENERAL_PURPOSE]) {

@@ -61,6 +61,13 @@ describe('memory tool: Anthropic memory commands', () => {
       expect(schema).toContain(`"${command}"`)
   })
 
+  it('its schema is one object with no top-level oneOf/anyOf/allOf (the Anthropic API refuses those)', () => {
+    const schema = tool().inputSchema as Record<string, unknown>
+    expect(schema.type).toBe('object')
+    for (const key of ['oneOf', 'anyOf', 'allOf']) expect(schema).not.toHaveProperty(key)
+    expect(schema.required).toEqual(['command'])
+  })
+
   it('create, view, str_replace, insert, rename, delete', async () => {
     let r = await call({
       command: 'create',
