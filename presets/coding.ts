@@ -1,4 +1,5 @@
 import { definePreset } from '../kernel/index.js'
+import acp from '../plugins/acp/index.js'
 import agent from '../plugins/agent/index.js'
 import commandHooks from '../plugins/command-hooks/index.js'
 import headless from '../plugins/headless/index.js'
@@ -30,7 +31,7 @@ import trust from '../plugins/trust/index.js'
  * GGUF models in-process, and the scripted model for demos and tests), the local sandbox, the built-in tools, workspace trust, permissions,
  * MCP servers' tools, the agent loop, memory files (TAU.md, AGENTS.md, CLAUDE.md) and Agent
  * Skills, session transcripts with resume (in PostgreSQL when a database is configured), command hooks, plan mode's ExitPlanMode, subagents (the Task tool), slash
- * commands, OpenTelemetry traces (when an OTLP endpoint is set), the interactive terminal, and the headless frontend (`tau start -p`).
+ * commands, OpenTelemetry traces (when an OTLP endpoint is set), the interactive terminal, the headless frontend (`tau start -p`), and `tau acp` for editors.
  */
 export default definePreset({
   name: 'coding',
@@ -60,6 +61,7 @@ export default definePreset({
     sessionController,
     terminal,
     headless,
+    acp,
     scaffold,
     telemetry,
   ],

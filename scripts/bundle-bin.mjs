@@ -13,7 +13,7 @@
  * What stays outside (loaded from node_modules at run time, when first used): packages a run
  * loads only for some commands or tools, so that their code is not even parsed at every start —
  * undici (the first model call; WebFetch), jiti (TypeScript configs), the MCP SDK (MCP servers
- * configured), html-to-text (WebFetch), TypeScript (never: only a cosmiconfig loader tau does not
+ * configured), the ACP SDK (`tau acp`), html-to-text (WebFetch), TypeScript (never: only a cosmiconfig loader tau does not
  * use names it), node-llama-cpp (a `local:` model; an optional peer dependency), the OpenTelemetry SDK and OTLP
  * exporter (an OTLP endpoint set; optional peer dependencies), pg and the DBOS SDK (a database configured; optional peers). fast-glob, ignore and gray-matter are loaded with createRequire, which esbuild
  * leaves alone.
@@ -59,6 +59,7 @@ await build({
     'undici',
     'jiti',
     '@modelcontextprotocol/sdk',
+    '@agentclientprotocol/sdk',
     'html-to-text',
     'typescript',
     'node-llama-cpp',

@@ -14,6 +14,7 @@
 // Names two public files share, made explicit (an explicit export wins over `export *`).
 export type { StopContext } from '../kernel/index.js'
 export * from '../kernel/index.js'
+export * from '../plugins/acp/index.js'
 export type { StopContext as AgentStopContext } from '../plugins/agent/index.js'
 export * from '../plugins/agent/index.js'
 export * from '../plugins/command-hooks/index.js'

@@ -4,6 +4,7 @@
  * kernels that pick their own set.
  */
 import type { TauPlugin } from '../kernel/index.js'
+import acp from '../plugins/acp/index.js'
 import agent from '../plugins/agent/index.js'
 import commandHooks from '../plugins/command-hooks/index.js'
 import headless from '../plugins/headless/index.js'
@@ -31,6 +32,7 @@ import tools from '../plugins/tools/index.js'
 import trust from '../plugins/trust/index.js'
 
 export {
+  acp,
   agent,
   commandHooks,
   headless,
@@ -60,6 +62,7 @@ export {
 
 /** Every built-in plugin by its name (`provider-ollama`, ...). */
 export const builtinPlugins: Readonly<Record<string, TauPlugin>> = Object.freeze({
+  acp,
   agent,
   'command-hooks': commandHooks,
   headless,

@@ -4,6 +4,7 @@
  */
 import { type Conversation, defineService, type Session } from '../../kernel/index.js'
 import type { PermissionMode, Permissions } from '../permissions/index.js'
+import type { Environment } from '../sandbox/index.js'
 import type { AgentEvent, Todo } from './events.js'
 import type { SessionInteraction, UserInteraction } from './interaction.js'
 import type { InterruptedRun } from './log.js'
@@ -94,6 +95,11 @@ export interface AgentSessionOptions {
   readonly loggedModel?: string
   /** A resumed session whose last run was cut short (a crash): `continue()` goes on with it. */
   readonly interrupted?: InterruptedRun
+  /**
+   * Wraps the session's environment (the sandbox's) before any tool uses it: an editor frontend
+   * routes file reads and writes through the editor's buffers, and commands to its terminals.
+   */
+  readonly wrapEnvironment?: (environment: Environment) => Environment
 }
 
 /** The session and tool call a subagent's session was started from. */

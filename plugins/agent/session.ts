@@ -131,7 +131,8 @@ export class AgentSessionImpl implements AgentSession, RunHost {
     this.scope = options.scope ?? deps.openScope?.({ id: this.id, cwd: this.cwd })
     this.ownsScope = options.scope === undefined && this.scope !== undefined
     this.permissions = this.scope?.tryResolve(permissionsRef)
-    this.environment = this.scope?.tryResolve(environmentRef) ?? missingEnvironment(this.cwd)
+    const environment = this.scope?.tryResolve(environmentRef) ?? missingEnvironment(this.cwd)
+    this.environment = options.wrapEnvironment ? options.wrapEnvironment(environment) : environment
     this.toolState = deps.createToolState()
     if (options.todos !== undefined)
       this.toolState.set(

@@ -104,6 +104,12 @@ export interface Environment {
   readDenied?(realPath: string): boolean
   /** Whether a path is inside the roots (no throw), after resolving it. */
   contains(path: string): Promise<boolean>
+  /**
+   * Resolves a path and checks that the policy lets it be read or written (what readFile and
+   * writeFile check first); the real path. For a frontend that reads and writes files elsewhere
+   * (an editor's buffers). Left out by an implementation: such a frontend uses the environment's own.
+   */
+  checkAccess?(path: string, access: 'read' | 'write'): Promise<string>
   stat(path: string): Promise<FileStat>
   readFile(path: string): Promise<Buffer>
   /** Writes atomically (temporary file + rename), keeping an existing file's mode; creates parent dirs. */

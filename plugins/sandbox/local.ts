@@ -208,6 +208,13 @@ export class LocalEnvironment implements Environment {
     }
   }
 
+  async checkAccess(path: string, access: 'read' | 'write'): Promise<string> {
+    const real = await this.resolvePath(path)
+    if (access === 'read') this.checkRead(real, path)
+    else this.checkWrite(real, path)
+    return real
+  }
+
   async stat(path: string): Promise<FileStat> {
     const real = await this.resolvePath(path)
     this.checkRead(real, path)

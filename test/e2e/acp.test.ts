@@ -1,0 +1,444 @@
+/**
+ * `tau acp` driven by the Agent Client Protocol SDK's real client side: the compiled binary is
+ * spawned the way an editor starts it, speaks ndjson JSON-RPC on its stdio, and calls a model
+ * that is the scripted server speaking OpenAI's wire format on loopback. The client's files and
+ * terminals are real: a map of "editor buffers" the test can see, and real processes.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { Readable, Writable } from 'node:stream'
+import * as acp from '@agentclientprotocol/sdk'
+import { afterAll, describe, expect, it } from 'vitest'
+import type { ScriptTurn } from '../../plugins/provider-scripted/index.js'
+import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
+import { cleanEnv, type Project, TAU_BIN, useProjects } from './run-tau.js'
+
+const project = useProjects()
+const cleanups: Array<() => Promise<void>> = []
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup()
+})
+
+interface Terminal {
+  output: string
+  exit: Promise<{ exitCode: number | null; signal: string | null }>
+  child: ChildProcess
+}
+
+interface Editor {
+  readonly agent: acp.ClientContext
+  readonly updates: acp.SessionNotification[]
+  readonly permissions: acp.RequestPermissionRequest[]
+  readonly writes: acp.WriteTextFileRequest[]
+  readonly terminals: acp.CreateTerminalRequest[]
+  /** Every line tau wrote to stdout (each must be a JSON-RPC message). */
+  readonly stdoutLines: string[]
+  readonly child: ChildProcess
+  stderr(): string
+  /** Ends the client's side of stdin and waits for tau to exit. */
+  close(): Promise<number | null>
+}
+
+interface EditorOptions {
+  /** Answers permission requests with this option id (default: allow). */
+  answer?: (request: acp.RequestPermissionRequest) => string
+  /** Files the "editor" has open, by absolute path (their unsaved text). */
+  buffers?: Map<string, string>
+  fs?: boolean
+  terminal?: boolean
+}
+
+async function fixture(turns: readonly ScriptTurn[]): Promise<{ p: Project; server: ScriptedServer }> {
+  const server = await startScriptedServer({ format: 'openai', script: turns })
+  cleanups.push(() => server.close())
+  const p = await project({
+    'tau.config.ts': `import { defineConfig } from 'tau-agent'
+
+export default defineConfig({
+  model: 'openai:scripted-model',
+  providers: { openai: { baseURL: ${JSON.stringify(`${server.url}/v1`)} } },
+  // Bash in the editor's terminal is what 'auto' does without bubblewrap's confinement.
+  sandbox: { mode: 'off' },
+})
+`,
+  })
+  return { p, server }
+}
+
+/** Starts `tau acp` in the project and connects the SDK's client to it. */
+function startEditor(p: Project, options: EditorOptions = {}): Editor {
+  const child = spawn(process.execPath, [TAU_BIN, 'acp'], {
+    cwd: p.dir,
+    env: cleanEnv(p.tauHome, p.home, { OPENAI_API_KEY: 'sk-test' }),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk
+  })
+  const stdoutLines: string[] = []
+  let partial = ''
+  child.stdout?.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString('utf8')).split('\n')
+    partial = lines.pop() ?? ''
+    stdoutLines.push(...lines.filter((line) => line !== ''))
+  })
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+  const updates: acp.SessionNotification[] = []
+  const permissions: acp.RequestPermissionRequest[] = []
+  const writes: acp.WriteTextFileRequest[] = []
+  const terminalRequests: acp.CreateTerminalRequest[] = []
+  const terminals = new Map<string, Terminal>()
+  const buffers = options.buffers ?? new Map<string, string>()
+
+  const app = acp
+    .client({ name: 'test-editor' })
+    .onNotification('session/update', ({ params }) => {
+      updates.push(params)
+    })
+    .onRequest('session/request_permission', ({ params }) => {
+      permissions.push(params)
+      return { outcome: { outcome: 'selected', optionId: options.answer?.(params) ?? 'allow' } }
+    })
+    .onRequest('fs/read_text_file', ({ params }) => {
+      const text = buffers.get(params.path) ?? readFileSync(params.path, 'utf8')
+      return { content: text }
+    })
+    .onRequest('fs/write_text_file', ({ params }) => {
+      writes.push(params)
+      buffers.set(params.path, params.content)
+      return {}
+    })
+    .onRequest('terminal/create', ({ params }) => {
+      terminalRequests.push(params)
+      const id = `term-${terminals.size + 1}`
+      const proc = spawn(params.command, params.args ?? [], {
+        cwd: params.cwd ?? p.dir,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      const terminal: Terminal = {
+        output: '',
+        child: proc,
+        exit: new Promise((resolve) => proc.on('close', (exitCode, signal) => resolve({ exitCode, signal }))),
+      }
+      const take = (data: Buffer) => {
+        terminal.output += data.toString('utf8')
+      }
+      proc.stdout?.on('data', take)
+      proc.stderr?.on('data', take)
+      terminals.set(id, terminal)
+      return { terminalId: id }
+    })
+    .onRequest('terminal/output', async ({ params }) => {
+      const terminal = terminals.get(params.terminalId)!
+      const done = terminal.child.exitCode !== null || terminal.child.signalCode !== null
+      return {
+        output: terminal.output,
+        truncated: false,
+        ...(done ? { exitStatus: await terminal.exit } : {}),
+      }
+    })
+    .onRequest('terminal/wait_for_exit', async ({ params }) => terminals.get(params.terminalId)!.exit)
+    .onRequest('terminal/kill', ({ params }) => {
+      terminals.get(params.terminalId)?.child.kill()
+      return {}
+    })
+    .onRequest('terminal/release', ({ params }) => {
+      terminals.get(params.terminalId)?.child.kill()
+      terminals.delete(params.terminalId)
+      return {}
+    })
+  const connection = app.connect(
+    acp.ndJsonStream(
+      Writable.toWeb(child.stdin!) as WritableStream<Uint8Array>,
+      Readable.toWeb(child.stdout!) as ReadableStream<Uint8Array>,
+    ),
+  )
+  const editor: Editor = {
+    agent: connection.agent,
+    updates,
+    permissions,
+    writes,
+    terminals: terminalRequests,
+    stdoutLines,
+    child,
+    stderr: () => stderr,
+    async close() {
+      child.stdin?.end()
+      const code = await exited
+      connection.close()
+      return code
+    },
+  }
+  cleanups.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
+  return editor
+}
+
+async function initialize(editor: Editor, options: EditorOptions = {}): Promise<acp.InitializeResponse> {
+  return editor.agent.request('initialize', {
+    protocolVersion: acp.PROTOCOL_VERSION,
+    clientCapabilities: {
+      fs: { readTextFile: options.fs === true, writeTextFile: options.fs === true },
+      terminal: options.terminal === true,
+    },
+    clientInfo: { name: 'test-editor', version: '1.0.0' },
+  })
+}
+
+/** Polls until `check` holds (no fixed sleeps). */
+async function until(check: () => boolean, what: string, editor: Editor, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${editor.stderr()}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+function updatesOf<K extends acp.SessionUpdate['sessionUpdate']>(
+  editor: Editor,
+  kind: K,
+): Array<Extract<acp.SessionUpdate, { sessionUpdate: K }>> {
+  return editor.updates
+    .map((n) => n.update)
+    .filter((u): u is Extract<acp.SessionUpdate, { sessionUpdate: K }> => u.sessionUpdate === kind)
+}
+
+function messageText(editor: Editor, kind: 'agent_message_chunk' | 'user_message_chunk'): string {
+  return updatesOf(editor, kind)
+    .map((u) => (u.content.type === 'text' ? u.content.text : ''))
+    .join('')
+}
+
+/** The text of every message the model was sent in its last request. */
+function lastRequestText(server: ScriptedServer): string {
+  return JSON.stringify(server.requests.at(-1)?.body ?? {})
+}
+
+describe('tau acp', () => {
+  it('initializes with what works, runs a prompt with a plan, and keeps stdout for the protocol', async () => {
+    const { p } = await fixture([
+      {
+        toolCalls: [
+          {
+            id: 'todo-1',
+            name: 'TodoWrite',
+            input: { todos: [{ content: 'Write the tests', status: 'in_progress', activeForm: 'Writing' }] },
+          },
+        ],
+      },
+      { reasoning: 'all planned', text: 'Hello from tau.' },
+    ])
+    const editor = startEditor(p)
+    const init = await initialize(editor)
+    expect(init.protocolVersion).toBe(acp.PROTOCOL_VERSION)
+    expect(init.agentCapabilities).toMatchObject({
+      loadSession: true,
+      promptCapabilities: { image: false, audio: false, embeddedContext: true },
+      mcpCapabilities: { http: false, sse: false },
+    })
+    expect(init.agentInfo?.name).toBe('tau')
+    const created = await editor.agent.request('session/new', { cwd: p.dir, mcpServers: [] })
+    expect(created.modes?.currentModeId).toBe('default')
+    expect(created.modes?.availableModes.map((m) => m.id)).toEqual(['default', 'acceptEdits', 'plan'])
+    const response = await editor.agent.request('session/prompt', {
+      sessionId: created.sessionId,
+      prompt: [{ type: 'text', text: 'plan it' }],
+    })
+    expect(response.stopReason).toBe('end_turn')
+    expect(messageText(editor, 'agent_message_chunk')).toBe('Hello from tau.')
+    expect(updatesOf(editor, 'agent_thought_chunk').length).toBeGreaterThan(0)
+    expect(updatesOf(editor, 'plan').at(-1)?.entries).toEqual([
+      { content: 'Write the tests', priority: 'medium', status: 'in_progress' },
+    ])
+    const todo = updatesOf(editor, 'tool_call').find((u) => u.toolCallId === 'todo-1')
+    expect(todo).toMatchObject({ kind: 'think', status: 'pending' })
+    await until(() => updatesOf(editor, 'available_commands_update').length > 0, 'the commands', editor)
+    const names = updatesOf(editor, 'available_commands_update')[0]!.availableCommands.map((c) => c.name)
+    expect(names).toEqual(expect.arrayContaining(['compact', 'mode', 'clear']))
+    expect(names).not.toContain('exit')
+    expect(await editor.close()).toBe(0)
+    // Nothing but JSON-RPC on stdout: logs and notices went to stderr.
+    expect(editor.stdoutLines.length).toBeGreaterThan(0)
+    for (const line of editor.stdoutLines) expect(JSON.parse(line)).toMatchObject({ jsonrpc: '2.0' })
+  })
+
+  it('shows a tool call pending, in progress and completed, after the editor allowed it', async () => {
+    const { p } = await fixture([
+      { toolCalls: [{ id: 'w1', name: 'Write', input: { file_path: 'notes.txt', content: 'hello\n' } }] },
+      { text: 'written' },
+    ])
+    const editor = startEditor(p, { answer: () => 'allow' })
+    await initialize(editor)
+    const { sessionId } = await editor.agent.request('session/new', { cwd: p.dir, mcpServers: [] })
+    const response = await editor.agent.request('session/prompt', {
+      sessionId,
+      prompt: [{ type: 'text', text: 'write notes' }],
+    })
+    expect(response.stopReason).toBe('end_turn')
+    expect(editor.permissions).toHaveLength(1)
+    const asked = editor.permissions[0]!
+    expect(asked.toolCall).toMatchObject({ toolCallId: 'w1', kind: 'edit' })
+    expect(asked.toolCall.content).toEqual([
+      { type: 'diff', path: p.path('notes.txt'), oldText: null, newText: 'hello\n' },
+    ])
+    expect(asked.options.map((o) => o.kind)).toEqual([
+      'allow_once',
+      'allow_always',
+      'reject_once',
+      'reject_always',
+    ])
+    const call = updatesOf(editor, 'tool_call').find((u) => u.toolCallId === 'w1')
+    expect(call).toMatchObject({
+      kind: 'edit',
+      status: 'pending',
+      title: `Write ${p.path('notes.txt')}`,
+      locations: [{ path: p.path('notes.txt') }],
+    })
+    const statuses = updatesOf(editor, 'tool_call_update')
+      .filter((u) => u.toolCallId === 'w1' && u.status)
+      .map((u) => u.status)
+    expect(statuses).toEqual(['in_progress', 'completed'])
+    expect(readFileSync(p.path('notes.txt'), 'utf8')).toBe('hello\n')
+    await editor.close()
+  })
+
+  it('maps "always reject" to a deny rule of the session: the second call is denied without asking', async () => {
+    const write = (id: string) => ({
+      toolCalls: [{ id, name: 'Write', input: { file_path: 'secret.txt', content: 'x' } }],
+    })
+    const { p } = await fixture([write('r1'), write('r2'), { text: 'gave up' }])
+    const editor = startEditor(p, { answer: () => 'reject-always' })
+    await initialize(editor)
+    const { sessionId } = await editor.agent.request('session/new', { cwd: p.dir, mcpServers: [] })
+    await editor.agent.request('session/prompt', { sessionId, prompt: [{ type: 'text', text: 'try' }] })
+    expect(editor.permissions.map((r) => r.toolCall.toolCallId)).toEqual(['r1'])
+    const failed = updatesOf(editor, 'tool_call_update').filter((u) => u.status === 'failed')
+    expect(failed.map((u) => u.toolCallId)).toEqual(['r1', 'r2'])
+    expect(p.exists('secret.txt')).toBe(false)
+    await editor.close()
+  })
+
+  it('cancels a turn while the model is still answering', async () => {
+    const { p, server } = await fixture([{ text: 'too late', firstByteDelayMs: 60_000 }])
+    const editor = startEditor(p)
+    await initialize(editor)
+    const { sessionId } = await editor.agent.request('session/new', { cwd: p.dir, mcpServers: [] })
+    const prompt = editor.agent.request('session/prompt', {
+      sessionId,
+      prompt: [{ type: 'text', text: 'slow' }],
+    })
+    await until(() => server.requests.length > 0, 'the model call', editor)
+    await editor.agent.notify('session/cancel', { sessionId })
+    expect((await prompt).stopReason).toBe('cancelled')
+    expect(messageText(editor, 'agent_message_chunk')).not.toContain('too late')
+    await editor.close()
+  })
+
+  it('loads a previous session: the conversation is replayed, and the next prompt goes on with it', async () => {
+    const { p, server } = await fixture([
+      { toolCalls: [{ id: 'ls1', name: 'LS', input: { path: '.' } }] },
+      { text: 'kiwi noted' },
+      { text: 'you said kiwi' },
+    ])
+    const first = startEditor(p)
+    await initialize(first)
+    const { sessionId } = await first.agent.request('session/new', { cwd: p.dir, mcpServers: [] })
+    await first.agent.request('session/prompt', {
+      sessionId,
+      prompt: [{ type: 'text', text: 'remember kiwi' }],
+    })
+    expect(await first.close()).toBe(0)
+
+    const second = startEditor(p)
+    await initialize(second)
+    const loaded = await second.agent.request('session/load', { sessionId, cwd: p.dir, mcpServers: [] })
+    expect(loaded.modes?.currentModeId).toBe('default')
+    expect(messageText(second, 'user_message_chunk')).toBe('remember kiwi')
+    expect(messageText(second, 'agent_message_chunk')).toBe('kiwi noted')
+    expect(updatesOf(second, 'tool_call').map((u) => [u.toolCallId, u.kind])).toEqual([['ls1', 'search']])
+    expect(updatesOf(second, 'tool_call_update').find((u) => u.toolCallId === 'ls1')?.status).toBe(
+      'completed',
+    )
+    const response = await second.agent.request('session/prompt', {
+      sessionId,
+      prompt: [{ type: 'text', text: 'what did I say?' }],
+    })
+    expect(response.stopReason).toBe('end_turn')
+    expect(lastRequestText(server)).toContain('remember kiwi')
+    await expect(
+      second.agent.request('session/prompt', {
+        sessionId: 'no-such-session',
+        prompt: [{ type: 'text', text: 'x' }],
+      }),
+    ).rejects.toMatchObject({ data: { code: 'TAU_ACP_SESSION_NOT_FOUND' } })
+    await second.close()
+  })
+
+  it("reads and writes text files through the editor's buffers", async () => {
+    const { p, server } = await fixture([
+      { toolCalls: [{ id: 'read1', name: 'Read', input: { file_path: 'src.txt' } }] },
+      {
+        toolCalls: [
+          {
+            id: 'edit1',
+            name: 'Edit',
+            input: { file_path: 'src.txt', old_string: 'unsaved', new_string: 'edited' },
+          },
+        ],
+      },
+      { text: 'edited it' },
+    ])
+    await p.write({ 'src.txt': 'on disk\n' })
+    const buffers = new Map([[p.path('src.txt'), 'buffer unsaved\n']])
+    const editor = startEditor(p, { buffers, fs: true })
+    await initialize(editor, { fs: true })
+    const { sessionId } = await editor.agent.request('session/new', { cwd: p.dir, mcpServers: [] })
+    await editor.agent.request('session/set_mode', { sessionId, modeId: 'acceptEdits' })
+    await until(
+      () => updatesOf(editor, 'current_mode_update').some((u) => u.currentModeId === 'acceptEdits'),
+      'the mode update',
+      editor,
+    )
+    const response = await editor.agent.request('session/prompt', {
+      sessionId,
+      prompt: [{ type: 'text', text: 'edit' }],
+    })
+    expect(response.stopReason).toBe('end_turn')
+    // The model read the editor's unsaved text, and the edit went to the editor, not the disk.
+    expect(JSON.stringify(server.requests[1]?.body)).toContain('buffer unsaved')
+    expect(editor.writes).toEqual([{ sessionId, path: p.path('src.txt'), content: 'buffer edited\n' }])
+    expect(readFileSync(p.path('src.txt'), 'utf8')).toBe('on disk\n')
+    expect(editor.permissions).toHaveLength(0)
+    await editor.close()
+  })
+
+  it("runs Bash in the editor's terminal and shows it in the tool call", async () => {
+    const { p, server } = await fixture([
+      { toolCalls: [{ id: 'sh1', name: 'Bash', input: { command: 'echo term-$((40+2))' } }] },
+      { text: 'ran it' },
+    ])
+    const editor = startEditor(p, { terminal: true })
+    await initialize(editor, { terminal: true })
+    const { sessionId } = await editor.agent.request('session/new', { cwd: p.dir, mcpServers: [] })
+    const response = await editor.agent.request('session/prompt', {
+      sessionId,
+      prompt: [{ type: 'text', text: 'run' }],
+    })
+    expect(response.stopReason).toBe('end_turn')
+    expect(editor.terminals).toHaveLength(1)
+    expect(editor.terminals[0]).toMatchObject({ command: '/bin/sh', cwd: p.dir })
+    expect(editor.terminals[0]!.args?.join(' ')).toContain('echo term-$((40+2))')
+    const updates = updatesOf(editor, 'tool_call_update').filter((u) => u.toolCallId === 'sh1')
+    expect(
+      updates.some((u) => u.content?.some((c) => c.type === 'terminal' && c.terminalId === 'term-1')),
+    ).toBe(true)
+    expect(updates.at(-1)?.status).toBe('completed')
+    expect(updatesOf(editor, 'tool_call').find((u) => u.toolCallId === 'sh1')?.kind).toBe('execute')
+    // The command's output came back from the terminal to the model.
+    expect(lastRequestText(server)).toContain('term-42')
+    await editor.close()
+  })
+})
