@@ -14,6 +14,12 @@ export const localConfig = z.strictObject({
   contextSize: z.number().int().min(256).default(16384),
   /** Runs that can generate at once on one model (sessions, subagents): sequences of the one context. */
   sequences: z.number().int().min(1).max(64).default(4),
+  /**
+   * How tool calls are written: `template` by the model's chat wrapper, `json` by tau's
+   * prompt-described tools and a JSON grammar; `auto` uses the template where it has a tool-call
+   * syntax of its own and the JSON grammar otherwise.
+   */
+  toolFormat: z.enum(['auto', 'template', 'json']).default('auto'),
   /** A download that receives nothing for this long is stopped (it can be resumed). */
   downloadIdleTimeoutMs: z.number().int().positive().default(30000),
 })

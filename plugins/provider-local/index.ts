@@ -22,6 +22,13 @@ export { type DownloadOptions, type DownloadProgress, downloadFile } from './dow
 export { LOCAL_ERRORS } from './errors.js'
 export { type GgufSummary, readGgufSummary } from './gguf-header.js'
 export { type HubFile, resolveHubFile } from './hub.js'
+export {
+  JsonAnswerStream,
+  jsonToolsSchema,
+  parseJsonReply,
+  type ToolFormat,
+  toJsonToolHistory,
+} from './json-tools.js'
 export { type LocalModelRef, localPathOf, parseLocalRef } from './model-ref.js'
 export { progressLine } from './progress.js'
 export { LocalProvider, listModelFiles, type ModelFile } from './provider.js'
@@ -67,7 +74,7 @@ export default definePlugin({
     })
     const provider = new LocalProvider(
       backend,
-      { modelsDir, cwd: ctx.paths.cwd, contextSize: config.contextSize },
+      { modelsDir, cwd: ctx.paths.cwd, contextSize: config.contextSize, toolFormat: config.toolFormat },
       ctx.logger,
     )
     // Only a `local:` model makes it count as set up (for `tau doctor`).

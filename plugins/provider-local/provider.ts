@@ -29,6 +29,13 @@ import { type LocalBackend, NODE_LLAMA_CPP_VERSION } from './backend.js'
 import { conversationKey, toChatHistory } from './chat-history.js'
 import { LOCAL_ERRORS } from './errors.js'
 import { readGgufSummary } from './gguf-header.js'
+import {
+  JsonAnswerStream,
+  jsonToolsSchema,
+  parseJsonReply,
+  type ToolFormat,
+  toJsonToolHistory,
+} from './json-tools.js'
 import { formatLocalRef, localPathOf, parseLocalRef } from './model-ref.js'
 import { normalizeToolSchema, stripOptionalNulls } from './tool-schema.js'
 
@@ -36,6 +43,8 @@ export interface LocalProviderSettings {
   readonly modelsDir: string
   readonly cwd: string
   readonly contextSize: number
+  /** `auto`: the chat template's tool syntax where it has one, tau's JSON grammar otherwise. */
+  readonly toolFormat?: 'auto' | ToolFormat
 }
 
 const PLUGIN = 'provider-local'
@@ -107,14 +116,24 @@ export class LocalProvider implements Provider {
       ]),
     )
     const chat = new lib.LlamaChat({ contextSequence: sequence, autoDisposeSequence: false })
+    // A wrapper still on node-llama-cpp's generic `||call:` syntax means the template has no tools.
+    const format: ToolFormat =
+      tools.length === 0
+        ? 'template'
+        : this.settings.toolFormat === 'template' || this.settings.toolFormat === 'json'
+          ? this.settings.toolFormat
+          : chat.chatWrapper.settings.functions === lib.ChatWrapper.defaultSettings.functions
+            ? 'json'
+            : 'template'
+    const json = format === 'json' ? new JsonAnswerStream() : undefined
     // tau compacts the conversation itself: a history that does not fit is reported, not cut here
     // (node-llama-cpp would shift the context, dropping old messages). The prompt is counted with
     // the model's tokenizer, and the answer may use what is left.
-    const history = toChatHistory(request.messages)
+    const history = json ? toJsonToolHistory(request.messages, tools) : toChatHistory(request.messages)
     const prompt = chat.chatWrapper
       .generateContextState({
         chatHistory: history,
-        ...(tools.length > 0 ? { availableFunctions: functions, documentFunctionParams: true } : {}),
+        ...(tools.length > 0 && !json ? { availableFunctions: functions, documentFunctionParams: true } : {}),
       })
       .contextText.tokenize(loaded.model.tokenizer).length
     const room = loaded.contextSize - prompt
@@ -130,7 +149,7 @@ export class LocalProvider implements Provider {
     const maxTokens = Math.min(request.maxOutputTokens ?? room, room)
     const base = {
       onTextChunk: (text: string) => {
-        chunks.push(text)
+        chunks.push(json ? json.push(text) : text)
         notify()
       },
       ...(signal ? { signal, stopOnAbortSignal: false } : {}),
@@ -140,7 +159,15 @@ export class LocalProvider implements Provider {
       ...(request.stop && request.stop.length > 0 ? { customStopTriggers: [...request.stop] } : {}),
     }
     let generateOptions: LLamaChatGenerateResponseOptions<ChatModelFunctions>
-    if (tools.length > 0) generateOptions = { ...base, functions, documentFunctionParams: true }
+    if (json)
+      generateOptions = {
+        ...base,
+        grammar: await loaded.model.llama.createGrammarForJsonSchema(
+          // biome-ignore lint/suspicious/noExplicitAny: node-llama-cpp types the schema literally; this one is data
+          jsonToolsSchema(tools) as any,
+        ),
+      } as LLamaChatGenerateResponseOptions<ChatModelFunctions>
+    else if (tools.length > 0) generateOptions = { ...base, functions, documentFunctionParams: true }
     else if (request.responseFormat?.schema)
       generateOptions = {
         ...base,
@@ -183,7 +210,18 @@ export class LocalProvider implements Provider {
       const stopReason = result.metadata.stopReason
       if (stopReason === 'abort' || signal?.aborted) throw aborted()
       let finish: FinishReason = stopReason === 'maxTokens' ? 'length' : 'stop'
-      for (const call of result.functionCalls ?? []) {
+      const calls: Array<{ readonly functionName: string; readonly params?: unknown }> = [
+        ...(result.functionCalls ?? []),
+      ]
+      if (json) {
+        const reply = parseJsonReply(json.response)
+        if (reply?.kind === 'call') calls.push({ functionName: reply.name, params: reply.input })
+        else if (reply?.kind === 'answer' && reply.text.length > json.text.length)
+          // What the chunks did not stream yet (the grammar's end arrives in one piece).
+          yield { type: 'text-delta', text: reply.text.slice(json.text.length) }
+        else if (reply === undefined) finish = 'length'
+      }
+      for (const call of calls) {
         const tool = tools.find((t) => t.name === call.functionName)
         const input = stripOptionalNulls(call.params ?? {}, tool?.inputSchema) ?? {}
         const id = `call_${this.idPrefix}_${++this.counter}`
@@ -200,7 +238,8 @@ export class LocalProvider implements Provider {
         stopReason,
         inputTokens,
         outputTokens,
-        calls: result.functionCalls?.length ?? 0,
+        calls: calls.length,
+        toolFormat: format,
       })
       yield { type: 'usage', usage: { inputTokens, outputTokens } }
       yield { type: 'finish', reason: finish }

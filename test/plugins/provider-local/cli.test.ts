@@ -20,6 +20,8 @@ const MODEL = buildTinyGguf({
   value: 'notes.txt',
   answer: 'The notes say: hello from tau.',
   ctx: 32768,
+  // Its ChatML template has no tool syntax, so tau's JSON tool format runs (results in <tool_result>).
+  resultMarker: '<tool_result',
 })
 // Only Read stays offered to the scripted model (it picks the lowest-sorting name otherwise).
 const HIDDEN = 'Bash Edit Write MultiEdit Glob Grep LS WebFetch TodoWrite Task ExitPlanMode Skill memory'
@@ -227,3 +229,4 @@ describe('tau start with a local model', () => {
     }
   }, 120_000)
 })
+

@@ -26,10 +26,12 @@ import { writeTinyGguf } from './tiny-gguf.js'
 let dir: string
 let scripted: string
 let random: string
+let jsonScripted: string
 const logs: LogRecord[] = []
 const logger = createLogger('provider-local', { level: 'debug', sink: (record) => logs.push(record) })
 let backend: LocalBackend
 let provider: LocalProvider
+let auto: LocalProvider
 
 const READ: ToolDefinition = {
   name: 'Read',
@@ -64,12 +66,20 @@ beforeAll(async () => {
     answer: 'The notes say hello.',
   })
   random = await writeTinyGguf(join(dir, 'random.gguf'), { weights: 'random' })
+  jsonScripted = await writeTinyGguf(join(dir, 'json-scripted.gguf'), {
+    weights: 'scripted',
+    value: 'notes.txt',
+    answer: 'The notes say hello.',
+    resultMarker: '<tool_result',
+  })
   backend = new LocalBackend({ gpu: false, threads: 1, contextSize: 4096, sequences: 2, logger })
   provider = new LocalProvider(
     backend,
-    { modelsDir: join(dir, 'models'), cwd: dir, contextSize: 4096 },
+    // The tiny models' ChatML template has no tool syntax: `template` keeps node-llama-cpp's `||call:`.
+    { modelsDir: join(dir, 'models'), cwd: dir, contextSize: 4096, toolFormat: 'template' },
     logger,
   )
+  auto = new LocalProvider(backend, { modelsDir: join(dir, 'models'), cwd: dir, contextSize: 4096 }, logger)
 }, 60_000)
 
 afterAll(async () => {
@@ -130,6 +140,82 @@ describe('local provider: tools run by tau', () => {
     const big = await writeTinyGguf(join(dir, 'big-ctx.gguf'), { ctx: 131_072 })
     expect((await provider.capabilities(big)).contextWindow).toBe(4096)
   })
+})
+
+describe("local provider: a template without tools gets tau's JSON tool format", () => {
+  it('the grammar makes the call a JSON object of a declared tool, and the answer streams after its result', async () => {
+    const messages: Message[] = [
+      { role: 'system', content: 'You are a test.' },
+      { role: 'user', content: 'What do the notes say?' },
+    ]
+    const before = logs.length
+    const first = await collectStream(
+      { provider: 'local', model: jsonScripted },
+      auto.stream(request(jsonScripted, messages, { tools: [READ] })),
+    )
+    expect(first.finishReason).toBe('tool-calls')
+    const call = first.message.content.find((part) => part.type === 'tool-call')
+    // offset and limit are optional: the grammar writes them as null, and tau drops the nulls.
+    expect(call).toMatchObject({ type: 'tool-call', name: 'Read', input: { file_path: 'notes.txt' } })
+    if (call?.type !== 'tool-call') throw new Error('no tool call')
+    expect(Object.keys(call.input as object)).toEqual(['file_path'])
+    expect(first.message.content.some((part) => part.type === 'text')).toBe(false)
+    expect(
+      logs.slice(before).some((r) => r.message === 'local model call' && r.fields?.toolFormat === 'json'),
+    ).toBe(true)
+    const second = await events(
+      auto.stream(
+        request(
+          jsonScripted,
+          [
+            ...messages,
+            first.message,
+            {
+              role: 'tool',
+              content: [
+                {
+                  type: 'tool-result',
+                  toolCallId: call.id,
+                  toolName: 'Read',
+                  content: [{ type: 'text', text: 'hello' }],
+                },
+              ],
+            },
+          ],
+          { tools: [READ] },
+        ),
+      ),
+    )
+    const text = second.flatMap((e) => (e.type === 'text-delta' ? [e.text] : [])).join('')
+    expect(text).toBe('The notes say hello.')
+    expect(second.at(-1)).toEqual({ type: 'finish', reason: 'stop' })
+    expect(second.some((e) => e.type === 'tool-call-start')).toBe(false)
+  }, 60_000)
+
+  it('toolFormat json applies to any model, and a model without tools offered answers in plain text', async () => {
+    const json = new LocalProvider(
+      backend,
+      { modelsDir: join(dir, 'models'), cwd: dir, contextSize: 4096, toolFormat: 'json' },
+      logger,
+    )
+    const out = await collectStream(
+      { provider: 'local', model: jsonScripted },
+      json.stream(
+        request(jsonScripted, [{ role: 'user', content: 'What do the notes say?' }], { tools: [READ] }),
+      ),
+    )
+    expect(out.message.content.find((part) => part.type === 'tool-call')).toMatchObject({
+      name: 'Read',
+      input: { file_path: 'notes.txt' },
+    })
+    // No tools: no grammar, the scripted model's plain turn (`||call:` ends it; control text is dropped).
+    const plain = await collectStream(
+      { provider: 'local', model: jsonScripted },
+      json.stream(request(jsonScripted, [{ role: 'user', content: 'hi' }])),
+    )
+    expect(plain.finishReason).toBe('stop')
+    expect(plain.message.content.some((part) => part.type === 'tool-call')).toBe(false)
+  }, 60_000)
 })
 
 describe('local provider: generation', () => {

@@ -33,6 +33,13 @@ export interface TinyGgufOptions {
   /** The scripted model's answer after a tool result (one token). */
   readonly answer?: string
   readonly name?: string
+  /**
+   * The token whose presence means "a tool result is in the context" (a merge chain makes it one
+   * token): node-llama-cpp's `||result:` by default, `<tool_result` for tau's JSON tool format.
+   */
+  readonly resultMarker?: string
+  /** Random weights whose end-of-turn tokens never win a greedy pick: generation runs until stopped. */
+  readonly neverEnds?: boolean
 }
 
 const GGUF_MAGIC = 0x46554747
@@ -67,7 +74,7 @@ interface Vocab {
   id(text: string): number
 }
 
-function buildVocab(extra: readonly string[]): Vocab {
+function buildVocab(extra: readonly string[], marker: string): Vocab {
   const tokens: string[] = []
   const scores: number[] = []
   const types: number[] = []
@@ -86,7 +93,7 @@ function buildVocab(extra: readonly string[]): Vocab {
   add('\u2581', TOKEN_NORMAL, -1)
   for (let c = 0x21; c < 0x7f; c++) add(String.fromCharCode(c), TOKEN_NORMAL, -1)
   // The merge chain: each prefix is in the vocabulary with a higher score than single characters.
-  const chain = '||result:'
+  const chain = marker
   for (let i = 2; i <= chain.length; i++) add(chain.slice(0, i), TOKEN_NORMAL, i)
   for (const text of extra) add(text, TOKEN_NORMAL, -10)
   return {
@@ -136,7 +143,8 @@ export function buildTinyGguf(options: TinyGgufOptions = {}): Buffer {
   if (!Number.isInteger(headDim) || headDim % 2 !== 0) throw new Error('embd / heads must be an even integer')
   const value = spm(options.value ?? 'Paris')
   const answer = spm(options.answer ?? "It's sunny in Paris.")
-  const vocab = buildVocab(scripted ? ['||call:', value, answer, 'null'] : [])
+  const marker = options.resultMarker ?? '||result:'
+  const vocab = buildVocab(scripted ? ['||call:', value, answer, 'null'] : [], marker)
   const nVocab = vocab.tokens.length
   const random = prng(options.seed ?? 1)
   const std = options.std ?? 0.02
@@ -182,6 +190,9 @@ export function buildTinyGguf(options: TinyGgufOptions = {}): Buffer {
       down: tensor(`${p}ffn_down.weight`, [ff, embd], init),
     })
   }
+  if (!scripted && options.neverEnds)
+    for (const end of ['<|im_end|>', '</s>'])
+      output.data.fill(0, vocab.id(end) * embd, (vocab.id(end) + 1) * embd)
   if (scripted) {
     // Residual dimensions: 0 = any other token, 1 = bias (every token), 2 = "a tool result is in the context".
     const OTHER = 0
@@ -196,7 +207,7 @@ export function buildTinyGguf(options: TinyGgufOptions = {}): Buffer {
       [value],
       [answer],
       ['||call:'],
-      ['||result:'],
+      [marker],
     ]
     if (embd < 3 + slotted.length) throw new Error('the scripted model needs embd >= 10')
     const slot = new Map(slotted.flatMap((texts, i) => texts.map((text) => [vocab.id(text), 3 + i] as const)))
@@ -210,9 +221,9 @@ export function buildTinyGguf(options: TinyGgufOptions = {}): Buffer {
     // the query is constant, the key fires on `||result:` only, so attention finds it anywhere.
     const pair = headDim - 2
     ;(block.q as Tensor).data[pair * embd + BIAS] = 2
-    ;(block.k as Tensor).data[pair * embd + s('||result:')] = 2
+    ;(block.k as Tensor).data[pair * embd + s(marker)] = 2
     // After RMSNorm a one-hot pair reads sqrt(embd / 2): scale the value back to a flag of about 1.
-    ;(block.v as Tensor).data[0 * embd + s('||result:')] = 1 / Math.sqrt(embd / 2)
+    ;(block.v as Tensor).data[0 * embd + s(marker)] = 1 / Math.sqrt(embd / 2)
     ;(block.o as Tensor).data[FLAG * embd + 0] = 1
     const logit = (next: string, from: number, weight: number) => {
       output.data[vocab.id(next) * embd + from] = weight
@@ -224,6 +235,12 @@ export function buildTinyGguf(options: TinyGgufOptions = {}): Buffer {
     logit('<|im_end|>', s('||call:'), 2) // without tools, `||call:` ends the turn
     logit(answer, FLAG, 4) // once a result is in: the answer (beats the tool call)
     logit('<|im_end|>', s(answer), 10) // then the end of the turn (beats the answer)
+    // tau's JSON tool format, where a grammar allows only {"tool": ...} or {"answer": ...}: the key
+    // after `{"` is the call's (`t` beats the lowest-id `a`) until a result is in, then the answer's;
+    // the answer string closes after the answer.
+    logit('t', s('"'), 1)
+    logit('a', FLAG, 3)
+    logit('"', s(answer), 5)
   }
 
   const kv: Array<[string, Kv]> = [

@@ -4,12 +4,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import {
+  JsonAnswerStream,
+  jsonToolsSchema,
   normalizeToolSchema,
+  parseJsonReply,
   parseLocalRef,
   progressLine,
   readGgufSummary,
   stripOptionalNulls,
   toChatHistory,
+  toJsonToolHistory,
 } from '../../../plugins/provider-local/index.js'
 import { buildTinyGguf } from './tiny-gguf.js'
 
@@ -155,5 +159,90 @@ describe('progress line', () => {
     expect(
       progressLine('m.gguf', { received: 50 * 1024 * 1024, total: 100 * 1024 * 1024, resumedFrom: 0 }, 5000),
     ).toBe('m.gguf  50 MB / 100 MB  50%  10 MB/s  5s left')
+  })
+})
+
+describe("tau's JSON tool format (templates without tools)", () => {
+  const tool = {
+    name: 'Grep',
+    description: 'Search files',
+    inputSchema: {
+      type: 'object',
+      properties: {
+        pattern: { type: 'string', pattern: '^x' },
+        mode: { anyOf: [{ const: 'a' }, { const: 'b' }] },
+      },
+      required: ['pattern'],
+    },
+  }
+
+  it('the grammar schema is a call of each declared tool (its schema normalised) or an answer', () => {
+    const schema = jsonToolsSchema([tool]) as { oneOf: Array<{ properties: Record<string, unknown> }> }
+    expect(schema.oneOf).toHaveLength(2)
+    expect(schema.oneOf[0]?.properties.tool).toEqual({ const: 'Grep' })
+    // What the grammar would get wrong is rewritten: anyOf (else null), pattern (ignored) dropped.
+    expect(JSON.stringify(schema.oneOf[0]?.properties.arguments)).not.toMatch(/anyOf|"pattern":"\^x"/)
+    expect(schema.oneOf[1]?.properties).toEqual({ answer: { type: 'string' } })
+  })
+
+  it('renders calls as the JSON the model writes and results as user messages, tools in the system prompt', () => {
+    const history = toJsonToolHistory(
+      [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'find x' },
+        {
+          role: 'assistant',
+          content: [{ type: 'tool-call', id: 'c1', name: 'Grep', input: { pattern: 'x' } }],
+        },
+        {
+          role: 'tool',
+          content: [
+            {
+              type: 'tool-result',
+              toolCallId: 'c1',
+              toolName: 'Grep',
+              content: [{ type: 'text', text: 'no match' }],
+              isError: true,
+            },
+          ],
+        },
+        { role: 'assistant', content: [{ type: 'text', text: 'Nothing.' }] },
+        { role: 'user', content: 'thanks' },
+      ],
+      [tool],
+    )
+    const system = history[0]
+    expect(system?.type).toBe('system')
+    if (system?.type !== 'system') throw new Error('no system item')
+    expect(String(system.text)).toMatch(/^Be brief\.\n\nYou can call tools\./)
+    expect(String(system.text)).toContain('- Grep: Search files')
+    expect(history.slice(1)).toEqual([
+      { type: 'user', text: 'find x' },
+      { type: 'model', response: ['{"tool":"Grep","arguments":{"pattern":"x"}}'] },
+      { type: 'user', text: '<tool_result name="Grep" error="true">\nno match\n</tool_result>' },
+      { type: 'model', response: ['{"answer":"Nothing."}'] },
+      { type: 'user', text: 'thanks' },
+      { type: 'model', response: [] },
+    ])
+  })
+
+  it('parses a reply, and a cut one is not a reply', () => {
+    expect(parseJsonReply('{\n\t"tool": "Grep",\n\t"arguments": {"pattern": "x"}\n}\n\n')).toEqual({
+      kind: 'call',
+      name: 'Grep',
+      input: { pattern: 'x' },
+    })
+    expect(parseJsonReply('{"answer": "hi"}')).toEqual({ kind: 'answer', text: 'hi' })
+    expect(parseJsonReply('{"answer": "h')).toBeUndefined()
+    expect(parseJsonReply('{"other": 1}')).toBeUndefined()
+  })
+
+  it("streams an answer's characters as they come, escapes cut between chunks included; a call streams nothing", () => {
+    const answer = new JsonAnswerStream()
+    const chunks = ['{\n\t"ans', 'wer": "a\\', 'nb \\u00', 'e9', '" ', '}']
+    expect(chunks.map((chunk) => answer.push(chunk))).toEqual(['', 'a', '\nb ', 'é', '', ''])
+    expect(answer.text).toBe('a\nb é')
+    const call = new JsonAnswerStream()
+    expect(call.push('{"tool": "Grep", "arguments": {"answer": "x"}}')).toBe('')
   })
 })
