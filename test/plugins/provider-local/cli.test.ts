@@ -5,7 +5,7 @@
  * real tool and answering after its result. Clear errors for a missing, corrupt and foreign file.
  */
 import { existsSync } from 'node:fs'
-import { readFile, stat } from 'node:fs/promises'
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { STACK_LINE, useProjects } from '../../e2e/run-tau.js'
@@ -230,3 +230,53 @@ describe('tau start with a local model', () => {
   }, 120_000)
 })
 
+/** Every .jsonl file under dir, recursively. */
+async function jsonlFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => [])
+  return entries.filter((e) => e.isFile() && e.name.endsWith('.jsonl')).map((e) => join(e.parentPath, e.name))
+}
+
+describe('tau start -p with a local model: Ctrl-C mid-generation', () => {
+  it('SIGINT stops the generation at once: exit 130, an aborted result, no stack, a whole transcript', async () => {
+    const p = await project(CONFIG)
+    await writeFile(p.path('babble.gguf'), buildTinyGguf({ weights: 'random', neverEnds: true, ctx: 32768 }))
+    const tau = p.spawn(
+      [
+        'start',
+        '-p',
+        'Tell me a long story.',
+        '--model',
+        'local:./babble.gguf',
+        '--tools',
+        '',
+        '--output-format',
+        'stream-json',
+        '--verbose',
+        '--include-partial-messages',
+      ],
+      { timeoutMs: 120_000 },
+    )
+    // Text is streaming: the model is mid-generation (it never ends on its own).
+    const deadline = Date.now() + 90_000
+    while (!/"text_delta"/.test(tau.output()) && !tau.exited && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(tau.exited, tau.output()).toBe(false)
+    expect(tau.output()).toMatch(/"text_delta"/)
+    tau.child.kill('SIGINT')
+    const result = await tau.result
+    expect(result.timedOut, tau.output()).toBe(false)
+    expect(result.code, tau.output()).toBe(130)
+    expect(result.stderr).not.toMatch(STACK_LINE)
+    const lines = result.stdout
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as { type: string; terminal_reason?: string; is_error?: boolean })
+    expect(lines.at(-1)).toMatchObject({ type: 'result', is_error: true, terminal_reason: 'aborted' })
+    // The session's log is whole: every line of every transcript parses.
+    const files = await jsonlFiles(join(p.tauHome, 'projects'))
+    expect(files.length).toBeGreaterThan(0)
+    for (const file of files)
+      for (const line of (await readFile(file, 'utf8')).split('\n').filter((l) => l !== ''))
+        expect(() => JSON.parse(line), `${file}: ${line}`).not.toThrow()
+  }, 150_000)
+})
