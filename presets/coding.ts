@@ -15,6 +15,7 @@ import providerScripted from '../plugins/provider-scripted/index.js'
 import providers from '../plugins/providers/index.js'
 import sandbox from '../plugins/sandbox/index.js'
 import scaffold from '../plugins/scaffold/index.js'
+import serve from '../plugins/serve/index.js'
 import session from '../plugins/session/index.js'
 import sessionController from '../plugins/session-controller/index.js'
 import sessionPostgres from '../plugins/session-postgres/index.js'
@@ -62,6 +63,7 @@ export default definePreset({
     terminal,
     headless,
     acp,
+    serve,
     scaffold,
     telemetry,
   ],

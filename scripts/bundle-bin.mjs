@@ -15,7 +15,7 @@
  * undici (the first model call; WebFetch), jiti (TypeScript configs), the MCP SDK (MCP servers
  * configured), the ACP SDK (`tau acp`), html-to-text (WebFetch), TypeScript (never: only a cosmiconfig loader tau does not
  * use names it), node-llama-cpp (a `local:` model; an optional peer dependency), the OpenTelemetry SDK and OTLP
- * exporter (an OTLP endpoint set; optional peer dependencies), pg and the DBOS SDK (a database configured; optional peers). fast-glob, ignore and gray-matter are loaded with createRequire, which esbuild
+ * exporter (an OTLP endpoint set; optional peer dependencies), pg and the DBOS SDK (a database configured; optional peers), Fastify (`tau serve`). fast-glob, ignore and gray-matter are loaded with createRequire, which esbuild
  * leaves alone.
  */
 import { mkdirSync } from 'node:fs'
@@ -69,6 +69,8 @@ await build({
     // PostgreSQL and the durable engine (a database configured; optional peer dependencies).
     'pg',
     '@dbos-inc/dbos-sdk',
+    // tau serve only (plugins/serve/server.ts imports it lazily).
+    'fastify',
   ],
   // (The entry's #! line is kept first by esbuild.) The CommonJS dependencies inside (commander, tapable, cosmiconfig) call require() for Node's
   // own modules; an ES module has no require of its own.

@@ -20,6 +20,7 @@ import providerScripted from '../plugins/provider-scripted/index.js'
 import providers from '../plugins/providers/index.js'
 import sandbox from '../plugins/sandbox/index.js'
 import scaffold from '../plugins/scaffold/index.js'
+import serve from '../plugins/serve/index.js'
 import session from '../plugins/session/index.js'
 import sessionController from '../plugins/session-controller/index.js'
 import sessionPostgres from '../plugins/session-postgres/index.js'
@@ -48,6 +49,7 @@ export {
   providers,
   sandbox,
   scaffold,
+  serve,
   session,
   sessionController,
   sessionPostgres,
@@ -78,6 +80,7 @@ export const builtinPlugins: Readonly<Record<string, TauPlugin>> = Object.freeze
   providers,
   sandbox,
   scaffold,
+  serve,
   session,
   'session-controller': sessionController,
   'session-postgres': sessionPostgres,
