@@ -52,7 +52,15 @@ export function pluginFiles(name: string, tau: TauPackageInfo): Record<string, s
  *   plugins: ['${packageName}']   (or a path to this file)
  * and validates its config slice, \`${name}: { ... }\`, with the schema below before anything starts.
  */
-import { AsyncSeriesWaterfallHook, defineHooks, definePlugin, defineService } from '${tau.name}'
+import {
+  AsyncSeriesWaterfallHook,
+  agentHooksRef,
+  defineHooks,
+  definePlugin,
+  defineService,
+  defineTool,
+  toolRegistryRef,
+} from '${tau.name}'
 import { z } from 'zod'
 
 export const ${id}Config = z.object({
@@ -60,6 +68,8 @@ export const ${id}Config = z.object({
   greeting: z.string().default('Hello'),
   /** Log each greeting (debug level). */
   log: z.boolean().default(false),
+  /** Names the Greet tool refuses (an agent-hook tap denies the call before it runs). */
+  blocked: z.array(z.string()).default([]),
 })
 export type ${capitalize(id)}Config = z.infer<typeof ${id}Config>
 
@@ -72,34 +82,98 @@ export const greeterRef = defineService<Greeter>('${name}.greeter')
 /** The hook this plugin declares: other plugins tap \`greeting\` to rewrite each greeting. */
 export const ${id}Hooks = defineHooks<{ greeting: AsyncSeriesWaterfallHook<[string]> }>('${name}')
 
+/**
+ * A tool the model can call. Its zod schema validates the input and becomes the JSON Schema the
+ * model sees; \`readOnly\` lets it run without asking in the default permission mode, and
+ * \`permissionTarget\` is what rules like \`Greet(Ada)\` match.
+ */
+export function greetTool(greeter: Greeter) {
+  return defineTool({
+    name: 'Greet',
+    description: 'Greets someone by name and returns the greeting.',
+    input: z.object({ who: z.string().min(1).describe('who to greet') }),
+    annotations: { readOnly: true },
+    permissionTarget: (input) => input.who,
+    async execute(input) {
+      return greeter.greet(input.who)
+    },
+  })
+}
+
 export default definePlugin({
   name: '${name}',
   description: 'Greets people (a starting point: replace with what your plugin does)',
+  // The tool registry is the tools plugin's, the agent loop's hooks the agent plugin's.
+  dependsOn: ['tools', 'agent'],
   config: ${id}Config,
   setup(ctx) {
     const hooks = ctx.declareHooks(${id}Hooks, {
       greeting: new AsyncSeriesWaterfallHook<[string]>(['greeting']),
     })
-    ctx.provide(greeterRef, {
+    const greeter: Greeter = {
       async greet(who) {
         const text = await hooks.greeting.promise(\`\${ctx.config.greeting}, \${who}!\`)
         if (ctx.config.log) ctx.logger.debug('greeted', { who })
         return text
       },
+    }
+    ctx.provide(greeterRef, greeter)
+    const unregister = ctx.resolve(toolRegistryRef).register(greetTool(greeter), ctx.name)
+    // A tap on the agent loop: preToolUse sees every tool call before it runs (a bail hook:
+    // returning a decision ends it, undefined leaves the call to the next tap and the permissions).
+    ctx.hooksOf(agentHooksRef).preToolUse.tapPromise(async (call) => {
+      if (call.toolName !== 'Greet') return undefined
+      const who = (call.input as { who?: unknown }).who
+      if (typeof who === 'string' && ctx.config.blocked.includes(who))
+        return { decision: 'deny', reason: \`\${who} is not to be greeted\` }
+      return undefined
     })
     // A tap on the kernel's lifecycle: heavy work (connections, processes) belongs in start, not setup.
     ctx.hooks.ready.tapPromise(async () => {
       ctx.logger.debug('${name} is ready')
     })
     // Teardown: runs at stop, in reverse setup order, also after a failed start.
-    return () => ctx.logger.debug('${name} stopped')
+    return () => {
+      unregister()
+      ctx.logger.debug('${name} stopped')
+    }
   },
 })
 `
-  const test = `import { definePlugin } from '${tau.name}'
+  const test = `import { type AgentEvent, agentRuntimeRef, definePlugin } from '${tau.name}'
+import { permissions, providerScripted } from '${tau.name}/plugins'
 import { createTestKernel } from '${tau.name}/testing'
 import { describe, expect, it } from 'vitest'
 import ${id}, { greeterRef, ${id}Hooks } from './index.js'
+
+/** One agent run with the scripted model: it calls Greet for Ada, then answers. */
+async function greetAda(config: Record<string, unknown> = {}): Promise<AgentEvent[]> {
+  const kernel = await createTestKernel({
+    plugins: [${id}, providerScripted, permissions],
+    config: {
+      model: 'scripted:test',
+      // Without a rule a tool call needs approval, and a test has nobody to ask: it is denied.
+      permissions: { allow: ['Greet(Ada)'] },
+      providers: {
+        scripted: { turns: [{ toolCalls: [{ name: 'Greet', input: { who: 'Ada' } }] }, { text: 'Done.' }] },
+      },
+      ...config,
+    },
+  })
+  const session = kernel.resolve(agentRuntimeRef).createSession({ scope: kernel.createSession() })
+  const events: AgentEvent[] = []
+  for await (const event of session.run('Please greet Ada')) events.push(event)
+  await session.close()
+  await kernel.stop()
+  return events
+}
+
+function toolResult(events: readonly AgentEvent[]): { text: string; isError: boolean } {
+  const end = events.find((event) => event.type === 'tool-end')
+  if (end?.type !== 'tool-end') throw new Error('the Greet tool did not run')
+  const text = end.result.content.map((part) => (part.type === 'text' ? part.text : '')).join('')
+  return { text, isError: end.result.isError === true }
+}
 
 describe('${name}', () => {
   it('greets with the configured greeting', async () => {
@@ -119,6 +193,19 @@ describe('${name}', () => {
     const kernel = await createTestKernel({ plugins: [${id}, shout] })
     expect(await kernel.resolve(greeterRef).greet('Ada')).toBe('HELLO, ADA!')
     await kernel.stop()
+  })
+
+  it('the model calls the Greet tool and gets the greeting back', async () => {
+    const events = await greetAda({ '${name}': { greeting: 'Welcome' } })
+    expect(toolResult(events)).toEqual({ text: 'Welcome, Ada!', isError: false })
+    expect(events.at(-1)).toMatchObject({ type: 'result', text: 'Done.', isError: false })
+  })
+
+  it('its preToolUse tap denies a blocked name before the tool runs', async () => {
+    const events = await greetAda({ '${name}': { blocked: ['Ada'] } })
+    const result = toolResult(events)
+    expect(result.isError).toBe(true)
+    expect(result.text).toContain('Ada is not to be greeted')
   })
 
   it('rejects a config of the wrong type, naming the plugin', async () => {
@@ -150,11 +237,16 @@ export default defineConfig({
 |---|---|---|
 | \`greeting\` | \`'Hello'\` | how a greeting starts |
 | \`log\` | \`false\` | log each greeting (debug) |
+| \`blocked\` | \`[]\` | names the Greet tool refuses |
 
 ## Provides
 
 - service \`${name}.greeter\` (\`greeterRef\`): \`greet(who)\`
 - hook \`${name}.greeting\` (AsyncSeriesWaterfallHook): rewrite a greeting; taps return the text
+- tool \`Greet\` (\`{ who }\`, read-only): the greeting, for the model
+- taps \`agent.preToolUse\`: denies a Greet call for a \`blocked\` name
+
+It depends on the \`tools\` and \`agent\` plugins (every preset but \`minimal\` has them).
 
 ## Develop
 

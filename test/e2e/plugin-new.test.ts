@@ -63,7 +63,8 @@ describe('tau plugin new', () => {
       (error: { stdout?: string; stderr?: string }) => `FAILED\n${error.stdout}\n${error.stderr}`,
     )
     expect(vitest).not.toContain('FAILED')
-    expect(vitest).toMatch(/Tests\s+3 passed/)
+    // Its service, its hook, the Greet tool the scripted model calls, and its preToolUse tap.
+    expect(vitest).toMatch(/Tests\s+5 passed/)
   }, 180_000)
 
   it('the generated plugin loads in a tau project, with its config validated', async () => {
@@ -71,16 +72,22 @@ describe('tau plugin new', () => {
     expect((await p.run(['plugin', 'new', 'greeter', '--dir', 'plugins/greeter'])).code).toBe(0)
     await writeFile(
       p.path('tau.config.ts'),
-      "export default { preset: 'minimal', plugins: ['./plugins/greeter/index.ts'], greeter: { greeting: 'Hi' } }\n",
+      "export default { preset: 'coding', plugins: ['./plugins/greeter/index.ts'], greeter: { greeting: 'Hi' } }\n",
     )
     const plugins = await p.run(['plugins', '--json'])
     expect(plugins.code, plugins.stderr).toBe(0)
-    expect(JSON.parse(plugins.stdout).plugins).toMatchObject([
-      { name: 'greeter', services: ['greeter.greeter'], hooks: [{ name: 'greeter.greeting' }] },
-    ])
+    const listed = JSON.parse(plugins.stdout).plugins as Array<{ name: string; taps: string[] }>
+    const greeter = listed.find((plugin) => plugin.name === 'greeter')
+    expect(greeter).toMatchObject({
+      name: 'greeter',
+      dependsOn: ['tools', 'agent'],
+      services: ['greeter.greeter'],
+      hooks: [{ name: 'greeter.greeting' }],
+    })
+    expect(greeter?.taps.some((tap) => tap.includes('preToolUse'))).toBe(true)
     await writeFile(
       p.path('tau.config.ts'),
-      "export default { preset: 'minimal', plugins: ['./plugins/greeter/index.ts'], greeter: { greeting: 42 } }\n",
+      "export default { preset: 'coding', plugins: ['./plugins/greeter/index.ts'], greeter: { greeting: 42 } }\n",
     )
     const broken = await p.run(['config'])
     expect(broken.code).toBe(1)
