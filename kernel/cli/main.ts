@@ -37,6 +37,8 @@ interface CommonFlags {
   cwd?: string
   debug?: boolean
   logLevel?: string
+  /** `tau config --model REF`: the config as it would be with this model (nothing is written). */
+  model?: string
 }
 
 /** The version from tau's own package.json, found upward from this file (source or dist). */
@@ -76,7 +78,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
     const tauHome = env.TAU_HOME ?? join(homedir(), '.tau')
     const loaded = await loadConfig({ cwd, tauHome, file: flags.config })
     const assembly = await assemble({
-      config: loaded.config,
+      config: flags.model === undefined ? loaded.config : { ...loaded.config, model: flags.model },
       configFile: loaded.file,
       cwd,
       tauHome,
@@ -189,7 +191,8 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
     program
       .command('config')
       .description('print the resolved config (defaults applied, secrets masked)')
-      .option('--json', 'print only the config, as JSON'),
+      .option('--json', 'print only the config, as JSON')
+      .option('--model <ref>', 'show the config with this model (nothing is written)'),
   ).action(async (flags: CommonFlags & { json?: boolean }) => {
     const { kernel, assembly, file } = await prepare(flags)
     await kernel.prepare()

@@ -75,6 +75,7 @@ export default definePlugin({
             kernelSignal: ctx.signal,
             defaultCwd: ctx.paths.cwd,
             defaultModel: rootModel,
+            configFile: ctx.paths.configFile,
             openScope: openScope as ((o: { id?: string; cwd?: string }) => Session) | undefined,
             createToolState,
             toolsVersion: () => toolsVersion,

@@ -50,6 +50,8 @@ export interface SessionDeps {
   readonly defaultCwd: string
   /** The model when neither the options nor `agent.model` name one: the config's `model`. */
   readonly defaultModel: string | undefined
+  /** The config file the models in config came from, for error messages. */
+  readonly configFile: string | undefined
   readonly openScope: ScopeOpener | undefined
   readonly createToolState: () => ToolState
   /** Changes whenever a tool is added or removed. */
@@ -108,8 +110,15 @@ export class AgentSessionImpl implements AgentSession, RunHost {
         plugin: 'agent',
       })
     }
-    // A malformed ref is reported now, not at the first model call.
-    this.modelRef = deps.providers.ref(model)
+    // A malformed ref, or one whose provider is not loaded, is reported now (saying where it
+    // came from), not as a failed model call.
+    const where =
+      options.model !== undefined
+        ? "the session's model (--model)"
+        : deps.config.model !== undefined
+          ? `config \`agent.model\`${deps.configFile === undefined ? '' : ` in ${deps.configFile}`}`
+          : `config \`model\`${deps.configFile === undefined ? '' : ` in ${deps.configFile}`}`
+    this.modelRef = deps.providers.checkedRef(model, where)
     this.modelText = model
     this.id = options.id ?? options.scope?.id ?? randomUUID()
     this.cwd = resolvePath(options.cwd ?? options.scope?.cwd ?? deps.defaultCwd)

@@ -7,6 +7,7 @@ import { z } from 'zod'
 import { cliCommandsRef, definePlugin, defineService, type ModelCapabilities } from '../../kernel/index.js'
 import { sandboxChecks } from '../sandbox/index.js'
 import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from './http.js'
+import { checkModel } from './model-ref.js'
 import { type ProviderCheck, ProviderRegistry } from './provider.js'
 
 export {
@@ -51,6 +52,7 @@ export {
   retryWaitMs,
   USER_AGENT,
 } from './http.js'
+export { checkModel, modelRefProblem } from './model-ref.js'
 export { parsePromptTools, toolsPrompt, toPromptToolsRequest } from './prompt-tools.js'
 export type { CallOptions, Provider, ProviderCheck, RegistryOptions, ToolMode } from './provider.js'
 export { ProviderRegistry } from './provider.js'
@@ -133,9 +135,20 @@ export default definePlugin({
       name: 'doctor',
       description:
         'check each configured model provider: reachable, authenticated, model present, tool calling',
-      options: [{ flags: '--json', description: 'print JSON' }],
+      options: [
+        { flags: '--json', description: 'print JSON' },
+        {
+          flags: '--model <ref>',
+          description: "check this model instead of the config's (nothing is written)",
+        },
+      ],
       async run({ options, stdout, signal }) {
-        const model = typeof ctx.rootConfig.model === 'string' ? ctx.rootConfig.model : undefined
+        const configured = typeof ctx.rootConfig.model === 'string' ? ctx.rootConfig.model : undefined
+        const model = typeof options.model === 'string' ? options.model : configured
+        const modelCheck = checkModel(
+          model,
+          registry.list().map((p) => p.name),
+        )
         const results: Array<{ provider: string; skipped: boolean; checks: ProviderCheck[] }> = []
         for (const provider of registry.list()) {
           const target = model?.startsWith(`${provider.name}:`)
@@ -146,7 +159,7 @@ export default definePlugin({
             results.push({
               provider: provider.name,
               skipped: true,
-              checks: [{ name: 'configured', ok: true, detail: 'not set up (skipped)' }],
+              checks: [{ name: 'configured', ok: true, detail: 'not set up, so not checked' }],
             })
             continue
           }
@@ -164,25 +177,22 @@ export default definePlugin({
         }
         // Where tool processes run (bubblewrap or not), next to the providers.
         const sandbox = sandboxChecks(ctx.rootConfig.sandbox)
-        const failed = results.some((r) => r.checks.some((c) => !c.ok)) || sandbox.some((c) => !c.ok)
-        if (options.json)
-          stdout.write(`${JSON.stringify({ ok: !failed, providers: results, sandbox }, null, 2)}\n`)
-        else if (results.length === 0) stdout.write('no model providers are loaded (add a provider plugin)\n')
-        else {
-          for (const { provider, skipped, checks } of results) {
-            for (const check of checks) {
-              const status = skipped ? 'skip' : check.ok ? 'ok  ' : 'FAIL'
-              stdout.write(`${status} ${provider.padEnd(10)} ${check.name.padEnd(12)} ${check.detail}\n`)
-            }
-          }
+        const failed =
+          !modelCheck.ok || results.some((r) => r.checks.some((c) => !c.ok)) || sandbox.some((c) => !c.ok)
+        if (options.json) {
+          stdout.write(
+            `${JSON.stringify({ ok: !failed, model: modelCheck, providers: results, sandbox }, null, 2)}\n`,
+          )
+          return failed ? 1 : 0
         }
-        if (!options.json) {
-          for (const check of sandbox) {
-            stdout.write(
-              `${check.ok ? 'ok  ' : 'FAIL'} ${'sandbox'.padEnd(10)} ${check.name.padEnd(12)} ${check.detail}\n`,
-            )
-          }
+        const line = (status: string, subject: string, check: ProviderCheck) =>
+          stdout.write(`${status} ${subject.padEnd(10)} ${check.name.padEnd(12)} ${check.detail}\n`)
+        line(modelCheck.ok ? 'ok  ' : 'FAIL', 'model', modelCheck)
+        if (results.length === 0) stdout.write('no model providers are loaded (add a provider plugin)\n')
+        for (const { provider, skipped, checks } of results) {
+          for (const check of checks) line(skipped ? 'skip' : check.ok ? 'ok  ' : 'FAIL', provider, check)
         }
+        for (const check of sandbox) line(check.ok ? 'ok  ' : 'FAIL', 'sandbox', check)
         return failed ? 1 : 0
       },
     })

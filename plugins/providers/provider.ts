@@ -21,6 +21,7 @@ import {
 import { deferred } from './batches.js'
 import { lookupCapabilities, UNKNOWN_MODEL } from './catalog.js'
 import { ProviderError } from './errors.js'
+import { modelRefProblem } from './model-ref.js'
 import { parsePromptTools, toPromptToolsRequest } from './prompt-tools.js'
 
 export interface CallOptions {
@@ -121,6 +122,22 @@ export class ProviderRegistry {
       )
     }
     return entry.provider
+  }
+
+  /**
+   * A model ref a session will use, checked now: well formed, and its provider loaded. The
+   * error says where the ref came from (`where`: "config `model` (tau.config.ts)", "--model")
+   * and suggests the ref meant (`gpt-4o` -> `openai:gpt-4o`) or names the loaded providers.
+   */
+  checkedRef(model: string, where: string): ModelRef {
+    const problem = modelRefProblem(model, [...this.providers.keys()])
+    if (problem === undefined) return this.ref(model)
+    const parsed = parseModelRef(model)
+    throw new ProviderError('unknown-provider', `${where}: ${problem}`, {
+      provider: parsed.ok ? parsed.value.provider : 'unknown',
+      retryable: false,
+      hint: 'Write the model as `provider:model` with a provider from the list (or the suggestion shown), or add the plugin of the provider you meant to your config.',
+    })
   }
 
   /** Parses `provider:model`, with a clear error for a malformed ref. */

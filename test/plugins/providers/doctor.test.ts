@@ -19,7 +19,12 @@ function checked(name: string, ok: boolean): Provider {
   }
 }
 
-async function doctor(extra: Provider[], json = false, model = 'local:qwen3:8b') {
+async function doctor(
+  extra: Provider[],
+  json = false,
+  model: string | null = 'local:qwen3:8b',
+  options: Record<string, unknown> = {},
+) {
   const kernel = await createTestKernel({
     plugins: [
       providers,
@@ -32,7 +37,8 @@ async function doctor(extra: Provider[], json = false, model = 'local:qwen3:8b')
         },
       }),
     ],
-    config: { model },
+    // null: no model in config.
+    config: model === null ? {} : { model },
   })
   const command = kernel.resolve(cliCommandsRef).find((c) => c.name === 'doctor')!
   const stdout = new PassThrough()
@@ -42,7 +48,7 @@ async function doctor(extra: Provider[], json = false, model = 'local:qwen3:8b')
   })
   const code = await command.run({
     args: [],
-    options: json ? { json: true } : {},
+    options: { ...options, ...(json ? { json: true } : {}) },
     stdout,
     stderr: new PassThrough(),
     stdin: new PassThrough(),
@@ -64,12 +70,13 @@ describe('tau doctor', () => {
     expect(code).toBe(0)
     const lines = out.split('\n').filter(Boolean)
     expect(lines.filter((line) => !line.includes(' sandbox '))).toEqual([
-      'skip scripted   configured   not set up (skipped)',
+      'ok   model      ref          local:qwen3:8b',
+      'skip scripted   configured   not set up, so not checked',
       'ok   local      reachable    http://127.0.0.1:1',
       'ok   local      model        qwen3:8b is present',
     ])
     // Then where tool processes run (plugins/sandbox's report; tested there).
-    expect(lines.slice(3).map((line) => line.split(/\s+/).slice(0, 3).join(' '))).toEqual([
+    expect(lines.slice(4).map((line) => line.split(/\s+/).slice(0, 3).join(' '))).toEqual([
       'ok sandbox bwrap',
       'ok sandbox die-with-tau',
     ])
@@ -88,5 +95,36 @@ describe('tau doctor', () => {
         { name: 'model', ok: false, detail: 'qwen3:8b is missing: pull it' },
       ],
     })
+  })
+
+  it('with no model configured says so and how to set one, checks the rest, and exits 1', async () => {
+    const { code, out } = await doctor([checked('local', true)], false, null)
+    expect(code).toBe(1)
+    const lines = out.split('\n').filter(Boolean)
+    expect(lines[0]).toBe(
+      'FAIL model      configured   no model configured: set `model` in tau.config.ts (`tau init` writes one), or pass --model REF, e.g. --model ollama:qwen3:8b or --model openai:gpt-4o',
+    )
+    // The providers are still checked (local is set up here).
+    expect(lines).toContain('ok   local      reachable    http://127.0.0.1:1')
+  })
+
+  it('--model checks that model instead of the config one', async () => {
+    const { code, out } = await doctor([checked('local', true)], true, null, { model: 'local:llama3.2' })
+    expect(code).toBe(0)
+    const report = JSON.parse(out)
+    expect(report.model).toEqual({ name: 'ref', ok: true, detail: 'local:llama3.2' })
+    expect(report.providers[1].checks[1]).toEqual({ name: 'model', ok: true, detail: 'llama3.2 is present' })
+  })
+
+  it('--model with an unknown provider names the loaded ones; one without a provider suggests it', async () => {
+    const unknown = JSON.parse((await doctor([], true, null, { model: 'foo:bar' })).out)
+    expect(unknown.model).toEqual({
+      name: 'ref',
+      ok: false,
+      detail: "no provider named 'foo' (in 'foo:bar'); loaded providers: scripted",
+    })
+    const bare = JSON.parse((await doctor([checked('openai', true)], true, null, { model: 'gpt-4o' })).out)
+    expect(bare.ok).toBe(false)
+    expect(bare.model.detail).toMatch(/'gpt-4o' is not a model ref.*did you mean 'openai:gpt-4o'\?$/)
   })
 })
