@@ -46,6 +46,8 @@ interface EditorOptions {
   buffers?: Map<string, string>
   fs?: boolean
   terminal?: boolean
+  /** Leaves permission questions open until tau withdraws them. */
+  holdPermission?: boolean
 }
 
 async function fixture(turns: readonly ScriptTurn[]): Promise<{ p: Project; server: ScriptedServer }> {
@@ -96,8 +98,13 @@ function startEditor(p: Project, options: EditorOptions = {}): Editor {
     .onNotification('session/update', ({ params }) => {
       updates.push(params)
     })
-    .onRequest('session/request_permission', ({ params }) => {
+    .onRequest('session/request_permission', async ({ params, signal }) => {
       permissions.push(params)
+      if (options.holdPermission) {
+        // An editor's open dialog: answered `cancelled` once tau withdraws the question.
+        await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
+        return { outcome: { outcome: 'cancelled' } }
+      }
       return { outcome: { outcome: 'selected', optionId: options.answer?.(params) ?? 'allow' } }
     })
     .onRequest('fs/read_text_file', ({ params }) => {
@@ -335,6 +342,48 @@ describe('tau acp', () => {
     expect((await prompt).stopReason).toBe('cancelled')
     expect(messageText(editor, 'agent_message_chunk')).not.toContain('too late')
     await editor.close()
+  })
+
+  it('cancels a turn while a permission question is open: tau withdraws it, the call fails', async () => {
+    const { p } = await fixture([
+      { toolCalls: [{ id: 'w9', name: 'Write', input: { file_path: 'never.txt', content: 'x' } }] },
+      { text: 'not reached' },
+    ])
+    const editor = startEditor(p, { holdPermission: true })
+    await initialize(editor)
+    const { sessionId } = await editor.agent.request('session/new', { cwd: p.dir, mcpServers: [] })
+    const prompt = editor.agent.request('session/prompt', {
+      sessionId,
+      prompt: [{ type: 'text', text: 'write' }],
+    })
+    await until(() => editor.permissions.length > 0, 'the permission question', editor)
+    await editor.agent.notify('session/cancel', { sessionId })
+    expect((await prompt).stopReason).toBe('cancelled')
+    expect(updatesOf(editor, 'tool_call_update').find((u) => u.toolCallId === 'w9' && u.status)?.status).toBe(
+      'failed',
+    )
+    expect(p.exists('never.txt')).toBe(false)
+    await editor.close()
+  })
+
+  it('answers bad requests with catalogued errors: a relative cwd, no model, an unknown session', async () => {
+    const p = await project({ 'tau.config.ts': "export default { sandbox: { mode: 'off' } }\n" })
+    const editor = startEditor(p)
+    await initialize(editor)
+    await expect(
+      editor.agent.request('session/new', { cwd: 'relative/dir', mcpServers: [] }),
+    ).rejects.toMatchObject({
+      data: { code: 'TAU_ACP_BAD_REQUEST' },
+      message: expect.stringContaining("cwd must be an absolute path, not 'relative/dir'"),
+    })
+    await expect(editor.agent.request('session/new', { cwd: p.dir, mcpServers: [] })).rejects.toMatchObject({
+      data: { code: 'TAU_AGENT_NO_MODEL' },
+    })
+    await expect(
+      editor.agent.request('session/set_mode', { sessionId: 'nope', modeId: 'default' }),
+    ).rejects.toMatchObject({ data: { code: 'TAU_ACP_SESSION_NOT_FOUND' } })
+    expect(await editor.close()).toBe(0)
+    expect(editor.stderr()).not.toMatch(/^\s+at /m)
   })
 
   it('loads a previous session: the conversation is replayed, and the next prompt goes on with it', async () => {
