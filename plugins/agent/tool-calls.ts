@@ -16,6 +16,7 @@ import type { AgentEvent, Todo } from './events.js'
 import type { AgentHooks, PreToolUseDecision } from './hooks.js'
 import type { SessionInteraction } from './interaction.js'
 import type { LogEntry } from './log.js'
+import { networkGate } from './network-asks.js'
 import type { EventBody } from './run.js'
 import type { AskPermission, PermissionAnswer, SessionParent } from './runtime.js'
 import type { AgentToolContext, AgentToolLink } from './tool-link.js'
@@ -357,6 +358,7 @@ async function runToolCall(host: ToolCallHost, call: ToolCallPart, run: ToolRun)
       logger: host.toolLogger(call.name),
       model: { vision },
       isDenied: host.permissions?.pathDenial?.(tool),
+      askNetwork: networkGate(host, call, signal, host.parent?.toolCallId),
       agent: link,
     }
     const running = tool.execute(input, context)

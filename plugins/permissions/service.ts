@@ -76,7 +76,12 @@ const KNOWN_TOOLS: Record<string, Omit<ToolFacts, 'name'>> = {
   Bash: { readOnly: false, openWorld: false, access: undefined },
   WebFetch: { readOnly: true, openWorld: true, access: undefined },
   WebSearch: { readOnly: true, openWorld: true, access: undefined },
+  // Not a tool: a sandboxed process reaching a host (the sandbox's network allowlist asks).
+  Network: { readOnly: false, openWorld: true, access: undefined },
 }
+
+/** The name `Network(domain:...)` rules use; decideNetwork() decides them. */
+const NETWORK = 'Network'
 
 /** What sessions share: the loaded settings, rules persisted since, and the plugin's context. */
 export class PermissionsBase {
@@ -324,6 +329,19 @@ export class SessionPermissions implements Permissions {
     return decision
   }
 
+  decideNetwork(host: string): PermissionDecision {
+    const facts: ToolFacts = { name: NETWORK, ...KNOWN_TOOLS[NETWORK]! }
+    const decision = this.decideFor(facts, { kind: 'value', value: host.toLowerCase().replace(/\.$/, '') })
+    if (decision.behavior === 'ask' && this.currentMode === 'dontAsk') {
+      return {
+        ...decision,
+        behavior: 'deny',
+        reason: `dontAsk mode denies what no rule allows: ${decision.reason}`,
+      }
+    }
+    return decision
+  }
+
   addDirectories(dirs: readonly string[]): void {
     for (const dir of dirs) {
       const real = realPathOf(dir) ?? dir
@@ -415,7 +433,7 @@ export class SessionPermissions implements Permissions {
     if (registry === undefined) return undefined
     const name = parsed.toolName
     // MCP servers connect later (and may list tools at any time): their names are not checked.
-    if (name.startsWith('mcp__')) return undefined
+    if (name.startsWith('mcp__') || name === NETWORK) return undefined
     const tools = registry.list()
     const tool = tools.find((t) => t.name === name)
     if (tool === undefined) {
@@ -760,6 +778,12 @@ export class SessionPermissions implements Permissions {
       const path = this.pathOf(target.value)
       return matcher.matches(path, strict)
     }
+    if (name === NETWORK) {
+      const test = compileDomainPattern(content)
+      if (typeof test !== 'function') return false
+      // The target is the host itself (`explain` passes the rule's own `domain:` text).
+      return test(target.value.replace(/^domain:/, ''))
+    }
     if (name === 'WebFetch') {
       const test = compileDomainPattern(content)
       if (typeof test !== 'function') return false
@@ -829,9 +853,10 @@ export function specifierProblem(rule: ParsedRule): string | undefined {
     const parsed = parsePathPattern(content)
     return 'problem' in parsed ? parsed.problem : undefined
   }
-  if (toolName === 'WebFetch') {
+  if (toolName === 'WebFetch' || toolName === NETWORK) {
     const compiled = compileDomainPattern(content)
-    return typeof compiled === 'function' ? undefined : compiled.problem
+    if (typeof compiled === 'function') return undefined
+    return toolName === NETWORK ? compiled.problem.replace(/WebFetch/g, NETWORK) : compiled.problem
   }
   return undefined
 }

@@ -78,6 +78,12 @@ export interface Permissions {
    * decide() applies.
    */
   pathDenial?(tool: Tool): ((path: string) => boolean) | undefined
+  /**
+   * A sandboxed process asks for a host the sandbox's allowlist does not name: the decision from
+   * `Network(domain:...)` rules (deny, then ask, then allow), else the mode (asks; bypassPermissions
+   * allows; plan and dontAsk deny). Optional for other implementations; without it, the host is asked.
+   */
+  decideNetwork?(host: string): PermissionDecision
   /** For `tau permissions explain 'Bash(rm -rf build)'`: the decision for a call written as a rule. */
   explain(call: string): PermissionDecision
   /** Every rule in force: CLI, session, then settings files and config (local, project, config, user). */

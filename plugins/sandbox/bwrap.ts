@@ -24,6 +24,8 @@ import type {
   ProcessHandle,
 } from './environment.js'
 import { LocalEnvironment, type LocalEnvironmentOptions, type PreparedCommand } from './local.js'
+import { bridgedCommand, PROXY_SOCKET_INSIDE, proxyEnv, socatPath } from './network-bridge.js'
+import { NetworkProxy } from './network-proxy.js'
 import { protectedInRoot, type ResolvedPolicy, underAny } from './policy.js'
 
 export interface BwrapStatus {
@@ -137,18 +139,36 @@ interface Snapshot {
 export interface BwrapEnvironmentOptions extends LocalEnvironmentOptions {
   /** The bwrap binary (default: the one bwrapStatus() found). */
   readonly bwrapPath?: string
+  /**
+   * With network `allowlist`: names the proxy maps to addresses itself, trusted even when
+   * loopback (tests: a loopback server under a test name). Default: none.
+   */
+  readonly proxyHosts?: Readonly<Record<string, string>>
 }
 
 export class BwrapEnvironment extends LocalEnvironment {
   override readonly kind: EnvironmentKind = 'bwrap'
   override readonly capabilities: EnvironmentCapabilities
   private readonly bwrap: string
+  private readonly proxyHosts: Readonly<Record<string, string>> | undefined
+  private proxy: NetworkProxy | undefined
+  private readonly socat: string | undefined
 
   constructor(options: BwrapEnvironmentOptions) {
     super({ ...options, launcher: false })
     const found = options.bwrapPath ?? bwrapStatus().path
     if (!found) throw new Error('bubblewrap is not available')
     this.bwrap = found
+    const hosts = { ...this.policy.network.hosts, ...options.proxyHosts }
+    this.proxyHosts = Object.keys(hosts).length > 0 ? hosts : undefined
+    if (this.policy.network.mode === 'allowlist') {
+      this.socat = socatPath()
+      if (!this.socat) {
+        throw new Error(
+          "sandbox.network.mode 'allowlist' needs socat inside the sandbox, and it is not installed (apt-get install socat)",
+        )
+      }
+    }
     this.capabilities = {
       filesystemIsolation: true,
       network: this.policy.network.mode,
@@ -161,10 +181,43 @@ export class BwrapEnvironment extends LocalEnvironment {
     argv: readonly string[],
     cwd: string,
     env: Record<string, string>,
+    options: ExecOptions,
   ): Promise<PreparedCommand> {
-    const args = bwrapArgs({ roots: this.roots, cwd, policy: this.policy })
     // The host's TMPDIR is not there inside: /tmp is the sandbox's own.
-    return { argv: [this.bwrap, ...args, '--', ...argv], env: { ...env, TMPDIR: '/tmp' } }
+    const inside = { ...env, TMPDIR: '/tmp' }
+    if (this.policy.network.mode !== 'allowlist' || !this.socat) {
+      const args = bwrapArgs({ roots: this.roots, cwd, policy: this.policy })
+      return { argv: [this.bwrap, ...args, '--', ...argv], env: inside }
+    }
+    // A channel per command: its questions go to this command's gate, its refusals to its stderr.
+    this.proxy ??= new NetworkProxy({
+      allowedDomains: this.policy.network.allowedDomains,
+      deniedDomains: this.policy.network.deniedDomains,
+      ...(this.proxyHosts ? { hosts: this.proxyHosts } : {}),
+      ...(this.logger ? { logger: this.logger } : {}),
+    })
+    const channel = await this.proxy.open(options.onNetworkRequest)
+    const args = bwrapArgs({
+      roots: this.roots,
+      cwd,
+      policy: this.policy,
+      proxySocket: { host: channel.socketPath, inside: PROXY_SOCKET_INSIDE },
+    })
+    return {
+      argv: [this.bwrap, ...args, '--', ...bridgedCommand(this.socat, argv)],
+      env: { ...inside, ...proxyEnv() },
+      after: async (result) => {
+        await channel.close()
+        if (!result || channel.refusals.length === 0) return result
+        return this.withViolations(result, channel.refusals)
+      },
+    }
+  }
+
+  override async dispose(): Promise<void> {
+    await super.dispose()
+    await this.proxy?.close()
+    this.proxy = undefined
   }
 
   override async exec(command: Command, options: ExecOptions = {}): Promise<ExecResult> {
@@ -182,7 +235,7 @@ export class BwrapEnvironment extends LocalEnvironment {
 
   private withViolations(result: ExecResult, violations: readonly string[]): ExecResult {
     if (violations.length === 0) return result
-    const note = violations.map((v) => `[sandbox] refused: the command ${v}`).join('\n')
+    const note = violations.map((v) => `[sandbox] refused: ${v}`).join('\n')
     return { ...result, stderr: result.stderr ? `${result.stderr}\n${note}` : note }
   }
 
@@ -214,10 +267,10 @@ export class BwrapEnvironment extends LocalEnvironment {
       if (ino === undefined && now !== undefined) {
         rmSync(path, { recursive: true, force: true })
         violations.push(
-          `created ${path} (removed: tau's and git's control files are not writable in the sandbox)`,
+          `the command created ${path} (removed: tau's and git's control files are not writable in the sandbox)`,
         )
       } else if (ino !== undefined && now !== ino) {
-        violations.push(`replaced or moved ${path} (a protected path; check ${dirname(path)})`)
+        violations.push(`the command replaced or moved ${path} (a protected path; check ${dirname(path)})`)
       }
     }
     if (violations.length > 0) this.logger?.warn('sandbox violation', { violations })

@@ -10,6 +10,7 @@
  * - a process that times out or is aborted is killed with its whole process group.
  */
 import { defineService } from '../../kernel/index.js'
+import type { NetworkGate } from './network-proxy.js'
 import type { NetworkMode } from './policy.js'
 
 export type EnvironmentErrorKind =
@@ -72,6 +73,11 @@ export interface ExecOptions {
   readonly onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void
   /** Text written to the process's stdin. */
   readonly input?: string
+  /**
+   * With network `allowlist`: decides a host that neither allowedDomains nor deniedDomains name
+   * (the permission flow asks the user). Absent: such hosts are refused.
+   */
+  readonly onNetworkRequest?: NetworkGate
 }
 
 export interface ExecResult {

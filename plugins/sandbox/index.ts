@@ -11,6 +11,7 @@ import { sandboxConfig } from './config.js'
 import { type Environment, environmentRef } from './environment.js'
 import { SANDBOX_ERRORS } from './errors.js'
 import { LocalEnvironment, type LocalEnvironmentOptions } from './local.js'
+import { socatPath } from './network-bridge.js'
 import { absoluteFrom } from './workspace-paths.js'
 
 export { BwrapEnvironment, type BwrapEnvironmentOptions, type BwrapStatus, bwrapStatus } from './bwrap.js'
@@ -39,6 +40,15 @@ export {
 export { SANDBOX_ERRORS } from './errors.js'
 export { pdeathsigLauncher } from './launcher.js'
 export { LocalEnvironment, type LocalEnvironmentOptions } from './local.js'
+export {
+  forbiddenAddress,
+  type NetworkGate,
+  NetworkProxy,
+  type NetworkProxyOptions,
+  type NetworkRequest,
+  type NetworkVerdict,
+  type ProxyChannel,
+} from './network-proxy.js'
 export type { NetworkMode, SandboxPolicy } from './policy.js'
 export { type GroupRunOptions, type RunningProcess, runInGroup } from './process-group.js'
 export { absoluteFrom, insideRoots, realPathOf, realPathSyncOf } from './workspace-paths.js'
@@ -51,12 +61,6 @@ export default definePlugin({
     const config = ctx.config
     const roots = config.roots.map((root) => resolve(absoluteFrom(ctx.paths.projectDir, root)))
     let warned = false
-    if (config.network.mode === 'allowlist') {
-      // The domain-allowlist proxy is not built yet: fail closed (no network), and say so.
-      ctx.logger.warn(
-        "sandbox.network.mode 'allowlist' is not available yet: tool processes under bubblewrap get no network (as with 'none'); use 'full' to give them the host's",
-      )
-    }
     /** bwrap or local, decided at the first session (the probe runs bwrap once). */
     const useBwrap = (): boolean => {
       if (config.mode === 'off') return false
@@ -78,6 +82,14 @@ export default definePlugin({
         )
       }
       return false
+    }
+    if (config.network.mode === 'allowlist' && !socatPath() && config.mode !== 'off') {
+      // Without socat the sandbox has no way to the proxy: fail at setup, not at the first command.
+      throw new TauError(
+        SANDBOX_ERRORS.TAU_SANDBOX_UNAVAILABLE,
+        "sandbox.network.mode 'allowlist' needs socat, which carries connections from inside the sandbox to tau's proxy, and it is not installed (apt-get install socat)",
+        { plugin: ctx.name },
+      )
     }
     ctx.provide(
       environmentRef,

@@ -77,6 +77,8 @@ const EMPTY_POLICY: SandboxPolicy = {
 export interface PreparedCommand {
   readonly argv: readonly string[]
   readonly env: Record<string, string>
+  /** Once the command has ended (or failed to start): amends its result, frees what prepare made. */
+  readonly after?: (result: ExecResult | undefined) => Promise<ExecResult | undefined>
 }
 
 /** Linux: an opened directory is reachable as /proc/self/fd/N, which writePinned relies on. */
@@ -467,6 +469,7 @@ export class LocalEnvironment implements Environment {
     argv: readonly string[],
     _cwd: string,
     env: Record<string, string>,
+    _options: ExecOptions,
   ): Promise<PreparedCommand> {
     return { argv: this.launcher ? withLauncher(argv) : argv, env }
   }
@@ -490,7 +493,7 @@ export class LocalEnvironment implements Environment {
     const prepared =
       process.platform === 'win32'
         ? { argv: undefined, env: { ...this.env, ...options.env } }
-        : await this.prepare(inner, cwd, { ...this.env, ...options.env })
+        : await this.prepare(inner, cwd, { ...this.env, ...options.env }, options)
     const runOptions: GroupRunOptions = {
       command: shown,
       ...(prepared.argv ? { argv: prepared.argv } : {}),
@@ -504,7 +507,18 @@ export class LocalEnvironment implements Environment {
       ...(options.input !== undefined ? { input: options.input } : {}),
       ...(this.maxOutputChars !== undefined ? { maxOutputChars: this.maxOutputChars } : {}),
     }
-    const run = runInGroup(runOptions)
+    let run = runInGroup(runOptions)
+    const after = 'after' in prepared ? prepared.after : undefined
+    if (after) {
+      const result = run.result.then(
+        async (r) => (await after(r)) ?? r,
+        async (error: unknown) => {
+          await after(undefined)
+          throw error
+        },
+      )
+      run = { ...run, result }
+    }
     this.running.add(run)
     return { run, cwd }
   }

@@ -30,6 +30,12 @@ export const networkPolicySchema = z.strictObject({
   allowedDomains: z.array(domain).default([]),
   /** Wins over allowedDomains. */
   deniedDomains: z.array(domain).default([]),
+  /**
+   * Names tau's proxy resolves itself, like /etc/hosts lines, and trusts (a loopback address
+   * too): a local service a tool may reach under a name (`{ 'registry.local': '127.0.0.1' }`).
+   * The name must still be allowed. tau tests use it for their loopback servers.
+   */
+  hosts: z.record(domain, z.union([z.ipv4(), z.ipv6()])).default({}),
 })
 
 export type NetworkMode = 'none' | 'allowlist' | 'full'
@@ -44,6 +50,7 @@ export interface SandboxPolicy {
     readonly mode: NetworkMode
     readonly allowedDomains: readonly string[]
     readonly deniedDomains: readonly string[]
+    readonly hosts?: Readonly<Record<string, string>>
   }
 }
 

@@ -12,7 +12,7 @@ import {
   type ToolDefinition,
   type ToolResultContent,
 } from '../../kernel/index.js'
-import type { Environment } from '../sandbox/index.js'
+import type { Environment, NetworkGate } from '../sandbox/index.js'
 
 /** What a tool gets besides its input. */
 export interface ToolContext {
@@ -36,6 +36,12 @@ export interface ToolContext {
    * it covers: decide() sees only the search root, not each path found under it.
    */
   readonly isDenied?: ((path: string) => boolean) | undefined
+  /**
+   * Decides a host a sandboxed process asks for beyond the sandbox's allowlist (the permission
+   * flow: `Network(domain:...)` rules, then the user); tools that run processes pass it to
+   * exec/spawn as `onNetworkRequest`. Absent (no agent loop, headless without rules): refused.
+   */
+  readonly askNetwork?: NetworkGate | undefined
 }
 
 /** A session's tool state: a typed key-value map, created per session, never shared. */

@@ -104,6 +104,7 @@ async function runBash(
       timeoutMs,
       signal: ctx.signal,
       onOutput: (chunk) => progress.push(chunk),
+      ...(ctx.askNetwork ? { onNetworkRequest: ctx.askNetwork } : {}),
     })
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)

@@ -623,3 +623,62 @@ describe('session and command-line rules', () => {
     await expect(s.permissions.addRule('Bash(', 'allow')).rejects.toThrow(/not a permission rule/)
   })
 })
+
+describe('Network(domain:...) rules: what a sandboxed process may reach beyond the allowlist', () => {
+  let s: Setup
+  beforeAll(async () => {
+    s = await setupPermissions({
+      config: {
+        allow: ['Network(domain:registry.npmjs.org)', 'Network(domain:*.pypi.org)'],
+        ask: ['Network(domain:files.pypi.org)'],
+        deny: ['Network(domain:evil.example)'],
+      },
+    })
+  })
+  afterAll(() => s.cleanup())
+
+  it('decides deny > ask > allow, then the mode asks; the rules are known (no problem reported)', () => {
+    const p = s.permissions
+    expect(p.decideNetwork?.('registry.npmjs.org')).toMatchObject({
+      behavior: 'allow',
+      rule: { text: 'Network(domain:registry.npmjs.org)' },
+    })
+    expect(p.decideNetwork?.('REGISTRY.npmjs.org.')).toMatchObject({ behavior: 'allow' })
+    expect(p.decideNetwork?.('upload.pypi.org')).toMatchObject({ behavior: 'allow' })
+    expect(p.decideNetwork?.('files.pypi.org')).toMatchObject({
+      behavior: 'ask',
+      rule: { text: 'Network(domain:files.pypi.org)' },
+    })
+    expect(p.decideNetwork?.('evil.example')).toMatchObject({ behavior: 'deny' })
+    expect(p.decideNetwork?.('other.example')).toMatchObject({ behavior: 'ask', mode: 'default' })
+    expect(p.explain('Network(domain:registry.npmjs.org)')).toMatchObject({ behavior: 'allow' })
+    expect(p.problems()).toEqual([])
+  })
+
+  it('plan and dontAsk modes deny a host no rule allows; bypassPermissions allows it', () => {
+    const p = s.permissions
+    p.setMode('plan')
+    expect(p.decideNetwork?.('other.example')).toMatchObject({ behavior: 'deny', mode: 'plan' })
+    p.setMode('dontAsk')
+    expect(p.decideNetwork?.('other.example')).toMatchObject({ behavior: 'deny' })
+    expect(p.decideNetwork?.('registry.npmjs.org')).toMatchObject({ behavior: 'allow' })
+    p.setMode('bypassPermissions')
+    expect(p.decideNetwork?.('other.example')).toMatchObject({ behavior: 'allow' })
+    expect(p.decideNetwork?.('evil.example')).toMatchObject({ behavior: 'deny' })
+    p.setMode('default')
+  })
+
+  it('reports a Network rule without a domain', async () => {
+    const bad = await setupPermissions({ config: { allow: ['Network(example.com)'] } })
+    try {
+      expect(bad.permissions.problems()).toEqual([
+        expect.objectContaining({
+          rule: 'Network(example.com)',
+          message: expect.stringContaining('Network(domain:example.com)'),
+        }),
+      ])
+    } finally {
+      await bad.cleanup()
+    }
+  })
+})

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import { BwrapEnvironment, bwrapStatus } from '../../../plugins/sandbox/bwrap.js'
 import { LocalEnvironment } from '../../../plugins/sandbox/local.js'
+import { socatPath } from '../../../plugins/sandbox/network-bridge.js'
 import { environmentContract } from './contract.js'
 
 environmentContract({
@@ -18,6 +19,9 @@ if (process.env.CI === 'true') {
   describe('CI has the sandbox tools', () => {
     it('has a working bubblewrap', () => {
       expect(bwrap).toMatchObject({ available: true })
+    })
+    it('has socat, for the network allowlist', () => {
+      expect(socatPath()).toBeDefined()
     })
   })
 }
