@@ -386,6 +386,28 @@ describe('tau acp', () => {
     expect(editor.stderr()).not.toMatch(/^\s+at /m)
   })
 
+  it("asks for a plan's approval in the editor, and an approval switches the editor's mode", async () => {
+    const { p } = await fixture([
+      { toolCalls: [{ id: 'plan1', name: 'ExitPlanMode', input: { plan: '# Plan\n\n1. Add the test' } }] },
+      { text: 'on it' },
+    ])
+    const editor = startEditor(p, { answer: () => 'acceptEdits' })
+    await initialize(editor)
+    const { sessionId } = await editor.agent.request('session/new', { cwd: p.dir, mcpServers: [] })
+    await editor.agent.request('session/set_mode', { sessionId, modeId: 'plan' })
+    await editor.agent.request('session/prompt', { sessionId, prompt: [{ type: 'text', text: 'plan it' }] })
+    expect(editor.permissions).toHaveLength(1)
+    const asked = editor.permissions[0]!
+    expect(asked.toolCall).toMatchObject({ toolCallId: 'plan1', kind: 'switch_mode' })
+    expect(JSON.stringify(asked.toolCall.content)).toContain('1. Add the test')
+    expect(asked.options.map((o) => o.optionId)).toEqual(['acceptEdits', 'default', 'plan'])
+    expect(updatesOf(editor, 'current_mode_update').map((u) => u.currentModeId)).toEqual([
+      'plan',
+      'acceptEdits',
+    ])
+    await editor.close()
+  })
+
   it('loads a previous session: the conversation is replayed, and the next prompt goes on with it', async () => {
     const { p, server } = await fixture([
       { toolCalls: [{ id: 'ls1', name: 'LS', input: { path: '.' } }] },

@@ -35,6 +35,7 @@ const run = promisify(execFile)
 
 const USAGE_SKILLS = [
   'tau-config',
+  'tau-editors',
   'tau-hooks',
   'tau-mcp',
   'tau-orchestrate',
