@@ -204,7 +204,7 @@ export const WEB_UI_HTML = String.raw`<!doctype html>
   function onAgent(e) {
     if (e.parentToolCallId) return;
     switch (e.type) {
-      case 'user-prompt': userMessage(e.prompt); assistant = null; break;
+      case 'user-prompt': userMessage(e.prompt); assistant = null; if ($('title').textContent === current) $('title').textContent = e.prompt.split('\n')[0]; break;
       case 'text-delta': assistantText((assistant ? assistant.text : '') + e.text); break;
       case 'assistant-message': { var text = textOfContent(e.message.content); if (text) assistantText(text); assistant = null; break; }
       case 'tool-start': toolStart(e.id, e.name, e.input); break;

@@ -1,0 +1,66 @@
+/** `tau serve` as a process of the real binary, for the end-to-end tests (serve, web UI). */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { openStream, type SseStream } from '../plugins/serve/sse-client.js'
+import type { Project, TauProcess } from './run-tau.js'
+
+export async function until(check: () => boolean, what: string, proc: TauProcess, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (proc.exited) throw new Error(`tau exited before ${what}\n${proc.output()}`)
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms\n${proc.output()}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+export interface Serving {
+  proc: TauProcess
+  url: string
+  token: string
+  call(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: Record<string, unknown> }>
+  stream(path: string, headers?: Record<string, string>): Promise<SseStream>
+}
+
+/** `tau serve --port 0` in the project; resolves once it listens. `closers` gets what to stop. */
+export async function startServe(p: Project, closers: Array<() => unknown>): Promise<Serving> {
+  const proc = p.spawn(['serve', '--port', '0'], { env: { OPENAI_API_KEY: 'sk-test' }, timeoutMs: 90_000 })
+  closers.push(() => {
+    if (!proc.exited) proc.child.kill('SIGKILL')
+  })
+  let url = ''
+  await until(
+    () => {
+      url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(proc.output())?.[1] ?? ''
+      return url !== ''
+    },
+    'tau serve listening',
+    proc,
+  )
+  const token = readFileSync(join(p.tauHome, 'serve', 'token'), 'utf8').trim()
+  return {
+    proc,
+    url,
+    token,
+    async call(method, path, body) {
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      })
+      const text = await res.text()
+      return { status: res.status, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) }
+    },
+    async stream(path, headers = {}) {
+      const stream = await openStream(`${url}${path}`, token, headers)
+      closers.push(() => stream.close())
+      return stream
+    },
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * The web UI of `tau serve` in a real browser: Debian's Chromium driven by playwright-core, the
+ * real `tau serve` binary, a scripted model on loopback in OpenAI's wire format. A new session,
+ * a prompt typed and sent, the model's Write call asked as a permission question with buttons,
+ * "Allow" clicked, the tool call shown with its input and result, the answer rendered as
+ * Markdown (HTML in it escaped), and a screenshot that is not blank. Needs /usr/bin/chromium
+ * (.ci/run installs it).
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type BrowserContext, chromium } from 'playwright-core'
+import { afterAll, describe, expect, it } from 'vitest'
+import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
+import { useProjects } from './run-tau.js'
+import { startServe } from './serve-process.js'
+
+const project = useProjects()
+const closers: Array<() => unknown> = []
+afterAll(async () => {
+  for (const close of closers.splice(0).reverse()) await close()
+})
+
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
+
+describe('the web UI in Chromium', () => {
+  it('sends a prompt, answers a permission question with a button, renders the answer; the page is not blank', async () => {
+    const server: ScriptedServer = await startScriptedServer({
+      format: 'openai',
+      script: [
+        {
+          toolCalls: [
+            { id: 'call-w', name: 'Write', input: { file_path: 'note.txt', content: 'from the web' } },
+          ],
+        },
+        { text: 'I **wrote** `note.txt`:\n\n- one line\n- <img src=x onerror=alert(1)> stays text' },
+      ],
+    })
+    closers.push(() => server.close())
+    const p = await project()
+    await p.write({
+      'tau.config.ts': `import { defineConfig } from 'tau'
+
+export default defineConfig({
+  preset: 'coding',
+  model: 'openai:scripted-model',
+  providers: { openai: { baseURL: ${JSON.stringify(`${server.url}/v1`)} } },
+  sandbox: { mode: 'off' },
+})
+`,
+    })
+    const serving = await startServe(p, closers)
+    const profile = await mkdtemp(join(tmpdir(), 'tau-chromium-'))
+    closers.push(() => rm(profile, { recursive: true, force: true }))
+    const context: BrowserContext = await chromium.launchPersistentContext(profile, {
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: CHROMIUM_FLAGS,
+      viewport: { width: 1200, height: 800 },
+    })
+    closers.push(() => context.close())
+    const page = context.pages()[0] ?? (await context.newPage())
+    const dialogs: string[] = []
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog.message())
+      void dialog.dismiss()
+    })
+    await page.goto(`${serving.url}/#token=${serving.token}`)
+    // The token leaves the address bar at once (it stays in the tab's sessionStorage).
+    await page.waitForFunction("location.hash === ''")
+
+    await page.getByRole('button', { name: 'New session' }).click()
+    await page.locator('#sessions li.active').waitFor()
+    await page.locator('#input').fill('write a note')
+    await page.getByRole('button', { name: 'Send' }).click()
+
+    const question = page.locator('.msg.question')
+    await question.waitFor()
+    expect(await question.textContent()).toContain('Write')
+    await question.getByRole('button', { name: 'Allow', exact: true }).click()
+    await question.waitFor({ state: 'detached' })
+
+    const answer = page.locator('.msg.assistant strong', { hasText: 'wrote' })
+    await answer.waitFor()
+    expect(await page.locator('.msg.assistant code').first().textContent()).toBe('note.txt')
+    expect(await page.locator('.msg.assistant li').count()).toBe(2)
+    // HTML in the model's answer is text, not markup.
+    expect(await page.locator('.msg.assistant img').count()).toBe(0)
+    expect(await page.locator('.msg.assistant li').nth(1).textContent()).toContain('<img src=x')
+    const tool = page.locator('.msg.tool')
+    expect(await tool.locator('.name').textContent()).toBe('Write')
+    expect(await tool.locator('pre.input').textContent()).toContain('note.txt')
+    await page.locator('body[data-status="idle"]').waitFor()
+    expect(await readFile(p.path('note.txt'), 'utf8')).toBe('from the web')
+    expect(dialogs).toEqual([])
+
+    const png = await page.screenshot({ type: 'png', fullPage: false })
+    // TAU_WEB_UI_SCREENSHOT=file keeps a copy to look at.
+    const keep = process.env.TAU_WEB_UI_SCREENSHOT
+    if (keep) await writeFile(keep, png)
+    // Not blank: count colours in a fresh page (the UI's CSP is not involved).
+    const check = await context.newPage()
+    // (A string: this code runs in the browser, which the test's TypeScript has no types for.)
+    const stats = (await check.evaluate(`(async () => {
+      const image = new Image()
+      image.src = 'data:image/png;base64,${png.toString('base64')}'
+      await image.decode()
+      const canvas = document.createElement('canvas')
+      canvas.width = image.width
+      canvas.height = image.height
+      const g = canvas.getContext('2d')
+      g.drawImage(image, 0, 0)
+      const pixels = g.getImageData(0, 0, image.width, image.height).data
+      const counts = new Map()
+      for (let i = 0; i < pixels.length; i += 4) {
+        const key = (pixels[i] << 16) | (pixels[i + 1] << 8) | pixels[i + 2]
+        counts.set(key, (counts.get(key) ?? 0) + 1)
+      }
+      const top = Math.max(...counts.values())
+      return { width: image.width, colours: counts.size, otherShare: 1 - top / (pixels.length / 4) }
+    })()`)) as { width: number; colours: number; otherShare: number }
+    expect(stats.width).toBe(1200)
+    expect(stats.colours).toBeGreaterThan(20)
+    expect(stats.otherShare).toBeGreaterThan(0.05)
+  }, 120_000)
+})
