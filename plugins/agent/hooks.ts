@@ -98,6 +98,8 @@ export interface StopRequest {
 /** Waterfall value: taps may rewrite what the model will see of a tool's result. */
 export interface PostToolUse extends PreToolUse {
   readonly output: ToolOutput
+  /** How long the tool ran, ms. */
+  readonly durationMs?: number
   /**
    * Set by a tap to stop the run after this turn's calls (stop reason `hook-stopped`): the result
    * still joins the conversation, calls not started yet are not run, no model call follows.
@@ -107,6 +109,8 @@ export interface PostToolUse extends PreToolUse {
 
 export interface PostToolUseFailure extends PreToolUse {
   readonly error: string
+  /** How long the tool ran before it failed, ms. */
+  readonly durationMs?: number
 }
 
 export interface StopContext {

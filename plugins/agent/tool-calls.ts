@@ -253,24 +253,28 @@ async function runToolCall(host: ToolCallHost, call: ToolCallPart, run: ToolRun)
   }
   let input = checked.value
 
+  // A deny rule refuses the call before any preToolUse hook is asked (as in Claude Code: a
+  // PreToolUse command never sees a call that cannot run).
+  let verdict: Verdict | undefined = ruleDenial(host, tool, input)
   // preToolUse: the first tap that decides wins; a tap that throws denies.
   let decision: PreToolUseDecision | undefined
-  let verdict: Verdict | undefined
-  try {
-    decision =
-      (await untilAborted(
-        host.hooks.preToolUse.promise({
-          sessionId: host.sessionId,
-          toolName: call.name,
-          toolCallId: call.id,
-          input,
-        }),
-        signal,
-      )) ?? undefined
-  } catch (error) {
-    if (error instanceof AbortedError) return fail(ABORTED_TEXT)
-    host.logger.warn(`a preToolUse hook failed, so ${call.name} is denied: ${messageOf(error)}`)
-    verdict = { behavior: 'deny', reason: `a preToolUse hook failed: ${messageOf(error)}`, source: 'hook' }
+  if (!verdict) {
+    try {
+      decision =
+        (await untilAborted(
+          host.hooks.preToolUse.promise({
+            sessionId: host.sessionId,
+            toolName: call.name,
+            toolCallId: call.id,
+            input,
+          }),
+          signal,
+        )) ?? undefined
+    } catch (error) {
+      if (error instanceof AbortedError) return fail(ABORTED_TEXT)
+      host.logger.warn(`a preToolUse hook failed, so ${call.name} is denied: ${messageOf(error)}`)
+      verdict = { behavior: 'deny', reason: `a preToolUse hook failed: ${messageOf(error)}`, source: 'hook' }
+    }
   }
   if (!verdict && decision?.stop) {
     run.stop(decision.stop.reason)
@@ -328,6 +332,8 @@ async function runToolCall(host: ToolCallHost, call: ToolCallPart, run: ToolRun)
   if (signal.aborted) return fail(ABORTED_TEXT)
 
   let output: ToolOutput
+  /** When the tool began to run: the hooks' `durationMs` is the tool's own time. */
+  let executing = performance.now()
   const vision = await host.vision()
   const link: AgentToolLink = {
     emit: (event) => {
@@ -361,13 +367,21 @@ async function runToolCall(host: ToolCallHost, call: ToolCallPart, run: ToolRun)
       askNetwork: networkGate(host, call, signal, host.parent?.toolCallId),
       agent: link,
     }
+    executing = performance.now()
     const running = tool.execute(input, context)
     output = toOutput(await untilAborted(Promise.resolve(running), signal))
   } catch (error) {
     if (signal.aborted) return fail(ABORTED_TEXT)
     const message = messageOf(error)
     await host.hooks.postToolUseFailure
-      .promise({ sessionId: host.sessionId, toolName: call.name, toolCallId: call.id, input, error: message })
+      .promise({
+        sessionId: host.sessionId,
+        toolName: call.name,
+        toolCallId: call.id,
+        input,
+        error: message,
+        durationMs: Math.round(performance.now() - executing),
+      })
       .catch((hookError: unknown) =>
         host.logger.warn(`postToolUseFailure hook failed: ${messageOf(hookError)}`),
       )
@@ -381,6 +395,7 @@ async function runToolCall(host: ToolCallHost, call: ToolCallPart, run: ToolRun)
       toolCallId: call.id,
       input,
       output,
+      durationMs: Math.round(performance.now() - executing),
     })
     output = rewritten.output
     if (rewritten.stop) run.stop(rewritten.stop.reason)
@@ -403,6 +418,28 @@ async function runToolCall(host: ToolCallHost, call: ToolCallPart, run: ToolRun)
 /** The session's askPermission, asked one question at a time with the session's own. */
 function queued(host: ToolCallHost, ask: AskPermission): AskPermission {
   return (request) => host.queueAsk(() => untilAborted(ask(request), request.signal))
+}
+
+/** The verdict of a deny rule that covers the call, if one does (a throwing check is left to decide()). */
+function ruleDenial(host: ToolCallHost, tool: Tool, input: unknown): Verdict | undefined {
+  let verdict: PermissionDecision | undefined
+  try {
+    verdict = host.permissions?.ruleDenial?.(tool, input)
+  } catch {
+    return undefined
+  }
+  if (verdict?.behavior !== 'deny' || !verdict.rule) return undefined
+  const { rule } = verdict
+  return {
+    behavior: 'deny',
+    reason: verdict.reason,
+    source: 'rule',
+    rule: {
+      text: rule.text,
+      scope: rule.source.scope,
+      ...(rule.source.file === undefined ? {} : { file: rule.source.file }),
+    },
+  }
 }
 
 /** Hook decision, then the permissions service (fail closed: ask without one), then the user. */

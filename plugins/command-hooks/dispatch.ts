@@ -108,12 +108,19 @@ export class CommandHookDispatcher {
   private readonly sessionContext = new Map<string, string[]>()
   /** PreToolUse additionalContext, added to the tool's result. */
   private readonly toolContext = new Map<string, string[]>()
+  /** Each session's current run: the `prompt_id` of its events (a subagent's are its parent's prompt's). */
+  private readonly promptIds = new Map<string, string>()
 
   constructor(private readonly deps: DispatchDeps) {}
 
   /** Which events have hooks (the others are not tapped at all). */
   has(event: HookEventName): boolean {
     return this.deps.entries.some((entry) => entry.event === event)
+  }
+
+  /** A run started: its id is the `prompt_id` of the events until the next one. */
+  runStart(sessionId: string, runId: string): void {
+    this.promptIds.set(sessionId, runId)
   }
 
   async sessionStart(context: SessionStartContext): Promise<void> {
@@ -256,8 +263,9 @@ export class CommandHookDispatcher {
       ? await this.run('PostToolUse', value.sessionId, value.toolName, postToolUseOutput, {
           tool_name: value.toolName,
           tool_input: value.input,
-          tool_response: toolResponse(value.output),
+          tool_response: toolResponse(value.toolName, value.output),
           tool_use_id: value.toolCallId,
+          ...(value.durationMs === undefined ? {} : { duration_ms: value.durationMs }),
         })
       : []
     let content = value.output.content
@@ -303,6 +311,7 @@ export class CommandHookDispatcher {
       tool_input: value.input,
       tool_use_id: value.toolCallId,
       error: value.error,
+      ...(value.durationMs === undefined ? {} : { duration_ms: value.durationMs }),
     })
     await this.showAll(answers, value.sessionId)
   }
@@ -314,6 +323,7 @@ export class CommandHookDispatcher {
     if (!this.has('Stop')) return undefined
     const answers = await this.run('Stop', context.sessionId, undefined, common, {
       stop_hook_active: context.continued,
+      last_assistant_message: context.text,
     })
     return this.goOn(answers, context.sessionId, 'a Stop hook asked to go on')
   }
@@ -373,11 +383,11 @@ export class CommandHookDispatcher {
 
   async sessionEnd(context: SessionEndContext): Promise<void> {
     try {
-      const answers = await this.run('SessionEnd', context.sessionId, context.reason, common, {
-        reason: context.reason,
-      })
+      const reason = sessionEndReason(context.reason)
+      const answers = await this.run('SessionEnd', context.sessionId, reason, common, { reason })
       await this.showAll(answers, context.sessionId)
     } finally {
+      this.promptIds.delete(context.sessionId)
       this.cwds.delete(context.sessionId)
       this.sessionContext.delete(context.sessionId)
     }
@@ -418,6 +428,7 @@ export class CommandHookDispatcher {
       cwd: this.cwdOf(sessionId),
       permission_mode: session?.permissions?.mode ?? 'default',
       hook_event_name: event,
+      ...promptId(this.promptIds.get(parent?.sessionId ?? sessionId)),
       // Events inside a subagent's session say so, as Claude Code's do.
       ...(parent ? { agent_id: sessionId, agent_type: parent.agentType ?? '' } : {}),
     }
@@ -534,8 +545,25 @@ export class CommandHookDispatcher {
   }
 }
 
-/** What a PostToolUse command gets as `tool_response`: the result's text, and its data when it has any. */
-function toolResponse(output: ToolOutput): Record<string, unknown> {
+const promptId = (id: string | undefined) => (id === undefined ? {} : { prompt_id: id })
+
+/**
+ * SessionEnd's `reason` in Claude Code's words: `clear` (/clear), `prompt_input_exit` (the user
+ * or the -p run ended the session), `other` (tau stopped: a signal, the kernel's stop).
+ */
+export function sessionEndReason(reason: string): string {
+  if (reason === 'clear') return 'clear'
+  if (reason === 'exit') return 'prompt_input_exit'
+  return 'other'
+}
+
+/**
+ * What a PostToolUse command gets as `tool_response`: a built-in tool's structured result (the
+ * shape Claude Code reports for its tools: Bash `{stdout, stderr, interrupted}`, Read
+ * `{type, file}`, ...); else the result's text, and its data when it has any (an MCP tool).
+ */
+function toolResponse(toolName: string, output: ToolOutput): unknown {
+  if (!toolName.startsWith('mcp__') && output.structured !== undefined) return output.structured
   const text = output.content
     .map((part) => (part.type === 'text' ? part.text : ''))
     .filter((t) => t !== '')

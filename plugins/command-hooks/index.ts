@@ -71,6 +71,7 @@ export default definePlugin({
     const guard = { stage: STAGE.GUARD }
     // sessionStart is always tapped: it records each session's working directory for the others.
     hooks.sessionStart.tapPromise((c) => dispatch.sessionStart(c))
+    hooks.runStart.tap((c) => dispatch.runStart(c.sessionId, c.runId))
     hooks.systemPrompt.tap((prompt) => dispatch.systemPrompt(prompt))
     if (dispatch.has('UserPromptSubmit')) {
       hooks.userPromptSubmit.tapPromise(guard, (s) => dispatch.userPromptSubmit(s))

@@ -342,6 +342,11 @@ export class SessionPermissions implements Permissions {
     return decision
   }
 
+  ruleDenial(tool: Tool, input: unknown): PermissionDecision | undefined {
+    const decision = this.decide(tool, input)
+    return decision.behavior === 'deny' && decision.rule?.behavior === 'deny' ? decision : undefined
+  }
+
   addDirectories(dirs: readonly string[]): void {
     for (const dir of dirs) {
       const real = realPathOf(dir) ?? dir

@@ -62,6 +62,11 @@ export interface Permissions {
   /** The decision for one tool call (before asking anyone). */
   decide(tool: Tool, input: unknown): PermissionDecision
   /**
+   * The decision when a deny rule refuses the call, else undefined. The agent asks it before the
+   * preToolUse hooks: a call a deny rule refuses never reaches them (as in Claude Code).
+   */
+  ruleDenial?(tool: Tool, input: unknown): PermissionDecision | undefined
+  /**
    * Allows (or denies) from now on in this session; with `persist`, also writes the rule to a
    * settings file (`local`: .tau/settings.local.json, the "allow always" of a prompt).
    */

@@ -149,8 +149,28 @@ export async function editFile(
     if (before && edits.length === 1 && last) {
       lines.push(`The edited part now reads:\n${snippet(text, last.at, last.length)}`)
     }
+    const single = edits.length === 1 ? edits[0] : undefined
     return {
       content: [{ type: 'text', text: lines.join('\n') }],
+      // Claude Code's Edit / MultiEdit result (hooks' tool_response, -p's tool_use_result).
+      structured: {
+        filePath: path,
+        ...(single
+          ? {
+              oldString: single.old_string,
+              newString: single.new_string,
+              replaceAll: single.replace_all === true,
+            }
+          : {
+              edits: edits.map((e) => ({
+                old_string: e.old_string,
+                new_string: e.new_string,
+                replace_all: e.replace_all === true,
+              })),
+            }),
+        structuredPatch: diff,
+        userModified: false,
+      },
       display: { type: 'diff', path, created: !before, diff, added, removed },
     }
   } catch (error) {

@@ -251,4 +251,58 @@ describe('what a -p run reports, as claude -p', () => {
     expect(result.stderr).toContain('--permission-prompt-tool mcp__nobody__approve: no such tool')
     expect(f.models()).toEqual([])
   }, 60_000)
+
+  it("command hooks from .claude/settings.json get Claude Code's stdin: Bash's structured tool_response, duration_ms, prompt_id, Stop's last message, SessionEnd's reason", async () => {
+    const record = (name: string) => ({
+      hooks: [{ type: 'command', command: `{ cat; echo; } >> ${name}.jsonl` }],
+    })
+    const f = await fixture(
+      [
+        { toolCalls: [{ id: 'b1', name: 'Bash', input: { command: 'echo out; echo err >&2' } }] },
+        { text: 'all done' },
+      ],
+      {
+        '.claude/settings.json': JSON.stringify({
+          permissions: { allow: ['Bash(echo:*)'] },
+          hooks: {
+            PostToolUse: [{ matcher: 'Bash', ...record('post') }],
+            Stop: [record('stop')],
+            SessionEnd: [record('end')],
+          },
+        }),
+      },
+    )
+    const result = await f.run([
+      'start',
+      '-p',
+      'go',
+      '--output-format',
+      'stream-json',
+      '--verbose',
+      '--trust',
+    ])
+    expect(result.code, result.stderr).toBe(0)
+    const read = async (name: string) =>
+      (await readFile(join(f.p.dir, `${name}.jsonl`), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Line)
+    const [post] = await read('post')
+    expect(post).toMatchObject({
+      hook_event_name: 'PostToolUse',
+      tool_use_id: 'b1',
+      // tau's Bash merges stderr into stdout, in order (see docs/claude-code.md).
+      tool_response: { stdout: 'out\nerr', stderr: '', interrupted: false, isImage: false },
+      duration_ms: expect.any(Number),
+      prompt_id: expect.any(String),
+    })
+    const [stop] = await read('stop')
+    expect(stop).toMatchObject({ hook_event_name: 'Stop', last_assistant_message: 'all done' })
+    expect(stop!.prompt_id).toBe(post!.prompt_id)
+    const [end] = await read('end')
+    expect(end).toMatchObject({ hook_event_name: 'SessionEnd', reason: 'prompt_input_exit' })
+    // The stream-json user line carries the same structured result.
+    const toolLine = lines(result.stdout).find((l) => l.type === 'user')!
+    expect(toolLine.tool_use_result).toEqual(post!.tool_response)
+  }, 60_000)
 })

@@ -153,6 +153,13 @@ async function runBash(
   return {
     content: [{ type: 'text', text: parts.join('\n\n') }],
     ...(isError ? { isError: true } : {}),
+    // Claude Code's Bash result (hooks' tool_response, -p's tool_use_result), each stream capped.
+    structured: {
+      stdout: truncateMiddle(stdout.replace(/\n+$/, ''), settings.maxOutputChars).text,
+      stderr: truncateMiddle(result.stderr.replace(/\n+$/, ''), settings.maxOutputChars).text,
+      interrupted: result.timedOut || result.aborted,
+      isImage: false,
+    },
     display: {
       command: call.command,
       ...(call.description ? { description: call.description } : {}),

@@ -127,6 +127,12 @@ async function glob(call: GlobInput, ctx: ToolContext, limit: number): Promise<T
   }
   return {
     content: [{ type: 'text', text: lines.join('\n') }],
+    // Claude Code's Glob result (hooks' tool_response, -p's tool_use_result).
+    structured: {
+      filenames: found.slice(0, limit),
+      numFiles: Math.min(found.length, limit),
+      truncated: found.length > limit || capped,
+    },
     display: {
       pattern: call.pattern,
       path: dir.path,

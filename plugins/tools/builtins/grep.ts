@@ -349,7 +349,12 @@ async function grep(
     const listed = files.slice(0, headLimit).map((file) => displayPath(ctx.env, file))
     const head = `Found ${files.length} file${files.length === 1 ? '' : 's'}${cutShort ? ' (stopped at head_limit)' : ''}:`
     const text = [head, ...listed].join('\n') + (more ? `\n(${more.trim()})` : '')
-    return { content: [{ type: 'text', text }], display: { mode, files: listed } }
+    return {
+      content: [{ type: 'text', text }],
+      // Claude Code's Grep result (hooks' tool_response, -p's tool_use_result).
+      structured: { mode, numFiles: files.length, filenames: files.slice(0, headLimit) },
+      display: { mode, files: listed },
+    }
   }
 
   results.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
@@ -366,6 +371,13 @@ async function grep(
     const text = `${lines.join('\n')}\n\nFound ${total} ${noun} in ${results.length} file${results.length === 1 ? '' : 's'}.${more}`
     return {
       content: [{ type: 'text', text }],
+      structured: {
+        mode,
+        numFiles: results.length,
+        filenames: results.map((r) => r.path),
+        content: lines.join('\n'),
+        numMatches: total,
+      },
       display: { mode, counts: results.map((r) => [r.path, r.count]) },
     }
   }
@@ -391,5 +403,15 @@ async function grep(
     (truncated
       ? `\n\n(Output cut at head_limit=${headLimit}.${more || ' Narrow the search or raise head_limit.'})`
       : '')
-  return { content: [{ type: 'text', text }], display: { mode, lines: shown.length } }
+  return {
+    content: [{ type: 'text', text }],
+    structured: {
+      mode,
+      numFiles: results.length,
+      filenames: results.map((r) => r.path),
+      content: shown.join('\n'),
+      numLines: shown.length,
+    },
+    display: { mode, lines: shown.length },
+  }
 }

@@ -185,6 +185,17 @@ async function readFile(
   const text = notes.length > 0 ? `${out.join('\n')}\n\n(${notes.join(' ')})` : out.join('\n')
   return {
     content: [{ type: 'text', text }],
+    // Claude Code's Read result (hooks' tool_response, -p's tool_use_result): the lines as in the file.
+    structured: {
+      type: 'text',
+      file: {
+        filePath: stat.path,
+        content: lines.slice(first - 1, shownLast).join('\n'),
+        numLines: shownLast - first + 1,
+        startLine: first,
+        totalLines: lines.length,
+      },
+    },
     display: { path: stat.path, firstLine: first, lastLine: shownLast, totalLines: lines.length },
   }
 }

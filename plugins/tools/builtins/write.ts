@@ -73,6 +73,13 @@ async function write(call: WriteInput, ctx: ToolContext): Promise<ToolOutput> {
     : `Created ${shown} (${lines} line${lines === 1 ? '' : 's'}).`
   return {
     content: [{ type: 'text', text }],
+    // Claude Code's Write result (hooks' tool_response, -p's tool_use_result).
+    structured: {
+      type: before ? 'update' : 'create',
+      filePath: path,
+      content: call.content,
+      structuredPatch: diff,
+    },
     display: { type: 'diff', path, created: !before, diff, added, removed },
   }
 }

@@ -1,7 +1,8 @@
 /** UserPromptSubmit, Stop, SessionStart, PostToolUse and SessionEnd command hooks through the agent loop. */
-import { readFile } from 'node:fs/promises'
+import { readFile, realpath } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { sessionEndReason } from '../../../plugins/command-hooks/dispatch.js'
 import { bash, harness, hook, lastUserText, project, resultOf, toolText } from './helpers.js'
 
 describe('UserPromptSubmit', () => {
@@ -149,7 +150,77 @@ describe('SessionStart, PostToolUse, SessionEnd', () => {
       tool_name: 'Bash',
       tool_input: { command: 'echo hello' },
       tool_use_id: 'c1',
-      tool_response: { content: expect.stringContaining('hello') },
+      // Bash's structured result, as Claude Code sends it (not the text the model got).
+      tool_response: { stdout: 'hello', stderr: '', interrupted: false },
+      duration_ms: expect.any(Number),
+      prompt_id: resultOf(events).runId,
     })
+  })
+
+  it("PostToolUse gets Read's {type, file} and Glob's {filenames}; Stop gets last_assistant_message", async () => {
+    const p = await project()
+    await p.write('notes.txt', 'one\ntwo\nthree\n')
+    const h = await harness({
+      project: p,
+      hooks: {
+        ...hook('PostToolUse', '{ cat; echo; } >> post.jsonl'),
+        ...hook('Stop', 'cat > stop.json'),
+      },
+      turns: [
+        { toolCalls: [{ id: 'r1', name: 'Read', input: { file_path: 'notes.txt', offset: 2 } }] },
+        { toolCalls: [{ id: 'g1', name: 'Glob', input: { pattern: '*.txt' } }] },
+        { text: 'Read and globbed.' },
+      ],
+    })
+    await h.run('look')
+    const posts = (await readFile(join(p.dir, 'post.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { tool_name: string; tool_response: unknown })
+    const real = join(await realpath(p.dir), 'notes.txt')
+    expect(posts.find((post) => post.tool_name === 'Read')?.tool_response).toEqual({
+      type: 'text',
+      file: { filePath: real, content: 'two\nthree', numLines: 2, startLine: 2, totalLines: 3 },
+    })
+    expect(posts.find((post) => post.tool_name === 'Glob')?.tool_response).toEqual({
+      filenames: [real],
+      numFiles: 1,
+      truncated: false,
+    })
+    const stop = JSON.parse(await readFile(join(p.dir, 'stop.json'), 'utf8'))
+    expect(stop).toMatchObject({ hook_event_name: 'Stop', last_assistant_message: 'Read and globbed.' })
+  })
+
+  it("SessionEnd's reason is Claude Code's word for why the session ended", () => {
+    expect(sessionEndReason('clear')).toBe('clear')
+    expect(sessionEndReason('exit')).toBe('prompt_input_exit')
+    expect(sessionEndReason('stop')).toBe('other')
+  })
+})
+
+describe('PreToolUse and deny rules', () => {
+  it('a call a deny rule refuses never reaches PreToolUse; an allowed one does', async () => {
+    const p = await project()
+    const h = await harness({
+      project: p,
+      config: { permissions: { allow: ['Bash(echo:*)'], deny: ['Bash(rm:*)'] } },
+      hooks: hook('PreToolUse', '{ cat; echo; } >> pre.jsonl', { matcher: 'Bash' }),
+      turns: [
+        {
+          toolCalls: [
+            { id: 'ok', name: 'Bash', input: { command: 'echo fine' } },
+            { id: 'no', name: 'Bash', input: { command: 'rm -rf build' } },
+          ],
+        },
+        { text: 'done' },
+      ],
+    })
+    const events = await h.run('go')
+    expect(toolText(events, 'no')).toContain('denied')
+    const seen = (await readFile(join(p.dir, 'pre.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { tool_use_id: string }).tool_use_id)
+    expect(seen).toEqual(['ok'])
   })
 })
