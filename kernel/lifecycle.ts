@@ -228,7 +228,13 @@ export class Kernel {
       const logger = createLogger(plugin.name, this.loggerOptions)
       this.hooks.configure.tapPromise(
         plugin.name,
-        async (config) => (await configure(config, { logger, plugins: names })) ?? config,
+        async (config) =>
+          (await configure(config, {
+            logger,
+            plugins: names,
+            paths: this.paths,
+            argv: Object.freeze([...(this.options.argv ?? [])]),
+          })) ?? config,
       )
     }
     let config: RawConfig

@@ -66,6 +66,10 @@ export interface PluginContext<C> {
 export interface ConfigureApi {
   readonly logger: Logger
   readonly plugins: readonly string[]
+  /** The kernel's paths (project directory, tau home, config file). */
+  readonly paths: KernelPaths
+  /** The arguments of `tau start` meant for the frontend, as PluginContext.argv. */
+  readonly argv: readonly string[]
 }
 
 export interface PluginDefinition<S extends StandardSchemaV1 | undefined = undefined> {

@@ -7,12 +7,13 @@
  * `.claude/settings*.json` and `~/.claude/settings.json`, `--settings`, from the
  * command line (Permissions.setCliRules) and from the session (Permissions.addRule).
  */
-import { cliCommandsRef, definePlugin } from '../../kernel/index.js'
+import { cliCommandsRef, definePlugin, type RawConfig } from '../../kernel/index.js'
 import { toolRegistryRef } from '../tools/index.js'
-import { trustOf } from '../trust/index.js'
+import { TRUST_HINT, trustOf, WorkspaceTrust } from '../trust/index.js'
 import { permissionsCommands } from './commands.js'
 import { describeSource, PermissionsBase, SessionPermissions } from './service.js'
 import { loadSettings, permissionsConfig, settingsOptions } from './settings.js'
+import { readEnvAndModel } from './settings-env.js'
 import { type PermissionProblem, permissionsRef } from './types.js'
 
 export { parseRule, parseRuleList } from './rules.js'
@@ -47,6 +48,29 @@ export default definePlugin({
   // trust: whether the project's own files may widen permissions (read before setup here).
   optionalDependsOn: ['tools', 'trust'],
   config: permissionsConfig,
+  // The settings files' `env` and `model` (settings-env.ts): before any setup, so providers see them.
+  configure(config, api) {
+    const trusted = new WorkspaceTrust(api.paths, api.argv, process.env).trusted
+    const found = readEnvAndModel(api.paths, settingsOptions(api.argv), trusted)
+    for (const item of found.skipped)
+      api.logger.warn(`${item} not applied: the workspace is not trusted; ${TRUST_HINT}`)
+    const next: RawConfig = { ...config }
+    const names = Object.keys(found.env)
+    if (names.length > 0) {
+      for (const name of names) process.env[name] = found.env[name]
+      // Tool and hook processes get an allowlisted environment: these variables join it.
+      if (api.plugins.includes('sandbox')) {
+        const sandbox = (config.sandbox ?? {}) as Record<string, unknown>
+        const env = (sandbox.env ?? {}) as Record<string, unknown>
+        const set = (env.set ?? {}) as Record<string, unknown>
+        next.sandbox = { ...sandbox, env: { ...env, set: { ...found.env, ...set } } }
+      }
+      api.logger.debug('settings env applied', { names })
+    }
+    const model = found.model
+    if (model && (model.overConfig || config.model === undefined)) next.model = model.value
+    return next
+  },
   setup(ctx) {
     // Settings files are read here, synchronously: a malformed one stops tau before anything runs.
     // Both views are read now; which applies is decided per session, as trust may come at start.

@@ -305,4 +305,44 @@ describe('what a -p run reports, as claude -p', () => {
     const toolLine = lines(result.stdout).find((l) => l.type === 'user')!
     expect(toolLine.tool_use_result).toEqual(post!.tool_response)
   }, 60_000)
+
+  it("settings files' env and model: providers and tool processes see the variables, the model is used; an untrusted project's are not applied", async () => {
+    const p = await project()
+    const server = await startScriptedServer({
+      format: 'anthropic',
+      script: [
+        { toolCalls: [{ id: 'b1', name: 'Bash', input: { command: 'echo "var=$FROM_SETTINGS"' } }] },
+        { text: 'ok' },
+      ],
+    })
+    servers.push(server)
+    await p.write({
+      // No model and no base URL in tau's config: both come from .claude/settings.json.
+      'tau.config.ts': "export default { preset: 'coding', providers: { retries: { max: 0 } } }\n",
+      '.claude/settings.json': JSON.stringify({
+        model: 'claude-from-settings',
+        env: { ANTHROPIC_BASE_URL: server.url, FROM_SETTINGS: 'it-works' },
+        permissions: { allow: ['Bash(echo:*)'] },
+      }),
+    })
+    const env = { ANTHROPIC_API_KEY: 'sk-ant-test' }
+    const trusted = await p.run(['start', '-p', 'go', '--output-format', 'stream-json', '--verbose'], {
+      env,
+      timeoutMs: 40_000,
+    })
+    expect(trusted.code, trusted.stderr).toBe(0)
+    const bodies = server.requests.filter((r) => r.path.startsWith('/v1/messages')).map((r) => r.body as Line)
+    expect(bodies.map((b) => b.model)).toEqual(['claude-from-settings', 'claude-from-settings'])
+    expect(lines(trusted.stdout)[0]).toMatchObject({ model: 'anthropic:claude-from-settings' })
+    expect(JSON.stringify(lines(trusted.stdout).find((l) => l.type === 'user'))).toContain('var=it-works')
+
+    const untrusted = await p.run(['start', '-p', 'go'], {
+      env: { ...env, TAU_TRUST: '0' },
+      timeoutMs: 40_000,
+    })
+    expect(untrusted.code).not.toBe(0)
+    expect(untrusted.stderr).toContain('env and model of')
+    expect(untrusted.stderr).toContain('not applied: the workspace is not trusted')
+    expect(server.requests.filter((r) => r.path.startsWith('/v1/messages'))).toHaveLength(2)
+  }, 60_000)
 })
