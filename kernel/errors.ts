@@ -236,9 +236,14 @@ export class TauError extends Error {
   readonly details: readonly string[]
   readonly hint: string
   readonly userError: boolean
+  /** The message without the details and the cause (formatError prints those on lines of their own). */
+  readonly summary: string
 
   constructor(code: ErrorCode, message: string, options: TauErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    // The message carries the details and the cause too, so that whoever prints only
+    // error.message (a test failing, a caller's log) sees what went wrong, not just that it did.
+    super(fullMessage(message, options), options.cause === undefined ? undefined : { cause: options.cause })
+    this.summary = message
     this.name = 'TauError'
     this.code = code
     this.plugin = options.plugin
@@ -250,6 +255,24 @@ export class TauError extends Error {
     this.userError = spec?.userError ?? false
     Object.defineProperty(this, TAU_ERROR, { value: true })
   }
+}
+
+const squash = (text: string) => text.replace(/\s+/g, ' ').trim()
+
+/** A cause worth adding to a message: not a TauError (it says its own), not already said. */
+function extraCause(message: string, cause: unknown): string | undefined {
+  if (cause === undefined || isTauError(cause)) return undefined
+  const text = messageOf(cause)
+  return text === '' || squash(message).includes(squash(text)) ? undefined : text
+}
+
+function fullMessage(message: string, options: TauErrorOptions): string {
+  const details = options.details ?? []
+  const cause = extraCause(message, options.cause)
+  if (details.length === 0 && cause === undefined) return message
+  const lines = [message, ...details.map((detail) => `  - ${detail}`)]
+  if (cause !== undefined) lines.push(`  cause: ${cause}`)
+  return lines.join('\n')
 }
 
 export function isTauError(value: unknown): value is TauError {
@@ -278,7 +301,10 @@ export function stampError(error: unknown, code: ErrorCode, plugin: string, hook
   if (hook !== undefined) options.hook = hook
   if (isTauError(error)) {
     // A kernel error raised on the plugin's behalf (a missing service, say): keep its code and hint.
-    return new TauError(error.code, `${where}: ${error.message}`, { ...options, details: error.details })
+    return new TauError(error.code, `${where}: ${error.summary ?? error.message}`, {
+      ...options,
+      details: error.details,
+    })
   }
   return new TauError(code, `${where}: ${messageOf(error)}`, options)
 }
@@ -290,22 +316,17 @@ export function stampError(error: unknown, code: ErrorCode, plugin: string, hook
 export function formatError(error: unknown, options: { debug?: boolean } = {}): string {
   const lines: string[] = []
   if (isTauError(error)) {
-    lines.push(`error ${error.code}: ${error.message}`)
-    if (error.file !== undefined && !error.message.includes(error.file)) lines.push(`  in ${error.file}`)
+    // A TauError made elsewhere (another copy of the kernel) may lack summary: its message then.
+    const summary = typeof error.summary === 'string' ? error.summary : error.message
+    lines.push(`error ${error.code}: ${summary}`)
+    if (error.file !== undefined && !summary.includes(error.file)) lines.push(`  in ${error.file}`)
     for (const detail of error.details) lines.push(`  - ${detail}`)
-    const cause = error.cause
-    const squash = (text: string) => text.replace(/\s+/g, ' ').trim()
-    if (
-      cause !== undefined &&
-      !isTauError(cause) &&
-      !squash(error.message).includes(squash(messageOf(cause)))
-    ) {
-      lines.push(`  cause: ${messageOf(cause)}`)
-    }
+    const cause = extraCause(summary, error.cause)
+    if (cause !== undefined) lines.push(`  cause: ${cause}`)
     lines.push(`  hint: ${error.hint}`)
     if (options.debug) {
       if (error.stack) lines.push('', error.stack)
-      if (cause instanceof Error && cause.stack) lines.push('', `cause: ${cause.stack}`)
+      if (error.cause instanceof Error && error.cause.stack) lines.push('', `cause: ${error.cause.stack}`)
     }
     return lines.join('\n')
   }

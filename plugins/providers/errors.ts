@@ -150,7 +150,7 @@ export function isProviderError(error: unknown): error is ProviderError {
  */
 export function withPlugin(error: unknown, plugin: string): unknown {
   if (!isProviderError(error) || error.plugin !== undefined) return error
-  return new ProviderError(error.kind, error.message, {
+  return new ProviderError(error.kind, error.summary ?? error.message, {
     provider: error.provider,
     plugin,
     retryable: error.retryable,

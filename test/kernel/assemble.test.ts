@@ -61,7 +61,7 @@ describe('assemble', () => {
       assemble({ ...opts(), config: { preset: 'base', disablePlugins: ['bb'] } }),
     ).rejects.toMatchObject({
       code: 'TAU_PLUGIN_DISABLE_UNKNOWN',
-      message: "disablePlugins: no plugin named 'bb' is loaded (did you mean 'b'?)",
+      summary: "disablePlugins: no plugin named 'bb' is loaded (did you mean 'b'?)",
     })
   })
 
@@ -79,7 +79,7 @@ describe('assemble', () => {
     const error = await assemble({ ...opts(), config: { preset: 'chlid' } }).catch((e: unknown) => e)
     expect(error).toMatchObject({
       code: 'TAU_PRESET_UNKNOWN',
-      message: "unknown preset 'chlid' (did you mean 'child'?)",
+      summary: "unknown preset 'chlid' (did you mean 'child'?)",
     })
     expect((error as { details: string[] }).details).toEqual(['available presets: base, child, loop1, loop2'])
   })

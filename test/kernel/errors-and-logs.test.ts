@@ -40,6 +40,23 @@ describe('formatError', () => {
     expect(formatError(wrapped)).toContain('  cause: Unexpected token (3:5)')
   })
 
+  it('carries the details and the cause in message, so whoever prints only message sees them', () => {
+    expect(error.message).toBe(
+      ['invalid config: 2 problems', '  - a: expected number, got "x"', '  - b: required'].join('\n'),
+    )
+    expect(error.summary).toBe('invalid config: 2 problems')
+    const wrapped = new TauError('TAU_CONFIG_LOAD', 'cannot load config', {
+      cause: new Error('Unexpected token (3:5)'),
+    })
+    expect(wrapped.message).toBe('cannot load config\n  cause: Unexpected token (3:5)')
+    // Said once: formatError prints the summary, then each detail and the cause on a line of its own.
+    expect(formatError(wrapped).match(/Unexpected token/g)).toHaveLength(1)
+    expect(formatError(error).match(/b: required/g)).toHaveLength(1)
+    // A cause already in the message, or a TauError (it says its own), is not repeated.
+    expect(new TauError('TAU_CONFIG_LOAD', 'boom: x', { cause: new Error('x') }).message).toBe('boom: x')
+    expect(new TauError('TAU_CONFIG_LOAD', 'outer', { cause: error }).message).toBe('outer')
+  })
+
   it('every catalogue entry has a title and a hint', () => {
     for (const [code, spec] of Object.entries(ERRORS)) {
       expect(code).toMatch(/^TAU_[A-Z_]+$/)

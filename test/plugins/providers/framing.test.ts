@@ -56,7 +56,7 @@ describe('parseNdjson', () => {
     await expect(all(parseNdjson(cut('{"a":1}\nnot json\n', 5), 'ollama'))).rejects.toMatchObject({
       code: 'TAU_PROVIDER_BAD_RESPONSE',
       kind: 'bad-response',
-      message: 'ollama: a streamed line is not JSON: not json',
+      summary: 'ollama: a streamed line is not JSON: not json',
     })
   })
 })
