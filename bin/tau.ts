@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 /**
- * The `tau` command. Kept tiny: the CLI lives in kernel/cli; the built-in presets are handed to
- * it here, so the kernel never imports a capability.
+ * The `tau` command's launcher, kept tiny: it sets what must be set before any module is
+ * compiled, answers a bare `tau --version` itself (the command's body, bin/cli.ts, is one bundle
+ * of about a megabyte that V8 must compile before it can run a line of it), and loads the body
+ * for everything else.
  */
+import { readFileSync } from 'node:fs'
 import module from 'node:module'
 import v8 from 'node:v8'
-import { config as zodConfig } from 'zod'
 
 // Node 22.1+ caches compiled code between runs; a no-op on Node 20.
 ;(module as { enableCompileCache?: () => unknown }).enableCompileCache?.()
@@ -17,34 +19,24 @@ import { config as zodConfig } from 'zod'
 // the command keeps to it. Only the command sets this: a program embedding tau keeps its own flags.
 v8.setFlagsFromString('--liftoff-only')
 
-// zod compiles a parser for each object schema with `new Function` the first time it parses; a
-// command run validates each config slice once and a tool's input a few times, so the compile
-// costs more than it saves. (Set before any schema exists: zod reads it when a schema is made.)
-zodConfig({ jitless: true })
+const args = process.argv.slice(2)
+const version =
+  args.length === 1 && (args[0] === '--version' || args[0] === '-v') ? packageVersion() : undefined
+if (version !== undefined) process.stdout.write(`${version}\n`)
+else await import('./cli.js')
 
-// `tau ... | head`: a reader that goes away is not an error of tau's. Stop quietly.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0)
-    throw error
-  })
+/** The version in tau's package.json, two levels up from dist/bin/ or one from bin/ (source). */
+function packageVersion(): string | undefined {
+  for (const up of ['../../package.json', '../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as {
+        bin?: { tau?: string }
+        version?: string
+      }
+      if (pkg.bin?.tau && pkg.version) return pkg.version
+    } catch {
+      // not here: the other layout, or the CLI's own lookup (kernel/version.ts)
+    }
+  }
+  return undefined
 }
-
-const [{ runCli }, { builtinPresets, DEFAULT_PRESET }, { setPackageModules }] = await Promise.all([
-  import('../kernel/cli/main.js'),
-  import('../presets/index.js'),
-  import('../kernel/index.js'),
-])
-
-// A config's `import ... from 'tau-agent'` (or 'tau') gets this running tau, loaded on first use.
-// Run from source (`node --import jiti/register bin/tau.ts`), jiti evaluates the package entries
-// as CommonJS, where the root entry's re-exports read plugin modules in the middle of their
-// import cycles; there configs get the kernel's own mapping (the kernel as `tau-agent`).
-if (!import.meta.url.endsWith('.ts')) {
-  setPackageModules(() => import('../sdk/package-modules.js').then((m) => m.packageModules()))
-}
-
-process.exitCode = await runCli(process.argv.slice(2), {
-  presets: builtinPresets,
-  defaultPreset: DEFAULT_PRESET,
-})

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 /**
- * Bundles the `tau` command into one file, dist/bin/tau.js (the package's `bin`), with esbuild.
+ * Bundles the `tau` command with esbuild: its body into one file, dist/bin/cli.js, and its
+ * launcher, dist/bin/tau.js (the package's `bin`), which answers `tau --version` without
+ * compiling the body and imports it for everything else (bin/tau.ts).
  * `tsc -p tsconfig.build.json` (run first by `npm run build`) type-checks nothing here but emits
  * the rest of dist/ — the library entry points (`tau`, `tau/testing`, `tau/scripted-server`) stay
  * one module a file; only the command is bundled.
@@ -24,7 +26,7 @@ import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const outfile = join(root, 'dist', 'bin', 'tau.js')
+const outfile = join(root, 'dist', 'bin', 'cli.js')
 mkdirSync(dirname(outfile), { recursive: true })
 
 /**
@@ -47,7 +49,7 @@ const withoutZodLocales = {
 await build({
   plugins: [withoutZodLocales],
   absWorkingDir: root,
-  entryPoints: ['bin/tau.ts'],
+  entryPoints: ['bin/cli.ts'],
   outfile,
   bundle: true,
   platform: 'node',
@@ -86,6 +88,21 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   minifyIdentifiers: false,
+  legalComments: 'none',
+  logLevel: 'warning',
+})
+
+// The launcher: a few lines, with the body left as the import it is.
+await build({
+  absWorkingDir: root,
+  entryPoints: ['bin/tau.ts'],
+  outfile: join(root, 'dist', 'bin', 'tau.js'),
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20.19',
+  tsconfig: 'tsconfig.json',
+  external: ['./cli.js'],
   legalComments: 'none',
   logLevel: 'warning',
 })

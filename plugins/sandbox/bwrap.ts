@@ -13,7 +13,16 @@
  *   --tmpfs DIR / --ro-bind /dev/null FILE   denyRead
  */
 import { spawnSync } from 'node:child_process'
-import { existsSync, lstatSync, rmSync, statSync } from 'node:fs'
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { dirname, join } from 'node:path'
 import type {
   Command,
@@ -39,8 +48,17 @@ export interface BwrapStatus {
 
 let status: BwrapStatus | undefined
 
-/** Whether bubblewrap runs here (found, and able to make its namespaces). Probed once. */
-export function bwrapStatus(): BwrapStatus {
+export interface BwrapStatusOptions {
+  /**
+   * A file that keeps the probe's answer between runs (in $TAU_HOME): reused while the machine has
+   * not rebooted and the bwrap binary is the same file, so a start of tau does not pay for two
+   * bwrap processes (tens of milliseconds; more under load). `tau doctor` probes afresh.
+   */
+  readonly cacheFile?: string
+}
+
+/** Whether bubblewrap runs here (found, and able to make its namespaces). Probed once a process. */
+export function bwrapStatus(options: BwrapStatusOptions = {}): BwrapStatus {
   if (status) return status
   if (process.platform !== 'linux') {
     status = { available: false, reason: `bubblewrap is Linux only (this is ${process.platform})` }
@@ -51,6 +69,18 @@ export function bwrapStatus(): BwrapStatus {
     status = { available: false, reason: 'bwrap is not installed (apt-get install bubblewrap)' }
     return status
   }
+  const key = probeKey(path)
+  const cached = options.cacheFile && key ? readCachedStatus(options.cacheFile, key) : undefined
+  if (cached) {
+    status = cached
+    return status
+  }
+  status = probe(path)
+  if (options.cacheFile && key) writeCachedStatus(options.cacheFile, key, status)
+  return status
+}
+
+function probe(path: string): BwrapStatus {
   const version = spawnSync(path, ['--version'], { encoding: 'utf8', timeout: 5000 }).stdout?.trim()
   const probe = spawnSync(
     path,
@@ -70,16 +100,46 @@ export function bwrapStatus(): BwrapStatus {
     ],
     { encoding: 'utf8', timeout: 10_000 },
   )
-  status =
-    probe.status === 0
-      ? { available: true, path, ...(version ? { version } : {}) }
-      : {
-          available: false,
-          path,
-          ...(version ? { version } : {}),
-          reason: `bwrap cannot create its namespaces here: ${(probe.stderr || probe.error?.message || `exit ${probe.status}`).trim()} (unprivileged user namespaces may be disabled: sysctl kernel.unprivileged_userns_clone, or AppArmor's restrict_unprivileged_userns)`,
-        }
-  return status
+  return probe.status === 0
+    ? { available: true, path, ...(version ? { version } : {}) }
+    : {
+        available: false,
+        path,
+        ...(version ? { version } : {}),
+        reason: `bwrap cannot create its namespaces here: ${(probe.stderr || probe.error?.message || `exit ${probe.status}`).trim()} (unprivileged user namespaces may be disabled: sysctl kernel.unprivileged_userns_clone, or AppArmor's restrict_unprivileged_userns)`,
+      }
+}
+
+/** This boot of the machine and this bwrap binary; undefined when the boot id cannot be read. */
+function probeKey(path: string): string | undefined {
+  try {
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()
+    const binary = statSync(path)
+    return `${boot} ${path} ${binary.ino} ${binary.size} ${binary.mtimeMs}`
+  } catch {
+    return undefined
+  }
+}
+
+function readCachedStatus(file: string, key: string): BwrapStatus | undefined {
+  try {
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { key?: unknown; status?: BwrapStatus }
+    return saved.key === key && typeof saved.status?.available === 'boolean' ? saved.status : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Best effort, written whole (a temporary file renamed over): a cache that cannot be kept is probed again. */
+function writeCachedStatus(file: string, key: string, value: BwrapStatus): void {
+  try {
+    mkdirSync(dirname(file), { recursive: true })
+    const temporary = `${file}.${process.pid}.tmp`
+    writeFileSync(temporary, `${JSON.stringify({ key, status: value })}\n`, { mode: 0o600 })
+    renameSync(temporary, file)
+  } catch {
+    // a read-only TAU_HOME: probe at every start
+  }
 }
 
 /** The protected paths of a root that matter: `.git/*` only where the root is a git checkout. */

@@ -4,7 +4,7 @@
  * working directory and the configured roots. A sandboxed or container environment replaces it
  * through the same service, without touching the tools.
  */
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { definePlugin, TauError } from '../../kernel/index.js'
 import { BwrapEnvironment, bwrapStatus } from './bwrap.js'
 import { sandboxConfig } from './config.js'
@@ -64,7 +64,7 @@ export default definePlugin({
     /** bwrap or local, decided at the first session (the probe runs bwrap once). */
     const useBwrap = (): boolean => {
       if (config.mode === 'off') return false
-      const status = bwrapStatus()
+      const status = bwrapStatus({ cacheFile: join(ctx.paths.tauHome, 'cache', 'bwrap-probe.json') })
       if (status.available) return true
       if (config.mode === 'bwrap' || config.failIfUnavailable) {
         throw new TauError(
