@@ -10,7 +10,7 @@ import { agentLinkOf } from '../agent/index.js'
 import { type CliRules, type Permissions, permissionsRef } from '../permissions/index.js'
 import type { Tool, ToolContext, ToolOutput, ToolRegistry } from '../tools/index.js'
 import { defineTool } from '../tools/index.js'
-import { type AgentDefinition, childModel } from './definitions.js'
+import { type AgentDefinition, childModel, GENERAL_PURPOSE } from './definitions.js'
 import type { SubagentHooks } from './hooks.js'
 import type { Semaphore } from './semaphore.js'
 
@@ -19,7 +19,18 @@ export const TASK_TOOL = 'Task'
 export const taskInput = z.strictObject({
   description: z.string().min(1).describe('A short (3-5 word) description of the task'),
   prompt: z.string().min(1).describe('The task for the agent to perform'),
-  subagent_type: z.string().min(1).describe('The type of specialized agent to use for this task'),
+  // Optional, as in Claude Code: the general-purpose agent by default.
+  subagent_type: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('The type of specialized agent to use for this task (default: general-purpose)'),
+  // Claude Code's aliases; tau runs the agent on its definition's model, else the parent's, so
+  // an alias here changes nothing (tau has no alias table for subagents): accepted, not refused.
+  model: z
+    .enum(['sonnet', 'opus', 'haiku', 'inherit'])
+    .optional()
+    .describe("Optional model for this agent; tau uses the agent definition's model or yours"),
 })
 export type TaskInput = z.infer<typeof taskInput>
 
@@ -117,10 +128,11 @@ export function createTaskTool(deps: TaskDeps): Tool<TaskInput> {
 
 async function runTask(deps: TaskDeps, input: TaskInput, ctx: ToolContext): Promise<ToolOutput> {
   const agents = deps.agents()
-  const definition = agents.find((a) => a.name === input.subagent_type)
+  const agentType = input.subagent_type ?? GENERAL_PURPOSE.name
+  const definition = agents.find((a) => a.name === agentType)
   if (!definition) {
     return text(
-      `Error: there is no agent type '${input.subagent_type}'. The agent types are: ${agents.map((a) => a.name).join(', ')}.`,
+      `Error: there is no agent type '${agentType}'. The agent types are: ${agents.map((a) => a.name).join(', ')}.`,
       true,
     )
   }

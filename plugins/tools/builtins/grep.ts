@@ -89,8 +89,10 @@ export interface GrepInput {
   '-A'?: number | undefined
   '-B'?: number | undefined
   '-C'?: number | undefined
+  context?: number | undefined
   multiline?: boolean | undefined
   head_limit?: number | undefined
+  offset?: number | undefined
 }
 
 const describeTool = (
@@ -101,7 +103,7 @@ const describeTool = (
 - path: a file or directory (default: the working directory). Files ignored by .gitignore, binary files and files over ${Math.round(s.maxFileBytes / 1048576)} MiB are skipped.
 - glob filters files ("*.js", "src/**/*.{ts,tsx}", "!*.test.ts" to exclude); type filters by language (js, ts, py, rust, go, java, md, json, yaml, ...).
 - output_mode: "files_with_matches" (default: file paths, most recently modified first), "content" (matching lines; -n line numbers, on by default; -A/-B/-C context lines), or "count" (matching lines per file).
-- -i: case-insensitive. head_limit: at most this many lines or entries (default ${s.headLimit}).
+- -i: case-insensitive. head_limit: at most this many lines or entries (default ${s.headLimit}); offset: skip this many first (to page on).
 - Use Grep rather than grep or rg through Bash.`
 
 export function createGrepTool(options: GrepToolOptions = {}): Tool<GrepInput> {
@@ -130,6 +132,7 @@ export function createGrepTool(options: GrepToolOptions = {}): Tool<GrepInput> {
       '-A': context.describe('Lines to show after each match (content output)'),
       '-B': context.describe('Lines to show before each match (content output)'),
       '-C': context.describe('Lines to show before and after each match (content output)'),
+      context: context.describe('The same as -C'),
       multiline: z.boolean().optional().describe('Let . match newlines and matches span lines'),
       head_limit: z
         .number()
@@ -137,6 +140,12 @@ export function createGrepTool(options: GrepToolOptions = {}): Tool<GrepInput> {
         .positive()
         .optional()
         .describe(`At most this many output lines or entries (default ${settings.headLimit})`),
+      offset: z
+        .number()
+        .int()
+        .min(0)
+        .optional()
+        .describe('Skip this many output lines or entries first (with head_limit: the next page)'),
     }),
     annotations: { readOnly: true, idempotent: true },
     access: 'read',
@@ -263,12 +272,16 @@ async function grep(
   }
   const mode: GrepOutputMode = call.output_mode ?? 'files_with_matches'
   const headLimit = call.head_limit ?? settings.headLimit
+  const offset = call.offset ?? 0
+  /** The page asked for: `offset` skipped, then at most `headLimit`. */
+  const page = <T>(items: readonly T[]): T[] => items.slice(offset, offset + headLimit)
   const globs = globPatterns(call.glob)
   if ('error' in globs) return errorOutput(globs.error)
   const ofType = typeFilter(call.type)
   if (ofType && typeof ofType !== 'function') return errorOutput(ofType.error)
-  const before = call['-B'] ?? call['-C'] ?? 0
-  const after = call['-A'] ?? call['-C'] ?? 0
+  const both = call['-C'] ?? call.context
+  const before = call['-B'] ?? both ?? 0
+  const after = call['-A'] ?? both ?? 0
   const numbers = call['-n'] ?? true
 
   const target = await ctx.env.stat(call.path ?? '.')
@@ -282,7 +295,7 @@ async function grep(
     if (!result) return
     results.push(result)
     produced += mode === 'content' ? result.lines.length * (1 + before + after) : 1
-    if (produced >= headLimit) cutShort = true
+    if (produced >= offset + headLimit) cutShort = true
   }
 
   if (ctx.isDenied?.(target.path)) return errorOutput(`${shownTarget} is denied by a permission rule.`)
@@ -346,20 +359,20 @@ async function grep(
     const files = results
       .map((r) => r.path)
       .sort((a, b) => mtimes.get(b)! - mtimes.get(a)! || (a < b ? -1 : a > b ? 1 : 0))
-    const listed = files.slice(0, headLimit).map((file) => displayPath(ctx.env, file))
+    const listed = page(files).map((file) => displayPath(ctx.env, file))
     const head = `Found ${files.length} file${files.length === 1 ? '' : 's'}${cutShort ? ' (stopped at head_limit)' : ''}:`
     const text = [head, ...listed].join('\n') + (more ? `\n(${more.trim()})` : '')
     return {
       content: [{ type: 'text', text }],
       // Claude Code's Grep result (hooks' tool_response, -p's tool_use_result).
-      structured: { mode, numFiles: files.length, filenames: files.slice(0, headLimit) },
+      structured: { mode, numFiles: files.length, filenames: page(files) },
       display: { mode, files: listed },
     }
   }
 
   results.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
   if (mode === 'count') {
-    const lines = results.slice(0, headLimit).map((r) => `${displayPath(ctx.env, r.path)}:${r.count}`)
+    const lines = page(results).map((r) => `${displayPath(ctx.env, r.path)}:${r.count}`)
     const total = results.reduce((sum, r) => sum + r.count, 0)
     const noun = pattern.multiline
       ? total === 1
@@ -396,8 +409,8 @@ async function grep(
       ),
     )
   }
-  const shown = out.slice(0, headLimit)
-  const truncated = out.length > headLimit || cutShort
+  const shown = page(out)
+  const truncated = out.length > offset + headLimit || cutShort
   const text =
     shown.join('\n') +
     (truncated

@@ -230,6 +230,24 @@ describe('Task tool', () => {
     expect(h.scripted.requests).toHaveLength(2)
   })
 
+  it("without subagent_type the general-purpose agent runs; Claude Code's model parameter is accepted", async () => {
+    const h = await setup({
+      turns: [
+        {
+          toolCalls: [
+            { id: 't', name: 'Task', input: { description: 'look', prompt: 'look around', model: 'haiku' } },
+          ],
+        },
+        { text: 'general report' },
+        { text: 'ok' },
+      ],
+    })
+    const events = await collect(h.session().run('go'))
+    expect(toolText(events, 't')).toBe('general report')
+    const end = ofType(events, 'tool-end').find((e) => e.id === 't')!
+    expect(end.display).toMatchObject({ agentType: 'general-purpose' })
+  })
+
   it('reports a failed child as an error result', async () => {
     const h = await setup({
       turns: [task('t', 'reader'), { status: 500, errorMessage: 'model down' }, { text: 'ok' }],

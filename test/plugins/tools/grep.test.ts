@@ -40,6 +40,22 @@ describe('Grep', () => {
     expect(result.text).toBe('Found 3 files:\nsrc/x.py\nsrc/app.ts\ndocs/guide.md')
   })
 
+  it('offset skips the first entries or lines (paging with head_limit); context is -C', async () => {
+    const files = await h.run(grepTool, { pattern: 'main', offset: 1, head_limit: 5 })
+    expect(files.text).toBe('Found 3 files:\nsrc/app.ts\ndocs/guide.md')
+    const lines = await h.run(grepTool, { pattern: 'TODO', output_mode: 'content', offset: 1 })
+    expect(lines.text).toBe('src/x.py:2:    return "TODO"')
+    const viaContext = await h.run(grepTool, {
+      pattern: 'TODO',
+      output_mode: 'content',
+      path: 'src/x.py',
+      context: 1,
+    })
+    const viaC = await h.run(grepTool, { pattern: 'TODO', output_mode: 'content', path: 'src/x.py', '-C': 1 })
+    expect(viaContext.text).toBe(viaC.text)
+    expect(viaContext.text.split('\n').length).toBeGreaterThan(1)
+  })
+
   it('shows matching lines with line numbers in content mode', async () => {
     const result = await h.run(grepTool, { pattern: 'TODO', output_mode: 'content' })
     expect(result.text).toBe('src/util.js:2:  // TODO: remove\nsrc/x.py:2:    return "TODO"')
@@ -273,8 +289,10 @@ describe('Grep', () => {
       '-A',
       '-B',
       '-C',
+      'context',
       'multiline',
       'head_limit',
+      'offset',
     ])
     expect(grepTool.annotations.readOnly).toBe(true)
     expect(grepTool.access).toBe('read')
