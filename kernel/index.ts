@@ -71,7 +71,7 @@ export {
   type LogSink,
   maskSecrets,
 } from './logger.js'
-export { type PackageModules, setPackageModules } from './module-loader.js'
+export { defaultExport, importModule, type PackageModules, setPackageModules } from './module-loader.js'
 export {
   type ConfigureApi,
   definePlugin,

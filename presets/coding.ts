@@ -5,6 +5,7 @@ import commandHooks from '../plugins/command-hooks/index.js'
 import headless from '../plugins/headless/index.js'
 import mcp from '../plugins/mcp/index.js'
 import memory from '../plugins/memory/index.js'
+import orchestrate from '../plugins/orchestrate/index.js'
 import permissions from '../plugins/permissions/index.js'
 import plan from '../plugins/plan/index.js'
 import providerAnthropic from '../plugins/provider-anthropic/index.js'
@@ -31,7 +32,7 @@ import trust from '../plugins/trust/index.js'
  * The coding agent: model providers (Ollama, OpenAI / Azure / compatible servers, Anthropic, local
  * GGUF models in-process, and the scripted model for demos and tests), the local sandbox, the built-in tools, workspace trust, permissions,
  * MCP servers' tools, the agent loop, memory files (TAU.md, AGENTS.md, CLAUDE.md) and Agent
- * Skills, session transcripts with resume (in PostgreSQL when a database is configured), command hooks, plan mode's ExitPlanMode, subagents (the Task tool), slash
+ * Skills, session transcripts with resume (in PostgreSQL when a database is configured), command hooks, plan mode's ExitPlanMode, subagents (the Task tool), workflows (`tau workflow`), slash
  * commands, OpenTelemetry traces (when an OTLP endpoint is set), the interactive terminal, the headless frontend (`tau start -p`), and `tau acp` for editors.
  */
 export default definePreset({
@@ -58,6 +59,7 @@ export default definePreset({
     commandHooks,
     plan,
     subagents,
+    orchestrate,
     slashCommands,
     sessionController,
     terminal,

@@ -10,6 +10,7 @@ import commandHooks from '../plugins/command-hooks/index.js'
 import headless from '../plugins/headless/index.js'
 import mcp from '../plugins/mcp/index.js'
 import memory from '../plugins/memory/index.js'
+import orchestrate from '../plugins/orchestrate/index.js'
 import permissions from '../plugins/permissions/index.js'
 import plan from '../plugins/plan/index.js'
 import providerAnthropic from '../plugins/provider-anthropic/index.js'
@@ -39,6 +40,7 @@ export {
   headless,
   mcp,
   memory,
+  orchestrate,
   permissions,
   plan,
   providerAnthropic,
@@ -87,6 +89,7 @@ export const builtinPlugins: Readonly<Record<string, TauPlugin>> = Object.freeze
   skills,
   'slash-commands': slashCommands,
   subagents,
+  orchestrate,
   telemetry,
   terminal,
   tools,

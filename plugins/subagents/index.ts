@@ -30,19 +30,22 @@ export { type SubagentHooks, type SubagentStart, type SubagentStop, subagentHook
 export { Semaphore } from './semaphore.js'
 export { TASK_TOOL, type TaskDisplay, type TaskInput, taskDescription } from './task-tool.js'
 
+/** One agent definition in a config (`subagents.agents`; the orchestrate plugin's hub agents extend it). */
+export const agentDefinitionConfig = z.strictObject({
+  description: z.string().min(1),
+  /** Tool names the agent may call (default: every tool but Task). */
+  tools: z.array(z.string()).optional(),
+  /** `provider:model`, or `inherit` (default): the parent's model. */
+  model: z.string().optional(),
+  /** Added to the child's system prompt. */
+  prompt: z.string(),
+})
+
+/** An agent's name: letters, digits, `-`, `_`. */
+export const AGENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/
+
 /** Agent definitions by name: the config's `subagents.agents`, and `tau start --agents JSON`. */
-const agentRecord = z.record(
-  z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/),
-  z.strictObject({
-    description: z.string().min(1),
-    /** Tool names the agent may call (default: every tool but Task). */
-    tools: z.array(z.string()).optional(),
-    /** `provider:model`, or `inherit` (default): the parent's model. */
-    model: z.string().optional(),
-    /** Added to the child's system prompt. */
-    prompt: z.string(),
-  }),
-)
+const agentRecord = z.record(z.string().regex(AGENT_NAME), agentDefinitionConfig)
 
 /**
  * `--agents JSON` among `tau start`'s arguments (Claude Code's flag), checked with the config's

@@ -1,13 +1,14 @@
 /**
  * The mapping from tau's agent loop to the OpenTelemetry GenAI semantic conventions, in one file:
  * the conventions are still marked "development", so when they change only this file does.
- * Span names: `invoke_agent {agent}`, `chat {model}`, `execute_tool {tool}`. Contents (prompts,
+ * Span names: `invoke_workflow {workflow}`, `invoke_agent {agent}`, `chat {model}`, `execute_tool {tool}`. Contents (prompts,
  * answers, tool arguments and results) are attributes only when the user opted in.
  */
 import type { Attributes } from '@opentelemetry/api'
 import type { FinishReason, Message, ModelRequest, ModelResponse, Usage } from '../../kernel/index.js'
 
 export const OPERATION = {
+  invokeWorkflow: 'invoke_workflow',
   invokeAgent: 'invoke_agent',
   chat: 'chat',
   executeTool: 'execute_tool',
@@ -29,6 +30,20 @@ export function providerName(provider: string): string {
 export function splitModel(ref: string): { provider: string; model: string } {
   const at = ref.indexOf(':')
   return at <= 0 ? { provider: ref, model: ref } : { provider: ref.slice(0, at), model: ref.slice(at + 1) }
+}
+
+export function workflowSpanName(workflow: string): string {
+  return `${OPERATION.invokeWorkflow} ${workflow}`
+}
+
+/** A workflow run; the conventions name the workflow with `gen_ai.agent.name` (it replaced `gen_ai.workflow.name`). */
+export function workflowAttributes(options: { workflow: string; runId: string; step?: string }): Attributes {
+  return {
+    'gen_ai.operation.name': OPERATION.invokeWorkflow,
+    'gen_ai.agent.name': options.workflow,
+    'tau.workflow.run_id': options.runId,
+    ...(options.step ? { 'tau.workflow.step': options.step } : {}),
+  }
 }
 
 export function agentSpanName(agentName: string): string {

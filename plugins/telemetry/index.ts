@@ -9,6 +9,7 @@
 import { type Tracer, trace } from '@opentelemetry/api'
 import { definePlugin, formatError } from '../../kernel/index.js'
 import { agentHooksRef } from '../agent/index.js'
+import { orchestrateHooksRef, orchestratorRef } from '../orchestrate/index.js'
 import { telemetryConfig } from './config.js'
 import { type OtlpTracing, otlpEndpointOf, startOtlpTracing } from './otlp.js'
 import { SpanTracker } from './spans.js'
@@ -24,6 +25,8 @@ export default definePlugin({
   description:
     'OpenTelemetry traces of agent runs, model calls and tool calls (GenAI conventions); OTLP export',
   dependsOn: ['agent'],
+  // Workflow runs (invoke_workflow spans) when the orchestrate plugin is loaded.
+  optionalDependsOn: ['orchestrate'],
   config: telemetryConfig,
   setup(ctx) {
     const env = process.env
@@ -53,6 +56,7 @@ export default definePlugin({
     }
     const tracker = new SpanTracker({ tracer: tracerOf, captureContent, agentName: 'tau' })
     tracker.tap(ctx.hooksOf(agentHooksRef))
+    if (ctx.tryResolve(orchestratorRef)) tracker.tapWorkflows(ctx.hooksOf(orchestrateHooksRef))
     return async () => {
       if (otlp) await (await otlp).shutdown()
     }

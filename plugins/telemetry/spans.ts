@@ -15,6 +15,7 @@ import {
 } from '@opentelemetry/api'
 import type { TapView } from '../../kernel/index.js'
 import type { AgentEvent, AgentHooks, RunEndContext, RunStartContext } from '../agent/index.js'
+import type { OrchestrateHooks } from '../orchestrate/index.js'
 import {
   agentAttributes,
   agentSpanName,
@@ -26,6 +27,8 @@ import {
   toolResultAttributes,
   toolSpanName,
   usageAttributes,
+  workflowAttributes,
+  workflowSpanName,
 } from './genai.js'
 
 export interface SpanTrackerOptions {
@@ -45,6 +48,19 @@ interface RunSpans {
   readonly chats: Map<number, Span>
 }
 
+type WorkflowTaps = Pick<
+  TapView<OrchestrateHooks>,
+  'workflowStart' | 'workflowEnd' | 'stepStart' | 'stepEnd' | 'stepSession'
+>
+
+interface WorkflowSpan {
+  readonly span: Span
+  readonly context: Context
+  readonly runId: string
+  /** The step path of a nested workflow ('' for the run itself). */
+  readonly path: string
+}
+
 type HookTaps = Pick<
   TapView<AgentHooks>,
   'runStart' | 'runEnd' | 'beforeModelCall' | 'afterModelCall' | 'modelCallFailed' | 'event'
@@ -54,6 +70,10 @@ export class SpanTracker {
   private readonly runs = new Map<string, RunSpans>()
   /** Open tool spans by tool-call id (unique within a conversation; keyed with the session). */
   private readonly tools = new Map<string, { span: Span; runId: string }>()
+  /** Open workflow spans: a run's, and its nested workflows' (keyed run id + step path). */
+  private readonly workflows = new Map<string, WorkflowSpan>()
+  /** Agent sessions of workflow steps: their runs nest under the enclosing workflow's span. */
+  private readonly stepSessions = new Map<string, { context: Context; agent: string; runId: string }>()
 
   constructor(private readonly options: SpanTrackerOptions) {}
 
@@ -96,13 +116,110 @@ export class SpanTracker {
     hooks.event.tap((event) => this.observe(event))
   }
 
+  /** Taps the orchestrate plugin's hooks: `invoke_workflow` spans, agent steps' runs under them. */
+  tapWorkflows(hooks: WorkflowTaps): void {
+    hooks.workflowStart.tapPromise(async (start) => {
+      const tracer = await this.options.tracer()
+      const span = tracer.startSpan(workflowSpanName(start.workflow), {
+        kind: SpanKind.INTERNAL,
+        attributes: workflowAttributes({ workflow: start.workflow, runId: start.runId }),
+      })
+      if (start.resumed) span.setAttribute('tau.workflow.resumed', true)
+      const ctx = trace.setSpan(context.active(), span)
+      this.workflows.set(workflowKey(start.runId, ''), { span, context: ctx, runId: start.runId, path: '' })
+    })
+    hooks.stepStart.tapPromise(async (step) => {
+      if (step.kind !== 'workflow' || step.workflow === undefined) return
+      const root = this.workflows.get(workflowKey(step.runId, ''))
+      // The run's own workflow (a path without '/') is the root span; a nested one is a child of
+      // its enclosing workflow.
+      if (!step.step.includes('/')) {
+        if (root) this.workflows.set(workflowKey(step.runId, step.step), { ...root, path: step.step })
+        return
+      }
+      const parent = this.enclosing(step.runId, step.step)
+      if (!parent) return
+      const tracer = await this.options.tracer()
+      const span = tracer.startSpan(
+        workflowSpanName(step.workflow),
+        {
+          kind: SpanKind.INTERNAL,
+          attributes: workflowAttributes({ workflow: step.workflow, runId: step.runId, step: step.step }),
+        },
+        parent.context,
+      )
+      this.workflows.set(workflowKey(step.runId, step.step), {
+        span,
+        context: trace.setSpan(parent.context, span),
+        runId: step.runId,
+        path: step.step,
+      })
+    })
+    hooks.stepEnd.tapPromise(async (step) => {
+      if (step.kind !== 'workflow') return
+      const key = workflowKey(step.runId, step.step)
+      const open = this.workflows.get(key)
+      if (!open) return
+      this.workflows.delete(key)
+      // The run's own workflow step shares the root span, which workflowEnd ends.
+      if (open.span === this.workflows.get(workflowKey(step.runId, ''))?.span) return
+      if (step.isError) fail(open.span, step.error?.code ?? 'error', step.error?.message ?? 'the step failed')
+      open.span.end()
+    })
+    hooks.stepSession.tapPromise(async (session) => {
+      const parent = this.enclosing(session.runId, session.step)
+      if (parent) {
+        this.stepSessions.set(session.sessionId, {
+          context: parent.context,
+          agent: session.agent,
+          runId: session.runId,
+        })
+      }
+    })
+    hooks.workflowEnd.tapPromise(async (end) => {
+      for (const [id, session] of this.stepSessions)
+        if (session.runId === end.runId) this.stepSessions.delete(id)
+      const rootKey = workflowKey(end.runId, '')
+      const root = this.workflows.get(rootKey)
+      for (const [key, open] of this.workflows) {
+        if (open.runId !== end.runId || key === rootKey) continue
+        this.workflows.delete(key)
+        if (open.span !== root?.span) {
+          fail(open.span, end.error?.code ?? 'error', 'the workflow ended')
+          open.span.end()
+        }
+      }
+      if (!root) return
+      this.workflows.delete(rootKey)
+      root.span.setAttributes(usageAttributes(end.usage))
+      if (end.costUsd !== undefined) root.span.setAttribute('tau.cost_usd', end.costUsd)
+      if (end.isError)
+        fail(root.span, end.error?.code ?? 'error', end.error?.message ?? 'the workflow failed')
+      root.span.end()
+    })
+  }
+
+  /** The innermost open workflow span around a step path. */
+  private enclosing(runId: string, step: string): WorkflowSpan | undefined {
+    let best: WorkflowSpan | undefined
+    for (const open of this.workflows.values()) {
+      if (open.runId !== runId) continue
+      const inside = open.path === '' || step === open.path || step.startsWith(`${open.path}/`)
+      if (inside && (!best || open.path.length > best.path.length)) best = open
+    }
+    return best
+  }
+
   private async runStarted(run: RunStartContext): Promise<void> {
     const tracer = await this.options.tracer()
     const parentTool = run.parent
       ? this.tools.get(toolKey(run.parent.sessionId, run.parent.toolCallId))
       : undefined
-    const parentContext = parentTool ? trace.setSpan(context.active(), parentTool.span) : context.active()
-    const agentName = run.parent?.agentType ?? this.options.agentName
+    const step = parentTool ? undefined : this.stepSessions.get(run.sessionId)
+    const parentContext = parentTool
+      ? trace.setSpan(context.active(), parentTool.span)
+      : (step?.context ?? context.active())
+    const agentName = run.parent?.agentType ?? step?.agent ?? this.options.agentName
     const span = tracer.startSpan(
       agentSpanName(agentName),
       {
@@ -190,8 +307,14 @@ export class SpanTracker {
   openSpans(): number {
     let chats = 0
     for (const run of this.runs.values()) chats += run.chats.size
-    return this.runs.size + chats + this.tools.size
+    return (
+      this.runs.size + chats + this.tools.size + new Set([...this.workflows.values()].map((w) => w.span)).size
+    )
   }
+}
+
+function workflowKey(runId: string, path: string): string {
+  return `${runId}\u0000${path}`
 }
 
 function toolKey(sessionId: string, toolCallId: string): string {
