@@ -60,7 +60,11 @@ interface Fixture {
 async function fixture(writerTurns: ScriptTurn[], criticTurns: ScriptTurn[]): Promise<Fixture> {
   const p = await project()
   const models = (name: string) => [{ name, capabilities: ['completion', 'tools'], contextLength: 32_768 }]
-  const writer = await startScriptedServer({ format: 'openai', script: writerTurns, models: models('writer-model') })
+  const writer = await startScriptedServer({
+    format: 'openai',
+    script: writerTurns,
+    models: models('writer-model'),
+  })
   const critic = await startScriptedServer({
     format: 'anthropic',
     script: criticTurns,
