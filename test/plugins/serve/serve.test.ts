@@ -319,6 +319,43 @@ describe('tau serve: sessions', () => {
     expect(result.data.isError).toBe(true)
   })
 
+  it('approves a plan by id over HTTP: the session goes on in the mode picked; a queued prompt is handed back on abort', async () => {
+    const s = await serve([
+      { toolCalls: [{ id: 'p1', name: 'ExitPlanMode', input: { plan: '# Do it\n\n1. Write b.txt' } }] },
+      { toolCalls: [{ id: 'w1', name: 'Write', input: { file_path: 'b.txt', content: 'b' } }] },
+      { text: 'Done.' },
+      { text: 'slow', firstByteDelayMs: 60_000 },
+    ])
+    const id = (await s.call('POST', '/sessions', { permissionMode: 'plan' })).body.id as string
+    const events = await s.stream(`/sessions/${id}/events`)
+    await s.call('POST', `/sessions/${id}/prompt`, { text: 'make b.txt' })
+    const asked = await events.waitFor((e) => e.event === 'question', 'the plan question')
+    const question = asked.data.question as { id: string; kind: string; request: { plan: string } }
+    expect(question).toMatchObject({ kind: 'plan', request: { plan: '# Do it\n\n1. Write b.txt' } })
+    const answer = { decision: 'approve', mode: 'acceptEdits' }
+    expect((await s.call('POST', `/sessions/${id}/questions/${question.id}`, { answer })).status).toBe(200)
+    await events.waitFor((e) => agentOf('result')(e) && e.data.text === 'Done.', 'the result')
+    expect(await readFile(join(s.dir, 'b.txt'), 'utf8')).toBe('b')
+    // acceptEdits: the Write ran without another question.
+    expect(events.events.filter((e) => e.event === 'question')).toHaveLength(1)
+    expect((await s.call('GET', `/sessions/${id}`)).body.permissionMode).toBe('acceptEdits')
+    await events.waitFor((e) => e.event === 'idle', 'idle')
+    await s.call('POST', `/sessions/${id}/prompt`, { text: 'a slow one' })
+    expect((await s.call('POST', `/sessions/${id}/prompt`, { text: 'queued behind it' })).body).toEqual({
+      accepted: true,
+      queued: true,
+    })
+    expect((await s.call('GET', `/sessions/${id}`)).body).toMatchObject({
+      status: 'running',
+      queue: ['queued behind it'],
+    })
+    expect((await s.call('POST', `/sessions/${id}/abort`)).body).toEqual({
+      aborted: true,
+      taken: ['queued behind it'],
+    })
+    await events.waitFor((e) => agentOf('result')(e) && e.data.stopReason === 'aborted', 'the aborted result')
+  })
+
   it('runs slash commands, lists them, and sets the mode', async () => {
     const s = await serve()
     const id = (await s.call('POST', '/sessions', {})).body.id as string
