@@ -7,14 +7,18 @@
 import { readFileSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
 import { cliCommandsRef, defineErrors, definePlugin, parseModelRef, TauError } from '../../kernel/index.js'
+import { agentRuntimeRef } from '../agent/index.js'
 import { providerRegistryRef } from '../providers/index.js'
 import { findTauPackage } from '../skills/index.js'
+import { toolRegistryRef } from '../tools/index.js'
+import { writeMemoryByAgent } from './agent-memory.js'
 import { configFile, memoryFile, settingsFile, settingsRules } from './init-files.js'
 import { chooseModel } from './model-choice.js'
 import { PLUGIN_NAME, pluginFiles, type TauPackageInfo } from './plugin-template.js'
 import { scanProject } from './project-scan.js'
 import { type WriteOutcome, writeScaffoldFile } from './write-files.js'
 
+export { AGENT_INIT_PROMPT } from './agent-memory.js'
 export { configFile, type ModelChoice, memoryFile, settingsFile, settingsRules } from './init-files.js'
 export { camelCase, PLUGIN_NAME, pluginFiles, type TauPackageInfo } from './plugin-template.js'
 export { type Ecosystem, type ProjectCommand, type ProjectScan, scanProject } from './project-scan.js'
@@ -45,10 +49,12 @@ function report(outcome: WriteOutcome, name: string): string {
 export default definePlugin({
   name: 'scaffold',
   description: '`tau init` (config, permission settings and TAU.md for a project) and `tau plugin new`',
-  optionalDependsOn: ['providers'],
+  optionalDependsOn: ['providers', 'agent', 'tools'],
   setup(ctx) {
     ctx.provide(cliCommandsRef, {
       name: 'init',
+      // Started: with a model configured, an agent session writes TAU.md.
+      needs: 'start',
       description:
         'write a commented tau.config.ts, .tau/settings.json (permissions for the project’s commands) and TAU.md; never overwrites without asking',
       options: [
@@ -56,6 +62,10 @@ export default definePlugin({
         {
           flags: '--model <ref>',
           description: 'the model for the config, instead of the one found (provider:model)',
+        },
+        {
+          flags: '--scan',
+          description: 'write TAU.md from the quick scan only, even when a model is configured',
         },
       ],
       async run({ options, stdout, stderr, stdin, signal }) {
@@ -77,8 +87,41 @@ export default definePlugin({
           ['TAU.md', memoryFile(scan)],
         ]
         const lines: string[] = []
-        for (const [name, text] of files)
-          lines.push(report(await writeScaffoldFile(join(dir, name), text, dir, write), name))
+        const outcomes = new Map<string, WriteOutcome>()
+        for (const [name, text] of files) {
+          const outcome = await writeScaffoldFile(join(dir, name), text, dir, write)
+          outcomes.set(name, outcome)
+          lines.push(report(outcome, name))
+        }
+        // A model configured before init (the project's config, settings, or --model): the agent
+        // rewrites the scan's TAU.md from the project itself. A TAU.md that was kept is left alone.
+        const configured =
+          typeof options.model === 'string'
+            ? options.model
+            : typeof ctx.rootConfig.model === 'string'
+              ? ctx.rootConfig.model
+              : undefined
+        const runtime = ctx.tryResolve(agentRuntimeRef)
+        if (configured && runtime && options.scan !== true && outcomes.get('TAU.md') !== 'kept') {
+          stderr.write(`TAU.md: the agent (${configured}) is reading the project...\n`)
+          const agent = await writeMemoryByAgent({
+            runtime,
+            cwd: dir,
+            model: configured,
+            toolNames:
+              ctx
+                .tryResolve(toolRegistryRef)
+                ?.list()
+                .map((tool) => tool.name) ?? [],
+            signal,
+            onTool: (name, target) => stderr.write(`  ${name} ${target}\n`),
+          })
+          lines.push(
+            agent.ok && agent.wrote
+              ? `written  TAU.md by the agent (${configured}, ${agent.turns} turn${agent.turns === 1 ? '' : 's'})`
+              : `kept     TAU.md from the scan: the agent did not write it (${agent.error ?? 'it made no change'})`,
+          )
+        }
         lines.push(
           '',
           `project: ${scan.name}${scan.ecosystems.length > 0 ? ` (${scan.ecosystems.join(', ')}; ${scan.packageManagers.join(', ')})` : ''}`,

@@ -145,7 +145,8 @@ describe('tau init', () => {
     expect(await readFile(p.path('TAU.md'), 'utf8')).toBe('# my own notes\n')
     expect((await permissions(p)).rules.map((r) => r.text)).toContain('Bash(make:*)')
 
-    const again = await p.run(['init', '--yes', '--model', 'anthropic:claude-sonnet-4-5'])
+    // --scan: no agent run (this model has no key and no server here).
+    const again = await p.run(['init', '--yes', '--scan', '--model', 'anthropic:claude-sonnet-4-5'])
     expect(again.code).toBe(0)
     expect(again.stdout).toContain('replaced TAU.md')
     expect(again.stdout).toContain('replaced tau.config.ts')
@@ -154,6 +155,55 @@ describe('tau init', () => {
     expect(rules).toContain('Bash(npm test:*)')
     expect(rules).not.toContain('Bash(make:*)')
   })
+
+  it('with a model configured, the agent reads the project and writes TAU.md (with Read and Write only)', async () => {
+    const agentText = [
+      '# shop',
+      '',
+      'A small web shop: a Vite front end over a TypeScript API in src/.',
+      '',
+      '## Commands',
+      '- test: `npm test` (vitest)',
+    ].join('\n')
+    const model = await startScriptedServer({
+      format: 'ollama',
+      script: [
+        { toolCalls: [{ name: 'Read', input: { file_path: 'TAU.md' } }] },
+        { toolCalls: [{ name: 'Read', input: { file_path: 'README.md' } }] },
+        { toolCalls: [{ name: 'Write', input: { file_path: 'TAU.md', content: `${agentText}\n` } }] },
+        { text: 'TAU.md now describes the project.' },
+      ],
+      models: [{ name: 'qwen3:8b', capabilities: ['completion', 'tools'], contextLength: 40_960 }],
+    })
+    try {
+      const p = await project({
+        'package.json': JSON.stringify({ name: 'shop', scripts: { test: 'vitest run' } }),
+        'README.md': 'The shop: a Vite front end over a TypeScript API.\n',
+        'src/index.ts': 'export {}\n',
+      })
+      const init = await p.run(['init', '--model', 'ollama:qwen3:8b'], {
+        env: { OLLAMA_HOST: model.url },
+        timeoutMs: 60_000,
+      })
+      expect(init.stderr).not.toMatch(STACK_LINE)
+      expect(init.code, init.stdout + init.stderr).toBe(0)
+      expect(init.stdout).toContain('written  TAU.md by the agent (ollama:qwen3:8b, 4 turns)')
+      expect(init.stderr).toContain('Write TAU.md')
+      expect(await readFile(p.path('TAU.md'), 'utf8')).toBe(`${agentText}\n`)
+      // The agent was asked to write TAU.md, read the scan's draft first, and had only the
+      // read tools and Write/Edit: no shell, no web.
+      const chats = model.requests.filter((r) => (r.body as { messages?: unknown }).messages !== undefined)
+      expect(JSON.stringify(chats[0]?.body)).toContain('Write TAU.md for this project')
+      const offered = ((chats[0]?.body as { tools?: Array<{ function: { name: string } }> }).tools ?? [])
+        .map((tool) => tool.function.name)
+        .sort()
+      expect(offered).toEqual(['Edit', 'Glob', 'Grep', 'LS', 'Read', 'Write'])
+      expect(JSON.stringify(chats[1]?.body)).toContain('- test: `npm test`')
+      expect(chats).toHaveLength(4)
+    } finally {
+      await model.close()
+    }
+  }, 90_000)
 
   it('a bad --model is a clear error, not a stack trace', async () => {
     const p = await project({})
