@@ -17,9 +17,10 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
+  readlinkSync,
   renameSync,
-  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs'
@@ -35,7 +36,14 @@ import type {
 import { LocalEnvironment, type LocalEnvironmentOptions, type PreparedCommand } from './local.js'
 import { bridgedCommand, PROXY_SOCKET_INSIDE, proxyEnv, socatPath } from './network-bridge.js'
 import { NetworkProxy } from './network-proxy.js'
-import { protectedInRoot, type ResolvedPolicy, underAny } from './policy.js'
+import { type ResolvedPolicy, underAny } from './policy.js'
+import {
+  checkProtected,
+  protectedPaths,
+  type Snapshot,
+  snapshotProtected,
+  withViolations,
+} from './protected-paths.js'
 
 export interface BwrapStatus {
   readonly available: boolean
@@ -142,12 +150,6 @@ function writeCachedStatus(file: string, key: string, value: BwrapStatus): void 
   }
 }
 
-/** The protected paths of a root that matter: `.git/*` only where the root is a git checkout. */
-function protectedPaths(root: string): string[] {
-  const git = existsSync(join(root, '.git'))
-  return protectedInRoot(root).filter((path) => git || !path.startsWith(join(root, '.git')))
-}
-
 /** bwrap's arguments for a policy (everything before `--`). Paths are real and absolute. */
 export function bwrapArgs(options: {
   readonly roots: readonly string[]
@@ -155,15 +157,44 @@ export function bwrapArgs(options: {
   readonly policy: ResolvedPolicy
   /** Inside path of the proxy's socket → host path, with network `allowlist`. */
   readonly proxySocket?: { readonly host: string; readonly inside: string }
+  /** A container's root filesystem instead of the host's (container-rootfs.ts). */
+  readonly rootfs?: {
+    readonly dir: string
+    readonly mounts: ReadonlyArray<{
+      readonly source: string
+      readonly target: string
+      readonly readonly: boolean
+    }>
+    readonly uid?: number
+    readonly gid?: number
+  }
 }): string[] {
-  const { policy } = options
+  const { policy, rootfs } = options
   const args = ['--die-with-parent', '--unshare-all']
   if (policy.network.mode === 'full') args.push('--share-net')
-  args.push('--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc')
-  for (const dir of ['/tmp', '/var/tmp', '/run']) if (existsSync(dir)) args.push('--tmpfs', dir)
+  if (rootfs) {
+    // bwrap's own tmpfs is the root; each top-level entry of the rootfs is bound read-only on
+    // it, so mount points for the workspace can be made, and the root is remounted read-only last.
+    for (const name of readdirSync(rootfs.dir)) {
+      if (['dev', 'proc', 'tmp', 'run'].includes(name)) continue
+      const source = join(rootfs.dir, name)
+      const entry = lstatSync(source)
+      if (entry.isSymbolicLink()) args.push('--symlink', readlinkSync(source), `/${name}`)
+      else args.push('--ro-bind', source, `/${name}`)
+    }
+    if (rootfs.uid !== undefined)
+      args.push('--uid', String(rootfs.uid), '--gid', String(rootfs.gid ?? rootfs.uid))
+  } else args.push('--ro-bind', '/', '/')
+  args.push('--dev', '/dev', '--proc', '/proc')
+  const inRoot = (dir: string) =>
+    rootfs ? dir !== '/var/tmp' || existsSync(join(rootfs.dir, 'var', 'tmp')) : existsSync(dir)
+  for (const dir of ['/tmp', '/var/tmp', '/run']) if (inRoot(dir)) args.push('--tmpfs', dir)
   // With the host's network, its resolver's socket under /run must stay (systemd-resolved).
-  if (policy.network.mode === 'full' && existsSync('/run/systemd/resolve')) {
+  if (policy.network.mode === 'full' && !rootfs && existsSync('/run/systemd/resolve')) {
     args.push('--ro-bind', '/run/systemd/resolve', '/run/systemd/resolve')
+  }
+  for (const mount of rootfs?.mounts ?? []) {
+    args.push(mount.readonly ? '--ro-bind' : '--bind', mount.source, mount.target)
   }
   const writable = [...options.roots, ...policy.allowWrite]
   for (const path of writable) args.push('--bind', path, path)
@@ -176,6 +207,8 @@ export function bwrapArgs(options: {
     if (underAny(path, writable)) args.push('--ro-bind', path, path)
   }
   for (const path of policy.denyRead) {
+    // In a container only what is bound in from the host needs masking.
+    if (rootfs && !underAny(path, [...writable, ...rootfs.mounts.map((m) => m.target)])) continue
     let directory: boolean
     try {
       directory = statSync(path).isDirectory()
@@ -186,14 +219,9 @@ export function bwrapArgs(options: {
     else args.push('--ro-bind', '/dev/null', path)
   }
   if (options.proxySocket) args.push('--ro-bind', options.proxySocket.host, options.proxySocket.inside)
+  if (rootfs) args.push('--remount-ro', '/')
   args.push('--chdir', options.cwd)
   return args
-}
-
-/** How a protected path looked before a command, to see whether the command replaced it. */
-interface Snapshot {
-  readonly path: string
-  readonly ino: number | undefined
 }
 
 export interface BwrapEnvironmentOptions extends LocalEnvironmentOptions {
@@ -294,46 +322,16 @@ export class BwrapEnvironment extends LocalEnvironment {
   }
 
   private withViolations(result: ExecResult, violations: readonly string[]): ExecResult {
-    if (violations.length === 0) return result
-    const note = violations.map((v) => `[sandbox] refused: ${v}`).join('\n')
-    return { ...result, stderr: result.stderr ? `${result.stderr}\n${note}` : note }
+    return withViolations(result, violations)
   }
 
   /** The protected paths of every root, as they are now. */
   snapshotProtected(): Snapshot[] {
-    return this.roots.flatMap(protectedPaths).map((path) => {
-      try {
-        return { path, ino: lstatSync(path).ino }
-      } catch {
-        return { path, ino: undefined }
-      }
-    })
+    return snapshotProtected(this.roots)
   }
 
-  /**
-   * After a command: a protected path it created (one that did not exist, so there was nothing
-   * to mount read-only) is removed, and one it replaced (renaming a parent away) is reported.
-   * Returns the violations, for the command's result.
-   */
+  /** After a command: see checkProtected() in protected-paths.ts. */
   checkProtected(before: readonly Snapshot[]): string[] {
-    const violations: string[] = []
-    for (const { path, ino } of before) {
-      let now: number | undefined
-      try {
-        now = lstatSync(path).ino
-      } catch {
-        now = undefined
-      }
-      if (ino === undefined && now !== undefined) {
-        rmSync(path, { recursive: true, force: true })
-        violations.push(
-          `the command created ${path} (removed: tau's and git's control files are not writable in the sandbox)`,
-        )
-      } else if (ino !== undefined && now !== ino) {
-        violations.push(`the command replaced or moved ${path} (a protected path; check ${dirname(path)})`)
-      }
-    }
-    if (violations.length > 0) this.logger?.warn('sandbox violation', { violations })
-    return violations
+    return checkProtected(before, this.logger)
   }
 }

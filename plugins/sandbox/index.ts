@@ -16,6 +16,15 @@ import { absoluteFrom } from './workspace-paths.js'
 
 export { BwrapEnvironment, type BwrapEnvironmentOptions, type BwrapStatus, bwrapStatus } from './bwrap.js'
 export { type SandboxConfig, sandboxConfig } from './config.js'
+export {
+  ContainerEnvironment,
+  type ContainerEnvironmentOptions,
+  type ContainerHandle,
+  type ContainerMount,
+  type ContainerRuntime,
+  type ContainerSpec,
+} from './container.js'
+export { BwrapRootfsRuntime } from './container-rootfs.js'
 export { type SandboxCheck, sandboxChecks } from './doctor.js'
 export {
   buildProcessEnv,

@@ -1,0 +1,80 @@
+/**
+ * A container runtime without an engine: a root filesystem directory (an unpacked image, a
+ * debootstrap, a few binaries) under bubblewrap. Each exec is bwrap over the same rootfs with the
+ * session's namespaces: the rootfs read-only at /, the workspace roots writable at their host
+ * paths, a private /tmp and /run, the policy's masks, `--die-with-parent`. `user` maps to a uid
+ * and gid from the rootfs's /etc/passwd (or is given as uid[:gid]). Nothing outside the workspace
+ * and the spec's mounts is shared with the host; writes elsewhere fail (a read-only root).
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { bwrapArgs, bwrapStatus } from './bwrap.js'
+import type { ContainerHandle, ContainerRuntime, ContainerSpec } from './container.js'
+import { resolvePolicy } from './policy.js'
+
+/** uid/gid of a user: `1000`, `1000:1000`, or a name in the rootfs's /etc/passwd. */
+export function userIds(rootfs: string, user: string): { uid: number; gid: number } {
+  const numeric = /^(\d+)(?::(\d+))?$/.exec(user)
+  if (numeric) return { uid: Number(numeric[1]), gid: Number(numeric[2] ?? numeric[1]) }
+  let passwd = ''
+  try {
+    passwd = readFileSync(join(rootfs, 'etc', 'passwd'), 'utf8')
+  } catch {
+    // no passwd file: the name cannot be found
+  }
+  for (const line of passwd.split('\n')) {
+    const [name, , uid, gid] = line.split(':')
+    if (name === user && uid !== undefined && gid !== undefined) return { uid: Number(uid), gid: Number(gid) }
+  }
+  throw new Error(
+    `remoteUser '${user}' is not in ${join(rootfs, 'etc', 'passwd')}: name a user the image has, or give uid[:gid]`,
+  )
+}
+
+export class BwrapRootfsRuntime implements ContainerRuntime {
+  readonly name = 'bwrap-rootfs'
+  readonly diesWithParent = true
+
+  constructor(private readonly bwrapPath: string | undefined = bwrapStatus().path) {}
+
+  async create(spec: ContainerSpec): Promise<ContainerHandle> {
+    const bwrap = this.bwrapPath
+    if (!bwrap) throw new Error('the rootfs container runtime needs bubblewrap, which is not available here')
+    const dir = spec.rootfs
+    if (!dir || !existsSync(dir) || !statSync(dir).isDirectory()) {
+      throw new Error(`the container's root filesystem '${dir ?? '(none given)'}' is not a directory`)
+    }
+    if (!existsSync(join(dir, 'bin', 'sh')) && !existsSync(join(dir, 'usr', 'bin', 'sh'))) {
+      throw new Error(`the container's root filesystem '${dir}' has no /bin/sh`)
+    }
+    const ids = spec.user === undefined ? undefined : userIds(dir, spec.user)
+    const policy =
+      spec.policy ??
+      resolvePolicy(
+        {
+          filesystem: { allowWrite: [], denyWrite: [], denyRead: [] },
+          network: { mode: spec.network, allowedDomains: [], deniedDomains: [] },
+        },
+        { cwd: spec.workspace[0] ?? '/', roots: spec.workspace },
+      )
+    return {
+      id: `rootfs:${dir}`,
+      exec: (argv, cwd, env) => ({
+        argv: [
+          bwrap,
+          ...bwrapArgs({
+            roots: spec.workspace.filter((path) => !policy.allowWrite.includes(path)),
+            cwd,
+            policy: { ...policy, network: { ...policy.network, mode: spec.network } },
+            rootfs: { dir, mounts: spec.mounts, ...(ids ?? {}) },
+          }),
+          '--',
+          ...argv,
+        ],
+        env: { ...env, TMPDIR: '/tmp' },
+      }),
+      // Nothing lives between commands: each one's namespaces end with it.
+      remove: async () => {},
+    }
+  }
+}
