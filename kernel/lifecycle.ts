@@ -4,6 +4,7 @@
  * always, with a timeout per teardown and without letting one failure skip the rest.
  */
 import { randomUUID } from 'node:crypto'
+import { setMaxListeners } from 'node:events'
 import { homedir } from 'node:os'
 import { dirname, join, resolve as resolvePath } from 'node:path'
 import {
@@ -119,6 +120,11 @@ function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error)
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
+function unlimited(controller: AbortController): AbortController {
+  setMaxListeners(0, controller.signal)
+  return controller
+}
+
 export class Kernel {
   readonly paths: KernelPaths
   readonly logger: Logger
@@ -127,7 +133,11 @@ export class Kernel {
   private readonly options: KernelOptions
   private readonly services = new ServiceRegistry()
   private readonly hookTable = new HookTable()
-  private readonly abort = new AbortController()
+  /**
+   * ctx.signal. Every run, session and connection of every plugin follows it at once (a server
+   * with many sessions running), so Node's warning at eleven listeners would name no leak.
+   */
+  private readonly abort = unlimited(new AbortController())
   private readonly entries: Entry[] = []
   private readonly sessions = new Set<Session>()
   private ordered: TauPlugin[] = []

@@ -241,6 +241,35 @@ describe('kernel lifecycle', () => {
     expect(signal?.aborted).toBe(true)
   })
 
+  it('ctx.signal takes a listener per concurrent run without a MaxListenersExceededWarning', async () => {
+    let signal: AbortSignal | undefined
+    const kernel = createKernel({
+      plugins: [
+        definePlugin({
+          name: 'listener',
+          setup(ctx) {
+            signal = ctx.signal
+          },
+        }),
+      ],
+    })
+    await kernel.start()
+    const warnings: Error[] = []
+    const onWarning = (warning: Error) => warnings.push(warning)
+    process.on('warning', onWarning)
+    const aborted: number[] = []
+    try {
+      for (let i = 0; i < 40; i++) signal?.addEventListener('abort', () => aborted.push(i))
+      await kernel.stop()
+      // Warnings are emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve))
+    } finally {
+      process.off('warning', onWarning)
+    }
+    expect(aborted).toHaveLength(40)
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([])
+  })
+
   it('start({ until: "setup" }) sets up without running start taps', async () => {
     const journal: string[] = []
     const kernel = createKernel({ plugins: [recorder('a', journal)] })
