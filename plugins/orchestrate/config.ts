@@ -22,6 +22,12 @@ export const orchestrateConfig = z.strictObject({
     .default([]),
   /** The permission mode of hub agents that set none (default: the permissions plugin's). */
   permissionMode: permissionMode.optional(),
+  /**
+   * When the workflow log reaches the disk: `step` (fdatasync'd at every step's end, so a power
+   * loss never loses a completed step) or `off` (written before the run goes on, which a kill or
+   * crash of tau never loses; the OS writes it back when it likes).
+   */
+  durability: z.enum(['step', 'off']).default('step'),
   /** Where agents' artefacts are written, relative to the workspace. */
   artefactsDir: z.string().min(1).default('.tau/artefacts'),
 })

@@ -163,6 +163,7 @@ export default definePlugin({
     })
     const store = new WorkflowStore(
       join(ctx.paths.tauHome, 'projects', projectKey(ctx.paths.projectDir), 'workflows'),
+      { sync: ctx.config.durability === 'step' },
     )
     let catalog: Promise<WorkflowCatalog> | undefined
     const loadCatalog = (): Promise<WorkflowCatalog> => {

@@ -71,7 +71,11 @@ export interface WorkflowLog {
 const ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/
 
 export class WorkflowStore {
-  constructor(readonly dir: string) {}
+  /** `sync: false`: records are written, never fdatasync'd (orchestrate.durability 'off'). */
+  constructor(
+    readonly dir: string,
+    private readonly options: { readonly sync?: boolean } = {},
+  ) {}
 
   fileOf(runId: string): string {
     if (!ID.test(runId))
@@ -159,7 +163,7 @@ export class WorkflowStore {
   private async openLog(runId: string, seq: number): Promise<WorkflowLog> {
     const lock = join(this.dir, `${runId}.lock`)
     await takeLock(lock, runId)
-    const log = new FileLog(runId, this.fileOf(runId), lock)
+    const log = new FileLog(runId, this.fileOf(runId), lock, this.options.sync ?? true)
     log.seq = seq
     return log
   }
@@ -174,6 +178,7 @@ class FileLog implements WorkflowLog {
     readonly runId: string,
     readonly file: string,
     private readonly lock: string,
+    private readonly durable: boolean,
   ) {}
 
   async append(record: WorkflowRecordBody, options: { sync?: boolean } = {}): Promise<void> {
@@ -182,7 +187,7 @@ class FileLog implements WorkflowLog {
     const line = `${JSON.stringify({ seq: ++this.seq, time: Date.now(), ...record })}\n`
     // One write() per record: what it returned survives a kill of the process.
     writeSync(this.fd, line)
-    if (options.sync) {
+    if (options.sync && this.durable) {
       const fd = this.fd
       await new Promise<void>((resolve, reject) =>
         fdatasync(fd, (error) => (error ? reject(error) : resolve())),
