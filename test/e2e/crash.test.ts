@@ -4,8 +4,9 @@
  * streamed answer, during a parallel fan-out of subagents (Task). Then `tau start -p --continue`
  * without a prompt: the next request the model gets carries a result for every tool call (an
  * OpenAI or Anthropic server refuses one that does not, with a 400), no user message was
- * invented, and nothing ran twice. Every wait polls for a condition (a marker file a tool
- * writes, a request the server received); nothing sleeps a fixed time.
+ * invented, nothing ran twice, and no tool process outlived tau. Every wait polls for a
+ * condition (a marker file a tool writes, a request the server received, a process in /proc);
+ * nothing sleeps a fixed time.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -83,6 +84,34 @@ function expectEveryCallAnswered(messages: readonly WireMessage[]) {
   }
 }
 
+/**
+ * The processes on this machine running `sleep <seconds>`, found by their command line in /proc
+ * (a unique fractional duration marks one test's tool process, whatever pid namespace the
+ * sandbox gave it).
+ */
+function sleepers(seconds: string): number[] {
+  const found: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0')
+      if (argv[0]?.endsWith('sleep') && argv[1] === seconds) found.push(Number(entry))
+    } catch {
+      // Gone while we looked.
+    }
+  }
+  return found
+}
+
+/** No tool process outlives tau: polls until none of `seconds`'s sleepers is left. */
+async function expectNoSurvivor(seconds: string): Promise<void> {
+  const deadline = Date.now() + 10_000
+  while (sleepers(seconds).length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  expect(sleepers(seconds), `a 'sleep ${seconds}' outlived tau`).toEqual([])
+}
+
 const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n') : [])
 
 function transcript(p: Project): Array<Record<string, unknown> & { type: string }> {
@@ -104,11 +133,16 @@ describe('kill -9, then tau start -p --continue', () => {
     'during a Bash call (durability %s): a second process is refused while tau runs; the call is answered as interrupted, never run again; no user message is invented',
     async (durability) => {
       const marker = 'ran.txt'
+      const seconds = { turn: '30.101', record: '30.102', off: '30.103' }[durability]!
       const c = await crashProject(
         [
           {
             toolCalls: [
-              { id: 'call_bash', name: 'Bash', input: { command: `echo run >> ${marker}; sleep 30` } },
+              {
+                id: 'call_bash',
+                name: 'Bash',
+                input: { command: `echo run >> ${marker}; sleep ${seconds}` },
+              },
             ],
           },
           { text: 'Recovered.' },
@@ -121,7 +155,10 @@ describe('kill -9, then tau start -p --continue', () => {
       const refused = await c.spawn(['start', '-p', '--continue']).result
       expect(refused.code).toBe(1)
       expect(refused.stderr).toContain(`in use by process ${first.child.pid} on `)
+      await until(() => sleepers(seconds).length > 0, "the Bash call's sleep is seen in /proc", first)
       await kill9(first)
+      // The tool's process died with tau (PR_SET_PDEATHSIG locally, --die-with-parent under bwrap).
+      await expectNoSurvivor(seconds)
 
       const second = c.spawn(['start', '-p', '--continue', '--allowed-tools', 'Bash'])
       const result = await second.result
@@ -173,7 +210,8 @@ describe('kill -9, then tau start -p --continue', () => {
 
   it('during a parallel fan-out of subagents: every Task call gets a result, no subagent tool runs twice', async () => {
     const marker = 'fan.txt'
-    const slow = { name: 'Bash', input: { command: `echo child >> ${marker}; sleep 30` } }
+    const seconds = '30.104'
+    const slow = { name: 'Bash', input: { command: `echo child >> ${marker}; sleep ${seconds}` } }
     const c = await crashProject([
       {
         toolCalls: [
@@ -196,7 +234,9 @@ describe('kill -9, then tau start -p --continue', () => {
     ])
     const first = c.spawn(['start', '-p', 'Do both parts', '--allowed-tools', 'Bash'])
     await until(() => lines(c.p.path(marker)).length === 2, 'both subagents are in their Bash call', first)
+    await until(() => sleepers(seconds).length === 2, "both subagents' sleeps are seen in /proc", first)
     await kill9(first)
+    await expectNoSurvivor(seconds)
     const before = c.server.requests.length
 
     const second = c.spawn(['start', '-p', '--continue', '--allowed-tools', 'Bash'])
