@@ -90,6 +90,7 @@ export interface GrepInput {
   '-B'?: number | undefined
   '-C'?: number | undefined
   context?: number | undefined
+  '-o'?: boolean | undefined
   multiline?: boolean | undefined
   head_limit?: number | undefined
   offset?: number | undefined
@@ -102,7 +103,7 @@ const describeTool = (
 - pattern: e.g. "log.*Error", "function\\s+\\w+". Escape literal braces and parentheses ("interface\\{\\}"). Matches are line by line unless multiline is true (then . also matches newlines and a match may span lines).
 - path: a file or directory (default: the working directory). Files ignored by .gitignore, binary files and files over ${Math.round(s.maxFileBytes / 1048576)} MiB are skipped.
 - glob filters files ("*.js", "src/**/*.{ts,tsx}", "!*.test.ts" to exclude); type filters by language (js, ts, py, rust, go, java, md, json, yaml, ...).
-- output_mode: "files_with_matches" (default: file paths, most recently modified first), "content" (matching lines; -n line numbers, on by default; -A/-B/-C context lines), or "count" (matching lines per file).
+- output_mode: "files_with_matches" (default: file paths, most recently modified first), "content" (matching lines; -n line numbers, on by default; -A/-B/-C context lines; -o only the matching parts), or "count" (matching lines per file).
 - -i: case-insensitive. head_limit: at most this many lines or entries (default ${s.headLimit}); offset: skip this many first (to page on).
 - Use Grep rather than grep or rg through Bash.`
 
@@ -133,6 +134,7 @@ export function createGrepTool(options: GrepToolOptions = {}): Tool<GrepInput> {
       '-B': context.describe('Lines to show before each match (content output)'),
       '-C': context.describe('Lines to show before and after each match (content output)'),
       context: context.describe('The same as -C'),
+      '-o': z.boolean().optional().describe('Content output: only the matching parts, one a line'),
       multiline: z.boolean().optional().describe('Let . match newlines and matches span lines'),
       head_limit: z
         .number()
@@ -226,6 +228,28 @@ function cut(line: string, max: number): string {
   return text.length > max ? `${text.slice(0, max)} [... ${text.length - max} more characters]` : text
 }
 
+/** `-o`: each match of each matching line on a line of its own (as grep -o; no context). */
+function onlyMatching(file: FileResult, shown: string, pattern: CompiledPattern, numbers: boolean): string[] {
+  const out: string[] = []
+  const textLines = (file.text ?? '').split('\n')
+  const each = new RegExp(
+    pattern.line.source,
+    pattern.line.flags.includes('g') ? pattern.line.flags : `${pattern.line.flags}g`,
+  )
+  for (const index of file.lines) {
+    const line = textLines[index] ?? ''
+    each.lastIndex = 0
+    for (let m = each.exec(line); m; m = each.exec(line)) {
+      if (m[0] === '') {
+        each.lastIndex++
+        continue
+      }
+      out.push(`${shown}:${numbers ? `${index + 1}:` : ''}${m[0]}`)
+    }
+  }
+  return out
+}
+
 /** Content output lines of one file: matches with `:`, context with `-`, `--` between groups. */
 function contentLines(
   file: FileResult,
@@ -273,6 +297,8 @@ async function grep(
   const mode: GrepOutputMode = call.output_mode ?? 'files_with_matches'
   const headLimit = call.head_limit ?? settings.headLimit
   const offset = call.offset ?? 0
+  if (call['-o'] === true && call.multiline === true)
+    return errorOutput('-o prints matches line by line; it cannot be used with multiline.')
   /** The page asked for: `offset` skipped, then at most `headLimit`. */
   const page = <T>(items: readonly T[]): T[] => items.slice(offset, offset + headLimit)
   const globs = globPatterns(call.glob)
@@ -397,6 +423,10 @@ async function grep(
 
   const out: string[] = []
   for (const result of results) {
+    if (call['-o'] === true) {
+      out.push(...onlyMatching(result, displayPath(ctx.env, result.path), pattern, numbers))
+      continue
+    }
     if (out.length > 0 && (before > 0 || after > 0)) out.push('--')
     out.push(
       ...contentLines(

@@ -56,6 +56,18 @@ describe('Grep', () => {
     expect(viaContext.text.split('\n').length).toBeGreaterThan(1)
   })
 
+  it('-o prints only the matching parts, one a line', async () => {
+    const result = await h.run(grepTool, { pattern: 'TO+DO', output_mode: 'content', '-o': true })
+    expect(result.text).toBe('src/util.js:2:TODO\nsrc/x.py:2:TODO')
+    const refused = await h.run(grepTool, {
+      pattern: 'a',
+      output_mode: 'content',
+      '-o': true,
+      multiline: true,
+    })
+    expect(refused.isError).toBe(true)
+  })
+
   it('shows matching lines with line numbers in content mode', async () => {
     const result = await h.run(grepTool, { pattern: 'TODO', output_mode: 'content' })
     expect(result.text).toBe('src/util.js:2:  // TODO: remove\nsrc/x.py:2:    return "TODO"')
@@ -290,6 +302,7 @@ describe('Grep', () => {
       '-B',
       '-C',
       'context',
+      '-o',
       'multiline',
       'head_limit',
       'offset',
