@@ -24,6 +24,7 @@ export {
   type ContainerRuntime,
   type ContainerSpec,
 } from './container.js'
+export { DockerCliRuntime } from './container-docker.js'
 export { BwrapRootfsRuntime } from './container-rootfs.js'
 export { type SandboxCheck, sandboxChecks } from './doctor.js'
 export {

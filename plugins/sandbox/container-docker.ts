@@ -1,0 +1,87 @@
+/**
+ * The docker/podman CLI as a ContainerRuntime: `run -d` once per session (the image's shell kept
+ * alive by `sleep infinity`, `--init` reaping), `exec -i` per command, `rm -f` at dispose. The
+ * workspace is mounted at the same paths; `--network none` unless the spec says `full`; the
+ * policy's denyWrite paths in the workspace are mounted read-only and its denyRead ones masked.
+ * Variables go by name (`-e NAME`, the value in exec's own environment), never in argv, so `ps`
+ * does not show them. An engine keeps its container when tau is killed: they are labelled
+ * `tau.session=1` for `docker rm -f $(docker ps -aq --filter label=tau.session)`.
+ */
+import { execFile } from 'node:child_process'
+import { statSync } from 'node:fs'
+import { promisify } from 'node:util'
+import type { ContainerHandle, ContainerRuntime, ContainerSpec } from './container.js'
+import { underAny } from './policy.js'
+
+const run = promisify(execFile)
+
+export class DockerCliRuntime implements ContainerRuntime {
+  readonly diesWithParent = false
+  /** @param cli `docker`, `podman`, or a path to either. */
+  constructor(
+    readonly cli: string = 'docker',
+    readonly name: string = cli.endsWith('podman') ? 'podman' : 'docker',
+  ) {}
+
+  /** `run -d` arguments for a spec (exported for tests and `tau doctor`). */
+  createArgs(spec: ContainerSpec): string[] {
+    if (!spec.image) throw new Error(`the ${this.name} runtime needs an image (devcontainer.json "image")`)
+    const args = ['run', '-d', '--init', '--label', 'tau.session=1']
+    if (spec.network !== 'full') args.push('--network', 'none')
+    for (const path of spec.workspace) args.push('-v', `${path}:${path}`)
+    const writable = spec.workspace
+    for (const path of spec.policy?.denyWrite ?? [])
+      if (underAny(path, writable)) args.push('-v', `${path}:${path}:ro`)
+    for (const path of spec.policy?.denyRead ?? []) {
+      if (!underAny(path, writable)) continue
+      let directory = false
+      try {
+        directory = statSync(path).isDirectory()
+      } catch {
+        continue
+      }
+      args.push(...(directory ? ['--tmpfs', `${path}:ro`] : ['-v', `/dev/null:${path}:ro`]))
+    }
+    for (const mount of spec.mounts) {
+      args.push('-v', `${mount.source}:${mount.target}${mount.readonly ? ':ro' : ''}`)
+    }
+    if (spec.user) args.push('-u', spec.user)
+    if (spec.workspaceFolder) args.push('-w', spec.workspaceFolder)
+    args.push(spec.image, 'sleep', 'infinity')
+    return args
+  }
+
+  async create(spec: ContainerSpec): Promise<ContainerHandle> {
+    let id: string
+    try {
+      id = (await run(this.cli, this.createArgs(spec), { timeout: 120_000 })).stdout.trim()
+    } catch (error) {
+      const detail = (error as { stderr?: string }).stderr?.trim() || (error as Error).message
+      throw new Error(`${this.name} could not start a container from '${spec.image}': ${detail}`)
+    }
+    if (!/^[0-9a-f]{12,64}$/i.test(id)) throw new Error(`${this.name} run gave no container id (got '${id}')`)
+    let removed = false
+    return {
+      id,
+      exec: (argv, cwd, env) => ({
+        argv: [
+          this.cli,
+          'exec',
+          '-i',
+          '-w',
+          cwd,
+          ...(spec.user ? ['-u', spec.user] : []),
+          ...Object.keys(env).flatMap((name) => ['-e', name]),
+          id,
+          ...argv,
+        ],
+        env,
+      }),
+      remove: async () => {
+        if (removed) return
+        removed = true
+        await run(this.cli, ['rm', '-f', id], { timeout: 60_000 }).catch(() => {})
+      },
+    }
+  }
+}
