@@ -22,25 +22,16 @@
  * TAU_HOME is a fresh temporary directory; the real home directory is never touched.
  */
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { load, measure as measureCalls, root } from './timing.mjs'
 
 const runs = Number(process.argv[2] ?? process.env.TAU_BENCH_RUNS ?? 5)
-const root = fileURLToPath(new URL('..', import.meta.url))
 const dir = resolve(root, process.argv[3] ?? 'node_modules')
 const concurrency = Number(process.env.TAU_BENCH_CONCURRENCY ?? 24)
 const home = mkdtempSync(join(tmpdir(), 'tau-bench-grep-'))
 process.env.TAU_HOME = home
-
-async function load(relative) {
-  const built = join(root, 'dist', `${relative}.js`)
-  if (existsSync(built)) return { module: await import(built), from: 'dist' }
-  const { createJiti } = await import('jiti')
-  const jiti = createJiti(import.meta.url)
-  return { module: await jiti.import(join(root, `${relative}.ts`)), from: 'sources (jiti)' }
-}
 
 const { module: grepModule, from } = await load('plugins/tools/builtins/grep')
 const { module: sandboxModule } = await load('plugins/sandbox/local')
@@ -92,22 +83,7 @@ function gnuGrep(pattern, extra = []) {
   return result.stdout.split('\n').filter(Boolean).length
 }
 
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
-}
-
-async function measure(fn) {
-  const result = await fn()
-  const times = []
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now()
-    await fn()
-    times.push(performance.now() - start)
-  }
-  return { result, ms: median(times), min: Math.min(...times), max: Math.max(...times) }
-}
+const measure = (fn) => measureCalls(fn, { runs })
 
 // The files a search reads: the same walk Grep does (gitignore, no symlinks, .git skipped).
 let files = 0

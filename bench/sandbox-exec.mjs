@@ -12,25 +12,16 @@
  * Loads dist/ when built (npm run build), else the TypeScript sources through jiti.
  * TAU_HOME is a fresh temporary directory; the real home directory is never touched.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { load, median, percentile, timeOnce } from './timing.mjs'
 
 const runs = Number(process.argv[2] ?? process.env.TAU_BENCH_RUNS ?? 200)
 const warmup = 20
-const root = fileURLToPath(new URL('..', import.meta.url))
 const home = mkdtempSync(join(tmpdir(), 'tau-bench-sandbox-home-'))
 const cwd = mkdtempSync(join(tmpdir(), 'tau-bench-sandbox-'))
 process.env.TAU_HOME = home
-
-async function load(relative) {
-  const built = join(root, 'dist', `${relative}.js`)
-  if (existsSync(built)) return { module: await import(built), from: 'dist' }
-  const { createJiti } = await import('jiti')
-  const jiti = createJiti(import.meta.url)
-  return { module: await jiti.import(join(root, `${relative}.ts`)), from: 'sources (jiti)' }
-}
 
 const { module: local, from } = await load('plugins/sandbox/local')
 const { module: bwrap } = await load('plugins/sandbox/bwrap')
@@ -64,11 +55,7 @@ const commands = [
   ['sh -c true', 'true'],
   ['echo to stdout', 'echo hello'],
 ]
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]
-}
-const p90 = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length * 0.9)]
+const p90 = (values) => percentile(values, 0.9)
 
 console.log(`sandbox exec: ${runs} calls per case after ${warmup} warm-up, from ${from}`)
 console.log(
@@ -83,9 +70,7 @@ for (const [label, command] of commands) {
   const times = new Map(backends.map(([name]) => [name, []]))
   for (let i = 0; i < warmup + runs; i++) {
     for (const [name, env] of backends) {
-      const started = performance.now()
-      const result = await env.exec(command)
-      const ms = performance.now() - started
+      const { result, ms } = await timeOnce(() => env.exec(command))
       if (result.exitCode !== 0) throw new Error(`${name}: ${command} failed: ${result.stderr}`)
       if (i >= warmup) times.get(name).push(ms)
     }
