@@ -2,6 +2,7 @@ import { definePreset } from '../kernel/index.js'
 import acp from '../plugins/acp/index.js'
 import agent from '../plugins/agent/index.js'
 import commandHooks from '../plugins/command-hooks/index.js'
+import durableDbos from '../plugins/durable-dbos/index.js'
 import headless from '../plugins/headless/index.js'
 import mcp from '../plugins/mcp/index.js'
 import memory from '../plugins/memory/index.js'
@@ -33,7 +34,7 @@ import trust from '../plugins/trust/index.js'
  * GGUF models in-process, and the scripted model for demos and tests), the local sandbox, the built-in tools, workspace trust, permissions,
  * MCP servers' tools, the agent loop, memory files (TAU.md, AGENTS.md, CLAUDE.md) and Agent
  * Skills, session transcripts with resume (in PostgreSQL when a database is configured), command hooks, plan mode's ExitPlanMode, subagents (the Task tool), workflows (`tau workflow`), slash
- * commands, OpenTelemetry traces (when an OTLP endpoint is set), the interactive terminal, the headless frontend (`tau start -p`), and `tau acp` for editors.
+ * commands, OpenTelemetry traces (when an OTLP endpoint is set), the interactive terminal, the headless frontend (`tau start -p`), `tau acp` for editors, and durable runs on DBOS (`tau worker`, `tau submit`, `tau runs`; when a database is configured).
  */
 export default definePreset({
   name: 'coding',
@@ -68,5 +69,6 @@ export default definePreset({
     serve,
     scaffold,
     telemetry,
+    durableDbos,
   ],
 })

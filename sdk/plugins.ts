@@ -7,6 +7,7 @@ import type { TauPlugin } from '../kernel/index.js'
 import acp from '../plugins/acp/index.js'
 import agent from '../plugins/agent/index.js'
 import commandHooks from '../plugins/command-hooks/index.js'
+import durableDbos from '../plugins/durable-dbos/index.js'
 import headless from '../plugins/headless/index.js'
 import mcp from '../plugins/mcp/index.js'
 import memory from '../plugins/memory/index.js'
@@ -37,6 +38,7 @@ export {
   acp,
   agent,
   commandHooks,
+  durableDbos,
   headless,
   mcp,
   memory,
@@ -69,6 +71,7 @@ export const builtinPlugins: Readonly<Record<string, TauPlugin>> = Object.freeze
   acp,
   agent,
   'command-hooks': commandHooks,
+  'durable-dbos': durableDbos,
   headless,
   mcp,
   memory,

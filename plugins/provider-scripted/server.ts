@@ -26,6 +26,13 @@ export interface ScriptedServerOptions {
   readonly embed?: (text: string) => number[]
   /** Default 0: any free port. */
   readonly port?: number
+  /** Listen address (default 127.0.0.1; a test's network namespace may give its bridge address). */
+  readonly host?: string
+  /**
+   * A turn computed from each model request instead of the next turn of the script: for many
+   * conversations at once, in any order (each answered from its own messages).
+   */
+  readonly respond?: (request: WireRequest) => ScriptTurn | undefined
 }
 
 export interface ScriptedServer {
@@ -99,8 +106,9 @@ export async function startScriptedServer(options: ScriptedServerOptions): Promi
   const requests: WireRequest[] = []
   const sockets = new Set<Socket>()
   let connectionCount = 0
+  let current: WireRequest | undefined
   const context = {
-    next: () => turns.shift(),
+    next: () => (options.respond && current ? options.respond(current) : turns.shift()),
     models: options.models ?? [
       { name: 'scripted-model', capabilities: ['completion', 'tools'], contextLength: 32_768 },
     ],
@@ -123,6 +131,7 @@ export async function startScriptedServer(options: ScriptedServerOptions): Promi
         rawBody,
       }
       requests.push(request)
+      current = request
       const response = renderer.handle(request, context)
       if (!response) {
         res
@@ -143,11 +152,11 @@ export async function startScriptedServer(options: ScriptedServerOptions): Promi
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve())
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve())
   })
   const { port } = server.address() as AddressInfo
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
     requests,
     connections: () => connectionCount,
     remaining: () => turns.length,

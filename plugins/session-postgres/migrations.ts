@@ -49,6 +49,22 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'durable workers',
+    sql: `
+      -- Workers of the durable engine and their heartbeats: a worker whose heartbeat is older
+      -- than the TTL is dead, and the first live worker to claim its row recovers its runs.
+      CREATE TABLE tau_workers (
+        executor_id text PRIMARY KEY,
+        host text NOT NULL,
+        pid integer NOT NULL,
+        app_version text NOT NULL,
+        started_at timestamptz NOT NULL DEFAULT now(),
+        heartbeat_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ]
 
 /** Applies the steps the database does not have yet; returns the versions applied. */

@@ -1,0 +1,140 @@
+/**
+ * The work of one durable agent run, on whichever worker runs it: start the session, or — when the
+ * log shows the run began elsewhere (a worker died, or handed it back) — resume it from the log and
+ * go on. Tool calls already executed are never executed again: resume() answers them from the log
+ * (a logged result) or as interrupted (an intent without a result), exactly as a local resume.
+ */
+import { TauError } from '../../kernel/index.js'
+import type { AgentEvent, AgentRuntime } from '../agent/index.js'
+import type { SessionService, TranscriptRecord, TranscriptStore } from '../session/index.js'
+import type { RunInput, RunOutput } from './engine.js'
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Waits until the session's lease can be taken (the dead worker's expires, or a dead process on
+ * this host is taken over at once), up to `timeoutMs`, then lets it go again.
+ */
+async function waitForLease(store: TranscriptStore, id: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      const lease = await store.acquire(id)
+      await lease.release()
+      return
+    } catch (error) {
+      if (!(error instanceof TauError && error.code === 'TAU_SESSION_LOCKED') || Date.now() > deadline)
+        throw error
+      await sleep(250)
+    }
+  }
+}
+
+interface RunEndRecord {
+  readonly type: 'run-end'
+  readonly runId: string
+  readonly stopReason: string
+  readonly turns: number
+  readonly error?: { readonly code: string; readonly message: string }
+}
+
+/** The text of the log's last assistant message. */
+function lastAnswer(records: readonly TranscriptRecord[]): string {
+  for (let i = records.length - 1; i >= 0; i--) {
+    const record = records[i]!
+    if (record.type !== 'message' || record.message.role !== 'assistant') continue
+    const content = record.message.content
+    if (typeof content === 'string') return content
+    return content.map((part) => (part.type === 'text' ? part.text : '')).join('')
+  }
+  return ''
+}
+
+export interface RunnerDeps {
+  readonly runtime: AgentRuntime
+  readonly sessions: SessionService
+  /** The worker's project directory (a run without cwd works there). */
+  readonly cwd: string
+  /** How long to wait for a dead writer's lease. */
+  readonly leaseWaitMs: number
+}
+
+export async function runDurably(
+  deps: RunnerDeps,
+  input: RunInput,
+  context: { readonly executor: string; readonly signal: AbortSignal },
+): Promise<RunOutput> {
+  const { runtime, sessions } = deps
+  const store = sessions.store
+  const sessionId = input.runId
+  await waitForLease(store, sessionId, deps.leaseWaitMs)
+  let recovered = false
+  let events: AsyncIterable<AgentEvent>
+  let close: () => Promise<void>
+  if (await store.exists(sessionId)) {
+    recovered = true
+    const { records } = await store.read(sessionId)
+    const ends = records.filter((r): r is TranscriptRecord & RunEndRecord => r.type === 'run-end')
+    const end = ends.at(-1)
+    // The run ended before the step's completion was recorded: its result is in the log.
+    if (end && end.stopReason !== 'aborted') {
+      return {
+        runId: input.runId,
+        sessionId,
+        stopReason: end.stopReason,
+        isError: end.error !== undefined,
+        text: lastAnswer(records),
+        turns: end.turns,
+        executor: context.executor,
+        recovered,
+      }
+    }
+    const plan = await sessions.resume(sessionId)
+    const session = runtime.createSession({ ...plan.options })
+    close = () => session.close('durable run ended')
+    const last = plan.options.conversation.messages.at(-1)
+    if (
+      last?.role === 'assistant' &&
+      !(Array.isArray(last.content) && last.content.some((p) => p.type === 'tool-call'))
+    ) {
+      // Aborted right after the model's last answer: nothing to continue.
+      await close()
+      return {
+        runId: input.runId,
+        sessionId,
+        stopReason: end?.stopReason ?? 'end_turn',
+        isError: false,
+        text: lastAnswer(records),
+        turns: end?.turns ?? 0,
+        executor: context.executor,
+        recovered,
+      }
+    }
+    events = session.continue({ signal: context.signal })
+  } else {
+    const session = runtime.createSession({
+      id: sessionId,
+      cwd: input.cwd ?? deps.cwd,
+      ...(input.model ? { model: input.model } : {}),
+    })
+    close = () => session.close('durable run ended')
+    events = session.run(input.prompt, { signal: context.signal })
+  }
+  try {
+    let result: Extract<AgentEvent, { type: 'result' }> | undefined
+    for await (const event of events) if (event.type === 'result') result = event
+    if (!result) throw new Error(`run ${input.runId} ended without a result`)
+    return {
+      runId: input.runId,
+      sessionId,
+      stopReason: result.stopReason,
+      isError: result.isError,
+      text: result.text,
+      turns: result.turns,
+      executor: context.executor,
+      recovered,
+    }
+  } finally {
+    await close()
+  }
+}

@@ -1,0 +1,272 @@
+/**
+ * Durable runs across hosts, with the real `tau` binary: three hosts made by the test as network
+ * namespaces on one bridge (`ip netns`, veth) — PostgreSQL on one, a `tau worker` on each of the two
+ * others — and 20 runs submitted whose model (a real OpenAI-wire server, answering each run from
+ * its own messages) makes two Bash calls that append to one file. One worker is killed with
+ * SIGKILL in the middle; every run still finishes (on the other worker), and the file shows each
+ * tool call exactly once. Where namespaces cannot be made (not root, no `ip`), the three hosts are
+ * three loopback ports of this one (the same test otherwise; CI runs as root, with namespaces).
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { existsSync, readFileSync } from 'node:fs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { UNSTARTED_CALL_TEXT } from '../../plugins/agent/index.js'
+import { DurableClient, durableConfig } from '../../plugins/durable-dbos/index.js'
+import type { ScriptTurn } from '../../plugins/provider-scripted/index.js'
+import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
+import { type PgCluster, startPostgres } from '../plugins/session-postgres/pg-cluster.js'
+import { cleanEnv, runTau, TAU_BIN, useProjects } from './run-tau.js'
+
+const RUNS = 20
+const tag = randomBytes(3).toString('hex')
+
+interface Hosts {
+  /** Address of the test's own side (the model server listens there). */
+  readonly here: string
+  readonly db: { readonly address: string; readonly netns?: string }
+  readonly workers: ReadonlyArray<{ readonly netns?: string }>
+  teardown(): void
+}
+
+function ip(...args: string[]): void {
+  const result = spawnSync('ip', args, { encoding: 'utf8' })
+  if (result.status !== 0) throw new Error(`ip ${args.join(' ')}: ${result.stderr}`)
+}
+
+/** Three hosts on a bridge, or three ports of loopback where namespaces cannot be made. */
+function makeHosts(): Hosts {
+  const canNetns =
+    process.getuid?.() === 0 &&
+    spawnSync('ip', ['netns', 'add', `tauprobe${tag}`]).status === 0 &&
+    spawnSync('ip', ['netns', 'del', `tauprobe${tag}`]).status === 0
+  if (!canNetns) {
+    return { here: '127.0.0.1', db: { address: '127.0.0.1' }, workers: [{}, {}], teardown() {} }
+  }
+  const bridge = `taubr${tag}`
+  const names = ['db', 'w1', 'w2'].map((n) => `tau${n}${tag}`)
+  const cleanup = () => {
+    for (const ns of names) spawnSync('ip', ['netns', 'del', ns])
+    spawnSync('ip', ['link', 'del', bridge])
+  }
+  try {
+    ip('link', 'add', bridge, 'type', 'bridge')
+    ip('addr', 'add', '10.213.7.1/24', 'dev', bridge)
+    ip('link', 'set', bridge, 'up')
+    names.forEach((ns, i) => {
+      const inside = `tv${i}${tag}`
+      const outside = `tb${i}${tag}`
+      ip('netns', 'add', ns)
+      ip('link', 'add', inside, 'type', 'veth', 'peer', 'name', outside)
+      ip('link', 'set', outside, 'master', bridge)
+      ip('link', 'set', outside, 'up')
+      ip('link', 'set', inside, 'netns', ns)
+      ip('-n', ns, 'addr', 'add', `10.213.7.${i + 2}/24`, 'dev', inside)
+      ip('-n', ns, 'link', 'set', inside, 'up')
+      ip('-n', ns, 'link', 'set', 'lo', 'up')
+    })
+  } catch (error) {
+    cleanup()
+    throw error
+  }
+  return {
+    here: '10.213.7.1',
+    db: { address: '10.213.7.2', netns: names[0]! },
+    workers: [{ netns: names[1]! }, { netns: names[2]! }],
+    teardown: cleanup,
+  }
+}
+
+/** The model: each run's prompt is `job N`; it appends N-a, then N-b, to the file, then answers. */
+function respond(logFile: string) {
+  return (request: { body?: unknown }): ScriptTurn | undefined => {
+    const body = request.body as { messages?: Array<{ role: string; content?: unknown }> } | undefined
+    const messages = body?.messages ?? []
+    const prompt = messages.find((m) => m.role === 'user')
+    const job = /job (\d+)/.exec(
+      typeof prompt?.content === 'string' ? prompt.content : JSON.stringify(prompt?.content),
+    )?.[1]
+    if (!job) return { text: 'no job' }
+    const results = messages
+      .filter((m) => m.role === 'tool')
+      .map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content)))
+    // A call that never ran (the worker died before it) is made again; one that was interrupted
+    // while running may have had its effect, and is not.
+    const done = results.filter((text) => !text.includes(UNSTARTED_CALL_TEXT)).length
+    const steps = ['a', 'b']
+    if (done >= steps.length) return { text: `finished ${job}` }
+    const step = steps[done]!
+    return {
+      toolCalls: [
+        {
+          id: `call_${job}_${step}_${results.length}`,
+          name: 'Bash',
+          // The effect first, then a pause: a kill lands mid-run with some calls done.
+          input: { command: `echo ${job}-${step} >> ${logFile}; sleep 0.3` },
+        },
+      ],
+    }
+  }
+}
+
+const project = useProjects()
+let hosts: Hosts
+let cluster: PgCluster
+let model: ScriptedServer
+const workers: ChildProcess[] = []
+
+beforeAll(async () => {
+  hosts = makeHosts()
+  cluster = await startPostgres({
+    host: hosts.db.address,
+    ...(hosts.db.netns ? { netns: hosts.db.netns } : {}),
+  })
+}, 120_000)
+afterAll(async () => {
+  for (const worker of workers)
+    if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL')
+  await model?.close()
+  await cluster?.stop()
+  hosts?.teardown()
+})
+
+async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs: number,
+  output: () => string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms\n${output()}`)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}
+
+describe('durable runs on two workers', () => {
+  it('20 runs, one worker killed mid-way: all finish on the other, each tool call exactly once', async () => {
+    const p = await project()
+    const logFile = p.path('calls.log')
+    model = await startScriptedServer({
+      format: 'openai',
+      script: [],
+      host: hosts.here,
+      respond: respond(logFile),
+    })
+    const database = cluster.url
+    await p.write({
+      'tau.config.json': JSON.stringify({
+        model: 'openai:scripted-model',
+        permissions: { allow: ['Bash'] },
+        durable: {
+          database,
+          workerConcurrency: 2,
+          workerTtlMs: 3000,
+          pollIntervalMs: 200,
+          applicationVersion: `test-${tag}`,
+        },
+        'session-postgres': { leaseTtlMs: 3000 },
+      }),
+    })
+    const env = cleanEnv(p.tauHome, p.home, {
+      OPENAI_BASE_URL: `${model.url}/v1`,
+      OPENAI_API_KEY: 'test-key',
+    })
+    const outputs: string[] = ['', '']
+    const start = (i: number) => {
+      const netns = hosts.workers[i]!.netns
+      const argv = [...(netns ? ['ip', 'netns', 'exec', netns] : []), process.execPath, TAU_BIN, 'worker']
+      const child = spawn(argv[0]!, argv.slice(1), { cwd: p.dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
+      child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+        outputs[i] += d
+      })
+      child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+        outputs[i] += d
+      })
+      workers.push(child)
+      return child
+    }
+    const output = () => outputs.map((o, i) => `--- worker ${i + 1} ---\n${o}`).join('\n')
+    const [w1] = [start(0), start(1)]
+
+    // One run through the command, the rest through the client (the same enqueue).
+    const submitted = await runTau(['submit', 'job 0'], {
+      cwd: p.dir,
+      tauHome: p.tauHome,
+      home: p.home,
+      env,
+      timeoutMs: 60_000,
+    })
+    expect(submitted.code, `${submitted.stdout}\n${submitted.stderr}\n${output()}`).toBe(0)
+    const first = submitted.stdout.trim()
+    expect(first).toMatch(/^run-[0-9a-f-]{36}$/)
+    const client = new DurableClient({
+      url: database,
+      config: durableConfig.parse({ database }),
+      applicationVersion: `test-${tag}`,
+      logger: { debug() {}, info() {}, warn() {}, error() {} } as never,
+    })
+    const ids = [first]
+    for (let n = 1; n < RUNS; n++) ids.push(await client.submit({ prompt: `job ${n}` }))
+
+    const lines = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').filter(Boolean) : [])
+    // Mid-way: a quarter of the calls made, then worker 1 dies without a word.
+    await waitFor(
+      'a quarter of the tool calls',
+      async () => (lines().length >= RUNS / 2 ? true : undefined),
+      180_000,
+      output,
+    )
+    w1!.kill('SIGKILL')
+
+    const runs = await waitFor(
+      'every run finishing',
+      async () => {
+        const all = await client.list(100)
+        const mine = all.filter((r) => ids.includes(r.runId))
+        return mine.length === RUNS && mine.every((r) => r.status === 'SUCCESS') ? mine : undefined
+      },
+      240_000,
+      output,
+    )
+    await client.close()
+    expect(runs.map((r) => r.output?.text).sort()).toEqual(ids.map((_, n) => `finished ${n}`).sort())
+    // Some runs were taken over from the killed worker, and finished on the other one.
+    expect(runs.some((r) => r.output?.recovered)).toBe(true)
+    // Each tool call exactly once: every job's two lines, none twice.
+    const seen = lines()
+    expect([...seen].sort()).toEqual(ids.flatMap((_, n) => [`${n}-a`, `${n}-b`]).sort())
+
+    const show = await runTau(['runs', 'show', first], {
+      cwd: p.dir,
+      tauHome: p.tauHome,
+      home: p.home,
+      env,
+      timeoutMs: 60_000,
+    })
+    expect(show.code, show.stderr).toBe(0)
+    expect(JSON.parse(show.stdout)).toMatchObject({
+      runId: first,
+      status: 'SUCCESS',
+      output: { text: 'finished 0' },
+    })
+  }, 600_000)
+})
+
+describe('durable commands without a database', () => {
+  it('tau submit says what to set, without a stack trace', async () => {
+    const p = await project()
+    const result = await runTau(['submit', 'job x'], {
+      cwd: p.dir,
+      tauHome: p.tauHome,
+      home: p.home,
+      timeoutMs: 60_000,
+    })
+    expect(result.code).not.toBe(0)
+    expect(result.stderr).toContain('TAU_DURABLE_NOT_CONFIGURED')
+    expect(result.stderr).toContain('TAU_DATABASE_URL')
+    expect(result.stderr).not.toMatch(/^\s+at /m)
+  })
+})
