@@ -118,13 +118,14 @@ async function migrateDbos(dbos: DbosModule['DBOS'], url: string, logger: Logger
       }
       // DBOS.migrate logs through console.log (stdout is protocol: `tau submit` prints the run id
       // there); for its duration, console's lines go to tau's logger instead.
-      const saved = { log: console.log, info: console.info, debug: console.debug, warn: console.warn }
+      const out = globalThis.console
+      const saved = { log: out.log, info: out.info, debug: out.debug, warn: out.warn }
       const toLogger = (...parts: unknown[]) => logger.debug(`dbos: ${parts.map(String).join(' ')}`)
-      Object.assign(console, { log: toLogger, info: toLogger, debug: toLogger, warn: toLogger })
+      Object.assign(out, { log: toLogger, info: toLogger, debug: toLogger, warn: toLogger })
       try {
         await dbos.migrate(url)
       } finally {
-        Object.assign(console, saved)
+        Object.assign(out, saved)
         await client.query(`SELECT pg_advisory_unlock(hashtext('tau_dbos_migrate'))`)
       }
     } finally {

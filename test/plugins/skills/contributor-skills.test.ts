@@ -16,7 +16,7 @@ const DEV = join(REPO, '.claude', 'skills')
  * Plugins landed by work still under way in this session (serve and ACP, durable runs): their
  * contributor skills come with that work. Remove a name once its skill is in.
  */
-const PENDING = new Set(['acp', 'serve', 'session-postgres'])
+const PENDING = new Set(['acp', 'serve'])
 const TOP_DIRS = ['plugins', 'test', 'bench', 'docs', 'kernel', 'scripts', 'presets', 'sdk', 'skills', 'bin']
 
 const plugins = readdirSync(join(REPO, 'plugins')).filter((name) =>
