@@ -65,8 +65,9 @@ describe('tau serve with a local model', () => {
       expect(result.data).toMatchObject({ text: 'The notes say: hello from tau.', isError: false, turns: 2 })
       const read = stream.events.find((e) => e.event === 'agent' && typeOf(e) === 'tool-end')
       expect(read?.data).toMatchObject({ name: 'Read', result: { content: [{ type: 'text' }] } })
-      expect(JSON.stringify(read?.data.result)).toContain('hello from tau')
-      expect((read?.data.result as { isError?: boolean }).isError).not.toBe(true)
+      const readResult = read?.data.result as { isError?: boolean } | undefined
+      expect(JSON.stringify(readResult)).toContain('hello from tau')
+      expect(readResult?.isError).not.toBe(true)
     }
     expect(serving.proc.output()).not.toMatch(STACK_LINE)
   }, 240_000)
