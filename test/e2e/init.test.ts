@@ -194,9 +194,8 @@ describe('tau init', () => {
       // read tools and Write/Edit: no shell, no web.
       const chats = model.requests.filter((r) => (r.body as { messages?: unknown }).messages !== undefined)
       expect(JSON.stringify(chats[0]?.body)).toContain('Write TAU.md for this project')
-      const offered = ((chats[0]?.body as { tools?: Array<{ function: { name: string } }> }).tools ?? [])
-        .map((tool) => tool.function.name)
-        .sort()
+      const firstBody = chats[0]?.body as { tools?: Array<{ function: { name: string } }> } | undefined
+      const offered = (firstBody?.tools ?? []).map((tool) => tool.function.name).sort()
       expect(offered).toEqual(['Edit', 'Glob', 'Grep', 'LS', 'Read', 'Write'])
       expect(JSON.stringify(chats[1]?.body)).toContain('- test: `npm test`')
       expect(chats).toHaveLength(4)
