@@ -314,15 +314,29 @@ function parseCommonFlags(argv: readonly string[]): CommonFlags {
   return flags
 }
 
+/**
+ * The command word: the first positional, unless an option that is not a common flag comes before
+ * it. Such an option is the default command's (`tau -p hi` is `tau start -p hi`, as `claude -p hi`
+ * is Claude Code's), and what follows it is that option's value or the frontend's arguments.
+ */
 function firstPositional(argv: readonly string[]): string | undefined {
-  const { positionals } = parseArgs({
+  const { tokens } = parseArgs({
     args: [...argv],
     options: COMMON_FLAGS,
     strict: false,
     allowPositionals: true,
+    tokens: true,
   })
-  return positionals[0]
+  for (const token of tokens) {
+    if (token.kind === 'positional') return token.value
+    if (token.kind === 'option-terminator') return argv[token.index + 1]
+    if (!Object.hasOwn(COMMON_FLAGS, token.name) && !ROOT_FLAGS.has(token.name)) return undefined
+  }
+  return undefined
 }
+
+/** What the root command itself takes besides the common flags. */
+const ROOT_FLAGS = new Set(['h', 'help', 'v', 'version'])
 
 type RunPluginCommand = (
   command: CliCommand,

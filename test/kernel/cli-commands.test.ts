@@ -94,6 +94,15 @@ describe('plugin commands', () => {
     expect(result.err).not.toMatch(/^\s+at /m)
   })
 
+  it("an option before any command word is the default command's: tau -p hi is tau start -p hi", async () => {
+    const result = await cli('-p', 'hi')
+    expect(result.err).not.toContain('unknown command')
+    // The preset here has no frontend: start says so, having taken -p hi as its own arguments.
+    expect(result.err).toContain('frontend')
+    const word = await cli('--debug', 'gret', 'x')
+    expect(word.err).toContain("unknown command 'tau gret'")
+  })
+
   it('root help lists plugin commands', async () => {
     const result = await cli('--help')
     expect(result.code).toBe(0)
