@@ -77,6 +77,11 @@ export class ClientEnvironment implements Environment {
   stat(path: string): Promise<FileStat> {
     return this.base.stat(path)
   }
+  /** Passed on, so that searches reading the host's disk directly keep the policy's denyRead. */
+  get readDenied(): ((realPath: string) => boolean) | undefined {
+    const denied = this.base.readDenied
+    return denied ? (realPath) => denied.call(this.base, realPath) : undefined
+  }
   readdir(path: string) {
     return this.base.readdir(path)
   }

@@ -200,9 +200,11 @@ async function ancestorRules(
 export async function* walkFiles(options: WalkOptions): AsyncGenerator<string> {
   const { env, root } = options
   // Files on the host at the same paths: read the disk directly (fast), and apply the
-  // environment's own denyRead here, since the direct reads go round env.readFile's check.
-  const local = env.capabilities.filesOnHost
+  // environment's own denyRead here, since the direct reads go round env.readFile's check. An
+  // environment that cannot say what it denies (a wrapper that does not pass readDenied on) is
+  // read through its own methods instead: fail closed.
   const policyDenied = env.readDenied?.bind(env)
+  const local = env.capabilities.filesOnHost && policyDenied !== undefined
   const denied =
     policyDenied && options.denied
       ? (path: string) => policyDenied(path) || options.denied!(path)

@@ -100,6 +100,15 @@ describe('ClientEnvironment', () => {
     expect(asked).toEqual([])
   })
 
+  it("passes the policy's denyRead on, so searches on the host's disk keep it", async () => {
+    await writeFile(join(dir, 'secret.txt'), 'hidden')
+    await writeFile(join(dir, 'open.txt'), 'shown')
+    const env = new ClientEnvironment(local(policy({ denyRead: ['secret.txt'] })), recorder().client)
+    expect(env.capabilities.filesOnHost).toBe(true)
+    expect(env.readDenied?.(join(dir, 'secret.txt'))).toBe(true)
+    expect(env.readDenied?.(join(dir, 'open.txt'))).toBe(false)
+  })
+
   it('writes text to the editor (its folder made first) and leaves the disk alone', async () => {
     const { asked, buffers, client } = recorder()
     const env = new ClientEnvironment(local(), client)

@@ -282,6 +282,31 @@ describe('Grep', () => {
     }
   })
 
+  it('reads through the environment when it has files on the host but cannot say what it denies (a wrapper)', async () => {
+    const policy = {
+      filesystem: { allowWrite: [], denyWrite: [], denyRead: ['vault'] },
+      network: { mode: 'none' as const, allowedDomains: [], deniedDomains: [] },
+    }
+    const wrapped = await createHarness({
+      env: (dir) => {
+        mkdirSync(join(dir, 'vault'))
+        const inner = new LocalEnvironment({ cwd: dir, policy })
+        // A wrapper that keeps filesOnHost but does not pass readDenied on.
+        return { ...delegatingEnvironment(inner), capabilities: inner.capabilities }
+      },
+    })
+    try {
+      expect(wrapped.env.capabilities.filesOnHost).toBe(true)
+      expect(wrapped.env.readDenied).toBeUndefined()
+      await writeFile(join(wrapped.dir, 'vault', 'key.txt'), 'needle=hidden\n')
+      await writeFile(join(wrapped.dir, 'a.txt'), 'needle=visible\n')
+      const result = await wrapped.run(grepTool, { pattern: 'needle', output_mode: 'content' })
+      expect(result.text).toBe('a.txt:1:needle=visible')
+    } finally {
+      await wrapped.cleanup()
+    }
+  })
+
   it('stops when the turn is aborted', async () => {
     const controller = new AbortController()
     controller.abort()
