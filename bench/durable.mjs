@@ -99,12 +99,23 @@ const env = {
   OPENAI_BASE_URL: `${model.url}/v1`,
   OPENAI_API_KEY: 'bench',
 }
-const tau = (args) => {
-  const t = performance.now()
-  const r = spawnSync(process.execPath, [TAU, ...args], { cwd: dir, env, encoding: 'utf8' })
-  if (r.status !== 0) throw new Error(`tau ${args.join(' ')}: ${r.stderr}`)
-  return performance.now() - t
-}
+// Asynchronous: the model server answers from this process, so the command must not block it.
+const tau = (args) =>
+  new Promise((resolve, reject) => {
+    const t = performance.now()
+    const child = spawn(process.execPath, [TAU, ...args], {
+      cwd: dir,
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+    let err = ''
+    child.stderr.on('data', (d) => {
+      err += d
+    })
+    child.on('exit', (code) =>
+      code === 0 ? resolve(performance.now() - t) : reject(new Error(`tau ${args.join(' ')}: ${err}`)),
+    )
+  })
 const workers = []
 const startWorker = () => {
   const w = spawn(process.execPath, [TAU, 'worker'], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] })
@@ -127,12 +138,14 @@ async function throughput(label) {
 }
 try {
   await startWorker()
-  tau(['submit', '--wait', 'warm up'])
+  await tau(['submit', '--wait', 'warm up'])
   const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]
-  const local = median([0, 1, 2].map(() => tau(['start', '-p', 'hello'])))
-  const durable = median([0, 1, 2].map(() => tau(['submit', '--wait', 'hello'])))
+  const local = []
+  const durable = []
+  for (let i = 0; i < 3; i++) local.push(await tau(['start', '-p', 'hello']))
+  for (let i = 0; i < 3; i++) durable.push(await tau(['submit', '--wait', 'hello']))
   console.log(
-    `one-turn run, wall time with the command's start: in-process ${local.toFixed(0)} ms, durable ${durable.toFixed(0)} ms (overhead ${(durable - local).toFixed(0)} ms)`,
+    `one-turn run, wall time with the command's start: in-process ${median(local).toFixed(0)} ms, durable ${median(durable).toFixed(0)} ms (overhead ${(median(durable) - median(local)).toFixed(0)} ms)`,
   )
   await throughput('1 worker')
   await startWorker()
