@@ -140,13 +140,13 @@ describe('agent limits', () => {
     const h = await harness({
       tools: [waiter(seen)],
       decide: allowAll,
-      config: { agent: { timeoutMs: 150 } },
+      // Long enough for the tool to start on a busy machine; the tool then waits until aborted.
+      config: { agent: { timeoutMs: 1_000 } },
       turns: [{ toolCalls: [{ id: 'w1', name: 'Wait', input: {} }] }, { text: 'never' }],
     })
     const session = h.session()
-    const started = performance.now()
+    // The tool waits until it is aborted: the run ends only because the limit aborted it.
     const events = await h.run(session, 'wait')
-    expect(performance.now() - started).toBeLessThan(2_000)
     expect(seen).toEqual({ started: 1, aborted: 1 })
     expect(resultOf(events)).toMatchObject({
       stopReason: 'timeout',
@@ -177,18 +177,13 @@ describe('agent limits', () => {
     const session = h.session()
     const controller = new AbortController()
     const events = []
-    let abortedAt = 0
     for await (const event of session.run('wait', { signal: controller.signal })) {
       events.push(event)
       if (event.type === 'tool-start' && event.id === 'w1') {
-        setTimeout(() => {
-          abortedAt = performance.now()
-          controller.abort()
-        }, 20)
+        setTimeout(() => controller.abort(), 20)
       }
     }
-    // The tool ignores its signal, yet the run ended at once.
-    expect(performance.now() - abortedAt).toBeLessThan(500)
+    // The tool ignores its signal and never returns, yet the run ended.
     expect(seen).toEqual({ started: 1, aborted: 1 })
     expect(resultOf(events)).toMatchObject({
       stopReason: 'aborted',

@@ -165,8 +165,8 @@ describe('LocalEnvironment.exec', () => {
       },
     })
     const result = await run
+    // (The tree sleeps far longer than the test may run: the run returning at all is the abort.)
     expect(result).toMatchObject({ aborted: true, timedOut: false, exitCode: null })
-    expect(result.durationMs).toBeLessThan(10_000)
     expect(pids).toHaveLength(2)
     for (const pid of pids) expect(alive(pid), `pid ${pid} still alive`).toBe(false)
   })
@@ -190,7 +190,8 @@ describe('LocalEnvironment.exec', () => {
     const result = await env.exec('sleep 30 & echo $!; echo started')
     expect(result).toMatchObject({ exitCode: 0, timedOut: false })
     expect(result.stdout).toContain('started\n')
-    expect(result.durationMs).toBeLessThan(10_000)
+    // The background sleep outlives the test's time limit: returning at all means exec did not wait.
+    for (const pid of pidsOf(result.stdout)) expect(alive(pid)).toBe(true)
     for (const pid of pidsOf(result.stdout)) process.kill(pid, 'SIGKILL')
   })
 

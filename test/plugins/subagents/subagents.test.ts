@@ -594,18 +594,17 @@ describe('agent files', () => {
 
 describe('abort and parallel Task calls', () => {
   it("aborting the parent's run aborts the child at once", async () => {
-    const h = await setup({ turns: [task('t', 'reader'), { text: 'never', firstByteDelayMs: 10_000 }] })
+    const h = await setup({ turns: [task('t', 'reader'), { text: 'never', firstByteDelayMs: 120_000 }] })
     const stops: SubagentStop[] = []
     h.kernel.hooksOf(subagentHooksRef).subagentStop.tapPromise(async (c) => void stops.push(c))
     const controller = new AbortController()
-    const started = Date.now()
     const events: AgentEvent[] = []
+    // The child's model answers after two minutes, past the test's limit: the run ends only by the abort.
     for await (const event of h.session().run('go', { signal: controller.signal })) {
       events.push(event)
       if (event.type === 'user-prompt' && event.parentToolCallId === 't') controller.abort()
     }
     expect(resultOf(events).stopReason).toBe('aborted')
-    expect(Date.now() - started).toBeLessThan(5000)
     // The aborted child's last events (its result) stay out of the parent's stream after the call ended.
     const end = events.findIndex((e) => e.type === 'tool-end' && e.id === 't')
     expect(end).toBeGreaterThan(0)
