@@ -13,10 +13,10 @@ import { REPO } from './skill-references.js'
 
 const DEV = join(REPO, '.claude', 'skills')
 /**
- * Plugins landed by work still under way in this session (serve and ACP, durable runs): their
- * contributor skills come with that work. Remove a name once its skill is in.
+ * Plugins landed by work still under way, whose contributor skills come with that work (none
+ * now). Remove a name once its skill is in.
  */
-const PENDING = new Set(['acp', 'serve'])
+const PENDING = new Set<string>([])
 const TOP_DIRS = ['plugins', 'test', 'bench', 'docs', 'kernel', 'scripts', 'presets', 'sdk', 'skills', 'bin']
 
 const plugins = readdirSync(join(REPO, 'plugins')).filter((name) =>
