@@ -83,7 +83,7 @@ describe('reference docs', () => {
 
   it('docs/plugins.md shows the example plugin and its test exactly as they are in docs/examples', () => {
     const text = read('plugins.md')
-    const blocks = [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1])
+    const blocks = [...text.matchAll(/```ts[^\n]*\n([\s\S]*?)```/g)].map((m) => m[1])
     expect(blocks).toContain(read('examples/audit-log/index.ts'))
     expect(blocks).toContain(read('examples/audit-log/audit-log.test.ts'))
   })
