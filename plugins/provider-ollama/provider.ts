@@ -102,7 +102,8 @@ export function capabilitiesFrom(show: ShowResponse, numCtx: number | undefined)
 }
 
 function describeError(error: unknown): string {
-  if (isProviderError(error)) return `${error.message} (${error.hint})`
+  // One line for a doctor check: the summary (message carries the cause on lines of its own).
+  if (isProviderError(error)) return `${error.summary} (${error.hint})`
   return error instanceof Error ? error.message : String(error)
 }
 

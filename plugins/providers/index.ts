@@ -4,7 +4,13 @@
  * provider-anthropic, provider-scripted) depend on it and register themselves.
  */
 import { z } from 'zod'
-import { cliCommandsRef, definePlugin, defineService, type ModelCapabilities } from '../../kernel/index.js'
+import {
+  cliCommandsRef,
+  definePlugin,
+  defineService,
+  isTauError,
+  type ModelCapabilities,
+} from '../../kernel/index.js'
 import { sandboxChecks } from '../sandbox/index.js'
 import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from './http.js'
 import { checkModel } from './model-ref.js'
@@ -170,7 +176,16 @@ export default definePlugin({
               : [{ name: 'configured', ok: true, detail: 'no checks for this provider' }]
           } catch (error) {
             checks = [
-              { name: 'check', ok: false, detail: error instanceof Error ? error.message : String(error) },
+              {
+                name: 'check',
+                ok: false,
+                // One line: a TauError's message carries its details on lines of their own.
+                detail: isTauError(error)
+                  ? error.summary
+                  : error instanceof Error
+                    ? error.message
+                    : String(error),
+              },
             ]
           }
           results.push({ provider: provider.name, skipped: false, checks })
