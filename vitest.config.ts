@@ -24,8 +24,10 @@ export default defineConfig({
     include: ['test/**/*.test.ts', 'docs/examples/**/*.test.ts'],
     reporters: ['default', './test/summary-reporter.ts'],
     globalSetup: ['./test/global-setup.ts'],
-    testTimeout: 20_000,
-    hookTimeout: 20_000,
+    // Limits that only catch a hang: the end-to-end files run many real tau processes at once on
+    // CI's two cores, where a test that takes 3 s alone can take 20 s; no test waits on them.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
     // Tests never touch the real home directory.
     // Tests build throwaway projects of their own and trust them (TAU_TRUST=1, as CI would); the
     // trust tests unset it to see what an untrusted workspace leaves out.

@@ -101,7 +101,7 @@ export function spawnTau(args: readonly string[], options: RunOptions): TauProce
   const timer = setTimeout(() => {
     timedOut = true
     child.kill('SIGKILL')
-  }, options.timeoutMs ?? 15_000)
+  }, options.timeoutMs ?? 45_000)
   const result = new Promise<TauResult>((resolve, reject) => {
     child.on('error', (error) => {
       clearTimeout(timer)
@@ -128,7 +128,7 @@ export function runTau(args: readonly string[], options: RunOptions): Promise<Ta
 }
 
 /** Waits until `file` exists; fails at once if the process exits first. */
-export async function waitForFile(file: string, proc: TauProcess, timeoutMs = 10_000): Promise<void> {
+export async function waitForFile(file: string, proc: TauProcess, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!existsSync(file)) {
     if (proc.exited) {
