@@ -45,7 +45,7 @@ export interface RunOptions {
   home: string
   /** Extra environment variables, on top of PATH, TAU_HOME, HOME and NO_COLOR. */
   env?: Record<string, string>
-  /** Kill the process (SIGKILL) after this long; default 15 s. */
+  /** Kill the process (SIGKILL) after this long; default 45 s (a limit for hangs only). */
   timeoutMs?: number
   /** Written to tau's stdin, which is then closed (default: no stdin at all). */
   stdin?: string
