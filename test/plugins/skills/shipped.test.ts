@@ -66,7 +66,13 @@ function skillFiles(): Array<{ root: string; folder: string; text: string }> {
 }
 
 /** Names of the TAU_ form that are environment variables, or the placeholder of the code format. */
-const NOT_ERROR_CODES = new Set(['TAU_HOME', 'TAU_PROJECT_DIR', 'TAU_TRUST', 'TAU_DATABASE_URL', 'TAU_AREA_WHAT'])
+const NOT_ERROR_CODES = new Set([
+  'TAU_HOME',
+  'TAU_PROJECT_DIR',
+  'TAU_TRUST',
+  'TAU_DATABASE_URL',
+  'TAU_AREA_WHAT',
+])
 
 let facts: CodeFacts
 beforeAll(async () => {
