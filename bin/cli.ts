@@ -18,11 +18,11 @@ for (const stream of [process.stdout, process.stderr]) {
   })
 }
 
-const [{ runCli }, { builtinPresets, DEFAULT_PRESET }, { setPackageModules }] = await Promise.all([
-  import('../kernel/cli/main.js'),
-  import('../presets/index.js'),
-  import('../kernel/index.js'),
-])
+// One after the other, the kernel first: run from source, jiti evaluates these as CommonJS, and
+// three imports in flight at once entered the kernel's modules mid-cycle (a TDZ error now and then).
+const { setPackageModules } = await import('../kernel/index.js')
+const { runCli } = await import('../kernel/cli/main.js')
+const { builtinPresets, DEFAULT_PRESET } = await import('../presets/index.js')
 
 // A config's `import ... from 'tau-agent'` (or 'tau') gets this running tau, loaded on first use.
 // Run from source (`node --import jiti/register bin/tau.ts`), jiti evaluates the package entries
