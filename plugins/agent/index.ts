@@ -12,6 +12,7 @@ import agentPlugin from './plugin.js'
 
 export { type AgentConfig, agentConfig } from './config.js'
 export { AGENT_ERRORS } from './errors.js'
+export { EventChannel } from './event-channel.js'
 export type { AgentEvent, AgentEventType, StopReason, Todo } from './events.js'
 export * from './hooks.js'
 export {

@@ -9,9 +9,9 @@ import { randomUUID } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join, relative } from 'node:path'
 import { addUsage, isTauError, type Logger, TauError, type Usage } from '../../kernel/index.js'
+import { EventChannel } from '../agent/index.js'
 import { Semaphore } from '../subagents/index.js'
 import { ORCHESTRATE_ERRORS } from './errors.js'
-import { EventQueue } from './event-queue.js'
 import type { OrchestrateHooks } from './hooks.js'
 import type { Hub } from './hub.js'
 import type { WorkflowLog, WorkflowRecord, WorkflowStore } from './log.js'
@@ -138,7 +138,7 @@ export class WorkflowEngine {
     resumed: boolean,
     options: StartOptions,
   ): WorkflowRun {
-    const queue = new EventQueue<WorkflowEvent>()
+    const queue = new EventChannel<WorkflowEvent>()
     const checkpoints = checkpointsOf(records)
     const runner = this.deps.runnerFactory()?.(log, checkpoints) ?? new CheckpointRunner(log, checkpoints)
     const execution = new Execution(this.deps, workflow, log, runner, queue, options.signal)
@@ -177,7 +177,7 @@ class Execution {
     private readonly workflow: Workflow,
     private readonly workflowLog: WorkflowLog,
     private readonly runner: StepRunner,
-    private readonly queue: EventQueue<WorkflowEvent>,
+    private readonly queue: EventChannel<WorkflowEvent>,
     signal: AbortSignal | undefined,
   ) {
     this.signal = signal ? AbortSignal.any([signal, this.timeout.signal]) : this.timeout.signal
