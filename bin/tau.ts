@@ -25,9 +25,10 @@ const version =
 if (version !== undefined) process.stdout.write(`${version}\n`)
 else await import('./cli.js')
 
-/** The version in tau's package.json, two levels up from dist/bin/ or one from bin/ (source). */
+/** The version in tau's package.json, one level up from bin/ (source) or two from dist/bin/. */
 function packageVersion(): string | undefined {
-  for (const up of ['../../package.json', '../package.json']) {
+  // The nearer first: from source, two levels up is outside the repository.
+  for (const up of ['../package.json', '../../package.json']) {
     try {
       const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as {
         bin?: { tau?: string }
