@@ -1,7 +1,9 @@
 /**
  * Traces over OTLP/HTTP from the real binary: `tau start -p` with OTEL_EXPORTER_OTLP_ENDPOINT set
  * sends its spans to a loopback receiver (a plain HTTP server reading the OTLP JSON body), and
- * with no endpoint it sends nothing and loads no SDK.
+ * with no endpoint it sends nothing and loads no SDK. `tau workflow run` sends one trace of the
+ * workflow (invoke_workflow, its agent step's invoke_agent, that run's chat and execute_tool
+ * spans), with prompts and answers only when content capture is turned on.
  */
 import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -14,6 +16,8 @@ interface OtlpSpan {
   spanId: string
   parentSpanId?: string
   attributes: Array<{ key: string; value: { stringValue?: string; intValue?: string | number } }>
+  /** 1 internal, 3 client (OTLP's SpanKind numbering: the span's own kind plus one). */
+  kind?: number
 }
 
 const received: Array<{ path: string; contentType: string; body: unknown }> = []
@@ -98,5 +102,99 @@ describe('telemetry over OTLP/HTTP', () => {
     const result = await p.run(['start', '-p', 'what do the notes say?'])
     expect(result.code, result.stderr).toBe(0)
     expect(received.length).toBe(before)
+  })
+})
+
+const WORKFLOW_CONFIG = `export default {
+  model: 'scripted:traced',
+  providers: { scripted: { turns: [
+    { toolCalls: [{ id: 'call_wf_read', name: 'Read', input: { file_path: 'notes.txt' } }] },
+    { text: 'The notes say hello.' },
+  ] } },
+  orchestrate: {
+    agents: { reader: { description: 'Reads', prompt: 'You read files.', tools: ['Read'] } },
+  },
+}
+`
+const NOTES_WORKFLOW = `import { z } from 'zod'
+import { agent, chain, defineWorkflow, step } from 'tau'
+
+export default defineWorkflow({
+  name: 'notes',
+  input: z.object({ file: z.string() }),
+  run: chain([
+    agent({ agent: 'reader', name: 'read', prompt: (i: { file: string }) => 'SUMMARISE the file ' + i.file }),
+    step('shout', (text: string) => text.toUpperCase()),
+  ]),
+})
+`
+
+describe('workflow traces over OTLP/HTTP', () => {
+  async function traced(env: Record<string, string> = {}) {
+    const before = received.length
+    const p = await project({
+      'tau.config.ts': WORKFLOW_CONFIG,
+      '.tau/workflows/notes.ts': NOTES_WORKFLOW,
+      'notes.txt': 'hello\n',
+    })
+    const result = await p.run(['workflow', 'run', 'notes', '--input', '{"file":"notes.txt"}'], {
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_SERVICE_NAME: 'tau-workflow-e2e', ...env },
+    })
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout.trim()).toBe('THE NOTES SAY HELLO.')
+    const bodies = received.slice(before)
+    expect(bodies.length).toBeGreaterThan(0)
+    expect(JSON.stringify(bodies[0]!.body)).toContain('tau-workflow-e2e')
+    return spansOf(bodies.map((r) => r.body))
+  }
+
+  it('tau workflow run exports invoke_workflow > invoke_agent > chat and execute_tool, without contents', async () => {
+    const spans = await traced()
+    const workflow = spans.find((s) => s.name === 'invoke_workflow notes')
+    const run = spans.find((s) => s.name === 'invoke_agent reader')
+    const chats = spans.filter((s) => s.name === 'chat traced')
+    const tool = spans.find((s) => s.name === 'execute_tool Read')
+    expect(workflow).toBeDefined()
+    expect(run).toBeDefined()
+    expect(chats).toHaveLength(2)
+    expect(tool).toBeDefined()
+    // One trace: the workflow is the root, the agent step's run its child, the run's calls below it.
+    expect(workflow!.parentSpanId ?? '').toBe('')
+    expect(run!.parentSpanId).toBe(workflow!.spanId)
+    for (const child of [...chats, tool!]) expect(child.parentSpanId).toBe(run!.spanId)
+    for (const span of [run!, ...chats, tool!]) expect(span.traceId).toBe(workflow!.traceId)
+
+    expect(attr(workflow!, 'gen_ai.operation.name')).toBe('invoke_workflow')
+    expect(attr(workflow!, 'gen_ai.agent.name')).toBe('notes')
+    expect(String(attr(workflow!, 'tau.workflow.run_id'))).toMatch(/\S/)
+    expect(attr(run!, 'gen_ai.operation.name')).toBe('invoke_agent')
+    expect(attr(run!, 'gen_ai.agent.name')).toBe('reader')
+    expect(String(attr(run!, 'gen_ai.conversation.id'))).toMatch(/\S/)
+    for (const chat of chats) {
+      expect(attr(chat, 'gen_ai.operation.name')).toBe('chat')
+      expect(attr(chat, 'gen_ai.provider.name')).toBe('scripted')
+      expect(attr(chat, 'gen_ai.request.model')).toBe('traced')
+      expect(chat.kind).toBe(3)
+    }
+    expect(attr(tool!, 'gen_ai.operation.name')).toBe('execute_tool')
+    expect(attr(tool!, 'gen_ai.tool.name')).toBe('Read')
+    expect(attr(tool!, 'gen_ai.tool.call.id')).toBe('call_wf_read')
+    const all = JSON.stringify(spans)
+    expect(all).not.toContain('SUMMARISE the file')
+    expect(all).not.toContain('The notes say hello')
+    expect(all).not.toContain('gen_ai.input.messages')
+  })
+
+  it('with content capture on, the prompt, the tool result and the answer are on the spans', async () => {
+    const spans = await traced({ OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true' })
+    const chats = spans.filter((s) => s.name === 'chat traced')
+    expect(chats).toHaveLength(2)
+    for (const chat of chats)
+      expect(String(attr(chat, 'gen_ai.input.messages'))).toContain('SUMMARISE the file notes.txt')
+    expect(
+      chats.some((chat) => String(attr(chat, 'gen_ai.output.messages')).includes('The notes say hello.')),
+    ).toBe(true)
+    const tool = spans.find((s) => s.name === 'execute_tool Read')
+    expect(String(attr(tool!, 'gen_ai.tool.call.result'))).toContain('hello')
   })
 })
