@@ -26,6 +26,7 @@ import { type Logger, TauError } from '../../kernel/index.js'
 import { createPool, migrate, type PgPool } from '../session-postgres/index.js'
 import type { DurableConfig } from './config.js'
 import { DURABLE_ERRORS } from './errors.js'
+import { checkDatabaseUrl, databaseFailure } from './failures.js'
 
 /** The registered name of the agent-run workflow (what `tau submit` enqueues by name). */
 export const AGENT_RUN_WORKFLOW = 'tauAgentRun'
@@ -151,15 +152,20 @@ export class DurableClient {
 
   private get(): Promise<DbosClientInstance> {
     // The system tables may not exist yet (no worker has started): create them first.
-    this.client ??= loadDbos().then(async ({ DBOS, DBOSClient }) => {
-      await migrateDbos(DBOS, this.options.url, this.options.logger)
-      return DBOSClient.create({
-        systemDatabaseUrl: this.options.url,
-        applicationName: 'tau',
-        logger: dbosLogger(this.options.logger),
-        systemDatabasePoolSize: 3,
+    this.client ??= loadDbos()
+      .then(async ({ DBOS, DBOSClient }) => {
+        checkDatabaseUrl(this.options.url)
+        await migrateDbos(DBOS, this.options.url, this.options.logger)
+        return DBOSClient.create({
+          systemDatabaseUrl: this.options.url,
+          applicationName: 'tau',
+          logger: dbosLogger(this.options.logger),
+          systemDatabasePoolSize: 3,
+        })
       })
-    })
+      .catch((error: unknown) => {
+        throw databaseFailure(this.options.url, error)
+      })
     this.client.catch(() => {
       this.client = undefined
     })
@@ -292,12 +298,18 @@ export async function startWorker(options: EngineOptions, runAgent: RunAgent): P
   const { DBOS } = await loadDbos()
   const { config, logger } = options
   const executorId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`
+  checkDatabaseUrl(options.url)
   const pool: PgPool = await createPool(options.url, {
     max: 2,
     onError: (e) => logger.warn(`PostgreSQL: ${e.message}`),
   })
-  await migrate(pool)
-  await migrateDbos(DBOS, options.url, logger)
+  try {
+    await migrate(pool)
+    await migrateDbos(DBOS, options.url, logger)
+  } catch (error) {
+    await pool.end().catch(() => undefined)
+    throw databaseFailure(options.url, error)
+  }
   const controllers = new Set<AbortController>()
 
   DBOS.setConfig({

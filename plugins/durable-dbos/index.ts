@@ -81,6 +81,16 @@ export default definePlugin({
       client ??= new DurableClient(options())
       return client
     }
+    /** A command's client: made for it, closed after it (a CLI command is one connection's life). */
+    const withClient = async <T>(fn: (c: DurableClient) => Promise<T>): Promise<T> => {
+      const c = clientOf()
+      try {
+        return await fn(c)
+      } finally {
+        await c.close()
+        client = undefined
+      }
+    }
 
     if (url) {
       ctx.provide(durableRunsRef, {
@@ -154,8 +164,7 @@ export default definePlugin({
         { flags: '--wait', description: 'wait for the run to end and print its answer' },
       ],
       async run({ args, options: flags, stdout }) {
-        const c = clientOf()
-        try {
+        return withClient(async (c) => {
           const runId = await c.submit({
             prompt: String(args[0]),
             ...(typeof flags.model === 'string' ? { model: flags.model } : {}),
@@ -168,10 +177,7 @@ export default definePlugin({
             return run.status === 'SUCCESS' && !run.output?.isError ? 0 : 1
           }
           return 0
-        } finally {
-          await c.close()
-          client = undefined
-        }
+        })
       },
     })
 
@@ -180,8 +186,7 @@ export default definePlugin({
       description: 'list the durable runs, newest first (id, status, worker, prompt)',
       options: [{ flags: '--json', description: 'print JSON' }],
       async run({ options: flags, stdout }) {
-        const c = clientOf()
-        try {
+        return withClient(async (c) => {
           const runs = await c.list()
           if (flags.json) print(stdout, JSON.stringify(runs, null, 2))
           else if (runs.length === 0) print(stdout, 'No durable runs yet.')
@@ -192,10 +197,7 @@ export default definePlugin({
                 [r.runId, r.status, r.executor ?? '-', r.prompt.split('\n')[0]!.slice(0, 60)].join('  '),
               )
           return 0
-        } finally {
-          await c.close()
-          client = undefined
-        }
+        })
       },
     })
 
@@ -204,14 +206,10 @@ export default definePlugin({
       description: 'show a durable run: status, worker, steps, answer',
       arguments: [{ name: '<id>' }],
       async run({ args, stdout }) {
-        const c = clientOf()
-        try {
+        return withClient(async (c) => {
           print(stdout, JSON.stringify(await c.show(String(args[0])), null, 2))
           return 0
-        } finally {
-          await c.close()
-          client = undefined
-        }
+        })
       },
     })
 
@@ -220,15 +218,11 @@ export default definePlugin({
       description: 'cancel a durable run (a running one stops at its next step)',
       arguments: [{ name: '<id>' }],
       async run({ args, stdout }) {
-        const c = clientOf()
-        try {
+        return withClient(async (c) => {
           await c.cancel(String(args[0]))
           print(stdout, `cancelled ${String(args[0])}`)
           return 0
-        } finally {
-          await c.close()
-          client = undefined
-        }
+        })
       },
     })
 

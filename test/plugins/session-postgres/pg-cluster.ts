@@ -23,6 +23,8 @@ export interface PgCluster {
   readonly dataDir: string
   /** A new database in the cluster, and its URL. */
   createDatabase(name: string): Promise<string>
+  /** Runs SQL as the superuser `tau` on database `postgres` (psql, ON_ERROR_STOP); its stdout. */
+  sql(command: string): string
   /** Stops the server (fast shutdown) and removes the data directory. */
   stop(): Promise<void>
 }
@@ -145,6 +147,14 @@ export async function startPostgres(options: StartOptions = {}): Promise<PgClust
       log += d.toString()
     })
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    // One of the cluster's client tools (pg_isready, psql), inside the namespace when there is one.
+    const pgTool = (name: string, toolArgs: readonly string[]) =>
+      spawnSync(
+        options.netns ? 'ip' : join(bin, name),
+        [...(options.netns ? ['netns', 'exec', options.netns, join(bin, name)] : []), ...toolArgs],
+        { encoding: 'utf8' },
+      )
+    const target = ['-h', host, '-p', String(port), '-U', 'tau', '-d', 'postgres']
     let up = false
     let gone = false
     void exited.then(() => {
@@ -152,23 +162,7 @@ export async function startPostgres(options: StartOptions = {}): Promise<PgClust
     })
     const deadline = Date.now() + 60_000
     while (!gone && Date.now() < deadline) {
-      const ready = spawnSync(
-        options.netns ? 'ip' : join(bin, 'pg_isready'),
-        [
-          ...(options.netns ? ['netns', 'exec', options.netns, join(bin, 'pg_isready')] : []),
-          '-h',
-          host,
-          '-p',
-          String(port),
-          '-U',
-          'tau',
-          '-d',
-          'postgres',
-          '-t',
-          '2',
-        ],
-        { encoding: 'utf8' },
-      )
+      const ready = pgTool('pg_isready', [...target, '-t', '2'])
       if (ready.status === 0) {
         up = true
         break
@@ -184,27 +178,14 @@ export async function startPostgres(options: StartOptions = {}): Promise<PgClust
         host,
         dataDir,
         async createDatabase(name) {
-          const psql = spawnSync(
-            options.netns ? 'ip' : join(bin, 'psql'),
-            [
-              ...(options.netns ? ['netns', 'exec', options.netns, join(bin, 'psql')] : []),
-              '-h',
-              host,
-              '-p',
-              String(port),
-              '-U',
-              'tau',
-              '-d',
-              'postgres',
-              '-v',
-              'ON_ERROR_STOP=1',
-              '-c',
-              `CREATE DATABASE "${name}"`,
-            ],
-            { encoding: 'utf8' },
-          )
+          const psql = pgTool('psql', [...target, '-v', 'ON_ERROR_STOP=1', '-c', `CREATE DATABASE "${name}"`])
           if (psql.status !== 0) throw new Error(`CREATE DATABASE ${name} failed: ${psql.stderr}`)
           return `postgres://tau@${host}:${port}/${name}`
+        },
+        sql(command) {
+          const psql = pgTool('psql', [...target, '-v', 'ON_ERROR_STOP=1', '-At', '-c', command])
+          if (psql.status !== 0) throw new Error(`psql failed: ${psql.stderr}`)
+          return psql.stdout
         },
         async stop() {
           if (stopped) return
