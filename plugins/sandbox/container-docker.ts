@@ -4,16 +4,28 @@
  * workspace is mounted at the same paths; `--network none` unless the spec says `full`; the
  * policy's denyWrite paths in the workspace are mounted read-only and its denyRead ones masked.
  * Variables go by name (`-e NAME`, the value in exec's own environment), never in argv, so `ps`
- * does not show them. An engine keeps its container when tau is killed: they are labelled
- * `tau.session=1` for `docker rm -f $(docker ps -aq --filter label=tau.session)`.
+ * does not show them. An engine keeps its container when tau is killed (`kill -9`: no dispose
+ * runs), so each is labelled `tau.session=1`, `tau.pid=PID` and `tau.host=HOSTNAME`; before its
+ * first container a runtime removes those of this host whose tau process is gone.
  */
 import { execFile } from 'node:child_process'
 import { statSync } from 'node:fs'
+import { hostname } from 'node:os'
 import { promisify } from 'node:util'
 import type { ContainerHandle, ContainerRuntime, ContainerSpec } from './container.js'
 import { underAny } from './policy.js'
 
 const run = promisify(execFile)
+
+/** Whether a process with this pid exists (EPERM: it does, another user's). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
 
 export class DockerCliRuntime implements ContainerRuntime {
   readonly diesWithParent = false
@@ -23,10 +35,61 @@ export class DockerCliRuntime implements ContainerRuntime {
     readonly name: string = cli.endsWith('podman') ? 'podman' : 'docker',
   ) {}
 
+  private leftovers: Promise<string[]> | undefined
+
+  /**
+   * Removes the containers a killed tau left on this host: labelled `tau.session`, made on this
+   * host, their `tau.pid` no longer running. Best effort (an engine that cannot list them is
+   * not a reason to refuse the session); returns the ids removed.
+   */
+  removeLeftovers(): Promise<string[]> {
+    this.leftovers ??= this.findLeftovers().then(async (ids) => {
+      if (ids.length > 0) await run(this.cli, ['rm', '-f', ...ids], { timeout: 60_000 }).catch(() => {})
+      return ids
+    })
+    return this.leftovers
+  }
+
+  private async findLeftovers(): Promise<string[]> {
+    // docker's ps has a Label method; podman's Labels is a map.
+    const label = (name: string) =>
+      this.name === 'podman' ? `{{index .Labels "${name}"}}` : `{{.Label "${name}"}}`
+    let listing: string
+    try {
+      listing = (
+        await run(
+          this.cli,
+          [
+            'ps',
+            '-a',
+            '--filter',
+            'label=tau.session=1',
+            '--format',
+            `{{.ID}} ${label('tau.pid')} ${label('tau.host')}`,
+          ],
+          { timeout: 60_000 },
+        )
+      ).stdout
+    } catch {
+      return []
+    }
+    const host = hostname()
+    const ids: string[] = []
+    for (const line of listing.split('\n')) {
+      const [id, pid, owner] = line.trim().split(/\s+/)
+      if (!id || !/^[0-9a-f]{12,64}$/i.test(id) || owner !== host) continue
+      const owning = Number(pid)
+      if (Number.isInteger(owning) && owning > 0 && owning !== process.pid && !processAlive(owning))
+        ids.push(id)
+    }
+    return ids
+  }
+
   /** `run -d` arguments for a spec (exported for tests and `tau doctor`). */
   createArgs(spec: ContainerSpec): string[] {
     if (!spec.image) throw new Error(`the ${this.name} runtime needs an image (devcontainer.json "image")`)
     const args = ['run', '-d', '--init', '--label', 'tau.session=1']
+    args.push('--label', `tau.pid=${process.pid}`, '--label', `tau.host=${hostname()}`)
     if (spec.network !== 'full') args.push('--network', 'none')
     for (const path of spec.workspace) args.push('-v', `${path}:${path}`)
     const writable = spec.workspace
@@ -52,6 +115,7 @@ export class DockerCliRuntime implements ContainerRuntime {
   }
 
   async create(spec: ContainerSpec): Promise<ContainerHandle> {
+    await this.removeLeftovers()
     let id: string
     try {
       id = (await run(this.cli, this.createArgs(spec), { timeout: 120_000 })).stdout.trim()

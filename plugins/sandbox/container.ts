@@ -9,6 +9,7 @@
  * No host credentials go in: the process environment is the same allowlist as everywhere, plus
  * the spec's `containerEnv`; nothing of $HOME is mounted.
  */
+import { TauError } from '../../kernel/index.js'
 import type {
   Command,
   EnvironmentCapabilities,
@@ -17,6 +18,7 @@ import type {
   ExecResult,
   ProcessHandle,
 } from './environment.js'
+import { SANDBOX_ERRORS } from './errors.js'
 import { LocalEnvironment, type LocalEnvironmentOptions, type PreparedCommand } from './local.js'
 import type { ResolvedPolicy } from './policy.js'
 import { checkProtected, snapshotProtected, withViolations } from './protected-paths.js'
@@ -81,8 +83,10 @@ export class ContainerEnvironment extends LocalEnvironment {
   constructor(options: ContainerEnvironmentOptions) {
     super({ ...options, launcher: !options.runtime.diesWithParent })
     if (this.policy.network.mode === 'allowlist') {
-      throw new Error(
+      throw new TauError(
+        SANDBOX_ERRORS.TAU_SANDBOX_CONTAINER,
         "sandbox.network.mode 'allowlist' is not available in a container environment yet: use 'none' or 'full'",
+        { plugin: 'sandbox' },
       )
     }
     this.runtime = options.runtime

@@ -13,4 +13,9 @@ export const SANDBOX_ERRORS = defineErrors('sandbox', {
     hint: 'See the cause; the proxy listens on a Unix socket in a private temporary directory, so check that TMPDIR is writable.',
     userError: false,
   },
+  TAU_SANDBOX_CONTAINER: {
+    title: 'The container environment cannot be made from this configuration',
+    hint: "The message names the field (sandbox.container, .devcontainer/devcontainer.json) and what it needs; fix it there, or set `sandbox.mode: auto` to run tools under bubblewrap on the host instead. A container runtime without a network proxy (docker, podman) takes `sandbox.network.mode` 'none' or 'full' only.",
+    userError: true,
+  },
 })

@@ -5,9 +5,10 @@
  * so what the adapter asks of the CLI and what a command sees can both be checked. With a real
  * engine the same adapter runs `docker` itself.
  */
+import { spawnSync } from 'node:child_process'
 import { chmodSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { ContainerEnvironment } from '../../../plugins/sandbox/container.js'
@@ -17,6 +18,7 @@ const FAKE_DOCKER = `#!/bin/sh
 printf '%s\\n' "$*" >> "$(dirname "$0")/log"
 case "$1" in
   run) echo 0123456789abcdef0123 ;;
+  ps) cat "$(dirname "$0")/ps" 2>/dev/null ;;
   rm) ;;
   exec)
     shift
@@ -70,7 +72,7 @@ describe('the docker CLI runtime', () => {
     await env.dispose()
     const lines = readFileSync(log, 'utf8').trim().split('\n')
     expect(lines.filter((l) => l.startsWith('run '))).toEqual([
-      `run -d --init --label tau.session=1 --network none -v ${dir}:${dir} -v ${dir}/locked:${dir}/locked:ro -u node node:22 sleep infinity`,
+      `run -d --init --label tau.session=1 --label tau.pid=${process.pid} --label tau.host=${hostname()} --network none -v ${dir}:${dir} -v ${dir}/locked:${dir}/locked:ro -u node node:22 sleep infinity`,
     ])
     const execs = lines.filter((l) => l.startsWith('exec '))
     expect(execs).toHaveLength(2)
@@ -95,5 +97,60 @@ describe('the docker CLI runtime', () => {
       /docker could not start a container from 'nope:1': Unable to find image nope:1/,
     )
     await env.dispose()
+  })
+
+  it('removes the containers a killed tau left on this host before its first one, and no others', async () => {
+    // A pid that is surely gone: a process that has exited and been reaped.
+    const dead = spawnSync('/bin/sh', ['-c', 'echo $$'], { encoding: 'utf8' }).stdout.trim()
+    const host = hostname()
+    writeFileSync(
+      join(bin, 'ps'),
+      [
+        `aaaaaaaaaaaa ${dead} ${host}`,
+        `bbbbbbbbbbbb ${process.pid} ${host}`,
+        `cccccccccccc 1 ${host}`,
+        `dddddddddddd ${dead} some-other-host`,
+        'not-an-id 1 x',
+        '',
+      ].join('\n'),
+    )
+    const runtime = new DockerCliRuntime(join(bin, 'docker'))
+    const env = new ContainerEnvironment({
+      cwd: dir,
+      tauHome: join(bin, 'home'),
+      runtime,
+      spec: { image: 'node:22', containerEnv: {}, mounts: [] },
+    })
+    expect((await env.exec('echo hi')).stdout).toBe('hi\n')
+    await env.dispose()
+    const lines = readFileSync(log, 'utf8').trim().split('\n')
+    expect(lines[0]).toBe(
+      'ps -a --filter label=tau.session=1 --format {{.ID}} {{.Label "tau.pid"}} {{.Label "tau.host"}}',
+    )
+    expect(lines[1]).toBe('rm -f aaaaaaaaaaaa')
+    expect(lines[2]).toMatch(/^run -d /)
+    expect(lines.filter((l) => l.startsWith('rm ')).sort()).toEqual([
+      'rm -f 0123456789abcdef0123',
+      'rm -f aaaaaaaaaaaa',
+    ])
+    // Once per runtime: a second session does not list again.
+    expect(await runtime.removeLeftovers()).toEqual(['aaaaaaaaaaaa'])
+    expect(readFileSync(log, 'utf8').match(/^ps /gm)).toHaveLength(1)
+  })
+
+  it('refuses a network allowlist with a catalogue error', () => {
+    expect(
+      () =>
+        new ContainerEnvironment({
+          cwd: dir,
+          tauHome: join(bin, 'home'),
+          policy: {
+            filesystem: { allowWrite: [], denyWrite: [], denyRead: [] },
+            network: { mode: 'allowlist', allowedDomains: ['example.com'], deniedDomains: [] },
+          },
+          runtime: new DockerCliRuntime(join(bin, 'docker')),
+          spec: { image: 'node:22', containerEnv: {}, mounts: [] },
+        }),
+    ).toThrow(expect.objectContaining({ code: 'TAU_SANDBOX_CONTAINER', plugin: 'sandbox' }))
   })
 })
