@@ -4,12 +4,14 @@
  * and processes only through the session's environment (plugins/sandbox).
  */
 import { definePlugin, didYouMean } from '../../kernel/index.js'
+import { bashOutputTool, killShellTool } from './builtins/background-shells.js'
 import { bashTool } from './builtins/bash.js'
 import { editTool } from './builtins/edit.js'
 import { createGlobTool } from './builtins/glob.js'
 import { createGrepTool } from './builtins/grep.js'
 import { createLsTool } from './builtins/ls.js'
 import { multiEditTool } from './builtins/multi-edit.js'
+import { notebookEditTool } from './builtins/notebook-edit.js'
 import { createReadTool } from './builtins/read.js'
 import { todoWriteTool } from './builtins/todo.js'
 import { webFetchTool } from './builtins/webfetch.js'
@@ -18,12 +20,14 @@ import { type ToolsConfig, toolsConfig } from './config.js'
 import { DefaultToolRegistry } from './registry.js'
 import { type Tool, toolRegistryRef } from './tool.js'
 
+export { BACKGROUND_SHELLS_KEY, bashOutputTool, killShellTool } from './builtins/background-shells.js'
 export { bashTool } from './builtins/bash.js'
 export { editTool } from './builtins/edit.js'
 export { createGlobTool, globTool } from './builtins/glob.js'
 export { createGrepTool, FILE_TYPES, grepTool } from './builtins/grep.js'
 export { createLsTool, lsTool } from './builtins/ls.js'
 export { multiEditTool } from './builtins/multi-edit.js'
+export { notebookEditTool } from './builtins/notebook-edit.js'
 export { createReadTool, readTool } from './builtins/read.js'
 export { TODOS_KEY, type Todo, todoWriteTool } from './builtins/todo.js'
 export { webFetchTool } from './builtins/webfetch.js'
@@ -47,6 +51,8 @@ export { createToolState } from './tool-state.js'
 export function builtinTools(config: ToolsConfig): Tool[] {
   const tools = [
     bashTool,
+    bashOutputTool,
+    killShellTool,
     createGlobTool({ limit: config.glob.limit }),
     createGrepTool({
       headLimit: config.grep.headLimit,
@@ -58,6 +64,7 @@ export function builtinTools(config: ToolsConfig): Tool[] {
     editTool,
     multiEditTool,
     writeTool,
+    notebookEditTool,
     webFetchTool,
     todoWriteTool,
   ]

@@ -9,6 +9,7 @@ import { z } from 'zod'
 import type { ExecResult } from '../../sandbox/index.js'
 import { defineTool } from '../registry.js'
 import type { Tool, ToolContext, ToolOutput } from '../tool.js'
+import { startBackground } from './background-shells.js'
 
 /** The tool-state key holding the session's Bash working directory. */
 export const BASH_CWD_KEY = 'bash.cwd'
@@ -44,6 +45,7 @@ const describeTool = (
 - timeout is in milliseconds (default ${s.defaultTimeoutMs}, at most ${s.maxTimeoutMs}). On timeout or cancel the command and every process it started is killed.
 - stdout and stderr are returned together; output over ${s.maxOutputChars} characters is cut in the middle. A non-zero exit code makes the result an error.
 - The command gets no stdin and a reduced environment (no API keys or tokens).
+- run_in_background: true starts the command and returns at once with a shell id; read its output with BashOutput and stop it with KillShell. It keeps running across turns (no timeout) until it ends, is killed, or the session ends. Use it for servers and long builds; no need to add & yourself.
 - Prefer the dedicated tools (Read, Edit, Write, Glob, Grep, LS) over cat, sed, find and grep.`
 
 export function createBashTool(options: BashToolOptions = {}): Tool<BashInput> {
@@ -63,6 +65,10 @@ export function createBashTool(options: BashToolOptions = {}): Tool<BashInput> {
       .string()
       .optional()
       .describe("What the command does, in 5-10 words (e.g. 'Run the unit tests')"),
+    run_in_background: z
+      .boolean()
+      .optional()
+      .describe('Run the command in the background and return at once; read its output with BashOutput'),
   })
   return defineTool({
     name: 'Bash',
@@ -78,6 +84,7 @@ export interface BashInput {
   command: string
   timeout?: number | undefined
   description?: string | undefined
+  run_in_background?: boolean | undefined
 }
 
 /** The Bash tool with its defaults. */
@@ -93,6 +100,21 @@ async function runBash(
   const timeoutMs = Math.min(call.timeout ?? settings.defaultTimeoutMs, settings.maxTimeoutMs)
   if (ctx.signal.aborted) {
     return errorOutput('Command was not started: the turn was cancelled.', { command: call.command, cwd })
+  }
+
+  if (call.run_in_background) {
+    try {
+      return startBackground(ctx, {
+        command: call.command,
+        script: wrapBackgroundCommand(call.command),
+        cwd,
+        maxOutputChars: settings.maxOutputChars,
+        askNetwork: ctx.askNetwork,
+      })
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error)
+      return errorOutput(`Command could not be run: ${message}`, { command: call.command, cwd })
+    }
   }
 
   const marker = `__TAU_CWD_${randomBytes(8).toString('hex')}__`
@@ -201,6 +223,13 @@ export function wrapCommand(command: string, marker: string): string {
     `trap '__tau_status=$?; printf "\\n%s%s\\n" "${marker}" "$(pwd -P)" >&3; exit $__tau_status' EXIT`,
     command,
   ].join('\n')
+  const quoted = `'${script.replaceAll("'", `'\\''`)}'`
+  return `if command -v bash >/dev/null 2>&1; then exec bash -c ${quoted}; else exec sh -c ${quoted}; fi`
+}
+
+/** The script a background command runs: as wrapCommand, without the directory report. */
+export function wrapBackgroundCommand(command: string): string {
+  const script = ['exec 2>&1 </dev/null', command].join('\n')
   const quoted = `'${script.replaceAll("'", `'\\''`)}'`
   return `if command -v bash >/dev/null 2>&1; then exec bash -c ${quoted}; else exec sh -c ${quoted}; fi`
 }

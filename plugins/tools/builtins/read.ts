@@ -9,6 +9,7 @@ import { z } from 'zod'
 import { closest } from '../../../kernel/index.js'
 import { EnvironmentError, type FileStat } from '../../sandbox/index.js'
 import { recordSeen } from '../file-reads.js'
+import { parseNotebook, renderNotebook } from '../notebook.js'
 import { defineTool } from '../registry.js'
 import { decodeText, looksBinary, splitLines } from '../text-file.js'
 import type { Tool, ToolContext, ToolOutput } from '../tool.js'
@@ -145,6 +146,10 @@ async function readFile(
       `${shown} is a binary file (${formatBytes(data.length)}) and cannot be shown as text. Use Bash (file, xxd | head) to inspect it.`,
     )
   }
+  if (extname(stat.path).toLowerCase() === '.ipynb') {
+    const notebook = readNotebook(decodeText(data).text, stat.path)
+    if (notebook) return notebook
+  }
   const lines = splitLines(decodeText(data).text)
   const first = Math.max(1, call.offset ?? 1)
   if (first > lines.length) {
@@ -228,4 +233,16 @@ export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} bytes`
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`
   return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`
+}
+
+/** A notebook's cells, as NotebookEdit names them; undefined when it does not parse (shown as text). */
+function readNotebook(text: string, path: string): ToolOutput | undefined {
+  const parsed = parseNotebook(text)
+  if ('error' in parsed) return undefined
+  return {
+    content: [{ type: 'text', text: renderNotebook(parsed.notebook) }],
+    // Claude Code's Read result for a notebook (hooks' tool_response, -p's tool_use_result).
+    structured: { type: 'notebook', file: { filePath: path, cells: parsed.notebook.cells } },
+    display: { path, notebook: true, cells: parsed.notebook.cells.length },
+  }
 }

@@ -24,7 +24,8 @@ const MODEL = buildTinyGguf({
   resultMarker: '<tool_result',
 })
 // Only Read stays offered to the scripted model (it picks the lowest-sorting name otherwise).
-const HIDDEN = 'Bash Edit Write MultiEdit Glob Grep LS WebFetch TodoWrite Task ExitPlanMode Skill memory'
+const HIDDEN =
+  'Bash BashOutput KillShell Edit Write MultiEdit NotebookEdit Glob Grep LS WebFetch TodoWrite Task ExitPlanMode Skill memory'
 const CONFIG = { 'tau.config.json': JSON.stringify({ providers: { local: { gpu: false, threads: 1 } } }) }
 
 let hub: FakeHub

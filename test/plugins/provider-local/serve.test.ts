@@ -19,7 +19,20 @@ afterAll(async () => {
 })
 
 // Only Read stays offered to the scripted model (it picks the lowest-sorting name otherwise).
-const HIDDEN = ['Bash', 'Edit', 'Write', 'MultiEdit', 'Glob', 'Grep', 'LS', 'WebFetch', 'TodoWrite']
+const HIDDEN = [
+  'Bash',
+  'BashOutput',
+  'KillShell',
+  'Edit',
+  'Write',
+  'MultiEdit',
+  'NotebookEdit',
+  'Glob',
+  'Grep',
+  'LS',
+  'WebFetch',
+  'TodoWrite',
+]
 const MORE_HIDDEN = ['Task', 'ExitPlanMode', 'Skill', 'memory']
 
 describe('tau serve with a local model', () => {

@@ -67,6 +67,7 @@ describe('Bash', () => {
       'command',
       'timeout',
       'description',
+      'run_in_background',
     ])
     expect(bashTool.inputSchema.required).toEqual(['command'])
     expect(bashTool.annotations).toMatchObject({ readOnly: false, destructive: true, openWorld: true })

@@ -8,7 +8,21 @@ import { createTestKernel as createBareTestKernel } from '../../../kernel/testin
 import sandbox, { environmentRef } from '../../../plugins/sandbox/index.js'
 import tools, { createToolState, toOutput, toolRegistryRef } from '../../../plugins/tools/index.js'
 
-const BUILTINS = ['Bash', 'Glob', 'Grep', 'LS', 'Read', 'Edit', 'MultiEdit', 'Write', 'WebFetch', 'TodoWrite']
+const BUILTINS = [
+  'Bash',
+  'BashOutput',
+  'KillShell',
+  'Glob',
+  'Grep',
+  'LS',
+  'Read',
+  'Edit',
+  'MultiEdit',
+  'Write',
+  'NotebookEdit',
+  'WebFetch',
+  'TodoWrite',
+]
 
 describe('tools plugin', () => {
   it('provides the registry with every built-in, under Claude Code names', async () => {
