@@ -141,6 +141,11 @@ export const ERRORS = {
     hint: 'Session services are resolved from a session (kernel.createSession()), root services from the kernel or ctx.resolve().',
     userError: false,
   },
+  TAU_SESSION_SETTINGS_INVALID: {
+    title: "A session's settings do not fit the config schema of the plugin they are for",
+    hint: "Per-session settings are keyed by a plugin's config key (e.g. sandbox, mcp) and checked by that plugin's schema, as in tau.config.ts: correct the field named, or drop the key.",
+    userError: true,
+  },
   TAU_KERNEL_STATE: {
     title: 'A kernel method was called in the wrong lifecycle state',
     hint: 'Call start() once before using services or sessions, and do not use a stopped kernel.',

@@ -61,6 +61,7 @@ export {
   type PluginReport,
   resolvePaths,
   type Session,
+  type SessionOptions,
 } from './lifecycle.js'
 export {
   createLogger,

@@ -8,6 +8,7 @@ import { setMaxListeners } from 'node:events'
 import { homedir } from 'node:os'
 import { dirname, join, resolve as resolvePath } from 'node:path'
 import {
+  type ClaimNode,
   checkKernelKeys,
   claimedChildren,
   claimTree,
@@ -39,7 +40,7 @@ import {
 } from './logger.js'
 import { orderPlugins } from './order.js'
 import { configKeyOf, type KernelPaths, type PluginContext, type TauPlugin, type Teardown } from './plugin.js'
-import { type ConfigProblem, validateWith } from './schema.js'
+import { type ConfigProblem, resultOf, validateWith } from './schema.js'
 import {
   type Disposer,
   type Resolved,
@@ -82,9 +83,24 @@ export interface PluginReport {
   readonly taps: readonly string[]
 }
 
+/** What createSession() takes. */
+export interface SessionOptions {
+  id?: string
+  cwd?: string
+  /**
+   * This session's own settings, keyed by plugin config key (`{ sandbox: { mode: 'bwrap' } }`):
+   * each is merged over the global config and validated by that plugin's schema.
+   */
+  settings?: Readonly<Record<string, unknown>>
+}
+
 export interface Session {
   readonly id: string
   readonly cwd: string
+  /** The validated settings this session was created with, by config key ({} when none). */
+  readonly overrides: Readonly<Record<string, unknown>>
+  /** A plugin's config slice for this session (see SessionInfo.settings). */
+  settings(configKey: string): unknown
   resolve<R extends ServiceRef<unknown>>(ref: R): Resolved<R>
   tryResolve<R extends ServiceRef<unknown>>(ref: R): Resolved<R> | undefined
   /** Disposes this session's services in reverse creation order. Idempotent. */
@@ -142,6 +158,9 @@ export class Kernel {
   private readonly sessions = new Set<Session>()
   private ordered: TauPlugin[] = []
   private resolvedConfig: RawConfig = {}
+  /** The config after the configure waterfall, before validation: what session settings merge over. */
+  private configuredConfig: RawConfig = {}
+  private claims: ClaimNode | undefined
   private stopping: Promise<void> | undefined
   private stopErrors: TauError[] = []
   private _state: KernelState = 'idle'
@@ -256,6 +275,8 @@ export class Kernel {
     const problems: ConfigProblem[] = [...checkKernelKeys(config), ...findUnknownKeys(config, this.ordered)]
     const validated: RawConfig = { ...config }
     const claims = claimTree(this.ordered)
+    this.claims = claims
+    this.configuredConfig = config
     for (const plugin of this.ordered) {
       if (!plugin.config) continue
       const key = configKeyOf(plugin)
@@ -362,7 +383,7 @@ export class Kernel {
       tryResolve: <R extends ServiceRef<unknown, 'root', boolean>>(ref: R) => services.tryResolveRoot(ref),
       declareHooks: <H extends object>(ref: HooksRef<H>, hooks: H) => hookTable.declare(name, ref, hooks),
       hooksOf: <H extends object>(ref: HooksRef<H>) => hookTable.view(ref, name),
-      createSession: (options?: { id?: string; cwd?: string }) => this.createSession(options),
+      createSession: (options?: SessionOptions) => this.createSession(options),
     })
   }
 
@@ -479,11 +500,18 @@ export class Kernel {
   }
 
   /** A new session scope: session services are created in it on first resolve and disposed with it. */
-  createSession(options: { id?: string; cwd?: string } = {}): Session {
+  createSession(options: SessionOptions = {}): Session {
     this.assertRunning('createSession()', false)
+    const id = options.id ?? randomUUID()
+    const overrides =
+      options.settings === undefined ? NO_OVERRIDES : this.sessionSettings(id, options.settings)
+    const resolved = this.resolvedConfig
     const info: SessionInfo = Object.freeze({
-      id: options.id ?? randomUUID(),
+      id,
       cwd: resolvePath(options.cwd ?? this.paths.cwd),
+      overrides,
+      settings: (configKey: string) =>
+        Object.hasOwn(overrides, configKey) ? overrides[configKey] : getPath(resolved, configKey),
     })
     const { container, state } = this.services.createSessionScope(info)
     const services = this.services
@@ -492,6 +520,8 @@ export class Kernel {
     const session: Session = {
       id: info.id,
       cwd: info.cwd,
+      overrides: info.overrides,
+      settings: info.settings,
       resolve: (ref) => {
         if (disposing) throw new TauError('TAU_KERNEL_STATE', `session ${info.id} is disposed`)
         return services.resolveIn(container, ref)
@@ -505,6 +535,73 @@ export class Kernel {
     }
     sessions.add(session)
     return session
+  }
+
+  /**
+   * Validates a session's settings: each key must be a loaded plugin's config key; its value is
+   * merged over the global slice (as written, before defaults) and checked by that plugin's
+   * schema, synchronously, so createSession() stays synchronous. All problems in one error.
+   */
+  private sessionSettings(
+    id: string,
+    settings: Readonly<Record<string, unknown>>,
+  ): Readonly<Record<string, unknown>> {
+    const problems: ConfigProblem[] = []
+    const out: Record<string, unknown> = {}
+    if (!isPlainObject(settings)) {
+      problems.push({ path: 'settings', message: 'expected an object keyed by plugin config key' })
+    } else {
+      for (const [key, override] of Object.entries(settings)) {
+        if (override === undefined) continue
+        const path = `settings.${key}`
+        const plugin = this.ordered.find((p) => configKeyOf(p) === key)
+        if (!plugin?.config) {
+          problems.push({
+            path,
+            message: plugin
+              ? `plugin '${plugin.name}' has no config to set per session`
+              : `no loaded plugin reads the config key '${key}'`,
+            ...(plugin ? { plugin: plugin.name } : {}),
+          })
+          continue
+        }
+        const children = this.claims ? claimedChildren(this.claims, key) : []
+        const merged = mergeOver(omitKeys(getPath(this.configuredConfig, key), children), override)
+        const raw = plugin.config['~standard'].validate(merged)
+        if (raw instanceof Promise) {
+          problems.push({
+            path,
+            message: 'its schema validates asynchronously; session settings need a synchronous one',
+            plugin: plugin.name,
+          })
+          continue
+        }
+        const result = resultOf(raw, merged, path, plugin.name)
+        if (!result.ok) {
+          problems.push(...result.problems)
+          continue
+        }
+        const current = getPath(this.resolvedConfig, key)
+        const kept = isPlainObject(current)
+          ? Object.fromEntries(children.filter((c) => c in current).map((c) => [c, current[c]]))
+          : {}
+        // Frozen at the top only: values below may be shared with the global config.
+        out[key] = isPlainObject(result.value) ? Object.freeze({ ...result.value, ...kept }) : result.value
+      }
+    }
+    if (problems.length === 0) return Object.freeze(out)
+    const lines = problems.map((p) => `${p.path}: ${p.message}${p.plugin ? ` (plugin '${p.plugin}')` : ''}`)
+    const plugins = [...new Set(problems.map((p) => p.plugin).filter((p): p is string => p !== undefined))]
+    throw new TauError(
+      'TAU_SESSION_SETTINGS_INVALID',
+      problems.length === 1
+        ? `session ${id}: invalid settings: ${lines[0]}`
+        : `session ${id}: invalid settings: ${problems.length} problems`,
+      {
+        ...(plugins.length === 1 ? { plugin: plugins[0] } : {}),
+        details: problems.length === 1 ? [] : lines,
+      },
+    )
   }
 
   /** For `tau plugins`: each plugin in setup order with what it provides, declares and taps. */
@@ -549,6 +646,18 @@ function asTeardownError(error: unknown, plugin: string, hook?: string, what = '
     ...(hook !== undefined ? { hook } : {}),
     cause: inner,
   })
+}
+
+const NO_OVERRIDES: Readonly<Record<string, unknown>> = Object.freeze({})
+
+/** `override` deep-merged over `base`: plain objects merge key by key, anything else replaces. */
+function mergeOver(base: unknown, override: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(override)) return override
+  const out: Record<string, unknown> = { ...base }
+  for (const [key, value] of Object.entries(override)) {
+    if (value !== undefined) out[key] = mergeOver(base[key], value)
+  }
+  return out
 }
 
 function omitKeys(value: unknown, keys: readonly string[]): unknown {

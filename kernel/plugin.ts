@@ -2,7 +2,7 @@
  * The plugin contract: one value made by definePlugin(), the default export of its module.
  */
 import type { HooksRef, KernelHooks, RawConfig, TapView } from './hooks.js'
-import type { Session } from './lifecycle.js'
+import type { Session, SessionOptions } from './lifecycle.js'
 import type { Logger } from './logger.js'
 import type { StandardSchemaV1 } from './schema.js'
 import { isStandardSchema } from './schema.js'
@@ -60,7 +60,7 @@ export interface PluginContext<C> {
    * Opens a session scope (once the kernel runs): session services are created in it on first
    * resolve and disposed with it, or when the kernel stops. For plugins that run sessions.
    */
-  createSession(options?: { id?: string; cwd?: string }): Session
+  createSession(options?: SessionOptions): Session
 }
 
 export interface ConfigureApi {

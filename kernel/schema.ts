@@ -92,7 +92,16 @@ export async function validateWith<S extends StandardSchemaV1>(
   basePath: string,
   plugin?: string,
 ): Promise<ValidationResult<StandardSchemaV1.InferOutput<S>>> {
-  const result = await schema['~standard'].validate(input)
+  return resultOf(await schema['~standard'].validate(input), input, basePath, plugin)
+}
+
+/** Turns a Standard Schema result into a ValidationResult, problems named by config path. */
+export function resultOf<T>(
+  result: StandardSchemaV1.Result<T>,
+  input: unknown,
+  basePath: string,
+  plugin?: string,
+): ValidationResult<T> {
   if (result.issues === undefined) return { ok: true, value: result.value }
   const problems = result.issues.map((issue) => {
     const segments = issue.path ?? []

@@ -67,6 +67,13 @@ export type Resolved<R> =
 export interface SessionInfo {
   readonly id: string
   readonly cwd: string
+  /** The session's own settings, keyed by plugin config key, validated and frozen ({} when none). */
+  readonly overrides: Readonly<Record<string, unknown>>
+  /**
+   * A plugin's config slice for this session: its override merged over the global config and
+   * validated by the plugin's schema, else the global slice (ctx.config) as it is.
+   */
+  settings(configKey: string): unknown
 }
 
 export type SessionFactory<T> = (session: SessionInfo) => T

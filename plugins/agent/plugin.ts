@@ -4,7 +4,6 @@ import {
   AsyncSeriesHook,
   AsyncSeriesWaterfallHook,
   definePlugin,
-  type Session,
   SyncHook,
 } from '../../kernel/index.js'
 import { providerRegistryRef } from '../providers/index.js'
@@ -76,7 +75,7 @@ export default definePlugin({
             defaultCwd: ctx.paths.cwd,
             defaultModel: rootModel,
             configFile: ctx.paths.configFile,
-            openScope: openScope as ((o: { id?: string; cwd?: string }) => Session) | undefined,
+            openScope,
             createToolState,
             toolsVersion: () => toolsVersion,
             onClose: (closed) => open.delete(closed),

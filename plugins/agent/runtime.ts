@@ -81,6 +81,11 @@ export interface AgentSessionOptions {
    * uses. Default: a new one the agent session opens and disposes at close().
    */
   readonly scope?: Session
+  /**
+   * This session's own settings by plugin config key (`{ sandbox: { mode: 'bwrap' } }`), for the
+   * scope the agent session opens (ignored with `scope`: that one has its own).
+   */
+  readonly settings?: Readonly<Record<string, unknown>>
   /** Set for a subagent: the session and the Task tool call that started it. */
   readonly parent?: SessionParent
   /** A resumed session: the last `seq` of its log (its events and records go on after it). */

@@ -37,7 +37,11 @@ import type {
 import { BASE_INSTRUCTIONS, environmentSection, gitFacts } from './system-prompt.js'
 
 /** Opens a kernel session scope (the kernel's createSession). */
-export type ScopeOpener = (options: { id?: string; cwd?: string }) => Session
+export type ScopeOpener = (options: {
+  id?: string
+  cwd?: string
+  settings?: Readonly<Record<string, unknown>>
+}) => Session
 
 export interface SessionDeps {
   readonly config: AgentConfig
@@ -137,7 +141,13 @@ export class AgentSessionImpl implements AgentSession, RunHost {
     const frontend = interactionOf(options)
     this.askPermission = frontend?.askPermission?.bind(frontend)
     this.interaction = sessionInteraction(frontend, (ask) => this.queueAsk(ask))
-    this.scope = options.scope ?? deps.openScope?.({ id: this.id, cwd: this.cwd })
+    this.scope =
+      options.scope ??
+      deps.openScope?.({
+        id: this.id,
+        cwd: this.cwd,
+        ...(options.settings ? { settings: options.settings } : {}),
+      })
     this.ownsScope = options.scope === undefined && this.scope !== undefined
     this.permissions = this.scope?.tryResolve(permissionsRef)
     const environment = this.scope?.tryResolve(environmentRef) ?? missingEnvironment(this.cwd)
