@@ -141,6 +141,21 @@ export async function waitForFile(file: string, proc: TauProcess, timeoutMs = 30
   }
 }
 
+/** Waits until `check()` holds; fails at once if the process exits first. */
+export async function waitUntil(
+  check: () => boolean,
+  what: string,
+  proc: TauProcess,
+  timeoutMs = 45_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (proc.exited) throw new Error(`tau exited before ${what}\n${proc.output()}`)
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms\n${proc.output()}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
 /** Packages a fixture project may import, linked from the repository's node_modules. */
 export type LinkedPackage = 'zod' | 'tapable'
 

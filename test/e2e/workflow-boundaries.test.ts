@@ -16,7 +16,7 @@ import type { ScriptTurn } from '../../plugins/provider-scripted/index.js'
 import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
 import type { WireRequest } from '../../plugins/provider-scripted/wire/types.js'
 import { projectKey } from '../../plugins/session/index.js'
-import { type Project, STACK_LINE, type TauProcess, useProjects } from './run-tau.js'
+import { type Project, STACK_LINE, type TauProcess, useProjects, waitUntil } from './run-tau.js'
 
 const project = useProjects()
 
@@ -170,14 +170,7 @@ export default defineConfig({
   }
 }
 
-async function until(check: () => boolean, what: string, proc: TauProcess, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (proc.exited) throw new Error(`tau exited before ${what}\n${proc.output()}`)
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms\n${proc.output()}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
+const until = (check: () => boolean, what: string, proc: TauProcess) => waitUntil(check, what, proc, 60_000)
 
 type Rec = { type: string; step?: string; runId?: string; status?: string }
 

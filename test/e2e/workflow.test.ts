@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import type { ScriptTurn } from '../../plugins/provider-scripted/index.js'
 import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
 import { projectKey } from '../../plugins/session/index.js'
-import { type Project, STACK_LINE, type TauProcess, useProjects } from './run-tau.js'
+import { type Project, STACK_LINE, type TauProcess, waitUntil as until, useProjects } from './run-tau.js'
 
 const project = useProjects()
 const servers: ScriptedServer[] = []
@@ -93,15 +93,6 @@ export default defineConfig({
   })
   const env = { OPENAI_API_KEY: 'sk-test', ANTHROPIC_API_KEY: 'sk-ant-test' }
   return { p, writer, critic, spawn: (args) => p.spawn(args, { env, timeoutMs: 90_000 }) }
-}
-
-async function until(check: () => boolean, what: string, proc: TauProcess, timeoutMs = 45_000) {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (proc.exited) throw new Error(`tau exited before ${what}\n${proc.output()}`)
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms\n${proc.output()}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
 }
 
 async function kill9(proc: TauProcess): Promise<void> {
