@@ -1,44 +1,11 @@
 /**
- * What Claude Code's `-p` flags need beyond parsing: model aliases, user turns as JSON lines on
+ * What Claude Code's `-p` flags need beyond parsing: model aliases (the subagents plugin's table), user turns as JSON lines on
  * stdin (`--input-format stream-json`), and the check of a structured answer (`--json-schema`).
  */
 import { createInterface } from 'node:readline'
 import { z } from 'zod'
 
-/** Claude Code's aliases, to the models they stood for when this was written; override in config or env. */
-export const MODEL_ALIASES: Readonly<Record<string, string>> = {
-  sonnet: 'anthropic:claude-sonnet-4-5',
-  opus: 'anthropic:claude-opus-4-1',
-  haiku: 'anthropic:claude-haiku-4-5',
-}
-
-/** Claude Code's environment variables that choose what an alias means. */
-const ALIAS_ENV: Readonly<Record<string, string>> = {
-  sonnet: 'ANTHROPIC_DEFAULT_SONNET_MODEL',
-  opus: 'ANTHROPIC_DEFAULT_OPUS_MODEL',
-  haiku: 'ANTHROPIC_DEFAULT_HAIKU_MODEL',
-}
-
-/**
- * `--model` as tau's `provider:model`: an alias (config `headless.modelAliases` first, then
- * Claude Code's env variables, then the built-in table), a bare `claude-...` name (Anthropic),
- * or a ref as given.
- */
-export function resolveModel(
-  value: string,
-  aliases: Readonly<Record<string, string>>,
-  env: NodeJS.ProcessEnv,
-): string {
-  const configured = aliases[value]
-  if (configured !== undefined) return configured
-  const envName = ALIAS_ENV[value]
-  const fromEnv = envName === undefined ? undefined : env[envName]
-  if (fromEnv) return fromEnv.includes(':') ? fromEnv : `anthropic:${fromEnv}`
-  const builtIn = MODEL_ALIASES[value]
-  if (builtIn !== undefined) return builtIn
-  if (!value.includes(':') && value.startsWith('claude-')) return `anthropic:${value}`
-  return value
-}
+export { MODEL_ALIASES, resolveModel } from '../subagents/index.js'
 
 /** One user turn read from stdin, and the line as read (for --replay-user-messages). */
 export interface UserTurn {

@@ -1,8 +1,8 @@
 /**
  * Agent definitions: the built-in `general-purpose` agent, `subagents.agents` from the config,
- * and Markdown files in `<project>/.tau/agents/*.md` and `<tauHome>/agents/*.md` (Claude Code's
- * agent-file shape: YAML frontmatter `name`, `description`, `tools`, `model`; the body is the
- * system prompt added for the child).
+ * and Markdown files in `<project>/.tau/agents`, `<project>/.claude/agents`, `<tauHome>/agents`
+ * and `~/.claude/agents` (Claude Code's agent-file shape: YAML frontmatter `name`,
+ * `description`, `tools`, `model`, `color`; the body is the system prompt added for the child).
  *
  * Security: an agent file is untrusted text. Its frontmatter is parsed as YAML only, through the
  * skills plugin's safe parser: `---js` / `---javascript` (which gray-matter would eval) is refused
@@ -11,6 +11,7 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { frontmatterLanguage, parseFrontmatter, splitTools } from '../../kernel/index.js'
+import { aliasedModel, MODEL_ALIASES } from './model-alias.js'
 
 export interface AgentDefinition {
   readonly name: string
@@ -65,25 +66,33 @@ export function parseAgentFile(
     )
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    return refuse('the frontmatter must be a YAML mapping of fields')
+    return refuse('the frontmatter must be a YAML mapping of fields (name, description, tools, model, ...)')
   }
   const fields = data as Record<string, unknown>
   const name = fields.name ?? basename(file, '.md')
   if (typeof name !== 'string' || !NAME.test(name)) {
-    return refuse('name must be letters, digits, "-" and "_" (at most 64)')
+    return refuse(
+      `field 'name': must be letters, digits, "-" and "_" (at most 64), got ${JSON.stringify(name)}`,
+    )
   }
   if (typeof fields.description !== 'string' || fields.description.trim() === '') {
-    return refuse('description is required (when the agent should be used)')
+    return refuse("field 'description': required, a text that says when the agent should be used")
   }
   let tools: string[] | undefined
   if (fields.tools !== undefined && fields.tools !== null) {
     if (typeof fields.tools === 'string') tools = splitTools(fields.tools)
     else if (Array.isArray(fields.tools) && fields.tools.every((t) => typeof t === 'string')) {
       tools = fields.tools.map((t) => t.trim()).filter((t) => t !== '')
-    } else return refuse('tools must be a comma-separated string or a list of tool names')
+    } else return refuse("field 'tools': must be a comma-separated string or a list of tool names")
   }
   if (fields.model !== undefined && fields.model !== null && typeof fields.model !== 'string') {
-    return refuse('model must be a string')
+    return refuse("field 'model': must be a string (sonnet, opus, haiku, inherit or provider:model)")
+  }
+  for (const field of ['color', 'permissionMode'] as const) {
+    const value = fields[field]
+    if (value !== undefined && value !== null && typeof value !== 'string') {
+      return refuse(`field '${field}': must be a string`)
+    }
   }
   const model = typeof fields.model === 'string' ? fields.model : undefined
   return {
@@ -126,12 +135,81 @@ export async function readAgentDirectory(
   }
 }
 
-/** Claude Code's model aliases: they name no tau provider, so they mean the parent's model. */
-const ALIASES = new Set(['inherit', 'sonnet', 'opus', 'haiku'])
+/** What a child runs on, or why it cannot run. */
+export type ChildModel =
+  | { readonly ok: true; readonly model: string; readonly note?: string }
+  | { readonly ok: false; readonly error: string }
 
-/** The child's model: the definition's `provider:model`, else the parent's. */
-export function childModel(definition: AgentDefinition, parentModel: string): string {
-  const model = definition.model
-  if (model === undefined || ALIASES.has(model.toLowerCase())) return parentModel
-  return model
+/** The provider registry, as far as choosing a child's model needs it. */
+export interface ModelProviders {
+  has(name: string): boolean
+  isConfigured(name: string): boolean
+  list(): ReadonlyArray<{ readonly name: string }>
+}
+
+export interface ChildModelOptions {
+  /** `headless.modelAliases`. */
+  readonly aliases: Readonly<Record<string, string>>
+  readonly env: NodeJS.ProcessEnv
+  readonly providers?: ModelProviders
+}
+
+/**
+ * The child's model: the Task call's `model`, else the definition's, else the parent's
+ * (`inherit` or nothing). An alias maps through the one alias table (config, Claude Code's env
+ * variables, built-in); a built-in alias whose provider is not set up (no key: tau runs on
+ * another provider) means the parent's model, with a note, so a Claude Code agent file with
+ * `model: sonnet` still runs. Anything else that names no loaded provider is an error.
+ */
+export function childModel(
+  definition: AgentDefinition,
+  parentModel: string,
+  requested?: string,
+  options: ChildModelOptions = { aliases: {}, env: {} },
+): ChildModel {
+  const wanted = (requested ?? definition.model)?.trim()
+  if (wanted === undefined || wanted === '' || wanted.toLowerCase() === 'inherit') {
+    return { ok: true, model: parentModel }
+  }
+  const where =
+    requested !== undefined
+      ? `the Task call's model '${wanted}'`
+      : `the model '${wanted}' of agent '${definition.name}'`
+  const lower = wanted.toLowerCase()
+  const aliased = aliasedModel(
+    Object.hasOwn(MODEL_ALIASES, lower) ? lower : wanted,
+    options.aliases,
+    options.env,
+  )
+  const { providers } = options
+  const provider = aliased.ref.includes(':') ? aliased.ref.slice(0, aliased.ref.indexOf(':')) : ''
+  const loaded = () =>
+    providers
+      ?.list()
+      .map((p) => p.name)
+      .join(', ') ?? ''
+  if (provider === '') {
+    return {
+      ok: false,
+      error: `${where} is not a model: give sonnet, opus, haiku, inherit, an alias of headless.modelAliases, or provider:model (providers: ${loaded()})`,
+    }
+  }
+  if (
+    aliased.from === 'builtin' &&
+    providers &&
+    !(providers.has(provider) && providers.isConfigured(provider))
+  ) {
+    return {
+      ok: true,
+      model: parentModel,
+      note: `${where} stands for ${aliased.ref}, whose provider is not set up: running on ${parentModel} (map the alias in headless.modelAliases)`,
+    }
+  }
+  if (providers && !providers.has(provider)) {
+    return {
+      ok: false,
+      error: `${where} names provider '${provider}', which is not loaded (providers: ${loaded()})`,
+    }
+  }
+  return { ok: true, model: aliased.ref }
 }

@@ -1,13 +1,17 @@
 /**
  * The `subagents` plugin: the `Task` tool, which runs a child agent session with its own
  * conversation, tool subset and (optionally) model, from agent definitions in the config,
- * `<project>/.tau/agents/*.md` and `<tauHome>/agents/*.md`.
+ * `<project>/.tau/agents`, `<project>/.claude/agents` (trusted workspaces only), `<tauHome>/agents`
+ * and `~/.claude/agents`.
  */
+import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { AsyncSeriesHook, definePlugin, defineService, TauError } from '../../kernel/index.js'
 import { agentHooksRef, agentRuntimeRef } from '../agent/index.js'
+import { providerRegistryRef } from '../providers/index.js'
 import { toolRegistryRef } from '../tools/index.js'
+import { trustOf } from '../trust/index.js'
 import {
   type AgentDefinition,
   type DefinitionProblem,
@@ -15,18 +19,29 @@ import {
   readAgentDirectory,
 } from './definitions.js'
 import { type SubagentHooks, subagentHooksRef } from './hooks.js'
+import { configuredAliases } from './model-alias.js'
 import { Semaphore } from './semaphore.js'
 import { createTaskTool } from './task-tool.js'
 
 export {
   type AgentDefinition,
+  type ChildModel,
+  type ChildModelOptions,
   childModel,
   type DefinitionProblem,
   GENERAL_PURPOSE,
+  type ModelProviders,
   parseAgentFile,
   readAgentDirectory,
 } from './definitions.js'
 export { type SubagentHooks, type SubagentStart, type SubagentStop, subagentHooksRef } from './hooks.js'
+export {
+  type AliasedModel,
+  aliasedModel,
+  configuredAliases,
+  MODEL_ALIASES,
+  resolveModel,
+} from './model-alias.js'
 export { Semaphore } from './semaphore.js'
 export { TASK_TOOL, type TaskDisplay, type TaskInput, taskDescription } from './task-tool.js'
 
@@ -85,13 +100,13 @@ export const subagentsConfig = z.strictObject({
   maxParallel: z.number().int().min(1).default(4),
   /** Model calls per child run (default: `agent.maxTurns`). */
   maxTurns: z.number().int().positive().optional(),
-  /** Read `<tauHome>/agents/*.md`. */
+  /** Read `<tauHome>/agents/*.md` and `~/.claude/agents/*.md`. */
   user: z.boolean().default(true),
 })
 export type SubagentsConfig = z.infer<typeof subagentsConfig>
 
 export interface SubagentCatalog {
-  /** The agent definitions, first of each name wins: config, project, user, built-in. */
+  /** The agent definitions, first of each name wins: --agents, config, project, user, built-in. */
   list(): readonly AgentDefinition[]
   /** Agent files that were refused (bad frontmatter, ---js, no description). */
   problems(): readonly DefinitionProblem[]
@@ -105,6 +120,7 @@ export default definePlugin({
   name: 'subagents',
   description: 'The Task tool: child agent sessions with their own conversation, tools and model',
   dependsOn: ['agent', 'tools'],
+  optionalDependsOn: ['trust', 'providers'],
   config: subagentsConfig,
   async setup(ctx) {
     const hooks = ctx.declareHooks<SubagentHooks>(subagentHooksRef, {
@@ -112,10 +128,34 @@ export default definePlugin({
       subagentStop: new AsyncSeriesHook(['context']),
     })
     const { projectDir, tauHome } = ctx.paths
-    const [project, user] = await Promise.all([
+    const none = { agents: [] as AgentDefinition[], problems: [] as DefinitionProblem[] }
+    const claudeHome = process.env.CLAUDE_CONFIG_DIR ?? join(homedir(), '.claude')
+    // Project files, tau's before Claude Code's (as with settings), then the user's.
+    const [tauProject, claudeProject, tauUser, claudeUser] = await Promise.all([
       readAgentDirectory(join(projectDir, '.tau', 'agents'), 'project'),
-      ctx.config.user ? readAgentDirectory(join(tauHome, 'agents'), 'user') : { agents: [], problems: [] },
+      readAgentDirectory(join(projectDir, '.claude', 'agents'), 'project'),
+      ctx.config.user ? readAgentDirectory(join(tauHome, 'agents'), 'user') : none,
+      ctx.config.user ? readAgentDirectory(join(claudeHome, 'agents'), 'user') : none,
     ])
+    // A cloned repository's agent files choose models and prompts: they count once the
+    // workspace is trusted (as its hooks and allow rules do); trusted at the terminal's
+    // question, from the next start.
+    let project = {
+      agents: [...tauProject.agents, ...claudeProject.agents],
+      problems: [...tauProject.problems, ...claudeProject.problems],
+    }
+    const trust = trustOf(ctx)
+    if (!trust.trusted && (project.agents.length > 0 || project.problems.length > 0)) {
+      const files = [...project.agents.map((a) => a.file ?? a.name), ...project.problems.map((p) => p.file)]
+      trust.skip(
+        `the project's agent files (${files.map((file) => file.slice(projectDir.length + 1)).join(', ')})`,
+      )
+      project = none
+    }
+    const user = {
+      agents: [...tauUser.agents, ...claudeUser.agents],
+      problems: [...tauUser.problems, ...claudeUser.problems],
+    }
     // --agents first: the command line wins over the config, as it does over files.
     const defined = [
       ...Object.entries(cliAgents(ctx.argv)).map(([name, agent]) => ({ name, agent, source: 'flag' })),
@@ -136,7 +176,7 @@ export default definePlugin({
       } else agents.push(agent)
     }
     const problems = [...project.problems, ...user.problems]
-    for (const problem of problems) ctx.logger.warn('agent file skipped', { ...problem })
+    for (const problem of problems) ctx.logger.warn(`agent file ${problem.file} skipped: ${problem.message}`)
     ctx.provide(subagentCatalogRef, { list: () => agents, problems: () => problems })
 
     // The child's system prompt: the agent's built prompt plus the definition's body.
@@ -165,6 +205,14 @@ export default definePlugin({
         childPrompts,
         maxTurns: ctx.config.maxTurns,
         logger: ctx.logger,
+        modelOptions: () => {
+          const providers = ctx.tryResolve(providerRegistryRef)
+          return {
+            aliases: configuredAliases(ctx.rootConfig),
+            env: process.env,
+            ...(providers ? { providers } : {}),
+          }
+        },
       }),
       ctx.name,
     )

@@ -10,7 +10,7 @@ import { agentLinkOf } from '../agent/index.js'
 import { type CliRules, type Permissions, permissionsRef } from '../permissions/index.js'
 import type { Tool, ToolContext, ToolOutput, ToolRegistry } from '../tools/index.js'
 import { defineTool } from '../tools/index.js'
-import { type AgentDefinition, childModel, GENERAL_PURPOSE } from './definitions.js'
+import { type AgentDefinition, type ChildModelOptions, childModel, GENERAL_PURPOSE } from './definitions.js'
 import type { SubagentHooks } from './hooks.js'
 import type { Semaphore } from './semaphore.js'
 
@@ -25,12 +25,15 @@ export const taskInput = z.strictObject({
     .min(1)
     .optional()
     .describe('The type of specialized agent to use for this task (default: general-purpose)'),
-  // Claude Code's aliases; tau runs the agent on its definition's model, else the parent's, so
-  // an alias here changes nothing (tau has no alias table for subagents): accepted, not refused.
+  // Claude Code's aliases (mapped through headless.modelAliases, its env variables, the built-in
+  // table), inherit, or a tau ref; a string, so a model that names another gets a clear error.
   model: z
-    .enum(['sonnet', 'opus', 'haiku', 'inherit'])
+    .string()
+    .min(1)
     .optional()
-    .describe("Optional model for this agent; tau uses the agent definition's model or yours"),
+    .describe(
+      "Optional model for this agent: sonnet, opus, haiku, inherit (your model) or provider:model. Default: the agent definition's model, else yours",
+    ),
 })
 export type TaskInput = z.infer<typeof taskInput>
 
@@ -53,6 +56,8 @@ export interface TaskDeps {
   readonly childPrompts: Map<string, AgentDefinition>
   readonly maxTurns: number | undefined
   readonly logger: Logger
+  /** The alias table and providers a Task's `model` is checked against. */
+  readonly modelOptions?: () => ChildModelOptions
 }
 
 export function taskDescription(agents: readonly AgentDefinition[]): string {
@@ -141,6 +146,11 @@ async function runTask(deps: TaskDeps, input: TaskInput, ctx: ToolContext): Prom
   if (!parent)
     return text(`Error: the Task tool runs only inside an agent session (no session ${ctx.sessionId}).`, true)
 
+  const chosen = childModel(definition, parent.model, input.model, deps.modelOptions?.())
+  if (!chosen.ok) return text(`Error: ${chosen.error}.`, true)
+  if (chosen.note) deps.logger.info(chosen.note)
+  const model = chosen.model
+
   const link = agentLinkOf(ctx)
   const release = await deps.semaphore.acquire(ctx.signal).catch(() => undefined)
   if (!release) return text('Aborted before the subagent started.', true)
@@ -159,7 +169,6 @@ async function runTask(deps: TaskDeps, input: TaskInput, ctx: ToolContext): Prom
     (name) => name === TASK_TOOL || denied.has(name) || (wanted !== undefined && !wanted.has(name)),
   )
   const tools = registered.filter((name) => !hidden.includes(name))
-  const model = childModel(definition, parent.model)
   const agentSessionId = randomUUID()
   let scope: Session | undefined
   let child: AgentSession | undefined
