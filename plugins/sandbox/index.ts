@@ -1,13 +1,13 @@
 /**
  * The `sandbox` plugin: where tools touch files and run processes. It provides the session-scoped
- * `sandbox.environment` service; this version is the local environment, fenced to the session's
- * working directory and the configured roots. A sandboxed or container environment replaces it
- * through the same service, without touching the tools.
+ * `sandbox.environment` service: bubblewrap or the local machine, fenced to the session's working
+ * directory and the configured roots, chosen per session from `session.settings('sandbox')` (the
+ * session's own settings merged over the global config). The tools see only the interface.
  */
 import { join, resolve } from 'node:path'
 import { definePlugin, TauError } from '../../kernel/index.js'
 import { BwrapEnvironment, bwrapStatus } from './bwrap.js'
-import { sandboxConfig } from './config.js'
+import { type SandboxConfig, sandboxConfig } from './config.js'
 import { type Environment, environmentRef } from './environment.js'
 import { SANDBOX_ERRORS } from './errors.js'
 import { LocalEnvironment, type LocalEnvironmentOptions } from './local.js'
@@ -68,21 +68,22 @@ export default definePlugin({
   description: 'Where tools touch files and run processes: bubblewrap where it works, else the local machine',
   config: sandboxConfig,
   setup(ctx) {
-    const config = ctx.config
-    const roots = config.roots.map((root) => resolve(absoluteFrom(ctx.paths.projectDir, root)))
+    const global = ctx.config
+    const cacheFile = join(ctx.paths.tauHome, 'cache', 'bwrap-probe.json')
     let warned = false
-    /** bwrap or local, decided at the first session (the probe runs bwrap once). */
-    const useBwrap = (): boolean => {
+    /**
+     * bwrap or local for one session's config. The probe runs once a process (bwrapStatus caches
+     * it); what is decided from it depends on the session's mode, so this is cheap per session.
+     */
+    const useBwrap = (config: SandboxConfig, session: string | undefined): boolean => {
       if (config.mode === 'off') return false
-      const status = bwrapStatus({ cacheFile: join(ctx.paths.tauHome, 'cache', 'bwrap-probe.json') })
+      const status = bwrapStatus({ cacheFile })
       if (status.available) return true
       if (config.mode === 'bwrap' || config.failIfUnavailable) {
         throw new TauError(
           SANDBOX_ERRORS.TAU_SANDBOX_UNAVAILABLE,
-          `bubblewrap is not available: ${status.reason}`,
-          {
-            plugin: ctx.name,
-          },
+          `bubblewrap is not available${session ? ` (session ${session} asked for sandbox.mode '${config.mode}')` : ''}: ${status.reason}`,
+          { plugin: ctx.name },
         )
       }
       if (!warned) {
@@ -93,20 +94,31 @@ export default definePlugin({
       }
       return false
     }
-    if (config.network.mode === 'allowlist' && !socatPath() && config.mode !== 'off') {
-      // Without socat the sandbox has no way to the proxy: fail at setup, not at the first command.
-      throw new TauError(
-        SANDBOX_ERRORS.TAU_SANDBOX_UNAVAILABLE,
-        "sandbox.network.mode 'allowlist' needs socat, which carries connections from inside the sandbox to tau's proxy, and it is not installed (apt-get install socat)",
-        { plugin: ctx.name },
-      )
-    }
+    const needsSocat = (config: SandboxConfig): boolean =>
+      config.network.mode === 'allowlist' && config.mode !== 'off' && !socatPath()
+    const noSocat =
+      "sandbox.network.mode 'allowlist' needs socat, which carries connections from inside the sandbox to tau's proxy, and it is not installed (apt-get install socat)"
+    // Without socat the sandbox has no way to the proxy: fail at setup, not at the first command.
+    if (needsSocat(global))
+      throw new TauError(SANDBOX_ERRORS.TAU_SANDBOX_UNAVAILABLE, noSocat, { plugin: ctx.name })
+    const rootsOf = (config: SandboxConfig) =>
+      config.roots.map((root) => resolve(absoluteFrom(ctx.paths.projectDir, root)))
+    const globalRoots = rootsOf(global)
     ctx.provide(
       environmentRef,
       (session): Environment => {
+        // Per-session sandbox settings: the session's overrides merged over the global slice and
+        // validated by the kernel (createSession({ settings: { sandbox } })); else the global one.
+        const own = Object.hasOwn(session.overrides, 'sandbox')
+        const config = own ? (session.settings('sandbox') as SandboxConfig) : global
+        if (own && needsSocat(config)) {
+          throw new TauError(SANDBOX_ERRORS.TAU_SANDBOX_UNAVAILABLE, `session ${session.id}: ${noSocat}`, {
+            plugin: ctx.name,
+          })
+        }
         const options: LocalEnvironmentOptions = {
           cwd: session.cwd,
-          roots,
+          roots: own ? rootsOf(config) : globalRoots,
           envAllow: config.env.allow,
           envSet: config.env.set,
           killGraceMs: config.killGraceMs,
@@ -114,7 +126,9 @@ export default definePlugin({
           policy: { filesystem: config.filesystem, network: config.network },
           tauHome: ctx.paths.tauHome,
         }
-        return useBwrap() ? new BwrapEnvironment(options) : new LocalEnvironment(options)
+        return useBwrap(config, own ? session.id : undefined)
+          ? new BwrapEnvironment(options)
+          : new LocalEnvironment(options)
       },
       (environment) => environment.dispose(),
     )
