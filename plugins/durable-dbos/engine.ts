@@ -323,8 +323,17 @@ export async function startWorker(options: EngineOptions, runAgent: RunAgent): P
   const step = async (input: RunInput) => {
     const controller = new AbortController()
     controllers.add(controller)
+    // `tau runs cancel` marks the workflow CANCELLED; DBOS polls for that and fires the step's
+    // cancel signal (within about a second), which aborts the agent's run here: its tool's
+    // process tree is killed and the interrupted call is answered, so the log stays a valid
+    // conversation. Without it a cancel took effect only at the next step, after the run's end.
+    const cancelled = DBOS.stepStatus?.cancelSignal
+    const signal = cancelled ? AbortSignal.any([controller.signal, cancelled]) : controller.signal
+    cancelled?.addEventListener('abort', () => logger.info(`run ${input.runId} cancelled: aborting it`), {
+      once: true,
+    })
     try {
-      return await runAgent(input, { executor: executorId, signal: controller.signal })
+      return await runAgent(input, { executor: executorId, signal })
     } finally {
       controllers.delete(controller)
     }

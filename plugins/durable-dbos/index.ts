@@ -215,7 +215,8 @@ export default definePlugin({
 
     ctx.provide(cliCommandsRef, {
       name: 'runs cancel',
-      description: 'cancel a durable run (a running one stops at its next step)',
+      description:
+        'cancel a durable run (a running one is aborted within about a second; a queued one never starts)',
       arguments: [{ name: '<id>' }],
       async run({ args, stdout }) {
         return withClient(async (c) => {

@@ -1,0 +1,93 @@
+/**
+ * What the durable end-to-end files share: a `tau worker` child of the real binary, a durable
+ * config for a test cluster, a client of the same database, and a poll with a deadline.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { DurableClient, durableConfig } from '../../plugins/durable-dbos/index.js'
+import { TAU_BIN } from './run-tau.js'
+
+export interface WorkerProcess {
+  readonly child: ChildProcess
+  /** Its stdout and stderr so far. */
+  output(): string
+  /** True while the process runs. */
+  alive(): boolean
+}
+
+/** Starts `tau worker` in `cwd` (inside `netns` when given). */
+export function startWorkerProcess(
+  cwd: string,
+  env: Record<string, string>,
+  options: { readonly netns?: string; readonly args?: readonly string[] } = {},
+): WorkerProcess {
+  const argv = [
+    ...(options.netns ? ['ip', 'netns', 'exec', options.netns] : []),
+    process.execPath,
+    TAU_BIN,
+    'worker',
+    ...(options.args ?? []),
+  ]
+  const child = spawn(argv[0]!, argv.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+    output += d
+  })
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    output += d
+  })
+  return {
+    child,
+    output: () => output,
+    alive: () => child.exitCode === null && child.signalCode === null,
+  }
+}
+
+/** The `durable` and `session-postgres` config slices of a test project. */
+export function durableTestConfig(database: string, applicationVersion: string): Record<string, unknown> {
+  return {
+    durable: {
+      database,
+      workerConcurrency: 2,
+      workerTtlMs: 3000,
+      pollIntervalMs: 200,
+      applicationVersion,
+    },
+    'session-postgres': { leaseTtlMs: 3000 },
+  }
+}
+
+/** A client of the test's database (what `tau submit` and `tau runs` use), logging nothing. */
+export function testClient(database: string, applicationVersion: string): DurableClient {
+  return new DurableClient({
+    url: database,
+    config: durableConfig.parse({ database }),
+    applicationVersion,
+    logger: { debug() {}, info() {}, warn() {}, error() {} } as never,
+  })
+}
+
+/** Polls `check` until it gives a value; throws with `output()` after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  output: () => string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms\n${output()}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+/** True while a process with this pid exists. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
