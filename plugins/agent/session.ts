@@ -18,7 +18,7 @@ import { type Permissions, permissionsRef } from '../permissions/index.js'
 import type { ProviderRegistry } from '../providers/index.js'
 import { type Environment, EnvironmentError, environmentRef } from '../sandbox/index.js'
 import type { ToolRegistry, ToolState } from '../tools/index.js'
-import { TODOS_KEY } from '../tools/index.js'
+import { type SessionTools, sessionToolsRef, TODOS_KEY } from '../tools/index.js'
 import type { AgentConfig } from './config.js'
 import { AGENT_ERRORS, messageOf } from './errors.js'
 import { EventChannel } from './event-channel.js'
@@ -93,6 +93,11 @@ export class AgentSessionImpl implements AgentSession, RunHost {
   private asking: Promise<unknown> = Promise.resolve()
   private system: Promise<string> | undefined
   private definitions: { version: number; list: ToolDefinition[] } | undefined
+  /** The session's own tools (its MCP servers) over the global registry, when it has any. */
+  private readonly ownTools: SessionTools | undefined
+  /** With own tools: counts changes of the overlay (global and own), in place of deps.toolsVersion. */
+  private ownToolsVersion = 0
+  private readonly stopWatchingTools: (() => void) | undefined
   private readonly toolLoggers = new Map<string, Logger>()
   private started = false
   /** The last position used in the session's sequence (a resumed session goes on after its log's). */
@@ -150,6 +155,13 @@ export class AgentSessionImpl implements AgentSession, RunHost {
       })
     this.ownsScope = options.scope === undefined && this.scope !== undefined
     this.permissions = this.scope?.tryResolve(permissionsRef)
+    this.ownTools = this.scope?.tryResolve(sessionToolsRef)
+    if (this.ownTools) {
+      this.tools = this.ownTools.registry
+      this.stopWatchingTools = this.tools.onChange(() => {
+        this.ownToolsVersion++
+      })
+    }
     const environment = this.scope?.tryResolve(environmentRef) ?? missingEnvironment(this.cwd)
     this.environment = options.wrapEnvironment ? options.wrapEnvironment(environment) : environment
     this.toolState = deps.createToolState()
@@ -332,7 +344,7 @@ export class AgentSessionImpl implements AgentSession, RunHost {
   }
 
   toolDefinitions(): ToolDefinition[] {
-    const version = this.deps.toolsVersion()
+    const version = this.ownTools ? this.ownToolsVersion : this.deps.toolsVersion()
     if (this.definitions?.version !== version) {
       const names = this.tools
         .list()
@@ -355,6 +367,8 @@ export class AgentSessionImpl implements AgentSession, RunHost {
   async begin(emit: (event: EventBody) => void): Promise<void> {
     if (this.started) return
     this.started = true
+    // The session's own MCP servers connect from its creation on; the first turn sees their tools.
+    await this.ownTools?.ready()
     await this.hooks.sessionStart.promise({
       sessionId: this.id,
       cwd: this.cwd,
@@ -443,6 +457,7 @@ export class AgentSessionImpl implements AgentSession, RunHost {
       } catch (error) {
         this.logger.warn(`a sessionEnd hook failed: ${messageOf(error)}`)
       } finally {
+        this.stopWatchingTools?.()
         if (this.ownsScope) await this.scope?.dispose()
       }
     })()

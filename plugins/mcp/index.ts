@@ -16,7 +16,7 @@ import { type AgentHooks, agentHooksRef } from '../agent/index.js'
 import { providerRegistryRef } from '../providers/index.js'
 import { createEnvAllowlist } from '../sandbox/index.js'
 import { slashCommandSourceRef } from '../slash-commands/index.js'
-import { toolRegistryRef } from '../tools/index.js'
+import { sessionToolsRef, toolRegistryRef } from '../tools/index.js'
 import { TRUST_HINT, trustOf } from '../trust/index.js'
 import { providerSampler } from './client-features.js'
 import { mcpCommands } from './commands.js'
@@ -26,6 +26,7 @@ import { OAUTH_DIR } from './oauth-store.js'
 import { cliMcpConfig, loadMcpFile, mcpFilePath } from './project-file.js'
 import { promptCommandSource } from './prompt-commands.js'
 import { type McpServers, mergeServers, ServerSet } from './servers.js'
+import { sessionServers } from './session-servers.js'
 import { sandboxRoots, WorkspaceRoots } from './workspace-roots.js'
 
 export {
@@ -68,6 +69,7 @@ export type {
 } from './resources.js'
 export { renderListing, resourceTools } from './resources.js'
 export { type LoginResult, type McpServers, mergeServers } from './servers.js'
+export { ownServers, type SessionServers, sessionServers } from './session-servers.js'
 export { mapAnnotations, mapResult, toolName } from './tool-adapter.js'
 export { sandboxRoots, WorkspaceRoots } from './workspace-roots.js'
 
@@ -126,24 +128,44 @@ export default definePlugin({
     const held = Object.keys(fromFile).filter((name) => fromConfig[name] === undefined)
     if (held.length > 0)
       trust.skip(`the MCP servers of ${mcpFilePath(ctx.paths.projectDir)} (${held.join(', ')})`)
-    const roots = new WorkspaceRoots(sandboxRoots(ctx.paths.projectDir, ctx.rootConfig), ctx.paths.cwd)
+    const extraRoots = sandboxRoots(ctx.paths.projectDir, ctx.rootConfig)
+    const roots = new WorkspaceRoots(extraRoots, ctx.paths.cwd)
     const model = typeof ctx.rootConfig.model === 'string' ? ctx.rootConfig.model : undefined
-    const servers = new ServerSet({
-      servers: mergeServers(fromFile, fromConfig, ctx.logger),
-      registry: ctx.resolve(toolRegistryRef),
+    const registry = ctx.resolve(toolRegistryRef)
+    const base = {
       plugin: ctx.name,
       logger: ctx.logger,
       projectDir: ctx.paths.projectDir,
       allowlist: createEnvAllowlist(sandboxEnvAllow(ctx.rootConfig)),
       env: process.env,
       clientInfo: { name: 'tau', version: tauVersion() },
-      roots,
       sampler: providerSampler(ctx.tryResolve(providerRegistryRef), ctx.rootConfig.model),
       ...(model ? { samplingModel: model } : {}),
       oauthDir: join(ctx.paths.tauHome, OAUTH_DIR),
       signal: ctx.signal,
+    }
+    const servers = new ServerSet({
+      ...base,
+      servers: mergeServers(fromFile, fromConfig, ctx.logger),
+      registry,
+      roots,
     })
     ctx.provide(mcpServersRef, servers)
+    // A session's own servers (its settings' mcpServers): connected with the session, its tools
+    // seen by it alone, closed when it is disposed.
+    ctx.provide(
+      sessionToolsRef,
+      (session) =>
+        sessionServers(session, {
+          base,
+          registry,
+          extraRoots,
+          globalConfig: ctx.config,
+          globalNames: () => servers.list().map((s) => s.name),
+          logger: ctx.logger,
+        }),
+      (own) => own?.close(),
+    )
     for (const command of mcpCommands(servers, ctx.paths.projectDir)) ctx.provide(cliCommandsRef, command)
     // Prompts of connected servers as /mcp__<server>__<prompt> (read by slash-commands when loaded).
     ctx.provide(slashCommandSourceRef, promptCommandSource(servers))

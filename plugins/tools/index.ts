@@ -35,6 +35,7 @@ export { writeTool } from './builtins/write.js'
 export { type ToolsConfig, toolsConfig } from './config.js'
 export { FILE_READS_KEY } from './file-reads.js'
 export { DefaultToolRegistry, defineTool, toJsonSchema, toOutput } from './registry.js'
+export { OverlayToolRegistry, type SessionTools, sessionToolsRef } from './session-tools.js'
 export type {
   Tool,
   ToolContext,
