@@ -28,6 +28,7 @@ import type {
 } from '../agent/index.js'
 import type { Environment } from '../sandbox/index.js'
 import type { ControllerEvent, SessionController, SessionControllers } from '../session-controller/index.js'
+import { askQuestionsInEditor } from './ask-questions.js'
 import {
   ClientEnvironment,
   type ClientSide,
@@ -102,6 +103,10 @@ export class AcpSession {
       frontend: {
         askPermission: (request) => this.askPermission(request),
         approvePlan: (request) => this.approvePlan(request),
+        askQuestions: async (request) => {
+          await this.outbox // the tool call is on the editor's screen before its questions
+          return askQuestionsInEditor(this.deps.client, this.id, request, this.deps.logger)
+        },
       },
     })
     this.id = this.controller.open().id

@@ -10,6 +10,7 @@
  * Every method is optional: what a frontend leaves out gets the fail-closed answer, with a reason.
  */
 import type { PermissionMode } from '../permissions/index.js'
+import type { UserQuestionsAnswer, UserQuestionsRequest } from '../tools/index.js'
 import { AbortedError, untilAborted } from './abort.js'
 import type { PermissionAnswer, PermissionRequest } from './runtime.js'
 
@@ -108,6 +109,8 @@ export interface UserInteraction {
    * callback). Left out: no login, the call fails saying to run `tau mcp login`.
    */
   authorize?(request: AuthorizationRequest, signal: AbortSignal): Promise<void>
+  /** AskUserQuestion's questions. Left out: declined (nobody to ask), and the model is told so. */
+  askQuestions?(request: UserQuestionsRequest): Promise<UserQuestionsAnswer>
 }
 
 /** A session's interaction as the loop and plugins use it: every method there, one question at a time. */
@@ -123,6 +126,7 @@ export interface SessionInteraction {
   /** False when the frontend cannot show a login. */
   readonly canAuthorize: boolean
   authorize(request: AuthorizationRequest, signal: AbortSignal): Promise<void>
+  askQuestions(request: UserQuestionsRequest): Promise<UserQuestionsAnswer>
 }
 
 /** Why a question got the fail-closed answer. */
@@ -199,6 +203,16 @@ export function sessionInteraction(
             ),
           )
         : Promise.resolve({ action: 'deny', reason: NOBODY_TO_ASK }),
+    askQuestions: (request) =>
+      f.askQuestions
+        ? queue(() =>
+            answerUntilAborted(
+              () => f.askQuestions!(request),
+              request.signal,
+              (): UserQuestionsAnswer => ({ declined: true, reason: 'the run was interrupted' }),
+            ),
+          )
+        : Promise.resolve({ declined: true, reason: NOBODY_TO_ASK }),
     canAuthorize: typeof f.authorize === 'function',
     authorize: (request, signal) =>
       f.authorize

@@ -365,6 +365,8 @@ async function runToolCall(host: ToolCallHost, call: ToolCallPart, run: ToolRun)
       model: { vision },
       isDenied: host.permissions?.pathDenial?.(tool),
       askNetwork: networkGate(host, call, signal, host.parent?.toolCallId),
+      askQuestions: (questions) =>
+        host.interaction.askQuestions({ sessionId: host.sessionId, toolCallId: call.id, questions, signal }),
       agent: link,
     }
     executing = performance.now()

@@ -76,6 +76,7 @@ const KNOWN_TOOLS: Record<string, Omit<ToolFacts, 'name'>> = {
   Bash: { readOnly: false, openWorld: false, access: undefined },
   WebFetch: { readOnly: true, openWorld: true, access: undefined },
   WebSearch: { readOnly: true, openWorld: true, access: undefined },
+  AskUserQuestion: { readOnly: true, openWorld: false, access: undefined },
   // Not a tool: a sandboxed process reaching a host (the sandbox's network allowlist asks).
   Network: { readOnly: false, openWorld: true, access: undefined },
 }

@@ -75,6 +75,10 @@ const answers = {
     z.object({ action: z.literal('deny'), reason: z.string().optional() }).strict(),
   ]),
   choice: z.object({ value: z.string().optional() }).strict(),
+  questions: z.union([
+    z.object({ answers: z.record(z.string(), z.string()) }).strict(),
+    z.object({ declined: z.literal(true), reason: z.string().optional() }).strict(),
+  ]),
 } as const
 
 /** Checks an answer against its question's kind; the message says what the kind takes. */
@@ -88,6 +92,17 @@ function parseAnswer(question: PendingQuestion, answer: unknown): AnswerOf[Pendi
     )
   }
   if (question.kind === 'choice') return (parsed.data as { value?: string }).value
+  if (question.kind === 'questions' && 'answers' in (parsed.data as object)) {
+    // Only the questions asked: an answer to a question that was not put is a mistake to report.
+    const asked = new Set(question.request.questions.map((q) => q.question))
+    const stray = Object.keys((parsed.data as { answers: Record<string, string> }).answers).find(
+      (key) => !asked.has(key),
+    )
+    if (stray !== undefined)
+      throw badRequest(
+        `answer.answers: '${stray}' is not one of the questions asked (${[...asked].map((q) => `'${q}'`).join(', ')}); answers are keyed by the question's text`,
+      )
+  }
   return parsed.data as AnswerOf[PendingQuestion['kind']]
 }
 
@@ -241,7 +256,8 @@ export function routes(context: RouteContext): RouteSpec[] {
       method: 'GET',
       url: '/sessions/:id/questions',
       operationId: 'listQuestions',
-      summary: 'The questions waiting for an answer: permissions, plan approvals, elicitations, choices',
+      summary:
+        'The questions waiting for an answer: permissions, plan approvals, elicitations, choices, AskUserQuestion',
       params: s.idParams,
       responses: { 200: s.questionsSchema, ...notFound },
       handler: async (request) => ({ questions: (await hub.get((request.params as Params).id)).pending }),

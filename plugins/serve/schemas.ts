@@ -107,7 +107,7 @@ export const answerBody: JsonSchema = {
   properties: {
     answer: {
       description:
-        'permission: "allow" | "allow-always" | "deny" | { behavior, reason?, rule? }; plan: { decision: "approve", mode } | { decision: "revise", comments } | { decision: "reject", reason? }; elicitation: { action, content? }; sampling: { action, reason? }; choice: { value? }',
+        'permission: "allow" | "allow-always" | "deny" | { behavior, reason?, rule? }; plan: { decision: "approve", mode } | { decision: "revise", comments } | { decision: "reject", reason? }; elicitation: { action, content? }; sampling: { action, reason? }; choice: { value? }; questions: { answers: { [question text]: answer } } | { declined: true, reason? }',
     },
   },
 }

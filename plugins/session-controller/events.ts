@@ -15,6 +15,7 @@ import type {
   SamplingConfirmation,
   SamplingDecision,
 } from '../agent/index.js'
+import type { UserQuestionsAnswer, UserQuestionsRequest } from '../tools/index.js'
 
 /** How a line of command output reads: plain, a success, a warning, an error, a quiet note. */
 export type Tone = 'info' | 'success' | 'warn' | 'error' | 'dim'
@@ -31,6 +32,11 @@ export type PendingQuestion =
   | { readonly id: string; readonly kind: 'sampling'; readonly request: SamplingConfirmation }
   | {
       readonly id: string
+      readonly kind: 'questions'
+      readonly request: Omit<UserQuestionsRequest, 'signal'>
+    }
+  | {
+      readonly id: string
       readonly kind: 'choice'
       readonly title: string
       readonly options: ReadonlyArray<{ readonly label: string; readonly value: string }>
@@ -42,6 +48,8 @@ export interface AnswerOf {
   readonly plan: PlanApproval
   readonly elicitation: ElicitationAnswer
   readonly sampling: SamplingDecision
+  /** AskUserQuestion's answers by question text, or declined. */
+  readonly questions: UserQuestionsAnswer
   /** The value picked, or undefined to cancel. */
   readonly choice: string | undefined
 }

@@ -86,6 +86,11 @@ export class QuestionBoard {
           action: 'deny',
           reason: 'the request was cancelled',
         }),
+      askQuestions: (request) =>
+        this.ask<'questions'>({ kind: 'questions', request: strip(request) }, request.signal, {
+          declined: true,
+          reason: 'the run was interrupted',
+        }),
     }
   }
 }

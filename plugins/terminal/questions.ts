@@ -12,6 +12,7 @@ import type {
   PlanApprovalRequest,
 } from '../agent/index.js'
 import type { ControllerFrontend } from '../session-controller/index.js'
+import type { UserQuestion, UserQuestionsAnswer, UserQuestionsRequest } from '../tools/index.js'
 import { Choice, type ChoiceAction, type ChoiceOption } from './choice.js'
 import { Editor } from './editor.js'
 import { MarkdownStream } from './markdown.js'
@@ -78,6 +79,7 @@ export class TerminalQuestions {
       ...mcpQuestions(this.asker),
       askPermission: (request) => this.exclusive(() => this.permission(request)),
       approvePlan: (request) => this.exclusive(() => this.plan(request)),
+      askQuestions: (request) => this.exclusive(() => this.questions(request)),
       choose: (title, options, signal) =>
         this.exclusive(async () => {
           const picked = await this.choose<string>(
@@ -191,6 +193,66 @@ export class TerminalQuestions {
           )
         )?.trim() ?? ''
     return reason === '' ? 'deny' : { behavior: 'deny', reason }
+  }
+
+  /** AskUserQuestion: each question in turn, a pick (or several) among its options, or the user's own text. */
+  private async questions(request: UserQuestionsRequest): Promise<UserQuestionsAnswer> {
+    const answers: Record<string, string> = {}
+    for (const question of request.questions) {
+      const answer = await this.oneQuestion(question, request.signal)
+      if (answer === 'aborted') return { declined: true, reason: 'the run was interrupted' }
+      if (answer === 'interrupted') {
+        // Esc or Ctrl-C at the question: no answers, and stop here to wait for the user.
+        this.host.interruptRun()
+        return { declined: true, reason: 'the user interrupted instead of answering' }
+      }
+      if (answer !== '') answers[question.question] = answer
+    }
+    return { answers }
+  }
+
+  private async oneQuestion(
+    question: UserQuestion,
+    signal: AbortSignal,
+  ): Promise<string | 'aborted' | 'interrupted'> {
+    const width = this.host.columns
+    const title: Row[] = [
+      [],
+      [
+        ...(question.header !== '' ? [span(`[${question.header}] `, { color: 'cyan' })] : []),
+        span(question.question, { bold: true }),
+      ],
+    ]
+    const label = (o: UserQuestion['options'][number]) =>
+      truncate(o.description === '' ? o.label : `${o.label} — ${o.description}`, width - 8)
+    if (question.multiSelect) {
+      this.host.print([...title, ...question.options.map((o, i): Row => [span(`  ${i + 1}) ${label(o)}`)])])
+      const text = await this.askText(
+        'Pick one or more: numbers separated by commas (1,3), or type your own answer',
+        signal,
+      )
+      if (text === undefined) return signal.aborted ? 'aborted' : 'interrupted'
+      const picks = /^\s*\d+(\s*,\s*\d+)*\s*$/.test(text)
+        ? text.split(',').map((n) => question.options[Number(n.trim()) - 1])
+        : undefined
+      if (picks?.every((o) => o !== undefined)) return picks.map((o) => o!.label).join(', ')
+      return text.trim()
+    }
+    const OWN = Symbol('own answer')
+    const picked = await this.choose<string | typeof OWN>(
+      title,
+      [
+        ...question.options.map((o) => ({ label: label(o), value: o.label })),
+        { label: 'Type my own answer', value: OWN },
+      ],
+      signal,
+    )
+    if (picked.type === 'aborted') return 'aborted'
+    if (picked.type !== 'picked') return 'interrupted'
+    if (picked.value !== OWN) return picked.value
+    const own = await this.askText('Your answer:', signal)
+    if (own === undefined) return signal.aborted ? 'aborted' : 'interrupted'
+    return own.trim()
   }
 
   /** ExitPlanMode's plan (the session's approvePlan): shown, then approved in a mode or sent back. */

@@ -4,6 +4,7 @@
  * and processes only through the session's environment (plugins/sandbox).
  */
 import { definePlugin, didYouMean } from '../../kernel/index.js'
+import { askUserQuestionTool } from './builtins/ask-user-question.js'
 import { bashOutputTool, killShellTool } from './builtins/background-shells.js'
 import { bashTool } from './builtins/bash.js'
 import { editTool } from './builtins/edit.js'
@@ -20,6 +21,12 @@ import { type ToolsConfig, toolsConfig } from './config.js'
 import { DefaultToolRegistry } from './registry.js'
 import { type Tool, toolRegistryRef } from './tool.js'
 
+export {
+  type AskUserQuestionInput,
+  answersText,
+  askUserQuestionTool,
+  type QuestionsDisplay,
+} from './builtins/ask-user-question.js'
 export { BACKGROUND_SHELLS_KEY, bashOutputTool, killShellTool } from './builtins/background-shells.js'
 export { bashTool } from './builtins/bash.js'
 export { editTool } from './builtins/edit.js'
@@ -47,6 +54,13 @@ export type {
 } from './tool.js'
 export { toolRegistryRef } from './tool.js'
 export { createToolState } from './tool-state.js'
+export type {
+  AskQuestions,
+  UserQuestion,
+  UserQuestionOption,
+  UserQuestionsAnswer,
+  UserQuestionsRequest,
+} from './user-questions.js'
 
 /** The built-in tools, configured, in the order models see them. */
 export function builtinTools(config: ToolsConfig): Tool[] {
@@ -68,6 +82,7 @@ export function builtinTools(config: ToolsConfig): Tool[] {
     notebookEditTool,
     webFetchTool,
     todoWriteTool,
+    askUserQuestionTool,
   ]
   // Tool<I> is contravariant in I; the registry holds them as Tool (input validated before execute).
   return tools as unknown as Tool[]

@@ -13,6 +13,7 @@ import {
   type ToolResultContent,
 } from '../../kernel/index.js'
 import type { Environment, NetworkGate } from '../sandbox/index.js'
+import type { AskQuestions } from './user-questions.js'
 
 /** What a tool gets besides its input. */
 export interface ToolContext {
@@ -42,6 +43,12 @@ export interface ToolContext {
    * exec/spawn as `onNetworkRequest`. Absent (no agent loop, headless without rules): refused.
    */
   readonly askNetwork?: NetworkGate | undefined
+  /**
+   * Puts questions to the session's user (AskUserQuestion), one question set at a time with the
+   * session's other questions. Absent outside an agent session; a frontend that asks nobody
+   * (headless) answers `declined` with its reason.
+   */
+  readonly askQuestions?: AskQuestions | undefined
 }
 
 /** A session's tool state: a typed key-value map, created per session, never shared. */

@@ -183,6 +183,20 @@ export const WEB_UI_HTML = String.raw`<!doctype html>
       d.appendChild(el('div', 'who', q.title));
       q.options.forEach(function (o) { button(o.label, { value: o.value }); });
       button('Cancel', {}, 'danger');
+    } else if (q.kind === 'questions') {
+      d.appendChild(el('div', 'who', 'questions'));
+      var picks = q.request.questions.map(function (item, i) {
+        var f = el('fieldset'); f.appendChild(el('legend', null, (item.header ? item.header + ': ' : '') + item.question));
+        var inputs = item.options.map(function (o) {
+          var l = el('label'); var c = el('input'); c.type = item.multiSelect ? 'checkbox' : 'radio'; c.name = q.id + '-' + i; c.value = o.label;
+          l.appendChild(c); l.appendChild(document.createTextNode(' ' + o.label + (o.description ? ' — ' + o.description : ''))); f.appendChild(l); f.appendChild(el('br')); return c;
+        });
+        var other = el('input'); other.placeholder = 'or your own answer'; f.appendChild(other); d.appendChild(f);
+        return function () { var own = other.value.trim(); if (own) return own; return inputs.filter(function (c) { return c.checked; }).map(function (c) { return c.value; }).join(', '); };
+      });
+      var submit = el('button', 'primary', 'Answer'); submit.type = 'button';
+      submit.addEventListener('click', function () { var answers = {}; q.request.questions.forEach(function (item, i) { var a = picks[i](); if (a) answers[item.question] = a; }); answerQuestion(q.id, { answers: answers }); });
+      buttons.appendChild(submit); button('Decline', { declined: true, reason: 'the user declined to answer' }, 'danger');
     }
     d.appendChild(buttons); log.appendChild(d); questions[q.id] = d; scroll();
   }

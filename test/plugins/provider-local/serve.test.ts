@@ -32,6 +32,7 @@ const HIDDEN = [
   'LS',
   'WebFetch',
   'TodoWrite',
+  'AskUserQuestion',
 ]
 const MORE_HIDDEN = ['Task', 'ExitPlanMode', 'Skill', 'memory']
 

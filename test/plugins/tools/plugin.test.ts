@@ -22,6 +22,7 @@ const BUILTINS = [
   'NotebookEdit',
   'WebFetch',
   'TodoWrite',
+  'AskUserQuestion',
 ]
 
 describe('tools plugin', () => {
