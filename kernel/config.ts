@@ -8,7 +8,6 @@ import type { PluginEntry, Preset, TauPlugin } from './plugin.js'
 import { configKeyOf } from './plugin.js'
 import { type ConfigProblem, describeValue } from './schema.js'
 import { didYouMean } from './suggest.js'
-import { parseModelRef } from './types/model.js'
 
 export interface TauConfig {
   /** A built-in preset name ('minimal', 'coding', ...) or a preset made with definePreset(). */
@@ -63,16 +62,14 @@ export function getPath(config: RawConfig, path: string): unknown {
 export function checkKernelKeys(config: RawConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = []
   const { model, disablePlugins, logLevel } = config
-  if (model !== undefined) {
-    if (typeof model !== 'string') {
-      problems.push({
-        path: 'model',
-        message: `expected a string like 'ollama:qwen3:8b', got ${describeValue(model)}`,
-      })
-    } else {
-      const parsed = parseModelRef(model)
-      if (!parsed.ok) problems.push({ path: 'model', message: parsed.error })
-    }
+  // Only the type: the ref itself is checked where a session takes it (the providers plugin's
+  // checkedRef), which knows the loaded providers and the catalogue, so a bare `gpt-4o` gets
+  // "did you mean 'openai:gpt-4o'?" naming the file and field, as --model does.
+  if (model !== undefined && typeof model !== 'string') {
+    problems.push({
+      path: 'model',
+      message: `expected a string like 'ollama:qwen3:8b', got ${describeValue(model)}`,
+    })
   }
   if (
     disablePlugins !== undefined &&

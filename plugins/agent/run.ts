@@ -393,8 +393,12 @@ export class Run {
       )
     } catch (error) {
       if (this.signal.aborted) throw error
-      const message = `compaction failed: ${messageOf(error)}`
-      host.logger.warn(message)
+      // Said once, by the notification (a frontend shows it; -p prints it on stderr): the run's
+      // error then reports the refused call, so a summary refused as too long is not quoted again.
+      const message = isContextLength(error)
+        ? 'compaction failed: the summary request was too long for the model as well'
+        : `compaction failed: ${messageOf(error)}`
+      host.logger.debug(message)
       await this.notify('warn', message)
       return false
     }

@@ -3,7 +3,8 @@
  * the plugin and the field or cause on stderr, nothing on stdout, and no stack trace unless
  * --debug asks for one (then there is one).
  */
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
+import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
 import { markerPlugin, type Project, STACK_LINE, type TauResult, useProjects } from './run-tau.js'
 
 const project = useProjects()
@@ -289,5 +290,49 @@ describe.concurrent('errors caused by a config entry name the config file', () =
     expect(result.stderr).toContain('error TAU_PLUGIN_NOT_FOUND: ')
     // 'nope' is looked up as tau-plugin-nope first; the message should not say only "nope".
     expect(result.stderr).toContain('tau-plugin-nope')
+  })
+})
+
+describe('a model that refuses the conversation as too long', () => {
+  const servers: ScriptedServer[] = []
+  afterAll(async () => {
+    await Promise.all(servers.map((server) => server.close()))
+  })
+
+  it('-p says so once on stderr, after compaction was tried and refused too', async () => {
+    const tooLong = {
+      status: 400,
+      errorMessage:
+        "This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens.",
+    }
+    // Eight tool turns give compaction something to summarise; then every request is refused,
+    // the summary request included.
+    const server = await startScriptedServer({
+      format: 'openai',
+      script: [
+        ...Array.from({ length: 8 }, (_, i) => ({
+          toolCalls: [{ id: `call_${i}`, name: 'LS', input: { path: '.' } }],
+        })),
+        ...Array.from({ length: 6 }, () => tooLong),
+      ],
+    })
+    servers.push(server)
+    const p = await project({
+      '.taurc.json': JSON.stringify({
+        model: 'openai:scripted-model',
+        providers: { openai: { baseURL: `${server.url}/v1` }, retries: { max: 0 } },
+      }),
+    })
+    const result = await p.run(['start', '-p', 'list the files'], { env: { OPENAI_API_KEY: 'sk-test' } })
+    expect(result.code, result.stderr).toBe(1)
+    expect(result.stdout).toBe('')
+    // The summary request went out and was refused: compaction was tried.
+    expect(server.remaining()).toBeLessThan(5)
+    expect(result.stderr).toContain('compaction failed')
+    expect(result.stderr.match(/maximum context length is 128000 tokens/g) ?? []).toHaveLength(1)
+    expect(result.stderr).toContain(
+      'the model call failed: openai: request too long for the model (HTTP 400)',
+    )
+    expect(result.stderr).not.toMatch(STACK_LINE)
   })
 })

@@ -21,6 +21,19 @@ describe('model refs through the binary', () => {
     expect(result.stderr).not.toMatch(STACK_LINE)
   })
 
+  it('a bare gpt-4o in a config file suggests openai:gpt-4o, naming the file and the field', async () => {
+    const p = await project({ '.taurc.json': JSON.stringify({ model: 'gpt-4o' }) })
+    const result = await p.run(['start', '-p', 'hi'])
+    expect(result.code).toBe(1)
+    expect(result.stdout).toBe('')
+    expect(result.stderr).toContain(
+      `config \`model\` in ${p.path('.taurc.json')}: 'gpt-4o' is not a model ref`,
+    )
+    expect(result.stderr).toContain("did you mean 'openai:gpt-4o'?")
+    expect(result.stderr).not.toMatch(/model call failed/)
+    expect(result.stderr).not.toMatch(STACK_LINE)
+  })
+
   it('an unknown provider in the config names the file, the field and the providers that exist', async () => {
     const p = await project({ '.taurc.json': JSON.stringify({ model: 'foo:bar' }) })
     const result = await p.run(['start', '-p', 'hi', '--output-format', 'json'])
