@@ -21,6 +21,8 @@
  * assertions (docs/benchmarks.md).
  *
  * Usage: node bench/loop-floor.mjs [runs] [turns] [wire]   (needs npm run build)
+ *        TAU_BENCH_BASELINE=old/dist/bin/tau.js node bench/loop-floor.mjs   also times that build
+ *        in the same alternating rounds (A/B on a loaded machine; report the ratio)
  *        defaults: 5 runs, 100 turns, openai; wire is openai | anthropic | ollama | all
  * TAU_HOME is a fresh temporary directory; no request leaves 127.0.0.1.
  */
@@ -35,6 +37,8 @@ const TARGET = 1.1
 const root = fileURLToPath(new URL('..', import.meta.url))
 const here = fileURLToPath(import.meta.url)
 const tau = join(root, 'dist', 'bin', 'tau.js')
+// TAU_BENCH_BASELINE=path/to/an/earlier/dist/bin/tau.js: that build runs too, in the same rounds.
+const baseline = process.env.TAU_BENCH_BASELINE
 
 // ---------------------------------------------------------------------------------------------
 // B: the floor, run as its own process.
@@ -316,6 +320,8 @@ async function compare(startScriptedServer, wire, runs, turns) {
   const variants = sizes.flatMap((n) => [
     { n, side: 'tau', run: () => time(tauArgs, project) },
     { n, side: 'floor', run: () => time(['--liftoff-only', here, '--floor', file], root) },
+    // A/B on a loaded machine: an earlier build's tau.js, timed in the same alternating rounds.
+    ...(baseline ? [{ n, side: 'base', run: () => time([baseline, ...tauArgs.slice(1)], project) }] : []),
   ])
   const results = new Map(variants.map((v) => [`${v.side}${v.n}`, []]))
   for (const variant of variants) {
@@ -343,6 +349,10 @@ async function compare(startScriptedServer, wire, runs, turns) {
     `  ${wire}: ${big + 1} requests: tau ${s(of(`tau${big}`, 'wall'))} (CPU ${s(of(`tau${big}`, 'cpu'))}, peak RSS ${(of(`tau${big}`, 'rss') / 1024).toFixed(0)} MiB), floor ${s(of(`floor${big}`, 'wall'))} (CPU ${s(of(`floor${big}`, 'cpu'))}, peak RSS ${(of(`floor${big}`, 'rss') / 1024).toFixed(0)} MiB)`,
   )
   console.log(
-    `    whole process ${wallRatio.toFixed(2)}x (CPU ${cpuRatio.toFixed(2)}x; target <= ${TARGET}x: ${wallRatio <= TARGET ? 'met' : 'NOT met'}); per turn tau ${(perTurn('tau') * 1000).toFixed(2)} ms, floor ${(perTurn('floor') * 1000).toFixed(2)} ms; 2 requests: tau ${s(of('tau1', 'wall'))}, floor ${s(of('floor1', 'wall'))}`,
+    `    load ${loadavg()[0].toFixed(1)}; whole process ${wallRatio.toFixed(2)}x (CPU ${cpuRatio.toFixed(2)}x; target <= ${TARGET}x: ${wallRatio <= TARGET ? 'met' : 'NOT met'}); per turn tau ${(perTurn('tau') * 1000).toFixed(2)} ms, floor ${(perTurn('floor') * 1000).toFixed(2)} ms; 2 requests: tau ${s(of('tau1', 'wall'))}, floor ${s(of('floor1', 'wall'))}`,
   )
+  if (baseline)
+    console.log(
+      `    baseline ${baseline}: ${big + 1} requests ${s(of(`base${big}`, 'wall'))} (CPU ${s(of(`base${big}`, 'cpu'))}, peak RSS ${(of(`base${big}`, 'rss') / 1024).toFixed(0)} MiB), 2 requests ${s(of('base1', 'wall'))}; tau/baseline ${(of(`tau${big}`, 'wall') / of(`base${big}`, 'wall')).toFixed(2)}x at ${big + 1}, ${(of('tau1', 'wall') / of('base1', 'wall')).toFixed(2)}x at 2; per turn baseline ${(perTurn('base') * 1000).toFixed(2)} ms`,
+    )
 }

@@ -49,7 +49,10 @@ function loadErrorMessage(error: unknown): string {
 }
 
 export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConfig> {
-  const { cosmiconfig } = await import('cosmiconfig')
+  // cosmiconfig is CommonJS: bundled with code splitting, its dynamic import has only `default`.
+  const loaded = await import('cosmiconfig')
+  const cosmiconfig =
+    loaded.cosmiconfig ?? (loaded as unknown as { default: typeof loaded }).default.cosmiconfig
   const moduleLoader = async (file: string) => {
     try {
       return defaultExport(await importModule(file, options.tauHome))

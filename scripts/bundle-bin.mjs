@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * Bundles the `tau` command with esbuild: its body into one file, dist/bin/cli.js, and its
+ * Bundles the `tau` command with esbuild: its body, dist/bin/cli.js with its chunks in
+ * dist/bin/chunks/ (each lazy `import()` of tau's own code is a chunk, loaded when it runs), and its
  * launcher, dist/bin/tau.js (the package's `bin`), which answers `tau --version` without
  * compiling the body and imports it for everything else (bin/tau.ts).
  * `tsc -p tsconfig.build.json` (run first by `npm run build`) type-checks nothing here but emits
@@ -20,14 +21,16 @@
  * exporter (an OTLP endpoint set; optional peer dependencies), pg and the DBOS SDK (a database configured; optional peers), Fastify (`tau serve`). fast-glob, ignore and gray-matter are loaded with createRequire, which esbuild
  * leaves alone.
  */
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const outfile = join(root, 'dist', 'bin', 'cli.js')
-mkdirSync(dirname(outfile), { recursive: true })
+const outdir = join(root, 'dist', 'bin')
+mkdirSync(outdir, { recursive: true })
+// Chunks from an earlier build would stay beside the new ones (their names carry a hash).
+rmSync(join(outdir, 'chunks'), { recursive: true, force: true })
 
 /**
  * zod's `z.locales` namespace (error messages in some fifty languages, ~250 modules): tau's own
@@ -50,8 +53,13 @@ await build({
   plugins: [withoutZodLocales],
   absWorkingDir: root,
   entryPoints: ['bin/cli.ts'],
-  outfile,
+  outdir,
   bundle: true,
+  // Every lazy `import()` of tau's own code (a preset, a command's implementation, the terminal
+  // UI, the package entries a config imports) becomes a chunk of its own, read and compiled only
+  // when that code runs: `tau start -p` no longer parses serve's, acp's or the terminal's code.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   platform: 'node',
   format: 'esm',
   // package.json's engines: Node 20.19 or newer.
