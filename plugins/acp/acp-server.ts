@@ -16,6 +16,7 @@ import type { SessionService } from '../session/index.js'
 import type { SessionControllers } from '../session-controller/index.js'
 import { AcpSession, TurnFailed } from './acp-session.js'
 import type { AcpConfig } from './config.js'
+import { editorMcpSettings } from './editor-mcp.js'
 import type { ACP_ERRORS } from './errors.js'
 import { replayUpdates } from './replay.js'
 
@@ -29,6 +30,8 @@ export interface AcpServerOptions {
   readonly stdout: NodeJS.WritableStream
   /** Aborted on SIGINT/SIGTERM: the connection closes, the sessions close. */
   readonly signal: AbortSignal
+  /** The mcp plugin is loaded: the editor's MCP servers are connected for their session. */
+  readonly mcp: boolean
 }
 
 type Sdk = typeof import('@agentclientprotocol/sdk')
@@ -75,11 +78,16 @@ export async function serveAcp(options: AcpServerOptions): Promise<number> {
     open.set(session.id, session)
     return session
   }
-  const warnMcp = (servers: readonly McpServer[]) => {
-    if (servers.length > 0)
+  /** The editor's MCP servers as the session's settings (without the mcp plugin: a warning, none). */
+  const mcpSettings = (servers: readonly McpServer[], cwd: string): Pick<AgentSessionOptions, 'settings'> => {
+    if (servers.length === 0) return {}
+    if (!options.mcp) {
       logger.warn(
-        `the editor's MCP servers (${servers.map((s) => s.name).join(', ')}) are not connected: tau acp does not take per-session MCP servers yet; configure them in tau's mcpServers`,
+        `the editor's MCP servers (${servers.map((s) => s.name).join(', ')}) are not connected: the mcp plugin is not loaded`,
       )
+      return {}
+    }
+    return { settings: { mcpServers: editorMcpSettings(servers, cwd) } }
   }
 
   const app = acp
@@ -91,7 +99,7 @@ export async function serveAcp(options: AcpServerOptions): Promise<number> {
         agentCapabilities: {
           loadSession: options.sessions !== undefined,
           promptCapabilities: { image: false, audio: false, embeddedContext: true },
-          mcpCapabilities: { http: false, sse: false },
+          mcpCapabilities: { http: options.mcp, sse: options.mcp },
         },
         authMethods: [],
         agentInfo: { name: 'tau', title: 'tau', version: options.version },
@@ -99,9 +107,8 @@ export async function serveAcp(options: AcpServerOptions): Promise<number> {
     })
     .onRequest(acp.methods.agent.session.new, async ({ params, client }) => {
       checkCwd(params.cwd)
-      warnMcp(params.mcpServers)
       try {
-        const session = start({ cwd: params.cwd }, client)
+        const session = start({ cwd: params.cwd, ...mcpSettings(params.mcpServers, params.cwd) }, client)
         // After the response: the editor knows the session id by then.
         setImmediate(() => void session.publishCommands().catch((e: unknown) => logger.warn(messageOf(e))))
         const modes = session.modes()
@@ -115,14 +122,16 @@ export async function serveAcp(options: AcpServerOptions): Promise<number> {
       if (!sessions)
         throw fail('TAU_ACP_BAD_REQUEST', 'session/load needs the session plugin, which is not loaded')
       checkCwd(params.cwd)
-      warnMcp(params.mcpServers)
       try {
         await open.get(params.sessionId)?.close()
         open.delete(params.sessionId)
         const plan = await sessions.resume(params.sessionId)
         for (const warning of plan.warnings) logger.warn(warning)
         const { records } = await sessions.store.read(params.sessionId)
-        const session = start({ ...plan.options, cwd: params.cwd }, client)
+        const session = start(
+          { ...plan.options, cwd: params.cwd, ...mcpSettings(params.mcpServers, params.cwd) },
+          client,
+        )
         for (const update of replayUpdates(records, params.cwd)) void session.send(update)
         await session.send({
           sessionUpdate: 'current_mode_update',

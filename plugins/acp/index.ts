@@ -6,6 +6,7 @@
  * The SDK loads only when `tau acp` runs. See README.md and docs/editors.md.
  */
 import { cliCommandsRef, definePlugin, tauVersion } from '../../kernel/index.js'
+import { mcpServersRef } from '../mcp/index.js'
 import { sessionServiceRef } from '../session/index.js'
 import { sessionControllersRef } from '../session-controller/index.js'
 import { type AcpConfig, acpConfig } from './config.js'
@@ -41,6 +42,7 @@ export default definePlugin({
           stdin: context.stdin,
           stdout: context.stdout,
           signal: context.signal,
+          mcp: ctx.tryResolve(mcpServersRef) !== undefined,
         })
       },
     })
