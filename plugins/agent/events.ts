@@ -2,7 +2,13 @@
  * The one event stream of the agent. The terminal UI, `tau start -p --output-format stream-json`,
  * servers, telemetry and tests all consume it; nothing prints from inside the loop.
  */
-import type { AssistantMessage, FinishReason, ToolResultPart, Usage } from '../../kernel/index.js'
+import type {
+  AssistantMessage,
+  FinishReason,
+  StreamEvent,
+  ToolResultPart,
+  Usage,
+} from '../../kernel/index.js'
 import type { Todo } from '../tools/index.js'
 
 export type StopReason =
@@ -57,6 +63,16 @@ export type AgentEvent = Base &
     | { readonly type: 'text-delta'; readonly text: string }
     | { readonly type: 'reasoning-delta'; readonly text: string }
     | {
+        /**
+         * Only in sessions created with `streamEvents` (`--include-partial-messages`): each event
+         * of the provider's stream as it comes; `call-start` opens a model call.
+         */
+        readonly type: 'model-stream'
+        /** The model called (`provider:model`). */
+        readonly model: string
+        readonly event: StreamEvent | { readonly type: 'call-start' }
+      }
+    | {
         readonly type: 'assistant-message'
         readonly message: AssistantMessage
         readonly finishReason: FinishReason
@@ -65,6 +81,8 @@ export type AgentEvent = Base &
         readonly model?: string
         /** How long the model call took, ms (the stream from request to its end). */
         readonly durationMs?: number
+        /** Time to first token, ms: from the request to the provider's first text, reasoning or tool call. */
+        readonly firstTokenMs?: number
         /** The provider's id of the message (Anthropic's `msg_...`), where it sends one. */
         readonly responseId?: string
       }

@@ -76,6 +76,8 @@ export interface RunHost extends ToolCallHost {
   nextSeq(): number
   /** Logs the mode, the model and rules granted since the last time, when they changed. */
   logState(runId: string): Promise<void>
+  /** Emit `model-stream` events. */
+  readonly streamEvents: boolean
 }
 
 const ZERO: Usage = { inputTokens: 0, outputTokens: 0 }
@@ -448,13 +450,16 @@ export class Run {
       }),
       this.signal,
     )
-    const partial = { text: '' }
-    let response: ModelResponse
     const callStarted = performance.now()
+    const partial: { text: string; firstToken?: number } = { text: '' }
+    let response: ModelResponse
+    const streamed = host.streamEvents ? formatModelRef(call.request.model) : undefined
+    if (streamed !== undefined)
+      this.emit({ type: 'model-stream', model: streamed, event: { type: 'call-start' } })
     try {
       response = await collectStream(
         call.request.model,
-        this.relay(host.providers.stream(call.request, { signal: this.signal }), partial),
+        this.relay(host.providers.stream(call.request, { signal: this.signal }), partial, streamed),
       )
     } catch (error) {
       await this.modelCallFailed(call.request, error)
@@ -479,6 +484,9 @@ export class Run {
       usage: response.usage,
       model: formatModelRef(response.model),
       durationMs: Math.round(performance.now() - callStarted),
+      ...(partial.firstToken === undefined
+        ? {}
+        : { firstTokenMs: Math.round(partial.firstToken - callStarted) }),
       ...(response.id === undefined ? {} : { responseId: response.id }),
     })
     await this.account(response.usage)
@@ -510,13 +518,21 @@ export class Run {
       )
   }
 
-  /** Passes the provider's events through, sending text and reasoning deltas as they come. */
+  /**
+   * Passes the provider's events through, sending text and reasoning deltas as they come (and,
+   * with `model` set, every event as `model-stream`); notes when the first token came.
+   */
   private async *relay(
     events: AsyncIterable<StreamEvent>,
-    partial: { text: string },
+    partial: { text: string; firstToken?: number },
+    model: string | undefined,
   ): AsyncGenerator<StreamEvent> {
     for await (const event of events) {
       if (this.signal.aborted) throw new Error('aborted')
+      if (partial.firstToken === undefined && event.type !== 'usage' && event.type !== 'finish') {
+        partial.firstToken = performance.now()
+      }
+      if (model !== undefined) this.emit({ type: 'model-stream', model, event })
       if (event.type === 'text-delta') {
         partial.text += event.text
         this.emit({ type: 'text-delta', text: event.text })

@@ -88,6 +88,8 @@ export interface AgentSessionOptions {
   readonly settings?: Readonly<Record<string, unknown>>
   /** Set for a subagent: the session and the Task tool call that started it. */
   readonly parent?: SessionParent
+  /** Emit `model-stream` events (the provider's raw stream); off, the loop pays nothing for them. */
+  readonly streamEvents?: boolean
   /** A resumed session: the last `seq` of its log (its events and records go on after it). */
   readonly lastSeq?: number
   /** A resumed session: rules granted during it (session scope), restored in order. */
@@ -140,6 +142,8 @@ export interface AgentSession {
   readonly model: string
   /** Set for a subagent: the session and Task call that started it. */
   readonly parent: SessionParent | undefined
+  /** Created with `streamEvents`: its runs emit `model-stream` events (subagents pass it on). */
+  readonly streamEvents: boolean
   /** The session's permissions service, when the permissions plugin is loaded (subagents pass its rules on). */
   readonly permissions: Permissions | undefined
   /** The conversation so far (a value: each change makes a new one). */

@@ -69,6 +69,7 @@ export class AgentSessionImpl implements AgentSession, RunHost {
   readonly id: string
   readonly cwd: string
   readonly parent: SessionParent | undefined
+  readonly streamEvents: boolean
   readonly modelText: string
   readonly modelRef: ModelRef
   conversation: Conversation
@@ -132,6 +133,7 @@ export class AgentSessionImpl implements AgentSession, RunHost {
     this.id = options.id ?? options.scope?.id ?? randomUUID()
     this.cwd = resolvePath(options.cwd ?? options.scope?.cwd ?? deps.defaultCwd)
     this.parent = options.parent
+    this.streamEvents = options.streamEvents === true
     this.config = deps.config
     this.hooks = deps.hooks
     this.tools = deps.tools

@@ -92,6 +92,8 @@ async function runStructured(
   args: HeadlessArgs,
 ): Promise<void> {
   await runOnce(prompt)
+  // The result line waits for the models' limits (modelUsage).
+  await output.settled()
   const schema = args.jsonSchema
   if (schema === undefined) return
   for (let attempt = 1; ; attempt++) {
@@ -110,6 +112,7 @@ async function runStructured(
     await runOnce(
       `Your answer did not match the required JSON Schema: ${checked.problem}. Answer again with only a JSON value that matches it.`,
     )
+    await output.settled()
   }
 }
 
@@ -199,6 +202,15 @@ export default definePlugin({
         ...(mcp ? { mcpServers: () => mcp.list().map((s) => ({ name: s.name, status: s.status })) } : {}),
         partialMessages: args.includePartialMessages === true,
         holdResults: args.jsonSchema !== undefined,
+        modelLimits: async (model) => {
+          const caps = await ctx.tryResolve(providerRegistryRef)?.capabilities(model)
+          return (
+            caps && {
+              contextWindow: caps.contextWindow,
+              ...(caps.maxOutputTokens ? { maxOutputTokens: caps.maxOutputTokens } : {}),
+            }
+          )
+        },
       })
       let prompt = streamIn ? '(stdin)' : args.prompt
       if (prompt === undefined && !args.print && isTTY(context.stdin)) {
@@ -248,6 +260,8 @@ export default definePlugin({
             : {}),
           allowedTools: args.allowedTools,
           disallowedTools: [...args.disallowedTools, ...hiddenTools(args.tools)],
+          // --include-partial-messages: the provider's stream events (the loop sends none otherwise).
+          ...(args.includePartialMessages ? { streamEvents: true } : {}),
         }
       } catch (error) {
         return fail(output, error)

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto'
 import type { AssistantMessage, FinishReason, ToolResultPart, Usage } from '../../kernel/index.js'
 import type { AgentEvent, StopReason } from '../agent/index.js'
 import type { OutputFormat } from './args.js'
+import { PartialMessages } from './partial-messages.js'
 
 type EventOf<T extends AgentEvent['type']> = Extract<AgentEvent, { type: T }>
 
@@ -23,7 +24,7 @@ export function wireUsage(usage: Usage): Record<string, number> {
   }
 }
 
-const STOP_REASONS: Record<FinishReason, string | null> = {
+export const STOP_REASONS: Record<FinishReason, string | null> = {
   stop: 'end_turn',
   'tool-calls': 'tool_use',
   length: 'max_tokens',
@@ -87,8 +88,10 @@ function toolUseResult(result: ToolResultPart): unknown {
 export interface InitInfo {
   /** Each MCP server and its status (`connected`, `failed`, `disabled`, ...), as Claude Code lists them. */
   readonly mcpServers?: () => Array<{ name: string; status: string }>
-  /** --include-partial-messages: a stream_event line for each text and thinking delta. */
+  /** --include-partial-messages: stream_event lines, Anthropic's stream events for every provider. */
   readonly partialMessages?: boolean
+  /** A model's context window and largest answer (the result's modelUsage), looked up once per model. */
+  readonly modelLimits?: (model: string) => Promise<ModelLimits | undefined>
   /** --json-schema: result events are kept back for the caller to check, then emitResult(). */
   readonly holdResults?: boolean
   /** The slash commands a prompt may start with (names without the slash). */
@@ -101,6 +104,12 @@ export interface InitInfo {
   readonly apiKeySource?: (model: string) => string
 }
 
+/** What the provider's model info or the configured capabilities say of a model's limits. */
+export interface ModelLimits {
+  readonly contextWindow?: number
+  readonly maxOutputTokens?: number
+}
+
 /** One model's share of a run, in the shape of Claude Code's `modelUsage`. */
 interface ModelUsage {
   inputTokens: number
@@ -109,6 +118,8 @@ interface ModelUsage {
   cacheCreationInputTokens: number
   webSearchRequests: number
   costUSD: number
+  contextWindow?: number
+  maxOutputTokens?: number
 }
 
 export interface PermissionDenial {
@@ -143,6 +154,14 @@ export class OutputWriter {
   private readonly sessionCost = new Map<string, number>()
   /** The model of each session's latest answer. */
   private readonly answeredBy = new Map<string, string>()
+  /** --include-partial-messages: the message each session is streaming. */
+  private readonly partial: PartialMessages | undefined
+  /** Each model's limits, once looked up. */
+  private readonly limits = new Map<string, ModelLimits>()
+  /** Lookups of limits under way; a result waits for them (settled()). */
+  private pending: Promise<unknown> = Promise.resolve()
+  /** The run's first model call's time to first token. */
+  private firstTokenMs: number | undefined
 
   constructor(
     private readonly format: OutputFormat,
@@ -151,7 +170,32 @@ export class OutputWriter {
     private readonly verbose: boolean,
     /** What the init line tells beyond the session: the MCP servers and their status. */
     private readonly init: InitInfo = {},
-  ) {}
+  ) {
+    this.partial = init.partialMessages ? new PartialMessages() : undefined
+  }
+
+  /** Resolves once every result written so far is printed (they wait for the models' limits). */
+  async settled(): Promise<void> {
+    let seen: Promise<unknown> | undefined
+    while (seen !== this.pending) {
+      seen = this.pending
+      await seen
+    }
+  }
+
+  /** Starts the lookup of a model's limits, once, for the result's modelUsage. */
+  private lookUpLimits(model: string): void {
+    const lookup = this.init.modelLimits
+    if (!lookup || this.format === 'text' || this.limits.has(model)) return
+    this.limits.set(model, {})
+    const found = lookup(model).then(
+      (limits) => {
+        if (limits) this.limits.set(model, limits)
+      },
+      () => undefined,
+    )
+    this.pending = Promise.all([this.pending, found])
+  }
 
   write(event: AgentEvent): void {
     const child = event.parentToolCallId !== undefined
@@ -159,6 +203,7 @@ export class OutputWriter {
     switch (event.type) {
       case 'session-start':
         this.models.set(event.sessionId, event.model)
+        this.lookUpLimits(event.model)
         if (child) break
         this.sessionId = event.sessionId
         this.line({
@@ -178,21 +223,11 @@ export class OutputWriter {
           uuid: randomUUID(),
         })
         break
-      case 'text-delta':
-      case 'reasoning-delta':
-        if (!this.init.partialMessages) break
-        this.line({
-          type: 'stream_event',
-          event: {
-            type: 'content_block_delta',
-            index: 0,
-            delta:
-              event.type === 'text-delta'
-                ? { type: 'text_delta', text: event.text }
-                : { type: 'thinking_delta', thinking: event.text },
-          },
-          ...this.origin(event),
-        })
+      case 'model-stream':
+        if (!this.partial) break
+        for (const mapped of this.partial.map(event.sessionId, event.model, event.event)) {
+          this.line({ type: 'stream_event', event: mapped, ...this.origin(event) })
+        }
         break
       case 'user-prompt':
         // The run's own prompt is not echoed (as claude -p); a subagent's task is its first message.
@@ -200,8 +235,18 @@ export class OutputWriter {
         break
       case 'assistant-message': {
         if (!child) this.lastFinish = event.finishReason
+        if (!child && this.firstTokenMs === undefined) this.firstTokenMs = event.firstTokenMs
         const model = event.model ?? this.models.get(event.sessionId) ?? ''
+        this.lookUpLimits(model)
         this.apiMs += event.durationMs ?? 0
+        // The id message_start announced, where the provider sent none.
+        const streamedId = this.partial?.messageId(event.sessionId)
+        if (this.partial) {
+          const stop = STOP_REASONS[event.finishReason]
+          for (const mapped of this.partial.finish(event.sessionId, stop, wireUsage(event.usage))) {
+            this.line({ type: 'stream_event', event: mapped, ...this.origin(event) })
+          }
+        }
         this.answeredBy.set(event.sessionId, model)
         const counted = this.modelUsage(model)
         counted.inputTokens += wireUsage(event.usage).input_tokens ?? 0
@@ -212,7 +257,7 @@ export class OutputWriter {
           type: 'assistant',
           message: {
             // The provider's id where it sent one (Anthropic's msg_...), else one made here.
-            id: event.responseId ?? `msg_${randomUUID().replaceAll('-', '')}`,
+            id: event.responseId ?? streamedId ?? `msg_${randomUUID().replaceAll('-', '')}`,
             type: 'message',
             role: 'assistant',
             model,
@@ -222,6 +267,8 @@ export class OutputWriter {
             usage: wireUsage(event.usage),
           },
           ...this.origin(event),
+          // tau's: this model call's time to first token, ms.
+          ...(event.firstTokenMs === undefined ? {} : { ttft_ms: event.firstTokenMs }),
         })
         break
       }
@@ -268,7 +315,8 @@ export class OutputWriter {
         if (child) break
         this.result = event
         if (this.init.holdResults) break
-        this.emitResult(event)
+        // After the lookups of the models' limits (modelUsage's contextWindow).
+        this.pending = this.pending.then(() => this.emitResult(event))
         break
       default:
         break
@@ -339,6 +387,8 @@ export class OutputWriter {
       is_error: event.isError,
       duration_ms: event.durationMs,
       duration_api_ms: this.apiMs,
+      // tau's: the run's first model call's time to first token, ms (null: no token came).
+      ttft_ms: this.firstTokenMs ?? null,
       num_turns: event.turns,
       // A run a limit stopped has no answer (as Claude Code); why it stopped is terminal_reason.
       result: LIMITS.has(event.stopReason) ? null : event.text,
@@ -347,7 +397,9 @@ export class OutputWriter {
       session_id: event.sessionId,
       total_cost_usd: event.costUsd ?? 0,
       usage: wireUsage(event.usage),
-      modelUsage: Object.fromEntries(this.byModel),
+      modelUsage: Object.fromEntries(
+        [...this.byModel].map(([model, usage]) => [model, { ...usage, ...this.limits.get(model) }]),
+      ),
       permission_denials: this.denials,
       ...(event.error ? { errors: [event.error.message], error: event.error } : {}),
       uuid: randomUUID(),

@@ -181,6 +181,8 @@ async function runTask(deps: TaskDeps, input: TaskInput, ctx: ToolContext): Prom
       parent: { sessionId: parent.id, toolCallId: ctx.callId, agentType: definition.name },
       model,
       scope,
+      // --include-partial-messages: the child's stream events show too, with its Task call's id.
+      ...(parent.streamEvents ? { streamEvents: true } : {}),
       // Hidden from the model and denied; no allowedTools: nothing is allowed that the parent's rules do not allow.
       disallowedTools: hidden,
       ...(parentPermissions ? { permissionMode: parentPermissions.mode } : {}),

@@ -300,6 +300,10 @@ export class SpanTracker {
           this.options.captureContent ? firstLine(text) : 'the tool returned an error',
         )
       tool.span.end()
+    } else if (event.type === 'assistant-message' && event.firstTokenMs !== undefined) {
+      // Emitted before afterModelCall ends the call's chat span: the run's newest chat span is this call's.
+      const chat = [...(this.runs.get(event.runId)?.chats.values() ?? [])].at(-1)
+      chat?.setAttribute('tau.time_to_first_token_ms', event.firstTokenMs)
     }
   }
 

@@ -141,7 +141,9 @@ describe('tau start -p flags, as in claude -p', () => {
       '--include-partial-messages',
     ])
     expect(result.code, result.stderr).toBe(0)
-    const deltas = lines(result.stdout).filter((l) => l.type === 'stream_event')
+    const deltas = lines(result.stdout).filter(
+      (l) => l.type === 'stream_event' && (l.event as { type: string }).type === 'content_block_delta',
+    )
     const text = deltas
       .map((l) => (l.event as { delta: { type: string; text?: string } }).delta)
       .filter((d) => d.type === 'text_delta')

@@ -131,6 +131,14 @@ describe('telemetry spans', () => {
       'gen_ai.response.finish_reasons': ['tool_call'],
     })
     expect(chats[1]!.attributes['gen_ai.response.finish_reasons']).toEqual(['stop'])
+    // Each call's time to first token, as the agent measured it.
+    const answers = events.filter((e) => e.type === 'assistant-message')
+    expect(answers).toHaveLength(2)
+    for (const [i, chat] of chats.entries()) {
+      const measured = (answers[i] as { firstTokenMs?: number }).firstTokenMs
+      expect(typeof measured).toBe('number')
+      expect(chat.attributes['tau.time_to_first_token_ms']).toBe(measured)
+    }
 
     const [tool] = named(spans, 'execute_tool Echo')
     expect(tool!.attributes).toMatchObject({
