@@ -14,16 +14,6 @@ import type { AgentRuntime } from './runtime.js'
 import { agentRuntimeRef } from './runtime.js'
 import { AgentSessionImpl, type ScopeOpener } from './session.js'
 
-/**
- * The kernel's session opener, where the plugin context offers one. Plugins cannot open kernel
- * session scopes through the context yet; until they can, callers pass `scope` (createAgent
- * does) and sessions without one run without session services.
- */
-function scopeOpenerOf(ctx: object): ScopeOpener | undefined {
-  const open = (ctx as { createSession?: unknown }).createSession
-  return typeof open === 'function' ? (options) => (open as ScopeOpener)(options) : undefined
-}
-
 export default definePlugin({
   name: 'agent',
   description: 'The agentic loop: model calls, tool calls, permissions, hooks, one event stream',
@@ -57,7 +47,8 @@ export default definePlugin({
     const tools = ctx.resolve(toolRegistryRef)
     const open = new Set<AgentSessionImpl>()
     const rootModel = typeof ctx.rootConfig.model === 'string' ? ctx.rootConfig.model : undefined
-    const openScope = scopeOpenerOf(ctx)
+    // Each agent session without a `scope` of its own opens its kernel scope through the context.
+    const openScope: ScopeOpener = (options) => ctx.createSession(options)
     let toolsVersion = 0
     const stopWatching = tools.onChange(() => {
       toolsVersion++
