@@ -24,6 +24,11 @@ import type { AgentRunRequest, AgentRunResult, InlineAgent } from './workflow.js
 /** A hub agent: the subagents' definition plus how it runs on its own. */
 export interface HubAgent extends AgentDefinition {
   readonly permissionMode?: PermissionMode
+  /**
+   * Its sessions' own settings by plugin config key (`{ sandbox: {...} }`), merged over the
+   * global config by the kernel: where its tools run. Absent: the global environment.
+   */
+  readonly environment?: Readonly<Record<string, unknown>>
 }
 
 export interface HubDeps {
@@ -31,7 +36,13 @@ export interface HubDeps {
   readonly runtime: () => AgentRuntime
   readonly registry: ToolRegistry
   readonly sessions: () => SessionService | undefined
-  readonly openScope: (options: { id: string; cwd: string }) => Session
+  readonly openScope: (options: {
+    id: string
+    cwd: string
+    settings?: Readonly<Record<string, unknown>>
+  }) => Session
+  /** Named environments (orchestrate.environments), for inline agents that name one. */
+  readonly environments: Readonly<Record<string, Readonly<Record<string, unknown>>>>
   /** System-prompt sections of running hub sessions (the plugin's systemPrompt tap reads it). */
   readonly prompts: Map<string, string>
   /** JSON schemas of structured hub sessions (the plugin's beforeModelCall tap sets responseFormat). */
@@ -72,6 +83,7 @@ export class Hub {
         ...(agent.model ? { model: agent.model } : {}),
         ...(agent.tools ? { tools: agent.tools } : {}),
         ...(agent.permissionMode ? { permissionMode: agent.permissionMode } : {}),
+        ...(agent.environment ? { environment: this.environmentOf(agent.environment) } : {}),
       }
     }
     const found = this.deps.agents().find((a) => a.name === agent)
@@ -144,6 +156,20 @@ export class Hub {
     }
   }
 
+  private environmentOf(
+    environment: string | Readonly<Record<string, unknown>>,
+  ): Readonly<Record<string, unknown>> {
+    if (typeof environment !== 'string') return environment
+    const named = this.deps.environments[environment]
+    if (named) return named
+    const known = Object.keys(this.deps.environments)
+    throw new TauError(
+      ORCHESTRATE_ERRORS.TAU_WORKFLOW_INVALID,
+      `an inline agent names the environment '${environment}', which orchestrate.environments does not define (${known.length > 0 ? `it defines: ${known.join(', ')}` : 'it defines none'})`,
+      { plugin: 'orchestrate' },
+    )
+  }
+
   private modelOf(definition: HubAgent, override: string | undefined): string {
     const model = override ?? definition.model
     if (model && model !== 'inherit') return model
@@ -174,7 +200,11 @@ export class Hub {
     if (previous && service) {
       const plan = await service.resume(previous).catch(() => undefined)
       if (plan) {
-        const scope = this.deps.openScope({ id: previous, cwd: plan.options.cwd })
+        const scope = this.deps.openScope({
+          id: previous,
+          cwd: plan.options.cwd,
+          ...(definition.environment ? { settings: definition.environment } : {}),
+        })
         this.deps.prompts.set(previous, this.systemSection(definition, run))
         const agent = runtime.createSession({
           ...plan.options,
@@ -188,7 +218,11 @@ export class Hub {
     }
     const id = randomUUID()
     await run.execution.recordSession(id)
-    const scope = this.deps.openScope({ id, cwd: run.cwd })
+    const scope = this.deps.openScope({
+      id,
+      cwd: run.cwd,
+      ...(definition.environment ? { settings: definition.environment } : {}),
+    })
     this.deps.prompts.set(id, this.systemSection(definition, run))
     const agent = runtime.createSession({
       id,

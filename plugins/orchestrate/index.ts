@@ -18,7 +18,7 @@ import { projectKey, sessionServiceRef } from '../session/index.js'
 import { subagentCatalogRef } from '../subagents/index.js'
 import { toolRegistryRef } from '../tools/index.js'
 import { workflowCommands } from './commands.js'
-import { orchestrateConfig } from './config.js'
+import { type EnvironmentSettings, orchestrateConfig } from './config.js'
 import { type StepRunnerFactory, WorkflowEngine } from './engine.js'
 import { ORCHESTRATE_ERRORS } from './errors.js'
 import { type OrchestrateHooks, orchestrateHooksRef } from './hooks.js'
@@ -28,7 +28,12 @@ import { type Orchestrator, orchestratorRef } from './service.js'
 import { isWorkflow } from './workflow.js'
 import { findWorkflows, pick, type WorkflowCatalog } from './workflows.js'
 
-export { type OrchestrateConfig, orchestrateConfig } from './config.js'
+export {
+  type EnvironmentSettings,
+  environmentSettings,
+  type OrchestrateConfig,
+  orchestrateConfig,
+} from './config.js'
 export type { StartOptions, StepRunnerFactory, WorkflowOutcome, WorkflowRun } from './engine.js'
 export { ORCHESTRATE_ERRORS } from './errors.js'
 export * from './hooks.js'
@@ -130,6 +135,10 @@ export default definePlugin({
       const text = prompts.get(prompt.sessionId)
       return text ? { ...prompt, sections: [...prompt.sections, { id: 'workflow-agent', text }] } : prompt
     })
+    const environments = ctx.config.environments as Record<string, Readonly<Record<string, unknown>>>
+    // Names were checked at config load (the schema's refinement), so the lookup finds one.
+    const environmentOf = (environment: string | EnvironmentSettings): Readonly<Record<string, unknown>> =>
+      typeof environment === 'string' ? (environments[environment] ?? {}) : environment
     const fromConfig: HubAgent[] = Object.entries(ctx.config.agents).map(([name, a]) => ({
       name,
       description: a.description,
@@ -138,6 +147,7 @@ export default definePlugin({
       ...(a.tools ? { tools: a.tools } : {}),
       ...(a.model ? { model: a.model } : {}),
       ...(a.permissionMode ? { permissionMode: a.permissionMode } : {}),
+      ...(a.environment !== undefined ? { environment: environmentOf(a.environment) } : {}),
     }))
     const agents = (): HubAgent[] => {
       const catalog = ctx.tryResolve(subagentCatalogRef)?.list() ?? []
@@ -156,6 +166,7 @@ export default definePlugin({
       registry: ctx.resolve(toolRegistryRef),
       sessions: () => ctx.tryResolve(sessionServiceRef),
       openScope: (options) => ctx.createSession(options),
+      environments,
       prompts,
       schemas,
       defaultModel: () => rootModel,

@@ -57,6 +57,11 @@ export interface InlineAgent {
   readonly model?: string
   readonly tools?: readonly string[]
   readonly permissionMode?: 'default' | 'acceptEdits' | 'plan' | 'bypassPermissions'
+  /**
+   * Where its tools run: `{ sandbox: {...} }` (merged over the global `sandbox` config, checked
+   * when the step starts its session) or the name of one of `orchestrate.environments`.
+   */
+  readonly environment?: string | { readonly sandbox?: Readonly<Record<string, unknown>> }
 }
 
 /** What a step sees while it runs. */
