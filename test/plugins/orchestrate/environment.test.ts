@@ -4,11 +4,25 @@
  * real bubblewrap while another runs on the machine. A bad environment fails at config load,
  * naming the agent and the field.
  */
-import { describe, expect, it } from 'vitest'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { agent, defineWorkflow } from '../../../plugins/orchestrate/index.js'
-import sandbox from '../../../plugins/sandbox/index.js'
+import { agent, chain, defineWorkflow } from '../../../plugins/orchestrate/index.js'
+import permissions from '../../../plugins/permissions/index.js'
+import sandbox, { bwrapStatus } from '../../../plugins/sandbox/index.js'
 import { AGENTS, harness } from './helpers.js'
+
+const dirs: string[] = []
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })))
+})
+const tempDir = async (prefix: string) => {
+  const dir = await mkdtemp(join(tmpdir(), prefix))
+  dirs.push(dir)
+  return dir
+}
 
 const orchestrateWith = (agents: Record<string, unknown>, environments?: Record<string, unknown>) => ({
   orchestrate: { agents: { ...AGENTS, ...agents }, ...(environments ? { environments } : {}) },
@@ -60,6 +74,59 @@ describe('config load', () => {
 })
 
 describe('sessions in their own environment', () => {
+  const bwrap = bwrapStatus({})
+  // The real bubblewrap; where it cannot run this test cannot say anything, so it fails loudly.
+  it('the sandboxed agent cannot write outside the workspace; the other one can', async () => {
+    expect(bwrap, 'bubblewrap must run on this machine for this test').toMatchObject({ available: true })
+    const cwd = await tempDir('tau-orch-env-cwd-')
+    const outside = await tempDir('tau-orch-env-outside-')
+    const write = (file: string) => ({
+      toolCalls: [
+        { name: 'Bash', input: { command: `echo written > ${join(outside, file)}; echo exit=$?` } },
+      ],
+    })
+    const h = await harness({
+      cwd,
+      extraPlugins: [sandbox, permissions],
+      config: {
+        sandbox: { mode: 'off' },
+        ...orchestrateWith(
+          {
+            sealed: {
+              description: 'x',
+              prompt: 'p',
+              tools: ['Bash'],
+              permissionMode: 'bypassPermissions',
+              environment: 'locked',
+            },
+            open: {
+              description: 'x',
+              prompt: 'p',
+              tools: ['Bash'],
+              permissionMode: 'bypassPermissions',
+            },
+          },
+          { locked: { sandbox: { mode: 'bwrap' } } },
+        ),
+      },
+      turns: [write('sealed'), { text: 'sealed done' }, write('open'), { text: 'open done' }],
+    })
+    const workflow = defineWorkflow({
+      name: 'two-environments',
+      input: z.string(),
+      run: chain([agent({ agent: 'sealed', name: 'sealed' }), agent({ agent: 'open', name: 'open' })]),
+    })
+    const { outcome } = await h.run(workflow, 'go')
+    expect(outcome).toMatchObject({ isError: false, output: 'open done' })
+    const results = h.requests.flatMap((r) =>
+      r.messages.filter((m) => m.role === 'tool').map((m) => JSON.stringify(m.content)),
+    )
+    // The sealed agent's shell could not create the file (read-only outside the workspace).
+    expect(results[0]).not.toContain('exit=0')
+    await expect(readFile(join(outside, 'sealed'), 'utf8')).rejects.toMatchObject({ code: 'ENOENT' })
+    expect(await readFile(join(outside, 'open'), 'utf8')).toBe('written\n')
+  })
+
   it("an inline agent's environment is checked by the sandbox's schema when its session starts", async () => {
     const h = await harness({ extraPlugins: [sandbox], config: { sandbox: { mode: 'off' } } })
     const workflow = defineWorkflow({
