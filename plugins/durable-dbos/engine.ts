@@ -27,11 +27,15 @@ import { createPool, migrate, type PgPool } from '../session-postgres/index.js'
 import type { DurableConfig } from './config.js'
 import { DURABLE_ERRORS } from './errors.js'
 import { checkDatabaseUrl, databaseFailure } from './failures.js'
+import type { DbosSteps, WorkflowRunInput, WorkflowRunOutput } from './workflow-steps.js'
 
 /** The registered name of the agent-run workflow (what `tau submit` enqueues by name). */
 export const AGENT_RUN_WORKFLOW = 'tauAgentRun'
 /** The name of its step (DBOS's step table and `tau runs show`). */
 export const AGENT_RUN_STEP = 'agent-run'
+/** The registered name of the workflow-run workflow (`tau submit --workflow`); see workflow-steps.ts. */
+export const WORKFLOW_RUN_WORKFLOW = 'tauWorkflowRun'
+const RUN_WORKFLOWS = [AGENT_RUN_WORKFLOW, WORKFLOW_RUN_WORKFLOW]
 
 /** What a submitted run carries: everything a worker on another host needs to start it. */
 export interface RunInput {
@@ -63,11 +67,15 @@ export interface RunSummary {
   readonly runId: string
   readonly status: string
   readonly prompt: string
+  /** Set for a workflow run (`tau submit --workflow`): its name. */
+  readonly workflow?: string
   readonly executor?: string
   readonly applicationVersion?: string
   readonly createdAt: string
   readonly updatedAt?: string
   readonly output?: RunOutput
+  /** A workflow run's outcome (instead of `output`). */
+  readonly result?: WorkflowRunOutput
   readonly error?: string
 }
 
@@ -191,10 +199,31 @@ export class DurableClient {
     return runId
   }
 
+  /** Enqueues a run of the workflow `workflow` (by name, from the workers' catalog); returns its id. */
+  async submitWorkflow(workflow: string, input: unknown, runId = `run-${randomUUID()}`): Promise<string> {
+    const client = await this.get()
+    const full: WorkflowRunInput = {
+      runId,
+      workflow,
+      ...(input === undefined ? {} : { input }),
+      submittedAt: new Date().toISOString(),
+    }
+    await client.enqueue(
+      {
+        queueName: this.options.config.queue,
+        workflowName: WORKFLOW_RUN_WORKFLOW,
+        workflowID: runId,
+        appVersion: this.options.applicationVersion,
+      },
+      full,
+    )
+    return runId
+  }
+
   async list(limit = 100): Promise<RunSummary[]> {
     const client = await this.get()
     const rows = await client.listWorkflows({
-      workflowName: AGENT_RUN_WORKFLOW,
+      workflowName: RUN_WORKFLOWS,
       sortDesc: true,
       limit,
       loadInput: true,
@@ -256,16 +285,21 @@ function summaryOf(status: {
   createdAt: number
   updatedAt?: number
 }): RunSummary {
-  const input = status.input?.[0] as Partial<RunInput> | undefined
+  const input = status.input?.[0] as Partial<RunInput & WorkflowRunInput> | undefined
   return {
     runId: status.workflowID,
     status: status.status,
     prompt: typeof input?.prompt === 'string' ? input.prompt : '',
+    ...(typeof input?.workflow === 'string' ? { workflow: input.workflow } : {}),
     ...(status.executorId ? { executor: status.executorId } : {}),
     ...(status.applicationVersion ? { applicationVersion: status.applicationVersion } : {}),
     createdAt: new Date(status.createdAt).toISOString(),
     ...(status.updatedAt ? { updatedAt: new Date(status.updatedAt).toISOString() } : {}),
-    ...(status.output && typeof status.output === 'object' ? { output: status.output as RunOutput } : {}),
+    ...(status.output && typeof status.output === 'object'
+      ? typeof input?.workflow === 'string'
+        ? { result: status.output as WorkflowRunOutput }
+        : { output: status.output as RunOutput }
+      : {}),
     ...(status.error
       ? { error: status.error instanceof Error ? status.error.message : String(status.error) }
       : {}),
@@ -291,8 +325,21 @@ export interface Worker {
 
 let launched = false
 
-/** Joins the queue: registers the workflow, launches DBOS, heartbeats and recovers dead workers' runs. */
-export async function startWorker(options: EngineOptions, runAgent: RunAgent): Promise<Worker> {
+/** The worker's workflow runs (made once DBOS is loaded; see workflow-steps.ts). */
+export interface WorkflowRuns {
+  run(
+    input: WorkflowRunInput,
+    context: { readonly executor: string; readonly signal: AbortSignal },
+  ): Promise<WorkflowRunOutput>
+  close(): void
+}
+
+/** Joins the queue: registers the workflows, launches DBOS, heartbeats and recovers dead workers' runs. */
+export async function startWorker(
+  options: EngineOptions,
+  runAgent: RunAgent,
+  workflowRuns?: (engine: { readonly dbos: DbosSteps; readonly db: PgPool }) => WorkflowRuns,
+): Promise<Worker> {
   if (launched)
     throw new Error('a durable worker is already running in this process (DBOS is one per process)')
   const { DBOS } = await loadDbos()
@@ -300,7 +347,7 @@ export async function startWorker(options: EngineOptions, runAgent: RunAgent): P
   const executorId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`
   checkDatabaseUrl(options.url)
   const pool: PgPool = await createPool(options.url, {
-    max: 2,
+    max: 4,
     onError: (e) => logger.warn(`PostgreSQL: ${e.message}`),
   })
   try {
@@ -344,6 +391,29 @@ export async function startWorker(options: EngineOptions, runAgent: RunAgent): P
       name: AGENT_RUN_WORKFLOW,
     },
   )
+  // The DBOS statics the step runner uses, bound (they read DBOS's async context).
+  const dbosSteps: DbosSteps = {
+    runStep: (fn, config) => DBOS.runStep(fn, config),
+    isInStep: () => DBOS.isInStep(),
+    get workflowID() {
+      return DBOS.workflowID
+    },
+  }
+  const workflows = workflowRuns?.({ dbos: dbosSteps, db: pool })
+  if (workflows) {
+    DBOS.registerWorkflow(
+      async (input: WorkflowRunInput) => {
+        const controller = new AbortController()
+        controllers.add(controller)
+        try {
+          return await workflows.run(input, { executor: executorId, signal: controller.signal })
+        } finally {
+          controllers.delete(controller)
+        }
+      },
+      { name: WORKFLOW_RUN_WORKFLOW },
+    )
+  }
   await DBOS.launch()
   launched = true
   await DBOS.registerQueue(config.queue, {
@@ -375,7 +445,7 @@ export async function startWorker(options: EngineOptions, runAgent: RunAgent): P
       const pending = await DBOS.listWorkflows({
         status: 'PENDING',
         executorId: gone,
-        workflowName: AGENT_RUN_WORKFLOW,
+        workflowName: RUN_WORKFLOWS,
       })
       for (const run of pending) await DBOS.resumeWorkflow(run.workflowID, { queueName: config.queue })
       logger.warn(
@@ -413,6 +483,7 @@ export async function startWorker(options: EngineOptions, runAgent: RunAgent): P
         } else {
           await pool.query(`DELETE FROM tau_workers WHERE executor_id = $1`, [executorId])
         }
+        workflows?.close()
         await pool.end()
         launched = false
         logger.info(

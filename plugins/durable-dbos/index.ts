@@ -13,12 +13,14 @@ import {
   tauVersion,
 } from '../../kernel/index.js'
 import { agentRuntimeRef } from '../agent/index.js'
+import { ORCHESTRATE_ERRORS, orchestratorRef } from '../orchestrate/index.js'
 import { sessionServiceRef, type TranscriptRecord } from '../session/index.js'
 import { POSTGRES_LEASE_TTL_MS } from '../session-postgres/index.js'
 import { type DurableConfig, durableConfig } from './config.js'
 import { DurableClient, type RunSummary, startWorker } from './engine.js'
 import { DURABLE_ERRORS } from './errors.js'
 import { runDurably } from './runner.js'
+import { DurableWorkflows } from './workflow-steps.js'
 
 export { type DurableConfig, durableConfig } from './config.js'
 export {
@@ -28,9 +30,11 @@ export {
   type RunInput,
   type RunOutput,
   type RunSummary,
+  WORKFLOW_RUN_WORKFLOW,
   type Worker,
 } from './engine.js'
 export { DURABLE_ERRORS } from './errors.js'
+export type { WorkflowRunInput, WorkflowRunOutput } from './workflow-steps.js'
 
 /**
  * Durable runs for other frontends (the seam `tau serve` enqueues through instead of running
@@ -55,6 +59,8 @@ export default definePlugin({
   description: 'Durable agent runs on DBOS Transact over PostgreSQL: tau worker, tau submit, tau runs',
   configKey: 'durable',
   dependsOn: ['agent', 'session'],
+  // A worker runs `tau submit --workflow` runs when the orchestrate plugin is loaded.
+  optionalDependsOn: ['orchestrate'],
   config: durableConfig,
   setup(ctx) {
     const url = databaseOf(ctx.config)
@@ -123,17 +129,23 @@ export default definePlugin({
         const runtime = ctx.resolve(agentRuntimeRef)
         const leaseTtl = (ctx.rootConfig['session-postgres'] as { leaseTtlMs?: number } | undefined)
           ?.leaseTtlMs
-        const worker = await startWorker(opts, (input, context) =>
-          runDurably(
-            {
-              runtime,
-              sessions,
-              cwd: ctx.paths.cwd,
-              leaseWaitMs: 2 * (leaseTtl ?? POSTGRES_LEASE_TTL_MS) + 10_000,
-            },
-            input,
-            context,
-          ),
+        const leaseWaitMs = 2 * (leaseTtl ?? POSTGRES_LEASE_TTL_MS) + 10_000
+        const orchestrator = ctx.tryResolve(orchestratorRef)
+        const worker = await startWorker(
+          opts,
+          (input, context) =>
+            runDurably({ runtime, sessions, cwd: ctx.paths.cwd, leaseWaitMs }, input, context),
+          orchestrator
+            ? ({ dbos, db }) =>
+                new DurableWorkflows({
+                  orchestrator,
+                  store: sessions.store,
+                  leaseWaitMs,
+                  logger: ctx.logger,
+                  dbos,
+                  db,
+                })
+            : undefined,
         )
         print(
           stderr,
@@ -153,9 +165,15 @@ export default definePlugin({
 
     ctx.provide(cliCommandsRef, {
       name: 'submit',
-      description: 'enqueue a prompt as a durable agent run; prints the run id',
-      arguments: [{ name: '<prompt>', description: 'the prompt' }],
+      description: 'enqueue a prompt as a durable agent run, or a workflow (--workflow); prints the run id',
+      arguments: [{ name: '[prompt]', description: 'the prompt (not with --workflow)' }],
       options: [
+        {
+          flags: '--workflow <name>',
+          description:
+            'enqueue a run of this workflow (tau.config or .tau/workflows/ of the workers) instead',
+        },
+        { flags: '--input <json>', description: "the workflow's input, as JSON (with --workflow)" },
         { flags: '--model <model>', description: 'provider:model for the run (default: the worker’s)' },
         {
           flags: '--workdir <dir>',
@@ -164,9 +182,42 @@ export default definePlugin({
         { flags: '--wait', description: 'wait for the run to end and print its answer' },
       ],
       async run({ args, options: flags, stdout }) {
+        const workflow = typeof flags.workflow === 'string' ? flags.workflow : undefined
+        const prompt = typeof args[0] === 'string' ? args[0] : undefined
+        if ((workflow === undefined) === (prompt === undefined)) {
+          throw new TauError(
+            'TAU_CLI_USAGE',
+            workflow
+              ? 'tau submit takes a prompt or --workflow, not both'
+              : 'tau submit needs a prompt or --workflow NAME',
+            { plugin: 'durable-dbos' },
+          )
+        }
+        let input: unknown
+        if (typeof flags.input === 'string') {
+          try {
+            input = JSON.parse(flags.input)
+          } catch (error) {
+            throw new TauError(
+              ORCHESTRATE_ERRORS.TAU_WORKFLOW_INPUT_INVALID,
+              `--input is not valid JSON: ${(error as Error).message}`,
+              { plugin: 'durable-dbos' },
+            )
+          }
+        }
         return withClient(async (c) => {
+          if (workflow !== undefined) {
+            const runId = await c.submitWorkflow(workflow, input)
+            print(stdout, runId)
+            if (!flags.wait) return 0
+            const run = await c.wait(runId, 24 * 3600_000)
+            const result = run.result
+            if (result && !result.isError)
+              print(stdout, typeof result.output === 'string' ? result.output : JSON.stringify(result.output))
+            return run.status === 'SUCCESS' && result && !result.isError ? 0 : 1
+          }
           const runId = await c.submit({
-            prompt: String(args[0]),
+            prompt: String(prompt),
             ...(typeof flags.model === 'string' ? { model: flags.model } : {}),
             ...(typeof flags.workdir === 'string' ? { cwd: flags.workdir } : {}),
           })
@@ -194,7 +245,12 @@ export default definePlugin({
             for (const r of runs)
               print(
                 stdout,
-                [r.runId, r.status, r.executor ?? '-', r.prompt.split('\n')[0]!.slice(0, 60)].join('  '),
+                [
+                  r.runId,
+                  r.status,
+                  r.executor ?? '-',
+                  r.workflow ? `workflow ${r.workflow}` : r.prompt.split('\n')[0]!.slice(0, 60),
+                ].join('  '),
               )
           return 0
         })

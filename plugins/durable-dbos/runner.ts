@@ -15,7 +15,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
  * Waits until the session's lease can be taken (the dead worker's expires, or a dead process on
  * this host is taken over at once), up to `timeoutMs`, then lets it go again.
  */
-async function waitForLease(store: TranscriptStore, id: string, timeoutMs: number): Promise<void> {
+export async function waitForLease(store: TranscriptStore, id: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     try {

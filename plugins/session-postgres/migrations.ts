@@ -65,6 +65,23 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'durable workflow checkpoints',
+    sql: `
+      -- A durable workflow run's step boundaries that DBOS's own step table cannot key by path:
+      -- the agent sessions a step started (a recovered step continues them from their logs) and
+      -- the outcomes of steps nested inside one DBOS step. One row per fact, in order.
+      CREATE TABLE tau_workflow_checkpoints (
+        n bigserial PRIMARY KEY,
+        run_id text NOT NULL,
+        step text NOT NULL,
+        session_id text,
+        outcome json
+      );
+      CREATE INDEX tau_workflow_checkpoints_run ON tau_workflow_checkpoints (run_id, step, n);
+    `,
+  },
 ]
 
 /** Applies the steps the database does not have yet; returns the versions applied. */
