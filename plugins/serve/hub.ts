@@ -50,6 +50,10 @@ export interface CreateOptions {
   readonly cwd?: string
   readonly allowedTools?: readonly string[]
   readonly disallowedTools?: readonly string[]
+  /** The session's own MCP servers (the mcp plugin's session servers). */
+  readonly mcpServers?: Readonly<Record<string, unknown>>
+  /** The session's environment, over the global `sandbox` config. */
+  readonly sandbox?: Readonly<Record<string, unknown>>
 }
 
 type Listener = (item: StreamItem | 'end') => void
@@ -90,13 +94,19 @@ export class SessionHub {
 
   async create(create: CreateOptions): Promise<SessionView> {
     if (create.model !== undefined) this.options.checkModel?.(create.model)
-    const sessionOptions: AgentSessionOptions = {
+    const sessionOptions: { -readonly [K in keyof AgentSessionOptions]: AgentSessionOptions[K] } = {
       cwd: create.cwd ?? this.options.cwd,
       ...(create.model !== undefined ? { model: create.model } : {}),
       ...(create.permissionMode !== undefined ? { permissionMode: create.permissionMode } : {}),
       ...(create.allowedTools !== undefined ? { allowedTools: create.allowedTools } : {}),
       ...(create.disallowedTools !== undefined ? { disallowedTools: create.disallowedTools } : {}),
     }
+    // Per-session settings, checked by the owning plugin's schema (TAU_SESSION_SETTINGS_INVALID: 400).
+    const settings: Record<string, unknown> = {
+      ...(create.mcpServers !== undefined ? { mcpServers: create.mcpServers } : {}),
+      ...(create.sandbox !== undefined ? { sandbox: create.sandbox } : {}),
+    }
+    if (Object.keys(settings).length > 0) sessionOptions.settings = settings
     const entry = this.open(sessionOptions, -1, false)
     return this.viewOf(entry)
   }

@@ -138,7 +138,8 @@ export function routes(context: RouteContext): RouteSpec[] {
       method: 'POST',
       url: '/sessions',
       operationId: 'createSession',
-      summary: 'A new session (model, permission mode, working directory, rules)',
+      summary:
+        'A new session (model, permission mode, working directory, rules, its own MCP servers and sandbox)',
       body: s.createBody,
       responses: { 201: s.sessionSchema, 400: s.errorSchema },
       handler: async (request, reply) => {

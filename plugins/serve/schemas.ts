@@ -59,6 +59,17 @@ export const createBody: JsonSchema = {
     },
     allowedTools: { ...strings, description: 'permission rules allowed in this session' },
     disallowedTools: { ...strings, description: 'permission rules denied in this session' },
+    mcpServers: {
+      type: 'object',
+      additionalProperties: { type: 'object' },
+      description:
+        'MCP servers of this session only, by name, in the `mcpServers` config shape (stdio `command`/`args`/`env`, or `type: http|sse` with `url`/`headers`); connected with the session, closed with it',
+    },
+    sandbox: {
+      type: 'object',
+      description:
+        'this session’s environment, in the `sandbox` config shape (`mode`, `filesystem`, `network`, ...), merged over the server’s config',
+    },
   },
 }
 
