@@ -2,6 +2,37 @@
 import { z } from 'zod'
 import { filesystemPolicySchema, networkPolicySchema } from './policy.js'
 
+const mount = z.strictObject({
+  /** A host path: absolute, `~/...`, or relative to the project directory. */
+  source: z.string().min(1),
+  /** The absolute path inside the container. */
+  target: z.string().regex(/^\//, 'an absolute path inside the container'),
+  readonly: z.boolean().default(false),
+})
+
+const containerConfig = z.strictObject({
+  /**
+   * What runs it: `rootfs` (a root filesystem directory under bubblewrap), `docker`, `podman`;
+   * `auto`: `rootfs` when one is given, else docker or podman, whichever is on PATH.
+   */
+  runtime: z.enum(['auto', 'rootfs', 'docker', 'podman']).default('auto'),
+  /** An image, for docker or podman (devcontainer.json `image`). */
+  image: z.string().min(1).optional(),
+  /** A root filesystem directory for the bubblewrap runtime: absolute, `~/...`, or relative to the project directory. */
+  rootfs: z.string().min(1).optional(),
+  /** Host paths mounted into the container (besides the workspace, always at its own path). */
+  mounts: z.array(mount).default([]),
+  /** Variables every process in the container gets. */
+  containerEnv: z.record(z.string(), z.string()).default({}),
+  /** The user commands run as: a name from the container's /etc/passwd, or uid[:gid]. */
+  user: z.string().min(1).optional(),
+  /**
+   * devcontainer.json to read (relative to the project directory), or `false` for none. Default:
+   * `.devcontainer/devcontainer.json`, else `.devcontainer.json`, when there is one.
+   */
+  devcontainer: z.union([z.literal(false), z.string().min(1)]).optional(),
+})
+
 const envName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/, 'a variable name, or a prefix ending in * (e.g. AWS_*)')
@@ -24,9 +55,12 @@ export const sandboxConfig = z.strictObject({
   killGraceMs: z.number().int().min(0).max(60_000).default(2_000),
   /**
    * Where tool processes run: `auto` (bubblewrap where it works, else the local machine, said
-   * once), `bwrap` (bubblewrap or an error), `off` (the local machine, unconfined processes).
+   * once), `bwrap` (bubblewrap or an error), `off` (the local machine, unconfined processes),
+   * `container` (one container per session: `container` below, and .devcontainer/devcontainer.json).
    */
-  mode: z.enum(['auto', 'bwrap', 'off']).default('auto'),
+  mode: z.enum(['auto', 'bwrap', 'off', 'container']).default('auto'),
+  /** With `mode: 'container'`: what the container is; wins over devcontainer.json field by field. */
+  container: containerConfig.prefault({}),
   /** With `auto`: an error instead of falling back to the local machine when bubblewrap is missing. */
   failIfUnavailable: z.boolean().default(false),
   /** Paths processes may write besides the workspace, and paths no tool may write or read. */

@@ -21,6 +21,7 @@ import type {
 import { SANDBOX_ERRORS } from './errors.js'
 import { LocalEnvironment, type LocalEnvironmentOptions, type PreparedCommand } from './local.js'
 import type { ResolvedPolicy } from './policy.js'
+import { type RunningProcess, runInGroup } from './process-group.js'
 import { checkProtected, snapshotProtected, withViolations } from './protected-paths.js'
 
 export interface ContainerMount {
@@ -71,7 +72,16 @@ export interface ContainerRuntime {
 export interface ContainerEnvironmentOptions extends LocalEnvironmentOptions {
   readonly runtime: ContainerRuntime
   readonly spec: Omit<ContainerSpec, 'workspace' | 'network'> & { readonly network?: 'none' | 'full' }
+  /**
+   * Run in the container once it is created, in the session's cwd, before any other command
+   * (devcontainer.json's postCreateCommand: the caller decides trust). One that fails fails the
+   * container: every command then gets its error.
+   */
+  readonly postCreate?: { readonly commands: readonly Command[]; readonly source: string }
 }
+
+/** How long a postCreateCommand may take (an `npm ci` on a slow machine). */
+const POST_CREATE_TIMEOUT_MS = 15 * 60_000
 
 export class ContainerEnvironment extends LocalEnvironment {
   override readonly kind: EnvironmentKind = 'container'
@@ -79,6 +89,9 @@ export class ContainerEnvironment extends LocalEnvironment {
   private readonly runtime: ContainerRuntime
   private readonly spec: ContainerSpec
   private handle: Promise<ContainerHandle> | undefined
+  private readonly postCreate: ContainerEnvironmentOptions['postCreate']
+  /** The postCreateCommand running now, for dispose to end. */
+  private creating: RunningProcess | undefined
 
   constructor(options: ContainerEnvironmentOptions) {
     super({ ...options, launcher: !options.runtime.diesWithParent })
@@ -90,6 +103,7 @@ export class ContainerEnvironment extends LocalEnvironment {
       )
     }
     this.runtime = options.runtime
+    this.postCreate = options.postCreate
     this.spec = {
       ...options.spec,
       workspace: [...this.roots, ...this.policy.allowWrite],
@@ -106,8 +120,43 @@ export class ContainerEnvironment extends LocalEnvironment {
 
   /** The session's container: created at the first command, once. */
   container(): Promise<ContainerHandle> {
-    this.handle ??= this.runtime.create(this.spec)
+    this.handle ??= this.runtime.create(this.spec).then((handle) => this.afterCreate(handle))
     return this.handle
+  }
+
+  private async afterCreate(handle: ContainerHandle): Promise<ContainerHandle> {
+    for (const command of this.postCreate?.commands ?? []) {
+      const argv = typeof command === 'string' ? ['/bin/sh', '-c', command] : [...command]
+      const shown = typeof command === 'string' ? command : command.join(' ')
+      const prepared = handle.exec(argv, this.cwd, { ...this.processEnv(), ...this.spec.containerEnv })
+      const before = snapshotProtected(this.roots)
+      this.creating = runInGroup({
+        command: shown,
+        argv: prepared.argv,
+        cwd: this.cwd,
+        env: prepared.env,
+        killGraceMs: this.killGraceMs,
+        timeoutMs: POST_CREATE_TIMEOUT_MS,
+      })
+      const result = await this.creating.result.finally(() => (this.creating = undefined))
+      checkProtected(before, this.logger)
+      if (result.exitCode !== 0) {
+        await handle.remove()
+        const how = result.timedOut
+          ? `timed out after ${POST_CREATE_TIMEOUT_MS / 60_000} minutes`
+          : result.exitCode === null
+            ? `ended by ${result.signal}`
+            : `exit ${result.exitCode}`
+        const output = (result.stderr.trim() || result.stdout.trim()).slice(-2000)
+        throw new TauError(
+          SANDBOX_ERRORS.TAU_SANDBOX_CONTAINER,
+          `${this.postCreate?.source ?? 'postCreateCommand'}: postCreateCommand '${shown}' failed in the container (${how})${output ? `:\n${output}` : ''}`,
+          { plugin: 'sandbox' },
+        )
+      }
+      this.logger?.info('postCreateCommand ran in the container', { command: shown })
+    }
+    return handle
   }
 
   protected override async prepare(
@@ -134,6 +183,7 @@ export class ContainerEnvironment extends LocalEnvironment {
   }
 
   override async dispose(): Promise<void> {
+    this.creating?.terminate()
     await super.dispose()
     const handle = this.handle
     this.handle = undefined

@@ -6,8 +6,11 @@
  */
 import { join, resolve } from 'node:path'
 import { definePlugin, TauError } from '../../kernel/index.js'
+import { trustOf } from '../trust/index.js'
 import { BwrapEnvironment, bwrapStatus } from './bwrap.js'
 import { type SandboxConfig, sandboxConfig } from './config.js'
+import { ContainerEnvironment, type ContainerRuntime } from './container.js'
+import { type ContainerPlan, planContainer } from './container-config.js'
 import { type Environment, environmentRef } from './environment.js'
 import { SANDBOX_ERRORS } from './errors.js'
 import { LocalEnvironment, type LocalEnvironmentOptions } from './local.js'
@@ -67,6 +70,8 @@ export default definePlugin({
   name: 'sandbox',
   description: 'Where tools touch files and run processes: bubblewrap where it works, else the local machine',
   config: sandboxConfig,
+  // Trust decides whether a devcontainer.json's mounts and postCreateCommand apply.
+  optionalDependsOn: ['trust'],
   setup(ctx) {
     const global = ctx.config
     const cacheFile = join(ctx.paths.tauHome, 'cache', 'bwrap-probe.json')
@@ -104,6 +109,40 @@ export default definePlugin({
     const rootsOf = (config: SandboxConfig) =>
       config.roots.map((root) => resolve(absoluteFrom(ctx.paths.projectDir, root)))
     const globalRoots = rootsOf(global)
+    const trust = trustOf(ctx)
+    const runtimes = new Map<string, ContainerRuntime>()
+    const plan = (config: SandboxConfig): ContainerPlan =>
+      planContainer(config, {
+        projectDir: ctx.paths.projectDir,
+        tauHome: ctx.paths.tauHome,
+        trusted: trust.trusted,
+        runtimes,
+        cacheFile,
+      })
+    if (global.mode === 'container') {
+      // A bad devcontainer.json or container block fails the start, not the first command; what
+      // the project asks that waits for trust is said now, so the terminal can ask.
+      const planned = plan(global)
+      for (const what of planned.held) trust.skip(what)
+      for (const note of planned.notes) ctx.logger.warn(note)
+    }
+    const containerEnvironment = (config: SandboxConfig, options: LocalEnvironmentOptions): Environment => {
+      // Planned again per session: the workspace may have been trusted at start (the question).
+      const planned = plan(config)
+      return new ContainerEnvironment({
+        ...options,
+        runtime: planned.runtime,
+        spec: {
+          ...(planned.image ? { image: planned.image } : {}),
+          ...(planned.rootfs ? { rootfs: planned.rootfs } : {}),
+          ...(planned.user ? { user: planned.user } : {}),
+          ...(planned.workspaceFolder ? { workspaceFolder: planned.workspaceFolder } : {}),
+          containerEnv: planned.containerEnv,
+          mounts: planned.mounts,
+        },
+        ...(planned.postCreate ? { postCreate: planned.postCreate } : {}),
+      })
+    }
     ctx.provide(
       environmentRef,
       (session): Environment => {
@@ -126,6 +165,7 @@ export default definePlugin({
           policy: { filesystem: config.filesystem, network: config.network },
           tauHome: ctx.paths.tauHome,
         }
+        if (config.mode === 'container') return containerEnvironment(config, options)
         return useBwrap(config, own ? session.id : undefined)
           ? new BwrapEnvironment(options)
           : new LocalEnvironment(options)

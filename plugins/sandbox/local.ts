@@ -111,7 +111,7 @@ export class LocalEnvironment implements Environment {
   /** The policy with real paths; what the file tools and a sandbox enforce. */
   readonly policy: ResolvedPolicy
   private readonly env: Record<string, string>
-  private readonly killGraceMs: number
+  protected readonly killGraceMs: number
   private readonly maxOutputChars: number | undefined
   private readonly running = new Set<RunningProcess>()
   private readonly launcher: boolean
