@@ -7,7 +7,10 @@
  */
 import { readFileSync } from 'node:fs'
 import module from 'node:module'
+import { sep } from 'node:path'
 import v8 from 'node:v8'
+
+const UNDICI_H2 = ['', 'undici', 'lib', 'dispatcher', 'client-h2.js'].join(sep)
 
 // Node 22.1+ caches compiled code between runs; a no-op on Node 20.
 ;(module as { enableCompileCache?: () => unknown }).enableCompileCache?.()
@@ -18,6 +21,39 @@ import v8 from 'node:v8'
 // model call (docs/benchmarks.md). The baseline code parses a model's answer in microseconds, so
 // the command keeps to it. Only the command sets this: a program embedding tau keeps its own flags.
 v8.setFlagsFromString('--liftoff-only')
+
+// undici (the providers' HTTP client) requires node:http2 as it loads, for HTTP/2 connections tau
+// never opens (allowH2 stays off): Node's http2 modules are about 10 ms of CPU at every start that
+// makes a model call. Its client-h2 module gets a stand-in instead, with the constants it reads
+// at load (protocol constants, fixed by RFC 9113 and nghttp2) and a connect() that loads the real
+// module. Only the command does this, and only for that one file of undici.
+const loader = module as unknown as {
+  _load(request: string, parent: { filename?: string } | undefined, isMain: boolean): unknown
+}
+const load = loader._load
+loader._load = function (request, parent, isMain) {
+  if ((request === 'node:http2' || request === 'http2') && parent?.filename?.endsWith(UNDICI_H2)) {
+    return {
+      constants: {
+        HTTP2_HEADER_AUTHORITY: ':authority',
+        HTTP2_HEADER_METHOD: ':method',
+        HTTP2_HEADER_PATH: ':path',
+        HTTP2_HEADER_SCHEME: ':scheme',
+        HTTP2_HEADER_CONTENT_LENGTH: 'content-length',
+        HTTP2_HEADER_EXPECT: 'expect',
+        HTTP2_HEADER_STATUS: ':status',
+        HTTP2_HEADER_PROTOCOL: ':protocol',
+        NGHTTP2_REFUSED_STREAM: 7,
+        NGHTTP2_CANCEL: 8,
+      },
+      connect: (...args: unknown[]) =>
+        (load.call(this, 'node:http2', parent, false) as { connect(...a: unknown[]): unknown }).connect(
+          ...args,
+        ),
+    }
+  }
+  return load.call(this, request, parent, isMain)
+}
 
 const args = process.argv.slice(2)
 const version =
