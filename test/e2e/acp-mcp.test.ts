@@ -92,9 +92,10 @@ describe("tau acp with the editor's MCP servers", () => {
     })
     expect(first.stopReason).toBe('end_turn')
     const toolsOf = (i: number) =>
-      ((server.requests[i]?.body as { tools?: Array<{ function: { name: string } }> }).tools ?? []).map(
-        (t) => t.function.name,
-      )
+      (
+        (server.requests[i]?.body as { tools?: Array<{ function: { name: string } }> } | undefined)?.tools ??
+        []
+      ).map((t) => t.function.name)
     expect(toolsOf(0)).toEqual(
       expect.arrayContaining(['mcp__mine__echo', 'mcp__remote__echo', 'mcp__legacy__echo']),
     )

@@ -99,9 +99,10 @@ export default defineConfig({
       expect(existsSync(join(outside, 'from-b'))).toBe(true)
 
       const toolsOf = (i: number) =>
-        ((server.requests[i]?.body as { tools?: Array<{ function: { name: string } }> }).tools ?? []).map(
-          (t) => t.function.name,
-        )
+        (
+          (server.requests[i]?.body as { tools?: Array<{ function: { name: string } }> } | undefined)
+            ?.tools ?? []
+        ).map((t) => t.function.name)
       expect(toolsOf(0)).toContain('mcp__mine__echo')
       const bTools = toolsOf(2)
       expect(bTools).toContain('Bash')
