@@ -1,9 +1,9 @@
 /**
  * Claude Code compatibility, `--include-partial-messages` and the result's timing and limits,
- * with the real binary against scripted Anthropic and OpenAI servers on loopback (the real
- * wires): every provider's stream comes out as the Anthropic Messages API's stream events, with
- * the block indexes of the final message; each model call's time to first token; modelUsage's
- * contextWindow and maxOutputTokens from the configured capabilities.
+ * with the real binary against scripted Anthropic, OpenAI and Ollama servers on loopback (the
+ * real wires): every provider's stream comes out as the Anthropic Messages API's stream events,
+ * with the block indexes of the final message; each model call's time to first token;
+ * modelUsage's contextWindow and maxOutputTokens from the configured capabilities.
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import type { ScriptTurn } from '../../plugins/provider-scripted/index.js'
@@ -23,7 +23,7 @@ const lines = (stdout: string): Line[] =>
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as Line)
 
-type Format = 'anthropic' | 'openai'
+type Format = 'anthropic' | 'openai' | 'ollama'
 
 async function run(format: Format, turns: ScriptTurn[], extra: readonly string[] = []) {
   const p = await project()
@@ -33,7 +33,9 @@ async function run(format: Format, turns: ScriptTurn[], extra: readonly string[]
   const provider =
     format === 'anthropic'
       ? { anthropic: { baseURL: server.url } }
-      : { openai: { baseURL: `${server.url}/v1` } }
+      : format === 'openai'
+        ? { openai: { baseURL: `${server.url}/v1` } }
+        : { ollama: { host: server.url } }
   await p.write({
     'tau.config.ts': `export default {
   preset: 'coding',
@@ -114,7 +116,8 @@ function rebuild(stream: ReadonlyArray<Record<string, unknown> & { type: string 
 }
 
 describe('--include-partial-messages, as the Claude Agent SDK streams', () => {
-  for (const format of ['anthropic', 'openai'] as const) {
+  // Ollama sends a tool call whole: its block gets the input as one input_json_delta.
+  for (const format of ['anthropic', 'openai', 'ollama'] as const) {
     it(`${format}: text and a tool call in one message are blocks 0 and 1; every message starts and stops; ids match the assistant lines`, async () => {
       const { out } = await run(format, [
         {
@@ -146,8 +149,8 @@ describe('--include-partial-messages, as the Claude Agent SDK streams', () => {
       const line = out.find((l) => l.type === 'stream_event')!
       expect(line).toMatchObject({ parent_tool_use_id: null, session_id: out[0]!.session_id })
       expect(typeof line.uuid).toBe('string')
-      if (format === 'openai') {
-        // OpenAI sends no message id: the assistant line has the one message_start announced.
+      if (format !== 'anthropic') {
+        // OpenAI and Ollama send no message id: the assistant line has the one message_start announced.
         expect(assistants.map((a) => (a.message as { id: string }).id)).toEqual(messages.map((m) => m.id))
       }
     }, 90_000)
