@@ -9,12 +9,16 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { type BrowserContext, chromium } from 'playwright-core'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
 import { useProjects } from './run-tau.js'
 import { startServe } from './serve-process.js'
 
+const EVERYTHING_MAIN = fileURLToPath(
+  new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url),
+)
 const project = useProjects()
 const closers: Array<() => unknown> = []
 afterAll(async () => {
@@ -31,6 +35,19 @@ const CHROMIUM_FLAGS = [
   '--disable-component-update',
   '--disable-sync',
 ]
+
+async function openBrowser(): Promise<BrowserContext> {
+  const profile = await mkdtemp(join(tmpdir(), 'tau-chromium-'))
+  closers.push(() => rm(profile, { recursive: true, force: true }))
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_FLAGS,
+    viewport: { width: 1200, height: 800 },
+  })
+  closers.push(() => context.close())
+  return context
+}
 
 describe('the web UI in Chromium', () => {
   it('sends a prompt, answers a permission question with a button, renders the answer; the page is not blank', async () => {
@@ -131,5 +148,96 @@ export default defineConfig({
     expect(stats.width).toBe(1200)
     expect(stats.colours).toBeGreaterThan(20)
     expect(stats.otherShare).toBeGreaterThan(0.05)
+  }, 120_000)
+
+  it("shows an MCP server's elicitation as a form built from its schema: required checked, accept sends the content, decline declines", async () => {
+    const elicit = (id: string) => ({
+      toolCalls: [{ id, name: 'mcp__everything__trigger-elicitation-request', input: {} }],
+    })
+    const server: ScriptedServer = await startScriptedServer({
+      format: 'openai',
+      script: [elicit('call-e1'), { text: 'got it' }, elicit('call-e2'), { text: 'declined then' }],
+    })
+    closers.push(() => server.close())
+    const p = await project()
+    await p.write({
+      'tau.config.ts': `import { defineConfig } from 'tau'
+
+export default defineConfig({
+  preset: 'coding',
+  model: 'openai:scripted-model',
+  providers: { openai: { baseURL: ${JSON.stringify(`${server.url}/v1`)} } },
+  sandbox: { mode: 'off' },
+  permissions: { allow: ['mcp__everything__trigger-elicitation-request'] },
+  mcpServers: { everything: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(EVERYTHING_MAIN)}, 'stdio'] } },
+})
+`,
+    })
+    const serving = await startServe(p, closers)
+    const context = await openBrowser()
+    const page = context.pages()[0] ?? (await context.newPage())
+    await page.goto(`${serving.url}/#token=${serving.token}`)
+    await page.waitForFunction("location.hash === ''")
+    await page.getByRole('button', { name: 'New session' }).click()
+    await page.locator('#sessions li.active').waitFor()
+    await page.locator('#input').fill('ask me')
+    await page.getByRole('button', { name: 'Send' }).click()
+
+    const question = page.locator('.msg.question')
+    await question.waitFor()
+    expect(await question.textContent()).toContain('question from everything')
+    // The schema's fields, with their kinds and defaults.
+    const field = (name: string) => question.locator(`[name="${name}"]`)
+    expect(await field('name').getAttribute('type')).toBe('text')
+    expect(await field('check').getAttribute('type')).toBe('checkbox')
+    expect(await field('integer').getAttribute('type')).toBe('number')
+    expect(await field('integer').inputValue()).toBe('42')
+    expect(await field('firstLine').inputValue()).toBe('It was a dark and stormy night.')
+    expect(await field('untitledSingleSelectEnum').locator('option').allTextContents()).toEqual(
+      expect.arrayContaining(['Monica', 'Joey']),
+    )
+    expect(await field('legacyTitledEnum').locator('option').allTextContents()).toContain('Dogs')
+    expect(await question.locator('label', { hasText: 'String *' }).count()).toBe(1)
+
+    // Required: Submit without a name sends nothing and says what is missing.
+    await field('name').fill('')
+    await question.getByRole('button', { name: 'Submit' }).click()
+    await question.locator('.problem', { hasText: 'String is required' }).waitFor()
+    await field('name').fill('Ada')
+    await field('check').check()
+    await field('integer').fill('7')
+    await field('untitledSingleSelectEnum').selectOption({ label: 'Joey' })
+    await field('legacyTitledEnum').selectOption({ label: 'Dogs' })
+    await field('titledSingleSelectEnum').selectOption({ label: 'Wonder Woman' })
+    await question.getByRole('button', { name: 'Submit' }).click()
+    await question.waitFor({ state: 'detached' })
+    const result = page.locator('.msg.tool pre.result', { hasText: 'User inputs' })
+    await result.waitFor()
+    const text = (await result.textContent()) ?? ''
+    expect(text).toContain('- Name: Ada')
+    expect(text).toContain('- Agreed to terms: true')
+    expect(text).toContain('- Favorite Integer: 7')
+    const raw = JSON.parse(text.slice(text.indexOf('{'))) as {
+      action: string
+      content: Record<string, unknown>
+    }
+    expect(raw.action).toBe('accept')
+    expect(raw.content).toMatchObject({
+      name: 'Ada',
+      check: true,
+      integer: 7,
+      number: 3.14,
+      untitledSingleSelectEnum: 'Joey',
+      legacyTitledEnum: 'pet-2',
+      titledSingleSelectEnum: 'hero-3',
+      untitledMultipleSelectEnum: ['Guitar'],
+    })
+    await page.locator('body[data-status="idle"]').waitFor()
+
+    await page.locator('#input').fill('ask again')
+    await page.getByRole('button', { name: 'Send' }).click()
+    await question.waitFor()
+    await question.getByRole('button', { name: 'Decline' }).click()
+    await page.locator('.msg.tool pre.result', { hasText: 'User declined' }).waitFor()
   }, 120_000)
 })

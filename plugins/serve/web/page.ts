@@ -41,6 +41,12 @@ export const WEB_UI_HTML = String.raw`<!doctype html>
   .tool.failed { border-left-color: var(--bad); }
   .question { border: 2px solid var(--warn); }
   .question .buttons { display: flex; gap: 8px; flex-wrap: wrap; margin-top: 8px; }
+  .question .field { margin: 8px 0; display: flex; flex-direction: column; gap: 2px; }
+  .question .field label { font-weight: 600; }
+  .question .field .hint { color: var(--dim); font-size: 12px; }
+  .question .field input:not([type=checkbox]), .question .field select { font: inherit; padding: 4px 6px; border-radius: 6px; border: 1px solid var(--line); background: var(--bg); color: var(--fg); max-width: 420px; }
+  .question .field .choices label { font-weight: normal; margin-right: 10px; }
+  .question .problem { color: var(--bad); }
   button { font: inherit; padding: 6px 12px; border-radius: 6px; border: 1px solid var(--line); background: var(--panel); color: var(--fg); cursor: pointer; }
   button.primary { background: var(--accent); border-color: var(--accent); color: #fff; }
   button.danger { color: var(--bad); }
@@ -155,6 +161,91 @@ export const WEB_UI_HTML = String.raw`<!doctype html>
     t.out.textContent = text; if (result.isError) t.box.className = 'msg tool failed'; scroll();
   }
 
+  // An MCP elicitation form from its requested schema (flat: string, number, integer, boolean,
+  // single and multiple choice); required fields marked; read() gives the content or what is missing.
+  function choicesOf(p) {
+    if (!p) return null;
+    if (Array.isArray(p.enum)) return p.enum.map(function (v, i) { return { value: v, label: String((p.enumNames && p.enumNames[i]) || v) }; });
+    var list = p.oneOf || p.anyOf;
+    if (Array.isArray(list) && list.every(function (o) { return o && 'const' in o; })) return list.map(function (o) { return { value: o.const, label: String(o.title || o.const) }; });
+    return null;
+  }
+  function elicitationForm(qid, schema) {
+    var props = (schema && schema.properties) || {};
+    var required = (schema && schema.required) || [];
+    var node = el('div', 'form');
+    var fields = [];
+    Object.keys(props).forEach(function (name, n) {
+      var p = props[name] || {};
+      var must = required.indexOf(name) >= 0;
+      var id = 'q-' + qid + '-' + n;
+      var row = el('div', 'field');
+      var label = el('label', null, (p.title || name) + (must ? ' *' : '')); label.htmlFor = id; row.appendChild(label);
+      var title = p.title || name;
+      var choices = choicesOf(p);
+      var itemChoices = p.type === 'array' ? choicesOf(p.items) : null;
+      var input, read;
+      if (p.type === 'boolean') {
+        input = el('input'); input.type = 'checkbox'; input.checked = p.default === true;
+        read = function () { return input.checked; };
+      } else if (itemChoices) {
+        input = el('div', 'choices'); input.setAttribute('role', 'group'); input.setAttribute('aria-label', title);
+        var boxes = itemChoices.map(function (c) {
+          var l = el('label'); var box = el('input'); box.type = 'checkbox'; box.name = name; box.value = String(c.value);
+          box.checked = Array.isArray(p.default) && p.default.indexOf(c.value) >= 0;
+          l.appendChild(box); l.appendChild(document.createTextNode(' ' + c.label)); input.appendChild(l); return { box: box, value: c.value };
+        });
+        read = function () { var picked = boxes.filter(function (b) { return b.box.checked; }).map(function (b) { return b.value; }); return picked.length ? picked : undefined; };
+      } else if (choices) {
+        input = el('select');
+        if (!must || p.default === undefined) { var none = el('option', null, '(none)'); none.value = ''; input.appendChild(none); }
+        choices.forEach(function (c, i) { var o = el('option', null, c.label); o.value = String(i); if (p.default === c.value) o.selected = true; input.appendChild(o); });
+        read = function () { return input.value === '' ? undefined : choices[Number(input.value)].value; };
+      } else if (p.type === 'number' || p.type === 'integer') {
+        input = el('input'); input.type = 'number'; input.step = p.type === 'integer' ? '1' : 'any';
+        if (typeof p.minimum === 'number') input.min = String(p.minimum);
+        if (typeof p.maximum === 'number') input.max = String(p.maximum);
+        if (typeof p.default === 'number') input.value = String(p.default);
+        read = function () { return input.value.trim() === '' ? undefined : Number(input.value); };
+      } else {
+        input = el('input');
+        input.type = p.format === 'email' ? 'email' : p.format === 'uri' ? 'url' : p.format === 'date' ? 'date' : 'text';
+        if (typeof p.default === 'string') input.value = p.default;
+        read = function () { return input.value === '' ? undefined : input.value; };
+      }
+      input.id = id; if (input.tagName !== 'DIV') input.name = name;
+      row.appendChild(input);
+      if (p.description) row.appendChild(el('div', 'hint', p.description));
+      node.appendChild(row);
+      fields.push({ name: name, title: title, must: must, p: p, read: read });
+    });
+    return {
+      node: node,
+      read: function () {
+        var content = {}; var problems = [];
+        fields.forEach(function (f) {
+          var v = f.read();
+          if (v === undefined) { if (f.must) problems.push(f.title + ' is required'); return; }
+          if (typeof v === 'number') {
+            if (isNaN(v) || (f.p.type === 'integer' && Math.floor(v) !== v)) { problems.push(f.title + ' must be ' + (f.p.type === 'integer' ? 'a whole number' : 'a number')); return; }
+            if (typeof f.p.minimum === 'number' && v < f.p.minimum) { problems.push(f.title + ' must be at least ' + f.p.minimum); return; }
+            if (typeof f.p.maximum === 'number' && v > f.p.maximum) { problems.push(f.title + ' must be at most ' + f.p.maximum); return; }
+          }
+          if (typeof v === 'string') {
+            if (typeof f.p.minLength === 'number' && v.length < f.p.minLength) { problems.push(f.title + ' needs at least ' + f.p.minLength + ' characters'); return; }
+            if (typeof f.p.maxLength === 'number' && v.length > f.p.maxLength) { problems.push(f.title + ' takes at most ' + f.p.maxLength + ' characters'); return; }
+          }
+          if (Array.isArray(v)) {
+            if (typeof f.p.minItems === 'number' && v.length < f.p.minItems) { problems.push(f.title + ': choose at least ' + f.p.minItems); return; }
+            if (typeof f.p.maxItems === 'number' && v.length > f.p.maxItems) { problems.push(f.title + ': choose at most ' + f.p.maxItems); return; }
+          }
+          content[f.name] = v;
+        });
+        return { content: content, problems: problems };
+      },
+    };
+  }
+
   function showQuestion(q) {
     if (questions[q.id]) return;
     var d = el('div', 'msg question'); d.dataset.questionId = q.id;
@@ -175,6 +266,13 @@ export const WEB_UI_HTML = String.raw`<!doctype html>
       d.appendChild(el('div', 'who', 'question from ' + q.request.server));
       d.appendChild(el('div', null, q.request.message));
       if (q.request.mode === 'url') { var a = el('a', null, q.request.url); if (/^https?:/.test(q.request.url)) a.href = q.request.url; a.rel = 'noopener noreferrer'; a.target = '_blank'; d.appendChild(a); button('Done', { action: 'accept' }, 'primary'); }
+      else {
+        var form = elicitationForm(q.id, q.request.requestedSchema); d.appendChild(form.node);
+        var problem = el('div', 'problem'); d.appendChild(problem);
+        var accept = el('button', 'primary', 'Submit'); accept.type = 'button';
+        accept.addEventListener('click', function () { var r = form.read(); if (r.problems.length) { problem.textContent = r.problems.join('; '); return; } problem.textContent = ''; answerQuestion(q.id, { action: 'accept', content: r.content }); });
+        buttons.appendChild(accept);
+      }
       button('Decline', { action: 'decline' }); button('Cancel', { action: 'cancel' }, 'danger');
     } else if (q.kind === 'sampling') {
       d.appendChild(el('div', 'who', q.request.server + ' asks the model'));
