@@ -9,7 +9,7 @@ import type { Logger, ToolCallPart, ToolResultPart } from '../../kernel/index.js
 import type { PermissionDecision, Permissions } from '../permissions/index.js'
 import type { Environment } from '../sandbox/index.js'
 import type { Tool, ToolOutput, ToolRegistry, ToolState } from '../tools/index.js'
-import { toOutput } from '../tools/index.js'
+import { inputValidationError, issueLines, toOutput, toolUseError } from '../tools/index.js'
 import { AbortedError, forEachLimited, untilAborted } from './abort.js'
 import { messageOf } from './errors.js'
 import type { AgentEvent, Todo } from './events.js'
@@ -138,11 +138,13 @@ export function errorResult(call: Pick<ToolCallPart, 'id' | 'name'>, text: strin
 async function validate(
   tool: Tool,
   input: unknown,
-): Promise<{ ok: true; value: unknown } | { ok: false; error: string }> {
+): Promise<
+  { ok: true; value: unknown } | { ok: false; error: string; issues: readonly StandardSchemaV1.Issue[] }
+> {
   let result = tool.input['~standard'].validate(input)
   if (result instanceof Promise) result = await result
   if (result.issues === undefined) return { ok: true, value: result.value }
-  return { ok: false, error: formatIssues(result.issues) }
+  return { ok: false, error: formatIssues(result.issues), issues: result.issues }
 }
 
 function formatIssues(issues: readonly StandardSchemaV1.Issue[]): string {
@@ -221,8 +223,11 @@ async function runToolCall(host: ToolCallHost, call: ToolCallPart, run: ToolRun)
       .list()
       .map((t) => t.name)
       .filter((name) => !host.hiddenTools.has(name))
+    // Claude Code's words first (scripts match them), then the tools there are.
     return fail(
-      `Error: there is no tool named '${call.name}'. The tools you can call are: ${names.join(', ') || '(none)'}.`,
+      toolUseError(
+        `Error: No such tool available: ${call.name}. There is no tool named '${call.name}' here. The tools you can call are: ${names.join(', ') || '(none)'}.`,
+      ),
     )
   }
   if (limit && !limit.has(call.name)) {
@@ -242,15 +247,13 @@ async function runToolCall(host: ToolCallHost, call: ToolCallPart, run: ToolRun)
   }
   if (call.inputError !== undefined) {
     return fail(
-      `Error: the arguments for ${call.name} are not valid JSON (${call.inputError}). Call the tool again with its arguments as one JSON object that matches its input schema.`,
+      inputValidationError(call.name, [
+        `The arguments for ${call.name} are not valid JSON (${call.inputError}). Call the tool again with its arguments as one JSON object that matches its input schema.`,
+      ]),
     )
   }
   const checked = await validate(tool, call.input)
-  if (!checked.ok) {
-    return fail(
-      `Error: invalid input for ${call.name}: ${checked.error}. Fix the arguments and call it again.`,
-    )
-  }
+  if (!checked.ok) return fail(inputValidationError(call.name, issueLines(checked.issues)))
   let input = checked.value
 
   // A deny rule refuses the call before any preToolUse hook is asked (as in Claude Code: a
@@ -387,7 +390,7 @@ async function runToolCall(host: ToolCallHost, call: ToolCallPart, run: ToolRun)
       .catch((hookError: unknown) =>
         host.logger.warn(`postToolUseFailure hook failed: ${messageOf(hookError)}`),
       )
-    return fail(`Error: ${call.name} failed: ${message}`)
+    return fail(toolUseError(`Error: ${message}`))
   }
 
   try {

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto'
 import type { AssistantMessage, FinishReason, ToolResultPart, Usage } from '../../kernel/index.js'
 import type { AgentEvent, StopReason } from '../agent/index.js'
+import { unwrapToolUseError } from '../tools/index.js'
 import type { OutputFormat } from './args.js'
 import { PartialMessages } from './partial-messages.js'
 
@@ -81,7 +82,10 @@ function toolResultBlock(result: ToolResultPart): Record<string, unknown> {
 function toolUseResult(result: ToolResultPart): unknown {
   if (result.structured !== undefined) return result.structured
   const text = result.content.map((part) => (part.type === 'text' ? part.text : '')).join('\n')
-  return result.isError === true ? `Error: ${text}` : text
+  if (result.isError !== true) return text
+  // Claude Code gives the error without its <tool_use_error> tags, and says Error: once.
+  const inner = unwrapToolUseError(text)
+  return /^(Error|InputValidationError): /.test(inner) ? inner : `Error: ${inner}`
 }
 
 /** What the init line reports from other plugins, read when the session starts. */

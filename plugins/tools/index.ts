@@ -53,6 +53,13 @@ export type {
   ToolState,
 } from './tool.js'
 export { toolRegistryRef } from './tool.js'
+export {
+  inputValidationError,
+  issueLines,
+  isToolUseError,
+  toolUseError,
+  unwrapToolUseError,
+} from './tool-errors.js'
 export { createToolState } from './tool-state.js'
 export type {
   AskQuestions,

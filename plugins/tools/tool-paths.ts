@@ -2,6 +2,7 @@
 import { isAbsolute, relative, sep } from 'node:path'
 import { type Environment, EnvironmentError } from '../sandbox/index.js'
 import type { ToolOutput } from './tool.js'
+import { toolUseError } from './tool-errors.js'
 
 /** Relative to the working directory when inside it (shorter for the model), else absolute. */
 export function displayPath(env: Environment, real: string): string {
@@ -10,8 +11,13 @@ export function displayPath(env: Environment, real: string): string {
   return rel && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel) ? rel : real
 }
 
+/** A refusal before anything was done, wrapped in `<tool_use_error>` as Claude Code's file tools word theirs. */
 export function errorOutput(text: string, display?: unknown): ToolOutput {
-  return { content: [{ type: 'text', text }], isError: true, ...(display !== undefined ? { display } : {}) }
+  return {
+    content: [{ type: 'text', text: toolUseError(text) }],
+    isError: true,
+    ...(display !== undefined ? { display } : {}),
+  }
 }
 
 /** An environment error (outside the workspace, not found, ...) as a result the model can act on. */

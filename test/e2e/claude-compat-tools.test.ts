@@ -1,7 +1,8 @@
 /**
  * Claude Code's tools through the real binary, against a scripted Anthropic server on loopback:
  * AskUserQuestion headless (`-p`: nobody can answer, the result says so) and over `tau serve`
- * (the question waits on the session until a client answers it over HTTP).
+ * (the question waits on the session until a client answers it over HTTP); the result text of
+ * failures as Claude Code words it (`Exit code N` first, `<tool_use_error>`).
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import type { ScriptTurn } from '../../plugins/provider-scripted/index.js'
@@ -152,4 +153,46 @@ describe('AskUserQuestion through the binary', () => {
     )
     expect((await serve.call('GET', `/sessions/${id}/questions`)).body.questions).toEqual([])
   }, 120_000)
+})
+
+describe("tool results in Claude Code's words, through the binary", () => {
+  it('Bash puts Exit code N first; bad input, unknown tools and refusals are <tool_use_error>s', async () => {
+    const { p, server } = await fixture([
+      {
+        toolCalls: [
+          { id: 'toolu_b', name: 'Bash', input: { command: 'echo built; echo broken >&2; exit 3' } },
+          { id: 'toolu_i', name: 'Read', input: { limit: 'ten' } },
+          { id: 'toolu_u', name: 'Frobnicate', input: {} },
+          { id: 'toolu_r', name: 'Read', input: { file_path: 'missing.txt' } },
+        ],
+      },
+      { text: 'done' },
+    ])
+    const result = await p.run(
+      ['start', '-p', 'go', '--output-format', 'stream-json', '--verbose', '--allowed-tools', 'Bash'],
+      { env: { ANTHROPIC_API_KEY: 'sk-ant-test' }, timeoutMs: 40_000 },
+    )
+    expect(result.code, result.stderr).toBe(0)
+    const out = lines(result.stdout)
+    const byId = new Map(toolResults(out).map((block) => [block.tool_use_id, block]))
+    const text = (id: string) => textOf(byId.get(id)!.content)
+    expect(text('toolu_b')).toBe('Exit code 3\nbuilt\nbroken')
+    expect(text('toolu_i')).toBe(
+      '<tool_use_error>InputValidationError: Read failed due to the following issues:\nThe required parameter `file_path` is missing\nThe parameter `limit` type is expected as `number` but provided as `string`</tool_use_error>',
+    )
+    expect(text('toolu_u')).toMatch(
+      /^<tool_use_error>Error: No such tool available: Frobnicate\. .*\bRead\b.*<\/tool_use_error>$/,
+    )
+    expect(text('toolu_r')).toMatch(
+      /^<tool_use_error>File does not exist: missing\.txt\..*<\/tool_use_error>$/,
+    )
+    for (const id of byId.keys()) expect(byId.get(id)!.is_error, id).toBe(true)
+    // The model got the same text; tool_use_result has it without the tags, as Claude Code's.
+    expect(sentResults(server)).toEqual(expect.arrayContaining([text('toolu_b'), text('toolu_i')]))
+    const userLine = out.find(
+      (l) =>
+        l.type === 'user' && JSON.stringify((l.message as { content: unknown }).content).includes('toolu_u'),
+    )!
+    expect(userLine.tool_use_result).toMatch(/^Error: No such tool available: Frobnicate\. /)
+  }, 90_000)
 })

@@ -156,19 +156,22 @@ async function runBash(
   const truncated = truncateMiddle(output, settings.maxOutputChars)
   const parts = [truncated.text.length > 0 ? truncated.text : '(no output)']
   let isError = false
-  if (result.timedOut) {
+  if (!result.timedOut && !result.aborted && result.exitCode !== null && result.exitCode !== 0) {
+    // Claude Code's form, which models and scripts expect: the code first, then what it printed.
+    isError = true
+    parts[0] =
+      truncated.text.length > 0
+        ? `Exit code ${result.exitCode}\n${truncated.text}`
+        : `Exit code ${result.exitCode}`
+  } else if (result.timedOut) {
     isError = true
     parts.push(`Command timed out after ${timeoutMs} ms; it was killed with every process it started.`)
   } else if (result.aborted) {
     isError = true
     parts.push('Command was cancelled; it was killed with every process it started.')
-  } else if (result.exitCode !== 0) {
+  } else if (result.exitCode === null) {
     isError = true
-    parts.push(
-      result.exitCode === null
-        ? `Command was terminated by signal ${result.signal ?? 'unknown'}.`
-        : `Exit code ${result.exitCode}`,
-    )
+    parts.push(`Command was terminated by signal ${result.signal ?? 'unknown'}.`)
   }
   parts.push(...notes)
 

@@ -148,7 +148,9 @@ describe('agent loop', () => {
     const events = await h.run(h.session(), 'go')
     const end = ofType(events, 'tool-end')[0]!
     expect(end.result.isError).toBe(true)
-    expect(toolText(events, 'u1')).toMatch(/no tool named 'Ecko'.*Echo/)
+    expect(toolText(events, 'u1')).toMatch(
+      /^<tool_use_error>Error: No such tool available: Ecko\. .*Echo.*<\/tool_use_error>$/,
+    )
     expect(resultOf(events)).toMatchObject({ stopReason: 'end-turn', isError: false, turns: 2 })
     expect(h.permissions[0]!.decided, 'nothing to decide for a tool that does not exist').toEqual([])
   })
@@ -186,7 +188,9 @@ describe('agent loop', () => {
       turns: [{ toolCalls: [{ id: 's1', name: 'Echo', input: { text: 42 } }] }, { text: 'ok' }],
     })
     const events = await h.run(h.session(), 'go')
-    expect(toolText(events, 's1')).toMatch(/invalid input for Echo: text: .*string/i)
+    expect(toolText(events, 's1')).toBe(
+      '<tool_use_error>InputValidationError: Echo failed due to the following issue:\nThe parameter `text` type is expected as `string` but provided as `number`</tool_use_error>',
+    )
     expect(h.permissions[0]!.decided).toEqual([])
   })
 
@@ -209,7 +213,7 @@ describe('agent loop', () => {
       failures.push(`${failure.toolName}: ${failure.error}`)
     })
     const events = await h.run(h.session(), 'go')
-    expect(toolText(events, 't1')).toBe('Error: Broken failed: disk on fire')
+    expect(toolText(events, 't1')).toBe('<tool_use_error>Error: disk on fire</tool_use_error>')
     expect(failures).toEqual(['Broken: disk on fire'])
     expect(resultOf(events)).toMatchObject({ stopReason: 'end-turn', text: 'it failed' })
   })

@@ -78,7 +78,7 @@ describe('Bash run_in_background, BashOutput, KillShell', () => {
     expect(result.last.text).toContain('<exit_code>0</exit_code>')
     const bad = await h.run(bashOutputTool, { bash_id: 'bash_1', filter: '(' })
     expect(bad.isError).toBe(true)
-    expect(bad.text).toMatch(/^filter is not a valid regular expression/)
+    expect(bad.text).toMatch(/^<tool_use_error>filter is not a valid regular expression/)
   })
 
   it('KillShell ends the whole process tree', async () => {
@@ -101,7 +101,7 @@ describe('Bash run_in_background, BashOutput, KillShell', () => {
     expect(status.text).toContain('<status>killed</status>')
     const twice = await h.run(killShellTool, { shell_id: 'bash_1' })
     expect(twice.isError).toBe(true)
-    expect(twice.text).toBe('Shell bash_1 is not running (it was killed).')
+    expect(twice.text).toBe('<tool_use_error>Shell bash_1 is not running (it was killed).</tool_use_error>')
   })
 
   it('background shells die when the session environment is disposed', async () => {
@@ -130,11 +130,13 @@ describe('Bash run_in_background, BashOutput, KillShell', () => {
     const none = await h.run(bashOutputTool, { bash_id: 'bash_9' })
     expect(none.isError).toBe(true)
     expect(none.text).toBe(
-      'There is no background shell "bash_9" in this session. Start one with Bash and run_in_background: true.',
+      '<tool_use_error>There is no background shell "bash_9" in this session. Start one with Bash and run_in_background: true.</tool_use_error>',
     )
     await h.run(bash, { command: 'true', run_in_background: true })
     const other = await h.run(killShellTool, { shell_id: 'x' })
-    expect(other.text).toBe('There is no background shell "x" in this session. Shells: bash_1.')
+    expect(other.text).toBe(
+      '<tool_use_error>There is no background shell "x" in this session. Shells: bash_1.</tool_use_error>',
+    )
   })
 
   it('uses the same permission target as a foreground command', () => {

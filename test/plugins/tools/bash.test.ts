@@ -95,7 +95,7 @@ describe('Bash', () => {
   it('keeps a cd made before the command exits with a status', async () => {
     const out = await bash('mkdir -p sub && cd sub && exit 3')
     expect(out.isError).toBe(true)
-    expect(textOf(out)).toContain('Exit code 3')
+    expect(textOf(out)).toBe('Exit code 3')
     expect(textOf(await bash('pwd')).trim()).toBe(join(ws.root, 'sub'))
   })
 
@@ -121,7 +121,9 @@ describe('Bash', () => {
   it('reports a non-zero exit code as an error result, and zero as success', async () => {
     const failed = await bash('echo before; exit 7')
     expect(failed.isError).toBe(true)
-    expect(textOf(failed)).toBe('before\n\nExit code 7')
+    // Claude Code's form: the code first, then the output.
+    expect(textOf(failed)).toBe('Exit code 7\nbefore')
+    expect(textOf(await bash('echo one; echo two >&2; exit 1'))).toBe('Exit code 1\none\ntwo')
     expect(failed.display).toMatchObject({ exitCode: 7 })
 
     const ok = await bash('printf abc')
@@ -134,7 +136,7 @@ describe('Bash', () => {
     const out = await bash('echo out1; echo err1 >&2; echo out2; ls /definitely-not-here')
     expect(out.isError).toBe(true)
     const text = textOf(out)
-    expect(text).toMatch(/^out1\nerr1\nout2\n.*definitely-not-here/)
+    expect(text).toMatch(/^Exit code \d+\nout1\nerr1\nout2\n.*definitely-not-here/)
   })
 
   it('reports a shell syntax error', async () => {

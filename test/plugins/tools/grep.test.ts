@@ -311,7 +311,7 @@ describe('Grep', () => {
     const controller = new AbortController()
     controller.abort()
     const result = await h.run(grepTool, { pattern: 'main' }, { signal: controller.signal })
-    expect(result).toMatchObject({ isError: true, text: 'Cancelled.' })
+    expect(result).toMatchObject({ isError: true, text: '<tool_use_error>Cancelled.</tool_use_error>' })
   })
 
   it('has Claude Code parameters and is read-only', () => {

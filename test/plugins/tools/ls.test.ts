@@ -43,7 +43,7 @@ describe('LS', () => {
   it('refuses a file, a missing path and paths outside the workspace', async () => {
     expect(await h.run(lsTool, { path: 'a.txt' })).toMatchObject({
       isError: true,
-      text: 'a.txt is not a directory. Use Read to read a file.',
+      text: '<tool_use_error>a.txt is not a directory. Use Read to read a file.</tool_use_error>',
     })
     expect((await h.run(lsTool, { path: 'missing' })).text).toMatch(/does not exist/)
     const outside = await h.run(lsTool, { path: '..' })

@@ -44,7 +44,9 @@ describe('MultiEdit', () => {
       ],
     })
     expect(notUnique.isError).toBe(true)
-    expect(notUnique.text).toMatch(/^Edit 2 of 2: old_string occurs 2 times.*No edits were applied/)
+    expect(notUnique.text).toMatch(
+      /^<tool_use_error>Edit 2 of 2: old_string occurs 2 times.*No edits were applied/,
+    )
     const missing = await h.run(multiEditTool, {
       file_path: 'm.ts',
       edits: [
@@ -52,7 +54,7 @@ describe('MultiEdit', () => {
         { old_string: 'three', new_string: 'x' },
       ],
     })
-    expect(missing.text).toMatch(/^Edit 2 of 2: old_string was not found/)
+    expect(missing.text).toMatch(/^<tool_use_error>Edit 2 of 2: old_string was not found/)
     expect(await readFile(file, 'utf8')).toBe('one\ntwo\ntwo\n')
   })
 

@@ -95,7 +95,9 @@ describe('NotebookEdit', () => {
       edit_mode: 'insert',
     })
     expect(missing.isError).toBe(true)
-    expect(missing.text).toBe('cell_type (code or markdown) is required to insert a cell.')
+    expect(missing.text).toBe(
+      '<tool_use_error>cell_type (code or markdown) is required to insert a cell.</tool_use_error>',
+    )
 
     const after = await h.run(notebookEditTool, {
       notebook_path: 'nb.ipynb',
@@ -149,7 +151,9 @@ describe('NotebookEdit', () => {
       new_source: 'x',
     })
     expect(result.isError).toBe(true)
-    expect(result.text).toBe('nb.ipynb has no cell "nope". Its cells: intro, calc.')
+    expect(result.text).toBe(
+      '<tool_use_error>nb.ipynb has no cell "nope". Its cells: intro, calc.</tool_use_error>',
+    )
     expect(await readFile(join(h.dir, 'nb.ipynb'), 'utf8')).toBe(before)
   })
 
@@ -180,7 +184,7 @@ describe('NotebookEdit', () => {
       new_source: 'x',
     })
     expect(outside.isError).toBe(true)
-    expect(outside.text).toMatch(/Only files inside the workspace can be used\.$/)
+    expect(outside.text).toMatch(/Only files inside the workspace can be used\.<\/tool_use_error>$/)
     await symlink('/etc', join(h.dir, 'etc-link'))
     const viaLink = await h.run(notebookEditTool, {
       notebook_path: 'etc-link/x.ipynb',
@@ -196,13 +200,13 @@ describe('NotebookEdit', () => {
       new_source: 'x',
     })
     expect(notNotebook.text).toBe(
-      'a.py is not a Jupyter notebook (.ipynb). Use Edit or Write for other files.',
+      '<tool_use_error>a.py is not a Jupyter notebook (.ipynb). Use Edit or Write for other files.</tool_use_error>',
     )
     await writeFile(join(h.dir, 'bad.ipynb'), '{"cells": 3}')
     await h.run(readTool, { file_path: 'bad.ipynb' })
     const bad = await h.run(notebookEditTool, { notebook_path: 'bad.ipynb', cell_id: '0', new_source: 'x' })
     expect(bad.text).toBe(
-      'bad.ipynb cannot be edited: it has no "cells" array (not a Jupyter notebook in nbformat 4).',
+      '<tool_use_error>bad.ipynb cannot be edited: it has no "cells" array (not a Jupyter notebook in nbformat 4).</tool_use_error>',
     )
   })
 

@@ -93,14 +93,17 @@ describe('Read', () => {
     const result = await h.run(readTool, { file_path: 'config.js' })
     expect(result.isError).toBe(true)
     expect(result.text).toBe(
-      'File does not exist: config.js. Did you mean "config.ts" in the same directory?',
+      '<tool_use_error>File does not exist: config.js. Did you mean "config.ts" in the same directory?</tool_use_error>',
     )
   })
 
   it('refuses an offset past the end', async () => {
     await writeFile(join(h.dir, 'a.txt'), 'one\ntwo\n')
     const result = await h.run(readTool, { file_path: 'a.txt', offset: 5 })
-    expect(result).toMatchObject({ isError: true, text: 'a.txt has 2 lines; offset 5 is past the end.' })
+    expect(result).toMatchObject({
+      isError: true,
+      text: '<tool_use_error>a.txt has 2 lines; offset 5 is past the end.</tool_use_error>',
+    })
   })
 
   it('refuses paths outside the workspace: `..`, absolute, and a symlink pointing out', async () => {

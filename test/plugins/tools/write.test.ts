@@ -110,7 +110,10 @@ describe('Write', () => {
   it('refuses to write a directory', async () => {
     await mkdir(join(h.dir, 'dir'))
     const result = await h.run(writeTool, { file_path: 'dir', content: 'x' })
-    expect(result).toMatchObject({ isError: true, text: 'dir is a directory; name a file to write.' })
+    expect(result).toMatchObject({
+      isError: true,
+      text: '<tool_use_error>dir is a directory; name a file to write.</tool_use_error>',
+    })
   })
 
   it('is destructive, for the edit permission kind, targeting the file path', () => {
