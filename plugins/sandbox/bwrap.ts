@@ -25,6 +25,7 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { TauError } from '../../kernel/index.js'
 import type {
   Command,
   EnvironmentCapabilities,
@@ -33,6 +34,7 @@ import type {
   ExecResult,
   ProcessHandle,
 } from './environment.js'
+import { SANDBOX_ERRORS } from './errors.js'
 import { LocalEnvironment, type LocalEnvironmentOptions, type PreparedCommand } from './local.js'
 import { bridgedCommand, PROXY_SOCKET_INSIDE, proxyEnv, socatPath } from './network-bridge.js'
 import { NetworkProxy } from './network-proxy.js'
@@ -245,15 +247,25 @@ export class BwrapEnvironment extends LocalEnvironment {
   constructor(options: BwrapEnvironmentOptions) {
     super({ ...options, launcher: false })
     const found = options.bwrapPath ?? bwrapStatus().path
-    if (!found) throw new Error('bubblewrap is not available')
+    if (!found) {
+      throw new TauError(
+        SANDBOX_ERRORS.TAU_SANDBOX_UNAVAILABLE,
+        `bubblewrap is not available: ${bwrapStatus().reason}`,
+        {
+          plugin: 'sandbox',
+        },
+      )
+    }
     this.bwrap = found
     const hosts = { ...this.policy.network.hosts, ...options.proxyHosts }
     this.proxyHosts = Object.keys(hosts).length > 0 ? hosts : undefined
     if (this.policy.network.mode === 'allowlist') {
       this.socat = socatPath()
       if (!this.socat) {
-        throw new Error(
+        throw new TauError(
+          SANDBOX_ERRORS.TAU_SANDBOX_UNAVAILABLE,
           "sandbox.network.mode 'allowlist' needs socat inside the sandbox, and it is not installed (apt-get install socat)",
+          { plugin: 'sandbox' },
         )
       }
     }

@@ -12,7 +12,9 @@ import { execFile } from 'node:child_process'
 import { statSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { promisify } from 'node:util'
+import { TauError } from '../../kernel/index.js'
 import type { ContainerHandle, ContainerRuntime, ContainerSpec } from './container.js'
+import { SANDBOX_ERRORS } from './errors.js'
 import { underAny } from './policy.js'
 
 const run = promisify(execFile)
@@ -87,7 +89,12 @@ export class DockerCliRuntime implements ContainerRuntime {
 
   /** `run -d` arguments for a spec (exported for tests and `tau doctor`). */
   createArgs(spec: ContainerSpec): string[] {
-    if (!spec.image) throw new Error(`the ${this.name} runtime needs an image (devcontainer.json "image")`)
+    if (!spec.image)
+      throw new TauError(
+        SANDBOX_ERRORS.TAU_SANDBOX_CONTAINER,
+        `the ${this.name} runtime needs an image: sandbox.container.image, or "image" in devcontainer.json`,
+        { plugin: 'sandbox' },
+      )
     const args = ['run', '-d', '--init', '--label', 'tau.session=1']
     args.push('--label', `tau.pid=${process.pid}`, '--label', `tau.host=${hostname()}`)
     if (spec.network !== 'full') args.push('--network', 'none')
@@ -121,9 +128,20 @@ export class DockerCliRuntime implements ContainerRuntime {
       id = (await run(this.cli, this.createArgs(spec), { timeout: 120_000 })).stdout.trim()
     } catch (error) {
       const detail = (error as { stderr?: string }).stderr?.trim() || (error as Error).message
-      throw new Error(`${this.name} could not start a container from '${spec.image}': ${detail}`)
+      throw new TauError(
+        SANDBOX_ERRORS.TAU_SANDBOX_CONTAINER,
+        `${this.name} could not start a container from '${spec.image}': ${detail}`,
+        { plugin: 'sandbox' },
+      )
     }
-    if (!/^[0-9a-f]{12,64}$/i.test(id)) throw new Error(`${this.name} run gave no container id (got '${id}')`)
+    if (!/^[0-9a-f]{12,64}$/i.test(id))
+      throw new TauError(
+        SANDBOX_ERRORS.TAU_SANDBOX_CONTAINER,
+        `${this.name} run gave no container id (got '${id}')`,
+        {
+          plugin: 'sandbox',
+        },
+      )
     let removed = false
     return {
       id,

@@ -8,8 +8,10 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
+import { TauError } from '../../kernel/index.js'
 import { bwrapArgs, bwrapStatus } from './bwrap.js'
 import type { ContainerHandle, ContainerRuntime, ContainerSpec } from './container.js'
+import { SANDBOX_ERRORS } from './errors.js'
 import { resolvePolicy } from './policy.js'
 
 /** uid/gid of a user: `1000`, `1000:1000`, or a name in the rootfs's /etc/passwd. */
@@ -26,8 +28,10 @@ export function userIds(rootfs: string, user: string): { uid: number; gid: numbe
     const [name, , uid, gid] = line.split(':')
     if (name === user && uid !== undefined && gid !== undefined) return { uid: Number(uid), gid: Number(gid) }
   }
-  throw new Error(
-    `remoteUser '${user}' is not in ${join(rootfs, 'etc', 'passwd')}: name a user the image has, or give uid[:gid]`,
+  throw new TauError(
+    SANDBOX_ERRORS.TAU_SANDBOX_CONTAINER,
+    `the container user '${user}' (sandbox.container.user, or remoteUser in devcontainer.json) is not in ${join(rootfs, 'etc', 'passwd')}: name a user the root filesystem has, or give uid[:gid]`,
+    { plugin: 'sandbox' },
   )
 }
 
@@ -39,13 +43,27 @@ export class BwrapRootfsRuntime implements ContainerRuntime {
 
   async create(spec: ContainerSpec): Promise<ContainerHandle> {
     const bwrap = this.bwrapPath
-    if (!bwrap) throw new Error('the rootfs container runtime needs bubblewrap, which is not available here')
+    if (!bwrap) {
+      throw new TauError(
+        SANDBOX_ERRORS.TAU_SANDBOX_UNAVAILABLE,
+        `the rootfs container runtime runs under bubblewrap, which is not available here: ${bwrapStatus().reason ?? 'not found'}`,
+        { plugin: 'sandbox' },
+      )
+    }
     const dir = spec.rootfs
     if (!dir || !existsSync(dir) || !statSync(dir).isDirectory()) {
-      throw new Error(`the container's root filesystem '${dir ?? '(none given)'}' is not a directory`)
+      throw new TauError(
+        SANDBOX_ERRORS.TAU_SANDBOX_CONTAINER,
+        `sandbox.container.rootfs: the container's root filesystem '${dir ?? '(none given)'}' is not a directory`,
+        { plugin: 'sandbox' },
+      )
     }
     if (!existsSync(join(dir, 'bin', 'sh')) && !existsSync(join(dir, 'usr', 'bin', 'sh'))) {
-      throw new Error(`the container's root filesystem '${dir}' has no /bin/sh`)
+      throw new TauError(
+        SANDBOX_ERRORS.TAU_SANDBOX_CONTAINER,
+        `sandbox.container.rootfs: the container's root filesystem '${dir}' has no /bin/sh, which every command runs through`,
+        { plugin: 'sandbox' },
+      )
     }
     const ids = spec.user === undefined ? undefined : userIds(dir, spec.user)
     const policy =

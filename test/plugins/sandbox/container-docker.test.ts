@@ -93,9 +93,12 @@ describe('the docker CLI runtime', () => {
       runtime: new DockerCliRuntime(join(bin, 'docker')),
       spec: { image: 'nope:1', containerEnv: {}, mounts: [] },
     })
-    await expect(env.exec('true')).rejects.toThrow(
-      /docker could not start a container from 'nope:1': Unable to find image nope:1/,
-    )
+    await expect(env.exec('true')).rejects.toMatchObject({
+      code: 'TAU_SANDBOX_CONTAINER',
+      message: expect.stringMatching(
+        /docker could not start a container from 'nope:1': Unable to find image nope:1/,
+      ),
+    })
     await env.dispose()
   })
 

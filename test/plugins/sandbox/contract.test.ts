@@ -80,7 +80,11 @@ if (bwrap.available) {
             mounts: [],
             network: 'none',
           }),
-        ).rejects.toThrow(/has no \/bin\/sh/)
+        ).rejects.toMatchObject({
+          code: 'TAU_SANDBOX_CONTAINER',
+          plugin: 'sandbox',
+          message: expect.stringContaining('has no /bin/sh'),
+        })
       } finally {
         await env.dispose()
         rmSync(dir, { recursive: true, force: true })
