@@ -27,14 +27,9 @@ import { createPool, migrate, type PgPool } from '../session-postgres/index.js'
 import type { DurableConfig } from './config.js'
 import { DURABLE_ERRORS } from './errors.js'
 import { checkDatabaseUrl, databaseFailure } from './failures.js'
+import { AGENT_RUN_STEP, AGENT_RUN_WORKFLOW, WORKFLOW_RUN_WORKFLOW } from './names.js'
 import type { DbosSteps, WorkflowRunInput, WorkflowRunOutput } from './workflow-steps.js'
 
-/** The registered name of the agent-run workflow (what `tau submit` enqueues by name). */
-export const AGENT_RUN_WORKFLOW = 'tauAgentRun'
-/** The name of its step (DBOS's step table and `tau runs show`). */
-export const AGENT_RUN_STEP = 'agent-run'
-/** The registered name of the workflow-run workflow (`tau submit --workflow`); see workflow-steps.ts. */
-export const WORKFLOW_RUN_WORKFLOW = 'tauWorkflowRun'
 const RUN_WORKFLOWS = [AGENT_RUN_WORKFLOW, WORKFLOW_RUN_WORKFLOW]
 
 /** What a submitted run carries: everything a worker on another host needs to start it. */

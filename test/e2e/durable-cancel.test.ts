@@ -135,7 +135,7 @@ describe('tau runs cancel', () => {
     expect(JSON.stringify(answers[0]?.content)).toMatch(/Aborted/)
     expect(model.requests).toHaveLength(1)
 
-    const client = testClient(cluster.url, version)
+    const client = await testClient(cluster.url, version)
     try {
       expect((await client.show(runId)).status).toBe('CANCELLED')
       // The worker is fine: the next run runs to its end.

@@ -3,7 +3,7 @@
  * config for a test cluster, a client of the same database, and a poll with a deadline.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { DurableClient, durableConfig } from '../../plugins/durable-dbos/index.js'
+import { createDurableClient, type DurableClient, durableConfig } from '../../plugins/durable-dbos/index.js'
 import { TAU_BIN } from './run-tau.js'
 
 export interface WorkerProcess {
@@ -57,8 +57,8 @@ export function durableTestConfig(database: string, applicationVersion: string):
 }
 
 /** A client of the test's database (what `tau submit` and `tau runs` use), logging nothing. */
-export function testClient(database: string, applicationVersion: string): DurableClient {
-  return new DurableClient({
+export function testClient(database: string, applicationVersion: string): Promise<DurableClient> {
+  return createDurableClient({
     url: database,
     config: durableConfig.parse({ database }),
     applicationVersion,

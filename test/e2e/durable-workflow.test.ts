@@ -113,7 +113,7 @@ describe('a workflow as a durable run', () => {
       180_000,
       output,
     )
-    const client = testClient(cluster.url, version)
+    const client = await testClient(cluster.url, version)
     try {
       const running = await client.show(runId)
       const victim = workers.find((w) => running.executor?.includes(`-${w.child.pid}-`))

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { UNSTARTED_CALL_TEXT } from '../../plugins/agent/index.js'
-import { DurableClient, durableConfig } from '../../plugins/durable-dbos/index.js'
+import { createDurableClient, durableConfig } from '../../plugins/durable-dbos/index.js'
 import type { ScriptTurn } from '../../plugins/provider-scripted/index.js'
 import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
 import { type PgCluster, startPostgres } from '../plugins/session-postgres/pg-cluster.js'
@@ -202,7 +202,7 @@ describe('durable runs on two workers', () => {
     expect(submitted.code, `${submitted.stdout}\n${submitted.stderr}\n${output()}`).toBe(0)
     const first = submitted.stdout.trim()
     expect(first).toMatch(/^run-[0-9a-f-]{36}$/)
-    const client = new DurableClient({
+    const client = await createDurableClient({
       url: database,
       config: durableConfig.parse({ database }),
       applicationVersion: `test-${tag}`,

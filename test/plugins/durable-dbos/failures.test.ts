@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLogger } from '../../../kernel/index.js'
-import { DurableClient, durableConfig } from '../../../plugins/durable-dbos/index.js'
+import { createDurableClient, durableConfig } from '../../../plugins/durable-dbos/index.js'
 import { freePort, type PgCluster, startPostgres } from '../session-postgres/pg-cluster.js'
 
 let cluster: PgCluster
@@ -18,7 +18,7 @@ afterAll(async () => {
 })
 
 async function listAt(url: string): Promise<unknown> {
-  const client = new DurableClient({
+  const client = await createDurableClient({
     url,
     config: durableConfig.parse({}),
     applicationVersion: 'test',
