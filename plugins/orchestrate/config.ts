@@ -62,11 +62,12 @@ export const orchestrateConfig = z
     /** The permission mode of hub agents that set none (default: the permissions plugin's). */
     permissionMode: permissionMode.optional(),
     /**
-     * When the workflow log reaches the disk: `step` (fdatasync'd at every step's end, so a power
-     * loss never loses a completed step) or `off` (written before the run goes on, which a kill or
-     * crash of tau never loses; the OS writes it back when it likes).
+     * When the workflow log reaches the disk (a kill or crash of tau never loses a written record
+     * in any mode; this is about power loss and OS crashes): `step` (each step's end fdatasync'd,
+     * overlapped with the next step; the run's end waits for it), `sync` (the run waits for each
+     * step's end to be on disk before going on), `off` (the OS writes back when it likes).
      */
-    durability: z.enum(['step', 'off']).default('step'),
+    durability: z.enum(['step', 'sync', 'off']).default('step'),
     /** Where agents' artefacts are written, relative to the workspace. */
     artefactsDir: z.string().min(1).default('.tau/artefacts'),
   })

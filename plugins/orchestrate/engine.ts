@@ -145,7 +145,12 @@ export class WorkflowEngine {
     execution.restore(records)
     const done = execution.run(input, resumed).finally(async () => {
       queue.end()
-      await log.close()
+      // A sync that failed at the end (the run's outcome is already decided) is said, not thrown.
+      await log
+        .close()
+        .catch((error: unknown) =>
+          this.deps.logger.warn(`closing the log of workflow run ${log.runId}: ${errorOf(error).message}`),
+        )
     })
     return {
       id: log.runId,

@@ -39,12 +39,14 @@ export { ORCHESTRATE_ERRORS } from './errors.js'
 export * from './hooks.js'
 export { Hub, type HubAgent, parseStructured, structuredInstruction } from './hub.js'
 export {
+  type Durability as WorkflowDurability,
   parseLog,
   type WorkflowLog,
   type WorkflowRecord,
   type WorkflowRecordBody,
   type WorkflowRunSummary,
   WorkflowStore,
+  type WorkflowStoreOptions,
 } from './log.js'
 export {
   type AgentStep,
@@ -174,7 +176,7 @@ export default definePlugin({
     })
     const store = new WorkflowStore(
       join(ctx.paths.tauHome, 'projects', projectKey(ctx.paths.projectDir), 'workflows'),
-      { sync: ctx.config.durability === 'step' },
+      { durability: ctx.config.durability },
     )
     let catalog: Promise<WorkflowCatalog> | undefined
     const loadCatalog = (): Promise<WorkflowCatalog> => {

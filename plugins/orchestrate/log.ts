@@ -4,7 +4,9 @@
  * workspace). It is the run's single source of truth: `tau workflow show` reads it, a resume
  * rebuilds the checkpoints and the state from it. Each record is one write() before append()
  * resolves, so a kill -9 loses nothing appended and tears at most the last line, which reading
- * tolerates (and the next append cuts off). A step's end is fdatasync'd before the run goes on.
+ * tolerates (and the next append cuts off). What reaches the disk itself (a power loss, an OS
+ * crash) is `orchestrate.durability`'s: `step` fdatasyncs each step's end overlapped with the run
+ * (the run waits only at its close), `sync` waits for each, `off` leaves it to the OS.
  * One process writes a run at a time: a lock file holds the writer's pid.
  */
 import { closeSync, fdatasync, openSync, writeSync } from 'node:fs'
@@ -63,18 +65,38 @@ export interface WorkflowRunSummary {
 export interface WorkflowLog {
   readonly runId: string
   readonly file: string
+  /**
+   * Writes the record (one write(): it survives a kill of the process once this resolves).
+   * `sync`: the record must reach the disk too, as the store's durability says (see Durability).
+   */
   append(record: WorkflowRecordBody, options?: { sync?: boolean }): Promise<void>
-  /** Releases the writer's lock. Idempotent. */
+  /** Waits for a sync in flight, then releases the writer's lock. Idempotent. */
   close(): Promise<void>
 }
 
+/**
+ * When records appended with `sync` reach the disk. `step`: an fdatasync is started and the run
+ * goes on (overlapped; one in flight at a time, the next covering everything written meanwhile);
+ * close() waits for it. `sync`: append() resolves once its fdatasync has. `off`: never synced.
+ */
+export type Durability = 'step' | 'sync' | 'off'
+
+const fdatasyncOf = (fd: number): Promise<void> =>
+  new Promise((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())))
+
 const ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/
 
+export interface WorkflowStoreOptions {
+  /** Default `step`. */
+  readonly durability?: Durability
+  /** The fdatasync (tests hold it to see what waits for it). */
+  readonly datasync?: (fd: number) => Promise<void>
+}
+
 export class WorkflowStore {
-  /** `sync: false`: records are written, never fdatasync'd (orchestrate.durability 'off'). */
   constructor(
     readonly dir: string,
-    private readonly options: { readonly sync?: boolean } = {},
+    private readonly options: WorkflowStoreOptions = {},
   ) {}
 
   fileOf(runId: string): string {
@@ -163,7 +185,10 @@ export class WorkflowStore {
   private async openLog(runId: string, seq: number): Promise<WorkflowLog> {
     const lock = join(this.dir, `${runId}.lock`)
     await takeLock(lock, runId)
-    const log = new FileLog(runId, this.fileOf(runId), lock, this.options.sync ?? true)
+    const log = new FileLog(runId, this.fileOf(runId), lock, {
+      durability: this.options.durability ?? 'step',
+      datasync: this.options.datasync ?? fdatasyncOf,
+    })
     log.seq = seq
     return log
   }
@@ -173,33 +198,73 @@ class FileLog implements WorkflowLog {
   seq = -1
   private fd: number | undefined
   private closed = false
+  /** The overlapped fdatasync in flight (durability `step`). */
+  private syncing: Promise<void> | undefined
+  /** Another sync was asked for while one ran: it runs next, covering every write before it. */
+  private again = false
+  /** A sync that failed after the run went on: the next append and close() throw it. */
+  private failure: unknown
 
   constructor(
     readonly runId: string,
     readonly file: string,
     private readonly lock: string,
-    private readonly durable: boolean,
+    private readonly options: {
+      readonly durability: Durability
+      readonly datasync: (fd: number) => Promise<void>
+    },
   ) {}
 
   async append(record: WorkflowRecordBody, options: { sync?: boolean } = {}): Promise<void> {
     if (this.closed) throw new Error(`the log of workflow run ${this.runId} is closed`)
+    this.throwFailure()
     this.fd ??= openSync(this.file, 'a')
     const line = `${JSON.stringify({ seq: ++this.seq, time: Date.now(), ...record })}\n`
     // One write() per record: what it returned survives a kill of the process.
     writeSync(this.fd, line)
-    if (options.sync && this.durable) {
-      const fd = this.fd
-      await new Promise<void>((resolve, reject) =>
-        fdatasync(fd, (error) => (error ? reject(error) : resolve())),
-      )
+    if (!options.sync) return
+    if (this.options.durability === 'sync') await this.options.datasync(this.fd)
+    else if (this.options.durability === 'step') this.syncOverlapped(this.fd)
+  }
+
+  private syncOverlapped(fd: number): void {
+    if (this.syncing) {
+      this.again = true
+      return
     }
+    this.syncing = (async () => {
+      try {
+        do {
+          this.again = false
+          await this.options.datasync(fd)
+        } while (this.again)
+      } catch (error) {
+        this.failure ??= error
+      } finally {
+        this.syncing = undefined
+      }
+    })()
+  }
+
+  private throwFailure(): void {
+    if (this.failure === undefined) return
+    const cause = this.failure
+    throw new Error(
+      `the log of workflow run ${this.runId} could not be synced to disk (${(cause as Error)?.message ?? String(cause)}): records after the last good sync may not survive a power loss`,
+      { cause },
+    )
   }
 
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    if (this.fd !== undefined) closeSync(this.fd)
-    await unlink(this.lock).catch(() => undefined)
+    try {
+      await this.syncing
+      this.throwFailure()
+    } finally {
+      if (this.fd !== undefined) closeSync(this.fd)
+      await unlink(this.lock).catch(() => undefined)
+    }
   }
 }
 
