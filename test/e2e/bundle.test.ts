@@ -1,0 +1,79 @@
+/**
+ * The bundled command (dist/bin, scripts/bundle-bin.mjs) as it starts: what a one-turn
+ * `tau start -p` loads and what it leaves alone, seen from inside the real process (a probe
+ * given with --import records the modules it resolves and, at exit, Node's built-in modules).
+ * Start-up speed itself is measured in bench/ (docs/benchmarks.md), never here.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
+import { REPO_ROOT, TAU_BIN, useProjects } from './run-tau.js'
+
+const project = useProjects()
+const servers: ScriptedServer[] = []
+afterAll(async () => {
+  await Promise.all(servers.map((server) => server.close()))
+})
+
+const PROBE = `import { appendFileSync, writeFileSync } from 'node:fs'
+import { register } from 'node:module'
+register('data:text/javascript,' + encodeURIComponent(
+  "import { appendFileSync } from 'node:fs';" +
+  "export async function resolve(specifier, context, next) {" +
+  "  const resolved = await next(specifier, context);" +
+  "  appendFileSync(process.env.PROBE_OUT + '.urls', resolved.url + '\\\\n');" +
+  "  return resolved }"))
+process.on('exit', () => writeFileSync(process.env.PROBE_OUT + '.builtins', process.moduleLoadList.join('\\n')))
+`
+
+describe('the bundled command', () => {
+  it('is ASCII throughout (a two-byte chunk is held and decoded at twice the cost)', () => {
+    const dir = join(REPO_ROOT, 'dist', 'bin')
+    const files = ['cli.js', ...readdirSync(join(dir, 'chunks')).map((name) => join('chunks', name))]
+    const notAscii = files.filter(
+      (name) => name.endsWith('.js') && /[\u0080-\u{10ffff}]/u.test(readFileSync(join(dir, name), 'utf8')),
+    )
+    expect(files.length).toBeGreaterThan(5)
+    expect(notAscii).toEqual([])
+  })
+
+  it('a one-turn tau start -p loads neither node:http2 nor the terminal UI or the ACP server', async () => {
+    const server = await startScriptedServer({ format: 'openai', script: [] })
+    servers.push(server)
+    const p = await project({
+      'notes.txt': 'one\ntwo\n',
+      'tau.config.json': JSON.stringify({
+        preset: 'coding',
+        model: 'openai:scripted-model',
+        providers: { openai: { baseURL: `${server.url}/v1` } },
+      }),
+    })
+    server.push(
+      { toolCalls: [{ name: 'Read', input: { file_path: p.path('notes.txt') } }] },
+      { text: 'done' },
+    )
+    const probe = join(p.tauHome, 'probe.mjs')
+    writeFileSync(probe, PROBE)
+    const out = join(p.tauHome, 'probe')
+    const result = await p.run(
+      ['start', '-p', 'read the notes', '--output-format', 'json', '--permission-mode', 'bypassPermissions'],
+      {
+        command: ['--import', pathToFileURL(probe).href, TAU_BIN],
+        env: { PROBE_OUT: out, OPENAI_API_KEY: 'sk-test' },
+      },
+    )
+    expect(result.code, result.stderr).toBe(0)
+    expect(JSON.parse(result.stdout.trim()).result).toBe('done')
+    const urls = readFileSync(`${out}.urls`, 'utf8').split('\n')
+    const chunks = urls.filter((url) => url.includes('/dist/bin/chunks/'))
+    // The run did load chunks (the preset, the providers): the probe saw them.
+    expect(chunks.some((url) => /\/chunks\/coding-[A-Z0-9]+\.js$/.test(url))).toBe(true)
+    expect(chunks.filter((url) => /\/chunks\/(ui|acp-server)-[A-Z0-9]+\.js$/.test(url))).toEqual([])
+    const builtins = readFileSync(`${out}.builtins`, 'utf8').split('\n')
+    // The list is the run's own (the model call's socket), and undici's client-h2 got the stand-in.
+    expect(builtins).toContain('NativeModule net')
+    expect(builtins.filter((name) => name.includes('http2'))).toEqual([])
+  })
+})
