@@ -10,7 +10,7 @@ import { rm } from 'node:fs/promises'
 import { type Logger, TauError, textOf } from '../../kernel/index.js'
 import type { AgentSessionOptions } from '../agent/index.js'
 import type { PermissionMode } from '../permissions/index.js'
-import type { SessionService, TranscriptRecord } from '../session/index.js'
+import type { SessionService, SessionSummary, TranscriptRecord } from '../session/index.js'
 import type {
   AnswerOf,
   ControllerEvent,
@@ -153,14 +153,14 @@ export class SessionHub {
     const sessions = this.options.sessions
     if (!sessions || !(await sessions.store.exists(id))) throw notFound(`no session '${id}'`)
     const { records } = await sessions.store.read(id)
-    const meta = records.find((r) => r.type === 'meta')
-    const summary = (await sessions.list()).find((s) => s.id === id)
+    // One session, looked up directly: the store's own summary when it has one, else the records'.
+    const summary = (await sessions.store.summary?.(id)) ?? summaryOf(records)
     const mode = records.findLast((r) => r.type === 'mode')
     return {
       id,
       loaded: false,
       status: interruptedIn(records) ? 'interrupted' : 'idle',
-      title: summary?.title ?? (meta && 'title' in meta ? String(meta.title) : ''),
+      title: summary?.title ?? '',
       model: summary?.model ?? '',
       cwd: summary?.cwd ?? '',
       ...(mode && 'mode' in mode ? { permissionMode: String(mode.mode) } : {}),
@@ -461,6 +461,31 @@ function lastSeqOf(entry: Entry): number {
 }
 
 /** True when the log's last run has no end: the process stopped during it. */
+/** A stored session's summary from its records (a store without summary()): the last record's time as its update. */
+function summaryOf(
+  records: readonly TranscriptRecord[],
+):
+  | Pick<SessionSummary, 'title' | 'model' | 'cwd' | 'startedAt' | 'updatedAt' | 'turns' | 'parent'>
+  | undefined {
+  const meta = records[0]
+  if (meta?.type !== 'meta') return undefined
+  let updatedAt = meta.startedAt
+  let turns = 0
+  for (const record of records) {
+    if ('at' in record && typeof record.at === 'string') updatedAt = record.at
+    if (record.type === 'message' && record.message.role === 'user') turns++
+  }
+  return {
+    title: meta.title,
+    model: meta.model,
+    cwd: meta.cwd,
+    startedAt: meta.startedAt,
+    updatedAt,
+    turns,
+    ...(meta.parent ? { parent: meta.parent } : {}),
+  }
+}
+
 export function interruptedIn(records: readonly TranscriptRecord[]): boolean {
   for (let i = records.length - 1; i >= 0; i--) {
     const type = records[i]!.type

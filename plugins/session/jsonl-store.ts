@@ -364,36 +364,53 @@ export class JsonlTranscriptStore implements TranscriptStore {
       if (!name.endsWith('.jsonl')) continue
       const id = name.slice(0, -'.jsonl'.length)
       if (!ID.test(id)) continue
-      const file = join(this.dir, name)
-      const [text, info] = await Promise.all([readFile(file, 'utf8'), stat(file)])
-      const { records, warnings } = parseTranscript(text, file)
-      const meta = records[0]
-      if (meta?.type !== 'meta') continue
-      let turns = 0
-      let messages = 0
-      for (const record of records) {
-        if (record.type !== 'message') continue
-        messages++
-        if (record.message.role === 'user') turns++
-      }
-      summaries.push({
-        id: meta.id,
-        startedAt: meta.startedAt,
-        updatedAt: info.mtime.toISOString(),
-        title: meta.title,
-        model: meta.model,
-        cwd: meta.cwd,
-        turns,
-        messages,
-        ...(meta.parent ? { parent: meta.parent } : {}),
-        ...(meta.subagentOf ? { subagentOf: meta.subagentOf } : {}),
-        location: file,
-        warnings,
-        mtimeMs: info.mtimeMs,
-      })
+      const summary = await this.summaryOf(join(this.dir, name))
+      if (summary) summaries.push(summary)
     }
     summaries.sort((a, b) => b.mtimeMs - a.mtimeMs || b.startedAt.localeCompare(a.startedAt))
     return summaries.map(({ mtimeMs: _, ...summary }) => summary)
+  }
+
+  async summary(id: string): Promise<SessionSummary | undefined> {
+    await this.ready()
+    if (!ID.test(id)) return undefined
+    const found = await this.summaryOf(this.location(id)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined
+      throw error
+    })
+    if (!found) return undefined
+    const { mtimeMs: _, ...summary } = found
+    return summary
+  }
+
+  /** One transcript file's summary (undefined without a meta record first). */
+  private async summaryOf(file: string): Promise<(SessionSummary & { mtimeMs: number }) | undefined> {
+    const [text, info] = await Promise.all([readFile(file, 'utf8'), stat(file)])
+    const { records, warnings } = parseTranscript(text, file)
+    const meta = records[0]
+    if (meta?.type !== 'meta') return undefined
+    let turns = 0
+    let messages = 0
+    for (const record of records) {
+      if (record.type !== 'message') continue
+      messages++
+      if (record.message.role === 'user') turns++
+    }
+    return {
+      id: meta.id,
+      startedAt: meta.startedAt,
+      updatedAt: info.mtime.toISOString(),
+      title: meta.title,
+      model: meta.model,
+      cwd: meta.cwd,
+      turns,
+      messages,
+      ...(meta.parent ? { parent: meta.parent } : {}),
+      ...(meta.subagentOf ? { subagentOf: meta.subagentOf } : {}),
+      location: file,
+      warnings,
+      mtimeMs: info.mtimeMs,
+    }
   }
 
   /** Waits for the last record's sync, then closes the file; a failed sync is thrown here. */

@@ -190,6 +190,11 @@ export interface TranscriptStore {
   exists(id: string): Promise<boolean>
   /** The sessions there are, newest (last changed) first. */
   list(): Promise<SessionSummary[]>
+  /**
+   * One session's summary, read directly (list() reads every transcript); undefined when there is
+   * none. Optional: a caller without it summarises the records it read.
+   */
+  summary?(id: string): Promise<SessionSummary | undefined>
   /** Closes what the store holds open for a session (its file). */
   close(id: string): Promise<void>
   /** Where a session is kept, for messages. */
