@@ -17,6 +17,9 @@
  * (neither side writes transcripts); TAU_HOME and the working directory are fresh temporary
  * directories; nothing leaves the process.
  *
+ * Then the boundary alone: a chain of N function steps against the N functions called directly,
+ * under durability step, sync and off (no model call, no session: the engine's own cost).
+ *
  * Usage: node bench/orchestrate.mjs [rounds] [steps]   (needs npm run build; default 7 rounds, 20 steps)
  */
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -33,7 +36,7 @@ const { default: providerScripted, scriptedProviderRef } = await import(
   new URL('plugins/provider-scripted/index.js', dist).href
 )
 const orchestrateModule = await import(new URL('plugins/orchestrate/index.js', dist).href)
-const { default: orchestrate, agent, chain, defineWorkflow, orchestratorRef } = orchestrateModule
+const { default: orchestrate, agent, chain, defineWorkflow, orchestratorRef, step } = orchestrateModule
 const { agentRuntimeRef } = await import(new URL('plugins/agent/index.js', dist).href)
 const { toolRegistryRef } = await import(new URL('plugins/tools/index.js', dist).href)
 
@@ -56,6 +59,8 @@ const kernelWith = (durability) =>
   })
 const kernel = await kernelWith(undefined)
 const kernelOff = await kernelWith('off')
+const kernelSync = await kernelWith('sync')
+const orchestratorSync = kernelSync.resolve(orchestratorRef)
 const scripted = kernel.resolve(scriptedProviderRef)
 const scriptedOff = kernelOff.resolve(scriptedProviderRef)
 const orchestrator = kernel.resolve(orchestratorRef)
@@ -126,6 +131,47 @@ for (let round = 0; round < rounds; round++) {
   for (const name of order) times[name].push(await arms[name]())
   loads.push(loadavg()[0])
 }
+
+// Part 2: the boundary alone. A chain of N function steps (no model, no session) against the N
+// functions called directly: what the engine adds to each step (log records, their sync, hooks,
+// events, the state), without the agent run's noise.
+const fnWorkflow = defineWorkflow({
+  name: 'bench-fn',
+  input: z.string(),
+  run: chain(Array.from({ length: steps }, (_, i) => step(`f${i}`, async (x) => `${x}.`))),
+})
+async function fnViaWorkflow(service) {
+  const started = performance.now()
+  const run = await service.run(fnWorkflow, 'go')
+  for await (const _ of run) {
+    // drain
+  }
+  const outcome = await run.done
+  if (outcome.isError) throw new Error(outcome.error.message)
+  return performance.now() - started
+}
+async function fnDirect() {
+  const started = performance.now()
+  let x = 'go'
+  for (let i = 0; i < steps; i++) x = await (async (v) => `${v}.`)(x)
+  return performance.now() - started
+}
+const fnArms = {
+  step: () => fnViaWorkflow(orchestrator),
+  sync: () => fnViaWorkflow(orchestratorSync),
+  off: () => fnViaWorkflow(orchestratorOff),
+  direct: fnDirect,
+}
+const fnTimes = { step: [], sync: [], off: [], direct: [] }
+for (const arm of Object.values(fnArms)) await arm()
+const fnRounds = rounds * 3
+for (let round = 0; round < fnRounds; round++) {
+  const names = Object.keys(fnArms)
+  const order = names.map((_, i) => names[(i + round) % names.length])
+  for (const name of order) fnTimes[name].push(await fnArms[name]())
+  loads.push(loadavg()[0])
+}
+await kernelSync.stop()
 await kernel.stop()
 await kernelOff.stop()
 rmSync(home, { recursive: true, force: true })
@@ -145,6 +191,11 @@ process.stdout.write(
     line('workflow, durability step', 'step'),
     line('workflow, durability off', 'off'),
     line('direct runs', 'direct'),
+    `the boundary alone: ${fnRounds} rounds of ${steps} function steps`,
+    ...['step', 'sync', 'off'].map(
+      (arm) =>
+        `  ${`durability ${arm}`.padEnd(24)} median ${median(fnTimes[arm]).toFixed(1)} ms per run, ${signed((median(fnTimes[arm]) - median(fnTimes.direct)) / steps)} ms/step over the direct calls (${median(fnTimes.direct).toFixed(2)} ms per run)`,
+    ),
     '  target: at most +1 ms per step',
     '',
   ].join('\n'),
