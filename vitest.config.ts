@@ -31,7 +31,11 @@ export default defineConfig({
     // Tests never touch the real home directory.
     // Tests build throwaway projects of their own and trust them (TAU_TRUST=1, as CI would); the
     // trust tests unset it to see what an untrusted workspace leaves out.
-    env: { TAU_HOME: '/nonexistent-tau-home-set-per-test', TAU_TRUST: '1' },
+    env: {
+      TAU_HOME: '/nonexistent-tau-home-set-per-test',
+      CLAUDE_CONFIG_DIR: '/nonexistent-claude-home-set-per-test',
+      TAU_TRUST: '1',
+    },
     benchmark: {
       include: ['bench/**/*.bench.ts'],
     },

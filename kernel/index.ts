@@ -101,6 +101,7 @@ export {
 } from './services.js'
 export {
   claudeSettingsFile,
+  defaultClaudeHome,
   type SettingsLocation,
   type SettingsScope,
   type SettingsSelection,

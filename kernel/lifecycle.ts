@@ -124,6 +124,7 @@ export function resolvePaths(paths: Partial<KernelPaths> = {}): KernelPaths {
     configFile,
     projectDir: paths.projectDir ?? (configFile ? dirname(configFile) : cwd),
     tauHome: paths.tauHome ?? process.env.TAU_HOME ?? join(homedir(), '.tau'),
+    claudeHome: paths.claudeHome ?? process.env.CLAUDE_CONFIG_DIR ?? join(homedir(), '.claude'),
   }
 }
 

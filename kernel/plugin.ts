@@ -23,6 +23,8 @@ export interface KernelPaths {
   readonly projectDir: string
   /** User-level data: $TAU_HOME, else ~/.tau. */
   readonly tauHome: string
+  /** Claude Code's user directory (its settings.json, agents/): $CLAUDE_CONFIG_DIR, else ~/.claude. */
+  readonly claudeHome: string
 }
 
 export interface PluginContext<C> {

@@ -12,6 +12,13 @@ export type SettingsScope = 'project' | 'local' | 'user'
 export interface SettingsLocation {
   readonly projectDir: string
   readonly tauHome: string
+  /** Claude Code's user directory (default: $CLAUDE_CONFIG_DIR, else ~/.claude). */
+  readonly claudeHome?: string
+}
+
+/** Claude Code's user directory when the caller has none: $CLAUDE_CONFIG_DIR, else ~/.claude. */
+export function defaultClaudeHome(env: NodeJS.ProcessEnv = process.env): string {
+  return env.CLAUDE_CONFIG_DIR ?? join(homedir(), '.claude')
 }
 
 /** tau's own settings file of a scope (where tau writes rules it is told to remember). */
@@ -23,7 +30,7 @@ export function tauSettingsFile(scope: SettingsScope, paths: SettingsLocation): 
 /** Claude Code's settings file of a scope. */
 export function claudeSettingsFile(scope: SettingsScope, paths: SettingsLocation): string {
   if (scope === 'user') {
-    return join(process.env.CLAUDE_CONFIG_DIR ?? join(homedir(), '.claude'), 'settings.json')
+    return join(paths.claudeHome ?? defaultClaudeHome(), 'settings.json')
   }
   return join(paths.projectDir, '.claude', scope === 'local' ? 'settings.local.json' : 'settings.json')
 }

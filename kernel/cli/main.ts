@@ -14,7 +14,7 @@ import { formatError, isTauError, messageOf, TauError } from '../errors.js'
 import { frontendRef } from '../frontend.js'
 import { Kernel } from '../lifecycle.js'
 import { type LogLevel, maskSecrets, parseLogLevel, redact, secretValuesFrom } from '../logger.js'
-import { settingsSources } from '../settings-files.js'
+import { defaultClaudeHome, settingsSources } from '../settings-files.js'
 import { didYouMean } from '../suggest.js'
 import { tauVersion } from '../version.js'
 
@@ -90,7 +90,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
     const kernel = new Kernel({
       plugins: assembly.plugins,
       config: assembly.config,
-      paths: { cwd, tauHome, configFile: loaded.file },
+      paths: { cwd, tauHome, configFile: loaded.file, claudeHome: defaultClaudeHome(env) },
       argv: frontendArgv,
       ...(level ? { logLevel: level } : {}),
     })
@@ -270,7 +270,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
 
 /** The settings layers in the order they count, for `tau config`. */
 function settingsPrecedence(
-  paths: { projectDir: string; tauHome: string },
+  paths: { projectDir: string; tauHome: string; claudeHome: string },
   configFile: string | undefined,
 ): string {
   const lines = [

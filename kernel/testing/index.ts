@@ -36,6 +36,11 @@ export interface TestKernelOptions {
   cwd?: string
   /** TAU_HOME (default: a fresh temporary directory). */
   tauHome?: string
+  /**
+   * Claude Code's user directory, where ~/.claude/settings.json and agents/ would be (default:
+   * `<tauHome>/claude-home`, inside the temporary home), so no test reads the real ~/.claude.
+   */
+  claudeHome?: string
   /** Log level of captured records (default 'debug': everything is kept). */
   logLevel?: LogLevel
   /** Set false to get a kernel that is assembled but not started. */
@@ -96,7 +101,7 @@ export async function createTestKernel(options: TestKernelOptions = {}): Promise
     {
       plugins: withDependencies(assembly.plugins, options.available ?? {}),
       config: assembly.config,
-      paths: { cwd, tauHome },
+      paths: { cwd, tauHome, claudeHome: options.claudeHome ?? join(tauHome, 'claude-home') },
       logLevel: options.logLevel ?? 'debug',
       logSink: (record) => logs.push(record),
       ...(options.setupTimeout !== undefined ? { setupTimeout: options.setupTimeout } : {}),

@@ -78,6 +78,7 @@ const KNOWN_KEYS = [
 export interface SettingsPaths {
   readonly projectDir: string
   readonly tauHome: string
+  readonly claudeHome?: string
   readonly configFile: string | undefined
 }
 

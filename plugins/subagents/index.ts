@@ -4,7 +4,6 @@
  * `<project>/.tau/agents`, `<project>/.claude/agents` (trusted workspaces only), `<tauHome>/agents`
  * and `~/.claude/agents`.
  */
-import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { AsyncSeriesHook, definePlugin, defineService, TauError } from '../../kernel/index.js'
@@ -127,9 +126,8 @@ export default definePlugin({
       subagentStart: new AsyncSeriesHook(['context']),
       subagentStop: new AsyncSeriesHook(['context']),
     })
-    const { projectDir, tauHome } = ctx.paths
+    const { projectDir, tauHome, claudeHome } = ctx.paths
     const none = { agents: [] as AgentDefinition[], problems: [] as DefinitionProblem[] }
-    const claudeHome = process.env.CLAUDE_CONFIG_DIR ?? join(homedir(), '.claude')
     // Project files, tau's before Claude Code's (as with settings), then the user's.
     const [tauProject, claudeProject, tauUser, claudeUser] = await Promise.all([
       readAgentDirectory(join(projectDir, '.tau', 'agents'), 'project'),

@@ -594,6 +594,45 @@ describe('agent files', () => {
   })
 })
 
+describe("the user's Claude Code directory", () => {
+  it("reads agents from the kernel's claudeHome (the test kit's temp one), never from $HOME or $CLAUDE_CONFIG_DIR", async () => {
+    // Agent files where the real home would be read from: $HOME/.claude and $CLAUDE_CONFIG_DIR.
+    const decoyHome = await tempDir('tau-subagents-decoy-home-')
+    const decoyConfig = await tempDir('tau-subagents-decoy-config-')
+    dirs.push(decoyHome, decoyConfig)
+    const decoy = (name: string) => `---\nname: ${name}\ndescription: must not be read\n---\nDECOY\n`
+    await mkdir(join(decoyHome.dir, '.claude', 'agents'), { recursive: true })
+    await writeFile(join(decoyHome.dir, '.claude', 'agents', 'home-decoy.md'), decoy('home-decoy'))
+    await mkdir(join(decoyConfig.dir, 'agents'), { recursive: true })
+    await writeFile(join(decoyConfig.dir, 'agents', 'config-decoy.md'), decoy('config-decoy'))
+    const saved = { HOME: process.env.HOME, CLAUDE_CONFIG_DIR: process.env.CLAUDE_CONFIG_DIR }
+    process.env.HOME = decoyHome.dir
+    process.env.CLAUDE_CONFIG_DIR = decoyConfig.dir
+    try {
+      const h = await setup({
+        files: {
+          '~/claude-home/agents/claude-user.md':
+            '---\nname: claude-user\ndescription: From ~/.claude\n---\nX\n',
+        },
+        turns: [{ text: 'ok' }],
+      })
+      expect(h.kernel.paths.claudeHome).toBe(join(h.kernel.paths.tauHome, 'claude-home'))
+      const names = h.kernel
+        .resolve(subagentCatalogRef)
+        .list()
+        .map((a) => a.name)
+      expect(names).toContain('claude-user')
+      expect(names).not.toContain('home-decoy')
+      expect(names).not.toContain('config-decoy')
+    } finally {
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key]
+        else process.env[key] = value
+      }
+    }
+  })
+})
+
 describe('abort and parallel Task calls', () => {
   it("aborting the parent's run aborts the child at once", async () => {
     const h = await setup({ turns: [task('t', 'reader'), { text: 'never', firstByteDelayMs: 120_000 }] })
