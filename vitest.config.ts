@@ -25,9 +25,10 @@ export default defineConfig({
     reporters: ['default', './test/summary-reporter.ts'],
     globalSetup: ['./test/global-setup.ts'],
     // Limits that only catch a hang: the end-to-end files run many real tau processes at once on
-    // CI's two cores, where a test that takes 3 s alone can take 20 s; no test waits on them.
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // CI's two cores, where a test that takes 3 s alone can take 40 s; no test waits on them.
+    // Above test/e2e/run-tau.ts's HANG_LIMIT_MS, so a hung process is reported with its output.
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
     // Tests never touch the real home directory.
     // Tests build throwaway projects of their own and trust them (TAU_TRUST=1, as CI would); the
     // trust tests unset it to see what an untrusted workspace leaves out.

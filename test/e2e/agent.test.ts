@@ -100,8 +100,8 @@ export default defineConfig({
   return {
     p,
     server,
-    run: (args) => p.run(args, { env, timeoutMs: 30_000 }),
-    spawn: (args) => p.spawn(args, { env, timeoutMs: 30_000 }),
+    run: (args) => p.run(args, { env }),
+    spawn: (args) => p.spawn(args, { env }),
   }
 }
 
@@ -418,12 +418,12 @@ describe.concurrent('tau start -p (agent, end to end)', () => {
       '--permission-mode',
       'bypassPermissions',
     ])
-    await waitForFile(a.p.path('bash.started'), tau, 20_000)
-    const interrupted = performance.now()
+    await waitForFile(a.p.path('bash.started'), tau)
     tau.child.kill('SIGINT')
+    // Without the kill the run would last the sleep's 30 s: exit 130 and the aborted result below
+    // show the interrupt ended it (no timed assertion; speed belongs in bench/).
     const result = await tau.result
     expect(result.code, tau.output()).toBe(130)
-    expect(performance.now() - interrupted).toBeLessThan(5_000)
     const alive = () =>
       readdirSync('/proc').some((name) => {
         if (!/^\d+$/.test(name)) return false
@@ -435,7 +435,7 @@ describe.concurrent('tau start -p (agent, end to end)', () => {
         }
       })
     expect(alive(), 'the sleep was killed').toBe(false)
-    await new Promise((resolve) => setTimeout(resolve, 300))
+    // With the sleep dead nothing is left to write the file: no need to wait before looking.
     expect(existsSync(a.p.path('finished'))).toBe(false)
     const lines = jsonLines(result.stdout)
     const [bash] = toolResults(lines)

@@ -40,7 +40,7 @@ async function fixture(
   return {
     p,
     server,
-    run: (args, stdin) => p.run(args, { env, timeoutMs: 30_000, ...(stdin === undefined ? {} : { stdin }) }),
+    run: (args, stdin) => p.run(args, { env, ...(stdin === undefined ? {} : { stdin }) }),
     bodies: () =>
       server.requests
         .filter((r) => r.path.startsWith('/v1/messages'))
@@ -81,7 +81,7 @@ describe('tau start -p flags, as in claude -p', () => {
     expect(first!.model).toBe('claude-sonnet-4-5')
     expect(systemText(second!)).toContain('Always say arr.')
     expect(systemText(second!).length).toBeGreaterThan('Always say arr.'.length + 100)
-  }, 60_000)
+  })
 
   it('--input-format stream-json runs many user turns in one session; --replay-user-messages echoes them', async () => {
     const f = await fixture(() => [{ text: 'first answer' }, { text: 'second answer' }])
@@ -114,7 +114,7 @@ describe('tau start -p flags, as in claude -p', () => {
     // The second request carries the first exchange: one conversation.
     const second = f.bodies()[1] as { messages: Array<{ role: string }> }
     expect(second.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user'])
-  }, 60_000)
+  })
 
   it('--json-schema returns structured_output, and sends a mismatch back once', async () => {
     const f = await fixture(() => [{ text: '{"answer": "four"}' }, { text: '{"answer": 4}' }])
@@ -128,7 +128,7 @@ describe('tau start -p flags, as in claude -p', () => {
     expect(JSON.parse(result.stdout)).toMatchObject({ is_error: false, structured_output: { answer: 4 } })
     const retry = f.bodies()[1] as { messages: Array<{ content: unknown }> }
     expect(JSON.stringify(retry.messages.at(-1))).toMatch(/did not match the required JSON Schema: answer/)
-  }, 60_000)
+  })
 
   it('--include-partial-messages streams text deltas as stream_event lines', async () => {
     const f = await fixture(() => [{ text: 'streamed text' }])
@@ -150,7 +150,7 @@ describe('tau start -p flags, as in claude -p', () => {
       .map((d) => d.text)
       .join('')
     expect(text).toBe('streamed text')
-  }, 60_000)
+  })
 
   it('--tools limits the built-in tools offered; --dangerously-skip-permissions and --permission-mode dontAsk decide as in Claude Code', async () => {
     const f = await fixture((p) => [
@@ -182,7 +182,7 @@ describe('tau start -p flags, as in claude -p', () => {
     expect(dontAsk.code, dontAsk.stderr).toBe(0)
     expect(f.p.exists('b.txt')).toBe(false)
     expect(JSON.parse(dontAsk.stdout)).toMatchObject({ permission_denials: [{ tool_name: 'Write' }] })
-  }, 60_000)
+  })
 
   it('--mcp-config adds servers (not held by trust); --strict-mcp-config leaves .mcp.json out', async () => {
     const f = await fixture(() => [{ text: 'a' }, { text: 'b' }])
@@ -209,7 +209,7 @@ describe('tau start -p flags, as in claude -p', () => {
     ])
     expect(strict.code, strict.stderr).toBe(0)
     expect(names(strict.stdout)).toEqual(['extra'])
-  }, 60_000)
+  })
 
   it('says which flag is wrong, with usage, and exits 2', async () => {
     const f = await fixture(() => [])
@@ -219,5 +219,5 @@ describe('tau start -p flags, as in claude -p', () => {
     const schema = await f.run(['start', '-p', 'hi', '--json-schema', '{oops'])
     expect(schema.code).toBe(2)
     expect(schema.stderr).toContain('--json-schema is not valid JSON')
-  }, 60_000)
+  })
 })

@@ -35,7 +35,7 @@ describe('output shapes, as in claude -p', () => {
     expect((all[1]!.message as { stop_reason: string }).stop_reason).toBe('tool_use')
     expect(all.at(-1)).toMatchObject({ type: 'result', stop_reason: 'end_turn', result: 'no markdown here' })
     expect(all.at(-1)).not.toHaveProperty('terminal_reason')
-  }, 60_000)
+  })
 
   it('a run stopped by --max-turns reports terminal_reason and result null', async () => {
     const p = await fixture([
@@ -52,5 +52,5 @@ describe('output shapes, as in claude -p', () => {
       terminal_reason: 'max-turns',
       stop_reason: 'tool_use',
     })
-  }, 60_000)
+  })
 })

@@ -46,8 +46,7 @@ async function fixture(turns: ScriptTurn[], files: Record<string, string> = {}):
   return {
     p,
     server,
-    run: (args, env = {}) =>
-      p.run(args, { env: { ANTHROPIC_API_KEY: 'sk-ant-test', ...env }, timeoutMs: 40_000 }),
+    run: (args, env = {}) => p.run(args, { env: { ANTHROPIC_API_KEY: 'sk-ant-test', ...env } }),
     models: () =>
       server.requests
         .filter((r) => r.path.startsWith('/v1/messages'))
@@ -117,7 +116,7 @@ describe('what a -p run reports, as claude -p', () => {
     // 220 input at $3/M and 15 output at $15/M.
     expect(usage.costUSD).toBeCloseTo((220 * 3 + 15 * 15) / 1e6, 9)
     expect(final.total_cost_usd).toBeCloseTo(usage.costUSD!, 9)
-  }, 90_000)
+  })
 
   it('--agents that is not valid is a usage error naming the field, before any model call', async () => {
     const f = await fixture([{ text: 'never' }])
@@ -127,7 +126,7 @@ describe('what a -p run reports, as claude -p', () => {
     expect(result.stderr).toContain('TAU_CLI_USAGE: --agents: reviewer.description')
     expect(result.stderr).not.toMatch(/^\s+at /m)
     expect(f.models()).toEqual([])
-  }, 60_000)
+  })
 
   it('--fallback-model answers when the model is overloaded, for the rest of the run; modelUsage names it', async () => {
     const f = await fixture([
@@ -150,7 +149,7 @@ describe('what a -p run reports, as claude -p', () => {
     const final = JSON.parse(result.stdout) as Line
     expect(final).toMatchObject({ subtype: 'success', result: 'answered by the fallback' })
     expect(Object.keys(final.modelUsage as object)).toEqual(['anthropic:backup-model'])
-  }, 60_000)
+  })
 
   it('--fallback-model with a provider that is not loaded is a usage error', async () => {
     const f = await fixture([{ text: 'never' }])
@@ -158,7 +157,7 @@ describe('what a -p run reports, as claude -p', () => {
     expect(result.code).toBe(2)
     expect(result.stderr).toContain("--fallback-model nosuch:model: no provider 'nosuch'")
     expect(f.models()).toEqual([])
-  }, 60_000)
+  })
 
   it('--no-session-persistence writes no transcript; --name names the session, and --resume takes the name', async () => {
     const f = await fixture([{ text: 'first' }, { text: 'second' }, { text: 'third' }])
@@ -195,7 +194,7 @@ describe('what a -p run reports, as claude -p', () => {
     ])
     expect(resumed.code, resumed.stderr).toBe(0)
     expect(JSON.parse(resumed.stdout)).toMatchObject({ session_id: id, result: 'third' })
-  }, 90_000)
+  })
 
   it('--permission-prompt-tool: an MCP tool answers the asks headless would deny; its deny reason reaches the model', async () => {
     const f = await fixture([
@@ -242,7 +241,7 @@ describe('what a -p run reports, as claude -p', () => {
     ])
     const second = JSON.stringify(f.server.requests.filter((r) => r.path.startsWith('/v1/messages'))[1]?.body)
     expect(second).toContain('the approver says no to Write')
-  }, 90_000)
+  })
 
   it('--permission-prompt-tool naming no tool is a usage error', async () => {
     const f = await fixture([{ text: 'never' }])
@@ -250,7 +249,7 @@ describe('what a -p run reports, as claude -p', () => {
     expect(result.code).toBe(2)
     expect(result.stderr).toContain('--permission-prompt-tool mcp__nobody__approve: no such tool')
     expect(f.models()).toEqual([])
-  }, 60_000)
+  })
 
   it("command hooks from .claude/settings.json get Claude Code's stdin: Bash's structured tool_response, duration_ms, prompt_id, Stop's last message, SessionEnd's reason", async () => {
     const record = (name: string) => ({
@@ -304,7 +303,7 @@ describe('what a -p run reports, as claude -p', () => {
     // The stream-json user line carries the same structured result.
     const toolLine = lines(result.stdout).find((l) => l.type === 'user')!
     expect(toolLine.tool_use_result).toEqual(post!.tool_response)
-  }, 60_000)
+  })
 
   it("settings files' env and model: providers and tool processes see the variables, the model is used; an untrusted project's are not applied", async () => {
     const p = await project()
@@ -328,7 +327,6 @@ describe('what a -p run reports, as claude -p', () => {
     const env = { ANTHROPIC_API_KEY: 'sk-ant-test' }
     const trusted = await p.run(['start', '-p', 'go', '--output-format', 'stream-json', '--verbose'], {
       env,
-      timeoutMs: 40_000,
     })
     expect(trusted.code, trusted.stderr).toBe(0)
     const bodies = server.requests.filter((r) => r.path.startsWith('/v1/messages')).map((r) => r.body as Line)
@@ -338,11 +336,10 @@ describe('what a -p run reports, as claude -p', () => {
 
     const untrusted = await p.run(['start', '-p', 'go'], {
       env: { ...env, TAU_TRUST: '0' },
-      timeoutMs: 40_000,
     })
     expect(untrusted.code).not.toBe(0)
     expect(untrusted.stderr).toContain('env and model of')
     expect(untrusted.stderr).toContain('not applied: the workspace is not trusted')
     expect(server.requests.filter((r) => r.path.startsWith('/v1/messages'))).toHaveLength(2)
-  }, 60_000)
+  })
 })

@@ -73,7 +73,7 @@ describe('Claude Code settings files', () => {
     expect(all.at(-1)).toMatchObject({
       permission_denials: [{ tool_name: 'Read', tool_use_id: 'read_secret' }],
     })
-  }, 60_000)
+  })
 
   it('applies ~/.claude/settings.json allow rules; --setting-sources leaves a scope out; --settings JSON comes above all', async () => {
     const p = await project()
@@ -104,7 +104,7 @@ describe('Claude Code settings files', () => {
     const bad = await run('--setting-sources', 'user,everywhere')
     expect(bad.code).toBe(1)
     expect(bad.stderr).toMatch(/--setting-sources .*'everywhere'/)
-  }, 60_000)
+  })
 
   it('tau config lists the settings files in the order they count', async () => {
     const p = await project({ '.claude/settings.json': '{}' })
@@ -122,7 +122,7 @@ describe('Claude Code settings files', () => {
     ].map((text) => result.stdout.indexOf(text))
     expect(order.every((at) => at >= 0)).toBe(true)
     expect([...order].sort((a, b) => a - b)).toEqual(order)
-  }, 60_000)
+  })
 })
 
 describe('workspace trust', () => {
@@ -156,7 +156,7 @@ describe('workspace trust', () => {
 
     await p.run(['trust', '--revoke'], UNTRUSTED)
     expect((await p.run(['trust', '--list'], UNTRUSTED)).stdout).toContain('no trusted workspaces')
-  }, 60_000)
+  })
 
   it('starts no .mcp.json server in an untrusted workspace, lists it truthfully in init, and starts it with --trust', async () => {
     const p = await project()
@@ -188,5 +188,5 @@ describe('workspace trust', () => {
     const init = lines(once.stdout)[0] as { mcp_servers: Array<{ name: string; status: string }> }
     expect(init.mcp_servers.map((s) => s.name)).toEqual(['probe'])
     expect(init.mcp_servers[0]?.status).not.toBe('disabled')
-  }, 60_000)
+  })
 })

@@ -202,7 +202,7 @@ describe.concurrent('tau start and signals', () => {
       }),
       'tau.config.ts': "export default { preset: 'minimal', plugins: ['./hang.ts'] }\n",
     })
-    const proc = p.spawn(['start'], { timeoutMs: 10_000 })
+    const proc = p.spawn(['start'])
     await waitForFile(p.path('ready'), proc)
     proc.child.kill('SIGTERM')
     const result = await proc.result
@@ -438,11 +438,10 @@ describe('tau from source', () => {
       tauHome: p.tauHome,
       home: p.home,
       command: ['--import', 'jiti/register', 'bin/tau.ts'],
-      timeoutMs: 90_000,
     })
     expect(result.code, result.stderr).toBe(0)
     expect(result.stdout).toContain(`# file: ${join(REPO_ROOT, 'tau.config.ts')}`)
     expect(result.stdout).toContain('# preset: ')
     expect(result.stderr).not.toMatch(STACK_LINE)
-  }, 120_000)
+  })
 })

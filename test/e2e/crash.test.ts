@@ -45,7 +45,7 @@ export default defineConfig({
 `,
   })
   const env = { OPENAI_API_KEY: 'sk-test' }
-  return { p, server, spawn: (args) => p.spawn(args, { env, timeoutMs: 60_000 }) }
+  return { p, server, spawn: (args) => p.spawn(args, { env }) }
 }
 
 /** Polls until `check` holds; fails with `what` and tau's output when the deadline passes. */

@@ -167,7 +167,7 @@ describe('docs/plugins.md snippets, in a project with the packed tau installed',
 
   it('every block type-checks with the project tsc (strict), importing only what the package exports', async () => {
     expect(bySection(await tsc('tsconfig.json'))).toEqual([])
-  }, 120_000)
+  })
 
   it('a snippet importing a name the package does not export fails the check, naming its section', async () => {
     await writeFile(
@@ -179,7 +179,7 @@ describe('docs/plugins.md snippets, in a project with the packed tau installed',
     expect(output).toMatch(
       /snippets\/bogus\.ts.*error TS2305: Module '"tau-agent"' has no exported member 'notAnExport'/,
     )
-  }, 120_000)
+  })
 
   it.each(programs.map((snippet) => [snippet.section, snippet] as const))(
     "runs the program of section '%s' against the scripted model",
@@ -220,5 +220,5 @@ describe('docs/plugins.md snippets, in a project with the packed tau installed',
     )
     expect(output).not.toContain('FAILED')
     expect(output).toMatch(/Tests\s+3 passed/)
-  }, 120_000)
+  })
 })

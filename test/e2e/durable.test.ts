@@ -121,7 +121,7 @@ beforeAll(async () => {
     host: hosts.db.address,
     ...(hosts.db.netns ? { netns: hosts.db.netns } : {}),
   })
-}, 120_000)
+})
 afterAll(async () => {
   for (const worker of workers)
     if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL')
@@ -197,7 +197,6 @@ describe('durable runs on two workers', () => {
       tauHome: p.tauHome,
       home: p.home,
       env,
-      timeoutMs: 60_000,
     })
     expect(submitted.code, `${submitted.stdout}\n${submitted.stderr}\n${output()}`).toBe(0)
     const first = submitted.stdout.trim()
@@ -244,7 +243,6 @@ describe('durable runs on two workers', () => {
       tauHome: p.tauHome,
       home: p.home,
       env,
-      timeoutMs: 60_000,
     })
     expect(show.code, show.stderr).toBe(0)
     expect(JSON.parse(show.stdout)).toMatchObject({
@@ -262,7 +260,6 @@ describe('durable commands without a database', () => {
       cwd: p.dir,
       tauHome: p.tauHome,
       home: p.home,
-      timeoutMs: 60_000,
     })
     expect(result.code).not.toBe(0)
     expect(result.stderr).toContain('TAU_DURABLE_NOT_CONFIGURED')

@@ -183,7 +183,6 @@ describe('tau init', () => {
       })
       const init = await p.run(['init', '--model', 'ollama:qwen3:8b'], {
         env: { OLLAMA_HOST: model.url },
-        timeoutMs: 60_000,
       })
       expect(init.stderr).not.toMatch(STACK_LINE)
       expect(init.code, init.stdout + init.stderr).toBe(0)
@@ -202,7 +201,7 @@ describe('tau init', () => {
     } finally {
       await model.close()
     }
-  }, 90_000)
+  })
 
   it('a bad --model is a clear error, not a stack trace', async () => {
     const p = await project({})

@@ -45,18 +45,18 @@ describe('tau mcp login / logout with a real OAuth flow', () => {
   it('needs-auth, then login through the printed URL, then connected, then logout', async () => {
     const p = await project({ 'tau.config.json': config() }, [])
 
-    const before = await p.run(['mcp', 'list'], { timeoutMs: 60_000 })
+    const before = await p.run(['mcp', 'list'])
     expect(before.code).toBe(1)
     expect(before.stdout).toContain(
       "secure  http  needs-auth: MCP server 'secure' needs authorization: run `tau mcp login secure`",
     )
 
-    const run = await p.run(['start', '-p', 'hello', '--output-format', 'json'], { timeoutMs: 60_000 })
+    const run = await p.run(['start', '-p', 'hello', '--output-format', 'json'])
     expect(run.code, run.stderr).toBe(0)
     expect(run.stderr).toContain('run `tau mcp login secure`')
     expect(run.stderr).not.toMatch(STACK_LINE)
 
-    const login = p.spawn(['mcp', 'login', 'secure', '--no-browser'], { timeoutMs: 60_000 })
+    const login = p.spawn(['mcp', 'login', 'secure', '--no-browser'])
     let url: string | undefined
     await until(() => {
       url = /^ {2}(http\S+)$/m.exec(login.output())?.[1]
@@ -75,12 +75,12 @@ describe('tau mcp login / logout with a real OAuth flow', () => {
     expect((await stat(join(dir, file!))).mode & 0o777).toBe(0o600)
     expect(done.stdout + done.stderr).not.toContain([...fixture.tokens.keys()][0])
 
-    const after = await p.run(['mcp', 'list'], { timeoutMs: 60_000 })
+    const after = await p.run(['mcp', 'list'])
     expect(after.code, after.stdout).toBe(0)
     expect(after.stdout).toContain('secure  http  connected')
     expect(after.stdout).toContain('mcp__secure__whoami')
 
-    const logout = await p.run(['mcp', 'logout', 'secure'], { timeoutMs: 60_000 })
+    const logout = await p.run(['mcp', 'logout', 'secure'])
     expect(logout.code).toBe(0)
     expect(logout.stdout).toContain("logged out of MCP server 'secure'")
     expect(await readdir(dir)).toEqual([])
@@ -90,9 +90,9 @@ describe('tau mcp login / logout with a real OAuth flow', () => {
 
   it('login to a server that is not configured is a usage error without a stack trace', async () => {
     const p = await project({ 'tau.config.json': config() }, [])
-    const result = await p.run(['mcp', 'login', 'nope'], { timeoutMs: 60_000 })
+    const result = await p.run(['mcp', 'login', 'nope'])
     expect(result.code).not.toBe(0)
     expect(result.stderr).toContain("there is no MCP server 'nope' (servers: secure)")
     expect(result.stderr).not.toMatch(STACK_LINE)
-  }, 90_000)
+  })
 })

@@ -42,10 +42,13 @@ async function userMessages(p: Project): Promise<string[]> {
 describe('tau start -p with an MCP prompt as a slash command', () => {
   it('sends the prompt server-everything returns for the arguments given', async () => {
     const p = await project({ 'tau.config.json': config }, [])
-    const result = await p.run(
-      ['start', '-p', '/mcp__everything__args-prompt "New York" state=NY', '--output-format', 'json'],
-      { timeoutMs: 60_000 },
-    )
+    const result = await p.run([
+      'start',
+      '-p',
+      '/mcp__everything__args-prompt "New York" state=NY',
+      '--output-format',
+      'json',
+    ])
     expect(result.code, result.stderr).toBe(0)
     expect(JSON.parse(result.stdout)).toMatchObject({ is_error: false, result: 'Sunny.' })
     expect(await userMessages(p)).toEqual(["What's weather in New York, NY?"])
@@ -53,7 +56,7 @@ describe('tau start -p with an MCP prompt as a slash command', () => {
 
   it('a missing required argument is an error naming it, with the usage, and no stack trace', async () => {
     const p = await project({ 'tau.config.json': config }, [])
-    const result = await p.run(['start', '-p', '/mcp__everything__args-prompt'], { timeoutMs: 60_000 })
+    const result = await p.run(['start', '-p', '/mcp__everything__args-prompt'])
     expect(result.code).toBe(1)
     expect(result.stderr + result.stdout).toContain("/mcp__everything__args-prompt needs the argument 'city'")
     expect(result.stderr + result.stdout).toContain('/mcp__everything__args-prompt <city> [state]')

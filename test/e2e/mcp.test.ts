@@ -37,9 +37,7 @@ function config(allow: string[]): string {
 describe('tau start -p with an MCP server', () => {
   it('the model calls an MCP tool and gets its result', async () => {
     const p = await project({ 'tau.config.json': config(['mcp__everything__echo']) }, [])
-    const result = await p.run(['start', '-p', 'echo something', '--output-format', 'stream-json'], {
-      timeoutMs: 60_000,
-    })
+    const result = await p.run(['start', '-p', 'echo something', '--output-format', 'stream-json'])
     expect(result.code, result.stderr).toBe(0)
     const events = result.stdout
       .trim()
@@ -58,9 +56,7 @@ describe('tau start -p with an MCP server', () => {
 
   it('without an allow rule, headless mode denies the MCP tool and tells the model', async () => {
     const p = await project({ 'tau.config.json': config([]) }, [])
-    const result = await p.run(['start', '-p', 'echo something', '--output-format', 'stream-json'], {
-      timeoutMs: 60_000,
-    })
+    const result = await p.run(['start', '-p', 'echo something', '--output-format', 'stream-json'])
     expect(result.code, result.stderr).toBe(0)
     const toolResult = JSON.stringify(result.stdout.split('\n').find((l) => l.includes('"tool_result"')))
     expect(toolResult).not.toContain('Echo: hello from tau')

@@ -23,7 +23,7 @@ let packed: PackedTau
 
 beforeAll(async () => {
   packed = await packTau()
-}, 120_000)
+})
 afterAll(async () => {
   if (packed) await rm(join(packed.tarball, '..'), { recursive: true, force: true })
 })

@@ -25,6 +25,13 @@ import { afterAll } from 'vitest'
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
 export const TAU_BIN = join(REPO_ROOT, 'dist', 'bin', 'tau.js')
 
+/**
+ * How long a tau process or a wait for one may take before the test calls it a hang. Generous on
+ * purpose: nothing waits for it unless something hangs, and the suite runs its files side by side
+ * on two cores, often on a machine that is busy with more.
+ */
+export const HANG_LIMIT_MS = 120_000
+
 /** A line of a JavaScript stack trace. */
 export const STACK_LINE = /^\s+at /m
 
@@ -45,7 +52,10 @@ export interface RunOptions {
   home: string
   /** Extra environment variables, on top of PATH, TAU_HOME, HOME and NO_COLOR. */
   env?: Record<string, string>
-  /** Kill the process (SIGKILL) after this long; default 45 s (a limit for hangs only). */
+  /**
+   * Kill the process (SIGKILL) after this long; default HANG_LIMIT_MS (a limit for hangs only: on
+   * a loaded two-core machine a run that takes 2 s alone can take 40 s).
+   */
   timeoutMs?: number
   /** Written to tau's stdin, which is then closed (default: no stdin at all). */
   stdin?: string
@@ -101,7 +111,7 @@ export function spawnTau(args: readonly string[], options: RunOptions): TauProce
   const timer = setTimeout(() => {
     timedOut = true
     child.kill('SIGKILL')
-  }, options.timeoutMs ?? 45_000)
+  }, options.timeoutMs ?? HANG_LIMIT_MS)
   const result = new Promise<TauResult>((resolve, reject) => {
     child.on('error', (error) => {
       clearTimeout(timer)
@@ -128,7 +138,7 @@ export function runTau(args: readonly string[], options: RunOptions): Promise<Ta
 }
 
 /** Waits until `file` exists; fails at once if the process exits first. */
-export async function waitForFile(file: string, proc: TauProcess, timeoutMs = 30_000): Promise<void> {
+export async function waitForFile(file: string, proc: TauProcess, timeoutMs = HANG_LIMIT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!existsSync(file)) {
     if (proc.exited) {
@@ -146,7 +156,7 @@ export async function waitUntil(
   check: () => boolean,
   what: string,
   proc: TauProcess,
-  timeoutMs = 45_000,
+  timeoutMs = HANG_LIMIT_MS,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!check()) {

@@ -2,16 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { openStream, type SseStream } from '../plugins/serve/sse-client.js'
-import type { Project, TauProcess } from './run-tau.js'
-
-export async function until(check: () => boolean, what: string, proc: TauProcess, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (proc.exited) throw new Error(`tau exited before ${what}\n${proc.output()}`)
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms\n${proc.output()}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
+import { type Project, type TauProcess, waitUntil } from './run-tau.js'
 
 export interface Serving {
   proc: TauProcess
@@ -27,12 +18,12 @@ export interface Serving {
 
 /** `tau serve --port 0` in the project; resolves once it listens. `closers` gets what to stop. */
 export async function startServe(p: Project, closers: Array<() => unknown>): Promise<Serving> {
-  const proc = p.spawn(['serve', '--port', '0'], { env: { OPENAI_API_KEY: 'sk-test' }, timeoutMs: 90_000 })
+  const proc = p.spawn(['serve', '--port', '0'], { env: { OPENAI_API_KEY: 'sk-test' } })
   closers.push(() => {
     if (!proc.exited) proc.child.kill('SIGKILL')
   })
   let url = ''
-  await until(
+  await waitUntil(
     () => {
       url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(proc.output())?.[1] ?? ''
       return url !== ''

@@ -115,5 +115,5 @@ export default defineConfig({
     expect(end.code, second.proc.output()).toBe(143)
     expect(end.stderr).not.toMatch(STACK_LINE)
     expect(existsSync(lock)).toBe(false)
-  }, 120_000)
+  })
 })

@@ -28,7 +28,7 @@ type Record_ = { type: string; id?: string; index?: number; message?: { role: st
 describe('tau start -p --continue (sessions, end to end)', () => {
   it('the second run continues the first run’s transcript; tau sessions lists it', async () => {
     const p = await project({ 'tau.config.ts': config('First answer.') })
-    const first = await p.run(['start', '-p', 'Remember the word banana'], { timeoutMs: 30_000 })
+    const first = await p.run(['start', '-p', 'Remember the word banana'])
     expect(first.stderr).toBe('')
     expect(first.code).toBe(0)
     expect(first.stdout.trim()).toBe('First answer.')
@@ -39,12 +39,7 @@ describe('tau start -p --continue (sessions, end to end)', () => {
     expect(files).toHaveLength(1)
 
     await p.write({ 'tau.config.ts': config('Second answer.') })
-    const second = await p.run(
-      ['start', '-p', '--continue', 'What was the word?', '--output-format', 'json'],
-      {
-        timeoutMs: 30_000,
-      },
-    )
+    const second = await p.run(['start', '-p', '--continue', 'What was the word?', '--output-format', 'json'])
     expect(second.code).toBe(0)
     const result = JSON.parse(second.stdout) as { result: string; session_id: string }
     expect(result.result).toBe('Second answer.')
@@ -64,7 +59,7 @@ describe('tau start -p --continue (sessions, end to end)', () => {
       [3, 'assistant', [{ type: 'text', text: 'Second answer.' }]],
     ])
 
-    const listed = await p.run(['sessions', '--json'], { timeoutMs: 30_000 })
+    const listed = await p.run(['sessions', '--json'])
     expect(listed.code).toBe(0)
     const sessions = JSON.parse(listed.stdout) as Array<{
       id: string
@@ -84,7 +79,7 @@ describe('tau start -p --continue (sessions, end to end)', () => {
 
   it('--resume with an unknown id fails with TAU_SESSION_NOT_FOUND, exit 1', async () => {
     const p = await project({ 'tau.config.ts': config('x') })
-    const run = await p.run(['start', '-p', '--resume', 'nope', 'hi'], { timeoutMs: 30_000 })
+    const run = await p.run(['start', '-p', '--resume', 'nope', 'hi'])
     expect(run.code).toBe(1)
     expect(run.stderr).toMatch(/no session nope .*tau sessions/)
   })

@@ -28,10 +28,13 @@ describe('tau reads its own plugin-authoring skill', () => {
     const p = await project({
       'tau.config.ts': `export default { model: 'ollama:scripted-model', providers: { ollama: { host: ${JSON.stringify(server.url)} } } }\n`,
     })
-    const result = await p.run(
-      ['start', '-p', 'Write a tau plugin that adds a word-count tool', '--output-format', 'stream-json'],
-      { timeoutMs: 60_000 },
-    )
+    const result = await p.run([
+      'start',
+      '-p',
+      'Write a tau plugin that adds a word-count tool',
+      '--output-format',
+      'stream-json',
+    ])
     expect(result.code, result.stderr).toBe(0)
     // The chat requests (the provider also asks /api/show for the model's capabilities).
     const chats = server.requests
@@ -64,5 +67,5 @@ describe('tau reads its own plugin-authoring skill', () => {
     expect(text).toContain('# Writing a tau plugin')
     // The model's next request carries the skill's instructions.
     expect(chats[1]).toContain('createTestKernel')
-  }, 90_000)
+  })
 })

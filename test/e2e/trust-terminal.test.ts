@@ -5,24 +5,14 @@
  * and the next start asks nothing; "n" leaves it untrusted and says what was held back. Needs tmux
  * on PATH (CI installs it).
  */
-import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, realpathSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
-import { type Project, REPO_ROOT, useProjects } from './run-tau.js'
+import { describe, expect, it } from 'vitest'
+import { type Project, useProjects } from './run-tau.js'
+import { usePanes } from './tmux-pane.js'
 
 const project = useProjects()
-const sockets: string[] = []
-afterAll(() => {
-  for (const socket of sockets) {
-    try {
-      execFileSync('tmux', ['-S', socket, 'kill-server'], { stdio: 'ignore' })
-    } catch {}
-  }
-})
-
-const TAU = JSON.stringify(join(REPO_ROOT, 'dist', 'bin', 'tau.js'))
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const panes = usePanes()
 
 const CONFIG = `export default {
   preset: 'coding',
@@ -32,66 +22,7 @@ const CONFIG = `export default {
 `
 
 /** `tau start` in a tmux pane, `runs` times in a row, with no TAU_TRUST: the question comes first. */
-function open(p: Project, name: string, runs = 1) {
-  const script = Array.from(
-    { length: runs },
-    (_, i) => `node ${TAU} start\necho $? > ${name}-${i + 1}.code`,
-  ).join('\n')
-  const runSh = p.path(`${name}.sh`)
-  writeFileSync(runSh, `#!/bin/sh\ncd "$(dirname "$0")"\n${script}\nsleep 2\n`)
-  const env = [
-    `PATH=${process.env.PATH}`,
-    `TAU_HOME=${p.tauHome}`,
-    `HOME=${p.home}`,
-    'NO_COLOR=1 TERM=xterm',
-  ].join(' ')
-  const socket = join(p.tauHome, `${name}.sock`)
-  sockets.push(socket)
-  const tmux = (...args: string[]) => execFileSync('tmux', ['-S', socket, ...args], { encoding: 'utf8' })
-  tmux(
-    '-f',
-    '/dev/null',
-    'new-session',
-    '-d',
-    '-s',
-    'tau',
-    '-x',
-    '100',
-    '-y',
-    '40',
-    `env -i ${env} sh ${runSh}`,
-  )
-  const screen = () => {
-    try {
-      return tmux('capture-pane', '-p', '-J', '-S', '-300', '-t', 'tau')
-    } catch {
-      return '(pane gone)'
-    }
-  }
-  return {
-    screen,
-    type(text: string) {
-      tmux('send-keys', '-t', 'tau', '-l', text)
-      tmux('send-keys', '-t', 'tau', 'Enter')
-    },
-    async waitFor(pattern: RegExp, timeoutMs = 20_000): Promise<string> {
-      const deadline = Date.now() + timeoutMs
-      let text = ''
-      while (Date.now() < deadline) {
-        text = screen()
-        if (pattern.test(text)) return text
-        await sleep(100)
-      }
-      throw new Error(`screen never matched ${pattern}:\n${text}`)
-    },
-    async exitCode(run = 1): Promise<string> {
-      const file = p.path(`${name}-${run}.code`)
-      const deadline = Date.now() + 15_000
-      while (!existsSync(file) && Date.now() < deadline) await sleep(50)
-      return readFileSync(file, 'utf8').trim()
-    },
-  }
-}
+const open = (p: Project, name: string, runs = 1) => panes(p, { name, runs, columns: 100, trusted: false })
 
 const trustFile = (p: Project) => join(p.tauHome, 'trust.json')
 
@@ -120,7 +51,7 @@ describe('workspace trust in the terminal', () => {
     expect(t.screen().match(/Trust this folder\?/g)).toHaveLength(1)
     t.type('/exit')
     expect(await t.exitCode(2)).toBe('0')
-  }, 90_000)
+  })
 
   it('"n" (or Enter) leaves it untrusted: nothing is remembered, and tau says what it held back', async () => {
     const p = await untrustedProject()
@@ -132,5 +63,5 @@ describe('workspace trust in the terminal', () => {
     expect(existsSync(trustFile(p))).toBe(false)
     t.type('/exit')
     expect(await t.exitCode()).toBe('0')
-  }, 90_000)
+  })
 })

@@ -166,7 +166,7 @@ export default defineConfig({
     p,
     server,
     held,
-    spawn: (args) => p.spawn(args, { env: { OPENAI_API_KEY: 'sk-test' }, timeoutMs: 90_000 }),
+    spawn: (args) => p.spawn(args, { env: { OPENAI_API_KEY: 'sk-test' } }),
   }
 }
 
@@ -207,7 +207,7 @@ beforeAll(async () => {
     calls: posts(f.server).map(keyOf).sort(),
     effects: effects(f.p),
   }
-}, 120_000)
+})
 
 const W = 'patterns/run'
 const cases: Array<{ boundary: string; steps: string[]; hold: string }> = [
