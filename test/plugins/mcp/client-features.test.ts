@@ -369,7 +369,7 @@ describe('routing to sessions', () => {
     }
     const askedB: string[] = []
     const callA = runTool(registry(), elicitation, {}, { sessionId: 'a', interaction: a })
-    await until(() => askedA === 1, 5000, "session a's question")
+    await until(() => askedA === 1, 30_000, "session a's question")
     // While a's call is in flight, b's server question cannot be told apart: declined.
     const fromB = textOf(
       await runTool(registry(), elicitation, {}, { sessionId: 'b', interaction: recorder('Bob', askedB) }),
@@ -498,9 +498,9 @@ describe('resource tools follow the servers', () => {
       expect(reg.get('ReadMcpResourceTool')).toBeDefined()
       await runTool(reg, 'mcp__res__crash', {}).catch(() => undefined)
       // While `res` is down only `bare` is up, and it offers no resources.
-      await until(() => other.resolve(mcpServersRef).get('res')?.status === 'failed', 5000, 'res down')
+      await until(() => other.resolve(mcpServersRef).get('res')?.status === 'failed', 30_000, 'res down')
       expect(reg.get('ListMcpResourcesTool')).toBeUndefined()
-      await until(() => reg.get('ListMcpResourcesTool') !== undefined, 5000, 'resource tools back')
+      await until(() => reg.get('ListMcpResourcesTool') !== undefined, 30_000, 'resource tools back')
     } finally {
       await other.stop()
     }

@@ -106,8 +106,8 @@ export function textOf(output: ToolOutput): string {
   return output.content.map((part) => (part.type === 'text' ? part.text : `[${part.type}]`)).join('\n')
 }
 
-/** Polls until `check` holds (or throws after `ms`). */
-export async function until(check: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
+/** Polls until `check` holds (or throws after `ms`, a limit for hangs only: loaded machines are slow). */
+export async function until(check: () => boolean, ms = 30_000, what = 'condition'): Promise<void> {
   const end = Date.now() + ms
   while (!check()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)

@@ -273,7 +273,7 @@ describe('mcp over stdio: faults, environment, pagination, list_changed, cancell
   it('refreshes the registry on notifications/tools/list_changed', async () => {
     expect(ctx.registry().get('mcp__fault__added')).toBeUndefined()
     await runTool(ctx.registry(), 'mcp__fault__add-tool', {})
-    await until(() => ctx.registry().get('mcp__fault__added') !== undefined, 15_000, 'the added tool')
+    await until(() => ctx.registry().get('mcp__fault__added') !== undefined, 30_000, 'the added tool')
     expect(textOf(await runTool(ctx.registry(), 'mcp__fault__added', {}))).toBe('the added tool ran')
   })
 
@@ -310,7 +310,7 @@ describe('mcp over stdio: faults, environment, pagination, list_changed, cancell
     )
     expect(ctx.servers().get('fault')).toMatchObject({ status: 'failed', tools: [] })
     expect(ctx.registry().get('mcp__fault__pid')).toBeUndefined()
-    await until(() => ctx.servers().get('fault')?.status === 'connected', 5000, 'the restart')
+    await until(() => ctx.servers().get('fault')?.status === 'connected', 30_000, 'the restart')
     const pidAfter = textOf(await runTool(ctx.registry(), 'mcp__fault__pid', {}))
     expect(pidAfter).not.toBe(pidBefore)
     expect(ctx.servers().get('fault')?.attempts).toBe(0)
