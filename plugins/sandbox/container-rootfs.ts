@@ -12,6 +12,7 @@ import { TauError } from '../../kernel/index.js'
 import { bwrapArgs, bwrapStatus } from './bwrap.js'
 import type { ContainerHandle, ContainerRuntime, ContainerSpec } from './container.js'
 import { SANDBOX_ERRORS } from './errors.js'
+import { PROXY_SOCKET_INSIDE } from './network-bridge.js'
 import { resolvePolicy } from './policy.js'
 
 /** uid/gid of a user: `1000`, `1000:1000`, or a name in the rootfs's /etc/passwd. */
@@ -40,6 +41,18 @@ export class BwrapRootfsRuntime implements ContainerRuntime {
   readonly diesWithParent = true
 
   constructor(private readonly bwrapPath: string | undefined = bwrapStatus().path) {}
+
+  /** The rootfs's own socat (a host binary would need the host's libraries, which are not there). */
+  proxySocat(spec: ContainerSpec): string | undefined {
+    if (!spec.rootfs) return undefined
+    return ['/usr/bin/socat', '/bin/socat', '/usr/local/bin/socat'].find((path) => {
+      try {
+        return statSync(join(spec.rootfs as string, path)).isFile()
+      } catch {
+        return false
+      }
+    })
+  }
 
   async create(spec: ContainerSpec): Promise<ContainerHandle> {
     const bwrap = this.bwrapPath
@@ -77,7 +90,7 @@ export class BwrapRootfsRuntime implements ContainerRuntime {
       )
     return {
       id: `rootfs:${dir}`,
-      exec: (argv, cwd, env) => ({
+      exec: (argv, cwd, env, extra) => ({
         argv: [
           bwrap,
           ...bwrapArgs({
@@ -85,6 +98,9 @@ export class BwrapRootfsRuntime implements ContainerRuntime {
             cwd,
             policy: { ...policy, network: { ...policy.network, mode: spec.network } },
             rootfs: { dir, mounts: spec.mounts, ...(ids ?? {}) },
+            ...(extra?.proxySocket
+              ? { proxySocket: { host: extra.proxySocket, inside: PROXY_SOCKET_INSIDE } }
+              : {}),
           }),
           '--',
           ...argv,

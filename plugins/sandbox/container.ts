@@ -20,6 +20,8 @@ import type {
 } from './environment.js'
 import { SANDBOX_ERRORS } from './errors.js'
 import { LocalEnvironment, type LocalEnvironmentOptions, type PreparedCommand } from './local.js'
+import { bridgedCommand, proxyEnv } from './network-bridge.js'
+import { NetworkProxy } from './network-proxy.js'
 import type { ResolvedPolicy } from './policy.js'
 import { type RunningProcess, runInGroup } from './process-group.js'
 import { checkProtected, snapshotProtected, withViolations } from './protected-paths.js'
@@ -54,8 +56,16 @@ export interface ContainerSpec {
 /** A created container. */
 export interface ContainerHandle {
   readonly id: string
-  /** The host argv (and its environment) that runs `argv` in the container, in `cwd`. */
-  exec(argv: readonly string[], cwd: string, env: Record<string, string>): PreparedCommand
+  /**
+   * The host argv (and its environment) that runs `argv` in the container, in `cwd`; with
+   * `proxySocket` (a runtime with `proxySocat`), that Unix socket of the host at /run/tau-proxy.sock.
+   */
+  exec(
+    argv: readonly string[],
+    cwd: string,
+    env: Record<string, string>,
+    extra?: { readonly proxySocket?: string },
+  ): PreparedCommand
   /** Removes the container; safe to call twice. */
   remove(): Promise<void>
 }
@@ -67,10 +77,18 @@ export interface ContainerRuntime {
   create(spec: ContainerSpec): Promise<ContainerHandle>
   /** Whether exec'd processes die when tau does (bwrap: yes; an engine keeps its container). */
   readonly diesWithParent: boolean
+  /**
+   * For network `allowlist`: socat inside the container (its path there), which carries
+   * connections to tau's proxy; undefined when this container has none. A runtime without this
+   * method cannot bind a per-command socket in (docker, podman: not yet), so it gets no allowlist.
+   */
+  proxySocat?(spec: ContainerSpec): string | undefined
 }
 
 export interface ContainerEnvironmentOptions extends LocalEnvironmentOptions {
   readonly runtime: ContainerRuntime
+  /** With network `allowlist`: names the proxy maps to addresses itself, trusted even when loopback (tests). */
+  readonly proxyHosts?: Readonly<Record<string, string>>
   readonly spec: Omit<ContainerSpec, 'workspace' | 'network'> & { readonly network?: 'none' | 'full' }
   /**
    * Run in the container once it is created, in the session's cwd, before any other command
@@ -89,30 +107,47 @@ export class ContainerEnvironment extends LocalEnvironment {
   private readonly runtime: ContainerRuntime
   private readonly spec: ContainerSpec
   private handle: Promise<ContainerHandle> | undefined
+  /** socat's path inside the container, with network allowlist. */
+  private readonly socat: string | undefined
+  private readonly proxyHosts: Readonly<Record<string, string>> | undefined
+  private proxy: NetworkProxy | undefined
   private readonly postCreate: ContainerEnvironmentOptions['postCreate']
   /** The postCreateCommand running now, for dispose to end. */
   private creating: RunningProcess | undefined
 
   constructor(options: ContainerEnvironmentOptions) {
     super({ ...options, launcher: !options.runtime.diesWithParent })
-    if (this.policy.network.mode === 'allowlist') {
-      throw new TauError(
-        SANDBOX_ERRORS.TAU_SANDBOX_CONTAINER,
-        "sandbox.network.mode 'allowlist' is not available in a container environment yet: use 'none' or 'full'",
-        { plugin: 'sandbox' },
-      )
-    }
     this.runtime = options.runtime
     this.postCreate = options.postCreate
     this.spec = {
       ...options.spec,
       workspace: [...this.roots, ...this.policy.allowWrite],
+      // With an allowlist the container has no network of its own: only the proxy's socket.
       network: options.spec.network ?? (this.policy.network.mode === 'full' ? 'full' : 'none'),
       policy: this.policy,
     }
+    if (this.policy.network.mode === 'allowlist') {
+      if (!options.runtime.proxySocat) {
+        throw new TauError(
+          SANDBOX_ERRORS.TAU_SANDBOX_CONTAINER,
+          `sandbox.network.mode 'allowlist' is not available with the ${options.runtime.name} runtime yet (only the rootfs runtime binds tau's proxy in): use 'none' or 'full'`,
+          { plugin: 'sandbox' },
+        )
+      }
+      this.socat = options.runtime.proxySocat(this.spec)
+      if (!this.socat) {
+        throw new TauError(
+          SANDBOX_ERRORS.TAU_SANDBOX_CONTAINER,
+          `sandbox.network.mode 'allowlist' needs socat inside the container (at /usr/bin/socat or /bin/socat of sandbox.container.rootfs), which carries connections to tau's proxy: add it to the root filesystem, or use network 'none' or 'full'`,
+          { plugin: 'sandbox' },
+        )
+      }
+      const hosts = { ...this.policy.network.hosts, ...options.proxyHosts }
+      this.proxyHosts = Object.keys(hosts).length > 0 ? hosts : undefined
+    }
     this.capabilities = {
       filesystemIsolation: true,
-      network: this.spec.network,
+      network: this.policy.network.mode === 'allowlist' ? 'allowlist' : this.spec.network,
       pty: false,
       filesOnHost: true,
     }
@@ -163,10 +198,35 @@ export class ContainerEnvironment extends LocalEnvironment {
     argv: readonly string[],
     cwd: string,
     env: Record<string, string>,
-    _options: ExecOptions,
+    options: ExecOptions,
   ): Promise<PreparedCommand> {
     const handle = await this.container()
-    return handle.exec(argv, cwd, { ...env, ...this.spec.containerEnv })
+    const inside = { ...env, ...this.spec.containerEnv }
+    if (!this.socat) return handle.exec(argv, cwd, inside)
+    // As under bwrap: a proxy channel per command, its socket bound in, socat bridging to it.
+    this.proxy ??= new NetworkProxy({
+      allowedDomains: this.policy.network.allowedDomains,
+      deniedDomains: this.policy.network.deniedDomains,
+      ...(this.proxyHosts ? { hosts: this.proxyHosts } : {}),
+      ...(this.logger ? { logger: this.logger } : {}),
+    })
+    const channel = await this.proxy.open(options.onNetworkRequest)
+    const prepared = handle.exec(
+      bridgedCommand(this.socat, argv),
+      cwd,
+      { ...inside, ...proxyEnv() },
+      {
+        proxySocket: channel.socketPath,
+      },
+    )
+    return {
+      ...prepared,
+      after: async (result) => {
+        await channel.close()
+        if (!result || channel.refusals.length === 0) return result
+        return withViolations(result, channel.refusals)
+      },
+    }
   }
 
   override async exec(command: Command, options: ExecOptions = {}): Promise<ExecResult> {
@@ -188,5 +248,7 @@ export class ContainerEnvironment extends LocalEnvironment {
     const handle = this.handle
     this.handle = undefined
     if (handle) await handle.then((h) => h.remove()).catch(() => {})
+    await this.proxy?.close()
+    this.proxy = undefined
   }
 }

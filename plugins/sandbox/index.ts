@@ -100,7 +100,10 @@ export default definePlugin({
       return false
     }
     const needsSocat = (config: SandboxConfig): boolean =>
-      config.network.mode === 'allowlist' && config.mode !== 'off' && !socatPath()
+      config.network.mode === 'allowlist' &&
+      config.mode !== 'off' &&
+      config.mode !== 'container' &&
+      !socatPath()
     const noSocat =
       "sandbox.network.mode 'allowlist' needs socat, which carries connections from inside the sandbox to tau's proxy, and it is not installed (apt-get install socat)"
     // Without socat the sandbox has no way to the proxy: fail at setup, not at the first command.

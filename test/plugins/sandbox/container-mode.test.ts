@@ -10,7 +10,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createTestKernel } from 'tau-agent/testing'
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import sandbox, { bwrapStatus, environmentRef } from '../../../plugins/sandbox/index.js'
+import sandbox, {
+  BwrapRootfsRuntime,
+  bwrapStatus,
+  ContainerEnvironment,
+  environmentRef,
+} from '../../../plugins/sandbox/index.js'
 import { setTrust } from '../../../plugins/trust/index.js'
 import { buildRootfs, ROOTFS_MARKER } from './rootfs.js'
 
@@ -187,6 +192,44 @@ describe.runIf(bwrap.available || process.env.CI === 'true')(
         code: 'TAU_SANDBOX_CONTAINER',
         message: expect.stringContaining('has no /bin/sh'),
       })
+    })
+
+    it('refuses a network allowlist in a rootfs without socat, naming what to add', async () => {
+      const dir = realpathSync(mkdtempSync(join(tmpdir(), 'tau-mode-project-')))
+      made.push(dir)
+      await mkdir(join(dir, 'bin'))
+      await writeFile(join(dir, 'bin', 'sh'), '')
+      expect(
+        () =>
+          new ContainerEnvironment({
+            cwd: dir,
+            tauHome: join(dir, 'home'),
+            runtime: new BwrapRootfsRuntime(),
+            spec: { rootfs: dir, containerEnv: {}, mounts: [] },
+            policy: {
+              filesystem: { allowWrite: [], denyWrite: [], denyRead: [] },
+              network: { mode: 'allowlist', allowedDomains: ['a.test'], deniedDomains: [] },
+            },
+          }),
+      ).toThrow(
+        expect.objectContaining({
+          code: 'TAU_SANDBOX_CONTAINER',
+          message: expect.stringContaining('needs socat inside the container'),
+        }),
+      )
+      // The test rootfs has socat: the same policy makes an environment that reports the allowlist.
+      const env = new ContainerEnvironment({
+        cwd: dir,
+        tauHome: join(dir, 'home'),
+        runtime: new BwrapRootfsRuntime(),
+        spec: { rootfs, containerEnv: {}, mounts: [] },
+        policy: {
+          filesystem: { allowWrite: [], denyWrite: [], denyRead: [] },
+          network: { mode: 'allowlist', allowedDomains: ['a.test'], deniedDomains: [] },
+        },
+      })
+      expect(env.capabilities.network).toBe('allowlist')
+      await env.dispose()
     })
 
     it('gives one session of a kernel a container by its own settings', async () => {

@@ -48,7 +48,6 @@ if (bwrap.available) {
   environmentContract({
     name: 'container (bwrap over a rootfs)',
     fixtureKind: 'container',
-    allowlist: false,
     create: (options) =>
       new ContainerEnvironment({
         ...options,

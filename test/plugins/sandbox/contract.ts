@@ -262,7 +262,7 @@ export function environmentContract(backend: Backend): void {
         expect(Math.max(...pids)).toBeLessThan(50)
       })
 
-      // Only where the backend offers the proxy (not a container yet): defined, not skipped, elsewhere.
+      // Only where the backend offers the proxy (every backend here; a docker runtime has none yet).
       if (backend.allowlist !== false)
         it('with an allowlist, reaches allowed names through the proxy (curl, CONNECT, SOCKS5, node) and nothing else', async () => {
           const seen: string[] = []

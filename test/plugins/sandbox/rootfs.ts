@@ -24,6 +24,9 @@ const BINARIES = [
   'grep',
   'id',
   'rm',
+  // for the network allowlist: socat bridges to tau's proxy, curl is what the contract drives
+  'socat',
+  'curl',
 ]
 
 /** The binary itself (`command -v` names shell builtins such as printf). */
