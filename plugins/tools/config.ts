@@ -40,6 +40,26 @@ export const toolsConfig = z.strictObject({
       limit: positive.default(1000),
     })
     .prefault({}),
+  webSearch: z
+    .strictObject({
+      /** The search backend; unset: WebSearch is off and says how to turn it on. */
+      provider: z.enum(['brave', 'searxng', 'tavily']).optional(),
+      /** The backend's URL (required for searxng: the instance; brave and tavily have defaults). */
+      endpoint: z.url({ protocol: /^https?$/ }).optional(),
+      /** The environment variable holding the API key (default BRAVE_API_KEY, TAVILY_API_KEY). */
+      apiKeyEnv: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+        .optional(),
+      /** Results returned at most. */
+      maxResults: positive.max(50).default(10),
+    })
+    .refine((v) => v.provider !== 'searxng' || v.endpoint !== undefined, {
+      message: 'searxng needs the endpoint of the instance (e.g. http://localhost:8888)',
+      path: ['endpoint'],
+    })
+    .prefault({}),
 })
 
 export type ToolsConfig = z.infer<typeof toolsConfig>
+export type WebSearchConfig = ToolsConfig['webSearch']

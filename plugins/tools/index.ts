@@ -16,6 +16,7 @@ import { notebookEditTool } from './builtins/notebook-edit.js'
 import { createReadTool } from './builtins/read.js'
 import { todoWriteTool } from './builtins/todo.js'
 import { webFetchTool } from './builtins/webfetch.js'
+import { createWebSearchTool } from './builtins/websearch.js'
 import { writeTool } from './builtins/write.js'
 import { type ToolsConfig, toolsConfig } from './config.js'
 import { DefaultToolRegistry } from './registry.js'
@@ -38,8 +39,9 @@ export { notebookEditTool } from './builtins/notebook-edit.js'
 export { createReadTool, readTool } from './builtins/read.js'
 export { TODOS_KEY, type Todo, todoWriteTool } from './builtins/todo.js'
 export { webFetchTool } from './builtins/webfetch.js'
+export { createWebSearchTool, type SearchResult, type WebSearchInput } from './builtins/websearch.js'
 export { writeTool } from './builtins/write.js'
-export { type ToolsConfig, toolsConfig } from './config.js'
+export { type ToolsConfig, toolsConfig, type WebSearchConfig } from './config.js'
 export { FILE_READS_KEY } from './file-reads.js'
 export { DefaultToolRegistry, defineTool, toJsonSchema, toOutput } from './registry.js'
 export { OverlayToolRegistry, type SessionTools, sessionToolsRef } from './session-tools.js'
@@ -88,6 +90,7 @@ export function builtinTools(config: ToolsConfig): Tool[] {
     writeTool,
     notebookEditTool,
     webFetchTool,
+    createWebSearchTool(config.webSearch),
     todoWriteTool,
     askUserQuestionTool,
   ]

@@ -25,7 +25,7 @@ const MODEL = buildTinyGguf({
 })
 // Only Read stays offered to the scripted model (it picks the lowest-sorting name otherwise).
 const HIDDEN =
-  'Bash BashOutput KillShell Edit Write MultiEdit NotebookEdit Glob Grep LS WebFetch TodoWrite AskUserQuestion Task ExitPlanMode Skill memory'
+  'Bash BashOutput KillShell Edit Write MultiEdit NotebookEdit Glob Grep LS WebFetch WebSearch TodoWrite AskUserQuestion Task ExitPlanMode Skill memory'
 const CONFIG = { 'tau.config.json': JSON.stringify({ providers: { local: { gpu: false, threads: 1 } } }) }
 
 let hub: FakeHub

@@ -31,6 +31,7 @@ const HIDDEN = [
   'Grep',
   'LS',
   'WebFetch',
+  'WebSearch',
   'TodoWrite',
   'AskUserQuestion',
 ]

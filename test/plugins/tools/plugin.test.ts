@@ -21,6 +21,7 @@ const BUILTINS = [
   'Write',
   'NotebookEdit',
   'WebFetch',
+  'WebSearch',
   'TodoWrite',
   'AskUserQuestion',
 ]
