@@ -10,6 +10,7 @@ import type { SessionService, TranscriptRecord } from '../session/index.js'
 import { POSTGRES_LEASE_TTL_MS } from '../session-postgres/index.js'
 import { DurableClient, type EngineOptions, startWorker } from './engine.js'
 import { DURABLE_ERRORS } from './errors.js'
+import { databaseFailure } from './failures.js'
 import { runDurably } from './runner.js'
 import { DurableWorkflows } from './workflow-steps.js'
 
@@ -180,13 +181,22 @@ export async function runsLogs(
   d: CommandDeps,
   { args, options: flags, stdout, signal }: CliCommandContext,
 ): Promise<number> {
-  d.options()
+  const { url } = d.options()
   const store = d.sessions().store
   const id = String(args[0])
   let printed = 0
   const ended = (records: readonly TranscriptRecord[]) => records.some((r) => r.type === 'run-end')
+  // The log is read through the session store; a database it cannot use reads as the other
+  // durable commands' errors (what to fix in durable.database), not as the store's own.
+  const read = async () => {
+    try {
+      return (await store.exists(id)) ? (await store.read(id)).records : []
+    } catch (error) {
+      throw databaseFailure(url, error)
+    }
+  }
   for (;;) {
-    const records = (await store.exists(id)) ? (await store.read(id)).records : []
+    const records = await read()
     for (const record of records.slice(printed)) print(stdout, JSON.stringify(record))
     printed = records.length
     if (!flags.follow || ended(records) || signal.aborted) break

@@ -13,8 +13,14 @@ import { type Project, useProjects } from './run-tau.js'
 
 const project = useProjects()
 
-/** Files the hook writes: the loaded module URLs, one a line. */
-async function withModuleLog(p: Project): Promise<{ env: Record<string, string>; loaded: () => string[] }> {
+/**
+ * A module hook for the binary: writes down the URL of every module loaded, and makes the
+ * packages in `missing` fail to resolve as a package that is not installed does.
+ */
+async function withModuleLog(
+  p: Project,
+  missing: readonly string[] = [],
+): Promise<{ env: Record<string, string>; loaded: () => string[] }> {
   const log = p.path('modules.log')
   const hooks = p.path('hooks.mjs')
   const register = p.path('register.mjs')
@@ -22,6 +28,15 @@ async function withModuleLog(p: Project): Promise<{ env: Record<string, string>;
   writeFileSync(
     hooks,
     `import { appendFileSync } from 'node:fs'
+const missing = ${JSON.stringify(missing)}
+export async function resolve(specifier, context, next) {
+  if (missing.includes(specifier)) {
+    const error = new Error("Cannot find package '" + specifier + "' imported from " + context.parentURL)
+    error.code = 'ERR_MODULE_NOT_FOUND'
+    throw error
+  }
+  return next(specifier, context)
+}
 export async function load(url, context, next) {
   appendFileSync(${JSON.stringify(log)}, url + '\\n')
   return next(url, context)
@@ -87,5 +102,34 @@ describe('the durable engine is loaded only when used', () => {
     expect(result.stderr).toContain('durable.database')
     expect(result.stderr).not.toMatch(/^\s+at /m)
     expect(engineModules(hook.loaded())).toEqual([])
+  })
+
+  it('tau runs logs on a database it cannot reach reads as the durable commands do', async () => {
+    const p = await project()
+    const env = { TAU_DATABASE_URL: 'postgres://tau:secret@127.0.0.1:1/none' }
+    const result = await p.run(['runs', 'logs', 'run-x'], { env, timeoutMs: 60_000 })
+    expect(result.code).not.toBe(0)
+    expect(result.stderr).toContain('TAU_DURABLE_DATABASE_UNREACHABLE')
+    expect(result.stderr).not.toContain('TAU_POSTGRES_UNAVAILABLE')
+    expect(result.stderr).not.toContain('secret')
+    expect(result.stderr).not.toMatch(/^\s+at /m)
+  })
+
+  it('a missing DBOS SDK or pg driver is TAU_DURABLE_ENGINE_MISSING, saying what to install', async () => {
+    const p = await project()
+    const url = { TAU_DATABASE_URL: 'postgres://tau@127.0.0.1:1/none' }
+    const noDbos = await withModuleLog(p, ['@dbos-inc/dbos-sdk'])
+    const listed = await p.run(['runs', 'list'], { env: { ...noDbos.env, ...url }, timeoutMs: 60_000 })
+    expect(listed.code).not.toBe(0)
+    expect(listed.stderr).toContain('TAU_DURABLE_ENGINE_MISSING')
+    expect(listed.stderr).toContain('npm i -E @dbos-inc/dbos-sdk')
+    expect(listed.stderr).not.toMatch(/^\s+at /m)
+
+    const noPg = await withModuleLog(p, ['pg'])
+    const logs = await p.run(['runs', 'logs', 'run-x'], { env: { ...noPg.env, ...url }, timeoutMs: 60_000 })
+    expect(logs.code).not.toBe(0)
+    expect(logs.stderr).toContain('TAU_DURABLE_ENGINE_MISSING')
+    expect(logs.stderr).toContain('pg')
+    expect(logs.stderr).not.toMatch(/^\s+at /m)
   })
 })

@@ -4,18 +4,12 @@
  * a database that is not there. Against a real throwaway PostgreSQL cluster.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createLogger } from '../../../kernel/index.js'
 import { createDurableClient, durableConfig } from '../../../plugins/durable-dbos/index.js'
-import { freePort, type PgCluster, startPostgres } from '../session-postgres/pg-cluster.js'
+import { freePort, usePgCluster } from '../session-postgres/pg-cluster.js'
 
-let cluster: PgCluster
-beforeAll(async () => {
-  cluster = await startPostgres()
-}, 120_000)
-afterAll(async () => {
-  await cluster?.stop()
-})
+const cluster = usePgCluster()
 
 async function listAt(url: string): Promise<unknown> {
   const client = await createDurableClient({

@@ -14,6 +14,7 @@ import { appendFileSync, chmodSync, chownSync, existsSync, mkdtempSync, readdirS
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { afterAll, beforeAll } from 'vitest'
 
 export interface PgCluster {
   /** postgres://tau@host:port/postgres */
@@ -208,4 +209,39 @@ export async function startPostgres(options: StartOptions = {}): Promise<PgClust
   }
   rmSync(root, { recursive: true, force: true })
   throw new Error(`postgres did not start: ${lastError}`)
+}
+
+/**
+ * A cluster for the tests of one file: started before them (beforeAll), stopped after them. Its
+ * fields are read when a test runs (the cluster does not exist before beforeAll has run).
+ */
+export function usePgCluster(options: StartOptions = {}): PgCluster {
+  let current: PgCluster | undefined
+  beforeAll(async () => {
+    current = await startPostgres(options)
+  }, 120_000)
+  afterAll(async () => {
+    await current?.stop()
+  })
+  const get = (): PgCluster => {
+    if (!current) throw new Error('the test cluster starts in beforeAll: use it inside a test or hook')
+    return current
+  }
+  return {
+    get url() {
+      return get().url
+    },
+    get port() {
+      return get().port
+    },
+    get host() {
+      return get().host
+    },
+    get dataDir() {
+      return get().dataDir
+    },
+    createDatabase: (name) => get().createDatabase(name),
+    sql: (command) => get().sql(command),
+    stop: () => get().stop(),
+  }
 }

@@ -5,20 +5,14 @@
  */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import type { ScriptTurn } from '../../../plugins/provider-scripted/index.js'
 import session, { type SessionService, sessionServiceRef } from '../../../plugins/session/index.js'
 import sessionPostgres from '../../../plugins/session-postgres/index.js'
 import { allowAll, harness, resultOf, tempDir } from '../agent/helpers.js'
-import { type PgCluster, startPostgres } from './pg-cluster.js'
+import { usePgCluster } from './pg-cluster.js'
 
-let cluster: PgCluster
-beforeAll(async () => {
-  cluster = await startPostgres()
-}, 120_000)
-afterAll(async () => {
-  await cluster?.stop()
-})
+const cluster = usePgCluster()
 const dirs: Array<{ remove(): Promise<void> }> = []
 afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => d.remove()))
