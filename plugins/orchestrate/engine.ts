@@ -175,6 +175,8 @@ class Execution {
   private readonly restored = new Map<string, Record<string, unknown>>()
   private readonly signal: AbortSignal
   private readonly timeout: AbortController = new AbortController()
+  /** ms the earlier attempts of this run took: the time budget spans them too. */
+  private elapsedBefore = 0
   private readonly workers: Semaphore | undefined
 
   constructor(
@@ -193,6 +195,18 @@ class Execution {
 
   /** Usage and state of the steps an earlier attempt completed. */
   restore(records: readonly WorkflowRecord[]): void {
+    // Time of earlier attempts: each from its start (or resume) record to its last record (a
+    // killed attempt's time after its last record is not known, so not counted).
+    let attemptStart: number | undefined
+    let attemptLast = 0
+    for (const record of records) {
+      if (record.type === 'start' || record.type === 'resume') {
+        if (attemptStart !== undefined) this.elapsedBefore += attemptLast - attemptStart
+        attemptStart = record.time
+      }
+      attemptLast = record.time
+    }
+    if (attemptStart !== undefined) this.elapsedBefore += attemptLast - attemptStart
     for (const record of records) {
       if (record.type !== 'step-end') continue
       const { usage, costUsd, state } = record.outcome
@@ -207,9 +221,12 @@ class Execution {
   async run(input: unknown, resumed: boolean): Promise<WorkflowOutcome> {
     const started = Date.now()
     const budget = this.workflow.budget
-    const timer = budget?.timeoutMs
-      ? setTimeout(() => this.timeout.abort(new Error('time budget')), budget.timeoutMs)
-      : undefined
+    const remaining = budget?.timeoutMs !== undefined ? budget.timeoutMs - this.elapsedBefore : undefined
+    if (remaining !== undefined && remaining <= 0) this.timeout.abort(new Error('time budget'))
+    const timer =
+      remaining !== undefined && remaining > 0
+        ? setTimeout(() => this.timeout.abort(new Error('time budget')), remaining)
+        : undefined
     const name = this.workflow.name
     let outcome: WorkflowOutcome
     try {

@@ -464,4 +464,48 @@ describe('checkpoints in one process', () => {
     })
     expect((await h.orchestrator.runs())[0]).toMatchObject({ workflow: 'flaky', status: 'completed' })
   })
+
+  it('the time budget spans the attempts: a resumed run has only what the earlier ones left', async () => {
+    // Each slow step lasts at least 600 ms (a condition, polled); the budget is 1000 ms. A fresh
+    // budget on resume would let 'second' (600 ms) and 'after' run; the one that spans the
+    // attempts has about 400 ms left, so the step after 'second' does not start.
+    const atLeast = async (ms: number) => {
+      const until = Date.now() + ms
+      while (Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    let failOnce = true
+    const ran: string[] = []
+    const workflow = defineWorkflow({
+      name: 'timed',
+      input: text,
+      budget: { timeoutMs: 1000 },
+      run: chain([
+        step('first', async (t: string) => {
+          await atLeast(600)
+          return t
+        }),
+        step('flaky', (t: string) => {
+          if (failOnce) {
+            failOnce = false
+            throw new Error('not yet')
+          }
+          return t
+        }),
+        step('second', async (t: string) => {
+          await atLeast(600)
+          return t
+        }),
+        step('after', (t: string) => {
+          ran.push('after')
+          return t
+        }),
+      ]),
+    })
+    const h = await harness({ workflows: [workflow] })
+    const failed = await h.run('timed', 'go')
+    expect(failed.outcome.error?.message).toContain('not yet')
+    const resumed = await h.resume(failed.outcome.runId)
+    expect(resumed.outcome).toMatchObject({ isError: true, error: { code: 'TAU_WORKFLOW_BUDGET' } })
+    expect(ran).toEqual([])
+  })
 })
