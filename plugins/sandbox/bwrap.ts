@@ -33,9 +33,15 @@ import type {
   ExecOptions,
   ExecResult,
   ProcessHandle,
+  SpawnOptions,
 } from './environment.js'
 import { SANDBOX_ERRORS } from './errors.js'
-import { LocalEnvironment, type LocalEnvironmentOptions, type PreparedCommand } from './local.js'
+import {
+  LocalEnvironment,
+  type LocalEnvironmentOptions,
+  type PreparedCommand,
+  ptyAvailable,
+} from './local.js'
 import { bridgedCommand, PROXY_SOCKET_INSIDE, proxyEnv, socatPath } from './network-bridge.js'
 import { NetworkProxy } from './network-proxy.js'
 import { type ResolvedPolicy, underAny } from './policy.js'
@@ -272,7 +278,8 @@ export class BwrapEnvironment extends LocalEnvironment {
     this.capabilities = {
       filesystemIsolation: true,
       network: this.policy.network.mode,
-      pty: false,
+      // script runs inside the sandbox (the host's, read-only); bwrap's /dev has a devpts of its own.
+      pty: ptyAvailable(),
       filesOnHost: true,
     }
   }
@@ -326,7 +333,7 @@ export class BwrapEnvironment extends LocalEnvironment {
     return this.withViolations(result, this.checkProtected(before))
   }
 
-  override spawn(command: Command, options: Omit<ExecOptions, 'input'> = {}): ProcessHandle {
+  override spawn(command: Command, options: SpawnOptions = {}): ProcessHandle {
     const before = this.snapshotProtected()
     const handle = super.spawn(command, options)
     const result = handle.wait().then((r) => this.withViolations(r, this.checkProtected(before)))

@@ -17,6 +17,7 @@ import type {
   ExecOptions,
   ExecResult,
   ProcessHandle,
+  SpawnOptions,
 } from './environment.js'
 import { SANDBOX_ERRORS } from './errors.js'
 import { LocalEnvironment, type LocalEnvironmentOptions, type PreparedCommand } from './local.js'
@@ -235,7 +236,7 @@ export class ContainerEnvironment extends LocalEnvironment {
     return withViolations(result, checkProtected(before, this.logger))
   }
 
-  override spawn(command: Command, options: Omit<ExecOptions, 'input'> = {}): ProcessHandle {
+  override spawn(command: Command, options: SpawnOptions = {}): ProcessHandle {
     const before = snapshotProtected(this.roots)
     const handle = super.spawn(command, options)
     const result = handle.wait().then((r) => withViolations(r, checkProtected(before, this.logger)))

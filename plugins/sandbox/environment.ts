@@ -80,6 +80,16 @@ export interface ExecOptions {
   readonly onNetworkRequest?: NetworkGate
 }
 
+/** What spawn() takes: exec's options (no `input`: write to the handle), and a pseudo-terminal. */
+export interface SpawnOptions extends Omit<ExecOptions, 'input'> {
+  /**
+   * Give the process a pseudo-terminal for stdin, stdout and stderr (`tty` and `test -t 0` say
+   * yes; output comes as one stream on stdout, with the terminal's CRLF line ends). Only where
+   * `capabilities.pty`; elsewhere spawn() throws EnvironmentError.
+   */
+  readonly pty?: boolean
+}
+
 export interface ExecResult {
   readonly exitCode: number | null
   readonly signal: string | null
@@ -126,7 +136,7 @@ export interface Environment {
   /** Runs a shell command (`/bin/sh -c` where available) or an argv in its own process group. */
   exec(command: Command, options?: ExecOptions): Promise<ExecResult>
   /** Starts a command and hands back its process (stdin stays open until closeInput()). */
-  spawn(command: Command, options?: Omit<ExecOptions, 'input'>): ProcessHandle
+  spawn(command: Command, options?: SpawnOptions): ProcessHandle
   /** The environment variables a subprocess gets: an allowlist, not the user's whole environment. */
   processEnv(): Record<string, string>
   /** Ends everything still running and frees what the environment started (proxies, containers). */

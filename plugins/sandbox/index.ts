@@ -49,6 +49,7 @@ export {
   environmentRef,
   type FileStat,
   type ProcessHandle,
+  type SpawnOptions,
 } from './environment.js'
 export { SANDBOX_ERRORS } from './errors.js'
 export { pdeathsigLauncher } from './launcher.js'

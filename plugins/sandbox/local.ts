@@ -35,6 +35,7 @@ import {
   type ExecResult,
   type FileStat,
   type ProcessHandle,
+  type SpawnOptions,
 } from './environment.js'
 import { withLauncher } from './launcher.js'
 import { type ResolvedPolicy, resolvePolicy, type SandboxPolicy, underAny } from './policy.js'
@@ -98,12 +99,27 @@ function typeOf(entry: {
   return 'other'
 }
 
+/** util-linux script, which gives a command a pseudo-terminal without a native module (Linux). */
+const PTY_HELPER =
+  process.platform === 'linux'
+    ? ['/usr/bin/script', '/bin/script'].find((path) => existsSync(path))
+    : undefined
+
+/** Whether spawn() can give a process a pseudo-terminal here (util-linux script is installed). */
+export function ptyAvailable(): boolean {
+  return PTY_HELPER !== undefined
+}
+
+function shellQuote(arg: string): string {
+  return /^[A-Za-z0-9_/.,:=@%+-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`
+}
+
 export class LocalEnvironment implements Environment {
   readonly kind: EnvironmentKind = 'local'
   readonly capabilities: EnvironmentCapabilities = {
     filesystemIsolation: false,
     network: 'host',
-    pty: false,
+    pty: PTY_HELPER !== undefined,
     filesOnHost: true,
   }
   readonly roots: readonly string[]
@@ -411,7 +427,7 @@ export class LocalEnvironment implements Environment {
     }
   }
 
-  spawn(command: Command, options: Omit<ExecOptions, 'input'> = {}): ProcessHandle {
+  spawn(command: Command, options: SpawnOptions = {}): ProcessHandle {
     const queue: Array<{ stream: 'stdout' | 'stderr'; text: string }> = []
     let wake: (() => void) | undefined
     let ended = false
@@ -420,7 +436,14 @@ export class LocalEnvironment implements Environment {
       queue.push({ stream, text })
       wake?.()
     }
-    const started = this.start(command, { ...options, onOutput }, true)
+    if (options.pty && !this.capabilities.pty) {
+      throw new EnvironmentError(
+        'io',
+        this.cwd,
+        `this ${this.kind} environment cannot give a process a pseudo-terminal (util-linux script is ${PTY_HELPER ? 'not available inside it' : 'not installed'}): spawn it without pty`,
+      )
+    }
+    const started = this.start(command, { ...options, onOutput }, true, options.pty === true)
     const result = started.then(async ({ run, cwd }) => {
       try {
         return await run.result
@@ -478,6 +501,7 @@ export class LocalEnvironment implements Environment {
     command: Command,
     options: ExecOptions,
     keepInput: boolean,
+    pty = false,
   ): Promise<{ run: RunningProcess; cwd: string }> {
     const cwd = options.cwd === undefined ? this.cwd : await this.resolvePath(options.cwd)
     if (options.cwd !== undefined) {
@@ -488,12 +512,21 @@ export class LocalEnvironment implements Environment {
         throw new EnvironmentError('not-a-directory', options.cwd, `'${options.cwd}' is not a directory`)
       }
     }
-    const inner = typeof command === 'string' ? ['/bin/sh', '-c', command] : [...command]
+    let inner = typeof command === 'string' ? ['/bin/sh', '-c', command] : [...command]
+    // A pseudo-terminal: util-linux script opens one (inside the sandbox: bwrap's /dev has its own
+    // devpts) and runs the command on it; -e gives back its exit code, /dev/null keeps no log.
+    if (pty && PTY_HELPER) inner = [PTY_HELPER, '-qefc', inner.map(shellQuote).join(' '), '/dev/null']
     const shown = typeof command === 'string' ? command : command.join(' ')
     const prepared =
       process.platform === 'win32'
         ? { argv: undefined, env: { ...this.env, ...options.env } }
-        : await this.prepare(inner, cwd, { ...this.env, ...options.env }, options)
+        : await this.prepare(
+            inner,
+            cwd,
+            // script runs its -c string with $SHELL: sh, whatever the user's login shell is.
+            { ...this.env, ...options.env, ...(pty ? { SHELL: '/bin/sh' } : {}) },
+            options,
+          )
     const runOptions: GroupRunOptions = {
       command: shown,
       ...(prepared.argv ? { argv: prepared.argv } : {}),
