@@ -2,8 +2,10 @@
  * Claude Code's tools through the real binary, against a scripted Anthropic server on loopback:
  * AskUserQuestion headless (`-p`: nobody can answer, the result says so) and over `tau serve`
  * (the question waits on the session until a client answers it over HTTP); the result text of
- * failures as Claude Code words it (`Exit code N` first, `<tool_use_error>`).
+ * failures as Claude Code words it (`Exit code N` first, `<tool_use_error>`); background Bash
+ * (BashOutput reads it, KillShell kills its process tree, the shells left die with tau).
  */
+import { readFile } from 'node:fs/promises'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { ScriptTurn } from '../../plugins/provider-scripted/index.js'
 import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
@@ -195,4 +197,108 @@ describe("tool results in Claude Code's words, through the binary", () => {
     )!
     expect(userLine.tool_use_result).toMatch(/^Error: No such tool available: Frobnicate\. /)
   }, 90_000)
+})
+
+const pidAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+describe('background Bash through the binary', () => {
+  it('BashOutput reads a background command, KillShell kills its process tree, and the shells left die when tau exits', async () => {
+    const { p } = await fixture([
+      {
+        toolCalls: [
+          {
+            id: 'toolu_bg1',
+            name: 'Bash',
+            input: {
+              command: 'echo started-1; sleep 300 & echo $! > child1.pid; wait',
+              run_in_background: true,
+            },
+          },
+        ],
+      },
+      // The model's own wait: until the background command has written its child's pid.
+      {
+        toolCalls: [
+          {
+            id: 'toolu_wait1',
+            name: 'Bash',
+            input: { command: 'until [ -s child1.pid ]; do sleep 0.05; done' },
+          },
+        ],
+      },
+      { toolCalls: [{ id: 'toolu_out', name: 'BashOutput', input: { bash_id: 'bash_1' } }] },
+      { toolCalls: [{ id: 'toolu_kill', name: 'KillShell', input: { shell_id: 'bash_1' } }] },
+      {
+        toolCalls: [
+          {
+            id: 'toolu_gone',
+            name: 'Bash',
+            input: {
+              command: 'while kill -0 $(cat child1.pid) 2>/dev/null; do sleep 0.05; done; echo child-1-gone',
+              timeout: 20000,
+            },
+          },
+        ],
+      },
+      {
+        toolCalls: [
+          {
+            id: 'toolu_bg2',
+            name: 'Bash',
+            input: { command: 'sleep 300 & echo $! > child2.pid; wait', run_in_background: true },
+          },
+        ],
+      },
+      {
+        toolCalls: [
+          {
+            id: 'toolu_wait2',
+            name: 'Bash',
+            input: { command: 'until [ -s child2.pid ]; do sleep 0.05; done' },
+          },
+        ],
+      },
+      { text: 'left one running' },
+    ])
+    const proc = p.spawn(
+      [
+        'start',
+        '-p',
+        'run things',
+        '--output-format',
+        'stream-json',
+        '--verbose',
+        '--dangerously-skip-permissions',
+      ],
+      {
+        env: { ANTHROPIC_API_KEY: 'sk-ant-test' },
+        timeoutMs: 60_000,
+      },
+    )
+    const result = await proc.result
+    expect(result.code, result.stderr).toBe(0)
+    const byId = new Map(toolResults(lines(result.stdout)).map((block) => [block.tool_use_id, block]))
+    const text = (id: string) => textOf(byId.get(id)!.content)
+    expect(text('toolu_bg1')).toContain('bash_1')
+    expect(text('toolu_out')).toContain('started-1')
+    expect(text('toolu_out')).toContain('<status>running</status>')
+    expect(byId.get('toolu_kill')!.is_error).toBe(false)
+    expect(text('toolu_kill')).toMatch(/^Killed shell bash_1/)
+    // The child was dead while tau still ran: KillShell killed the tree, not tau's exit.
+    expect(text('toolu_gone')).toBe('child-1-gone')
+    const child1 = Number((await readFile(p.path('child1.pid'), 'utf8')).trim())
+    expect(pidAlive(child1)).toBe(false)
+    // The shell nobody killed died with tau.
+    const child2 = Number((await readFile(p.path('child2.pid'), 'utf8')).trim())
+    const deadline = Date.now() + 15_000
+    while (pidAlive(child2) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(pidAlive(child2)).toBe(false)
+  }, 120_000)
 })
