@@ -12,6 +12,9 @@
  *   C (throughput)  20 sessions created on the server of A, each prompted at once (every
  *                   session: one TodoWrite call, then the answer: two model calls); timed from
  *                   the first POST to the 20th `result` event; sessions/s and model turns/s.
+ *   D (own MCP)     as A, but each session is created with its own MCP server (POST /sessions
+ *                   `mcpServers`: server-everything over stdio): the POST /sessions answer, and
+ *                   POST prompt to the first `text-delta` (the run waits for the server's connect).
  *
  * Figures only, no assertions (docs/benchmarks.md). Usage: node bench/serve.mjs [rounds]
  * (needs npm run build; default 20 rounds). TAU_HOME is a fresh temporary directory; the real
@@ -23,6 +26,7 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
+const loadAtStart = loadavg()[0]
 const root = fileURLToPath(new URL('..', import.meta.url))
 const rounds = Number(process.argv[2] ?? 20)
 const SESSIONS = 20
@@ -175,13 +179,44 @@ for (let r = 0; r < 3; r++) {
   for (const s of streams) s.close()
 }
 
+// ---- sessions with their own MCP server -----------------------------------------------------
+const everything = join(root, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js')
+const ownCreate = []
+const ownFirst = []
+const ownRounds = Math.max(3, Math.min(rounds, 10))
+for (let i = 0; i < ownRounds + 1; i++) {
+  model.push(answer)
+  const c0 = performance.now()
+  const { id } = await post('/sessions', {
+    mcpServers: { own: { command: process.execPath, args: [everything, 'stdio'] } },
+  })
+  const c1 = performance.now()
+  const stream = await follow(id)
+  const first = stream.until((e) => e.type === 'text-delta')
+  const done = stream.until((e) => e.type === 'result')
+  const t0 = performance.now()
+  await post(`/sessions/${id}/prompt`, { text: 'hello' })
+  const t1 = await first
+  await done
+  stream.close()
+  // Deleting the session closes its server (the next round starts its own).
+  await fetch(`${url}/sessions/${id}`, { method: 'DELETE', headers })
+  if (i >= 1) {
+    ownCreate.push(c1 - c0)
+    ownFirst.push(t1 - t0)
+  }
+}
+
+const loadAtEnd = loadavg()[0]
 serve.kill('SIGTERM')
 await new Promise((resolve) => serve.on('close', resolve))
 await model.close()
 rmSync(work, { recursive: true, force: true })
 
 const wall = median(throughput)
-console.log(`node ${process.version}, ${cpus().length} CPUs, load ${loadavg()[0].toFixed(1)}`)
+console.log(
+  `node ${process.version}, ${cpus().length} CPUs, load ${loadAtStart.toFixed(1)} at the start, ${loadAtEnd.toFixed(1)} at the end`,
+)
 console.log(`time to first text-delta, median of ${rounds}:`)
 console.log(`  A tau serve (HTTP POST -> SSE)   ${median(serveTimes).toFixed(1)} ms`)
 console.log(`  B in-process (session.run)      ${median(inProcess).toFixed(1)} ms`)
@@ -190,3 +225,6 @@ console.log(`C ${SESSIONS} sessions at once, 2 model turns each, median of 3: ${
 console.log(
   `  ${((SESSIONS * 1000) / wall).toFixed(1)} sessions/s, ${((2 * SESSIONS * 1000) / wall).toFixed(1)} model turns/s`,
 )
+console.log(`D a session with its own MCP server (server-everything, stdio), median of ${ownRounds}:`)
+console.log(`  POST /sessions answered          ${median(ownCreate).toFixed(1)} ms`)
+console.log(`  POST prompt -> first text-delta  ${median(ownFirst).toFixed(1)} ms (includes its connect)`)
