@@ -346,7 +346,7 @@ export class BwrapEnvironment extends LocalEnvironment {
 
   /** The protected paths of every root, as they are now. */
   snapshotProtected(): Snapshot[] {
-    return snapshotProtected(this.roots)
+    return snapshotProtected(this.roots, this.policy.denyWrite)
   }
 
   /** After a command: see checkProtected() in protected-paths.ts. */

@@ -165,7 +165,7 @@ export class ContainerEnvironment extends LocalEnvironment {
       const argv = typeof command === 'string' ? ['/bin/sh', '-c', command] : [...command]
       const shown = typeof command === 'string' ? command : command.join(' ')
       const prepared = handle.exec(argv, this.cwd, { ...this.processEnv(), ...this.spec.containerEnv })
-      const before = snapshotProtected(this.roots)
+      const before = snapshotProtected(this.roots, this.policy.denyWrite)
       this.creating = runInGroup({
         command: shown,
         argv: prepared.argv,
@@ -231,13 +231,13 @@ export class ContainerEnvironment extends LocalEnvironment {
   }
 
   override async exec(command: Command, options: ExecOptions = {}): Promise<ExecResult> {
-    const before = snapshotProtected(this.roots)
+    const before = snapshotProtected(this.roots, this.policy.denyWrite)
     const result = await super.exec(command, options)
     return withViolations(result, checkProtected(before, this.logger))
   }
 
   override spawn(command: Command, options: SpawnOptions = {}): ProcessHandle {
-    const before = snapshotProtected(this.roots)
+    const before = snapshotProtected(this.roots, this.policy.denyWrite)
     const handle = super.spawn(command, options)
     const result = handle.wait().then((r) => withViolations(r, checkProtected(before, this.logger)))
     return { ...handle, wait: () => result }

@@ -91,7 +91,11 @@ export function protectedInRoot(root: string): string[] {
   ]
 }
 
-/** A policy with every path real and absolute; paths that do not exist are dropped (nothing to mask). */
+/**
+ * A policy with every path real and absolute. Paths that do not exist are dropped (nothing to
+ * mask), except the user's denyWrite ones: those are kept, for the file tools and the check after
+ * each sandboxed command.
+ */
 export interface ResolvedPolicy {
   readonly allowWrite: readonly string[]
   readonly denyWrite: readonly string[]
@@ -115,9 +119,16 @@ export function resolvePolicy(
     return out
   }
   const tauHome = options.tauHome ?? process.env.TAU_HOME ?? join(home, '.tau')
+  // A denyWrite path that does not exist yet is kept (its existing part resolved): the file tools
+  // refuse to create it, and a sandboxed command that creates it has it removed (protected-paths.ts).
+  const denyWrite = real(options.roots.flatMap(protectedInRoot))
+  for (const path of policy.filesystem.denyWrite) {
+    const resolved = realPathSyncOf(absoluteFrom(options.cwd, path))
+    if (!denyWrite.includes(resolved)) denyWrite.push(resolved)
+  }
   return {
     allowWrite: real(policy.filesystem.allowWrite),
-    denyWrite: real([...options.roots.flatMap(protectedInRoot), ...policy.filesystem.denyWrite]),
+    denyWrite,
     denyRead: real([...defaultDenyRead(home, tauHome), ...policy.filesystem.denyRead]),
     network: policy.network,
   }

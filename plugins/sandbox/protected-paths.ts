@@ -23,9 +23,13 @@ export function protectedPaths(root: string): string[] {
   return protectedInRoot(root).filter((path) => git || !path.startsWith(join(root, '.git')))
 }
 
-/** The protected paths of every root, as they are now. */
-export function snapshotProtected(roots: readonly string[]): Snapshot[] {
-  return roots.flatMap(protectedPaths).map((path) => {
+/**
+ * The protected paths of every root, and the denyWrite paths that do not exist yet (`missing`:
+ * nothing can be mounted over them, so one a command creates is removed after it), as they are now.
+ */
+export function snapshotProtected(roots: readonly string[], missing: readonly string[] = []): Snapshot[] {
+  const paths = [...roots.flatMap(protectedPaths), ...missing.filter((path) => !existsSync(path))]
+  return [...new Set(paths)].map((path) => {
     try {
       return { path, ino: lstatSync(path).ino }
     } catch {
@@ -47,7 +51,7 @@ export function checkProtected(before: readonly Snapshot[], logger?: Logger): st
     if (ino === undefined && now !== undefined) {
       rmSync(path, { recursive: true, force: true })
       violations.push(
-        `the command created ${path} (removed: tau's and git's control files are not writable in the sandbox)`,
+        `the command created ${path} (removed: sandbox.filesystem.denyWrite and tau's and git's control files are not writable in the sandbox)`,
       )
     } else if (ino !== undefined && now !== ino) {
       violations.push(`the command replaced or moved ${path} (a protected path; check ${dirname(path)})`)

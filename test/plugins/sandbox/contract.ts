@@ -221,6 +221,29 @@ export function environmentContract(backend: Backend): void {
         expect(readdirSync(tmpdir())).not.toContain(name)
       })
 
+      it('keeps a denyWrite path that does not exist yet unwritable: a command creating it has it removed, the file tools refuse', async () => {
+        const e = make({ policy: policy({ denyWrite: ['later', 'later-file.txt'] }) })
+        try {
+          const r = await e.exec(
+            'mkdir later; echo x > later/inside; echo y > later-file.txt; echo ok > fine.txt',
+          )
+          expect(readdirSync(dir)).not.toContain('later')
+          expect(readdirSync(dir)).not.toContain('later-file.txt')
+          expect(await readFile(join(dir, 'fine.txt'), 'utf8')).toBe('ok\n')
+          expect(r.stderr).toContain(`[sandbox] refused: the command created ${join(dir, 'later')}`)
+          expect(r.stderr).toContain(`[sandbox] refused: the command created ${join(dir, 'later-file.txt')}`)
+          await expect(e.writeFile('later/x.txt', 'no')).rejects.toMatchObject({ kind: 'denied' })
+          await expect(e.writeFile('later-file.txt', 'no')).rejects.toMatchObject({ kind: 'denied' })
+          // Created by someone else meanwhile, it exists at the next command: mounted read-only then.
+          await mkdir(join(dir, 'later'))
+          const again = await e.exec('echo z > later/inside')
+          expect(again.exitCode).not.toBe(0)
+          expect(readdirSync(join(dir, 'later'))).toEqual([])
+        } finally {
+          await e.dispose()
+        }
+      })
+
       it('writes allowWrite paths, and never denyWrite or protected ones', async () => {
         await mkdir(join(dir, '.git', 'hooks'), { recursive: true })
         await mkdir(join(dir, 'locked'))
