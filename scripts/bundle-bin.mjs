@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 /**
- * Bundles the `tau` command with esbuild: its body, dist/bin/cli.js with its chunks in
- * dist/bin/chunks/ (each lazy `import()` of tau's own code is a chunk, loaded when it runs), and its
+ * Bundles the `tau` command with esbuild: its body into one file, dist/bin/cli.js, and its
  * launcher, dist/bin/tau.js (the package's `bin`), which answers `tau --version` without
  * compiling the body and imports it for everything else (bin/tau.ts).
  * `tsc -p tsconfig.build.json` (run first by `npm run build`) type-checks nothing here but emits
@@ -21,7 +20,7 @@
  * exporter (an OTLP endpoint set; optional peer dependencies), pg and the DBOS SDK (a database configured; optional peers), Fastify (`tau serve`). fast-glob, ignore and gray-matter are loaded with createRequire, which esbuild
  * leaves alone.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
@@ -79,10 +78,12 @@ await build({
   entryPoints: ['bin/cli.ts'],
   outdir,
   bundle: true,
-  // Every lazy `import()` of tau's own code (a preset, a command's implementation, the terminal
-  // UI, the package entries a config imports) becomes a chunk of its own, read and compiled only
-  // when that code runs: `tau start -p` no longer parses serve's, acp's or the terminal's code.
-  splitting: true,
+  // One file. With `splitting: true` (each lazy `import()` of tau's own code a chunk in chunks/),
+  // a one-turn `tau start -p` still loaded 91 % of the code, in 40 modules instead of one, and
+  // took 20 to 60 ms more CPU in three A/Bs on Node 20 (docs/benchmarks.md): Node's ESM loader
+  // costs more per module than the compile it saved. It pays once command code stops being
+  // reachable from the presets (the same section says what keeps it reachable).
+  splitting: false,
   chunkNames: 'chunks/[name]-[hash]',
   platform: 'node',
   format: 'esm',
@@ -124,7 +125,8 @@ await build({
   logLevel: 'warning',
 })
 
-for (const name of ['cli.js', ...readdirSync(join(outdir, 'chunks')).map((n) => join('chunks', n))]) {
+const chunks = existsSync(join(outdir, 'chunks')) ? readdirSync(join(outdir, 'chunks')) : []
+for (const name of ['cli.js', ...chunks.map((n) => join('chunks', n))]) {
   if (name.endsWith('.js') && /[\u0080-\u{10ffff}]/u.test(readFileSync(join(outdir, name), 'utf8')))
     process.stderr.write(`bundle-bin: dist/bin/${name} is not ASCII: V8 holds it as a two-byte string\n`)
 }

@@ -4,7 +4,7 @@
  * given with --import records the modules it resolves and, at exit, Node's built-in modules).
  * Start-up speed itself is measured in bench/ (docs/benchmarks.md), never here.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -31,15 +31,16 @@ process.on('exit', () => writeFileSync(process.env.PROBE_OUT + '.builtins', proc
 describe('the bundled command', () => {
   it('is ASCII throughout (a two-byte chunk is held and decoded at twice the cost)', () => {
     const dir = join(REPO_ROOT, 'dist', 'bin')
-    const files = ['cli.js', ...readdirSync(join(dir, 'chunks')).map((name) => join('chunks', name))]
+    const chunks = existsSync(join(dir, 'chunks')) ? readdirSync(join(dir, 'chunks')) : []
+    const files = ['cli.js', ...chunks.map((name) => join('chunks', name))]
     const notAscii = files.filter(
       (name) => name.endsWith('.js') && /[\u0080-\u{10ffff}]/u.test(readFileSync(join(dir, name), 'utf8')),
     )
-    expect(files.length).toBeGreaterThan(5)
+    expect(readFileSync(join(dir, 'cli.js'), 'utf8').length).toBeGreaterThan(100_000)
     expect(notAscii).toEqual([])
   })
 
-  it('a one-turn tau start -p loads neither node:http2 nor the terminal UI or the ACP server', async () => {
+  it('a one-turn tau start -p loads no node:http2 module', async () => {
     const server = await startScriptedServer({ format: 'openai', script: [] })
     servers.push(server)
     const p = await project({
@@ -66,11 +67,9 @@ describe('the bundled command', () => {
     )
     expect(result.code, result.stderr).toBe(0)
     expect(JSON.parse(result.stdout.trim()).result).toBe('done')
+    // The probe saw the run: the command's body.
     const urls = readFileSync(`${out}.urls`, 'utf8').split('\n')
-    const chunks = urls.filter((url) => url.includes('/dist/bin/chunks/'))
-    // The run did load chunks (the preset, the providers): the probe saw them.
-    expect(chunks.some((url) => /\/chunks\/coding-[A-Z0-9]+\.js$/.test(url))).toBe(true)
-    expect(chunks.filter((url) => /\/chunks\/(ui|acp-server)-[A-Z0-9]+\.js$/.test(url))).toEqual([])
+    expect(urls.some((url) => url.endsWith('/dist/bin/cli.js'))).toBe(true)
     const builtins = readFileSync(`${out}.builtins`, 'utf8').split('\n')
     // The list is the run's own (the model call's socket), and undici's client-h2 got the stand-in.
     expect(builtins).toContain('NativeModule net')
