@@ -42,6 +42,16 @@ export default definePlugin({
     if (apiKey && new URL(address.baseUrl).hostname === 'ollama.com')
       headers.authorization = `Bearer ${apiKey}`
     Object.assign(headers, config.headers)
+    // The init line's apiKeySource: what set the authorization header that is sent, if any.
+    const keySource = Object.keys(config.headers).some((name) => name.toLowerCase() === 'authorization')
+      ? 'providers.ollama.headers'
+      : headers.authorization === undefined
+        ? 'none'
+        : headers.authorization === `Bearer ${apiKey}`
+          ? 'OLLAMA_API_KEY'
+          : config.host !== undefined
+            ? 'providers.ollama.host'
+            : 'OLLAMA_HOST'
     const http = new HttpClient('ollama', ctx.resolve(httpSettingsRef), {
       authVariable: 'OLLAMA_API_KEY',
       notFound: (message) => {
@@ -61,6 +71,7 @@ export default definePlugin({
         keepAlive: keepAliveValue(config.keepAlive),
         numCtx: config.numCtx,
         thinkLevels: config.thinkLevels,
+        keySource,
       },
       ctx.logger,
     )

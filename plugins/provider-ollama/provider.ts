@@ -36,6 +36,8 @@ export interface OllamaSettings {
   readonly keepAlive?: string | number | undefined
   readonly numCtx?: number | undefined
   readonly thinkLevels: readonly string[]
+  /** Where the credentials came from (never the key), for Provider.apiKeySource; default none. */
+  readonly keySource?: string
 }
 
 interface TagsModel {
@@ -123,6 +125,10 @@ export class OllamaProvider implements Provider {
 
   private url(path: string): string {
     return `${this.settings.baseUrl}${path}`
+  }
+
+  apiKeySource(): string {
+    return this.settings.keySource ?? 'none'
   }
 
   private nextId = (): string => `call_${this.idPrefix}_${++this.idCounter}`

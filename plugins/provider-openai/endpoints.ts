@@ -26,6 +26,11 @@ export interface Endpoint {
   readonly where: string
   /** The environment variable the key comes from, for error hints. */
   readonly keyVariable: string | undefined
+  /**
+   * Where the credentials came from, never the key: the variable's name when it is set, the
+   * config's headers field when they carry the credential, else `none` (a keyless local server).
+   */
+  readonly keySource: string
   /** Undefined when usable; else what is missing (an unset endpoint or key). */
   readonly missing: string | undefined
   /** Values to mask in any error text (the key). */
@@ -51,6 +56,17 @@ function parseUrl(text: string): URL | undefined {
     return undefined
   }
 }
+/** Endpoint.keySource: the variable set, else config headers carrying the credential, else none. */
+function keySourceOf(
+  key: string | undefined,
+  variable: string | undefined,
+  headers: Record<string, string>,
+  headersField: string,
+): string {
+  if (key && variable) return variable
+  return hasHeader(headers, 'authorization') || hasHeader(headers, 'api-key') ? headersField : 'none'
+}
+
 const hasHeader = (headers: Record<string, string>, name: string) =>
   Object.keys(headers).some((key) => key.toLowerCase() === name)
 const keyFrom = (env: Env, variable: string | undefined) => {
@@ -92,6 +108,7 @@ export function openaiEndpoint(config: OpenAIConfig, env: Env): Endpoint {
       flavour: 'openai',
       where: base,
       keyVariable: config.apiKeyEnv,
+      keySource: keySourceOf(key, config.apiKeyEnv, config.headers, 'providers.openai.headers'),
       missing,
       secrets: key ? [key] : [],
       maxTokensField: config.maxTokensField,
@@ -178,6 +195,7 @@ export function azureEndpoint(config: AzureConfig, env: Env): Endpoint {
       azureStyle: style,
       where,
       keyVariable: config.apiKeyEnv,
+      keySource: keySourceOf(key, config.apiKeyEnv, config.headers, 'providers.openai.azure.headers'),
       missing,
       secrets: key ? [key] : [],
       maxTokensField: style === 'inference' ? 'max_tokens' : config.maxTokensField,
@@ -206,6 +224,12 @@ export function compatibleEndpoint(name: string, config: CompatibleServerConfig,
       flavour: 'compatible',
       where: base,
       keyVariable: config.apiKeyEnv,
+      keySource: keySourceOf(
+        key,
+        config.apiKeyEnv,
+        config.headers,
+        `providers.openai.compatible.${name}.headers`,
+      ),
       // A server configured with a key variable needs the key; one without takes no credentials.
       missing:
         config.apiKeyEnv && !key && !hasHeader(config.headers, 'authorization')

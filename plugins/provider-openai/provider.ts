@@ -83,6 +83,11 @@ export class OpenAIProvider implements Provider {
     this.capabilitiesOf = options.capabilitiesOf
   }
 
+  /** Where the key came from, for the init line's apiKeySource (Provider.apiKeySource). */
+  apiKeySource(): string {
+    return this.endpoint.keySource
+  }
+
   private nextId = () => `call_${this.idPrefix}${(++this.callCounter).toString(36)}`
 
   /** The request, then its events through one iterator (streamEvents); errors name the plugin. */

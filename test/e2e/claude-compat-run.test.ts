@@ -62,6 +62,46 @@ const lines = (stdout: string): Line[] =>
     .map((l) => JSON.parse(l) as Line)
 
 describe('what a -p run reports, as claude -p', () => {
+  it('apiKeySource names what the OpenAI-wire and Ollama providers used: the variable, a config header, or none — never the key', async () => {
+    const server = await startScriptedServer({ format: 'openai', script: [] })
+    const ollama = await startScriptedServer({ format: 'ollama', script: [] })
+    servers.push(server, ollama)
+    const p = await project({})
+    const init = async (config: Record<string, unknown>, env: Record<string, string> = {}) => {
+      await p.write({ 'tau.config.json': JSON.stringify({ preset: 'coding', ...config }) })
+      server.push({ text: 'ok' })
+      ollama.push({ text: 'ok' })
+      const result = await p.run(['start', '-p', 'hi', '--output-format', 'stream-json', '--verbose'], {
+        env,
+        timeoutMs: 40_000,
+      })
+      expect(result.code, result.stderr).toBe(0)
+      expect(result.stdout).not.toContain('sk-secret')
+      return lines(result.stdout)[0]!
+    }
+    const openai = { model: 'openai:scripted-model', providers: { openai: { baseURL: `${server.url}/v1` } } }
+    expect(await init(openai, { OPENAI_API_KEY: 'sk-secret-1' })).toMatchObject({
+      apiKeySource: 'OPENAI_API_KEY',
+    })
+    // A keyless local server behind the OpenAI wire: no key anywhere.
+    expect(await init(openai)).toMatchObject({ apiKeySource: 'none' })
+    const withHeader = {
+      model: 'openai:scripted-model',
+      providers: {
+        openai: { baseURL: `${server.url}/v1`, headers: { Authorization: 'Bearer sk-secret-2' } },
+      },
+    }
+    expect(await init(withHeader)).toMatchObject({ apiKeySource: 'providers.openai.headers' })
+    const compatible = {
+      model: 'lms:scripted-model',
+      providers: { openai: { compatible: { lms: { baseURL: `${server.url}/v1`, apiKeyEnv: 'LMS_KEY' } } } },
+    }
+    expect(await init(compatible, { LMS_KEY: 'sk-secret-3' })).toMatchObject({ apiKeySource: 'LMS_KEY' })
+    // Ollama on loopback: OLLAMA_API_KEY is for ollama.com only, so it is not sent here: none.
+    const local = { model: 'ollama:scripted-model', providers: { ollama: { host: ollama.url } } }
+    expect(await init(local, { OLLAMA_API_KEY: 'sk-secret-4' })).toMatchObject({ apiKeySource: 'none' })
+  })
+
   it('init lists slash commands, agents (--agents too) and skills, and the key source; assistant lines carry the provider message id; user lines tool_use_result; the result duration_api_ms and modelUsage', async () => {
     const f = await fixture(
       [
