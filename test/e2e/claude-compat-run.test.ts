@@ -73,7 +73,6 @@ describe('what a -p run reports, as claude -p', () => {
       ollama.push({ text: 'ok' })
       const result = await p.run(['start', '-p', 'hi', '--output-format', 'stream-json', '--verbose'], {
         env,
-        timeoutMs: 40_000,
       })
       expect(result.code, result.stderr).toBe(0)
       expect(result.stdout).not.toContain('sk-secret')
