@@ -116,9 +116,12 @@ describe('Bash run_in_background, BashOutput, KillShell', () => {
 
   it('caps unread output, keeping the head and the tail', async () => {
     await h.run(bash, {
-      command: 'echo START; for i in $(seq 1 2000); do echo line-$i; done; echo THE-END',
+      command: 'echo START; for i in $(seq 1 2000); do echo line-$i; done; echo THE-END; touch written',
       run_in_background: true,
     })
+    // The cap is per read: read only once everything is written, or a busy machine splits the
+    // output over several reads that each keep a head and a tail.
+    await waitFor(() => existsSync(join(h.dir, 'written')), 'the command to write all its output')
     const result = await readUntil('bash_1', (_all, last) => last.includes('completed'))
     expect(result.all).toContain('START')
     expect(result.all).toContain('THE-END')
