@@ -1,8 +1,9 @@
 /**
  * `sandbox.mode: 'container'`: what a session's container is, from tau's `sandbox.container`
  * block over the project's devcontainer.json (field by field), and which runtime runs it. What
- * the project file asks that would widen the sandbox or run code — its `mounts` and its
- * `postCreateCommand` — waits for workspace trust (plugins/trust); the rest (image, user,
+ * the project file asks that would widen the sandbox or run code — its `mounts`, its
+ * `postCreateCommand` and building its `build` Dockerfile — waits for workspace trust
+ * (plugins/trust); the rest (image, user,
  * variables) only chooses what the container is. Every problem is TAU_SANDBOX_CONTAINER naming
  * the file and field, found when the environment is made, not at the first command.
  */
@@ -12,7 +13,7 @@ import { delimiter, join, relative } from 'node:path'
 import { TauError } from '../../kernel/index.js'
 import { bwrapStatus } from './bwrap.js'
 import type { SandboxConfig } from './config.js'
-import type { ContainerMount, ContainerRuntime } from './container.js'
+import type { ContainerMount, ContainerRuntime, ImageBuild } from './container.js'
 import { DockerCliRuntime } from './container-docker.js'
 import { BwrapRootfsRuntime } from './container-rootfs.js'
 import { type Devcontainer, findDevcontainer, readDevcontainer } from './devcontainer.js'
@@ -25,6 +26,10 @@ import { absoluteFrom, insideRoots, realPathSyncOf } from './workspace-paths.js'
 export interface ContainerPlan {
   readonly runtime: ContainerRuntime
   readonly image?: string
+  /** The project's Dockerfile to build the image from (an engine runtime, trusted workspace). */
+  readonly build?: ImageBuild
+  /** Why there is no container yet: its image is built from a Dockerfile that waits for trust. */
+  readonly untrustedBuild?: string
   readonly rootfs?: string
   readonly user?: string
   readonly workspaceFolder?: string
@@ -82,7 +87,16 @@ export function planContainer(config: SandboxConfig, context: ContainerContext):
 
   const rootfs = c.rootfs === undefined ? undefined : realPathSyncOf(absoluteFrom(projectDir, c.rootfs))
   const image = c.image ?? dc?.image
-  const runtime = chooseRuntime(config, rootfs, image, context)
+  // The Dockerfile counts as what the container is made from, trusted or not: whether it may be
+  // built is decided below, once the runtime is known.
+  const wantsBuild = image === undefined && dc?.build !== undefined
+  const made = image
+    ? `the image '${image}'`
+    : wantsBuild
+      ? `the image built from ${relative(projectDir, dc.build?.dockerfile ?? '')}`
+      : undefined
+  const runtime = chooseRuntime(config, rootfs, made, context)
+  const engine = runtime instanceof DockerCliRuntime
 
   const denied = [...defaultDenyRead(homedir(), context.tauHome), ...config.filesystem.denyRead].map((p) =>
     absoluteFrom(projectDir, p),
@@ -115,6 +129,21 @@ export function planContainer(config: SandboxConfig, context: ContainerContext):
     else held.push(`the postCreateCommand of ${shown}`)
   }
   const notes = [...(dc?.notes ?? [])]
+  let build: ImageBuild | undefined
+  let untrustedBuild: string | undefined
+  if (dc?.build && !wantsBuild)
+    notes.push(`${shown}: build: not used: sandbox.container.image ('${image}') is given`)
+  else if (dc?.build && !engine)
+    notes.push(`${shown}: build: not used: the rootfs runtime runs sandbox.container.rootfs`)
+  else if (dc?.build) {
+    // Building runs the Dockerfile's RUN lines in the engine: the project's code.
+    if (context.trusted) build = dc.build
+    else {
+      const dockerfile = relative(projectDir, dc.build.dockerfile)
+      held.push(`the image build of ${shown} (${dockerfile})`)
+      untrustedBuild = `${shown}: build: the container's image is built from ${dockerfile}, and building runs its commands, so it waits until the workspace is trusted: trust it (tau trust, or --trust), or set sandbox.container.image to an image that is already built`
+    }
+  }
   let workspaceFolder: string | undefined
   if (dc?.workspaceFolder !== undefined) {
     if (insideRoots(dc.workspaceFolder, [projectDir])) workspaceFolder = dc.workspaceFolder
@@ -127,6 +156,8 @@ export function planContainer(config: SandboxConfig, context: ContainerContext):
   return {
     runtime,
     ...(image ? { image } : {}),
+    ...(build ? { build } : {}),
+    ...(untrustedBuild ? { untrustedBuild } : {}),
     ...(rootfs ? { rootfs } : {}),
     ...(user ? { user } : {}),
     ...(workspaceFolder ? { workspaceFolder } : {}),
@@ -141,6 +172,7 @@ export function planContainer(config: SandboxConfig, context: ContainerContext):
 function chooseRuntime(
   config: SandboxConfig,
   rootfs: string | undefined,
+  /** What an engine would run: "the image 'x'" or "the image built from Dockerfile". */
   image: string | undefined,
   context: ContainerContext,
 ): ContainerRuntime {
@@ -186,6 +218,6 @@ function chooseRuntime(
     return runtime
   }
   return fail(
-    `sandbox.container: the image '${image}' needs a container engine, and ${clis.join(' or ')} is not on PATH: install one, or give sandbox.container.rootfs (a root filesystem directory) to run the container under bubblewrap`,
+    `sandbox.container: ${image} needs a container engine, and ${clis.join(' or ')} is not on PATH: install one, or give sandbox.container.rootfs (a root filesystem directory) to run the container under bubblewrap`,
   )
 }

@@ -6,14 +6,18 @@
  * Variables go by name (`-e NAME`, the value in exec's own environment), never in argv, so `ps`
  * does not show them. An engine keeps its container when tau is killed (`kill -9`: no dispose
  * runs), so each is labelled `tau.session=1`, `tau.pid=PID` and `tau.host=HOSTNAME`; before its
- * first container a runtime removes those of this host whose tau process is gone.
+ * first container a runtime removes those of this host whose tau process is gone. A spec with a
+ * `build` (devcontainer.json's Dockerfile) has its image built first, `build -q -f FILE -t
+ * tau-devcontainer:HASH CONTEXT`, once per runtime for the same Dockerfile, arguments and stage
+ * (the engine's layer cache makes a rebuild in a later process cheap).
  */
 import { execFile } from 'node:child_process'
-import { statSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { readFileSync, statSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { promisify } from 'node:util'
 import { TauError } from '../../kernel/index.js'
-import type { ContainerHandle, ContainerRuntime, ContainerSpec } from './container.js'
+import type { ContainerHandle, ContainerRuntime, ContainerSpec, ImageBuild } from './container.js'
 import { SANDBOX_ERRORS } from './errors.js'
 import { underAny } from './policy.js'
 
@@ -87,6 +91,55 @@ export class DockerCliRuntime implements ContainerRuntime {
     return ids
   }
 
+  private readonly builds = new Map<string, Promise<string>>()
+
+  /** The tag a build gets: the same Dockerfile, context, arguments and stage, the same tag. */
+  buildTag(build: ImageBuild): string {
+    const hash = createHash('sha256')
+    hash.update(readFileSync(build.dockerfile))
+    hash.update(JSON.stringify([build.dockerfile, build.context, build.args, build.target ?? '']))
+    return `tau-devcontainer:${hash.digest('hex').slice(0, 16)}`
+  }
+
+  /** `build` arguments for an image build (exported for tests). */
+  buildArgs(build: ImageBuild, tag: string): string[] {
+    const args = ['build', '-q', '-f', build.dockerfile, '-t', tag, '--label', 'tau.build=1']
+    // Names only: each value goes in the engine's environment, never in argv where ps shows it.
+    for (const name of Object.keys(build.args)) args.push('--build-arg', name)
+    if (build.target) args.push('--target', build.target)
+    args.push(build.context)
+    return args
+  }
+
+  /** The spec's image: its own, or the one built from its Dockerfile (once per runtime). */
+  private imageOf(spec: ContainerSpec): Promise<string | undefined> {
+    if (spec.image || !spec.build) return Promise.resolve(spec.image)
+    const build = spec.build
+    const tag = this.buildTag(build)
+    let built = this.builds.get(tag)
+    if (!built) {
+      built = run(this.cli, this.buildArgs(build, tag), {
+        timeout: 30 * 60_000,
+        maxBuffer: 16 * 1024 * 1024,
+        env: { ...process.env, ...build.args },
+      }).then(
+        () => tag,
+        (error: unknown) => {
+          this.builds.delete(tag)
+          const stderr = (error as { stderr?: string }).stderr?.trim() ?? ''
+          const detail = stderr ? stderr.split('\n').slice(-15).join('\n') : (error as Error).message
+          throw new TauError(
+            SANDBOX_ERRORS.TAU_SANDBOX_CONTAINER,
+            `${build.source}: build: ${this.name} could not build the image from ${build.dockerfile}: ${detail}`,
+            { plugin: 'sandbox' },
+          )
+        },
+      )
+      this.builds.set(tag, built)
+    }
+    return built
+  }
+
   /** `run -d` arguments for a spec (exported for tests and `tau doctor`). */
   createArgs(spec: ContainerSpec): string[] {
     if (!spec.image)
@@ -121,8 +174,10 @@ export class DockerCliRuntime implements ContainerRuntime {
     return args
   }
 
-  async create(spec: ContainerSpec): Promise<ContainerHandle> {
+  async create(given: ContainerSpec): Promise<ContainerHandle> {
     await this.removeLeftovers()
+    const image = await this.imageOf(given)
+    const spec: ContainerSpec = image ? { ...given, image } : given
     let id: string
     try {
       id = (await run(this.cli, this.createArgs(spec), { timeout: 120_000 })).stdout.trim()

@@ -34,9 +34,28 @@ export interface ContainerMount {
 }
 
 /** What a session's container is made from (devcontainer.json's subset, or tau's own block). */
+/**
+ * An image built from the project's Dockerfile (devcontainer.json `build`), by an engine, before
+ * its container is made. Building runs the Dockerfile's commands, so it waits for workspace trust.
+ */
+export interface ImageBuild {
+  /** The Dockerfile, absolute, inside the workspace. */
+  readonly dockerfile: string
+  /** The build context directory, absolute, inside the workspace. */
+  readonly context: string
+  /** `--build-arg NAME=VALUE` each. */
+  readonly args: Readonly<Record<string, string>>
+  /** A stage of a multi-stage Dockerfile (`--target`). */
+  readonly target?: string
+  /** The file that asked for it, for messages (relative to the project). */
+  readonly source: string
+}
+
 export interface ContainerSpec {
   /** An image, for an engine (docker, podman). */
   readonly image?: string
+  /** Or an image to build first, for an engine (docker, podman); `image` wins when both are set. */
+  readonly build?: ImageBuild
   /** A root filesystem directory, for the bubblewrap runtime. */
   readonly rootfs?: string
   /** Host directories mounted writable at the same absolute paths (the workspace roots). */

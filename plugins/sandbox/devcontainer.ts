@@ -1,23 +1,27 @@
 /**
- * The part of devcontainer.json (containers.dev) a tau container environment takes: `image`,
- * `workspaceFolder`, `mounts` (binds), `containerEnv` and `remoteEnv`, `remoteUser` /
- * `containerUser`, `postCreateCommand`. What would make a different container than the file
- * describes (`build`, `dockerComposeFile`, `features`, `runArgs`, privileges) is refused, not
+ * The part of devcontainer.json (containers.dev) a tau container environment takes: `image` or
+ * `build` (a Dockerfile in the workspace, built by docker or podman), `workspaceFolder`, `mounts`
+ * (binds), `containerEnv` and `remoteEnv`, `remoteUser` / `containerUser`, `postCreateCommand`.
+ * What would make a different container than the file describes (`build.options`,
+ * `dockerComposeFile`, `features`, `runArgs`, privileges) is refused, not
  * dropped; commands tau never runs (`initializeCommand` would run on the host) are noted. Only
  * the workspace variables are substituted: `${localEnv:...}` would copy host variables, which
  * may be credentials, into the container, so it is refused.
  */
-import { existsSync, readFileSync } from 'node:fs'
-import { basename, join, relative } from 'node:path'
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { basename, dirname, join, relative, resolve } from 'node:path'
 import { TauError } from '../../kernel/index.js'
-import type { ContainerMount } from './container.js'
+import type { ContainerMount, ImageBuild } from './container.js'
 import type { Command } from './environment.js'
 import { SANDBOX_ERRORS } from './errors.js'
+import { insideRoots, realPathSyncOf } from './workspace-paths.js'
 
 export interface Devcontainer {
   /** The file, absolute. */
   readonly file: string
   readonly image?: string
+  /** `build` (or the older `dockerFile` and `context`): the image to build. */
+  readonly build?: ImageBuild
   readonly workspaceFolder?: string
   readonly mounts: readonly ContainerMount[]
   /** containerEnv, then remoteEnv over it: both reach every process tau starts in the container. */
@@ -40,8 +44,6 @@ export function findDevcontainer(projectDir: string): string | undefined {
 
 /** Refused: they change what the container is, and tau cannot do them (or check them). */
 const REFUSED: Record<string, string> = {
-  build: 'tau does not build images: build it (docker build) and name it in "image"',
-  dockerFile: 'tau does not build images: build it (docker build) and name it in "image"',
   dockerComposeFile: 'tau runs one container, not a compose project: name the service\'s image in "image"',
   features: 'tau does not install features: use an image that has them',
   runArgs:
@@ -159,6 +161,9 @@ export function readDevcontainer(file: string, context: DevcontainerContext): De
       !IGNORED.has(key) &&
       ![
         'image',
+        'build',
+        'dockerFile',
+        'context',
         'workspaceFolder',
         'mounts',
         'containerEnv',
@@ -177,11 +182,15 @@ export function readDevcontainer(file: string, context: DevcontainerContext): De
     mounts.push(parseMount(`mounts[${i}]`, entry, fail, substitute))
   })
   const image = string('image')
+  const build = parseBuild(json, { file, shown, workspace: context.workspace, fail, substitute, notes })
+  if (image && build)
+    fail('build', 'set "image" or "build", not both: the container is made from one of them')
   const workspaceFolder = string('workspaceFolder')
   const user = string('remoteUser') ?? string('containerUser')
   return {
     file,
     ...(image ? { image } : {}),
+    ...(build ? { build } : {}),
     ...(workspaceFolder ? { workspaceFolder } : {}),
     mounts,
     containerEnv: { ...env('containerEnv'), ...env('remoteEnv') },
@@ -189,6 +198,105 @@ export function readDevcontainer(file: string, context: DevcontainerContext): De
     postCreateCommand: commands('postCreateCommand', json.postCreateCommand, fail),
     notes,
   }
+}
+
+interface BuildContext {
+  readonly file: string
+  /** The file as messages show it. */
+  readonly shown: string
+  readonly workspace: string
+  readonly fail: (field: string, what: string) => never
+  readonly substitute: (field: string, value: string) => string
+  readonly notes: string[]
+}
+
+/**
+ * `build: { dockerfile, context, args, target }`, or the older top-level `dockerFile` and
+ * `context`. Paths are relative to the devcontainer.json, as the spec has them, and must stay in
+ * the workspace: the engine reads them (a context outside would send the host's files into it).
+ * `build.options` are engine flags the policy cannot check, so they are refused like `runArgs`.
+ */
+function parseBuild(json: Record<string, unknown>, c: BuildContext): ImageBuild | undefined {
+  const { fail } = c
+  const legacy = json.dockerFile
+  const raw = json.build
+  if (raw === undefined || raw === null) {
+    if (legacy === undefined || legacy === null) return undefined
+    if (typeof legacy !== 'string' || legacy === '')
+      return fail('dockerFile', 'expected a path to a Dockerfile')
+    const context = json.context
+    if (context !== undefined && (typeof context !== 'string' || context === ''))
+      fail('context', 'expected a directory path')
+    return build(
+      c,
+      { dockerfile: ['dockerFile', legacy], context: ['context', context as string | undefined] },
+      {},
+      undefined,
+    )
+  }
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    return fail('build', 'expected an object: { "dockerfile": "Dockerfile" }')
+  const b = raw as Record<string, unknown>
+  for (const key of Object.keys(b)) {
+    if (key === 'options')
+      fail('build.options', 'not supported: engine flags cannot be checked against the sandbox policy')
+    else if (key === 'cacheFrom') c.notes.push(`${c.shown}: build.cacheFrom: not used`)
+    else if (!['dockerfile', 'context', 'args', 'target'].includes(key))
+      c.notes.push(`${c.shown}: build.${key}: not a field tau reads; ignored`)
+  }
+  if (typeof b.dockerfile !== 'string' || b.dockerfile === '')
+    return fail('build.dockerfile', 'expected the path of a Dockerfile, relative to this file')
+  if (b.context !== undefined && (typeof b.context !== 'string' || b.context === ''))
+    fail('build.context', 'expected a directory path, relative to this file')
+  const args: Record<string, string> = {}
+  if (b.args !== undefined) {
+    if (typeof b.args !== 'object' || b.args === null || Array.isArray(b.args))
+      fail('build.args', 'expected an object of build argument names to strings')
+    for (const [name, value] of Object.entries(b.args as Record<string, unknown>)) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) fail(`build.args.${name}`, 'not a build argument name')
+      if (typeof value !== 'string') fail(`build.args.${name}`, 'expected a string')
+      args[name] = c.substitute(`build.args.${name}`, value as string)
+    }
+  }
+  if (
+    b.target !== undefined &&
+    (typeof b.target !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(b.target))
+  )
+    fail('build.target', 'expected the name of a stage of the Dockerfile')
+  return build(
+    c,
+    {
+      dockerfile: ['build.dockerfile', b.dockerfile],
+      context: ['build.context', b.context as string | undefined],
+    },
+    args,
+    b.target as string | undefined,
+  )
+}
+
+function build(
+  c: BuildContext,
+  paths: { dockerfile: [string, string]; context: [string, string | undefined] },
+  args: Record<string, string>,
+  target: string | undefined,
+): ImageBuild {
+  const here = dirname(c.file)
+  const workspace = realPathSyncOf(c.workspace)
+  const inside = (field: string, path: string, kind: 'file' | 'directory'): string => {
+    const absolute = resolve(here, c.substitute(field, path))
+    if (!existsSync(absolute)) return c.fail(field, `'${path}' does not exist (${absolute})`)
+    const real = realPathSyncOf(absolute)
+    if (!insideRoots(real, [workspace]))
+      c.fail(
+        field,
+        `'${path}' is outside the workspace (${real}): the engine would read host files the sandbox does not show`,
+      )
+    if ((kind === 'directory') !== statSync(real).isDirectory()) c.fail(field, `'${path}' is not a ${kind}`)
+    return real
+  }
+  const dockerfile = inside(paths.dockerfile[0], paths.dockerfile[1], 'file')
+  const context = inside(paths.context[0], paths.context[1] ?? '.', 'directory')
+  return { dockerfile, context, args, ...(target ? { target } : {}), source: c.shown }
 }
 
 function commands(field: string, value: unknown, fail: (field: string, what: string) => never): Command[] {

@@ -133,11 +133,14 @@ export default definePlugin({
     const containerEnvironment = (config: SandboxConfig, options: LocalEnvironmentOptions): Environment => {
       // Planned again per session: the workspace may have been trusted at start (the question).
       const planned = plan(config)
+      if (planned.untrustedBuild)
+        throw new TauError(SANDBOX_ERRORS.TAU_SANDBOX_CONTAINER, planned.untrustedBuild, { plugin: ctx.name })
       return new ContainerEnvironment({
         ...options,
         runtime: planned.runtime,
         spec: {
           ...(planned.image ? { image: planned.image } : {}),
+          ...(planned.build ? { build: planned.build } : {}),
           ...(planned.rootfs ? { rootfs: planned.rootfs } : {}),
           ...(planned.user ? { user: planned.user } : {}),
           ...(planned.workspaceFolder ? { workspaceFolder: planned.workspaceFolder } : {}),

@@ -10,14 +10,24 @@ import { chmodSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSy
 import { mkdir } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createTestKernel } from 'tau-agent/testing'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { ContainerEnvironment } from '../../../plugins/sandbox/container.js'
 import { DockerCliRuntime } from '../../../plugins/sandbox/container-docker.js'
+import sandbox, { environmentRef } from '../../../plugins/sandbox/index.js'
+import { setTrust } from '../../../plugins/trust/index.js'
 
 const FAKE_DOCKER = `#!/bin/sh
 printf '%s\\n' "$*" >> "$(dirname "$0")/log"
 case "$1" in
   run) echo 0123456789abcdef0123 ;;
+  build)
+    if [ -e "$(dirname "$0")/build-fails" ]; then
+      echo 'ERROR: process "/bin/sh -c false" did not complete successfully: exit code: 1' >&2
+      exit 1
+    fi
+    printf 'NODE_VERSION=%s\n' "$NODE_VERSION" >> "$(dirname "$0")/build-env"
+    echo sha256:0123456789abcdef ;;
   ps) cat "$(dirname "$0")/ps" 2>/dev/null ;;
   rm) ;;
   exec)
@@ -141,6 +151,74 @@ describe('the docker CLI runtime', () => {
     expect(readFileSync(log, 'utf8').match(/^ps /gm)).toHaveLength(1)
   })
 
+  it("builds a devcontainer's Dockerfile once per runtime, argument values in the engine's environment, and runs the image", async () => {
+    await mkdir(join(dir, '.devcontainer'))
+    const dockerfile = join(dir, '.devcontainer', 'Dockerfile')
+    writeFileSync(dockerfile, 'FROM node:22\nARG NODE_VERSION\n')
+    const runtime = new DockerCliRuntime(join(bin, 'docker'))
+    const build = {
+      dockerfile,
+      context: dir,
+      args: { NODE_VERSION: '22.11-secretish' },
+      target: 'dev',
+      source: '.devcontainer/devcontainer.json',
+    }
+    const tag = runtime.buildTag(build)
+    expect(tag).toMatch(/^tau-devcontainer:[0-9a-f]{16}$/)
+    for (let i = 0; i < 2; i++) {
+      const env = new ContainerEnvironment({
+        cwd: dir,
+        tauHome: join(bin, 'home'),
+        runtime,
+        spec: { build, containerEnv: {}, mounts: [] },
+      })
+      expect((await env.exec('echo in')).stdout).toBe('in\n')
+      await env.dispose()
+    }
+    const lines = readFileSync(log, 'utf8').trim().split('\n')
+    expect(lines.filter((l) => l.startsWith('build '))).toEqual([
+      `build -q -f ${dockerfile} -t ${tag} --label tau.build=1 --build-arg NODE_VERSION --target dev ${dir}`,
+    ])
+    const runs = lines.filter((l) => l.startsWith('run '))
+    expect(runs).toHaveLength(2)
+    for (const line of runs) expect(line.endsWith(` ${tag} sleep infinity`)).toBe(true)
+    expect(lines.findIndex((l) => l.startsWith('build '))).toBeLessThan(
+      lines.findIndex((l) => l.startsWith('run ')),
+    )
+    // The value reached the engine by its environment, never its argv.
+    expect(readFileSync(join(bin, 'build-env'), 'utf8')).toBe('NODE_VERSION=22.11-secretish\n')
+    expect(lines.join('\n')).not.toContain('secretish')
+    // A changed Dockerfile is another image.
+    writeFileSync(dockerfile, 'FROM node:24\n')
+    expect(runtime.buildTag(build)).not.toBe(tag)
+  })
+
+  it('says which file and what the engine said when the build fails, and builds again next time', async () => {
+    const dockerfile = join(dir, 'Dockerfile')
+    writeFileSync(dockerfile, 'FROM node:22\nRUN false\n')
+    writeFileSync(join(bin, 'build-fails'), '')
+    const runtime = new DockerCliRuntime(join(bin, 'docker'))
+    const spec = {
+      build: { dockerfile, context: dir, args: {}, source: '.devcontainer.json' },
+      containerEnv: {},
+      mounts: [],
+    }
+    const failing = new ContainerEnvironment({ cwd: dir, tauHome: join(bin, 'home'), runtime, spec })
+    await expect(failing.exec('true')).rejects.toMatchObject({
+      code: 'TAU_SANDBOX_CONTAINER',
+      message: expect.stringContaining(
+        `.devcontainer.json: build: docker could not build the image from ${dockerfile}: ERROR: process "/bin/sh -c false" did not complete successfully`,
+      ),
+    })
+    await failing.dispose()
+    expect(readFileSync(log, 'utf8')).not.toMatch(/^run /m)
+    rmSync(join(bin, 'build-fails'))
+    const fixed = new ContainerEnvironment({ cwd: dir, tauHome: join(bin, 'home'), runtime, spec })
+    expect((await fixed.exec('echo built')).stdout).toBe('built\n')
+    await fixed.dispose()
+    expect(readFileSync(log, 'utf8').match(/^build /gm)).toHaveLength(2)
+  })
+
   it('refuses a network allowlist with a catalogue error', () => {
     expect(
       () =>
@@ -155,5 +233,84 @@ describe('the docker CLI runtime', () => {
           spec: { image: 'node:22', containerEnv: {}, mounts: [] },
         }),
     ).toThrow(expect.objectContaining({ code: 'TAU_SANDBOX_CONTAINER', plugin: 'sandbox' }))
+  })
+
+  describe("sandbox.mode container with a devcontainer.json's build, docker on PATH", () => {
+    // vitest.config.ts trusts every test project (TAU_TRUST=1): here trust is what is tested.
+    beforeEach(() => {
+      vi.stubEnv('TAU_TRUST', '0')
+      vi.stubEnv('PATH', `${bin}:${process.env.PATH}`)
+    })
+    afterEach(() => {
+      vi.unstubAllEnvs()
+    })
+    const project = async () => {
+      await mkdir(join(dir, '.devcontainer'))
+      writeFileSync(join(dir, '.devcontainer', 'Dockerfile'), 'FROM debian:12\nRUN echo project code\n')
+      writeFileSync(
+        join(dir, '.devcontainer', 'devcontainer.json'),
+        '{ "build": { "dockerfile": "Dockerfile", "context": ".." }, // built by docker\n}',
+      )
+      return {
+        tauHome: join(bin, 'home'),
+        config: { sandbox: { mode: 'container', container: { runtime: 'docker' } } },
+      }
+    }
+
+    it('builds nothing for an untrusted workspace: says so at start, and a session is refused naming the file', async () => {
+      const p = await project()
+      const kernel = await createTestKernel({
+        plugins: [sandbox],
+        cwd: dir,
+        tauHome: p.tauHome,
+        config: p.config,
+      })
+      try {
+        const warnings = kernel.logs.filter((l) => l.level === 'warn').map((l) => l.message)
+        expect(warnings.join('\n')).toContain(
+          'the image build of .devcontainer/devcontainer.json (.devcontainer/Dockerfile)',
+        )
+        const session = kernel.createSession({ cwd: dir })
+        expect(() => session.resolve(environmentRef)).toThrow(
+          expect.objectContaining({
+            code: 'TAU_SANDBOX_CONTAINER',
+            message: expect.stringContaining(
+              ".devcontainer/devcontainer.json: build: the container's image is built from .devcontainer/Dockerfile, and building runs its commands, so it waits until the workspace is trusted",
+            ),
+          }),
+        )
+        await session.dispose()
+      } finally {
+        await kernel.stop()
+      }
+      expect(readFileSync(log, 'utf8')).not.toMatch(/^(build|run) /m)
+    })
+
+    it('builds the image of a trusted workspace and runs its commands in it', async () => {
+      const p = await project()
+      await setTrust(p.tauHome, dir, true)
+      const kernel = await createTestKernel({
+        plugins: [sandbox],
+        cwd: dir,
+        tauHome: p.tauHome,
+        config: p.config,
+      })
+      try {
+        const session = kernel.createSession({ cwd: dir })
+        expect((await session.resolve(environmentRef).exec('echo inside')).stdout).toBe('inside\n')
+        await session.dispose()
+      } finally {
+        await kernel.stop()
+      }
+      const lines = readFileSync(log, 'utf8').trim().split('\n')
+      const build = lines.find((l) => l.startsWith('build '))
+      expect(build).toMatch(
+        new RegExp(
+          `^build -q -f ${dir}/\\.devcontainer/Dockerfile -t (tau-devcontainer:[0-9a-f]{16}) --label tau\\.build=1 ${dir}$`,
+        ),
+      )
+      const tag = build?.split(' ')[5]
+      expect(lines.find((l) => l.startsWith('run '))).toMatch(new RegExp(` ${tag} sleep infinity$`))
+    })
   })
 })

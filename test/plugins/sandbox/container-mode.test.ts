@@ -121,9 +121,9 @@ describe.runIf(bwrap.available || process.env.CI === 'true')(
     it.each([
       ['runArgs', '{ "image": "x", "runArgs": ["--privileged"] }', 'runArgs: not supported'],
       [
-        'build',
+        'a build without its Dockerfile',
         '{ "build": { "dockerfile": "Dockerfile" } }',
-        'build: not supported: tau does not build images',
+        "build.dockerfile: 'Dockerfile' does not exist",
       ],
       ['localEnv', `{ "containerEnv": { "T": "${LOCAL_ENV}" } }`, `containerEnv.T: ${LOCAL_ENV}`],
       [
