@@ -56,10 +56,14 @@ register(${JSON.stringify(pathToFileURL(hooks).href)})
 }
 
 /** Loaded modules of the durable engine: DBOS, pg, or tau's chunks with the engine's code. */
+// The engine is DBOS and pg (kept out of the bundle) and tau's own engine code. The command is one
+// bundled file (scripts/bundle-bin.mjs: splitting measured slower), so tau's engine code sits in
+// cli.js, initialised only when a durable command imports it; as a separate file (a chunk, or
+// the tsc output) it counts when it is loaded.
 const engineModules = (urls: readonly string[]) =>
   urls.filter((url) => {
     if (/node_modules\/(@dbos-inc|pg)\//.test(url)) return true
-    if (!url.startsWith('file:') || !url.endsWith('.js')) return false
+    if (!url.startsWith('file:') || !url.endsWith('.js') || url.endsWith('/dist/bin/cli.js')) return false
     const text = readFileSync(fileURLToPath(url), 'utf8')
     return ['migrateDbos', 'DbosStepRunner', 'runDurably'].some((name) => text.includes(name))
   })

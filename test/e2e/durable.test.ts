@@ -43,6 +43,17 @@ function makeHosts(): Hosts {
   if (!canNetns) {
     return { here: '127.0.0.1', db: { address: '127.0.0.1' }, workers: [{}, {}], teardown() {} }
   }
+  // A subnet no route has yet: a bridge another run left behind (killed before its teardown)
+  // would otherwise take this run's connections to its own, empty, namespaces.
+  const start = Number.parseInt(tag.slice(0, 2), 16)
+  let octet = -1
+  for (let i = 0; i < 256 && octet < 0; i++) {
+    const candidate = (start + i) % 256
+    const routes = spawnSync('ip', ['-4', 'route', 'show', `10.213.${candidate}.0/24`], { encoding: 'utf8' })
+    if (routes.status === 0 && routes.stdout.trim() === '') octet = candidate
+  }
+  if (octet < 0) throw new Error('no free 10.213.N.0/24 subnet for the test hosts')
+  const net = `10.213.${octet}`
   const bridge = `taubr${tag}`
   const names = ['db', 'w1', 'w2'].map((n) => `tau${n}${tag}`)
   const cleanup = () => {
@@ -51,7 +62,7 @@ function makeHosts(): Hosts {
   }
   try {
     ip('link', 'add', bridge, 'type', 'bridge')
-    ip('addr', 'add', '10.213.7.1/24', 'dev', bridge)
+    ip('addr', 'add', `${net}.1/24`, 'dev', bridge)
     ip('link', 'set', bridge, 'up')
     names.forEach((ns, i) => {
       const inside = `tv${i}${tag}`
@@ -61,7 +72,7 @@ function makeHosts(): Hosts {
       ip('link', 'set', outside, 'master', bridge)
       ip('link', 'set', outside, 'up')
       ip('link', 'set', inside, 'netns', ns)
-      ip('-n', ns, 'addr', 'add', `10.213.7.${i + 2}/24`, 'dev', inside)
+      ip('-n', ns, 'addr', 'add', `${net}.${i + 2}/24`, 'dev', inside)
       ip('-n', ns, 'link', 'set', inside, 'up')
       ip('-n', ns, 'link', 'set', 'lo', 'up')
     })
@@ -70,8 +81,8 @@ function makeHosts(): Hosts {
     throw error
   }
   return {
-    here: '10.213.7.1',
-    db: { address: '10.213.7.2', netns: names[0]! },
+    here: `${net}.1`,
+    db: { address: `${net}.2`, netns: names[0]! },
     workers: [{ netns: names[1]! }, { netns: names[2]! }],
     teardown: cleanup,
   }
