@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
@@ -24,6 +25,9 @@ export default defineConfig({
     include: ['test/**/*.test.ts', 'docs/examples/**/*.test.ts'],
     reporters: ['default', './test/summary-reporter.ts'],
     globalSetup: ['./test/global-setup.ts'],
+    // Most files spend their time waiting on child tau processes, scripted servers and clusters, so
+    // more files than cores run at once (vitest's default is cores - 1: one worker on CI's two).
+    maxWorkers: Math.max(3, availableParallelism()),
     // Limits that only catch a hang: the end-to-end files run many real tau processes at once on
     // CI's two cores, where a test that takes 3 s alone can take 40 s; no test waits on them.
     // Above test/e2e/run-tau.ts's HANG_LIMIT_MS, so a hung process is reported with its output.
