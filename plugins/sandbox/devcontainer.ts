@@ -227,7 +227,7 @@ function parseBuild(json: Record<string, unknown>, c: BuildContext): ImageBuild 
     const context = json.context
     if (context !== undefined && (typeof context !== 'string' || context === ''))
       fail('context', 'expected a directory path')
-    return build(
+    return resolveBuild(
       c,
       { dockerfile: ['dockerFile', legacy], context: ['context', context as string | undefined] },
       {},
@@ -263,7 +263,7 @@ function parseBuild(json: Record<string, unknown>, c: BuildContext): ImageBuild 
     (typeof b.target !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(b.target))
   )
     fail('build.target', 'expected the name of a stage of the Dockerfile')
-  return build(
+  return resolveBuild(
     c,
     {
       dockerfile: ['build.dockerfile', b.dockerfile],
@@ -274,7 +274,8 @@ function parseBuild(json: Record<string, unknown>, c: BuildContext): ImageBuild 
   )
 }
 
-function build(
+/** A build's paths resolved against the file's directory and held inside the workspace. */
+function resolveBuild(
   c: BuildContext,
   paths: { dockerfile: [string, string]; context: [string, string | undefined] },
   args: Record<string, string>,

@@ -43,6 +43,22 @@ export function toOutput(value: ToolReturn): ToolOutput {
   return typeof value === 'string' ? { content: [{ type: 'text', text: value }] } : value
 }
 
+/** What the model is told of a registry's tools: all of them, or those of `names` it has, in that order. */
+export function toolDefinitions(
+  registry: Pick<ToolRegistry, 'get' | 'list'>,
+  names?: readonly string[],
+): ToolDefinition[] {
+  const tools = names
+    ? names.map((n) => registry.get(n)).filter((t): t is Tool => t !== undefined)
+    : registry.list()
+  return tools.map(({ name, description, inputSchema, annotations }) => ({
+    name,
+    description,
+    inputSchema,
+    annotations,
+  }))
+}
+
 export class DefaultToolRegistry implements ToolRegistry {
   private readonly tools = new Map<string, { tool: Tool; plugin: string }>()
   private readonly listeners = new Set<(tools: readonly Tool[]) => void>()
@@ -74,15 +90,7 @@ export class DefaultToolRegistry implements ToolRegistry {
   }
 
   definitions(names?: readonly string[]): ToolDefinition[] {
-    const tools = names
-      ? names.map((n) => this.get(n)).filter((t): t is Tool => t !== undefined)
-      : this.list()
-    return tools.map(({ name, description, inputSchema, annotations }) => ({
-      name,
-      description,
-      inputSchema,
-      annotations,
-    }))
+    return toolDefinitions(this, names)
   }
 
   onChange(listener: (tools: readonly Tool[]) => void): () => void {

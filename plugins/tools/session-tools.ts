@@ -5,7 +5,7 @@
  * session as its registry: the global tools, then the session's.
  */
 import { defineService, type ToolDefinition } from '../../kernel/index.js'
-import { DefaultToolRegistry } from './registry.js'
+import { DefaultToolRegistry, toolDefinitions } from './registry.js'
 import type { Tool, ToolRegistry } from './tool.js'
 
 /** What a session's tool source gives the agent session (see sessionToolsRef). */
@@ -57,15 +57,7 @@ export class OverlayToolRegistry implements ToolRegistry {
   }
 
   definitions(names?: readonly string[]): ToolDefinition[] {
-    const tools = names
-      ? names.map((n) => this.get(n)).filter((t): t is Tool => t !== undefined)
-      : this.list()
-    return tools.map(({ name, description, inputSchema, annotations }) => ({
-      name,
-      description,
-      inputSchema,
-      annotations,
-    }))
+    return toolDefinitions(this, names)
   }
 
   onChange(listener: (tools: readonly Tool[]) => void): () => void {
