@@ -91,6 +91,7 @@ async function runStructured(
   output: OutputWriter,
   args: HeadlessArgs,
 ): Promise<void> {
+  output.beginPrompt()
   await runOnce(prompt)
   // The result line waits for the models' limits (modelUsage).
   await output.settled()

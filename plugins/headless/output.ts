@@ -166,6 +166,18 @@ export class OutputWriter {
   private pending: Promise<unknown> = Promise.resolve()
   /** The run's first model call's time to first token. */
   private firstTokenMs: number | undefined
+  /**
+   * num_turns as Claude Code counts it: 1 for the prompt, then one per user message the run
+   * adds — each tool call's result (one message each, also for calls run together) and each
+   * message a Stop hook sent back. A subagent's do not count (its Task call's result does).
+   */
+  private turnCount = 1
+  /** The run's latest answer called no tool: another answer means a Stop hook sent one back. */
+  private answeredWithoutCalls = false
+  /** --json-schema: a retry's turns add to its prompt's (Claude Code's retries are one query). */
+  private carriedTurns = 0
+  /** Each run's num_turns, set at its result. */
+  private readonly numTurns = new Map<string, number>()
 
   constructor(
     private readonly format: OutputFormat,
@@ -238,7 +250,12 @@ export class OutputWriter {
         if (child) this.message(event, 'user', [{ type: 'text', text: event.prompt }])
         break
       case 'assistant-message': {
-        if (!child) this.lastFinish = event.finishReason
+        if (!child) {
+          this.lastFinish = event.finishReason
+          const calls = event.message.content.filter((part) => part.type === 'tool-call').length
+          this.turnCount += calls + (this.answeredWithoutCalls ? 1 : 0)
+          this.answeredWithoutCalls = calls === 0
+        }
         if (!child && this.firstTokenMs === undefined) this.firstTokenMs = event.firstTokenMs
         const model = event.model ?? this.models.get(event.sessionId) ?? ''
         this.lookUpLimits(model)
@@ -318,6 +335,7 @@ export class OutputWriter {
         // A subagent's result is its Task call's tool result, already printed.
         if (child) break
         this.result = event
+        this.countTurns(event)
         if (this.init.holdResults) break
         // After the lookups of the models' limits (modelUsage's contextWindow).
         this.pending = this.pending.then(() => this.emitResult(event))
@@ -325,6 +343,24 @@ export class OutputWriter {
       default:
         break
     }
+  }
+
+  /**
+   * A run's num_turns. A --max-turns stop is Claude Code's count of the turn it refused to start:
+   * the limit plus one (its loop counts model calls from 1 and stops when the next would pass it).
+   */
+  private countTurns(event: EventOf<'result'>): void {
+    const own = event.stopReason === 'max-turns' ? event.turns + 1 : this.turnCount
+    const total = this.carriedTurns + own
+    this.numTurns.set(event.runId, total)
+    this.turnCount = 1
+    this.answeredWithoutCalls = false
+    if (this.init.holdResults) this.carriedTurns = total
+  }
+
+  /** A new user turn (a prompt, a stream-json user line): --json-schema's carried count starts again. */
+  beginPrompt(): void {
+    this.carriedTurns = 0
   }
 
   /** Prints a result (with --json-schema, once checked): `extra` adds fields such as structured_output. */
@@ -393,7 +429,7 @@ export class OutputWriter {
       duration_api_ms: this.apiMs,
       // tau's: the run's first model call's time to first token, ms (null: no token came).
       ttft_ms: this.firstTokenMs ?? null,
-      num_turns: event.turns,
+      num_turns: this.numTurns.get(event.runId) ?? event.turns,
       // A run a limit stopped has no answer (as Claude Code); why it stopped is terminal_reason.
       result: LIMITS.has(event.stopReason) ? null : event.text,
       stop_reason: this.lastFinish === undefined ? null : STOP_REASONS[this.lastFinish],

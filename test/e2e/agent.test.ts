@@ -243,9 +243,10 @@ describe.concurrent('tau start -p (agent, end to end)', () => {
     const denied = byId.get('call_denied')!
     expect(denied.is_error).toBe(true)
     expect(textOf(denied)).toMatch(/Permission to use Bash was denied: .*non-interactive/)
+    // Claude Code's count: the prompt, then one per tool result (four calls made together).
     expect(lines.at(-1)).toMatchObject({
       subtype: 'success',
-      num_turns: 2,
+      num_turns: 5,
       permission_denials: [
         { tool_name: 'Bash', tool_use_id: 'call_denied', tool_input: { command: 'rm -rf src' } },
       ],
@@ -387,7 +388,7 @@ describe.concurrent('tau start -p (agent, end to end)', () => {
       is_error: true,
       terminal_reason: 'token-budget',
       result: null,
-      num_turns: 1,
+      num_turns: 2,
       errors: ['the run used 60 tokens, its budget is 50'],
       error: { code: 'TAU_AGENT_TOKEN_BUDGET' },
       usage: { input_tokens: 40, output_tokens: 20 },

@@ -109,6 +109,8 @@ describe('tau start -p flags, as in claude -p', () => {
     const all = lines(result.stdout)
     const results = all.filter((l) => l.type === 'result')
     expect(results.map((r) => r.result)).toEqual(['first answer', 'second answer'])
+    // Each user line's result counts its own turns.
+    expect(results.map((r) => r.num_turns)).toEqual([1, 1])
     expect(new Set(all.map((l) => l.session_id))).toEqual(new Set(['3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d']))
     expect(all.filter((l) => l.isReplay === true)).toHaveLength(2)
     // The second request carries the first exchange: one conversation.
@@ -125,7 +127,12 @@ describe('tau start -p flags, as in claude -p', () => {
     })
     const result = await f.run(['start', '-p', '2+2?', '--output-format', 'json', '--json-schema', schema])
     expect(result.code, result.stderr).toBe(0)
-    expect(JSON.parse(result.stdout)).toMatchObject({ is_error: false, structured_output: { answer: 4 } })
+    // The retry is a turn of the same prompt, as Claude Code's retries are of one query.
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      is_error: false,
+      structured_output: { answer: 4 },
+      num_turns: 2,
+    })
     const retry = f.bodies()[1] as { messages: Array<{ content: unknown }> }
     expect(JSON.stringify(retry.messages.at(-1))).toMatch(/did not match the required JSON Schema: answer/)
   })
