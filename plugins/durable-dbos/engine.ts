@@ -393,6 +393,7 @@ export async function startWorker(
     get workflowID() {
       return DBOS.workflowID
     },
+    cancelSignal: () => DBOS.stepStatus?.cancelSignal,
   }
   const workflows = workflowRuns?.({ dbos: dbosSteps, db: pool })
   if (workflows) {

@@ -29,6 +29,7 @@ import {
   type StepRun,
   type StepRunner,
   type WorkflowLog,
+  type WorkflowOutcome,
 } from '../orchestrate/index.js'
 import type { TranscriptStore } from '../session/index.js'
 import type { PgQueryable } from '../session-postgres/index.js'
@@ -39,6 +40,8 @@ export interface DbosSteps {
   runStep<R>(fn: () => Promise<R>, config: { readonly name: string }): Promise<R>
   isInStep(): boolean
   readonly workflowID: string | undefined
+  /** Inside a DBOS step: fires when `tau runs cancel` cancels its workflow (DBOS polls for it). */
+  cancelSignal(): AbortSignal | undefined
 }
 
 const LEAF: ReadonlySet<StepKind> = new Set(['agent', 'fn', 'gate'])
@@ -102,6 +105,8 @@ export interface DbosStepRunnerDeps {
   /** How long to wait for a dead worker's session lease. */
   readonly leaseWaitMs: number
   readonly logger: Logger
+  /** Aborts the workflow run at once (its running step's agent sessions with it). */
+  readonly cancel: () => void
 }
 
 export class DbosStepRunner implements StepRunner {
@@ -129,9 +134,20 @@ export class DbosStepRunner implements StepRunner {
       if (LEAF.has(boundary.kind) || (parent !== undefined && FAN_OUT.has(parent))) {
         let ran = false
         const outcome = await dbos.runStep(
-          () => {
+          async () => {
             ran = true
-            return this.attempt(boundary, execute)
+            // A cancel of the workflow aborts the step where it is (its sessions answer their
+            // running tool calls and end), not at the next step boundary. DBOS gives the signal
+            // to steps only; what runs nested in this step is inside it too.
+            const cancelled = dbos.cancelSignal()
+            const cancel = () => this.deps.cancel()
+            if (cancelled?.aborted) cancel()
+            cancelled?.addEventListener('abort', cancel, { once: true })
+            try {
+              return await this.attempt(boundary, execute)
+            } finally {
+              cancelled?.removeEventListener('abort', cancel)
+            }
           },
           { name: stepName(boundary.step) },
         )
@@ -230,6 +246,8 @@ export interface WorkflowRunnerDeps {
 export class DurableWorkflows {
   private readonly checkpoints: PgCheckpoints
   private readonly undo: () => void
+  /** The runs executing here, by run id: what a cancel seen in one of their steps aborts. */
+  private readonly aborts = new Map<string, AbortController>()
 
   constructor(private readonly deps: WorkflowRunnerDeps) {
     this.checkpoints = new PgCheckpoints(deps.db)
@@ -244,6 +262,12 @@ export class DurableWorkflows {
         store: deps.store,
         leaseWaitMs: deps.leaseWaitMs,
         logger: deps.logger,
+        cancel: () => {
+          const abort = this.aborts.get(runId)
+          if (abort?.signal.aborted !== false) return
+          deps.logger.info(`workflow run ${runId} cancelled: aborting its running step`)
+          abort.abort(new Error(`workflow run ${runId} cancelled`))
+        },
       })
     })
   }
@@ -253,11 +277,20 @@ export class DurableWorkflows {
     context: { readonly executor: string; readonly signal: AbortSignal },
   ): Promise<WorkflowRunOutput> {
     const recovered = await this.checkpoints.started(input.runId)
-    const run = await this.deps.orchestrator.run(input.workflow, input.input, { signal: context.signal })
-    for await (const _ of run) {
-      // The events stay on the worker; `tau runs show` reads the outcome.
+    const abort = new AbortController()
+    this.aborts.set(input.runId, abort)
+    let outcome: WorkflowOutcome
+    try {
+      const run = await this.deps.orchestrator.run(input.workflow, input.input, {
+        signal: AbortSignal.any([context.signal, abort.signal]),
+      })
+      for await (const _ of run) {
+        // The events stay on the worker; `tau runs show` reads the outcome.
+      }
+      outcome = await run.done
+    } finally {
+      this.aborts.delete(input.runId)
     }
-    const outcome = await run.done
     return {
       runId: input.runId,
       workflow: input.workflow,
