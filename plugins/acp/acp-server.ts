@@ -128,8 +128,16 @@ export async function serveAcp(options: AcpServerOptions): Promise<number> {
         const plan = await sessions.resume(params.sessionId)
         for (const warning of plan.warnings) logger.warn(warning)
         const { records } = await sessions.store.read(params.sessionId)
+        // The session's own settings from its log (sandbox, servers); the editor's servers, when
+        // it passes any, replace the logged ones (it passes them with their secrets again).
+        const editor = mcpSettings(params.mcpServers, params.cwd).settings
+        const settings = { ...plan.options.settings, ...editor }
         const session = start(
-          { ...plan.options, cwd: params.cwd, ...mcpSettings(params.mcpServers, params.cwd) },
+          {
+            ...plan.options,
+            cwd: params.cwd,
+            ...(Object.keys(settings).length > 0 ? { settings } : {}),
+          },
           client,
         )
         for (const update of replayUpdates(records, params.cwd)) void session.send(update)

@@ -144,6 +144,11 @@ export interface AgentSession {
   readonly parent: SessionParent | undefined
   /** Created with `streamEvents`: its runs emit `model-stream` events (subagents pass it on). */
   readonly streamEvents: boolean
+  /**
+   * The settings it was created with (`AgentSessionOptions.settings`, as given, not merged over
+   * the config); undefined with none or with a `scope` of its own. The session log keeps them.
+   */
+  readonly settings: Readonly<Record<string, unknown>> | undefined
   /** The session's permissions service, when the permissions plugin is loaded (subagents pass its rules on). */
   readonly permissions: Permissions | undefined
   /** The conversation so far (a value: each change makes a new one). */

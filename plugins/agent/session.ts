@@ -70,6 +70,7 @@ export class AgentSessionImpl implements AgentSession, RunHost {
   readonly cwd: string
   readonly parent: SessionParent | undefined
   readonly streamEvents: boolean
+  readonly settings: Readonly<Record<string, unknown>> | undefined
   readonly modelText: string
   readonly modelRef: ModelRef
   conversation: Conversation
@@ -134,6 +135,7 @@ export class AgentSessionImpl implements AgentSession, RunHost {
     this.cwd = resolvePath(options.cwd ?? options.scope?.cwd ?? deps.defaultCwd)
     this.parent = options.parent
     this.streamEvents = options.streamEvents === true
+    this.settings = options.scope === undefined ? options.settings : undefined
     this.config = deps.config
     this.hooks = deps.hooks
     this.tools = deps.tools

@@ -36,6 +36,7 @@ import {
 import { SESSION_ERRORS } from './errors.js'
 import { type Durability, JsonlTranscriptStore } from './jsonl-store.js'
 import { type CompactionResult, type ResumePlan, type SessionService, sessionServiceRef } from './service.js'
+import { settingsForLog, settingsFromLog } from './settings-log.js'
 import { contextOf, estimateMessages, estimateText, estimateTools, type TokenCount } from './tokens.js'
 import {
   type RecordBody,
@@ -65,6 +66,7 @@ export {
   type SessionService,
   sessionServiceRef,
 } from './service.js'
+export { settingsForLog, settingsFromLog } from './settings-log.js'
 export {
   CHARS_PER_TOKEN,
   estimateMessage,
@@ -208,6 +210,15 @@ export default definePlugin({
     const name = nameOption(ctx.argv)
 
     const sessionOf = (id: string): AgentSession | undefined => runtime.sessions().find((s) => s.id === id)
+    // Settings whose log copy lost values (secrets), as given, for a resume or fork in this
+    // process; after a restart the log's copy is all there is (settings-log.ts).
+    const originals = new Map<string, Readonly<Record<string, unknown>>>()
+    const logSettings = (id: string, settings: Readonly<Record<string, unknown>> | undefined) => {
+      if (settings === undefined || Object.keys(settings).length === 0) return {}
+      const logged = settingsForLog(settings)
+      if (logged.withheld) originals.set(id, settings)
+      return logged
+    }
 
     /**
      * The session's state. The first time: takes its lease, and writes the meta line (the title is
@@ -234,6 +245,7 @@ export default definePlugin({
           ...(session?.parent
             ? { subagentOf: { id: session.parent.sessionId, toolCallId: session.parent.toolCallId } }
             : {}),
+          ...logSettings(id, session?.settings),
         }
         await store.append(id, [stamp(id, state, meta)])
       })()
@@ -405,7 +417,12 @@ export default definePlugin({
       }
       const mode =
         state.mode !== undefined && MODES.includes(state.mode) ? (state.mode as PermissionMode) : undefined
+      // The session's own settings: as given when this process has them, else the log's.
+      const original = originals.get(target)
+      const restored = original ? { settings: original, warnings: [] } : settingsFromLog(state.meta)
+      const warnings = [...read.warnings, ...restored.warnings]
       const base = {
+        ...(restored.settings === undefined ? {} : { settings: restored.settings }),
         cwd: state.meta.cwd,
         model: state.model,
         conversation: Conversation.of(messages),
@@ -444,7 +461,7 @@ export default definePlugin({
             ...(state.interrupted ? { interrupted: state.interrupted } : {}),
           },
           from: state.meta,
-          warnings: read.warnings,
+          warnings,
           ...(state.interrupted ? { interrupted: state.interrupted.runId } : {}),
           ...(state.answers ? { answered: state.answers.length } : {}),
         }
@@ -461,6 +478,8 @@ export default definePlugin({
           model: state.meta.model,
           title: state.meta.title,
           parent: { id: target, messages: state.messages.length },
+          ...(state.meta.settings === undefined ? {} : { settings: state.meta.settings }),
+          ...(state.meta.withheld === undefined ? {} : { withheld: state.meta.withheld }),
         },
         ...(state.systemPrompt === undefined ? [] : [{ type: 'system' as const, text: state.systemPrompt }]),
         ...messages.map((message, index) => ({ type: 'message' as const, index, at: now, message })),
@@ -481,11 +500,12 @@ export default definePlugin({
         )
       }
       tracked.set(forkId, forkState)
+      if (original) originals.set(forkId, original)
       return {
         options: { id: forkId, ...base, lastSeq: forkState.seq },
         from: state.meta,
         forkedFrom: target,
-        warnings: read.warnings,
+        warnings,
         ...(state.answers ? { answered: state.answers.length } : {}),
       }
     }
@@ -696,6 +716,7 @@ export default definePlugin({
 
     return async () => {
       tracked.clear()
+      originals.clear()
       await jsonl?.closeAll()
     }
   },

@@ -9,6 +9,8 @@ import type { SessionMeta, SessionSummary, TranscriptStore } from './transcript.
 export interface ResumeOptions {
   /** The stored session's id, or a new one for a fork. */
   readonly id: string
+  /** The session's own settings (`mcpServers`, `sandbox`) from its log; see settings-log.ts. */
+  readonly settings?: Readonly<Record<string, unknown>>
   readonly cwd: string
   readonly model: string
   readonly conversation: Conversation

@@ -51,6 +51,13 @@ export interface SessionMeta extends Stamp {
   readonly parent?: { readonly id: string; readonly messages: number }
   /** Set on a subagent's session: the session and Task tool call that started it. */
   readonly subagentOf?: { readonly id: string; readonly toolCallId: string }
+  /**
+   * The session's own settings by config key (`mcpServers`, `sandbox`), as it was created with
+   * them, minus secrets (settings-log.ts); a reopened or forked session runs with them again.
+   */
+  readonly settings?: Readonly<Record<string, unknown>>
+  /** Paths of the setting values left out of `settings` (literal values that may be secrets). */
+  readonly withheld?: ReadonlyArray<readonly string[]>
 }
 
 /** A record without its stamp: what a writer hands over (the store's writer stamps it). */
@@ -385,9 +392,17 @@ export function recordProblem(value: unknown): string | undefined {
   const record = value as Record<string, unknown>
   switch (record.type) {
     case 'meta':
-      return typeof record.id === 'string' && typeof record.startedAt === 'string'
+      if (typeof record.id !== 'string' || typeof record.startedAt !== 'string')
+        return 'a meta record needs id and startedAt'
+      if (
+        record.settings !== undefined &&
+        (typeof record.settings !== 'object' || record.settings === null || Array.isArray(record.settings))
+      )
+        return "a meta record's settings are an object"
+      return record.withheld === undefined ||
+        (Array.isArray(record.withheld) && record.withheld.every((path) => Array.isArray(path)))
         ? undefined
-        : 'a meta record needs id and startedAt'
+        : "a meta record's withheld is a list of paths"
     case 'system':
       return needsStrings(record, 'text')
     case 'message': {

@@ -52,6 +52,28 @@ export function storeContract(name: string, factory: StoreFactory): void {
       await expect(store.read('missing')).rejects.toMatchObject({ code: 'TAU_SESSION_NOT_FOUND' })
     })
 
+    it("keeps a meta record's settings and withheld paths as written (a reopened session runs with them)", async () => {
+      const { store, again } = await factory.create()
+      const lease = await store.acquire('s2')
+      const withSettings: TranscriptRecord = {
+        ...meta('s2'),
+        settings: {
+          mcpServers: {
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: a ${VAR} reference as an MCP config holds it
+            docs: { type: 'http', url: 'http://127.0.0.1:1/mcp', headers: { A: 'Bearer ${T}' } },
+          },
+          sandbox: { mode: 'bwrap', network: { mode: 'none' } },
+        },
+        withheld: [['mcpServers', 'gh', 'env', 'TOKEN']],
+      } as TranscriptRecord
+      await store.append('s2', [withSettings, message(1, 0, 'one')])
+      await store.sync('s2')
+      expect((await store.read('s2')).records).toEqual([withSettings, message(1, 0, 'one')])
+      expect((await (await again()).read('s2')).records[0]).toEqual(withSettings)
+      await store.close('s2')
+      await lease.release()
+    })
+
     it('one writer at a time: a second acquire is refused naming the holder, until the lease is released', async () => {
       const { store, again } = await factory.create()
       const other = await again()
