@@ -14,7 +14,13 @@ import {
   isTauError,
   type Session,
 } from '../../kernel/index.js'
-import { type AgentSessionOptions, agentHooksRef, agentRuntimeRef } from '../agent/index.js'
+import {
+  type AgentSessionOptions,
+  agentHooksRef,
+  agentRuntimeRef,
+  NOBODY_TO_ASK,
+  type UserInteraction,
+} from '../agent/index.js'
 import { mcpServersRef } from '../mcp/index.js'
 import { providerRegistryRef } from '../providers/index.js'
 import { environmentRef } from '../sandbox/index.js'
@@ -23,12 +29,12 @@ import { SessionController } from '../session-controller/index.js'
 import { skillCatalogRef } from '../skills/index.js'
 import { slashCommandsRef } from '../slash-commands/index.js'
 import { subagentCatalogRef } from '../subagents/index.js'
-import { toolRegistryRef } from '../tools/index.js'
+import { toolRegistryRef, type UserQuestionsAnswer, type UserQuestionsRequest } from '../tools/index.js'
 import { type HeadlessArgs, parseHeadlessArgs, USAGE } from './args.js'
 import { checkAnswer, resolveModel, schemaInstruction, userTurns } from './claude-flags.js'
 import { interactiveRunnerRef } from './interactive.js'
 import { type InitInfo, OutputWriter } from './output.js'
-import { promptToolAsk } from './permission-prompt.js'
+import { promptToolAsk, promptToolQuestions } from './permission-prompt.js'
 
 export {
   type HeadlessArgs,
@@ -301,7 +307,11 @@ export default definePlugin({
       // --permission-prompt-tool: the asks go to an MCP tool. Its tool context needs the session's
       // environment, so this run opens the session scope itself (and disposes it at the end).
       let scope: Session | undefined
-      let frontend = {}
+      // AskUserQuestion: nobody answers (or the prompt tool does); a refusal is a permission
+      // denial in the result, as in Claude Code, where the call asks for permission.
+      let questions = (_request: UserQuestionsRequest): Promise<UserQuestionsAnswer> =>
+        Promise.resolve({ declined: true, reason: NOBODY_TO_ASK })
+      let frontend: UserInteraction = {}
       if (args.permissionPromptTool !== undefined) {
         const mcpTools = ctx.tryResolve(mcpServersRef)
         await mcpTools?.whenStarted()
@@ -329,7 +339,19 @@ export default definePlugin({
           return 2
         }
         sessionOptions = { ...sessionOptions, id: scope.id, scope }
-        frontend = { askPermission: promptToolAsk({ name, registry, env, logger: ctx.logger }) }
+        const deps = { name, registry, env, logger: ctx.logger }
+        frontend = { askPermission: promptToolAsk(deps) }
+        questions = promptToolQuestions(deps)
+      }
+      frontend = {
+        ...frontend,
+        askQuestions: async (request) => {
+          const answer = await questions(request)
+          if ('declined' in answer && !request.signal.aborted) {
+            output.denied(request.sessionId, request.toolCallId, 'AskUserQuestion', answer.reason ?? '')
+          }
+          return answer
+        },
       }
       const controller = new SessionController({
         runtime,

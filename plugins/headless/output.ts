@@ -446,6 +446,16 @@ export class OutputWriter {
     }
   }
 
+  /**
+   * A call refused outside the permission check (AskUserQuestion nobody answered): listed in
+   * the result's permission_denials, as Claude Code lists it, with the input its tool-start had.
+   */
+  denied(sessionId: string, toolCallId: string, name: string, reason: string): void {
+    const key = callKey({ sessionId, id: toolCallId })
+    this.denials.push({ tool_name: name, tool_use_id: toolCallId, tool_input: this.inputs.get(key) })
+    if (this.verbose) this.err(`${name} denied: ${reason}\n`)
+  }
+
   /** A failure before any run (no model, a bad flag): the same result shape, as an error. */
   failure(code: string, message: string, sessionId = ''): void {
     this.err(`tau: ${message}\n`)

@@ -1,15 +1,17 @@
 /**
  * Claude Code's tools through the real binary, against a scripted Anthropic server on loopback:
- * AskUserQuestion headless (`-p`: nobody can answer, the result says so) and over `tau serve`
+ * AskUserQuestion headless (`-p`: nobody can answer, the result says so and lists it in
+ * permission_denials; `--permission-prompt-tool` answers it through a stdio MCP tool) and over `tau serve`
  * (the question waits on the session until a client answers it over HTTP); the result text of
  * failures as Claude Code words it (`Exit code N` first, `<tool_use_error>`); background Bash
  * (BashOutput reads it, KillShell kills its process tree, the shells left die with tau).
  */
 import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { ScriptTurn } from '../../plugins/provider-scripted/index.js'
 import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
-import { useProjects, waitUntil } from './run-tau.js'
+import { REPO_ROOT, useProjects, waitUntil } from './run-tau.js'
 import { startServe } from './serve-process.js'
 
 const project = useProjects()
@@ -97,7 +99,79 @@ describe('AskUserQuestion through the binary', () => {
     )
     expect(sentResults(server)[0]).toContain('there is no user to ask')
     expect(out.at(-1)).toMatchObject({ type: 'result', subtype: 'success', result: 'I picked blue myself.' })
+    // As in Claude Code, where the call asks for a permission nobody can give.
+    expect(out.at(-1)!.permission_denials).toEqual([
+      { tool_name: 'AskUserQuestion', tool_use_id: 'toolu_q1', tool_input: { questions: [colorQuestion] } },
+    ])
   }, 90_000)
+
+  it("--permission-prompt-tool answers the questions as Claude Code's canUseTool does (updatedInput.answers); its deny is a denial", async () => {
+    const sizes = {
+      question: 'Which sizes?',
+      header: 'Sizes',
+      options: [
+        { label: 'Small', description: '' },
+        { label: 'Large', description: '' },
+      ],
+      multiSelect: true,
+    }
+    const secret = { ...colorQuestion, question: 'Which password?', header: 'Secret' }
+    const { p, server } = await fixture([
+      {
+        toolCalls: [{ id: 'toolu_a', name: 'AskUserQuestion', input: { questions: [colorQuestion, sizes] } }],
+      },
+      { toolCalls: [{ id: 'toolu_d', name: 'AskUserQuestion', input: { questions: [secret] } }] },
+      { text: 'Blue, small and large; no password.' },
+    ])
+    const log = join(p.dir, 'approvals.jsonl')
+    const approver = join(REPO_ROOT, 'test', 'e2e', 'fixtures', 'permission-prompt-server.mjs')
+    const mcp = JSON.stringify({
+      mcpServers: { approver: { command: process.execPath, args: [approver], env: { APPROVALS_LOG: log } } },
+    })
+    const result = await p.run(
+      [
+        'start',
+        '-p',
+        'make a button',
+        '--output-format',
+        'stream-json',
+        '--verbose',
+        '--mcp-config',
+        mcp,
+        '--permission-prompt-tool',
+        'mcp__approver__approve',
+      ],
+      { env: { ANTHROPIC_API_KEY: 'sk-ant-test' } },
+    )
+    expect(result.code, result.stderr).toBe(0)
+    // The tool is asked with Claude Code's {tool_name, input, tool_use_id}.
+    const asked = (await readFile(log, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+    expect(asked).toEqual([
+      { tool_name: 'AskUserQuestion', input: { questions: [colorQuestion, sizes] }, tool_use_id: 'toolu_a' },
+      { tool_name: 'AskUserQuestion', input: { questions: [secret] }, tool_use_id: 'toolu_d' },
+    ])
+    // Each request resends the earlier results: the distinct ones, in order.
+    const sent = [...new Set(sentResults(server))]
+    expect(sent).toHaveLength(2)
+    expect(sent[0]).toBe(
+      `User has answered your questions: "${colorQuestion.question}"="Blue", "${sizes.question}"="Small, Large". You can now continue with the user's answers in mind.`,
+    )
+    expect(sent[1]).toContain('The questions were not answered: the approver keeps secrets.')
+    const out = lines(result.stdout)
+    const answeredLine = out.find(
+      (l) => l.type === 'user' && JSON.stringify(l.message).includes('"tool_use_id":"toolu_a"'),
+    )
+    expect(answeredLine?.tool_use_result).toEqual({
+      questions: [colorQuestion, sizes],
+      answers: { [colorQuestion.question]: 'Blue', [sizes.question]: 'Small, Large' },
+    })
+    expect(out.at(-1)!.permission_denials).toEqual([
+      { tool_name: 'AskUserQuestion', tool_use_id: 'toolu_d', tool_input: { questions: [secret] } },
+    ])
+  })
 
   it('tau serve: the question waits on the session until a client answers it over HTTP; the model gets the answers', async () => {
     const sizes = {
