@@ -92,7 +92,7 @@ const STOP_ERRORS: Partial<Record<StopReason, ErrorCode>> = {
 
 export class Run {
   /** The run's id, on its events and log records. */
-  readonly id = randomUUID()
+  readonly id: string
   private readonly controller = new AbortController()
   private cause: 'aborted' | 'timeout' | undefined
   private readonly started = performance.now()
@@ -134,6 +134,7 @@ export class Run {
     private readonly resumes?: InterruptedRun,
   ) {
     const { config } = host
+    this.id = options.runId ?? randomUUID()
     this.maxTurns = options.maxTurns ?? config.maxTurns
     this.maxTokens = options.maxTokens ?? config.maxTokens
     this.maxCostUsd = options.maxCostUsd ?? config.maxCostUsd

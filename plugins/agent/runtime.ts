@@ -133,6 +133,11 @@ export interface RunOptions {
    * server or timeout error (after the provider's own retries): for the rest of the run.
    */
   readonly fallbackModel?: string
+  /**
+   * The run's id (its events' and log records' `runId`; default a new UUID): a durable run passes
+   * its own, so the log says which runs of a session it started.
+   */
+  readonly runId?: string
 }
 
 export interface AgentSession {

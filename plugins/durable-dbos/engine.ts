@@ -36,6 +36,11 @@ const RUN_WORKFLOWS = [AGENT_RUN_WORKFLOW, WORKFLOW_RUN_WORKFLOW]
 export interface RunInput {
   readonly runId: string
   readonly prompt: string
+  /**
+   * The session the run continues (`tau serve` in enqueue mode: a conversation of several runs);
+   * default a new session with the run's id.
+   */
+  readonly sessionId?: string
   /** The working directory the run's tools use, on the worker (default: the worker's project). */
   readonly cwd?: string
   /** `provider:model` (default: the worker's configured model). */

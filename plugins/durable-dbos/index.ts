@@ -31,9 +31,23 @@ export type { WorkflowRunInput, WorkflowRunOutput } from './workflow-steps.js'
  * in-process): submit a prompt, look at a run.
  */
 export interface DurableRuns {
-  submit(prompt: string, options?: { readonly cwd?: string; readonly model?: string }): Promise<string>
+  /**
+   * Enqueues a run; its id. `sessionId` continues that session (a conversation of several runs;
+   * default: a new session with the run's id); `runId` chooses the run's id (default `run-<uuid>`).
+   */
+  submit(
+    prompt: string,
+    options?: {
+      readonly cwd?: string
+      readonly model?: string
+      readonly sessionId?: string
+      readonly runId?: string
+    },
+  ): Promise<string>
   show(runId: string): Promise<RunSummary>
   wait(runId: string, timeoutMs: number): Promise<RunSummary>
+  /** Cancels a run: a queued one never starts, a running one is aborted on its worker. */
+  cancel(runId: string): Promise<void>
 }
 
 export const durableRunsRef = defineService<DurableRuns>('durable-dbos.runs', {
@@ -93,6 +107,7 @@ export default definePlugin({
         submit: async (prompt, o = {}) => (await clientOf()).submit({ prompt, ...o }),
         show: async (runId) => (await clientOf()).show(runId),
         wait: async (runId, timeoutMs) => (await clientOf()).wait(runId, timeoutMs),
+        cancel: async (runId) => (await clientOf()).cancel(runId),
       })
     }
     const deps: CommandDeps = {

@@ -59,6 +59,27 @@ export interface RunnerDeps {
   readonly leaseWaitMs: number
 }
 
+/**
+ * The agent runs of a session's log that belong to the durable run `runId`: the one it started
+ * (its agent run has the durable run's id) and the continuations that resume it.
+ */
+export function runIdsOf(records: readonly TranscriptRecord[], runId: string): Set<string> {
+  const ids = new Set<string>()
+  for (const record of records) {
+    if (record.type !== 'run-start') continue
+    if (record.runId === runId || (record.resumes !== undefined && ids.has(record.resumes)))
+      ids.add(record.runId)
+  }
+  return ids
+}
+
+/** True when the durable run's prompt reached the log (a user message after its first run-start). */
+function promptLogged(records: readonly TranscriptRecord[], runId: string): boolean {
+  const start = records.findIndex((r) => r.type === 'run-start' && r.runId === runId)
+  if (start < 0) return false
+  return records.slice(start).some((r) => r.type === 'message' && r.message.role === 'user')
+}
+
 export async function runDurably(
   deps: RunnerDeps,
   input: RunInput,
@@ -66,15 +87,24 @@ export async function runDurably(
 ): Promise<RunOutput> {
   const { runtime, sessions } = deps
   const store = sessions.store
-  const sessionId = input.runId
+  // A run of its own session (tau submit) has the run's id; one of `tau serve`'s conversations
+  // (enqueue mode) continues the session it names.
+  const sessionId = input.sessionId ?? input.runId
   await waitForLease(store, sessionId, deps.leaseWaitMs)
   let recovered = false
   let events: AsyncIterable<AgentEvent>
   let close: () => Promise<void>
-  if (await store.exists(sessionId)) {
+  const exists = await store.exists(sessionId)
+  const records = exists ? (await store.read(sessionId)).records : []
+  // In a session of its own, any log is this run's; in a shared one, only the agent runs it started.
+  const mine = input.sessionId === undefined ? undefined : runIdsOf(records, input.runId)
+  const began = exists && (mine === undefined || promptLogged(records, input.runId))
+  if (began) {
     recovered = true
-    const { records } = await store.read(sessionId)
-    const ends = records.filter((r): r is TranscriptRecord & RunEndRecord => r.type === 'run-end')
+    const ends = records.filter(
+      (r): r is TranscriptRecord & RunEndRecord =>
+        r.type === 'run-end' && (mine === undefined || mine.has(r.runId)),
+    )
     const end = ends.at(-1)
     // The run ended before the step's completion was recorded: its result is in the log.
     if (end && end.stopReason !== 'aborted') {
@@ -111,6 +141,15 @@ export async function runDurably(
       }
     }
     events = session.continue({ signal: context.signal })
+  } else if (exists) {
+    // A new prompt in a conversation that has a log (its earlier runs).
+    const plan = await sessions.resume(sessionId)
+    const session = runtime.createSession({
+      ...plan.options,
+      ...(input.model ? { model: input.model } : {}),
+    })
+    close = () => session.close('durable run ended')
+    events = session.run(input.prompt, { signal: context.signal, runId: input.runId })
   } else {
     const session = runtime.createSession({
       id: sessionId,
@@ -118,7 +157,7 @@ export async function runDurably(
       ...(input.model ? { model: input.model } : {}),
     })
     close = () => session.close('durable run ended')
-    events = session.run(input.prompt, { signal: context.signal })
+    events = session.run(input.prompt, { signal: context.signal, runId: input.runId })
   }
   try {
     let result: Extract<AgentEvent, { type: 'result' }> | undefined

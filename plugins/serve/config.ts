@@ -18,6 +18,11 @@ export const serveConfig = z
     replayBuffer: z.number().int().min(100).default(20_000),
     /** Serve the web UI at `/`. */
     webUi: z.boolean().default(true),
+    /**
+     * `in-process` runs each session's agent here; `enqueue` (needs `durable`) enqueues each prompt
+     * as a durable run that a `tau worker` runs, and streams the session's log from PostgreSQL.
+     */
+    mode: z.enum(['in-process', 'enqueue']).default('in-process'),
   })
   .strict()
 

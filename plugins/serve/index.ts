@@ -6,15 +6,18 @@
  */
 import { join, resolve as resolvePath } from 'node:path'
 import { cliCommandsRef, definePlugin, TauError } from '../../kernel/index.js'
+import { durableRunsRef } from '../durable-dbos/index.js'
 import { providerRegistryRef } from '../providers/index.js'
 import { sessionServiceRef } from '../session/index.js'
 import { sessionControllersRef } from '../session-controller/index.js'
 import { type ServeConfig, serveConfig } from './config.js'
+import { EnqueueHub, SERVE_ENQUEUE_ERRORS, type ServeHub } from './enqueue.js'
 import { SessionHub } from './hub.js'
 import { type RunningServer, startServer } from './server.js'
 import { loadOrCreateToken } from './token.js'
 
 export { type ServeConfig, serveConfig } from './config.js'
+export { EnqueueHub, type EnqueueHubOptions, SERVE_ENQUEUE_ERRORS, type ServeHub } from './enqueue.js'
 export { SERVE_ERRORS } from './errors.js'
 export {
   type CreateOptions as ServeCreateOptions,
@@ -40,7 +43,7 @@ export default definePlugin({
   optionalDependsOn: ['session', 'providers'],
   config: serveConfig,
   setup(ctx) {
-    let running: { server: RunningServer; hub: SessionHub } | undefined
+    let running: { server: RunningServer; hub: ServeHub } | undefined
     ctx.provide(cliCommandsRef, {
       name: 'serve',
       description: 'serve the agent over HTTP + SSE, with a web UI (127.0.0.1, bearer token)',
@@ -63,17 +66,21 @@ export default definePlugin({
             ? join(ctx.paths.tauHome, 'serve', 'token')
             : resolvePath(ctx.paths.projectDir, config.tokenFile)
         const token = await loadOrCreateToken(tokenFile)
-        const hub = new SessionHub({
-          controllers: ctx.resolve(sessionControllersRef),
-          sessions: ctx.tryResolve(sessionServiceRef),
-          cwd: ctx.paths.cwd,
-          bufferSize: config.replayBuffer,
-          logger: ctx.logger,
-          checkModel: (model) => {
-            const registry = ctx.tryResolve(providerRegistryRef)
-            registry?.get(registry.ref(model).provider)
-          },
-        })
+        const checkModel = (model: string) => {
+          const registry = ctx.tryResolve(providerRegistryRef)
+          registry?.get(registry.ref(model).provider)
+        }
+        const hub: ServeHub =
+          config.mode === 'enqueue'
+            ? enqueueHub(checkModel)
+            : new SessionHub({
+                controllers: ctx.resolve(sessionControllersRef),
+                sessions: ctx.tryResolve(sessionServiceRef),
+                cwd: ctx.paths.cwd,
+                bufferSize: config.replayBuffer,
+                logger: ctx.logger,
+                checkModel,
+              })
         let server: RunningServer
         try {
           server = await startServer({
@@ -107,6 +114,20 @@ export default definePlugin({
         return 0
       },
     })
+    // Enqueue mode: prompts become durable runs of the durable-dbos plugin, taken by `tau worker`s.
+    const enqueueHub = (checkModel: (model: string) => void) => {
+      const runs = ctx.tryResolve(durableRunsRef)
+      const sessions = ctx.tryResolve(sessionServiceRef)
+      if (!runs || sessions?.store.kind !== 'postgres')
+        throw new TauError(
+          SERVE_ENQUEUE_ERRORS.TAU_SERVE_ENQUEUE_NOT_DURABLE,
+          runs
+            ? `serve.mode is 'enqueue' but the session store is '${sessions?.store.kind ?? 'none'}', not PostgreSQL: load the session-postgres plugin so the stream reads the workers' logs`
+            : "serve.mode is 'enqueue' but durable.database and TAU_DATABASE_URL are both unset",
+          { plugin: 'serve' },
+        )
+      return new EnqueueHub({ runs, sessions, cwd: ctx.paths.cwd, logger: ctx.logger, checkModel })
+    }
     const stop = async () => {
       const current = running
       running = undefined

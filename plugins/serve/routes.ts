@@ -10,8 +10,9 @@ import { z } from 'zod'
 import { TauError } from '../../kernel/index.js'
 import type { PermissionMode } from '../permissions/index.js'
 import type { AnswerOf, PendingQuestion } from '../session-controller/index.js'
+import type { ServeHub } from './enqueue.js'
 import { SERVE_ERRORS } from './errors.js'
-import type { CreateOptions, SessionHub } from './hub.js'
+import type { CreateOptions } from './hub.js'
 import * as s from './schemas.js'
 import { openSse } from './sse.js'
 import { parsePosition } from './stream-buffer.js'
@@ -31,7 +32,7 @@ export interface RouteSpec {
 }
 
 export interface RouteContext {
-  readonly hub: SessionHub
+  readonly hub: ServeHub
   /** The server's working directory (a session's relative cwd is resolved against it). */
   readonly cwd: string
   /** What GET /openapi.json returns. */
@@ -194,12 +195,12 @@ export function routes(context: RouteContext): RouteSpec[] {
       body: s.promptBody,
       responses: { 202: s.acceptedSchema, 400: s.errorSchema, ...notFound },
       handler: async (request, reply) => {
-        const { queued } = await hub.submit(
+        const { queued, runId } = await hub.submit(
           (request.params as Params).id,
           (request.body as { text: string }).text,
         )
         reply.code(202)
-        return { accepted: true, queued }
+        return { accepted: true, queued, ...(runId !== undefined ? { runId } : {}) }
       },
     },
     {

@@ -146,6 +146,7 @@ export const acceptedSchema: JsonSchema = {
   properties: {
     accepted: { type: 'boolean' },
     queued: { type: 'boolean', description: 'it waits behind the run going on' },
+    runId: { type: 'string', description: 'the durable run the prompt became (serve.mode enqueue)' },
   },
 }
 

@@ -7,15 +7,15 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { errorCatalogue, isTauError, type Logger, messageOf, TauError } from '../../kernel/index.js'
 import type { ServeConfig } from './config.js'
+import type { ServeHub } from './enqueue.js'
 import { SERVE_ERRORS } from './errors.js'
-import type { SessionHub } from './hub.js'
 import { openapiDocument } from './openapi.js'
 import { type RouteSpec, routes } from './routes.js'
 import { tokenMatches } from './token.js'
 import { WEB_UI_HTML } from './web/page.js'
 
 export interface ServeOptions {
-  readonly hub: SessionHub
+  readonly hub: ServeHub
   readonly config: Pick<ServeConfig, 'host' | 'port' | 'corsOrigins' | 'webUi'>
   readonly token: string
   readonly cwd: string
