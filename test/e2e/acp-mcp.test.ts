@@ -2,12 +2,17 @@
  * The editor's MCP servers in ACP `session/new`: connected for that session only, through the
  * compiled `tau acp` and the SDK's real client. server-everything runs as the editor's stdio
  * server and, on loopback, as its streamable-HTTP and SSE servers; a second session of the same
- * process is offered none of their tools.
+ * process is offered none of their tools. The servers are the session's settings, kept in its log
+ * (without the literal env values, which may be secrets): a second `tau acp` loads the session with
+ * no servers of the editor's and the logged one is there again.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { projectKey } from '../../plugins/session/index.js'
 import { fixture, initialize, startEditor, updatesOf, useEditors } from './acp-editor.js'
 
 const EVERYTHING_MAIN = fileURLToPath(
@@ -113,5 +118,50 @@ describe("tau acp with the editor's MCP servers", () => {
     expect(bTools.length).toBeGreaterThan(0)
     expect(bTools.filter((name) => name.startsWith('mcp__'))).toEqual([])
     expect(await editor.close()).toBe(0)
+  })
+
+  it("session/load in another tau acp runs with the session's logged servers; a literal env value stays out of the log", async () => {
+    const SECRET = 'editor-literal-secret'
+    const { p, server } = await fixture(project, [
+      { text: 'created' },
+      { toolCalls: [echo('l1', 'mine', 'after load')] },
+      { text: 'loaded and echoed' },
+    ])
+    const editor = startEditor(p, { answer: () => 'allow' })
+    await initialize(editor)
+    const created = await editor.agent.request('session/new', {
+      cwd: p.dir,
+      mcpServers: [
+        { name: 'mine', command: process.execPath, args: [EVERYTHING_MAIN, 'stdio'], env: [] },
+        {
+          name: 'keyed',
+          command: process.execPath,
+          args: [EVERYTHING_MAIN, 'stdio'],
+          env: [{ name: 'API_KEY', value: SECRET }],
+        },
+      ],
+    })
+    const sessionId = created.sessionId
+    await editor.agent.request('session/prompt', { sessionId, prompt: [{ type: 'text', text: 'hello' }] })
+    expect(await editor.close()).toBe(0)
+    const log = await readFile(join(p.tauHome, 'projects', projectKey(p.dir), `${sessionId}.jsonl`), 'utf8')
+    expect(log).not.toContain(SECRET)
+
+    const again = startEditor(p, { answer: () => 'allow' })
+    await initialize(again)
+    await again.agent.request('session/load', { sessionId, cwd: p.dir, mcpServers: [] })
+    const loaded = await again.agent.request('session/prompt', {
+      sessionId,
+      prompt: [{ type: 'text', text: 'echo' }],
+    })
+    expect(loaded.stopReason).toBe('end_turn')
+    const tools = (
+      (server.requests[1]?.body as { tools?: Array<{ function: { name: string } }> } | undefined)?.tools ?? []
+    ).map((t) => t.function.name)
+    expect(tools).toContain('mcp__mine__echo')
+    expect(tools.filter((name) => name.startsWith('mcp__keyed__'))).toEqual([])
+    const completed = updatesOf(again, 'tool_call_update').filter((u) => u.status === 'completed')
+    expect(JSON.stringify(completed)).toContain('Echo: after load')
+    expect(await again.close()).toBe(0)
   })
 })

@@ -3,15 +3,18 @@
  * scripted model on loopback): one server, two sessions. Session A is created with its own
  * server-everything (stdio) and `sandbox: { mode: 'bwrap' }`; session B with neither. A sees and
  * calls the echo tool and cannot write outside its workspace (real bubblewrap); B is offered no
- * MCP tool and its same write lands. A bad setting is a 400 naming the field.
+ * MCP tool and its same write lands. A bad setting is a 400 naming the field. Then the settings
+ * outlive the server: killed with SIGKILL mid-run and started again, the session continues with its
+ * own MCP server and bubblewrap (read from its log, which holds no secret), and so does its fork.
  */
 import { existsSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
 import { bwrapStatus } from '../../plugins/sandbox/index.js'
+import { projectKey } from '../../plugins/session/index.js'
 import { typeOf } from '../plugins/serve/sse-client.js'
 import { useProjects } from './run-tau.js'
 import { startServe } from './serve-process.js'
@@ -107,6 +110,131 @@ export default defineConfig({
       const bTools = toolsOf(2)
       expect(bTools).toContain('Bash')
       expect(bTools.filter((name) => name.startsWith('mcp__'))).toEqual([])
+    })
+
+    it('keeps them in the log: after kill -9 mid-run and a restart the session and its fork still have its server and bubblewrap; no secret in the log', async () => {
+      const p = await project()
+      const outside = join(dirname(p.dir), 'outside')
+      await mkdir(outside)
+      const turn = (id: string, message: string, file: string) => ({
+        toolCalls: [
+          { id: `e-${id}`, name: 'mcp__mine__echo', input: { message } },
+          { id: `b-${id}`, name: 'Bash', input: { command: `echo hi > ${join(outside, file)}` } },
+        ],
+      })
+      const server: ScriptedServer = await startScriptedServer({
+        format: 'openai',
+        script: [
+          turn('1', 'before the kill', 'one'),
+          { text: 'first done' },
+          // Slow enough to be killed in the middle of it.
+          { text: 'a long answer that the kill cuts short, word by word', chunkDelayMs: 150, deltaChars: 2 },
+          turn('2', 'after the restart', 'two'),
+          { text: 'continued' },
+          turn('3', 'in the fork', 'three'),
+          { text: 'fork done' },
+        ],
+      })
+      closers.push(() => server.close())
+      await p.write({
+        'tau.config.ts': `import { defineConfig } from 'tau'
+
+export default defineConfig({
+  preset: 'coding',
+  model: 'openai:scripted-model',
+  providers: { openai: { baseURL: ${JSON.stringify(`${server.url}/v1`)} } },
+  sandbox: { mode: 'off' },
+})
+`,
+      })
+      const SECRET = 'sk-literal-secret-in-env'
+      const first = await startServe(p, closers)
+      const created = await first.call('POST', '/sessions', {
+        permissionMode: 'bypassPermissions',
+        mcpServers: {
+          mine: { command: process.execPath, args: [EVERYTHING_MAIN, 'stdio'] },
+          // A literal value in env: not written to the log, so this one does not outlive the server.
+          keyed: { command: process.execPath, args: [EVERYTHING_MAIN, 'stdio'], env: { API_KEY: SECRET } },
+        },
+        sandbox: { mode: 'bwrap' },
+      })
+      expect(created.status).toBe(201)
+      const id = String(created.body.id)
+      const events = await first.stream(`/sessions/${id}/events`)
+      expect((await first.call('POST', `/sessions/${id}/prompt`, { text: 'echo and write' })).status).toBe(
+        202,
+      )
+      await events.waitFor((e) => e.event === 'agent' && typeOf(e) === 'result', 'the first result', 60_000)
+      // What the second prompt streams, not the first's answer.
+      const before = events.events.length
+      expect((await first.call('POST', `/sessions/${id}/prompt`, { text: 'a long story' })).status).toBe(202)
+      await events.waitFor(
+        (e) =>
+          events.events.indexOf(e) >= before &&
+          e.event === 'agent' &&
+          typeOf(e) === 'text-delta' &&
+          String(e.data.text) !== '',
+        'the answer streaming',
+      )
+      first.proc.child.kill('SIGKILL')
+      expect((await first.proc.result).signal).toBe('SIGKILL')
+
+      const log = await readFile(join(p.tauHome, 'projects', projectKey(p.dir), `${id}.jsonl`), 'utf8')
+      expect(log).not.toContain(SECRET)
+      expect(JSON.parse(log.split('\n')[0]!)).toMatchObject({
+        type: 'meta',
+        settings: { mcpServers: { mine: { args: [EVERYTHING_MAIN, 'stdio'] } }, sandbox: { mode: 'bwrap' } },
+        withheld: [['mcpServers', 'keyed', 'env', 'API_KEY']],
+      })
+
+      const second = await startServe(p, closers)
+      expect((await second.call('GET', `/sessions/${id}`)).body).toMatchObject({ status: 'interrupted' })
+      const replay = await second.stream(`/sessions/${id}/events`)
+      expect((await second.call('POST', `/sessions/${id}/continue`)).status).toBe(202)
+      const echoed = await replay.waitFor(
+        (e) => e.event === 'agent' && typeOf(e) === 'tool-end' && e.data.name === 'mcp__mine__echo',
+        'the echo after the restart',
+        60_000,
+      )
+      expect(JSON.stringify(echoed.data)).toContain('Echo: after the restart')
+      await replay.waitFor(
+        (e) => e.event === 'agent' && typeOf(e) === 'result',
+        'the continued result',
+        60_000,
+      )
+      expect(second.proc.output()).toContain("its MCP server 'keyed' is not connected")
+
+      const fork = await second.call('POST', `/sessions/${id}/fork`)
+      expect(fork.status).toBe(201)
+      const forkId = String(fork.body.id)
+      const forkEvents = await second.stream(`/sessions/${forkId}/events`)
+      expect(
+        (await second.call('POST', `/sessions/${forkId}/prompt`, { text: 'again, forked' })).status,
+      ).toBe(202)
+      const forkEcho = await forkEvents.waitFor(
+        (e) => e.event === 'agent' && typeOf(e) === 'tool-end' && e.data.name === 'mcp__mine__echo',
+        "the fork's echo",
+        60_000,
+      )
+      expect(JSON.stringify(forkEcho.data)).toContain('Echo: in the fork')
+      await forkEvents.waitFor(
+        (e) => e.event === 'agent' && typeOf(e) === 'result',
+        "the fork's result",
+        60_000,
+      )
+
+      // bubblewrap in every run: no write outside the workspace landed.
+      for (const file of ['one', 'two', 'three']) expect(existsSync(join(outside, file))).toBe(false)
+      const toolsOf = (i: number) =>
+        (
+          (server.requests[i]?.body as { tools?: Array<{ function: { name: string } }> } | undefined)
+            ?.tools ?? []
+        ).map((t) => t.function.name)
+      expect(toolsOf(0)).toEqual(expect.arrayContaining(['mcp__mine__echo', 'mcp__keyed__echo']))
+      for (const i of [3, 5]) {
+        expect(toolsOf(i)).toContain('mcp__mine__echo')
+        expect(toolsOf(i).filter((name) => name.startsWith('mcp__keyed__'))).toEqual([])
+      }
     })
   },
 )
