@@ -15,21 +15,17 @@ import { addUsage, type JsonSchema, type Session, TauError, textOf, type Usage }
 import type { AgentEvent, AgentRuntime, AgentSession, RunOptions } from '../agent/index.js'
 import type { PermissionMode } from '../permissions/index.js'
 import type { SessionService } from '../session/index.js'
-import type { AgentDefinition } from '../subagents/index.js'
+import type { AgentDefinition, EnvironmentSettings } from '../subagents/index.js'
 import type { ToolRegistry } from '../tools/index.js'
 import { ORCHESTRATE_ERRORS } from './errors.js'
 import type { StepExecution } from './step-runner.js'
 import type { AgentRunRequest, AgentRunResult, InlineAgent } from './workflow.js'
 
-/** A hub agent: the subagents' definition plus how it runs on its own. */
-export interface HubAgent extends AgentDefinition {
-  readonly permissionMode?: PermissionMode
-  /**
-   * Its sessions' own settings by plugin config key (`{ sandbox: {...} }`), merged over the
-   * global config by the kernel: where its tools run. Absent: the global environment.
-   */
-  readonly environment?: Readonly<Record<string, unknown>>
-}
+/**
+ * A hub agent: the subagents' definition (one catalogue: its `permissionMode` and `environment`
+ * say how its sessions run).
+ */
+export type HubAgent = AgentDefinition
 
 export interface HubDeps {
   readonly agents: () => readonly HubAgent[]
@@ -41,8 +37,8 @@ export interface HubDeps {
     cwd: string
     settings?: Readonly<Record<string, unknown>>
   }) => Session
-  /** Named environments (orchestrate.environments), for inline agents that name one. */
-  readonly environments: Readonly<Record<string, Readonly<Record<string, unknown>>>>
+  /** Named environments (orchestrate.environments, then subagents.environments), for inline agents that name one. */
+  readonly environments: () => Readonly<Record<string, EnvironmentSettings>>
   /** System-prompt sections of running hub sessions (the plugin's systemPrompt tap reads it). */
   readonly prompts: Map<string, string>
   /** JSON schemas of structured hub sessions (the plugin's beforeModelCall tap sets responseFormat). */
@@ -156,16 +152,15 @@ export class Hub {
     }
   }
 
-  private environmentOf(
-    environment: string | Readonly<Record<string, unknown>>,
-  ): Readonly<Record<string, unknown>> {
+  private environmentOf(environment: string | EnvironmentSettings): EnvironmentSettings {
     if (typeof environment !== 'string') return environment
-    const named = this.deps.environments[environment]
+    const environments = this.deps.environments()
+    const named = environments[environment]
     if (named) return named
-    const known = Object.keys(this.deps.environments)
+    const known = Object.keys(environments)
     throw new TauError(
       ORCHESTRATE_ERRORS.TAU_WORKFLOW_INVALID,
-      `an inline agent names the environment '${environment}', which orchestrate.environments does not define (${known.length > 0 ? `it defines: ${known.join(', ')}` : 'it defines none'})`,
+      `an inline agent names the environment '${environment}', which neither orchestrate.environments nor subagents.environments defines (${known.length > 0 ? `it defines: ${known.join(', ')}` : 'it defines none'})`,
       { plugin: 'orchestrate' },
     )
   }

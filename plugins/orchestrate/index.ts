@@ -15,10 +15,10 @@ import {
 } from '../../kernel/index.js'
 import { agentHooksRef, agentRuntimeRef } from '../agent/index.js'
 import { projectKey, sessionServiceRef } from '../session/index.js'
-import { subagentCatalogRef } from '../subagents/index.js'
+import { definitionOf, missingPlugins, subagentCatalogRef } from '../subagents/index.js'
 import { toolRegistryRef } from '../tools/index.js'
 import { workflowCommands } from './commands.js'
-import { type EnvironmentSettings, orchestrateConfig } from './config.js'
+import { orchestrateConfig } from './config.js'
 import { type StepRunnerFactory, WorkflowEngine } from './engine.js'
 import { ORCHESTRATE_ERRORS } from './errors.js'
 import { type OrchestrateHooks, orchestrateHooksRef } from './hooks.js'
@@ -137,24 +137,41 @@ export default definePlugin({
       const text = prompts.get(prompt.sessionId)
       return text ? { ...prompt, sections: [...prompt.sections, { id: 'workflow-agent', text }] } : prompt
     })
-    const environments = ctx.config.environments as Record<string, Readonly<Record<string, unknown>>>
+    const environments = ctx.config.environments
     // Names were checked at config load (the schema's refinement), so the lookup finds one.
-    const environmentOf = (environment: string | EnvironmentSettings): Readonly<Record<string, unknown>> =>
-      typeof environment === 'string' ? (environments[environment] ?? {}) : environment
-    const fromConfig: HubAgent[] = Object.entries(ctx.config.agents).map(([name, a]) => ({
-      name,
-      description: a.description,
-      prompt: a.prompt,
-      source: 'orchestrate',
-      ...(a.tools ? { tools: a.tools } : {}),
-      ...(a.model ? { model: a.model } : {}),
-      ...(a.permissionMode ? { permissionMode: a.permissionMode } : {}),
-      ...(a.environment !== undefined ? { environment: environmentOf(a.environment) } : {}),
-    }))
-    const agents = (): HubAgent[] => {
-      const catalog = ctx.tryResolve(subagentCatalogRef)?.list() ?? []
-      return [...fromConfig, ...catalog.filter((a) => !fromConfig.some((c) => c.name === a.name))]
+    const fromConfig: HubAgent[] = Object.entries(ctx.config.agents).map(([name, a]) =>
+      definitionOf(name, a, 'orchestrate', environments),
+    )
+    // An environment whose plugin is not loaded fails now, not at the agent's first session.
+    const unloaded = [
+      ...Object.entries(environments).map(([name, e]) => [`orchestrate.environments.${name}`, e] as const),
+      ...fromConfig.flatMap((a) =>
+        a.environment && !a.environmentName
+          ? [[`orchestrate.agents.${a.name}.environment`, a.environment] as const]
+          : [],
+      ),
+    ].flatMap(([where, environment]) => {
+      const missing = missingPlugins(environment, ctx.rootConfig)
+      return missing.length > 0 ? [`${where}: ${missing.join(', ')}`] : []
+    })
+    if (unloaded.length > 0) {
+      throw new TauError(
+        'TAU_CONFIG_INVALID',
+        unloaded.length === 1
+          ? `${unloaded[0]}: not loaded, so no session could run in this environment`
+          : `${unloaded.length} environments set keys of plugins that are not loaded`,
+        {
+          plugin: 'orchestrate',
+          hint: 'Add the plugin named (to the preset or plugins), or drop the key from the environment.',
+          ...(unloaded.length > 1 ? { details: unloaded } : {}),
+        },
+      )
     }
+    // One catalogue: the hub's agents join the subagents catalogue (first), so Task starts them too.
+    const subagents = ctx.tryResolve(subagentCatalogRef)
+    if (subagents && fromConfig.length > 0) subagents.define(fromConfig)
+    const agents = (): readonly HubAgent[] => subagents?.list() ?? fromConfig
+    const allEnvironments = () => ({ ...subagents?.environments(), ...environments })
     const agentConfig = ctx.rootConfig.agent as { model?: unknown } | undefined
     const rootModel =
       typeof agentConfig?.model === 'string'
@@ -168,7 +185,7 @@ export default definePlugin({
       registry: ctx.resolve(toolRegistryRef),
       sessions: () => ctx.tryResolve(sessionServiceRef),
       openScope: (options) => ctx.createSession(options),
-      environments,
+      environments: allEnvironments,
       prompts,
       schemas,
       defaultModel: () => rootModel,

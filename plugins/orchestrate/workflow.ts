@@ -58,10 +58,16 @@ export interface InlineAgent {
   readonly tools?: readonly string[]
   readonly permissionMode?: 'default' | 'acceptEdits' | 'plan' | 'bypassPermissions'
   /**
-   * Where its tools run: `{ sandbox: {...} }` (merged over the global `sandbox` config, checked
-   * when the step starts its session) or the name of one of `orchestrate.environments`.
+   * Where its tools run and its MCP servers: `{ sandbox, mcpServers }` (merged over the global
+   * config, checked when the step starts its session) or the name of one of
+   * `orchestrate.environments` (else `subagents.environments`).
    */
-  readonly environment?: string | { readonly sandbox?: Readonly<Record<string, unknown>> }
+  readonly environment?:
+    | string
+    | {
+        readonly sandbox?: Readonly<Record<string, unknown>>
+        readonly mcpServers?: Readonly<Record<string, unknown>>
+      }
 }
 
 /** What a step sees while it runs. */

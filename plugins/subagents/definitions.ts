@@ -11,6 +11,8 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { frontmatterLanguage, parseFrontmatter, splitTools } from '../../kernel/index.js'
+import { PERMISSION_MODES, type PermissionMode } from '../permissions/index.js'
+import { agentEnvironment, type EnvironmentSettings, unknownEnvironment } from './environment.js'
 import { aliasedModel, MODEL_ALIASES } from './model-alias.js'
 
 export interface AgentDefinition {
@@ -23,9 +25,28 @@ export interface AgentDefinition {
   readonly model?: string
   /** Added to the child's system prompt. */
   readonly prompt: string
-  /** `builtin`, `config`, `project`, `user`. */
+  /**
+   * The permission mode of the agent's hub sessions (orchestrate). A Task child always runs in
+   * its parent's mode: a definition never widens what the parent may do.
+   */
+  readonly permissionMode?: PermissionMode
+  /**
+   * Its sessions' own settings by plugin config key (`{ sandbox, mcpServers }`), merged over the
+   * global config by the kernel: where its tools run, which MCP servers it has. Absent: the global
+   * environment. A named environment is resolved at load.
+   */
+  readonly environment?: EnvironmentSettings
+  /** The named environment `environment` came from, if it was one. */
+  readonly environmentName?: string
+  /** `builtin`, `flag`, `config`, `project`, `user`, `orchestrate`. */
   readonly source: string
   readonly file?: string
+}
+
+/** Options of reading agent files. */
+export interface AgentFileOptions {
+  /** Named environments a file's `environment: NAME` refers to (`subagents.environments`). */
+  readonly environments?: Readonly<Record<string, EnvironmentSettings>>
 }
 
 export interface DefinitionProblem {
@@ -49,6 +70,7 @@ export function parseAgentFile(
   text: string,
   file: string,
   source: string,
+  options: AgentFileOptions = {},
 ): { agent?: AgentDefinition; problem?: DefinitionProblem } {
   const refuse = (message: string) => ({ problem: { file, message } })
   const language = frontmatterLanguage(text)
@@ -88,11 +110,36 @@ export function parseAgentFile(
   if (fields.model !== undefined && fields.model !== null && typeof fields.model !== 'string') {
     return refuse("field 'model': must be a string (sonnet, opus, haiku, inherit or provider:model)")
   }
-  for (const field of ['color', 'permissionMode'] as const) {
-    const value = fields[field]
-    if (value !== undefined && value !== null && typeof value !== 'string') {
-      return refuse(`field '${field}': must be a string`)
+  if (fields.color !== undefined && fields.color !== null && typeof fields.color !== 'string') {
+    return refuse("field 'color': must be a string")
+  }
+  const mode = fields.permissionMode
+  if (
+    mode !== undefined &&
+    mode !== null &&
+    (typeof mode !== 'string' || !(PERMISSION_MODES as readonly string[]).includes(mode))
+  ) {
+    return refuse(
+      `field 'permissionMode': must be one of ${PERMISSION_MODES.join(', ')}, got ${JSON.stringify(mode)}`,
+    )
+  }
+  // tau's own key (Claude Code ignores it): where the agent's tools run, its MCP servers.
+  let environment: EnvironmentSettings | undefined
+  let environmentName: string | undefined
+  if (fields.environment !== undefined && fields.environment !== null) {
+    const checked = agentEnvironment.safeParse(fields.environment)
+    if (!checked.success) {
+      const issue = checked.error.issues[0]
+      const path = ['environment', ...(issue?.path ?? [])].join('.')
+      return refuse(`field '${path}': ${issue?.message ?? 'invalid'}`)
     }
+    if (typeof checked.data === 'string') {
+      const table = options.environments ?? {}
+      const why = unknownEnvironment(checked.data, table, `the agent '${name}'`, 'subagents.environments')
+      if (why) return refuse(`field 'environment': ${why}`)
+      environmentName = checked.data
+      environment = table[checked.data]
+    } else environment = checked.data
   }
   const model = typeof fields.model === 'string' ? fields.model : undefined
   return {
@@ -102,6 +149,9 @@ export function parseAgentFile(
       ...(tools ? { tools } : {}),
       ...(model ? { model } : {}),
       prompt: body.trim(),
+      ...(typeof mode === 'string' ? { permissionMode: mode as PermissionMode } : {}),
+      ...(environment ? { environment } : {}),
+      ...(environmentName ? { environmentName } : {}),
       source,
       file,
     },
@@ -112,6 +162,7 @@ export function parseAgentFile(
 export async function readAgentDirectory(
   dir: string,
   source: string,
+  options: AgentFileOptions = {},
 ): Promise<{ agents: AgentDefinition[]; problems: DefinitionProblem[] }> {
   let names: string[]
   try {
@@ -123,7 +174,7 @@ export async function readAgentDirectory(
     names.map(async (name) => {
       const file = join(dir, name)
       try {
-        return parseAgentFile(await readFile(file, 'utf8'), file, source)
+        return parseAgentFile(await readFile(file, 'utf8'), file, source, options)
       } catch (error) {
         return { problem: { file, message: error instanceof Error ? error.message : String(error) } }
       }

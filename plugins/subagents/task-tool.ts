@@ -51,7 +51,11 @@ export interface TaskDeps {
   readonly registry: ToolRegistry
   readonly hooks: SubagentHooks
   readonly semaphore: Semaphore
-  readonly openScope: (options: { id?: string; cwd?: string }) => Session
+  readonly openScope: (options: {
+    id?: string
+    cwd?: string
+    settings?: Readonly<Record<string, unknown>>
+  }) => Session
   /** Child session id -> the agent definition's prompt, for the systemPrompt tap. */
   readonly childPrompts: Map<string, AgentDefinition>
   readonly maxTurns: number | undefined
@@ -173,7 +177,12 @@ async function runTask(deps: TaskDeps, input: TaskInput, ctx: ToolContext): Prom
   let scope: Session | undefined
   let child: AgentSession | undefined
   try {
-    scope = deps.openScope({ id: agentSessionId, cwd: parent.cwd })
+    // The agent's environment (sandbox, MCP servers) is the child session's own settings.
+    scope = deps.openScope({
+      id: agentSessionId,
+      cwd: parent.cwd,
+      ...(definition.environment ? { settings: definition.environment } : {}),
+    })
     deps.childPrompts.set(agentSessionId, definition)
     child = runtime.createSession({
       id: agentSessionId,
