@@ -16,9 +16,16 @@ export interface Serving {
   stream(path: string, headers?: Record<string, string>): Promise<SseStream>
 }
 
-/** `tau serve --port 0` in the project; resolves once it listens. `closers` gets what to stop. */
-export async function startServe(p: Project, closers: Array<() => unknown>): Promise<Serving> {
-  const proc = p.spawn(['serve', '--port', '0'], { env: { OPENAI_API_KEY: 'sk-test' } })
+/**
+ * `tau serve --port 0` in the project; resolves once it listens. `closers` gets what to stop. `env`
+ * is the process's environment on top of run-tau's clean one (default: an OpenAI key).
+ */
+export async function startServe(
+  p: Project,
+  closers: Array<() => unknown>,
+  env: Record<string, string> = { OPENAI_API_KEY: 'sk-test' },
+): Promise<Serving> {
+  const proc = p.spawn(['serve', '--port', '0'], { env })
   closers.push(() => {
     if (!proc.exited) proc.child.kill('SIGKILL')
   })
