@@ -13,6 +13,7 @@ import type {
 } from '../../kernel/index.js'
 import { didYouMean } from '../../kernel/index.js'
 import {
+  BodyEncoder,
   backoffDelay,
   type CallOptions,
   type HttpClient,
@@ -92,6 +93,8 @@ export class AnthropicProvider implements Provider {
   private readonly idPrefix = Math.random().toString(36).slice(2, 8)
   private idCounter = 0
   private readonly maxTokens = new Map<string, number>()
+  /** Message bodies as bytes, reusing the unchanged part of the last one (the conversation's start, tools). */
+  private readonly bodies = new BodyEncoder()
 
   constructor(
     http: HttpClient,
@@ -173,7 +176,7 @@ export class AnthropicProvider implements Provider {
           method: 'POST',
           url: this.messagesUrl,
           headers: this.headers(),
-          body: { ...this.body(request), stream: true },
+          bytes: this.bodies.encode({ ...this.body(request), stream: true }),
           signal,
         })
         return messagesSource(response.body, read)

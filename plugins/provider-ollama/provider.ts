@@ -13,6 +13,7 @@ import type {
 } from '../../kernel/index.js'
 import { didYouMean } from '../../kernel/index.js'
 import {
+  BodyEncoder,
   type CallOptions,
   type HttpClient,
   type HttpResponse,
@@ -115,6 +116,8 @@ export class OllamaProvider implements Provider {
   private readonly settings: OllamaSettings
   private readonly logger: Logger | undefined
   private readonly idPrefix = Math.random().toString(36).slice(2, 8)
+  /** Chat bodies as bytes, reusing the unchanged part of the last one (the conversation's start, tools). */
+  private readonly bodies = new BodyEncoder()
   private idCounter = 0
 
   constructor(http: HttpClient, settings: OllamaSettings, logger?: Logger) {
@@ -177,7 +180,13 @@ export class OllamaProvider implements Provider {
   private async sendChat(request: ModelRequest, signal: AbortSignal | undefined): Promise<HttpResponse> {
     const body = this.chatRequest(request)
     try {
-      return await this.post('/api/chat', body, signal)
+      return await this.http.send({
+        method: 'POST',
+        url: this.url('/api/chat'),
+        headers: { ...this.settings.headers },
+        bytes: this.bodies.encode(body),
+        signal,
+      })
     } catch (error) {
       // "Reasoning where the model supports it": a model without thinking refuses `think`
       // before any output, so ask again without it.

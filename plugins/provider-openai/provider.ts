@@ -13,6 +13,7 @@ import type {
 } from '../../kernel/index.js'
 import { didYouMean } from '../../kernel/index.js'
 import {
+  BodyEncoder,
   type CallOptions,
   type EventSource,
   type Provider,
@@ -22,7 +23,7 @@ import {
   streamEvents,
 } from '../providers/index.js'
 import type { Endpoint } from './endpoints.js'
-import { chatBody, chatBodyJson } from './request.js'
+import { chatBody } from './request.js'
 import { chatSource } from './stream.js'
 import { type OpenAIHttpClient, stamp } from './wire-errors.js'
 
@@ -72,6 +73,8 @@ export class OpenAIProvider implements Provider {
   private readonly capabilitiesOf: ProviderOptions['capabilitiesOf']
   private listing: Promise<Json[]> | undefined
   private readonly reasoningModels = new Map<string, boolean>()
+  /** Chat bodies as bytes, reusing the unchanged part of the last one (the conversation's start, tools). */
+  private readonly bodies = new BodyEncoder()
   private callCounter = 0
   private readonly idPrefix = Math.random().toString(36).slice(2, 10)
 
@@ -134,7 +137,7 @@ export class OpenAIProvider implements Provider {
       method: 'POST',
       url,
       headers,
-      json: chatBodyJson(body, request, extra),
+      bytes: this.bodies.encode(body),
       signal: options.signal,
     })
     return chatSource(response, {

@@ -9,7 +9,6 @@ import type {
   Message,
   ModelRequest,
   TextPart,
-  ToolDefinition,
   ToolMessage,
 } from '../../kernel/index.js'
 import type { MaxTokensField } from './config.js'
@@ -160,47 +159,4 @@ export function chatBody(request: ModelRequest, options: BodyOptions): Json {
   if (options.includeUsage) body.stream_options = { include_usage: true }
   if (options.extra) Object.assign(body, options.extra)
   return body
-}
-
-/**
- * The JSON of a body's `tools`, by the ToolDefinition list it was made from, with what it was
- * made of: a list changed in place (a definition added, replaced, renamed or re-described by a
- * hook) is serialised again. JSON schemas are values: the tool registry shares them and nothing
- * edits one in place.
- */
-const toolsJson = new WeakMap<
-  readonly ToolDefinition[],
-  { readonly json: string; readonly made: unknown[] }
->()
-
-function madeOf(tools: readonly ToolDefinition[]): unknown[] {
-  const made: unknown[] = []
-  for (const tool of tools) made.push(tool, tool.name, tool.description, tool.inputSchema)
-  return made
-}
-
-function sameMade(a: readonly unknown[], b: readonly unknown[]): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
-}
-
-/**
- * A body from chatBody() as JSON text. The tools are often more than half of a request and the
- * same on every turn (the agent keeps one ToolDefinition list while its tools do not change), so
- * their JSON is made once per list and spliced in, last; the rest is serialised as usual.
- */
-export function chatBodyJson(body: Json, request: ModelRequest, extra: Readonly<Json> | undefined): string {
-  const tools = request.tools
-  // `providerOptions` may set `tools` itself: then the body's tools are not the list's.
-  if (tools === undefined || !Array.isArray(body.tools) || (extra !== undefined && 'tools' in extra))
-    return JSON.stringify(body)
-  const made = madeOf(tools)
-  let cached = toolsJson.get(tools)
-  if (cached === undefined || !sameMade(cached.made, made)) {
-    cached = { json: JSON.stringify(body.tools), made }
-    toolsJson.set(tools, cached)
-  }
-  const { tools: _tools, ...rest } = body
-  return `${JSON.stringify(rest).slice(0, -1)},"tools":${cached.json}}`
 }

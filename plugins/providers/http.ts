@@ -64,6 +64,8 @@ export interface HttpRequest {
   body?: unknown
   /** The body already serialised as JSON text (then `body` is not used). */
   json?: string
+  /** The body already serialised as JSON and encoded (BodyEncoder); then `json` and `body` are not used. */
+  bytes?: Uint8Array
   signal?: AbortSignal | undefined
 }
 
@@ -363,7 +365,8 @@ export class HttpClient {
     // comes long after (tools, transcript writes); a caller sending back to back waits here.
     const settling = this.settling.get(target.origin)
     if (settling) await settling
-    const body = request.json ?? (request.body !== undefined ? JSON.stringify(request.body) : undefined)
+    const body =
+      request.bytes ?? request.json ?? (request.body !== undefined ? JSON.stringify(request.body) : undefined)
     let attempt = 0
     for (;;) {
       let failure: ProviderError
@@ -393,7 +396,7 @@ export class HttpClient {
   private async attempt(
     target: Target,
     request: HttpRequest,
-    body: string | undefined,
+    body: string | Uint8Array | undefined,
     parts: UndiciParts,
   ): Promise<HttpResponse> {
     const headers: Record<string, string> = {

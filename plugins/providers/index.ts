@@ -23,6 +23,7 @@ export {
   type StreamEventsOptions,
   streamEvents,
 } from './batches.js'
+export { BodyEncoder } from './body-encoder.js'
 export { CATALOG, type CatalogEntry, lookupCapabilities, UNKNOWN_MODEL } from './catalog.js'
 export {
   isContextLengthMessage,

@@ -1,0 +1,155 @@
+/**
+ * A request body as JSON bytes, reusing what did not change since the last body. An agent sends
+ * the whole conversation on every turn, and from one turn to the next only its end changes: the
+ * system prompt, the tool definitions and every earlier message stay the same. Serialising and
+ * encoding all of it again was the largest part of tau's own work per turn (docs/benchmarks.md,
+ * issue 22).
+ *
+ * Each top-level field, and each item of the list field (`messages`), is compared by value with
+ * a private copy of what it was in the previous body, and its bytes are reused when equal;
+ * anything else is serialised again. The copy shares strings (immutable) and copies only plain
+ * objects and arrays, so a value edited in place since is seen as changed. So the bytes are always
+ * exactly those of `JSON.stringify(body)`, whatever changed and however; nothing here assumes
+ * that a value is never edited. A value holding anything but plain data (a Date, an instance with
+ * toJSON) is never reused.
+ */
+
+type Json = Record<string, unknown>
+
+const OPEN = Buffer.from('{')
+const CLOSE = Buffer.from('}')
+const COMMA = Buffer.from(',')
+const CLOSE_LIST = Buffer.from(']')
+
+/** A serialised value and the copy it is compared with (undefined: not plain data, never reused). */
+interface Encoded {
+  readonly copy: unknown
+  readonly plain: boolean
+  /** The JSON; undefined where JSON.stringify leaves a field out. */
+  readonly bytes: Buffer | undefined
+}
+
+function isPlain(value: object): boolean {
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
+
+const NOT_PLAIN = Symbol('not plain data')
+
+/** A copy of plain data (strings shared), or NOT_PLAIN when it holds anything else. */
+function copyOf(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) {
+    return typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint'
+      ? NOT_PLAIN
+      : value
+  }
+  if (Array.isArray(value)) {
+    const out = new Array<unknown>(value.length)
+    for (let i = 0; i < value.length; i++) {
+      const item = copyOf(value[i])
+      if (item === NOT_PLAIN) return NOT_PLAIN
+      out[i] = item
+    }
+    return out
+  }
+  if (!isPlain(value)) return NOT_PLAIN
+  const out: Json = {}
+  for (const key of Object.keys(value)) {
+    const item = copyOf((value as Json)[key])
+    if (item === NOT_PLAIN) return NOT_PLAIN
+    out[key] = item
+  }
+  return out
+}
+
+/** Whether a value equals a copy made by copyOf (keys in the same order: JSON keeps it). */
+export function sameAsCopy(value: unknown, copy: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return value === copy
+  if (typeof copy !== 'object' || copy === null) return false
+  if (Array.isArray(value)) {
+    if (!Array.isArray(copy) || value.length !== copy.length) return false
+    for (let i = 0; i < value.length; i++) if (!sameAsCopy(value[i], copy[i])) return false
+    return true
+  }
+  if (Array.isArray(copy) || !isPlain(value)) return false
+  const keys = Object.keys(value)
+  const copied = Object.keys(copy)
+  if (keys.length !== copied.length) return false
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!
+    if (key !== copied[i] || !sameAsCopy((value as Json)[key], (copy as Json)[key])) return false
+  }
+  return true
+}
+
+function encoded(value: unknown, prefix: string): Encoded {
+  const json = JSON.stringify(value)
+  const copy = copyOf(value)
+  return {
+    copy,
+    plain: copy !== NOT_PLAIN,
+    bytes: json === undefined ? undefined : Buffer.from(`${prefix}${json}`),
+  }
+}
+
+const reusable = (before: Encoded | undefined, value: unknown): before is Encoded =>
+  before?.plain === true && sameAsCopy(value, before.copy)
+
+/**
+ * One per provider: it remembers the last body it encoded. Bodies of different conversations in
+ * turn (several sessions on one provider) still come out exact; they only reuse less.
+ */
+export class BodyEncoder {
+  private fields = new Map<string, Encoded>()
+  private items: Encoded[] = []
+  private readonly listKey: string
+  private readonly listOpen: Buffer
+
+  /** @param listKey the field that grows from body to body (the conversation). */
+  constructor(listKey = 'messages') {
+    this.listKey = listKey
+    this.listOpen = Buffer.from(`${JSON.stringify(listKey)}:[`)
+  }
+
+  /** `Buffer.from(JSON.stringify(body))`, built from the parts of the last body that did not change. */
+  encode(body: object): Buffer {
+    const parts: Buffer[] = [OPEN]
+    const fields = new Map<string, Encoded>()
+    for (const key of Object.keys(body)) {
+      const value = (body as Json)[key]
+      if (key === this.listKey && Array.isArray(value)) {
+        if (parts.length > 1) parts.push(COMMA)
+        this.listParts(value, parts)
+        continue
+      }
+      const before = this.fields.get(key)
+      const field = reusable(before, value) ? before : encoded(value, `${JSON.stringify(key)}:`)
+      fields.set(key, field)
+      if (field.bytes === undefined) continue
+      if (parts.length > 1) parts.push(COMMA)
+      parts.push(field.bytes)
+    }
+    parts.push(CLOSE)
+    this.fields = fields
+    return Buffer.concat(parts)
+  }
+
+  private listParts(list: readonly unknown[], parts: Buffer[]): void {
+    parts.push(this.listOpen)
+    const items: Encoded[] = new Array(list.length)
+    for (let i = 0; i < list.length; i++) {
+      const value = list[i]
+      const before = this.items[i]
+      let item = reusable(before, value) ? before : encoded(value, '')
+      // JSON.stringify writes an array's undefined (or function) items as null.
+      if (item.bytes === undefined) item = { ...item, bytes: NULL }
+      items[i] = item
+      if (i > 0) parts.push(COMMA)
+      parts.push(item.bytes as Buffer)
+    }
+    parts.push(CLOSE_LIST)
+    this.items = items
+  }
+}
+
+const NULL = Buffer.from('null')
