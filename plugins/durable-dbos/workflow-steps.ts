@@ -17,8 +17,14 @@
  * `tau_workflow_checkpoints`. The sessions each step starts are kept there too. DBOS names each
  * step by its path, so an execution that called steps in another order fails DBOS's name check
  * (DBOSUnexpectedStepError) instead of handing one step another's outcome.
+ *
+ * State and usage. orchestrate starts a resumed run with the state patches and usage of the steps
+ * its local log says completed; a run recovered on another host has no such log. So every
+ * outcome (those of DBOS steps too) is also recorded by path in `tau_workflow_checkpoints`, and
+ * the runner's `restore()` hands them to orchestrate before the first step: the budget and the
+ * state are then those of an uninterrupted run.
  */
-import type { Logger } from '../../kernel/index.js'
+import type { Logger, Usage } from '../../kernel/index.js'
 import {
   CheckpointRunner,
   type Orchestrator,
@@ -85,6 +91,21 @@ export class PgCheckpoints {
     return rows.rows[0]?.outcome
   }
 
+  /**
+   * Every step outcome recorded for the run (the first of each step, in the order they were
+   * recorded): what a recovered execution restores the workflow's state and usage from.
+   */
+  async outcomes(runId: string): Promise<StepOutcome[]> {
+    const rows = await this.db.query<{ outcome: StepOutcome }>(
+      `SELECT outcome FROM (
+         SELECT DISTINCT ON (step) n, outcome FROM tau_workflow_checkpoints
+         WHERE run_id = $1 AND outcome IS NOT NULL ORDER BY step, n
+       ) firsts ORDER BY n`,
+      [runId],
+    )
+    return rows.rows.map((r) => r.outcome)
+  }
+
   async complete(runId: string, step: string, outcome: StepOutcome): Promise<void> {
     await this.db.query(`INSERT INTO tau_workflow_checkpoints (run_id, step, outcome) VALUES ($1, $2, $3)`, [
       runId,
@@ -115,6 +136,15 @@ export class DbosStepRunner implements StepRunner {
 
   constructor(private readonly deps: DbosStepRunnerDeps) {}
 
+  /**
+   * The outcomes of the steps earlier executions completed, wherever they ran: orchestrate starts
+   * the run with their state and usage (its own local log has them only on the host that ran
+   * them), so budgets and state are those of an uninterrupted run.
+   */
+  restore(): Promise<readonly StepOutcome[]> {
+    return this.deps.checkpoints.outcomes(this.deps.runId)
+  }
+
   async run<O>(
     boundary: StepBoundary,
     execute: (execution: StepExecution) => Promise<StepOutcome<O>>,
@@ -135,6 +165,9 @@ export class DbosStepRunner implements StepRunner {
         let ran = false
         const outcome = await dbos.runStep(
           async () => {
+            // Recorded by an execution that died before DBOS recorded the step: not run again.
+            const done = await this.deps.checkpoints.outcome(this.deps.runId, boundary.step)
+            if (done) return done as StepOutcome<O>
             ran = true
             // A cancel of the workflow aborts the step where it is (its sessions answer their
             // running tool calls and end), not at the next step boundary. DBOS gives the signal
@@ -144,7 +177,11 @@ export class DbosStepRunner implements StepRunner {
             if (cancelled?.aborted) cancel()
             cancelled?.addEventListener('abort', cancel, { once: true })
             try {
-              return await this.attempt(boundary, execute)
+              const outcome = await this.attempt(boundary, execute)
+              // Its state and usage, for an execution on another host (restore()); DBOS's own
+              // record of the output is keyed by position and read only when the step is called.
+              await this.deps.checkpoints.complete(this.deps.runId, boundary.step, outcome)
+              return outcome
             } finally {
               cancelled?.removeEventListener('abort', cancel)
             }
@@ -223,6 +260,9 @@ export interface WorkflowRunOutput {
   readonly isError: boolean
   readonly output?: unknown
   readonly error?: { readonly code: string; readonly message: string }
+  /** Tokens (and cost, where prices are known) of all its steps, over every execution. */
+  readonly usage?: Usage
+  readonly costUsd?: number
   /** The worker that finished it. */
   readonly executor: string
   /** True when an earlier execution (a worker that died) had started steps of it. */
@@ -296,6 +336,8 @@ export class DurableWorkflows {
       workflow: input.workflow,
       isError: outcome.isError,
       ...(outcome.error ? { error: outcome.error } : { output: outcome.output }),
+      usage: outcome.usage,
+      ...(outcome.costUsd !== undefined ? { costUsd: outcome.costUsd } : {}),
       executor: context.executor,
       recovered,
     }

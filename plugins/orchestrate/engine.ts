@@ -208,13 +208,15 @@ class Execution {
     }
     if (attemptStart !== undefined) this.elapsedBefore += attemptLast - attemptStart
     for (const record of records) {
-      if (record.type !== 'step-end') continue
-      const { usage, costUsd, state } = record.outcome
-      if (usage) this.usage = addUsage(this.usage, usage)
-      if (costUsd !== undefined) this.costUsd = (this.costUsd ?? 0) + costUsd
-      for (const [scope, patch] of Object.entries(state ?? {})) {
-        this.restored.set(scope, { ...this.restored.get(scope), ...patch })
-      }
+      if (record.type === 'step-end') this.restoreOutcome(record.outcome)
+    }
+  }
+
+  private restoreOutcome({ usage, costUsd, state }: StepOutcome): void {
+    if (usage) this.usage = addUsage(this.usage, usage)
+    if (costUsd !== undefined) this.costUsd = (this.costUsd ?? 0) + costUsd
+    for (const [scope, patch] of Object.entries(state ?? {})) {
+      this.restored.set(scope, { ...this.restored.get(scope), ...patch })
     }
   }
 
@@ -230,6 +232,8 @@ class Execution {
     const name = this.workflow.name
     let outcome: WorkflowOutcome
     try {
+      // Steps completed on another host (a durable runner's record): their state and usage.
+      for (const outcome of (await this.runner.restore?.()) ?? []) this.restoreOutcome(outcome)
       await this.deps.hooks.workflowStart.promise({ runId: this.runId, workflow: name, input, resumed })
       this.emit({ type: 'workflow-start', workflow: name, input, resumed })
       const output = await this.runStep(this.workflow, input, name, undefined)

@@ -69,6 +69,13 @@ export interface StepRunner {
     boundary: StepBoundary,
     execute: (execution: StepExecution) => Promise<StepOutcome<O>>,
   ): Promise<StepRun<O>>
+  /**
+   * Optional: the outcomes of the steps earlier attempts of this run completed that the local
+   * log does not have (a durable engine's record, when the run is recovered on another host).
+   * Asked once before the first step; the run starts with their state and usage, as a resume from
+   * the local log starts with its step-end records.
+   */
+  restore?(): Promise<readonly StepOutcome[]>
 }
 
 /** What a workflow log says about its steps, for a resumed run. */
