@@ -28,7 +28,8 @@ function pairs(values: unknown, separator: string, what: string): Record<string,
 export function mcpCommands(servers: McpServers, projectDir: string): CliCommand[] {
   const list: CliCommand = {
     name: 'mcp list',
-    description: 'show each MCP server: transport, status and tools',
+    description:
+      "show each MCP server of the project (config, .mcp.json, --mcp-config): transport, status and tools; a session's own servers are shown by /mcp in that session",
     needs: 'start',
     options: [{ flags: '--json', description: 'print JSON' }],
     async run({ options, stdout }) {
@@ -43,6 +44,7 @@ export function mcpCommands(servers: McpServers, projectDir: string): CliCommand
         return 0
       }
       for (const server of all) stdout.write(renderServer(server))
+      stdout.write(SESSION_NOTE)
       return all.some((s) => s.status === 'failed' || s.status === 'needs-auth') ? 1 : 0
     },
   }
@@ -202,6 +204,10 @@ export function mcpCommands(servers: McpServers, projectDir: string): CliCommand
   }
   return [list, add, remove, prompts, login, logout]
 }
+
+/** What `tau mcp list` leaves out, said under its list. */
+export const SESSION_NOTE =
+  "(the project's servers: config, .mcp.json, --mcp-config; servers a session was given by tau serve, an editor or the SDK are its own: /mcp in that session shows them)\n"
 
 function renderServer(server: ServerInfo): string {
   const lines = [

@@ -27,6 +27,7 @@ import { cliMcpConfig, loadMcpFile, mcpFilePath } from './project-file.js'
 import { promptCommandSource } from './prompt-commands.js'
 import { type McpServers, mergeServers, ServerSet } from './servers.js'
 import { sessionServers } from './session-servers.js'
+import { renderView, type ServerView, SessionServerIndex, serverView } from './session-view.js'
 import { sandboxRoots, WorkspaceRoots } from './workspace-roots.js'
 
 export {
@@ -70,6 +71,7 @@ export type {
 export { renderListing, resourceTools } from './resources.js'
 export { type LoginResult, type McpServers, mergeServers } from './servers.js'
 export { ownServers, type SessionServers, sessionServers } from './session-servers.js'
+export { renderView, type ServerView, type SessionServerInfo, serverView } from './session-view.js'
 export { mapAnnotations, mapResult, toolName } from './tool-adapter.js'
 export { sandboxRoots, WorkspaceRoots } from './workspace-roots.js'
 
@@ -88,7 +90,11 @@ function sandboxEnvAllow(rootConfig: Readonly<Record<string, unknown>>): string[
  * The agent's hooks, when the agent is loaded: sessions open and close the workspace roots
  * servers are told, and `@server:uri` mentions in a prompt are attached (userPromptSubmit).
  */
-function tapAgent(ctx: PluginContext<unknown>, servers: McpServers, roots: WorkspaceRoots): void {
+function tapAgent(
+  ctx: PluginContext<unknown>,
+  viewOf: (sessionId: string) => ServerView,
+  roots: WorkspaceRoots,
+): void {
   let hooks: ReturnType<typeof ctx.hooksOf<AgentHooks>>
   try {
     hooks = ctx.hooksOf(agentHooksRef)
@@ -99,10 +105,12 @@ function tapAgent(ctx: PluginContext<unknown>, servers: McpServers, roots: Works
   hooks.sessionEnd.tap((end) => roots.close(end.sessionId))
   hooks.userPromptSubmit.tapPromise(async (submission) => {
     if (!submission.prompt.includes('@')) return submission
-    const names = servers.list().map((s) => s.name)
+    // The global servers and the session's own (no other session's).
+    const view = viewOf(submission.sessionId)
+    const names = view.list().map((s) => s.name)
     const { context, notices } = await resolveMentions(submission.prompt, {
       names,
-      readResource: (server, uri) => servers.readResource(server, uri),
+      readResource: (server, uri) => view.readResource(server, uri),
     })
     for (const notice of notices) ctx.logger.warn(notice, { sessionId: submission.sessionId })
     if (context.length === 0) return submission
@@ -143,6 +151,8 @@ export default definePlugin({
       ...(model ? { samplingModel: model } : {}),
       oauthDir: join(ctx.paths.tauHome, OAUTH_DIR),
       signal: ctx.signal,
+      // The resource tools list and read the calling session's own servers too.
+      resourceSource: (sessionId: string) => viewOf(sessionId),
     }
     const servers = new ServerSet({
       ...base,
@@ -151,25 +161,55 @@ export default definePlugin({
       roots,
     })
     ctx.provide(mcpServersRef, servers)
+    // Each open session's own servers, for what that session sees (/mcp, resources, prompts, mentions).
+    const index = new SessionServerIndex()
+    const viewOf = (sessionId: string | undefined): ServerView => serverView(servers, index.get(sessionId))
     // A session's own servers (its settings' mcpServers): connected with the session, its tools
     // seen by it alone, closed when it is disposed.
     ctx.provide(
       sessionToolsRef,
-      (session) =>
-        sessionServers(session, {
+      (session) => {
+        const own = sessionServers(session, {
           base,
           registry,
           extraRoots,
           globalConfig: ctx.config,
           globalNames: () => servers.list().map((s) => s.name),
           logger: ctx.logger,
-        }),
+        })
+        if (!own) return undefined
+        index.add(session.id, own.servers)
+        return {
+          ...own,
+          close: () => {
+            index.remove(session.id, own.servers)
+            return own.close()
+          },
+        }
+      },
       (own) => own?.close(),
     )
     for (const command of mcpCommands(servers, ctx.paths.projectDir)) ctx.provide(cliCommandsRef, command)
     // Prompts of connected servers as /mcp__<server>__<prompt> (read by slash-commands when loaded).
-    ctx.provide(slashCommandSourceRef, promptCommandSource(servers))
-    tapAgent(ctx, servers, roots)
+    ctx.provide(slashCommandSourceRef, promptCommandSource(viewOf))
+    // /mcp: the servers the session sees, its own marked.
+    ctx.provide(slashCommandSourceRef, {
+      name: 'mcp status',
+      list: () => ({
+        commands: [
+          {
+            name: 'mcp',
+            description: "the MCP servers this session sees (the project's and its own): status and tools",
+            source: 'mcp',
+            async run(_args, context) {
+              context.say(renderView(viewOf(context.sessionId).list()))
+            },
+          },
+        ],
+        problems: [],
+      }),
+    })
+    tapAgent(ctx, viewOf, roots)
     ctx.hooks.start.tapPromise(async () => {
       if (!trust.trusted) servers.hold(held, `not started: the workspace is not trusted (${TRUST_HINT})`)
       if (servers.list().some((s) => s.status !== 'disabled')) await servers.start()

@@ -76,7 +76,10 @@ export function promptText(result: PromptMessages): string {
     .join('\n\n')
 }
 
-function command(servers: McpServers, prompt: PromptEntry): SlashCommand {
+/** What prompt commands need of the servers. */
+export type PromptServers = Pick<McpServers, 'prompts' | 'getPrompt'>
+
+function command(servers: PromptServers, prompt: PromptEntry): SlashCommand {
   const hint = argumentHint(prompt)
   return {
     name: prompt.command,
@@ -95,13 +98,19 @@ function command(servers: McpServers, prompt: PromptEntry): SlashCommand {
   }
 }
 
-/** The slash-commands source: the prompts of the servers connected at each listing. */
-export function promptCommandSource(servers: McpServers): SlashCommandSource {
+/**
+ * The slash-commands source: the prompts of the servers connected at each listing. `servers` may
+ * depend on the session listing (its own servers' prompts are its commands alone).
+ */
+export function promptCommandSource(
+  servers: PromptServers | ((sessionId: string | undefined) => PromptServers),
+): SlashCommandSource {
   return {
     name: 'mcp',
-    async list() {
-      const prompts = await servers.prompts()
-      return { commands: prompts.map((prompt) => command(servers, prompt)), problems: [] }
+    async list(context) {
+      const view = typeof servers === 'function' ? servers(context?.sessionId) : servers
+      const prompts = await view.prompts()
+      return { commands: prompts.map((prompt) => command(view, prompt)), problems: [] }
     },
   }
 }

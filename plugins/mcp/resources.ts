@@ -124,7 +124,13 @@ export function renderListing(listing: ResourceListing): string {
   return lines.join('\n')
 }
 
-export function resourceTools(source: ResourceSource): Tool[] {
+/**
+ * The two resource tools. `source` may depend on the calling session (its own servers are listed
+ * and read too, see session-view.ts).
+ */
+export function resourceTools(source: ResourceSource | ((sessionId: string) => ResourceSource)): Tool[] {
+  const sourceFor = (sessionId: string): ResourceSource =>
+    typeof source === 'function' ? source(sessionId) : source
   const list = defineTool({
     name: 'ListMcpResourcesTool',
     description:
@@ -136,8 +142,8 @@ export function resourceTools(source: ResourceSource): Tool[] {
         .describe('Only this MCP server (default: every server that offers resources)'),
     }),
     annotations: { readOnly: true, idempotent: true },
-    async execute(input) {
-      const listing = await source.listResources(input.server)
+    async execute(input, context) {
+      const listing = await sourceFor(context.sessionId).listResources(input.server)
       return {
         content: [{ type: 'text', text: renderListing(listing) }],
         structured: listing,
@@ -153,8 +159,8 @@ export function resourceTools(source: ResourceSource): Tool[] {
       uri: z.string().min(1).describe('The resource uri'),
     }),
     annotations: { readOnly: true, idempotent: true },
-    async execute(input) {
-      const read = await source.readResource(input.server, input.uri)
+    async execute(input, context) {
+      const read = await sourceFor(context.sessionId).readResource(input.server, input.uri)
       const content = read.contents.map((item) => resourcePart(item))
       if (content.length === 0) content.push({ type: 'text', text: `[resource ${input.uri} is empty]` })
       return { content }

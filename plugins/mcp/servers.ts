@@ -102,6 +102,11 @@ export interface ServerSetOptions {
   /** Who shows authorization URLs in the running agent (a frontend); none: fail closed. */
   readonly authorize?: () => Authorize | undefined
   readonly signal?: AbortSignal
+  /**
+   * What the resource tools list and read for the calling session (the global servers and that
+   * session's own); default: this set.
+   */
+  readonly resourceSource?: (sessionId: string) => ResourceSource
 }
 
 export interface LoginResult {
@@ -226,7 +231,9 @@ export class ServerSet implements McpServers, ResourceSource {
   private updateResourceTools(): void {
     const offered = this.connections.some((c) => c.connectedClient()?.getServerCapabilities()?.resources)
     if (offered && this.resourceToolsOff.length === 0) {
-      for (const tool of resourceTools(this)) {
+      for (const tool of resourceTools(this.options.resourceSource ?? this)) {
+        // A session's set over a registry that has them already: those list this session's too.
+        if (this.options.resourceSource && this.options.registry.get(tool.name)) continue
         try {
           this.resourceToolsOff.push(this.options.registry.register(tool, this.options.plugin))
         } catch (error) {

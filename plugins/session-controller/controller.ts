@@ -178,7 +178,7 @@ export class SessionController {
 
   /** Lists every command: the built-ins first, then the registry's (files, MCP prompts, plugins). */
   async commands(): Promise<SlashCommandList> {
-    const listed = await this.deps.slashCommands?.list()
+    const listed = await this.deps.slashCommands?.list({ sessionId: this.session.id })
     if (!listed) return { commands: this.builtins, problems: [] }
     const names = new Set(listed.commands.map((c) => c.name))
     // The registry lists the built-ins when the session-controller plugin provides them.
@@ -208,7 +208,7 @@ export class SessionController {
   private async find(name: string): Promise<SlashCommand | undefined> {
     const builtin = this.builtins.find((c) => c.name === name)
     if (builtin) return builtin
-    const found = await this.deps.slashCommands?.find(`/${name}`)
+    const found = await this.deps.slashCommands?.find(`/${name}`, { sessionId: this.session.id })
     return found?.command
   }
 

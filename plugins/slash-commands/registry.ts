@@ -2,6 +2,7 @@
 import { parseSlash } from './template.js'
 import type {
   ExpandOptions,
+  ListContext,
   ResolvedCommand,
   SlashCommand,
   SlashCommandList,
@@ -10,14 +11,14 @@ import type {
 } from './types.js'
 
 export function createSlashCommands(sources: () => readonly SlashCommandSource[]): SlashCommands {
-  async function list(): Promise<SlashCommandList> {
+  async function list(context?: ListContext): Promise<SlashCommandList> {
     const lists = await Promise.all(
       // Built-in sources first: their names win every clash.
       [...sources()]
         .sort((a, b) => Number(b.builtin === true) - Number(a.builtin === true))
         .map(async (source): Promise<[SlashCommandSource, SlashCommandList]> => {
           try {
-            return [source, await source.list()]
+            return [source, await source.list(context)]
           } catch (error) {
             const message = error instanceof Error ? error.message : String(error)
             return [
@@ -47,10 +48,10 @@ export function createSlashCommands(sources: () => readonly SlashCommandSource[]
     return { commands, problems }
   }
 
-  async function find(line: string): Promise<ResolvedCommand | undefined> {
+  async function find(line: string, context?: ListContext): Promise<ResolvedCommand | undefined> {
     const slash = parseSlash(line)
     if (!slash) return undefined
-    const { commands } = await list()
+    const { commands } = await list(context)
     const command = commands.find((c) => c.name === slash.name)
     return command ? { command, args: slash.args } : undefined
   }
@@ -58,8 +59,8 @@ export function createSlashCommands(sources: () => readonly SlashCommandSource[]
   return {
     list,
     find,
-    async expand(line: string, options?: ExpandOptions) {
-      const found = await find(line)
+    async expand(line: string, options?: ExpandOptions & ListContext) {
+      const found = await find(line, options)
       if (!found?.command.expand) return undefined
       return { command: found.command, prompt: await found.command.expand(found.args, options) }
     },

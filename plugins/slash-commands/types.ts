@@ -60,13 +60,18 @@ export interface SlashCommandList {
   readonly problems: readonly string[]
 }
 
+/** Whom a listing is for: a source may offer a session commands of its own (its MCP servers' prompts). */
+export interface ListContext {
+  readonly sessionId?: string
+}
+
 /** A plugin's contribution: listed again at every `list()` (servers and files change). */
 export interface SlashCommandSource {
   /** Shown in problems: `command files`, `mcp`. */
   readonly name: string
   /** Built-in commands: listed before every other source, so no file can shadow them. */
   readonly builtin?: boolean
-  list(): SlashCommandList | Promise<SlashCommandList>
+  list(context?: ListContext): SlashCommandList | Promise<SlashCommandList>
 }
 
 export const slashCommandSourceRef = defineService<SlashCommandSource, 'root', true>(
@@ -86,19 +91,19 @@ export interface ResolvedCommand {
 
 export interface SlashCommands {
   /** Every command of every source; on a name clash the first source wins (files before MCP). */
-  list(): Promise<SlashCommandList>
+  list(context?: ListContext): Promise<SlashCommandList>
   /**
    * The command a line names (`/review src/a.ts`), or undefined when the line is not a slash
    * command or names no command any source has.
    */
-  find(line: string): Promise<ResolvedCommand | undefined>
+  find(line: string, context?: ListContext): Promise<ResolvedCommand | undefined>
   /**
    * `find()` then `expand()`: the prompt for a line, or undefined when it names no command or a
    * session command (`run`; a SessionController runs those).
    */
   expand(
     line: string,
-    options?: ExpandOptions,
+    options?: ExpandOptions & ListContext,
   ): Promise<{ command: SlashCommand; prompt: string } | undefined>
 }
 

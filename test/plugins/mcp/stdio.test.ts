@@ -115,6 +115,9 @@ describe('mcp over stdio: lifecycle', () => {
     expect(text).toContain('mcp__everything__echo')
     expect(text).toMatch(/^bad {2}stdio {2}failed: .*ENOENT/m)
     expect(text).toMatch(/^off {2}stdio {2}disabled$/m)
+    expect(text).toContain(
+      'servers a session was given by tau serve, an editor or the SDK are its own: /mcp in that session shows them',
+    )
   })
 })
 
