@@ -9,9 +9,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
+import mcp from '../../../plugins/mcp/index.js'
 import { agent, chain, defineWorkflow } from '../../../plugins/orchestrate/index.js'
 import permissions from '../../../plugins/permissions/index.js'
 import sandbox, { bwrapStatus } from '../../../plugins/sandbox/index.js'
+import { EVERYTHING } from '../mcp/helpers.js'
 import { AGENTS, harness } from './helpers.js'
 
 const dirs: string[] = []
@@ -150,5 +152,39 @@ describe('sessions in their own environment', () => {
       error: { code: 'TAU_WORKFLOW_INVALID', message: expect.stringContaining("'nowhere'") },
     })
     expect(h.requests).toHaveLength(0)
+  })
+
+  it("an environment's MCP servers: the agent's step session has their tools, the next agent's does not", async () => {
+    const h = await harness({
+      extraPlugins: [mcp, permissions],
+      config: orchestrateWith(
+        {
+          tooled: { description: 'x', prompt: 'p', permissionMode: 'bypassPermissions', environment: 'docs' },
+          plain: { description: 'x', prompt: 'p', permissionMode: 'bypassPermissions' },
+        },
+        { docs: { mcpServers: { mine: { command: EVERYTHING, args: ['stdio'] } } } },
+      ),
+      turns: [
+        { toolCalls: [{ id: 'e1', name: 'mcp__mine__echo', input: { message: 'from the step' } }] },
+        { text: 'tooled done' },
+        { toolCalls: [{ id: 'e2', name: 'mcp__mine__echo', input: { message: 'not mine' } }] },
+        { text: 'plain done' },
+      ],
+    })
+    const workflow = defineWorkflow({
+      name: 'mcp-environment',
+      input: z.string(),
+      run: chain([agent({ agent: 'tooled', name: 'tooled' }), agent({ agent: 'plain', name: 'plain' })]),
+    })
+    const { outcome } = await h.run(workflow, 'go')
+    expect(outcome).toMatchObject({ isError: false, output: 'plain done' })
+    const names = (i: number) => (h.requests[i]?.tools ?? []).map((t) => t.name)
+    expect(names(0)).toContain('mcp__mine__echo')
+    expect(names(2)).not.toContain('mcp__mine__echo')
+    const results = h.requests.flatMap((r) =>
+      r.messages.filter((m) => m.role === 'tool').map((m) => JSON.stringify(m.content)),
+    )
+    expect(results[0]).toContain('Echo: from the step')
+    expect(results.at(-1)).not.toContain('Echo: not mine')
   })
 })
