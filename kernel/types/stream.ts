@@ -34,6 +34,17 @@ export type StreamEvent =
       /** The provider's id of the message (Anthropic's `msg_...`), where it sends one. */
       readonly id?: string
     }
+  | {
+      /**
+       * Optional, once per answer, just before its first content event (so it never holds back a
+       * retry; for an answer without content, before its usage): the provider's message id and the
+       * usage it knew at the start (Anthropic's input tokens), where it sends them. Not a token:
+       * time to first token ignores it.
+       */
+      readonly type: 'message-start'
+      readonly id?: string
+      readonly usage?: Usage
+    }
 
 /** A request for one model call. The conversation is passed whole: it is a value that lives across turns. */
 export interface ModelRequest {

@@ -530,7 +530,12 @@ export class Run {
   ): AsyncGenerator<StreamEvent> {
     for await (const event of events) {
       if (this.signal.aborted) throw new Error('aborted')
-      if (partial.firstToken === undefined && event.type !== 'usage' && event.type !== 'finish') {
+      if (
+        partial.firstToken === undefined &&
+        event.type !== 'usage' &&
+        event.type !== 'finish' &&
+        event.type !== 'message-start'
+      ) {
         partial.firstToken = performance.now()
       }
       if (model !== undefined) this.emit({ type: 'model-stream', model, event })

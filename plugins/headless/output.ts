@@ -4,26 +4,15 @@
  * result) where tau's concepts match Claude Code's.
  */
 import { randomUUID } from 'node:crypto'
-import type { AssistantMessage, FinishReason, ToolResultPart, Usage } from '../../kernel/index.js'
+import type { AssistantMessage, FinishReason, ToolResultPart } from '../../kernel/index.js'
 import type { AgentEvent, StopReason } from '../agent/index.js'
 import { unwrapToolUseError } from '../tools/index.js'
 import type { OutputFormat } from './args.js'
-import { PartialMessages } from './partial-messages.js'
+import { PartialMessages, wireUsage } from './partial-messages.js'
+
+export { wireUsage }
 
 type EventOf<T extends AgentEvent['type']> = Extract<AgentEvent, { type: T }>
-
-/** Anthropic-style usage, as Claude Code reports it. */
-export function wireUsage(usage: Usage): Record<string, number> {
-  return {
-    input_tokens: Math.max(
-      0,
-      usage.inputTokens - (usage.cacheReadTokens ?? 0) - (usage.cacheWriteTokens ?? 0),
-    ),
-    cache_creation_input_tokens: usage.cacheWriteTokens ?? 0,
-    cache_read_input_tokens: usage.cacheReadTokens ?? 0,
-    output_tokens: usage.outputTokens,
-  }
-}
 
 export const STOP_REASONS: Record<FinishReason, string | null> = {
   stop: 'end_turn',

@@ -4,16 +4,21 @@
  * `message_start`, `content_block_start` / `_delta` / `_stop` with the index each block has in
  * the final message, `message_delta`, `message_stop`. Claude Code prints these inside its
  * `stream_event` lines; an OpenAI or Ollama stream gets the same shape, so a consumer written
- * for one reads all.
+ * for one reads all. message_start waits for the provider's first event: its `message-start`
+ * gives the provider's message id and input usage (Anthropic's; OpenAI's id).
  */
 import { randomUUID } from 'node:crypto'
-import type { StreamEvent } from '../../kernel/index.js'
+import type { StreamEvent, Usage } from '../../kernel/index.js'
 
 export type AnthropicStreamEvent = Record<string, unknown> & { readonly type: string }
 
 /** One model call's message as it streams: the open block, and each tool call's block index. */
 interface OpenMessage {
-  readonly id: string
+  /** tau's until the provider's `message-start` gives its own. */
+  id: string
+  readonly model: string
+  /** message_start is printed (at the provider's first event, which may carry its id and usage). */
+  started: boolean
   /** The next block's index. */
   next: number
   /** The open text or thinking block. */
@@ -28,6 +33,19 @@ const emptyUsage = (): Record<string, number> => ({
   cache_read_input_tokens: 0,
   output_tokens: 0,
 })
+
+/** Anthropic-style usage, as Claude Code reports it (input_tokens without the cached parts). */
+export function wireUsage(usage: Usage): Record<string, number> {
+  return {
+    input_tokens: Math.max(
+      0,
+      usage.inputTokens - (usage.cacheReadTokens ?? 0) - (usage.cacheWriteTokens ?? 0),
+    ),
+    cache_creation_input_tokens: usage.cacheWriteTokens ?? 0,
+    cache_read_input_tokens: usage.cacheReadTokens ?? 0,
+    output_tokens: usage.outputTokens,
+  }
+}
 
 /** Maps each session's model-stream events (a subagent's are its own session's) to stream events. */
 export class PartialMessages {
@@ -47,26 +65,21 @@ export class PartialMessages {
     const out: AnthropicStreamEvent[] = []
     if (event.type === 'call-start') {
       // A call that failed midway (the fallback model answers next) never got its message_stop.
-      if (this.open.has(sessionId)) out.push(...this.stopMessage(sessionId))
+      if (this.open.get(sessionId)?.started) out.push(...this.stopMessage(sessionId))
       const id = `msg_${randomUUID().replaceAll('-', '')}`
-      this.open.set(sessionId, { id, next: 0, current: undefined, tools: new Map() })
-      out.push({
-        type: 'message_start',
-        message: {
-          id,
-          type: 'message',
-          role: 'assistant',
-          model,
-          content: [],
-          stop_reason: null,
-          stop_sequence: null,
-          usage: emptyUsage(),
-        },
-      })
+      this.open.set(sessionId, { id, model, started: false, next: 0, current: undefined, tools: new Map() })
       return out
     }
     const message = this.open.get(sessionId)
     if (!message) return out
+    if (!message.started) {
+      // The provider's first event: message_start, with the provider's id and input usage where
+      // its message-start gave them (Anthropic; OpenAI's id), else tau's id and zero usage.
+      const start = event.type === 'message-start' ? event : undefined
+      if (start?.id !== undefined) message.id = start.id
+      out.push(this.startMessage(message, start?.usage))
+      if (start) return out
+    }
     switch (event.type) {
       case 'text-delta':
         if (event.text === '') break
@@ -137,8 +150,28 @@ export class PartialMessages {
     stopReason: string | null,
     usage: Record<string, number>,
   ): AnthropicStreamEvent[] {
-    if (!this.open.has(sessionId)) return []
-    return this.stopMessage(sessionId, { stop_reason: stopReason, usage })
+    const message = this.open.get(sessionId)
+    if (!message) return []
+    // An answer whose provider sent no event before its end still opens with message_start.
+    const start = message.started ? [] : [this.startMessage(message, undefined)]
+    return [...start, ...this.stopMessage(sessionId, { stop_reason: stopReason, usage })]
+  }
+
+  private startMessage(message: OpenMessage, usage: Usage | undefined): AnthropicStreamEvent {
+    message.started = true
+    return {
+      type: 'message_start',
+      message: {
+        id: message.id,
+        type: 'message',
+        role: 'assistant',
+        model: message.model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: usage === undefined ? emptyUsage() : wireUsage(usage),
+      },
+    }
   }
 
   private stopMessage(
@@ -150,7 +183,7 @@ export class PartialMessages {
   ): AnthropicStreamEvent[] {
     const message = this.open.get(sessionId)
     this.open.delete(sessionId)
-    if (!message) return []
+    if (!message?.started) return []
     const out: AnthropicStreamEvent[] = []
     this.close(message, out)
     for (const index of message.tools.values()) out.push({ type: 'content_block_stop', index })

@@ -11,7 +11,8 @@
  *   error                `{type:'error', error:{type, message}}` inside the 200 stream
  *
  * Nothing is yielded before the first content delta, so an error event that arrives first (an
- * overloaded_error, typically) leaves the call free to be retried.
+ * overloaded_error, typically) leaves the call free to be retried; message_start's id and usage
+ * go out as a `message-start` event right before that delta.
  */
 import type { FinishReason, StreamEvent, Usage } from '../../kernel/index.js'
 import {
@@ -202,8 +203,19 @@ function messagesReader(options: ReadOptions): EventReader<SseEvent, StreamEvent
   return { read, end }
   function textDelta(text: string, out: StreamEvent[]): void {
     if (text === '') return
-    produced = true
+    if (!produced) produce(out)
     pushEvent(out, { type: 'text-delta', text })
+  }
+  /**
+   * The answer's first event: message-start (the id and the input usage of message_start) goes
+   * out before it, in the same batch, so an error before any content stays retryable.
+   */
+  function produce(out: StreamEvent[]): void {
+    produced = true
+    const start: Usage = { inputTokens: input + (cacheRead ?? 0) + (cacheWrite ?? 0), outputTokens: output }
+    if (cacheRead !== undefined) start.cacheReadTokens = cacheRead
+    if (cacheWrite !== undefined) start.cacheWriteTokens = cacheWrite
+    out.push({ type: 'message-start', ...(messageId === undefined ? {} : { id: messageId }), usage: start })
   }
   function read(batch: readonly SseEvent[], out: StreamEvent[]): void {
     for (const sse of batch) {
@@ -262,24 +274,24 @@ function messagesReader(options: ReadOptions): EventReader<SseEvent, StreamEvent
             const id = typeof block.id === 'string' && block.id !== '' ? block.id : options.newToolCallId()
             const name = typeof block.name === 'string' ? block.name : ''
             blocks.set(index, { kind: 'tool', id, name, initial: block.input, json: '' })
-            produced = true
+            if (!produced) produce(out)
             pushEvent(out, { type: 'tool-call-start', id, name })
           } else if (block.type === 'text') {
             blocks.set(index, { kind: 'text' })
             if (typeof block.text === 'string' && block.text !== '') {
-              produced = true
+              if (!produced) produce(out)
               pushEvent(out, { type: 'text-delta', text: block.text })
             }
           } else if (block.type === 'thinking') {
             blocks.set(index, { kind: 'thinking' })
             if (typeof block.thinking === 'string' && block.thinking !== '') {
-              produced = true
+              if (!produced) produce(out)
               pushEvent(out, { type: 'reasoning-delta', text: block.thinking })
             }
           } else if (block.type === 'redacted_thinking') {
             blocks.set(index, { kind: 'other' })
             if (typeof block.data === 'string') {
-              produced = true
+              if (!produced) produce(out)
               pushEvent(out, { type: 'reasoning-delta', text: '', signature: block.data, redacted: true })
             }
           } else {
@@ -295,17 +307,17 @@ function messagesReader(options: ReadOptions): EventReader<SseEvent, StreamEvent
             textDelta(delta.text, out)
           } else if (delta.type === 'thinking_delta' && typeof delta.thinking === 'string') {
             if (delta.thinking === '') break
-            produced = true
+            if (!produced) produce(out)
             pushEvent(out, { type: 'reasoning-delta', text: delta.thinking })
           } else if (delta.type === 'signature_delta' && typeof delta.signature === 'string') {
-            produced = true
+            if (!produced) produce(out)
             pushEvent(out, { type: 'reasoning-delta', text: '', signature: delta.signature })
           } else if (delta.type === 'input_json_delta' && typeof delta.partial_json === 'string') {
             if (block?.kind !== 'tool')
               throw badResponse('input_json_delta for a block that is not a tool_use')
             block.json += delta.partial_json
             if (delta.partial_json !== '') {
-              produced = true
+              if (!produced) produce(out)
               pushEvent(out, { type: 'tool-call-delta', id: block.id, argumentsDelta: delta.partial_json })
             }
           }
@@ -317,7 +329,7 @@ function messagesReader(options: ReadOptions): EventReader<SseEvent, StreamEvent
           if (block?.kind === 'tool') {
             const raw = block.json !== '' ? block.json : block.initial
             const parsed = parseToolArguments(raw)
-            produced = true
+            if (!produced) produce(out)
             pushEvent(
               out,
               parsed.ok
@@ -364,6 +376,8 @@ function messagesReader(options: ReadOptions): EventReader<SseEvent, StreamEvent
     if (thinkingTokens !== undefined) total.reasoningTokens = thinkingTokens
     if (stopReason !== undefined && !(stopReason in STOP_REASONS))
       options.note?.(`unknown stop_reason '${stopReason}'`)
+    // An answer without content still had its message_start.
+    if (!produced) produce(out)
     out.push(
       { type: 'usage', usage: total },
       {

@@ -97,6 +97,8 @@ class ChoiceReader {
   private nextKey = 1_000_000
   finish: FinishReason | undefined
   produced = false
+  /** The answer's id (`chatcmpl-...`), from its first chunk. */
+  messageId: string | undefined
   private anyToolCalls = false
 
   constructor(private readonly context: StreamContext) {}
@@ -125,8 +127,18 @@ class ChoiceReader {
   }
 
   private emit(out: StreamEvent[], event: StreamEvent): void {
-    this.produced = true
+    if (!this.produced) this.start(out)
     pushEvent(out, event)
+  }
+
+  /**
+   * The answer's first event: a message-start with the first chunk's id goes out before it (with
+   * it, in the same batch, so an error before any content stays retryable). No usage: OpenAI's
+   * comes in the last chunk.
+   */
+  start(out: StreamEvent[]): void {
+    this.produced = true
+    if (this.messageId !== undefined) out.push({ type: 'message-start', id: this.messageId })
   }
 
   private toolCallDelta(call: Json, out: StreamEvent[]): void {
@@ -274,6 +286,34 @@ export function plainQuietChunk(data: string): string | null | undefined {
   return REASON.test(reason) && flatAround(data, head, end + CLOSING_TAIL.length) ? reason : undefined
 }
 
+/** The finish event, with the answer's id where the server sent one. */
+function finishEvent(reader: ChoiceReader): StreamEvent {
+  const reason = reader.finish ?? 'stop'
+  return reader.messageId === undefined
+    ? { type: 'finish', reason }
+    : { type: 'finish', reason, id: reader.messageId }
+}
+
+const ID_HEAD = '{"id":"'
+
+/**
+ * A chunk's `id` (OpenAI writes it first, `{"id":"chatcmpl-...",...}`; other forms are parsed), or
+ * undefined. Read from the first chunk only; a chunk that does not parse fails later, where it is read.
+ */
+export function chunkId(data: string): string | undefined {
+  if (data.startsWith(ID_HEAD)) {
+    const end = data.indexOf('"', ID_HEAD.length)
+    const id = data.slice(ID_HEAD.length, end)
+    if (end > ID_HEAD.length && !id.includes('\\')) return id
+  }
+  try {
+    const chunk: unknown = JSON.parse(data)
+    return isObject(chunk) && typeof chunk.id === 'string' && chunk.id !== '' ? chunk.id : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /** The answer's events. */
 export function readChatAnswer(response: HttpResponse, context: StreamContext): AsyncIterable<StreamEvent> {
   return streamEvents(async () => chatSource(response, context))
@@ -310,6 +350,7 @@ function chatStreamReader(context: StreamContext, sse: SseParser): EventReader<S
         events++
         // JSON.parse skips surrounding white space itself; only the sentinel is compared trimmed.
         const data = event.data
+        if (events === 1) reader.messageId = chunkId(data)
         if (data.length < 16 && data.trim() === '[DONE]') {
           done = true
           continue
@@ -368,8 +409,10 @@ function chatStreamReader(context: StreamContext, sse: SseParser): EventReader<S
         )
       }
       if (reader.finish === undefined) reader.finishChoice(undefined, out)
+      // An answer without content still announces its id.
+      if (!reader.produced) reader.start(out)
       if (usage) out.push({ type: 'usage', usage })
-      out.push({ type: 'finish', reason: reader.finish ?? 'stop' })
+      out.push(finishEvent(reader))
     },
   }
 }
@@ -418,9 +461,11 @@ function wholeAnswer(text: string, context: StreamContext, out: StreamEvent[]): 
   const calls = Array.isArray(message.tool_calls)
     ? message.tool_calls.map((call, index) => (isObject(call) ? { index, ...call } : call))
     : undefined
+  if (typeof value.id === 'string' && value.id !== '') reader.messageId = value.id
   reader.delta({ ...message, ...(calls ? { tool_calls: calls } : {}) }, out)
   reader.finishChoice(choice.finish_reason, out)
+  if (!reader.produced) reader.start(out)
   const usage = usageOf(value.usage)
   if (usage) out.push({ type: 'usage', usage })
-  out.push({ type: 'finish', reason: reader.finish ?? 'stop' })
+  out.push(finishEvent(reader))
 }

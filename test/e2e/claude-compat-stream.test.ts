@@ -149,10 +149,20 @@ describe('--include-partial-messages, as the Claude Agent SDK streams', () => {
       const line = out.find((l) => l.type === 'stream_event')!
       expect(line).toMatchObject({ parent_tool_use_id: null, session_id: out[0]!.session_id })
       expect(typeof line.uuid).toBe('string')
-      if (format !== 'anthropic') {
-        // OpenAI and Ollama send no message id: the assistant line has the one message_start announced.
-        expect(assistants.map((a) => (a.message as { id: string }).id)).toEqual(messages.map((m) => m.id))
-      }
+      // message_start has the provider's id (Anthropic's msg_..., OpenAI's chatcmpl-...; Ollama sends
+      // none: tau's), the one the assistant line carries; and the input usage where it is known at
+      // the start (Anthropic's message_start; OpenAI's and Ollama's come at the end, in message_delta).
+      expect(assistants.map((a) => (a.message as { id: string }).id)).toEqual(messages.map((m) => m.id))
+      const starts = stream
+        .filter((e) => e.type === 'message_start')
+        .map((e) => e.message as { id: string; usage: Record<string, number> })
+      const ids = { anthropic: /^msg_scripted\d+$/, openai: /^chatcmpl-/, ollama: /^msg_[0-9a-f]{32}$/ }
+      expect(starts.map((m) => m.id)).toEqual([
+        expect.stringMatching(ids[format]),
+        expect.stringMatching(ids[format]),
+      ])
+      expect(starts.map((m) => m.usage.input_tokens)).toEqual(format === 'anthropic' ? [50, 60] : [0, 0])
+      if (format !== 'anthropic') expect(deltaUsage[0]).toMatchObject({ input_tokens: 50 })
     }, 90_000)
   }
 

@@ -20,7 +20,9 @@ describe('PartialMessages', () => {
       name: 'Glob',
       input: { pattern: '*' },
     })
+    // No message-start from Ollama: tau's id and zero usage, at its first event.
     expect(types([...text, ...call])).toEqual([
+      'message_start',
       'content_block_start:0',
       'content_block_delta:0',
       'content_block_stop:0',
@@ -28,6 +30,9 @@ describe('PartialMessages', () => {
       'content_block_delta:1',
       'content_block_stop:1',
     ])
+    expect(text[0]).toMatchObject({
+      message: { id: expect.stringMatching(/^msg_/), model: 'ollama:m', usage: { input_tokens: 0 } },
+    })
     expect(call[2]).toMatchObject({ delta: { type: 'input_json_delta', partial_json: '{"pattern":"*"}' } })
     expect(types(p.finish('s', 'tool_use', { output_tokens: 3 }))).toEqual(['message_delta', 'message_stop'])
   })
@@ -49,6 +54,7 @@ describe('PartialMessages', () => {
       ...p.finish('s', 'end_turn', { output_tokens: 1 }),
     ]
     expect(types(out)).toEqual([
+      'message_start',
       'content_block_start:0',
       'content_block_delta:0',
       'content_block_delta:0',
@@ -61,8 +67,8 @@ describe('PartialMessages', () => {
       'message_delta',
       'message_stop',
     ])
-    expect(out[2]).toMatchObject({ delta: { type: 'signature_delta', signature: 'sig' } })
-    expect(out[4]).toMatchObject({ content_block: { type: 'redacted_thinking', data: 'opaque' } })
+    expect(out[3]).toMatchObject({ delta: { type: 'signature_delta', signature: 'sig' } })
+    expect(out[5]).toMatchObject({ content_block: { type: 'redacted_thinking', data: 'opaque' } })
   })
 
   it('a new call closes the one that failed midway; sessions stream apart', () => {
@@ -71,13 +77,64 @@ describe('PartialMessages', () => {
     p.map('b', 'x:m', { type: 'call-start' })
     p.map('a', 'x:m', { type: 'tool-call-start', id: 't', name: 'Read' })
     expect(types(p.map('b', 'x:m', { type: 'text-delta', text: 'b' }))).toEqual([
+      'message_start',
       'content_block_start:0',
       'content_block_delta:0',
     ])
     const again = p.map('a', 'x:fallback', { type: 'call-start' })
-    expect(types(again)).toEqual(['content_block_stop:0', 'message_delta', 'message_stop', 'message_start'])
+    expect(types(again)).toEqual(['content_block_stop:0', 'message_delta', 'message_stop'])
     expect(again[1]).toMatchObject({ delta: { stop_reason: null } })
-    expect(again[3]).toMatchObject({ message: { model: 'x:fallback', content: [] } })
-    expect(p.messageId('a')).toBe((again[3]!.message as { id: string }).id)
+    // The fallback's message starts at its first event.
+    const first = p.map('a', 'x:fallback', { type: 'text-delta', text: 'ok' })
+    expect(types(first)).toEqual(['message_start', 'content_block_start:0', 'content_block_delta:0'])
+    expect(first[0]).toMatchObject({ message: { model: 'x:fallback', content: [] } })
+    expect(p.messageId('a')).toBe((first[0]!.message as { id: string }).id)
+  })
+
+  it("message_start has the provider's id and input usage from its message-start", () => {
+    const p = new PartialMessages()
+    p.map('s', 'anthropic:m', { type: 'call-start' })
+    const start = p.map('s', 'anthropic:m', {
+      type: 'message-start',
+      id: 'msg_01abc',
+      usage: { inputTokens: 30, outputTokens: 1, cacheReadTokens: 8, cacheWriteTokens: 2 },
+    })
+    expect(start).toEqual([
+      {
+        type: 'message_start',
+        message: {
+          id: 'msg_01abc',
+          type: 'message',
+          role: 'assistant',
+          model: 'anthropic:m',
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          // Anthropic's spelling: input_tokens without the cached parts.
+          usage: {
+            input_tokens: 20,
+            cache_creation_input_tokens: 2,
+            cache_read_input_tokens: 8,
+            output_tokens: 1,
+          },
+        },
+      },
+    ])
+    expect(p.messageId('s')).toBe('msg_01abc')
+    expect(types(p.map('s', 'anthropic:m', { type: 'text-delta', text: 'hi' }))).toEqual([
+      'content_block_start:0',
+      'content_block_delta:0',
+    ])
+  })
+
+  it('a call that failed before any event printed nothing; an answer with no event opens at its end', () => {
+    const p = new PartialMessages()
+    p.map('s', 'x:m', { type: 'call-start' })
+    expect(p.map('s', 'x:m', { type: 'call-start' })).toEqual([])
+    expect(types(p.finish('s', 'end_turn', { output_tokens: 0 }))).toEqual([
+      'message_start',
+      'message_delta',
+      'message_stop',
+    ])
   })
 })

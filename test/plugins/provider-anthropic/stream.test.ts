@@ -73,10 +73,48 @@ describe('provider-anthropic streaming', () => {
     // The same events, but for how adjacent deltas of one network chunk were merged.
     // The message id is each answer's own.
     const idless = (events: StreamEvent[]) =>
-      merged(events).map((e) => (e.type === 'finish' ? { type: 'finish', reason: e.reason } : e))
+      merged(events).map((e) =>
+        e.type === 'finish'
+          ? { type: 'finish', reason: e.reason }
+          : e.type === 'message-start'
+            ? { type: 'message-start', usage: e.usage }
+            : e,
+      )
     expect(idless(cut)).toEqual(idless(whole))
     expect(textOf(cut)).toBe('Ça va? 日本語のテキスト 👋')
     expect(cut.find((e) => e.type === 'tool-call-end')).toMatchObject({ input: { city: 'Zürich' } })
+  })
+
+  it("message-start carries message_start's id and input usage, right before the first content event", async () => {
+    const { registry } = await start([
+      { text: 'hi', usage: { inputTokens: 12, outputTokens: 5, cacheReadTokens: 4, cacheWriteTokens: 2 } },
+    ])
+    const events = await collect(registry.stream(request()))
+    expect(events[0]).toEqual({
+      type: 'message-start',
+      id: expect.stringMatching(/^msg_scripted\d+$/),
+      // The wire's input_tokens (12) exclude the cached parts; tau's inputTokens is the whole
+      // prompt. Output is message_start's (at most 1).
+      usage: { inputTokens: 18, outputTokens: 1, cacheReadTokens: 4, cacheWriteTokens: 2 },
+    })
+    expect(events[1]).toMatchObject({ type: 'text-delta' })
+    expect(events.filter((e) => e.type === 'message-start')).toHaveLength(1)
+    expect((events[0] as { id: string }).id).toBe((events.at(-1) as { id: string }).id)
+  })
+
+  it('an answer without content still gets its message-start, before usage and finish', async () => {
+    const raw =
+      'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_empty","usage":{"input_tokens":7,"output_tokens":1}}}\n\n' +
+      'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":1}}\n\n' +
+      'event: message_stop\ndata: {"type":"message_stop"}\n\n'
+    const { registry } = await start([{ raw }])
+    const events = await collect(registry.stream(request()))
+    expect(events.map((e) => e.type)).toEqual(['message-start', 'usage', 'finish'])
+    expect(events[0]).toEqual({
+      type: 'message-start',
+      id: 'msg_empty',
+      usage: { inputTokens: 7, outputTokens: 1 },
+    })
   })
 
   it('reuses one keep-alive connection for consecutive calls', async () => {

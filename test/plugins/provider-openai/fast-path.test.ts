@@ -178,6 +178,7 @@ describe('the fast path and the full parse', () => {
     expect(fast).toEqual(full)
     expect(textOf(fast)).toBe('Hello "x"\n')
     expect(fast.find((e) => e.type === 'tool-call-end')).toMatchObject({ input: { path: 'a.ts' } })
-    expect(fast.at(-1)).toEqual({ type: 'finish', reason: 'tool-calls' })
+    expect(fast[0]).toEqual({ type: 'message-start', id: 'chatcmpl-1' })
+    expect(fast.at(-1)).toEqual({ type: 'finish', reason: 'tool-calls', id: 'chatcmpl-1' })
   })
 })

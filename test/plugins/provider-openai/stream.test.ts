@@ -1,6 +1,7 @@
 /** The OpenAI provider streaming chat completions over real HTTP from the scripted OpenAI server. */
 import { afterEach, describe, expect, it } from 'vitest'
 import type { StreamEvent } from '../../../kernel/index.js'
+import { chunkId } from '../../../plugins/provider-openai/stream.js'
 import type { ScriptTurn } from '../../../plugins/provider-scripted/script.js'
 import { merged } from '../providers/merged.js'
 import {
@@ -60,8 +61,12 @@ describe('openai provider: streaming', () => {
         type: 'usage',
         usage: { inputTokens: 12, outputTokens: 5, cacheReadTokens: 8, reasoningTokens: 2 },
       },
-      { type: 'finish', reason: 'stop' },
+      // The answer's id, from its first chunk (the scripted server's chatcmpl-...).
+      { type: 'finish', reason: 'stop', id: expect.stringMatching(/^chatcmpl-/) },
     ])
+    // The same id opens the answer, before its first text.
+    expect(events[0]).toEqual({ type: 'message-start', id: (events.at(-1) as { id: string }).id })
+    expect(events[1]).toMatchObject({ type: 'text-delta' })
     expect(chatBodies()[0]).toMatchObject({ stream: true, stream_options: { include_usage: true } })
   })
 
@@ -75,8 +80,17 @@ describe('openai provider: streaming', () => {
     const { provider } = await start([turn, { ...turn, chunkBytes }])
     const whole = await collect(provider.stream(request({ tools: [readTool] })))
     const cut = await collect(provider.stream(request({ tools: [readTool] })))
-    // The same events, but for how adjacent deltas of one network chunk were merged.
-    expect(merged(cut)).toEqual(merged(whole))
+    // The same events, but for how adjacent deltas of one network chunk were merged (and the
+    // id, each answer's own).
+    const idless = (events: StreamEvent[]) =>
+      merged(events).map((e) =>
+        e.type === 'finish'
+          ? { type: 'finish', reason: e.reason }
+          : e.type === 'message-start'
+            ? { type: e.type }
+            : e,
+      )
+    expect(idless(cut)).toEqual(idless(whole))
     expect(textOf(cut)).toBe('Grüße, 世界! 👋🏽 done.')
     expect(toolEnds(cut)).toEqual([
       { type: 'tool-call-end', id: 'call_a', name: 'Read', input: { path: 'ä/ö.ts' } },
@@ -100,11 +114,12 @@ describe('openai provider: streaming', () => {
     const { provider } = await start([{ raw: body, headers: { 'content-type': 'text/event-stream' } }])
     const events = await collect(provider.stream(request({ tools: [readTool] })))
     expect(events).toEqual([
+      { type: 'message-start', id: 'chatcmpl-x' },
       { type: 'text-delta', text: 'Hello, world' },
       { type: 'tool-call-start', id: 'call_1', name: 'Read' },
       { type: 'tool-call-delta', id: 'call_1', argumentsDelta: '{"path":"a"}' },
       { type: 'tool-call-end', id: 'call_1', name: 'Read', input: { path: 'a' } },
-      { type: 'finish', reason: 'tool-calls' },
+      { type: 'finish', reason: 'tool-calls', id: 'chatcmpl-x' },
     ])
   })
 
@@ -147,8 +162,8 @@ describe('openai provider: streaming', () => {
     ])
     const events = await collect(provider.stream(request({ tools: [readTool] })))
     const kinds = events.map((e) => e.type)
-    expect(kinds[0]).toBe('tool-call-start')
-    expect(events[0]).toEqual({ type: 'tool-call-start', id: 'call_123', name: 'Read' })
+    expect(kinds.slice(0, 2)).toEqual(['message-start', 'tool-call-start'])
+    expect(events[1]).toEqual({ type: 'tool-call-start', id: 'call_123', name: 'Read' })
     const deltas = events.filter((e) => e.type === 'tool-call-delta')
     expect(deltas.length).toBeGreaterThan(2)
     expect(deltas.map((e) => (e as { argumentsDelta: string }).argumentsDelta).join('')).toBe(
@@ -157,7 +172,7 @@ describe('openai provider: streaming', () => {
     expect(toolEnds(events)).toEqual([
       { type: 'tool-call-end', id: 'call_123', name: 'Read', input: { path: 'src/index.ts' } },
     ])
-    expect(events.at(-1)).toEqual({ type: 'finish', reason: 'tool-calls' })
+    expect(events.at(-1)).toMatchObject({ type: 'finish', reason: 'tool-calls' })
   })
 
   it('keeps parallel tool calls apart by index, in order', async () => {
@@ -225,8 +240,11 @@ describe('openai provider: streaming', () => {
       { text: 'cut', finishReason: 'length' },
       { text: 'filtered', finishReason: 'content-filter' },
     ])
-    expect((await collect(provider.stream(request()))).at(-1)).toEqual({ type: 'finish', reason: 'length' })
-    expect((await collect(provider.stream(request()))).at(-1)).toEqual({
+    expect((await collect(provider.stream(request()))).at(-1)).toMatchObject({
+      type: 'finish',
+      reason: 'length',
+    })
+    expect((await collect(provider.stream(request()))).at(-1)).toMatchObject({
       type: 'finish',
       reason: 'content-filter',
     })
@@ -254,7 +272,7 @@ describe('openai provider: streaming', () => {
       { type: 'tool-call-end', id: 'a1', name: 'Read', input: { path: 'x' } },
       { type: 'tool-call-end', id: 'b2', name: 'Read', input: { path: 'y' } },
     ])
-    expect(events.at(-1)).toEqual({ type: 'finish', reason: 'tool-calls' })
+    expect(events.at(-1)).toEqual({ type: 'finish', reason: 'tool-calls', id: 'chatcmpl-x' })
   })
 
   it('takes usage from a chunk that also has choices (llama.cpp, vLLM), and finishes without [DONE] after finish_reason', async () => {
@@ -265,9 +283,10 @@ describe('openai provider: streaming', () => {
     const { provider } = await start([{ raw }])
     const events = await collect(provider.stream(request()))
     expect(events).toEqual([
+      { type: 'message-start', id: 'chatcmpl-x' },
       { type: 'text-delta', text: 'ok' },
       { type: 'usage', usage: { inputTokens: 4, outputTokens: 1 } },
-      { type: 'finish', reason: 'stop' },
+      { type: 'finish', reason: 'stop', id: 'chatcmpl-x' },
     ])
   })
 
@@ -298,9 +317,10 @@ describe('openai provider: streaming', () => {
     expect(toolEnds(events)).toEqual([
       { type: 'tool-call-end', id: 'c1', name: 'Read', input: { path: 'p' } },
     ])
+    expect(events[0]).toEqual({ type: 'message-start', id: 'chatcmpl-1' })
     expect(events.slice(-2)).toEqual([
       { type: 'usage', usage: { inputTokens: 2, outputTokens: 3 } },
-      { type: 'finish', reason: 'tool-calls' },
+      { type: 'finish', reason: 'tool-calls', id: 'chatcmpl-1' },
     ])
   })
 
@@ -371,9 +391,37 @@ describe('openai provider: streaming', () => {
     const { provider } = await start([{ raw }])
     const events = await collect(provider.stream(request()))
     expect(events).toEqual([
+      { type: 'message-start', id: 'chatcmpl-x' },
       { type: 'text-delta', text: "I can't help with that." },
+      { type: 'finish', reason: 'stop', id: 'chatcmpl-x' },
+    ])
+  })
+})
+
+describe('openai provider: the answer id', () => {
+  it('an answer without content still gets its message-start; a server that sends no id, none', async () => {
+    const empty = sse(chunk({ role: 'assistant', content: '' }), chunk({}, 'stop'), '[DONE]')
+    const { id: _id, ...idless } = chunk({ content: 'no id' })
+    const anonymous = sse(idless, { ...chunk({}, 'stop'), id: undefined }, '[DONE]')
+    const { provider } = await start([{ raw: empty }, { raw: anonymous }])
+    expect(await collect(provider.stream(request()))).toEqual([
+      { type: 'message-start', id: 'chatcmpl-x' },
+      { type: 'finish', reason: 'stop', id: 'chatcmpl-x' },
+    ])
+    expect(await collect(provider.stream(request()))).toEqual([
+      { type: 'text-delta', text: 'no id' },
       { type: 'finish', reason: 'stop' },
     ])
+  })
+
+  it.each([
+    ['{"id":"chatcmpl-abc","object":"chat.completion.chunk"}', 'chatcmpl-abc'],
+    ['{ "object": "chat.completion.chunk", "id": "chatcmpl-spaced" }', 'chatcmpl-spaced'],
+    ['{"id":"chat\\"q","choices":[]}', 'chat"q'],
+    ['{"object":"chat.completion.chunk"}', undefined],
+    ['not json', undefined],
+  ])('chunkId(%s) is %s', (data, id) => {
+    expect(chunkId(data)).toBe(id)
   })
 })
 
