@@ -25,7 +25,9 @@ export async function startServe(
   closers: Array<() => unknown>,
   env: Record<string, string> = { OPENAI_API_KEY: 'sk-test' },
 ): Promise<Serving> {
-  const proc = p.spawn(['serve', '--port', '0'], { env })
+  // A server lives as long as its tests (they stop it through `closers`; vitest's limits catch a
+  // hang), not run-tau's per-process hang limit: a file's tests can take minutes on a busy machine.
+  const proc = p.spawn(['serve', '--port', '0'], { env, timeoutMs: 30 * 60_000 })
   closers.push(() => {
     if (!proc.exited) proc.child.kill('SIGKILL')
   })

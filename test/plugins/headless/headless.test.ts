@@ -9,7 +9,7 @@ import { PassThrough, Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { frontendRef, type TauPlugin } from '../../../kernel/index.js'
-import { createTestKernel } from '../../../kernel/testing/index.js'
+import { createTestKernel, type TestKernel } from '../../../kernel/testing/index.js'
 import agent from '../../../plugins/agent/index.js'
 import headless, {
   INTERACTIVE_UNAVAILABLE,
@@ -44,6 +44,8 @@ async function runHeadless(
     signal?: AbortSignal
     plugins?: TauPlugin[]
     cwd?: string
+    /** Called with the kernel before the run starts. */
+    onKernel?: (kernel: TestKernel) => void
   } = {},
 ) {
   const kernel = await createTestKernel({
@@ -54,6 +56,7 @@ async function runHeadless(
       providers: { scripted: { turns: options.turns ?? [] } },
     },
   })
+  options.onKernel?.(kernel)
   const stdout = new PassThrough()
   const stderr = new PassThrough()
   let out = ''
@@ -367,11 +370,20 @@ describe('headless frontend', () => {
 
   it('aborting (Ctrl-C) ends the run with an aborted result', async () => {
     const controller = new AbortController()
-    setTimeout(() => controller.abort(), 50)
+    // Abort once the model call is under way (not after a fixed delay, which on a busy machine can
+    // fire while the prompt is still being read).
+    let poll: NodeJS.Timeout | undefined
     const result = await runHeadless(['-p', 'x', '--output-format', 'json'], {
-      turns: [{ text: 'a long answer that streams slowly', deltaChars: 1, chunkDelayMs: 20 }],
+      // 14 s of streaming: the abort lands mid-answer however late the poll runs.
+      turns: [{ text: 'a long answer that streams slowly, '.repeat(20), deltaChars: 1, chunkDelayMs: 20 }],
       signal: controller.signal,
-    })
+      onKernel: (kernel) => {
+        const requests = kernel.resolve(scriptedProviderRef).requests
+        poll = setInterval(() => {
+          if (requests.length > 0) controller.abort()
+        }, 10)
+      },
+    }).finally(() => clearInterval(poll))
     expect(result.code).toBe(130)
     expect(lines(result.stdout)[0]).toMatchObject({
       subtype: 'error_during_execution',

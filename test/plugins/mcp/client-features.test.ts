@@ -488,7 +488,8 @@ describe('resource tools follow the servers', () => {
       config: {
         mcpServers: {
           bare: { command: process.execPath, args: [FAULT_SERVER, '--no-resources'] },
-          res: { command: process.execPath, args: [FAULT_SERVER], retry: { baseDelayMs: 50 } },
+          // A second of backoff: long enough that the poll below sees `res` down on a busy machine.
+          res: { command: process.execPath, args: [FAULT_SERVER], retry: { baseDelayMs: 1_000 } },
         },
       },
     })
@@ -504,5 +505,5 @@ describe('resource tools follow the servers', () => {
     } finally {
       await other.stop()
     }
-  }, 15_000)
+  })
 })
