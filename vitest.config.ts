@@ -22,9 +22,7 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['test/**/*.test.ts', 'docs/examples/**/*.test.ts'],
     reporters: ['default', './test/summary-reporter.ts'],
-    globalSetup: ['./test/global-setup.ts'],
     // Most files spend their time waiting on child tau processes, scripted servers and clusters, so
     // more files than cores run at once (vitest's default is cores - 1: one worker on CI's two).
     maxWorkers: Math.max(3, availableParallelism()),
@@ -41,6 +39,28 @@ export default defineConfig({
       CLAUDE_CONFIG_DIR: '/nonexistent-claude-home-set-per-test',
       TAU_TRUST: '1',
     },
+    // A vi.stubEnv never outlives its test: unit files share worker processes (below).
+    unstubEnvs: true,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts', 'docs/examples/**/*.test.ts'],
+          exclude: ['test/e2e/**'],
+          // In-process tests share a worker's module cache, so the kernel and plugins are imported
+          // once per worker instead of once per file (most of the suite's import time). Each file
+          // restores what it changes (process.env, PATH, HOME) in afterEach/finally.
+          isolate: false,
+          globalSetup: ['./test/global-setup.ts'],
+        },
+      },
+      {
+        extends: true,
+        // Each end-to-end file in a fresh worker: they drive the built binary and wait on it.
+        test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], globalSetup: ['./test/global-setup.ts'] },
+      },
+    ],
     benchmark: {
       include: ['bench/**/*.bench.ts'],
     },
