@@ -46,6 +46,12 @@ function mergeListings(a: ResourceListing, b: ResourceListing): ResourceListing 
 /** The global servers and, when the session has any, its own, as one view. */
 export function serverView(global: McpServers, own: McpServers | undefined): ServerView {
   const owner = (name: string): McpServers => (own?.get(name) ? own : global)
+  // The session's servers connect with it: a listing right after its creation (an editor's
+  // command list, a prompt's mention) waits for their first attempt, as its first turn does.
+  const ready = async (): Promise<McpServers | undefined> => {
+    await own?.whenStarted()
+    return own
+  }
   return {
     list: () => [
       ...global.list().map((s) => ({ ...s, scope: 'global' as const })),
@@ -55,14 +61,19 @@ export function serverView(global: McpServers, own: McpServers | undefined): Ser
       await Promise.all([global.whenStarted(), own?.whenStarted()])
     },
     async listResources(server?: string): Promise<ResourceListing> {
-      if (server !== undefined) return owner(server).listResources(server)
-      const [a, b] = await Promise.all([global.listResources(), own?.listResources()])
+      if (server !== undefined) {
+        await ready()
+        return owner(server).listResources(server)
+      }
+      const [a, b] = await Promise.all([global.listResources(), ready().then((s) => s?.listResources())])
       return b ? mergeListings(a, b) : a
     },
-    readResource: (server: string, uri: string): Promise<ResourceContents> =>
-      owner(server).readResource(server, uri),
+    async readResource(server: string, uri: string): Promise<ResourceContents> {
+      await ready()
+      return owner(server).readResource(server, uri)
+    },
     async prompts(): Promise<PromptEntry[]> {
-      const [a, b] = await Promise.all([global.prompts(), own?.prompts()])
+      const [a, b] = await Promise.all([global.prompts(), ready().then((s) => s?.prompts())])
       return [...a, ...(b ?? [])]
     },
     getPrompt: (

@@ -2,7 +2,7 @@
  * The editor's MCP servers in ACP `session/new`: connected for that session only, through the
  * compiled `tau acp` and the SDK's real client. server-everything runs as the editor's stdio
  * server and, on loopback, as its streamable-HTTP and SSE servers; a second session of the same
- * process is offered none of their tools. The servers are the session's settings, kept in its log
+ * process is offered none of their tools, commands of their prompts, or them in `/mcp`. The servers are the session's settings, kept in its log
  * (without the literal env values, which may be secrets): a second `tau acp` loads the session with
  * no servers of the editor's and the logged one is there again.
  */
@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { projectKey } from '../../plugins/session/index.js'
-import { fixture, initialize, startEditor, updatesOf, useEditors } from './acp-editor.js'
+import { fixture, initialize, startEditor, until, updatesOf, useEditors } from './acp-editor.js'
 
 const EVERYTHING_MAIN = fileURLToPath(
   new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url),
@@ -117,6 +117,35 @@ describe("tau acp with the editor's MCP servers", () => {
     const bTools = toolsOf(server.requests.length - 1)
     expect(bTools.length).toBeGreaterThan(0)
     expect(bTools.filter((name) => name.startsWith('mcp__'))).toEqual([])
+
+    // A's servers are A's alone: their prompts are A's commands, /mcp lists them in A.
+    const commandsOf = (sessionId: string) =>
+      editor.updates
+        .filter((n) => n.sessionId === sessionId && n.update.sessionUpdate === 'available_commands_update')
+        .flatMap((n) =>
+          n.update.sessionUpdate === 'available_commands_update'
+            ? n.update.availableCommands.map((c) => c.name)
+            : [],
+        )
+    await until(() => commandsOf(a.sessionId).length > 0, "A's commands", editor)
+    await until(() => commandsOf(b.sessionId).length > 0, "B's commands", editor)
+    expect(commandsOf(a.sessionId)).toEqual(expect.arrayContaining(['mcp', 'mcp__mine__simple-prompt']))
+    expect(commandsOf(b.sessionId).filter((name) => name.startsWith('mcp__'))).toEqual([])
+    const said = (sessionId: string) =>
+      editor.updates
+        .filter((n) => n.sessionId === sessionId && n.update.sessionUpdate === 'agent_message_chunk')
+        .map((n) => JSON.stringify(n.update))
+        .join('\n')
+    await editor.agent.request('session/prompt', {
+      sessionId: a.sessionId,
+      prompt: [{ type: 'text', text: '/mcp' }],
+    })
+    expect(said(a.sessionId)).toContain("mine  stdio  connected  (this session's own)")
+    await editor.agent.request('session/prompt', {
+      sessionId: b.sessionId,
+      prompt: [{ type: 'text', text: '/mcp' }],
+    })
+    expect(said(b.sessionId)).toContain('No MCP servers in this session')
     expect(await editor.close()).toBe(0)
   })
 

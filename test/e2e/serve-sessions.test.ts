@@ -3,7 +3,8 @@
  * scripted model on loopback): one server, two sessions. Session A is created with its own
  * server-everything (stdio) and `sandbox: { mode: 'bwrap' }`; session B with neither. A sees and
  * calls the echo tool and cannot write outside its workspace (real bubblewrap); B is offered no
- * MCP tool and its same write lands. A bad setting is a 400 naming the field. Then the settings
+ * MCP tool and its same write lands; A's server's prompts are A's commands and `/mcp` lists it in A
+ * only. A bad setting is a 400 naming the field. Then the settings
  * outlive the server: killed with SIGKILL mid-run and started again, the session continues with its
  * own MCP server and bubblewrap (read from its log, which holds no secret), and so does its fork.
  */
@@ -110,6 +111,32 @@ export default defineConfig({
       const bTools = toolsOf(2)
       expect(bTools).toContain('Bash')
       expect(bTools.filter((name) => name.startsWith('mcp__'))).toEqual([])
+
+      // A's server is visible to A alone: its prompts are A's commands, /mcp lists it in A only.
+      const commandsOf = async (id: string) =>
+        ((await serve.call('GET', `/sessions/${id}/commands`)).body.commands as Array<{ name: string }>).map(
+          (c) => c.name,
+        )
+      expect(await commandsOf(String(a.body.id))).toEqual(
+        expect.arrayContaining(['mcp', 'mcp__mine__simple-prompt']),
+      )
+      const bCommands = await commandsOf(String(b.body.id))
+      expect(bCommands).toContain('mcp')
+      expect(bCommands.filter((name) => name.startsWith('mcp__mine__'))).toEqual([])
+      const mcpOutput = async (id: string) => {
+        const stream = await serve.stream(`/sessions/${id}/events`)
+        const before = stream.events.length
+        expect((await serve.call('POST', `/sessions/${id}/commands`, { name: 'mcp' })).status).toBe(202)
+        const said = await stream.waitFor(
+          (e) => stream.events.indexOf(e) >= before && e.event === 'output',
+          `/mcp's output in ${id}`,
+        )
+        return String(said.data.text)
+      }
+      expect(await mcpOutput(String(a.body.id))).toMatch(
+        /^mine {2}stdio {2}connected {2}\(this session's own\)$/m,
+      )
+      expect(await mcpOutput(String(b.body.id))).toMatch(/^No MCP servers in this session/)
     })
 
     it('keeps them in the log: after kill -9 mid-run and a restart the session and its fork still have its server and bubblewrap; no secret in the log', async () => {
