@@ -442,7 +442,8 @@ export class OutputWriter {
   denied(sessionId: string, toolCallId: string, name: string, reason: string): void {
     const key = callKey({ sessionId, id: toolCallId })
     this.denials.push({ tool_name: name, tool_use_id: toolCallId, tool_input: this.inputs.get(key) })
-    if (this.verbose) this.err(`${name} denied: ${reason}\n`)
+    const who = this.sessionId !== undefined && sessionId !== this.sessionId ? 'tau: (subagent)' : 'tau:'
+    if (this.verbose) this.err(`${who} ${name} denied (nobody answered): ${reason}\n`)
   }
 
   /** A failure before any run (no model, a bad flag): the same result shape, as an error. */
