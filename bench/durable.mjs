@@ -17,7 +17,7 @@ import {
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { DurableClient, durableConfig } from '../dist/plugins/durable-dbos/index.js'
+import { createDurableClient, durableConfig } from '../dist/plugins/durable-dbos/index.js'
 import { startScriptedServer } from '../dist/plugins/provider-scripted/server.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -122,7 +122,7 @@ const startWorker = () => {
   workers.push(w)
   return new Promise((resolve) => w.stderr.on('data', (d) => String(d).includes('is running') && resolve()))
 }
-const client = new DurableClient({
+const client = await createDurableClient({
   url: pg.url,
   config: durableConfig.parse({ database: pg.url }),
   applicationVersion: version,
