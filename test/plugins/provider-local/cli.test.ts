@@ -105,7 +105,7 @@ describe('tau models', () => {
     expect(hub.requests.some((r) => r.range === `bytes=${kept}-`)).toBe(true)
     expect(await readFile(modelPath(p.tauHome))).toEqual(MODEL)
     expect(existsSync(partial)).toBe(false)
-  }, 60_000)
+  })
 
   it('a checksum mismatch removes the download', async () => {
     const p = await project(CONFIG)
@@ -121,7 +121,7 @@ describe('tau models', () => {
     } finally {
       hub.lieAboutHash(undefined)
     }
-  }, 60_000)
+  })
 
   it('a stalled download times out with a clear error', async () => {
     const p = await project({
@@ -136,7 +136,7 @@ describe('tau models', () => {
     } finally {
       hub.stall(false)
     }
-  }, 60_000)
+  })
 
   it('an unknown quantisation or repository says what there is', async () => {
     const p = await project()
