@@ -100,6 +100,14 @@ export interface ExecResult {
   readonly durationMs: number
 }
 
+/** A file opened for reading by Environment.openFile. close() it when done. */
+export interface OpenedFile {
+  readonly stat: FileStat
+  /** The file's bytes (a regular file's; anything else is refused). */
+  read(): Promise<Buffer>
+  close(): Promise<void>
+}
+
 export interface Environment {
   readonly kind: EnvironmentKind
   readonly capabilities: EnvironmentCapabilities
@@ -128,6 +136,12 @@ export interface Environment {
   checkAccess?(path: string, access: 'read' | 'write'): Promise<string>
   stat(path: string): Promise<FileStat>
   readFile(path: string): Promise<Buffer>
+  /**
+   * stat() and readFile() in one: the path is resolved and checked once, as they check it, and
+   * opened; its stat and its bytes then come from that one open file, so a file swapped in
+   * between is never read (Read uses it). Absent: callers use stat(), then readFile().
+   */
+  openFile?(path: string): Promise<OpenedFile>
   /** Writes atomically (temporary file + rename), keeping an existing file's mode; creates parent dirs. */
   writeFile(path: string, data: string | Buffer): Promise<void>
   readdir(path: string): Promise<Array<{ name: string; type: FileStat['type'] }>>

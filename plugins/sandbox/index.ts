@@ -48,6 +48,7 @@ export {
   type ExecResult,
   environmentRef,
   type FileStat,
+  type OpenedFile,
   type ProcessHandle,
   type SpawnOptions,
 } from './environment.js'

@@ -34,10 +34,12 @@ import {
   type ExecOptions,
   type ExecResult,
   type FileStat,
+  type OpenedFile,
   type ProcessHandle,
   type SpawnOptions,
 } from './environment.js'
 import { withLauncher } from './launcher.js'
+import { LocalOpenedFile, OPEN_FOR_READ, openedPath } from './opened-file.js'
 import { type ResolvedPolicy, resolvePolicy, type SandboxPolicy, underAny } from './policy.js'
 import { type GroupRunOptions, type RunningProcess, runInGroup } from './process-group.js'
 import { absoluteFrom, insideRoots, isLinkLoop, realPathOf, realPathSyncOf } from './workspace-paths.js'
@@ -254,6 +256,36 @@ export class LocalEnvironment implements Environment {
     }
   }
 
+  async openFile(path: string): Promise<OpenedFile> {
+    const real = await this.resolvePath(path)
+    this.checkRead(real, path)
+    let handle: FileHandle
+    try {
+      handle = await open(real, OPEN_FOR_READ)
+    } catch (error) {
+      throw this.wrap(error, path)
+    }
+    try {
+      // What was opened is what was checked, or is checked now (a directory swapped on the way).
+      const now = openedPath(handle)
+      if (now !== undefined && now !== real) {
+        if (!insideRoots(now, this.roots)) throw this.outsideRead(path, now)
+        this.checkRead(now, path)
+      }
+      const s = await handle.stat()
+      return new LocalOpenedFile(handle, {
+        path: real,
+        type: typeOf(s),
+        size: s.size,
+        mtimeMs: s.mtimeMs,
+        mode: s.mode,
+      })
+    } catch (error) {
+      await handle.close().catch(() => {})
+      throw this.wrap(error, path)
+    }
+  }
+
   async writeFile(path: string, data: string | Buffer): Promise<void> {
     const real = await this.resolvePath(path)
     this.checkWrite(real, path)
@@ -364,6 +396,14 @@ export class LocalEnvironment implements Environment {
     const now = await readlink(at).catch(() => undefined)
     // A removed directory reads as '/x (deleted)', which is inside no root.
     if (now === undefined || !insideRoots(now, this.roots)) throw this.outside(path, now ?? at)
+  }
+
+  private outsideRead(path: string, real: string): EnvironmentError {
+    return new EnvironmentError(
+      'outside-workspace',
+      path,
+      `'${path}' is outside the workspace: it is now '${real}' (a directory on the path was replaced while opening it); nothing was read`,
+    )
   }
 
   private outside(path: string, real: string): EnvironmentError {

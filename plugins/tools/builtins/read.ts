@@ -121,7 +121,30 @@ async function readFile(
   ctx: ToolContext,
   settings: Required<ReadToolOptions>,
 ): Promise<ToolOutput | string> {
-  const stat = await ctx.env.stat(call.file_path)
+  // Opened once where the environment can (the path resolved and checked once, the bytes from the
+  // file that was checked); else stat, then readFile.
+  // An open the stat would not need (no read permission, a socket) fails as 'io': then stat and
+  // readFile answer as they always did.
+  const opened = await ctx.env.openFile?.(call.file_path).catch((error: unknown) => {
+    if (error instanceof EnvironmentError && error.kind === 'io') return undefined
+    throw error
+  })
+  try {
+    const stat = opened?.stat ?? (await ctx.env.stat(call.file_path))
+    const bytes = () => (opened ? opened.read() : ctx.env.readFile(stat.path))
+    return await readOpened(call, ctx, settings, stat, bytes)
+  } finally {
+    await opened?.close()
+  }
+}
+
+async function readOpened(
+  call: ReadInput,
+  ctx: ToolContext,
+  settings: Required<ReadToolOptions>,
+  stat: FileStat,
+  bytes: () => Promise<Buffer>,
+): Promise<ToolOutput | string> {
   const shown = displayPath(ctx.env, stat.path)
   if (stat.type === 'directory') {
     return errorOutput(
@@ -131,14 +154,14 @@ async function readFile(
   if (stat.type !== 'file') return errorOutput(`${shown} is not a regular file.`)
 
   const mediaType = IMAGE_TYPES[extname(stat.path).toLowerCase()]
-  if (mediaType) return readImage(stat, shown, mediaType, ctx, settings)
+  if (mediaType) return readImage(stat, shown, mediaType, ctx, settings, bytes)
 
   if (stat.size > settings.maxFileBytes) {
     return errorOutput(
       `${shown} is ${formatBytes(stat.size)}, more than Read takes (${formatBytes(settings.maxFileBytes)}). Use Grep to find the part you need, or Bash (head, tail, sed -n) to read a range.`,
     )
   }
-  const data = await ctx.env.readFile(stat.path)
+  const data = await bytes()
   recordSeen(ctx.state, stat)
   if (data.length === 0) return `${shown} is empty (0 bytes).`
   if (looksBinary(data)) {
@@ -211,6 +234,7 @@ async function readImage(
   mediaType: string,
   ctx: ToolContext,
   settings: Required<ReadToolOptions>,
+  bytes: () => Promise<Buffer>,
 ): Promise<ToolOutput | string> {
   if (!ctx.model.vision) {
     recordSeen(ctx.state, stat)
@@ -221,7 +245,7 @@ async function readImage(
       `${shown} is an image of ${formatBytes(stat.size)}, more than can be sent to the model (${formatBytes(settings.maxImageBytes)}).`,
     )
   }
-  const data = await ctx.env.readFile(stat.path)
+  const data = await bytes()
   recordSeen(ctx.state, stat)
   return {
     content: [{ type: 'image', mediaType, data: data.toString('base64') }],

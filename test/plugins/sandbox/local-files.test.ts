@@ -104,6 +104,59 @@ describe('LocalEnvironment files', () => {
     ])
   })
 
+  it('openFile: the stat and bytes of one open file, checked as stat and readFile check it', async () => {
+    await mkdir(join(root, 'dir'))
+    await writeFile(join(root, 'file.txt'), 'hello')
+    await writeFile(join(root, 'private.txt'), 'KEY=1')
+    await symlink(join(root, 'file.txt'), join(root, 'link'))
+    await symlink(join(outside, 'secret.txt'), join(root, 'leak.txt'))
+    await symlink(outside, join(root, 'leak-dir'))
+    const env = new LocalEnvironment({
+      cwd: root,
+      policy: {
+        filesystem: { allowWrite: [], denyWrite: [], denyRead: ['private.txt'] },
+        network: { mode: 'none', allowedDomains: [], deniedDomains: [] },
+      },
+    })
+    const opened = await env.openFile('link')
+    try {
+      expect(opened.stat).toMatchObject({ path: join(root, 'file.txt'), type: 'file', size: 5 })
+      expect(opened.stat).toEqual(await env.stat('link'))
+      expect((await opened.read()).toString('utf8')).toBe('hello')
+    } finally {
+      await opened.close()
+    }
+    const dir = await env.openFile('dir')
+    expect(dir.stat.type).toBe('directory')
+    await dir.close()
+    await expect(env.openFile('missing.txt')).rejects.toMatchObject({
+      kind: 'not-found',
+      path: 'missing.txt',
+    })
+    await expect(env.openFile('leak.txt')).rejects.toMatchObject({ kind: 'outside-workspace' })
+    await expect(env.openFile('leak-dir/secret.txt')).rejects.toMatchObject({ kind: 'outside-workspace' })
+    await expect(env.openFile('../outside/secret.txt')).rejects.toMatchObject({ kind: 'outside-workspace' })
+    await expect(env.openFile('private.txt')).rejects.toMatchObject({ kind: 'denied' })
+    await expect(env.readFile('private.txt')).rejects.toMatchObject({ kind: 'denied' })
+  })
+
+  it('openFile: a file swapped for a link to the outside after the open is not what is read', async () => {
+    await mkdir(join(root, 'docs'))
+    await writeFile(join(root, 'docs', 'notes.txt'), 'inside\n')
+    const env = new LocalEnvironment({ cwd: root })
+    const opened = await env.openFile('docs/notes.txt')
+    try {
+      // The directory on the path replaced by a link to the outside, which holds a file of that name.
+      await rm(join(root, 'docs'), { recursive: true })
+      await writeFile(join(outside, 'notes.txt'), 'outside\n')
+      await symlink(outside, join(root, 'docs'))
+      expect((await opened.read()).toString('utf8')).toBe('inside\n')
+    } finally {
+      await opened.close()
+    }
+    await expect(env.openFile('docs/notes.txt')).rejects.toMatchObject({ kind: 'outside-workspace' })
+  })
+
   it('removes a symlink itself, not its target, and refuses to remove a root', async () => {
     await symlink(join(outside, 'secret.txt'), join(root, 'leak.txt'))
     await mkdir(join(root, 'dir/sub'), { recursive: true })

@@ -1,9 +1,10 @@
 import { mkdir, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { LocalEnvironment } from '../../../plugins/sandbox/index.js'
 import { createReadTool, readTool } from '../../../plugins/tools/builtins/read.js'
 import { FILE_READS_KEY } from '../../../plugins/tools/file-reads.js'
-import { createHarness, type Harness } from './tool-harness.js'
+import { createHarness, delegatingEnvironment, type Harness } from './tool-harness.js'
 
 let h: Harness
 beforeEach(async () => {
@@ -125,5 +126,41 @@ describe('Read', () => {
       'offset',
       'limit',
     ])
+  })
+
+  it('resolves the path once where the environment opens files, and reads the same without openFile', async () => {
+    class Counting extends LocalEnvironment {
+      resolved = 0
+      override resolvePath(path: string): Promise<string> {
+        this.resolved++
+        return super.resolvePath(path)
+      }
+    }
+    let counting: Counting | undefined
+    const opening = await createHarness({
+      env: (dir) => {
+        counting = new Counting({ cwd: dir })
+        return counting
+      },
+    })
+    const plain = await createHarness({
+      env: (dir) => delegatingEnvironment(new LocalEnvironment({ cwd: dir })),
+    })
+    try {
+      for (const harness of [opening, plain]) {
+        await writeFile(join(harness.dir, 'a.txt'), 'one\ntwo\n')
+        await mkdir(join(harness.dir, 'sub'))
+      }
+      const read = async (harness: Harness, path: string) =>
+        (await harness.run(readTool, { file_path: path })).text
+      expect(await read(opening, 'a.txt')).toBe('     1\tone\n     2\ttwo')
+      expect(counting?.resolved).toBe(1)
+      for (const path of ['a.txt', 'sub', 'missing.txt', '../x.txt']) {
+        expect(await read(opening, path)).toBe((await read(plain, path)).replaceAll(plain.dir, opening.dir))
+      }
+    } finally {
+      await opening.cleanup()
+      await plain.cleanup()
+    }
   })
 })
