@@ -443,7 +443,7 @@ export class OutputWriter {
     const key = callKey({ sessionId, id: toolCallId })
     this.denials.push({ tool_name: name, tool_use_id: toolCallId, tool_input: this.inputs.get(key) })
     const who = this.sessionId !== undefined && sessionId !== this.sessionId ? 'tau: (subagent)' : 'tau:'
-    if (this.verbose) this.err(`${who} ${name} denied (nobody answered): ${reason}\n`)
+    if (this.verbose) this.err(`${who} ${name} denied (not answered): ${reason}\n`)
   }
 
   /** A failure before any run (no model, a bad flag): the same result shape, as an error. */

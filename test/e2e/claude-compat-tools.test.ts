@@ -99,7 +99,7 @@ describe('AskUserQuestion through the binary', () => {
     )
     expect(sentResults(server)[0]).toContain('there is no user to ask')
     expect(out.at(-1)).toMatchObject({ type: 'result', subtype: 'success', result: 'I picked blue myself.' })
-    expect(result.stderr).toContain('tau: AskUserQuestion denied (nobody answered): there is no user to ask')
+    expect(result.stderr).toContain('tau: AskUserQuestion denied (not answered): there is no user to ask')
     // As in Claude Code, where the call asks for a permission nobody can give.
     expect(out.at(-1)!.permission_denials).toEqual([
       { tool_name: 'AskUserQuestion', tool_use_id: 'toolu_q1', tool_input: { questions: [colorQuestion] } },
