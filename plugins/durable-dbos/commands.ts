@@ -8,6 +8,7 @@ import type { AgentRuntime } from '../agent/index.js'
 import { ORCHESTRATE_ERRORS, type Orchestrator } from '../orchestrate/index.js'
 import type { SessionService, TranscriptRecord } from '../session/index.js'
 import { POSTGRES_LEASE_TTL_MS } from '../session-postgres/index.js'
+import { followSession } from './deltas.js'
 import { DurableClient, type EngineOptions, startWorker } from './engine.js'
 import { DURABLE_ERRORS } from './errors.js'
 import { databaseFailure } from './failures.js'
@@ -184,25 +185,40 @@ export async function runsLogs(
   const { url } = d.options()
   const store = d.sessions().store
   const id = String(args[0])
-  let printed = 0
-  const ended = (records: readonly TranscriptRecord[]) => records.some((r) => r.type === 'run-end')
-  // The log is read through the session store; a database it cannot use reads as the other
-  // durable commands' errors (what to fix in durable.database), not as the store's own.
-  const read = async () => {
+  if (flags.follow) {
+    // The records as they are stored, and the run's text deltas (one JSON line each,
+    // `"type":"text-delta"`) as the worker streams them, until the run's end.
+    const chain = new Set<string>()
     try {
-      return (await store.exists(id)) ? (await store.read(id)).records : []
+      await followSession(id, {
+        url,
+        store,
+        signal,
+        onRecord: (record) => print(stdout, JSON.stringify(record)),
+        onDelta: (delta) => print(stdout, JSON.stringify(delta)),
+        until: (record) => {
+          if (record.type === 'run-start' && (record.runId === id || chain.has(record.resumes ?? '')))
+            chain.add(record.runId)
+          // The end of this run (its agent run has its id), or of any run in a log of another tau.
+          return record.type === 'run-end' && (chain.size === 0 || chain.has(record.runId))
+        },
+      })
     } catch (error) {
       throw databaseFailure(url, error)
     }
+    return 0
   }
-  for (;;) {
-    const records = await read()
-    for (const record of records.slice(printed)) print(stdout, JSON.stringify(record))
-    printed = records.length
-    if (!flags.follow || ended(records) || signal.aborted) break
-    await new Promise((resolve) => setTimeout(resolve, 500))
+  // The log is read through the session store; a database it cannot use reads as the other
+  // durable commands' errors (what to fix in durable.database), not as the store's own.
+  let records: readonly TranscriptRecord[]
+  try {
+    records = (await store.exists(id)) ? (await store.read(id)).records : []
+  } catch (error) {
+    throw databaseFailure(url, error)
   }
-  if (printed === 0 && !flags.follow) {
+  for (const record of records) print(stdout, JSON.stringify(record))
+  const printed = records.length
+  if (printed === 0) {
     throw new TauError(DURABLE_ERRORS.TAU_DURABLE_RUN_NOT_FOUND, `run ${id} has no log records yet`, {
       plugin: 'durable-dbos',
     })

@@ -25,6 +25,7 @@ import { hostname } from 'node:os'
 import { type Logger, TauError } from '../../kernel/index.js'
 import { createPool, migrate, type PgPool } from '../session-postgres/index.js'
 import type { DurableConfig } from './config.js'
+import type { Notify } from './deltas.js'
 import { DURABLE_ERRORS } from './errors.js'
 import { checkDatabaseUrl, databaseFailure } from './failures.js'
 import { AGENT_RUN_STEP, AGENT_RUN_WORKFLOW, WORKFLOW_RUN_WORKFLOW } from './names.js'
@@ -309,7 +310,12 @@ function summaryOf(status: {
 /** Runs one agent run's work (the plugin's: resume from the log, or start). */
 export type RunAgent = (
   input: RunInput,
-  context: { readonly executor: string; readonly signal: AbortSignal },
+  context: {
+    readonly executor: string
+    readonly signal: AbortSignal
+    /** `pg_notify` on the worker's pool: the run's text deltas go out through it (deltas.ts). */
+    readonly notify?: Notify
+  },
 ) => Promise<RunOutput>
 
 export interface Worker {
@@ -358,6 +364,7 @@ export async function startWorker(
     throw databaseFailure(options.url, error)
   }
   const controllers = new Set<AbortController>()
+  const notify: Notify = (channel, payload) => pool.query('SELECT pg_notify($1, $2)', [channel, payload])
 
   DBOS.setConfig({
     name: 'tau',
@@ -380,7 +387,7 @@ export async function startWorker(
       once: true,
     })
     try {
-      return await runAgent(input, { executor: executorId, signal })
+      return await runAgent(input, { executor: executorId, signal, notify })
     } finally {
       controllers.delete(controller)
     }

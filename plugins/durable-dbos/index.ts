@@ -7,13 +7,15 @@
 import { cliCommandsRef, definePlugin, defineService, TauError, tauVersion } from '../../kernel/index.js'
 import { agentRuntimeRef } from '../agent/index.js'
 import { orchestratorRef } from '../orchestrate/index.js'
-import { sessionServiceRef } from '../session/index.js'
+import { sessionServiceRef, type TranscriptRecord } from '../session/index.js'
 import type { CommandDeps } from './commands.js'
 import { type DurableConfig, durableConfig } from './config.js'
+import type { TextDelta } from './deltas.js'
 import type { DurableClient, EngineOptions, RunSummary } from './engine.js'
 import { DURABLE_ERRORS } from './errors.js'
 
 export { type DurableConfig, durableConfig } from './config.js'
+export type { TextDelta } from './deltas.js'
 export type {
   DurableClient,
   EngineOptions,
@@ -48,6 +50,21 @@ export interface DurableRuns {
   wait(runId: string, timeoutMs: number): Promise<RunSummary>
   /** Cancels a run: a queued one never starts, a running one is aborted on its worker. */
   cancel(runId: string): Promise<void>
+  /**
+   * Follows a session until `signal` aborts: its log's records after `after` (from the store) and
+   * its runs' text deltas as workers stream them (PostgreSQL notifications; see deltas.ts), each
+   * with a seq above the one before.
+   */
+  follow(
+    sessionId: string,
+    options: {
+      readonly after?: number
+      readonly onRecord: (record: TranscriptRecord) => void
+      readonly onDelta: (delta: TextDelta) => void
+      readonly signal: AbortSignal
+      readonly pollMs?: number
+    },
+  ): Promise<void>
 }
 
 export const durableRunsRef = defineService<DurableRuns>('durable-dbos.runs', {
@@ -108,6 +125,10 @@ export default definePlugin({
         show: async (runId) => (await clientOf()).show(runId),
         wait: async (runId, timeoutMs) => (await clientOf()).wait(runId, timeoutMs),
         cancel: async (runId) => (await clientOf()).cancel(runId),
+        follow: async (sessionId, o) => {
+          const { followSession } = await import('./deltas.js')
+          await followSession(sessionId, { ...o, url, store: ctx.resolve(sessionServiceRef).store })
+        },
       })
     }
     const deps: CommandDeps = {

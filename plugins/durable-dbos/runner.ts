@@ -7,6 +7,7 @@
 import { TauError } from '../../kernel/index.js'
 import type { AgentEvent, AgentRuntime } from '../agent/index.js'
 import type { SessionService, TranscriptRecord, TranscriptStore } from '../session/index.js'
+import { DeltaPublisher, type Notify } from './deltas.js'
 import type { RunInput, RunOutput } from './engine.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -83,7 +84,7 @@ function promptLogged(records: readonly TranscriptRecord[], runId: string): bool
 export async function runDurably(
   deps: RunnerDeps,
   input: RunInput,
-  context: { readonly executor: string; readonly signal: AbortSignal },
+  context: { readonly executor: string; readonly signal: AbortSignal; readonly notify?: Notify },
 ): Promise<RunOutput> {
   const { runtime, sessions } = deps
   const store = sessions.store
@@ -159,9 +160,15 @@ export async function runDurably(
     close = () => session.close('durable run ended')
     events = session.run(input.prompt, { signal: context.signal, runId: input.runId })
   }
+  // The run's text as it streams, to whoever follows the session on another host.
+  const deltas = context.notify ? new DeltaPublisher(context.notify, sessionId) : undefined
   try {
     let result: Extract<AgentEvent, { type: 'result' }> | undefined
-    for await (const event of events) if (event.type === 'result') result = event
+    for await (const event of events) {
+      if (event.type === 'text-delta' && event.sessionId === sessionId && !event.parentToolCallId)
+        deltas?.push(event)
+      if (event.type === 'result') result = event
+    }
     if (!result) throw new Error(`run ${input.runId} ended without a result`)
     return {
       runId: input.runId,
@@ -174,6 +181,7 @@ export async function runDurably(
       recovered,
     }
   } finally {
+    await deltas?.close()
     await close()
   }
 }

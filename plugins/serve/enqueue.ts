@@ -269,7 +269,9 @@ export class EnqueueHub implements ServeHub {
 
   /**
    * The session's log records after `from` (event `record`, id = seq), then each new one as it is
-   * stored, until the client goes away or the server stops.
+   * stored, and its runs' text as workers stream it (event `agent`, a `text-delta` with the seq of
+   * its last delta: the same sequence, so Last-Event-ID after one resumes from the log), until the
+   * client goes away or the server stops.
    */
   async stream(
     id: string,
@@ -278,28 +280,13 @@ export class EnqueueHub implements ServeHub {
     signal: AbortSignal,
   ): Promise<void> {
     await this.get(id)
-    const stop = AbortSignal.any([signal, this.stopped.signal])
-    const store = this.options.sessions.store
-    let last = (from ?? START).seq
-    while (!stop.aborted) {
-      if (await store.exists(id)) {
-        for (const record of (await store.read(id)).records) {
-          if (stop.aborted) return
-          if (record.seq === undefined || record.seq <= last) continue
-          send({ seq: record.seq, sub: 0, event: 'record', data: record })
-          last = record.seq
-        }
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, this.options.pollMs ?? 250)
-        function done() {
-          clearTimeout(timer)
-          stop.removeEventListener('abort', done)
-          resolve()
-        }
-        stop.addEventListener('abort', done, { once: true })
-      })
-    }
+    await this.options.runs.follow(id, {
+      after: (from ?? START).seq,
+      onRecord: (record) => send({ seq: record.seq ?? -1, sub: 0, event: 'record', data: record }),
+      onDelta: (delta) => send({ seq: delta.seq, sub: 0, event: 'agent', data: delta }),
+      signal: AbortSignal.any([signal, this.stopped.signal]),
+      ...(this.options.pollMs !== undefined ? { pollMs: this.options.pollMs } : {}),
+    })
   }
 
   async close(): Promise<void> {
