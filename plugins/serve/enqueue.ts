@@ -79,6 +79,21 @@ function openRunOf(records: readonly TranscriptRecord[]): string | undefined {
   return id
 }
 
+/**
+ * True when the log has the end of durable run `runId` (of its agent run or a continuation of it):
+ * DBOS records the run's end a moment after the worker's last record, and the run is over by then.
+ * An aborted end is not: a worker that stopped hands the run back, and another continues it.
+ */
+function endedIn(records: readonly TranscriptRecord[], runId: string): boolean {
+  const chain = new Set<string>()
+  for (const r of records) {
+    if (r.type === 'run-start' && (r.runId === runId || (r.resumes !== undefined && chain.has(r.resumes))))
+      chain.add(r.runId)
+    if (r.type === 'run-end' && chain.has(r.runId) && r.stopReason !== 'aborted') return true
+  }
+  return false
+}
+
 export class EnqueueHub implements ServeHub {
   private readonly conversations = new Map<string, Conversation>()
   private readonly stopped = new AbortController()
@@ -173,7 +188,7 @@ export class EnqueueHub implements ServeHub {
   private async activeRun(id: string, records?: readonly TranscriptRecord[]): Promise<string | undefined> {
     const candidates = [this.conversations.get(id)?.runId, records ? openRunOf(records) : undefined]
     for (const runId of candidates) {
-      if (runId === undefined) continue
+      if (runId === undefined || (records && endedIn(records, runId))) continue
       const status = await this.options.runs.show(runId).then(
         (run) => run.status,
         () => undefined, // not a durable run (a run of an in-process tau before)

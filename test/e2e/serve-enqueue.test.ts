@@ -162,6 +162,8 @@ describe('tau serve, serve.mode enqueue', () => {
 
     // Abort is the durable cancel: the worker aborts the run mid-tool-call.
     const slow = await serve.call('POST', `/sessions/${id}/prompt`, { text: 'slow task' })
+    // At once after the run-end record: the run is over (DBOS records it a moment later).
+    expect(slow.status, JSON.stringify(slow.body)).toBe(202)
     const slowRun = String(slow.body.runId)
     await waitFor('the slow tool starting', () => (existsSync(started) ? true : undefined), 180_000, output)
     const busy = await serve.call('POST', `/sessions/${id}/prompt`, { text: 'meanwhile' })
