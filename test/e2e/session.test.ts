@@ -2,15 +2,22 @@
  * Sessions end to end: the real binary, the `coding` preset plus the session plugin (by path,
  * until the preset holds it), the in-process scripted model. `tau start -p` twice, the second
  * with --continue: the second run goes on in the same transcript, after the first run's messages,
- * and `tau sessions` lists it.
+ * and `tau sessions` lists it. `--resume` of a session whose log has its own settings (as `tau
+ * serve` writes them) runs with its MCP server and bubblewrap.
  */
-import { readdir, readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { existsSync } from 'node:fs'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { bwrapStatus } from '../../plugins/sandbox/index.js'
 import { projectKey } from '../../plugins/session/index.js'
 import { REPO_ROOT, useProjects } from './run-tau.js'
 
 const project = useProjects()
+const EVERYTHING_MAIN = fileURLToPath(
+  new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url),
+)
 const SESSION_PLUGIN = join(REPO_ROOT, 'dist', 'plugins', 'session', 'index.js')
 
 const config = (answer: string) => `import { defineConfig } from 'tau-agent'
@@ -83,4 +90,69 @@ describe('tau start -p --continue (sessions, end to end)', () => {
     expect(run.code).toBe(1)
     expect(run.stderr).toMatch(/no session nope .*tau sessions/)
   })
+})
+
+describe("tau start -p --resume runs with the session's own settings (from its log)", () => {
+  const bwrap = bwrapStatus()
+  it.runIf(bwrap.available || process.env.CI === 'true')(
+    'a session whose log has mcpServers and sandbox (as tau serve writes them) resumes with its MCP server and bubblewrap',
+    async () => {
+      const scripted = (turns: unknown[]) => `import { defineConfig } from 'tau-agent'
+
+export default defineConfig({
+  preset: 'coding',
+  plugins: [${JSON.stringify(SESSION_PLUGIN)}],
+  model: 'scripted:x',
+  providers: { scripted: { turns: ${JSON.stringify(turns)} } },
+  sandbox: { mode: 'off' },
+})
+`
+      const p = await project({ 'tau.config.ts': scripted([{ text: 'First answer.' }]) })
+      const outside = join(dirname(p.dir), 'outside-resume')
+      await mkdir(outside)
+      const first = await p.run(['start', '-p', 'hello'])
+      expect(first.code).toBe(0)
+      const dir = join(p.tauHome, 'projects', projectKey(p.dir))
+      const [file] = await readdir(dir)
+      const path = join(dir, file!)
+      // The session's own settings in its meta record, as a POST /sessions with them writes it.
+      const lines = (await readFile(path, 'utf8')).trim().split('\n')
+      const meta = JSON.parse(lines[0]!) as Record<string, unknown>
+      const settings = {
+        mcpServers: { mine: { command: process.execPath, args: [EVERYTHING_MAIN, 'stdio'] } },
+        sandbox: { mode: 'bwrap' },
+      }
+      await writeFile(path, `${[JSON.stringify({ ...meta, settings }), ...lines.slice(1)].join('\n')}\n`)
+
+      await p.write({
+        'tau.config.ts': scripted([
+          {
+            toolCalls: [
+              { id: 'e1', name: 'mcp__mine__echo', input: { message: 'resumed with it' } },
+              { id: 'b1', name: 'Bash', input: { command: `echo hi > ${join(outside, 'escaped')}` } },
+            ],
+          },
+          { text: 'Resumed.' },
+        ]),
+      })
+      const resumed = await p.run([
+        'start',
+        '-p',
+        '--resume',
+        String(meta.id),
+        '--permission-mode',
+        'bypassPermissions',
+        'echo and write',
+      ])
+      expect(resumed.code).toBe(0)
+      expect(resumed.stdout.trim()).toBe('Resumed.')
+      const records = (await readFile(path, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record_)
+      const results = JSON.stringify(records.filter((r) => r.message?.role === 'tool'))
+      expect(results).toContain('Echo: resumed with it')
+      expect(existsSync(join(outside, 'escaped'))).toBe(false)
+    },
+  )
 })
