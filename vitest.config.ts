@@ -53,16 +53,21 @@ export default defineConfig({
           // restores what it changes (process.env, PATH, HOME) in afterEach/finally.
           isolate: false,
           globalSetup: ['./test/global-setup.ts'],
+          // A project without its own include gets vitest's default, which matches bench/ too.
+          benchmark: { include: ['test/**/*.bench.ts'] },
         },
       },
       {
         extends: true,
         // Each end-to-end file in a fresh worker: they drive the built binary and wait on it.
-        test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], globalSetup: ['./test/global-setup.ts'] },
+        // `vitest bench` runs bench/ here, once, a fresh worker per file as before the projects.
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['./test/global-setup.ts'],
+          benchmark: { include: ['bench/**/*.bench.ts'] },
+        },
       },
     ],
-    benchmark: {
-      include: ['bench/**/*.bench.ts'],
-    },
   },
 })
