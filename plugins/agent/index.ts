@@ -47,6 +47,7 @@ export {
   type RunOptions,
   type SessionParent,
 } from './runtime.js'
+export { type GitFacts, gitFacts } from './system-prompt.js'
 export { type AgentToolContext, type AgentToolLink, agentLinkOf } from './tool-link.js'
 
 // A plain default export, not `export { default } from`: loaded from source as CommonJS (jiti),

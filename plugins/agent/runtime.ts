@@ -8,6 +8,7 @@ import type { Environment } from '../sandbox/index.js'
 import type { AgentEvent, Todo } from './events.js'
 import type { SessionInteraction, UserInteraction } from './interaction.js'
 import type { InterruptedRun } from './log.js'
+import type { GitFacts } from './system-prompt.js'
 
 /** What the user answered to a permission request. */
 export type PermissionAnswer =
@@ -88,6 +89,11 @@ export interface AgentSessionOptions {
   readonly settings?: Readonly<Record<string, unknown>>
   /** Set for a subagent: the session and the Task tool call that started it. */
   readonly parent?: SessionParent
+  /**
+   * The git facts of the system prompt's environment section (default: `git status` in the
+   * session's cwd). A workflow run shares one among the sessions that start together.
+   */
+  readonly gitFacts?: (cwd: string, timeoutMs: number) => Promise<GitFacts>
   /** Emit `model-stream` events (the provider's raw stream); off, the loop pays nothing for them. */
   readonly streamEvents?: boolean
   /** A resumed session: the last `seq` of its log (its events and records go on after it). */

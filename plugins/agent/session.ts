@@ -34,7 +34,7 @@ import type {
   RunOptions,
   SessionParent,
 } from './runtime.js'
-import { BASE_INSTRUCTIONS, environmentSection, gitFacts } from './system-prompt.js'
+import { BASE_INSTRUCTIONS, environmentSection, type GitFacts, gitFacts } from './system-prompt.js'
 
 /** Opens a kernel session scope (the kernel's createSession). */
 export type ScopeOpener = (options: {
@@ -110,6 +110,7 @@ export class AgentSessionImpl implements AgentSession, RunHost {
   private logged: { mode: string | undefined; model: string; rules: number }
   private current: { run: Run; done: Promise<void> } | undefined
   private closing: Promise<void> | undefined
+  private readonly gitFactsOf: (cwd: string, timeoutMs: number) => Promise<GitFacts>
 
   constructor(
     private readonly deps: SessionDeps,
@@ -175,6 +176,7 @@ export class AgentSessionImpl implements AgentSession, RunHost {
         options.todos.map((todo) => ({ ...todo })),
       )
     if (options.systemPrompt !== undefined) this.system = Promise.resolve(options.systemPrompt)
+    this.gitFactsOf = options.gitFacts ?? gitFacts
     const allowed = options.allowedTools ?? []
     const disallowed = options.disallowedTools ?? []
     this.allowedNames = new Set(allowed.filter((rule) => BARE_TOOL.test(rule)))
@@ -325,7 +327,7 @@ export class AgentSessionImpl implements AgentSession, RunHost {
   }
 
   private async buildSystemPrompt(): Promise<string> {
-    const git = await gitFacts(this.cwd, this.config.gitTimeoutMs)
+    const git = await this.gitFactsOf(this.cwd, this.config.gitTimeoutMs)
     const sections = [
       { id: 'base', text: BASE_INSTRUCTIONS },
       {

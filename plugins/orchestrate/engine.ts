@@ -385,6 +385,8 @@ class Execution {
           return outcome
         },
       )
+      // What the step did to the workspace is in the next sessions' git facts.
+      this.deps.hub.workspaceChanged(this.runId)
       this.emit({
         type: 'step-end',
         step: path,
@@ -405,6 +407,7 @@ class Execution {
       return outcome.output
     } catch (caught) {
       const error = this.stepError(caught, path)
+      this.deps.hub.workspaceChanged(this.runId)
       this.emit({
         type: 'step-end',
         step: path,
@@ -512,6 +515,7 @@ class Execution {
     const file = join(this.deps.cwd, this.deps.artefactsDir, this.runId, safe)
     await mkdir(dirname(file), { recursive: true })
     await writeFile(file, text)
+    this.deps.hub.workspaceChanged(this.runId)
     return relative(this.deps.cwd, file)
   }
 

@@ -18,6 +18,7 @@ import type { SessionService } from '../session/index.js'
 import type { AgentDefinition, EnvironmentSettings } from '../subagents/index.js'
 import type { ToolRegistry } from '../tools/index.js'
 import { ORCHESTRATE_ERRORS } from './errors.js'
+import type { GitSnapshots } from './git-snapshots.js'
 import type { StepExecution } from './step-runner.js'
 import type { AgentRunRequest, AgentRunResult, InlineAgent } from './workflow.js'
 
@@ -45,6 +46,8 @@ export interface HubDeps {
   readonly schemas: Map<string, JsonSchema>
   readonly defaultModel: () => string | undefined
   readonly defaultPermissionMode: PermissionMode | undefined
+  /** The git facts of the run's sessions' system prompts (one `git status` per fan-out). */
+  readonly git: GitSnapshots
 }
 
 export interface HubRun {
@@ -64,6 +67,11 @@ const TASK_TOOL = 'Task'
 
 export class Hub {
   constructor(private readonly deps: HubDeps) {}
+
+  /** A step of the run ended or wrote an artefact: sessions that start now look at git again. */
+  workspaceChanged(runId: string): void {
+    this.deps.git.changed(runId)
+  }
 
   list(): readonly HubAgent[] {
     return this.deps.agents()
@@ -190,6 +198,7 @@ export class Hub {
     const runtime = this.deps.runtime()
     const hidden = this.hiddenTools(definition)
     const permissionMode = definition.permissionMode ?? this.deps.defaultPermissionMode
+    const gitFacts = (cwd: string, timeoutMs: number) => this.deps.git.get(run.runId, cwd, timeoutMs)
     const previous = run.execution.interruptedSessions.at(-1)
     const service = previous ? this.deps.sessions() : undefined
     if (previous && service) {
@@ -205,6 +214,7 @@ export class Hub {
           ...plan.options,
           scope,
           disallowedTools: hidden,
+          gitFacts,
           ...(permissionMode ? { permissionMode } : {}),
         })
         await run.started(previous, definition.name)
@@ -225,6 +235,7 @@ export class Hub {
       model,
       scope,
       disallowedTools: hidden,
+      gitFacts,
       ...(permissionMode ? { permissionMode } : {}),
     })
     await run.started(id, definition.name)

@@ -13,7 +13,7 @@ import {
   type JsonSchema,
   TauError,
 } from '../../kernel/index.js'
-import { agentHooksRef, agentRuntimeRef } from '../agent/index.js'
+import { agentHooksRef, agentRuntimeRef, gitFacts } from '../agent/index.js'
 import { projectKey, sessionServiceRef } from '../session/index.js'
 import { definitionOf, missingPlugins, subagentCatalogRef } from '../subagents/index.js'
 import { toolRegistryRef } from '../tools/index.js'
@@ -21,6 +21,7 @@ import { workflowCommands } from './commands.js'
 import { orchestrateConfig } from './config.js'
 import { type StepRunnerFactory, WorkflowEngine } from './engine.js'
 import { ORCHESTRATE_ERRORS } from './errors.js'
+import { GitSnapshots } from './git-snapshots.js'
 import { type OrchestrateHooks, orchestrateHooksRef } from './hooks.js'
 import { Hub, type HubAgent } from './hub.js'
 import { WorkflowStore } from './log.js'
@@ -190,6 +191,7 @@ export default definePlugin({
       schemas,
       defaultModel: () => rootModel,
       defaultPermissionMode: ctx.config.permissionMode,
+      git: new GitSnapshots(gitFacts),
     })
     const store = new WorkflowStore(
       join(ctx.paths.tauHome, 'projects', projectKey(ctx.paths.projectDir), 'workflows'),
