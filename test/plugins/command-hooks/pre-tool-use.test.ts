@@ -94,12 +94,11 @@ describe('PreToolUse command hooks', () => {
     const h = await harness({
       project: p,
       config: { permissions: { allow: ['Bash'] } },
-      hooks: hook('PreToolUse', 'echo $$ > hook.pid; sleep 30', { timeout: 0.5 }),
+      hooks: hook('PreToolUse', 'echo $$ > hook.pid; sleep 600', { timeout: 0.5 }),
       turns: [bash('c1', 'touch ran.txt'), { text: 'ok' }],
     })
-    const started = performance.now()
+    // The hook sleeps longer than the test may take: only its kill at the timeout ends the run.
     const events = await h.run('go')
-    expect(performance.now() - started).toBeLessThan(10_000)
     expect(existsSync(join(p.dir, 'ran.txt'))).toBe(false)
     expect(toolText(events, 'c1')).toMatch(
       /denied: the PreToolUse hook .* timed out after 0\.5 s and was killed/,

@@ -8,6 +8,7 @@ import {
 } from '../../../plugins/provider-scripted/wire/anthropic.js'
 import { ProviderError } from '../../../plugins/providers/index.js'
 import { merged } from '../providers/merged.js'
+import { ANSWER_NEVER_MS } from '../providers/never.js'
 import {
   collect,
   collectUntilError,
@@ -125,14 +126,11 @@ describe('provider-anthropic streaming', () => {
   })
 
   it('times out a slow first byte (firstByteMs)', async () => {
-    const { registry } = await start([{ text: 'late', firstByteDelayMs: 3000 }], {
+    const { registry } = await start([{ text: 'late', firstByteDelayMs: ANSWER_NEVER_MS }], {
       providers: { timeouts: { firstByteMs: 100 } },
     })
-    const began = Date.now()
     const { error } = await collectUntilError(registry.stream(request()))
     expect(error).toMatchObject({ code: 'TAU_PROVIDER_TIMEOUT', kind: 'timeout' })
-    // undici's timers are coarse (about half a second), still well before the answer would come.
-    expect(Date.now() - began).toBeLessThan(2500)
   })
 
   it('a connection dropped mid-stream is a connection error, not retried, text not duplicated', async () => {
@@ -439,7 +437,7 @@ describe('provider-anthropic streaming', () => {
   it('abort mid-stream stops at once with an aborted error and closes the request', async () => {
     const { registry, server } = await start([
       {
-        text: 'a long answer that keeps on coming, chunk after chunk, for a while',
+        text: 'a long answer that keeps on coming, chunk after chunk, for a while '.repeat(200),
         deltaChars: 2,
         chunkDelayMs: 30,
       },
@@ -447,7 +445,6 @@ describe('provider-anthropic streaming', () => {
     ])
     const controller = new AbortController()
     const seen: StreamEvent[] = []
-    const began = Date.now()
     let error: unknown
     try {
       for await (const event of registry.stream(request(), { signal: controller.signal })) {
@@ -459,7 +456,6 @@ describe('provider-anthropic streaming', () => {
     }
     expect(error).toMatchObject({ code: 'TAU_PROVIDER_ABORTED', kind: 'aborted' })
     expect(seen).toHaveLength(2)
-    expect(Date.now() - began).toBeLessThan(1500)
     // The provider still works after an abort.
     expect(textOf(await collect(registry.stream(request())))).toBe('next')
     expect(messageRequests(server)).toHaveLength(2)

@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { StreamEvent } from '../../../kernel/index.js'
 import type { ScriptTurn } from '../../../plugins/provider-scripted/script.js'
+import { ANSWER_NEVER_MS } from '../providers/never.js'
 import {
   collect,
   collectUntilError,
@@ -114,10 +115,9 @@ describe('ollama provider: streaming', () => {
   })
 
   it('aborts mid-stream at once: the request stops and the error says aborted', async () => {
-    const { provider } = await start([{ text: 'x'.repeat(60), deltaChars: 1, chunkDelayMs: 20 }])
+    const { provider } = await start([{ text: 'x'.repeat(10_000), deltaChars: 1, chunkDelayMs: 20 }])
     const controller = new AbortController()
     const seen: StreamEvent[] = []
-    const started = Date.now()
     const run = (async () => {
       for await (const event of provider.stream(request(), { signal: controller.signal })) {
         seen.push(event)
@@ -126,17 +126,14 @@ describe('ollama provider: streaming', () => {
     })()
     await expect(run).rejects.toMatchObject({ kind: 'aborted', code: 'TAU_PROVIDER_ABORTED' })
     expect(seen).toHaveLength(2)
-    expect(Date.now() - started).toBeLessThan(600)
   })
 
   it('aborts while waiting for the answer: the HTTP request itself is cancelled', async () => {
-    const { provider } = await start([{ text: 'too late', firstByteDelayMs: 3000 }])
+    const { provider } = await start([{ text: 'too late', firstByteDelayMs: ANSWER_NEVER_MS }])
     const controller = new AbortController()
-    const started = Date.now()
     setTimeout(() => controller.abort(), 100)
     const { error } = await collectUntilError(provider.stream(request(), { signal: controller.signal }))
     expect(error).toMatchObject({ kind: 'aborted', plugin: 'provider-ollama' })
-    expect(Date.now() - started).toBeLessThan(1000)
   })
 })
 
@@ -396,10 +393,9 @@ describe('ollama provider: think, options and messages', () => {
 describe('ollama provider: failures', () => {
   it('times out a slow first byte (TAU_PROVIDER_TIMEOUT) without retrying', async () => {
     // undici checks header timeouts on a coarse (~0.5-1 s) timer: the delay must exceed that.
-    const { provider, server } = await start([{ text: 'late', firstByteDelayMs: 3000 }], {
+    const { provider, server } = await start([{ text: 'late', firstByteDelayMs: ANSWER_NEVER_MS }], {
       providers: { timeouts: { firstByteMs: 100 } },
     })
-    const started = Date.now()
     const { events, error } = await collectUntilError(provider.stream(request()))
     expect(error).toMatchObject({
       kind: 'timeout',
@@ -408,7 +404,6 @@ describe('ollama provider: failures', () => {
       message: expect.stringContaining('within 100 ms'),
     })
     expect(events).toEqual([])
-    expect(Date.now() - started).toBeLessThan(2500)
     expect(server.requests).toHaveLength(1)
   })
 

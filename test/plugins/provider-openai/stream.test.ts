@@ -4,6 +4,7 @@ import type { StreamEvent } from '../../../kernel/index.js'
 import { chunkId } from '../../../plugins/provider-openai/stream.js'
 import type { ScriptTurn } from '../../../plugins/provider-scripted/script.js'
 import { merged } from '../providers/merged.js'
+import { ANSWER_NEVER_MS } from '../providers/never.js'
 import {
   collect,
   collectUntilError,
@@ -326,11 +327,10 @@ describe('openai provider: streaming', () => {
 
   it('stops at once when aborted mid-stream, with an aborted error and no further events', async () => {
     const { provider } = await start([
-      { text: 'one two three four five six seven eight', deltaChars: 4, chunkDelayMs: 40 },
+      { text: 'one two three four five six seven eight '.repeat(2_000), deltaChars: 4, chunkDelayMs: 40 },
     ])
     const controller = new AbortController()
     const events: StreamEvent[] = []
-    const started = Date.now()
     let failure: unknown
     try {
       for await (const event of provider.stream(request(), { signal: controller.signal })) {
@@ -342,20 +342,17 @@ describe('openai provider: streaming', () => {
     }
     expect(failure).toMatchObject({ kind: 'aborted', code: 'TAU_PROVIDER_ABORTED' })
     expect(events).toHaveLength(2)
-    expect(Date.now() - started).toBeLessThan(400)
   })
 
   it('aborts while waiting for the first byte: the HTTP request itself is cancelled', async () => {
-    const { provider } = await start([{ text: 'too late', firstByteDelayMs: 3000 }])
+    const { provider } = await start([{ text: 'too late', firstByteDelayMs: ANSWER_NEVER_MS }])
     const controller = new AbortController()
-    const started = Date.now()
     setTimeout(() => controller.abort(), 100)
     const { events, error } = await collectUntilError(
       provider.stream(request(), { signal: controller.signal }),
     )
     expect(error).toMatchObject({ kind: 'aborted', plugin: 'provider-openai' })
     expect(events).toEqual([])
-    expect(Date.now() - started).toBeLessThan(1000)
   })
 
   it('the registry folds the stream into a response (complete)', async () => {

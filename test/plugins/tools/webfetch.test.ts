@@ -218,9 +218,8 @@ describe('WebFetch', () => {
     routes.set('/slow', () => {
       // never answers
     })
-    const started = Date.now()
+    // The server never answers: only the tool's own timeout ends this test.
     const out = await fetchPage(`${base}/slow`, 'p', createWebFetchTool({ timeoutMs: 300 }))
-    expect(Date.now() - started).toBeLessThan(5_000)
     expect(out.isError).toBe(true)
     expect(textOf(out)).toMatch(/timed out after 300 ms/)
   })
