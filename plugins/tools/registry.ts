@@ -16,6 +16,16 @@ export function toJsonSchema(schema: StandardSchemaV1): JsonSchema {
   throw new TypeError('a tool whose input is not a zod schema must give its jsonSchema')
 }
 
+/**
+ * A `z.object` input refuses the keys it does not name, as Claude Code's tools do (a model that
+ * sends `path` for `file_path` learns it, instead of the key being dropped): validated as
+ * `.strict()`; the JSON Schema the model sees stays the object's. `z.looseObject` (and any
+ * other schema) validates as written.
+ */
+function strictInput(schema: StandardSchemaV1): StandardSchemaV1 {
+  return schema instanceof z.ZodObject && schema._zod.def.catchall === undefined ? schema.strict() : schema
+}
+
 /** Makes a tool from a spec: validates the name, derives the JSON Schema from the zod input. */
 export function defineTool<S extends StandardSchemaV1>(
   spec: ToolSpec<S>,
@@ -29,7 +39,7 @@ export function defineTool<S extends StandardSchemaV1>(
     name: spec.name,
     description: spec.description,
     inputSchema: spec.jsonSchema ?? toJsonSchema(spec.input),
-    input: spec.input as StandardSchemaV1<unknown, StandardSchemaV1.InferOutput<S>>,
+    input: strictInput(spec.input) as StandardSchemaV1<unknown, StandardSchemaV1.InferOutput<S>>,
     annotations: spec.annotations ?? {},
     execute: spec.execute,
     ...(spec.access ? { access: spec.access } : {}),

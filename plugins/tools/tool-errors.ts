@@ -31,21 +31,33 @@ export function inputValidationError(toolName: string, lines: readonly string[])
   )
 }
 
-/** One line per schema issue, as Claude Code words them (missing, wrong type), else the issue's own message. */
+/**
+ * One line per schema issue, as Claude Code words them, in its order: missing parameters, then
+ * unexpected ones (one line per key), then wrong types and the rest (the issue's own message).
+ */
 export function issueLines(issues: readonly StandardSchemaV1.Issue[]): string[] {
-  return issues.map((issue) => {
+  const ranked = issues.flatMap((issue): Array<[number, string]> => {
     const path = (issue.path ?? [])
       .map((segment) => (typeof segment === 'object' ? segment.key : segment))
       .map((segment, i) =>
         typeof segment === 'number' ? `[${segment}]` : `${i === 0 ? '' : '.'}${String(segment)}`,
       )
       .join('')
+    const extra = issue as StandardSchemaV1.Issue & { code?: unknown; keys?: unknown }
+    if (extra.code === 'unrecognized_keys' && Array.isArray(extra.keys)) {
+      return extra.keys.map((key) => [
+        1,
+        `An unexpected parameter \`${path === '' ? '' : `${path}.`}${String(key)}\` was provided`,
+      ])
+    }
     const type = /expected (\w+), received (\w+)/.exec(issue.message)
     if (path !== '' && type) {
       return type[2] === 'undefined'
-        ? `The required parameter \`${path}\` is missing`
-        : `The parameter \`${path}\` type is expected as \`${type[1]}\` but provided as \`${type[2]}\``
+        ? [[0, `The required parameter \`${path}\` is missing`]]
+        : [[2, `The parameter \`${path}\` type is expected as \`${type[1]}\` but provided as \`${type[2]}\``]]
     }
-    return path === '' ? issue.message : `The parameter \`${path}\` is invalid: ${issue.message}`
+    return [[2, path === '' ? issue.message : `The parameter \`${path}\` is invalid: ${issue.message}`]]
   })
+  // A stable sort: issues of one kind keep their order.
+  return ranked.sort((a, b) => a[0] - b[0]).map(([, line]) => line)
 }

@@ -6,6 +6,7 @@
  * failures as Claude Code words it (`Exit code N` first, `<tool_use_error>`); background Bash
  * (BashOutput reads it, KillShell kills its process tree, the shells left die with tau).
  */
+import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -271,6 +272,33 @@ describe("tool results in Claude Code's words, through the binary", () => {
         l.type === 'user' && JSON.stringify((l.message as { content: unknown }).content).includes('toolu_u'),
     )!
     expect(userLine.tool_use_result).toMatch(/^Error: No such tool available: Frobnicate\. /)
+  }, 90_000)
+  it('a key the tool does not name is refused with the unexpected parameter, and the call never runs', async () => {
+    const { p, server } = await fixture([
+      {
+        toolCalls: [
+          { id: 'toolu_w', name: 'Write', input: { path: 'made.txt', content: 'x' } },
+          { id: 'toolu_g', name: 'Glob', input: { pattern: '*.md', recursive: true } },
+        ],
+      },
+      { text: 'done' },
+    ])
+    const result = await p.run(['start', '-p', 'go', '--output-format', 'stream-json', '--verbose'], {
+      env: { ANTHROPIC_API_KEY: 'sk-ant-test' },
+      timeoutMs: 40_000,
+    })
+    expect(result.code, result.stderr).toBe(0)
+    const byId = new Map(toolResults(lines(result.stdout)).map((block) => [block.tool_use_id, block]))
+    const text = (id: string) => textOf(byId.get(id)!.content)
+    expect(text('toolu_w')).toBe(
+      '<tool_use_error>InputValidationError: Write failed due to the following issues:\nThe required parameter `file_path` is missing\nAn unexpected parameter `path` was provided</tool_use_error>',
+    )
+    expect(text('toolu_g')).toBe(
+      '<tool_use_error>InputValidationError: Glob failed due to the following issue:\nAn unexpected parameter `recursive` was provided</tool_use_error>',
+    )
+    expect(byId.get('toolu_g')!.is_error).toBe(true)
+    expect(existsSync(join(p.dir, 'made.txt'))).toBe(false)
+    expect(sentResults(server)).toEqual(expect.arrayContaining([text('toolu_w'), text('toolu_g')]))
   }, 90_000)
 })
 

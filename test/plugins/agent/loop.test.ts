@@ -194,6 +194,45 @@ describe('agent loop', () => {
     expect(h.permissions[0]!.decided).toEqual([])
   })
 
+  it("refuses keys a z.object input does not name, in Claude Code's words and order; z.looseObject keeps them", async () => {
+    let seen: unknown
+    const loose = defineTool({
+      name: 'Loose',
+      description: 'takes anything more',
+      input: z.looseObject({ text: z.string() }),
+      async execute(input) {
+        seen = input
+        return 'ok'
+      },
+    })
+    const h = await harness({
+      tools: [echo, loose],
+      decide: allowAll,
+      turns: [
+        {
+          toolCalls: [
+            { id: 'u1', name: 'Echo', input: { text: 'hi', path: 'x', mode: 1 } },
+            { id: 'u2', name: 'Echo', input: { txt: 'hi' } },
+            { id: 'u3', name: 'Loose', input: { text: 'hi', extra: true } },
+          ],
+        },
+        { text: 'ok' },
+      ],
+    })
+    const events = await h.run(h.session(), 'go')
+    expect(toolText(events, 'u1')).toBe(
+      '<tool_use_error>InputValidationError: Echo failed due to the following issues:\nAn unexpected parameter `path` was provided\nAn unexpected parameter `mode` was provided</tool_use_error>',
+    )
+    // Missing first, then unexpected (as Claude Code lists them).
+    expect(toolText(events, 'u2')).toBe(
+      '<tool_use_error>InputValidationError: Echo failed due to the following issues:\nThe required parameter `text` is missing\nAn unexpected parameter `txt` was provided</tool_use_error>',
+    )
+    expect(toolText(events, 'u3')).toBe('ok')
+    expect(seen).toEqual({ text: 'hi', extra: true })
+    // The model's schema is the object's: no additionalProperties added.
+    expect(echo.inputSchema).not.toHaveProperty('additionalProperties')
+  })
+
   it('answers a tool that throws with an error result, fires postToolUseFailure, and goes on', async () => {
     const broken = defineTool({
       name: 'Broken',
