@@ -25,6 +25,8 @@ async function startEverything(
     env: { PATH: process.env.PATH ?? '', PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+  // Killed after the file even when the other server failed to start (and beforeAll with it).
+  started.push(child)
   // No limit of its own: vitest's hookTimeout (vitest.config.ts) catches a server that never
   // starts; one that exits fails at once. Starting it takes well over 10 s on a busy machine.
   await new Promise<void>((resolve, reject) => {
@@ -37,6 +39,7 @@ async function startEverything(
   return { child, port }
 }
 
+const started: ChildProcess[] = []
 let http: { child: ChildProcess; port: number }
 let sse: { child: ChildProcess; port: number }
 
@@ -45,8 +48,7 @@ beforeAll(async () => {
 })
 
 afterAll(() => {
-  http?.child.kill()
-  sse?.child.kill()
+  for (const child of started) child.kill()
 })
 
 describe('mcp over HTTP', () => {
