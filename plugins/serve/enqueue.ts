@@ -12,7 +12,7 @@ import { defineErrors, type Logger, TauError, textOf } from '../../kernel/index.
 import type { DurableRuns } from '../durable-dbos/index.js'
 import type { SessionService, TranscriptRecord } from '../session/index.js'
 import { SERVE_ERRORS } from './errors.js'
-import { type CreateOptions, interruptedIn, type SessionHub, type SessionView } from './hub.js'
+import { type CreateOptions, interruptedIn, type SessionHub, type SessionView, storedView } from './hub.js'
 import { type Position, START, type StreamItem } from './stream-buffer.js'
 
 export const SERVE_ENQUEUE_ERRORS = defineErrors('serve', {
@@ -136,21 +136,7 @@ export class EnqueueHub implements ServeHub {
     const views = await Promise.all(fresh.map((c) => this.get(c.id)))
     for (const summary of stored) {
       if (summary.subagentOf) continue
-      views.push({
-        id: summary.id,
-        loaded: false,
-        status: 'idle',
-        title: summary.title,
-        model: summary.model,
-        cwd: summary.cwd,
-        startedAt: summary.startedAt,
-        updatedAt: summary.updatedAt,
-        turns: summary.turns,
-        ...(summary.parent ? { parent: summary.parent } : {}),
-        pending: [],
-        queue: [],
-        lastSeq: -1,
-      })
+      views.push(storedView(summary))
     }
     return views
   }

@@ -127,22 +127,7 @@ export class SessionHub {
     const stored = (await this.options.sessions?.list()) ?? []
     for (const summary of stored) {
       if (known.has(summary.id) || summary.subagentOf) continue
-      views.push({
-        id: summary.id,
-        loaded: false,
-        // Whether its last run was cut short is read from its log by GET /sessions/{id}.
-        status: 'idle',
-        title: summary.title,
-        model: summary.model,
-        cwd: summary.cwd,
-        startedAt: summary.startedAt,
-        updatedAt: summary.updatedAt,
-        turns: summary.turns,
-        ...(summary.parent ? { parent: summary.parent } : {}),
-        pending: [],
-        queue: [],
-        lastSeq: -1,
-      })
+      views.push(storedView(summary))
     }
     return views
   }
@@ -483,6 +468,28 @@ function summaryOf(
     updatedAt,
     turns,
     ...(meta.parent ? { parent: meta.parent } : {}),
+  }
+}
+
+/**
+ * A stored session that is not loaded, as GET /sessions lists it: what its summary says. Whether
+ * its last run was cut short is read from its log by GET /sessions/{id}.
+ */
+export function storedView(summary: SessionSummary): SessionView {
+  return {
+    id: summary.id,
+    loaded: false,
+    status: 'idle',
+    title: summary.title,
+    model: summary.model,
+    cwd: summary.cwd,
+    startedAt: summary.startedAt,
+    updatedAt: summary.updatedAt,
+    turns: summary.turns,
+    ...(summary.parent ? { parent: summary.parent } : {}),
+    pending: [],
+    queue: [],
+    lastSeq: -1,
   }
 }
 
