@@ -194,7 +194,8 @@ export async function* parsePromptTools(
       yield* drain(false)
     } else if (event.type === 'finish') {
       yield* drain(true)
-      yield { type: 'finish', reason: calls > 0 && event.reason === 'stop' ? 'tool-calls' : event.reason }
+      // Only the reason changes: the provider's message id stays with the answer.
+      yield { ...event, reason: calls > 0 && event.reason === 'stop' ? 'tool-calls' : event.reason }
     } else yield event
   }
   yield* drain(true)

@@ -35,6 +35,19 @@ const pieces = (s: string, size: number) =>
   Array.from({ length: Math.ceil(s.length / size) }, (_, i) => s.slice(i * size, (i + 1) * size))
 
 describe('parsePromptTools', () => {
+  it("keeps the provider's message id on the finish it rewrites", async () => {
+    async function* source(): AsyncGenerator<StreamEvent> {
+      yield {
+        type: 'text-delta',
+        text: '<tool_call>{"name":"Read","arguments":{"file_path":"a.ts"}}</tool_call>',
+      }
+      yield { type: 'finish', reason: 'stop', id: 'chatcmpl-7' }
+    }
+    const out: StreamEvent[] = []
+    for await (const event of parsePromptTools(source(), tools, () => 'call_1')) out.push(event)
+    expect(out.at(-1)).toEqual({ type: 'finish', reason: 'tool-calls', id: 'chatcmpl-7' })
+  })
+
   const answer =
     'Let me look.\n<tool_call>\n{"name": "Read", "arguments": {"file_path": "a.ts"}}\n</tool_call>\n<tool_call>{"name":"Read","arguments":{"file_path":"b.ts"}}</tool_call>'
 
