@@ -26,8 +26,14 @@ import { collect, resultOf, tempDir, toolsPlugin } from '../agent/helpers.js'
 
 const exporter = new InMemorySpanExporter()
 const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] })
+// The global provider can be set once per process, and unit files share their worker (isolate:
+// false): this file's provider replaces any other file's, and is removed when the file ends.
+trace.disable()
 trace.setGlobalTracerProvider(provider)
-afterAll(() => provider.shutdown())
+afterAll(async () => {
+  trace.disable()
+  await provider.shutdown()
+})
 
 const echo = defineTool({
   name: 'Echo',
