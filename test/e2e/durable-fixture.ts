@@ -3,6 +3,8 @@
  * config for a test cluster, a client of the same database, and a poll with a deadline.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
 import { createDurableClient, type DurableClient, durableConfig } from '../../plugins/durable-dbos/index.js'
 import { TAU_BIN } from './run-tau.js'
 
@@ -90,4 +92,25 @@ export function processAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
+}
+
+/**
+ * A `sleep` a tool runs, told apart from every other process by its length (a sandbox's pids are
+ * its own, so it is found by its command line): `seconds` for the command, `running()` the pids of
+ * such sleeps alive now.
+ */
+export function uniqueSleep(): { readonly seconds: string; running(): number[] } {
+  const seconds = String(300_000 + randomBytes(2).readUInt16BE(0))
+  const running = (): number[] =>
+    readdirSync('/proc')
+      .filter((name) => /^\d+$/.test(name))
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8') === `sleep\0${seconds}\0`
+        } catch {
+          return false
+        }
+      })
+      .map(Number)
+  return { seconds, running }
 }

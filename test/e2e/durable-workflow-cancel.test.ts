@@ -6,7 +6,7 @@
  * `aborted`), no later step runs, DBOS records the run CANCELLED, and the worker goes on.
  */
 import { randomBytes } from 'node:crypto'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Message } from '../../kernel/index.js'
 import type { ScriptTurn } from '../../plugins/provider-scripted/index.js'
@@ -16,25 +16,14 @@ import {
   durableTestConfig,
   startWorkerProcess,
   testClient,
+  uniqueSleep,
   type WorkerProcess,
   waitFor,
 } from './durable-fixture.js'
 import { cleanEnv, useProjects } from './run-tau.js'
 
 const tag = randomBytes(3).toString('hex')
-/** The tool's sleep, told apart from every other process by its length. */
-const seconds = String(300_000 + randomBytes(2).readUInt16BE(0))
-const sleepers = (): number[] =>
-  readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8') === `sleep\0${seconds}\0`
-      } catch {
-        return false
-      }
-    })
-    .map(Number)
+const { seconds, running: sleepers } = uniqueSleep()
 const project = useProjects()
 let cluster: PgCluster
 let model: ScriptedServer | undefined
