@@ -99,7 +99,9 @@ export async function runDurably(
   const records = exists ? (await store.read(sessionId)).records : []
   // In a session of its own, any log is this run's; in a shared one, only the agent runs it started.
   const mine = input.sessionId === undefined ? undefined : runIdsOf(records, input.runId)
-  const began = exists && (mine === undefined || promptLogged(records, input.runId))
+  // Begun only once its prompt is in the log: a worker killed after writing the session's meta line
+  // (or its run-start) and before the prompt leaves a log with nothing to continue — run the prompt.
+  const began = exists && promptLogged(records, input.runId)
   if (began) {
     recovered = true
     const ends = records.filter(
