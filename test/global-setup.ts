@@ -5,14 +5,24 @@
  *
  * Both projects of vitest.config.ts name this file (a unit file or two runs the binary too), and
  * vitest calls it once per project in one process: the second call finds the build done.
+ *
+ * It also makes the run's directory for the PostgreSQL template data directory (filled by the first
+ * test cluster, copied by the others: test/plugins/session-postgres/pg-cluster.ts), removed at the
+ * end of the run. Workers inherit the variable naming it.
  */
 import { execFileSync } from 'node:child_process'
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const BUILT = 'TAU_TEST_DIST_BUILT'
+/** The variable naming the run's PostgreSQL template directory (pg-cluster.ts reads it). */
+export const PG_TEMPLATE_ENV = 'TAU_TEST_PG_TEMPLATE'
 
-export default function setup(): void {
-  if (process.env[BUILT] === '1') return
+export default function setup(): (() => void) | undefined {
+  const teardown = pgTemplateDir()
+  if (process.env[BUILT] === '1') return teardown
   const root = fileURLToPath(new URL('..', import.meta.url))
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
     cwd: root,
@@ -20,4 +30,18 @@ export default function setup(): void {
   })
   execFileSync(process.execPath, ['scripts/bundle-bin.mjs'], { cwd: root, stdio: 'inherit' })
   process.env[BUILT] = '1'
+  return teardown
+}
+
+/** Makes the template's directory once per run (the second project's call finds it); its teardown. */
+function pgTemplateDir(): (() => void) | undefined {
+  if (process.env[PG_TEMPLATE_ENV]) return undefined
+  const dir = mkdtempSync(join(tmpdir(), 'tau-pg-template-'))
+  // Clusters run as `nobody` when the tests run as root: it must reach the template inside.
+  chmodSync(dir, 0o755)
+  process.env[PG_TEMPLATE_ENV] = dir
+  return () => {
+    rmSync(dir, { recursive: true, force: true })
+    delete process.env[PG_TEMPLATE_ENV]
+  }
 }
