@@ -146,6 +146,33 @@ async function migrateDbos(dbos: DbosModule['DBOS'], url: string, logger: Logger
   }
 }
 
+/** DBOS's default `idle_in_transaction_session_timeout` for its connections (ms). */
+export const DBOS_IDLE_TRANSACTION_TIMEOUT_MS = 60_000
+
+/**
+ * The database URL DBOS is given: the same, with DBOS's idle-in-transaction timeout as a startup
+ * parameter (`options=-c idle_in_transaction_session_timeout=…`) unless the URL sets it already.
+ * Why: otherwise DBOS sets it with a `SET` it does not await on each new connection of its pool,
+ * and the borrower's first query is queued behind it on the same client — pg's "client.query()
+ * when the client is already executing a query" deprecation, which pg@9 rejects. With the setting
+ * in the URL DBOS leaves its connections alone (its documented way), and the server applies the
+ * same timeout from the first statement. A URL that does not parse is returned as it is (the
+ * caller's checkDatabaseUrl reports it).
+ */
+export function dbosDatabaseUrl(url: string): string {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return url
+  }
+  const options = parsed.searchParams.get('options') ?? ''
+  if (options.includes('idle_in_transaction_session_timeout')) return url
+  const setting = `-c idle_in_transaction_session_timeout=${DBOS_IDLE_TRANSACTION_TIMEOUT_MS}`
+  parsed.searchParams.set('options', options.trim() === '' ? setting : `${options} ${setting}`)
+  return parsed.toString()
+}
+
 export interface EngineOptions {
   readonly url: string
   readonly config: DurableConfig
@@ -166,7 +193,7 @@ export class DurableClient {
         checkDatabaseUrl(this.options.url)
         await migrateDbos(DBOS, this.options.url, this.options.logger)
         return DBOSClient.create({
-          systemDatabaseUrl: this.options.url,
+          systemDatabaseUrl: dbosDatabaseUrl(this.options.url),
           applicationName: 'tau',
           logger: dbosLogger(this.options.logger),
           systemDatabasePoolSize: 3,
@@ -368,7 +395,7 @@ export async function startWorker(
 
   DBOS.setConfig({
     name: 'tau',
-    systemDatabaseUrl: options.url,
+    systemDatabaseUrl: dbosDatabaseUrl(options.url),
     applicationVersion: options.applicationVersion,
     executorID: executorId,
     logger: dbosLogger(logger),
