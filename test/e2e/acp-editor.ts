@@ -53,24 +53,26 @@ export interface EditorOptions {
   holdPermission?: boolean
 }
 
-/** A project whose model is a scripted server playing `turns`; `config` adds lines to its defineConfig. */
+/**
+ * A project whose model is a scripted server playing `turns`; `config` adds keys to its config.
+ * The config is JSON: its form is not under test here, and a `tau.config.ts` costs each `tau acp`
+ * a transpile (about 0.25 s of CPU).
+ */
 export async function fixture(
   project: (files?: Record<string, string>) => Promise<Project>,
   turns: readonly ScriptTurn[],
-  config = '',
+  config: Record<string, unknown> = {},
 ): Promise<{ p: Project; server: ScriptedServer }> {
   const server = await startScriptedServer({ format: 'openai', script: turns })
   cleanups.push(() => server.close())
   const p = await project({
-    'tau.config.ts': `import { defineConfig } from 'tau-agent'
-
-export default defineConfig({
-  model: 'openai:scripted-model',
-  providers: { openai: { baseURL: ${JSON.stringify(`${server.url}/v1`)} } },
-  // Bash in the editor's terminal is what 'auto' does without bubblewrap's confinement.
-  sandbox: { mode: 'off' },
-${config}})
-`,
+    'tau.config.json': JSON.stringify({
+      model: 'openai:scripted-model',
+      providers: { openai: { baseURL: `${server.url}/v1` } },
+      // Bash in the editor's terminal is what 'auto' does without bubblewrap's confinement.
+      sandbox: { mode: 'off' },
+      ...config,
+    }),
   })
   return { p, server }
 }

@@ -163,7 +163,7 @@ describe('tau acp', () => {
   })
 
   it('answers bad requests with catalogued errors: a relative cwd, no model, an unknown session', async () => {
-    const p = await project({ 'tau.config.ts': "export default { sandbox: { mode: 'off' } }\n" })
+    const p = await project({ 'tau.config.json': JSON.stringify({ sandbox: { mode: 'off' } }) })
     const editor = startEditor(p)
     await initialize(editor)
     await expect(
