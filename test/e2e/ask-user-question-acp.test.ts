@@ -5,52 +5,10 @@
  * the answer the model's next request carries.
  */
 import { describe, expect, it } from 'vitest'
-import type { ScriptedServer } from '../../plugins/provider-scripted/server.js'
 import { fixture, initialize, messageText, startEditor, until, useEditors } from './acp-editor.js'
+import { color, sentResults, shape, sizes } from './ask-user-question-fixture.js'
 
 const project = useEditors()
-
-const color = {
-  question: 'Which color should the button be?',
-  header: 'Color',
-  options: [
-    { label: 'Red', description: 'Loud' },
-    { label: 'Blue', description: 'Calm' },
-  ],
-  multiSelect: false,
-}
-const sizes = {
-  question: 'Which sizes?',
-  header: 'Sizes',
-  options: [
-    { label: 'Small', description: '' },
-    { label: 'Large', description: '' },
-  ],
-  multiSelect: true,
-}
-const shape = {
-  question: 'Which shape?',
-  header: 'Shape',
-  options: [
-    { label: 'Round', description: '' },
-    { label: 'Square', description: '' },
-  ],
-  multiSelect: false,
-}
-
-/** The tool results the model was sent (OpenAI wire: `tool` messages), distinct and in order. */
-function sentResults(server: ScriptedServer): string[] {
-  const all = server.requests
-    .filter((r) => r.path.endsWith('/chat/completions'))
-    .flatMap((r) => (r.body as { messages: Array<{ role: string; content: unknown }> }).messages)
-    .filter((m) => m.role === 'tool')
-    .map((m) =>
-      typeof m.content === 'string'
-        ? m.content
-        : (m.content as Array<{ text?: string }>).map((part) => part.text ?? '').join(''),
-    )
-  return [...new Set(all)]
-}
 
 describe('AskUserQuestion in an ACP editor', () => {
   it('asks one permission dialog per question; the picks reach the model, a skipped question stays unanswered', async () => {

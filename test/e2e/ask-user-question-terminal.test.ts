@@ -7,6 +7,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
+import { color, sentResults, shape, sizes } from './ask-user-question-fixture.js'
 import { HANG_LIMIT_MS, useProjects } from './run-tau.js'
 import { usePanes } from './tmux-pane.js'
 
@@ -26,51 +27,6 @@ async function until(check: () => boolean, what: string, screen: () => string): 
   }
 }
 
-const textOf = (content: unknown): string =>
-  typeof content === 'string'
-    ? content
-    : (content as Array<{ type: string; text?: string }>).map((b) => b.text ?? '').join('')
-
-/** The distinct tool_result texts the model was sent, in order (each request resends the earlier). */
-function sentResults(server: ScriptedServer): string[] {
-  const all = server.requests
-    .filter((r) => r.path.startsWith('/v1/messages'))
-    .flatMap((r) => (r.body as { messages: Array<{ content: unknown }> }).messages)
-    .flatMap((m) => (Array.isArray(m.content) ? (m.content as Array<Record<string, unknown>>) : []))
-    .filter((b) => b.type === 'tool_result')
-    .map((b) => textOf(b.content))
-  return [...new Set(all)]
-}
-
-const color = {
-  question: 'Which color should the button be?',
-  header: 'Color',
-  options: [
-    { label: 'Red', description: 'Loud' },
-    { label: 'Blue', description: 'Calm' },
-  ],
-  multiSelect: false,
-}
-const sizes = {
-  question: 'Which sizes?',
-  header: 'Sizes',
-  options: [
-    { label: 'Small', description: '' },
-    { label: 'Medium', description: '' },
-    { label: 'Large', description: '' },
-  ],
-  multiSelect: true,
-}
-const shape = {
-  question: 'Which shape?',
-  header: 'Shape',
-  options: [
-    { label: 'Round', description: '' },
-    { label: 'Square', description: '' },
-  ],
-  multiSelect: false,
-}
-
 describe('AskUserQuestion in the terminal', () => {
   it("shows each question, takes a pick, several picks and an answer of the user's own; the model gets them", async () => {
     const server = await startScriptedServer({
@@ -83,12 +39,12 @@ describe('AskUserQuestion in the terminal', () => {
     })
     servers.push(server)
     const p = await project({
-      'tau.config.ts': `export default {
-  preset: 'coding',
-  model: 'anthropic:scripted-model',
-  providers: { anthropic: { baseURL: ${JSON.stringify(server.url)}, apiKey: 'sk-ant-test' }, retries: { max: 0 } },
-}
-`,
+      // JSON: the config's form is not under test (a tau.config.ts costs each boot a transpile).
+      'tau.config.json': JSON.stringify({
+        preset: 'coding',
+        model: 'anthropic:scripted-model',
+        providers: { anthropic: { baseURL: server.url, apiKey: 'sk-ant-test' }, retries: { max: 0 } },
+      }),
     })
     const t = open(p)
     await t.waitFor(/Type a prompt/)

@@ -3,18 +3,23 @@
  * real `tau serve` binary, a scripted model on loopback in OpenAI's wire format. A new session,
  * a prompt typed and sent, the model's Write call asked as a permission question with buttons,
  * "Allow" clicked, the tool call shown with its input and result, the answer rendered as
- * Markdown (HTML in it escaped), and a screenshot that is not blank. Needs /usr/bin/chromium
- * (.ci/run installs it).
+ * Markdown (HTML in it escaped), and a screenshot that is not blank; an MCP server's elicitation
+ * as a form; AskUserQuestion's questions as a form whose answers reach the model. Needs
+ * /usr/bin/chromium (.ci/run installs it).
+ *
+ * One Chromium for the file (a launch costs about 3 s of CPU), a fresh tab per test; each test
+ * has its own `tau serve` (another origin, so nothing of one test's tab storage reaches another).
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { type BrowserContext, chromium } from 'playwright-core'
+import { type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
-import { useProjects } from './run-tau.js'
-import { startServe } from './serve-process.js'
+import { color, sentResults, shape, sizes } from './ask-user-question-fixture.js'
+import { type Project, useProjects, waitUntil } from './run-tau.js'
+import { type Serving, startServe } from './serve-process.js'
 
 const EVERYTHING_MAIN = fileURLToPath(
   new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url),
@@ -36,17 +41,57 @@ const CHROMIUM_FLAGS = [
   '--disable-sync',
 ]
 
-async function openBrowser(): Promise<BrowserContext> {
-  const profile = await mkdtemp(join(tmpdir(), 'tau-chromium-'))
-  closers.push(() => rm(profile, { recursive: true, force: true }))
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_FLAGS,
-    viewport: { width: 1200, height: 800 },
+let browser: Promise<BrowserContext> | undefined
+/** The file's Chromium, launched by the first test that needs it, closed after the last. */
+function openBrowser(): Promise<BrowserContext> {
+  browser ??= (async () => {
+    const profile = await mkdtemp(join(tmpdir(), 'tau-chromium-'))
+    closers.push(() => rm(profile, { recursive: true, force: true }))
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: CHROMIUM_FLAGS,
+      viewport: { width: 1200, height: 800 },
+    })
+    closers.push(() => context.close())
+    return context
+  })()
+  return browser
+}
+
+/**
+ * A new tab on the web UI of `serving` with a new session open; `dialogs` are the browser
+ * dialogs it raised (each dismissed).
+ */
+async function openSession(serving: Serving): Promise<{ page: Page; dialogs: string[] }> {
+  const page = await (await openBrowser()).newPage()
+  const dialogs: string[] = []
+  page.on('dialog', (dialog) => {
+    dialogs.push(dialog.message())
+    void dialog.dismiss()
   })
-  closers.push(() => context.close())
-  return context
+  await page.goto(`${serving.url}/#token=${serving.token}`)
+  // The token leaves the address bar at once (it stays in the tab's sessionStorage).
+  await page.waitForFunction("location.hash === ''")
+  await page.getByRole('button', { name: 'New session' }).click()
+  await page.locator('#sessions li.active').waitFor()
+  return { page, dialogs }
+}
+
+/** A project of the coding preset whose model is `server`; `config` adds keys. */
+async function webProject(server: ScriptedServer, config: Record<string, unknown> = {}): Promise<Project> {
+  const p = await project()
+  await p.write({
+    // JSON: the config's form is not under test (a tau.config.ts costs each boot a transpile).
+    'tau.config.json': JSON.stringify({
+      preset: 'coding',
+      model: 'openai:scripted-model',
+      providers: { openai: { baseURL: `${server.url}/v1` } },
+      sandbox: { mode: 'off' },
+      ...config,
+    }),
+  })
+  return p
 }
 
 describe('the web UI in Chromium', () => {
@@ -63,40 +108,9 @@ describe('the web UI in Chromium', () => {
       ],
     })
     closers.push(() => server.close())
-    const p = await project()
-    await p.write({
-      'tau.config.ts': `import { defineConfig } from 'tau'
-
-export default defineConfig({
-  preset: 'coding',
-  model: 'openai:scripted-model',
-  providers: { openai: { baseURL: ${JSON.stringify(`${server.url}/v1`)} } },
-  sandbox: { mode: 'off' },
-})
-`,
-    })
+    const p = await webProject(server)
     const serving = await startServe(p, closers)
-    const profile = await mkdtemp(join(tmpdir(), 'tau-chromium-'))
-    closers.push(() => rm(profile, { recursive: true, force: true }))
-    const context: BrowserContext = await chromium.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: CHROMIUM_FLAGS,
-      viewport: { width: 1200, height: 800 },
-    })
-    closers.push(() => context.close())
-    const page = context.pages()[0] ?? (await context.newPage())
-    const dialogs: string[] = []
-    page.on('dialog', (dialog) => {
-      dialogs.push(dialog.message())
-      void dialog.dismiss()
-    })
-    await page.goto(`${serving.url}/#token=${serving.token}`)
-    // The token leaves the address bar at once (it stays in the tab's sessionStorage).
-    await page.waitForFunction("location.hash === ''")
-
-    await page.getByRole('button', { name: 'New session' }).click()
-    await page.locator('#sessions li.active').waitFor()
+    const { page, dialogs } = await openSession(serving)
     await page.locator('#input').fill('write a note')
     await page.getByRole('button', { name: 'Send' }).click()
 
@@ -125,7 +139,7 @@ export default defineConfig({
     const keep = process.env.TAU_WEB_UI_SCREENSHOT
     if (keep) await writeFile(keep, png)
     // Not blank: count colours in a fresh page (the UI's CSP is not involved).
-    const check = await context.newPage()
+    const check = await (await openBrowser()).newPage()
     // (A string: this code runs in the browser, which the test's TypeScript has no types for.)
     const stats = (await check.evaluate(`(async () => {
       const image = new Image()
@@ -159,27 +173,12 @@ export default defineConfig({
       script: [elicit('call-e1'), { text: 'got it' }, elicit('call-e2'), { text: 'declined then' }],
     })
     closers.push(() => server.close())
-    const p = await project()
-    await p.write({
-      'tau.config.ts': `import { defineConfig } from 'tau'
-
-export default defineConfig({
-  preset: 'coding',
-  model: 'openai:scripted-model',
-  providers: { openai: { baseURL: ${JSON.stringify(`${server.url}/v1`)} } },
-  sandbox: { mode: 'off' },
-  permissions: { allow: ['mcp__everything__trigger-elicitation-request'] },
-  mcpServers: { everything: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(EVERYTHING_MAIN)}, 'stdio'] } },
-})
-`,
+    const p = await webProject(server, {
+      permissions: { allow: ['mcp__everything__trigger-elicitation-request'] },
+      mcpServers: { everything: { command: process.execPath, args: [EVERYTHING_MAIN, 'stdio'] } },
     })
     const serving = await startServe(p, closers)
-    const context = await openBrowser()
-    const page = context.pages()[0] ?? (await context.newPage())
-    await page.goto(`${serving.url}/#token=${serving.token}`)
-    await page.waitForFunction("location.hash === ''")
-    await page.getByRole('button', { name: 'New session' }).click()
-    await page.locator('#sessions li.active').waitFor()
+    const { page } = await openSession(serving)
     await page.locator('#input').fill('ask me')
     await page.getByRole('button', { name: 'Send' }).click()
 
@@ -240,4 +239,49 @@ export default defineConfig({
     await question.getByRole('button', { name: 'Decline' }).click()
     await page.locator('.msg.tool pre.result', { hasText: 'User declined' }).waitFor()
   }, 120_000)
+})
+
+describe('AskUserQuestion in the web UI (Chromium)', () => {
+  it('shows the questions as a form; the picks, several picks and an own answer reach the model', async () => {
+    const server = await startScriptedServer({
+      format: 'openai',
+      script: [
+        {
+          toolCalls: [{ id: 'call-q', name: 'AskUserQuestion', input: { questions: [color, sizes, shape] } }],
+        },
+        { text: 'A blue oval button, small and large.' },
+      ],
+    })
+    closers.push(() => server.close())
+    const p = await webProject(server)
+    const serving = await startServe(p, closers)
+    const { page } = await openSession(serving)
+    await page.locator('#input').fill('make a button')
+    await page.getByRole('button', { name: 'Send' }).click()
+
+    const form = page.locator('.msg.question')
+    await form.waitFor()
+    const field = (question: string) => form.locator('fieldset', { hasText: question })
+    expect(await form.locator('legend').allTextContents()).toEqual([
+      `Color: ${color.question}`,
+      `Sizes: ${sizes.question}`,
+      `Shape: ${shape.question}`,
+    ])
+    // One pick of a single choice (radios), several of a multi-select (checkboxes), own text.
+    expect(await field(color.question).getByRole('radio').count()).toBe(2)
+    expect(await field(sizes.question).getByRole('checkbox').count()).toBe(3)
+    await field(color.question).getByRole('radio', { name: 'Blue — Calm' }).check()
+    await field(sizes.question).getByRole('checkbox', { name: 'Small' }).check()
+    await field(sizes.question).getByRole('checkbox', { name: 'Large' }).check()
+    await field(shape.question).getByPlaceholder('or your own answer').fill('Oval')
+    await form.getByRole('button', { name: 'Answer' }).click()
+    await form.waitFor({ state: 'detached' })
+
+    await waitUntil(() => sentResults(server).length > 0, 'the answers reach the model', serving.proc)
+    expect(sentResults(server)).toEqual([
+      `User has answered your questions: "${color.question}"="Blue", "${sizes.question}"="Small, Large", "${shape.question}"="Oval". You can now continue with the user's answers in mind.`,
+    ])
+    await page.locator('.msg.assistant', { hasText: 'A blue oval button' }).waitFor()
+    await page.locator('body[data-status="idle"]').waitFor()
+  })
 })
