@@ -4,6 +4,7 @@
  * go on. Tool calls already executed are never executed again: resume() answers them from the log
  * (a logged result) or as interrupted (an intent without a result), exactly as a local resume.
  */
+import { randomUUID } from 'node:crypto'
 import { TauError } from '../../kernel/index.js'
 import type { AgentEvent, AgentRuntime } from '../agent/index.js'
 import type { SessionService, TranscriptRecord, TranscriptStore } from '../session/index.js'
@@ -130,15 +131,37 @@ export async function runDurably(
       last?.role === 'assistant' &&
       !(Array.isArray(last.content) && last.content.some((p) => p.type === 'tool-call'))
     ) {
-      // Aborted right after the model's last answer: nothing to continue.
-      await close()
+      // Killed right after the model's last answer, before the run's end was logged: nothing to
+      // continue, but the log still has the run open — `tau runs logs -f` and serve wait for its
+      // run-end, and a next resume would count it as interrupted. Its end is written now.
+      const open = plan.options.interrupted
+      try {
+        if (open) {
+          const record = {
+            seq: plan.options.lastSeq + 1,
+            id: randomUUID(),
+            type: 'run-end',
+            at: new Date().toISOString(),
+            runId: open.runId,
+            stopReason: 'end-turn',
+            turns: open.turns,
+            usage: open.usage,
+            ...(open.costUsd === undefined ? {} : { costUsd: open.costUsd }),
+            durationMs: 0,
+          } satisfies TranscriptRecord
+          await store.append(sessionId, [record])
+          await store.sync(sessionId)
+        }
+      } finally {
+        await close()
+      }
       return {
         runId: input.runId,
         sessionId,
-        stopReason: end?.stopReason ?? 'end_turn',
+        stopReason: open ? 'end-turn' : (end?.stopReason ?? 'end-turn'),
         isError: false,
         text: lastAnswer(records),
-        turns: end?.turns ?? 0,
+        turns: open?.turns ?? end?.turns ?? 0,
         executor: context.executor,
         recovered,
       }
