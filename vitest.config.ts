@@ -37,6 +37,8 @@ export default defineConfig({
     env: {
       TAU_HOME: '/nonexistent-tau-home-set-per-test',
       CLAUDE_CONFIG_DIR: '/nonexistent-claude-home-set-per-test',
+      // The managed (policy) files: never the machine's /etc/tau or /etc/claude-code.
+      TAU_MANAGED_SETTINGS_DIR: '/nonexistent-managed-settings-set-per-test',
       TAU_TRUST: '1',
     },
     // A vi.stubEnv never outlives its test: unit files share worker processes (below).

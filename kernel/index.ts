@@ -102,6 +102,8 @@ export {
 export {
   claudeSettingsFile,
   defaultClaudeHome,
+  type ManagedSettingsDir,
+  managedSettingsDirs,
   type SettingsLocation,
   type SettingsScope,
   type SettingsSelection,

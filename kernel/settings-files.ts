@@ -1,11 +1,14 @@
 /**
  * The settings files tau reads besides its config: its own (`.tau/`, `$TAU_HOME`) and Claude
  * Code's (`.claude/`, `~/.claude` or `$CLAUDE_CONFIG_DIR`), so a project set up for Claude Code
- * keeps its permissions and hooks. Plugins read their keys from them; this is only where they
- * are and in which order they count, which `tau config` shows.
+ * keeps its permissions and hooks, and above them an administrator's managed (policy) files.
+ * Plugins read their keys from them; this is only where they are and in which order they count,
+ * which `tau config` shows.
  */
+import { readdirSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { TauError } from './errors.js'
 
 export type SettingsScope = 'project' | 'local' | 'user'
 
@@ -35,9 +38,85 @@ export function claudeSettingsFile(scope: SettingsScope, paths: SettingsLocation
   return join(paths.projectDir, '.claude', scope === 'local' ? 'settings.local.json' : 'settings.json')
 }
 
-/** One settings layer: a file (tau's or Claude Code's), or the value of `--settings`. */
+/** A directory of managed (policy) settings: `managed-settings.json` and `managed-settings.d/*.json`. */
+export interface ManagedSettingsDir {
+  readonly origin: 'tau' | 'claude'
+  readonly dir: string
+}
+
+/**
+ * Where an administrator puts the policy files, tau's own first: `/etc/tau` and Claude Code's
+ * `/etc/claude-code` on Linux (macOS: `/Library/Application Support/{tau,ClaudeCode}`; Windows:
+ * `C:\Program Files\{tau,ClaudeCode}`). `$TAU_MANAGED_SETTINGS_DIR` replaces the base (its `tau/`
+ * and `claude-code/`), for packaging and tests; like any variable it is the machine owner's to set.
+ */
+export function managedSettingsDirs(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): ManagedSettingsDir[] {
+  const base = env.TAU_MANAGED_SETTINGS_DIR
+  if (base !== undefined && base !== '') {
+    return [
+      { origin: 'tau', dir: join(resolve(base), 'tau') },
+      { origin: 'claude', dir: join(resolve(base), 'claude-code') },
+    ]
+  }
+  if (platform === 'darwin') {
+    return [
+      { origin: 'tau', dir: '/Library/Application Support/tau' },
+      { origin: 'claude', dir: '/Library/Application Support/ClaudeCode' },
+    ]
+  }
+  if (platform === 'win32') {
+    return [
+      { origin: 'tau', dir: 'C:\\Program Files\\tau' },
+      { origin: 'claude', dir: 'C:\\Program Files\\ClaudeCode' },
+    ]
+  }
+  return [
+    { origin: 'tau', dir: '/etc/tau' },
+    { origin: 'claude', dir: '/etc/claude-code' },
+  ]
+}
+
+/**
+ * The managed layers of one directory, highest precedence first: the drop-ins of
+ * `managed-settings.d/` (`*.json`, hidden files skipped) in reverse name order, then
+ * `managed-settings.json`. That is Claude Code's merge (the base, then each drop-in in name
+ * order, a later one winning) as layers, so each file keeps its name in messages.
+ */
+function managedLayers(entry: ManagedSettingsDir): SettingsSource[] {
+  const dropIns = join(entry.dir, 'managed-settings.d')
+  let names: string[] = []
+  try {
+    names = readdirSync(dropIns, { withFileTypes: true })
+      .filter((d) => !d.name.startsWith('.') && d.name.endsWith('.json') && !d.isDirectory())
+      .map((d) => d.name)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') {
+      throw new TauError(
+        'TAU_CONFIG_LOAD',
+        `managed settings directory ${dropIns} could not be read: ${(error as Error).message}`,
+        {
+          file: dropIns,
+          cause: error,
+          hint: 'Ask the machine owner to make it readable (it holds policy files).',
+        },
+      )
+    }
+  }
+  // Code-point order, not the locale's: the same on every machine.
+  names.sort((a, b) => (a < b ? 1 : a > b ? -1 : 0))
+  return [
+    ...names.map((name) => ({ scope: 'managed' as const, file: join(dropIns, name), origin: entry.origin })),
+    { scope: 'managed', file: join(entry.dir, 'managed-settings.json'), origin: entry.origin },
+  ]
+}
+
+/** One settings layer: a managed (policy) file, a file (tau's or Claude Code's), or the value of `--settings`. */
 export interface SettingsSource {
-  readonly scope: SettingsScope | 'cli'
+  readonly scope: SettingsScope | 'cli' | 'managed'
   /** The file, or `--settings` for inline JSON. */
   readonly file: string
   readonly origin: 'tau' | 'claude' | 'cli'
@@ -53,7 +132,8 @@ export interface SettingsSelection {
 }
 
 /**
- * Every settings layer, highest precedence first: `--settings`; local (.tau/settings.local.json,
+ * Every settings layer, highest precedence first: managed (tau's policy files, then Claude Code's;
+ * always read: `--setting-sources` does not pick them); `--settings`; local (.tau/settings.local.json,
  * .claude/settings.local.json); project (.tau/settings.json, .claude/settings.json); the config
  * file ranks next; then user ($TAU_HOME/settings.json, ~/.claude/settings.json). In each scope
  * tau's file comes before Claude Code's.
@@ -62,7 +142,7 @@ export function settingsSources(
   paths: SettingsLocation,
   selection: SettingsSelection = {},
 ): SettingsSource[] {
-  const out: SettingsSource[] = []
+  const out: SettingsSource[] = managedSettingsDirs().flatMap(managedLayers)
   if (selection.settings !== undefined) {
     const value = selection.settings.trim()
     out.push(

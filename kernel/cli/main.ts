@@ -14,7 +14,7 @@ import { formatError, isTauError, messageOf, TauError } from '../errors.js'
 import { frontendRef } from '../frontend.js'
 import { Kernel } from '../lifecycle.js'
 import { type LogLevel, maskSecrets, parseLogLevel, redact, secretValuesFrom } from '../logger.js'
-import { defaultClaudeHome, settingsSources } from '../settings-files.js'
+import { defaultClaudeHome, managedSettingsDirs, settingsSources } from '../settings-files.js'
 import { didYouMean } from '../suggest.js'
 import { tauVersion } from '../version.js'
 
@@ -274,7 +274,7 @@ function settingsPrecedence(
   configFile: string | undefined,
 ): string {
   const lines = [
-    '# settings files, highest precedence first (--settings comes above all; --setting-sources picks scopes):',
+    '# settings files, highest precedence first (managed, then --settings, above all; --setting-sources picks scopes):',
   ]
   for (const source of settingsSources(paths)) {
     if (source.scope === 'user' && !lines.some((l) => l.includes('(config)')))
@@ -282,6 +282,9 @@ function settingsPrecedence(
     lines.push(`#   ${source.file} (${source.scope}${existsSync(source.file) ? '' : ', not found'})`)
   }
   lines.push(
+    `# managed (policy) files: managed-settings.json and managed-settings.d/*.json in ${managedSettingsDirs()
+      .map((d) => d.dir)
+      .join(' and ')}; always read`,
     '# local and project files widen permissions and run hooks only in a trusted workspace (tau trust)',
   )
   return lines.join('\n')

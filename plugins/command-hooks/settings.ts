@@ -8,11 +8,16 @@
  * naming the file and the field. An event tau does not run, or a hook type other than `command`
  * (Claude Code's `prompt`, `http`, ...), is reported as a problem and skipped: a settings file
  * shared with Claude Code keeps working.
+ *
+ * Managed (policy) files' hooks come first. There `allowManagedHooksOnly: true` leaves only their
+ * hooks, and `disableAllHooks: true` none at all; `disableAllHooks` in any other file turns off
+ * every hook but the managed ones (as in Claude Code: only a policy file can stop a policy hook).
  */
 import { z } from 'zod'
 import { closest, TauError } from '../../kernel/index.js'
 import {
   type FileScope,
+  managedSwitch,
   readSettingsSource,
   type SettingsOptions,
   type SettingsPaths,
@@ -30,7 +35,7 @@ import {
 import { compileMatcher, type Matcher } from './matcher.js'
 
 export interface HookSource {
-  readonly scope: 'config' | 'cli' | FileScope
+  readonly scope: 'managed' | 'config' | 'cli' | FileScope
   /** The settings file (or the config file), when known. */
   readonly file?: string
 }
@@ -58,8 +63,8 @@ type RawGroups = Partial<
 >
 
 /**
- * Reads the config slice and the settings layers (`--settings`, tau's and Claude Code's files).
- * Throws a TauError for a malformed file.
+ * Reads the config slice and the settings layers (managed, `--settings`, tau's and Claude Code's
+ * files). Throws a TauError for a malformed file.
  */
 export function loadHooks(
   config: CommandHooksConfig,
@@ -70,12 +75,53 @@ export function loadHooks(
   const problems: string[] = []
   const configSource: HookSource =
     paths.configFile === undefined ? { scope: 'config' } : { scope: 'config', file: paths.configFile }
-  // The config slice was validated by the kernel against the schema (matchers included).
-  addGroups(entries, problems, config as RawGroups, configSource)
-  for (const source of settingsSources(paths, options)) {
-    const groups = readHooksFile(source, problems)
-    if (groups) addGroups(entries, problems, groups, { scope: source.scope, file: source.file })
+  const sources = settingsSources(paths, options)
+  const managedOnly = managedSwitch(sources, 'allowManagedHooksOnly')
+  const disabled = managedSwitch(sources, 'disableAllHooks')
+  for (const source of managedOnly.ignored)
+    problems.push(
+      `allowManagedHooksOnly in ${source.file} counts only in managed settings (the policy files); ignored`,
+    )
+  // disableAllHooks outside the policy files (the highest that sets it decides) turns off every
+  // hook but the managed ones.
+  const top = disabled.ignored[0]
+  const userDisabled =
+    top !== undefined && readSettingsSource(top, 'disableAllHooks')?.disableAllHooks === true
+      ? top
+      : undefined
+  const policy = disabled.on
+    ? `disableAllHooks in ${disabled.file}`
+    : managedOnly.on
+      ? `allowManagedHooksOnly in ${managedOnly.file}`
+      : undefined
+  const add = (groups: RawGroups, source: HookSource) => {
+    if (source.scope !== 'managed' || disabled.on) {
+      const why = policy ?? (userDisabled ? `disableAllHooks in ${userDisabled.file}` : undefined)
+      if (why !== undefined) {
+        const count = HOOK_EVENTS.reduce(
+          (n, event) => n + (groups[event] ?? []).reduce((m, group) => m + group.hooks.length, 0),
+          0,
+        )
+        if (count > 0)
+          problems.push(
+            `${count} hook${count === 1 ? '' : 's'} of ${describe(source)} not run${policy ? ' by policy' : ''}: ${why}`,
+          )
+        return
+      }
+    }
+    addGroups(entries, problems, groups, source)
   }
+  let configAdded = false
+  for (const source of sources) {
+    if (source.scope !== 'managed' && !configAdded) {
+      // The config slice was validated by the kernel against the schema (matchers included).
+      add(config as RawGroups, configSource)
+      configAdded = true
+    }
+    const groups = readHooksFile(source, problems)
+    if (groups) add(groups, { scope: source.scope, file: source.file })
+  }
+  if (!configAdded) add(config as RawGroups, configSource)
   return { entries, problems }
 }
 

@@ -16,11 +16,14 @@ import { loadSettings, permissionsConfig, settingsOptions } from './settings.js'
 import { readEnvAndModel } from './settings-env.js'
 import { type PermissionProblem, permissionsRef } from './types.js'
 
+export { PERMISSIONS_ERRORS } from './errors.js'
 export { parseRule, parseRuleList } from './rules.js'
 export { describeSource, SessionPermissions } from './service.js'
 export {
   claudeSettingsFile,
   type FileScope,
+  type ManagedSwitch,
+  managedSwitch,
   needsTrust,
   PERMISSION_MODES,
   type PermissionsConfig,
@@ -63,7 +66,7 @@ export default definePlugin({
         const sandbox = (config.sandbox ?? {}) as Record<string, unknown>
         const env = (sandbox.env ?? {}) as Record<string, unknown>
         const set = (env.set ?? {}) as Record<string, unknown>
-        next.sandbox = { ...sandbox, env: { ...env, set: { ...found.env, ...set } } }
+        next.sandbox = { ...sandbox, env: { ...env, set: { ...found.env, ...set, ...found.managedEnv } } }
       }
       api.logger.debug('settings env applied', { names })
     }

@@ -17,6 +17,7 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { didYouMean, type Logger, TauError } from '../../kernel/index.js'
 import type { Tool, ToolRegistry } from '../tools/index.js'
+import { PERMISSIONS_ERRORS } from './errors.js'
 import { isInside, PathMatcher, realPathOf } from './paths.js'
 import {
   type BashPattern,
@@ -118,6 +119,7 @@ interface Entry {
 }
 
 const SCOPE_NAMES: Record<RuleSource['scope'], string> = {
+  managed: 'managed settings',
   config: 'tau.config.ts',
   project: 'project settings',
   local: 'local project settings',
@@ -222,7 +224,15 @@ export class SessionPermissions implements Permissions {
       )
     }
     if (mode === 'bypassPermissions' && this.base.settings.bypassDisabled) {
-      throw new TypeError("bypassPermissions mode is disabled by disableBypassPermissionsMode: 'disable'")
+      const by = this.base.settings.bypassDisabledBy
+      const where = by === undefined ? '' : ` in ${describeSource(by)}`
+      throw new TauError(
+        PERMISSIONS_ERRORS.TAU_PERMISSION_MODE_DISABLED,
+        by?.scope === 'managed'
+          ? `bypassPermissions mode (--dangerously-skip-permissions) is forbidden by policy: disableBypassPermissionsMode is 'disable'${where}`
+          : `bypassPermissions mode is disabled by disableBypassPermissionsMode: 'disable'${where}`,
+        { plugin: 'permissions', ...(by?.file ? { file: by.file } : {}) },
+      )
     }
     this.currentMode = mode
   }
@@ -266,7 +276,15 @@ export class SessionPermissions implements Permissions {
 
   setCliRules(rules: CliRules): void {
     const entries: Entry[] = []
+    const policy = this.base.settings.managedRulesOnly
     for (const behavior of ['deny', 'ask', 'allow'] as const) {
+      // Only managed rules may widen; --disallowed-tools (and a subagent's hidden tools) only narrow.
+      if (policy !== undefined && behavior === 'allow' && (rules.allow?.length ?? 0) > 0) {
+        this.base.logger.warn(
+          `--allowed-tools ${rules.allow!.join(' ')} ignored by policy: allowManagedPermissionRulesOnly in ${policy} lets only managed rules count`,
+        )
+        continue
+      }
       for (const text of rules[behavior] ?? []) {
         const entry = toEntry({ text, behavior, source: { scope: 'cli' } })
         if (entry.parsed === undefined) {
@@ -292,6 +310,14 @@ export class SessionPermissions implements Permissions {
     }
     const parsed = parseRule(text)
     if (!parsed.ok) throw new TypeError(`'${text}' is not a permission rule: ${parsed.message}`)
+    const policy = this.base.settings.managedRulesOnly
+    if (policy !== undefined && behavior === 'allow') {
+      // The answer that asked for it still counts once; "always" does not outlive it.
+      this.base.logger.warn(
+        `the ${behavior} rule ${text.trim()} was not added: allowManagedPermissionRulesOnly in ${policy} lets only managed rules count`,
+      )
+      return
+    }
     let source: RuleSource = { scope: 'session' }
     if (options.persist !== undefined) {
       const scope: FileScope = options.persist

@@ -4,8 +4,8 @@
  * Applied by the permissions plugin's configure step, before any plugin is set up, so providers
  * see the variables (`ANTHROPIC_BASE_URL`, ...) and tool and hook processes get them too.
  *
- * Precedence is the settings files' (`--settings`, local, project, then the config file, then
- * user): `model` from a local or project file wins over tau.config.ts's `model`, one from the
+ * Precedence is the settings files' (managed, `--settings`, local, project, then the config
+ * file, then user): `model` from a managed, local or project file wins over tau.config.ts's `model`, one from the
  * user file only fills a config without one. A project's files (project and local scope) apply
  * only in a trusted workspace: their `env` could point the provider, and the API key with it,
  * at another server.
@@ -16,6 +16,8 @@ import { readSettingsSource, type SettingsOptions, type SettingsPaths, settingsS
 export interface SettingsEnvAndModel {
   /** Variables to set, merged (a higher layer wins). */
   readonly env: Readonly<Record<string, string>>
+  /** The managed (policy) files' variables: they win over the config's own values too. */
+  readonly managedEnv: Readonly<Record<string, string>>
   /** The highest layer's `model`, and whether it ranks above the config file. */
   readonly model?: { readonly value: string; readonly file: string; readonly overConfig: boolean }
   /** Files whose env or model were left out because the workspace is not trusted. */
@@ -30,6 +32,7 @@ export function readEnvAndModel(
   trusted: boolean,
 ): SettingsEnvAndModel {
   const env: Record<string, string> = {}
+  const managedEnv: Record<string, string> = {}
   let model: SettingsEnvAndModel['model']
   const skipped: string[] = []
   // Lowest precedence first, so a higher layer's variable replaces a lower one's.
@@ -48,6 +51,7 @@ export function readEnvAndModel(
       for (const [name, text] of Object.entries(value)) {
         if (typeof text !== 'string') throw invalid(source.file, `env.${name}`, 'a string')
         env[name] = text
+        if (source.scope === 'managed') managedEnv[name] = text
       }
     }
     if (data.model !== undefined) {
@@ -60,7 +64,7 @@ export function readEnvAndModel(
       model = { value: modelRef(data.model.trim()), file: source.file, overConfig: source.scope !== 'user' }
     }
   }
-  return { env, ...(model ? { model } : {}), skipped }
+  return { env, managedEnv, ...(model ? { model } : {}), skipped }
 }
 
 /** Claude Code names models bare (`claude-sonnet-4-5`): those are Anthropic's. */

@@ -1,7 +1,9 @@
 /**
  * Where rules come from: the `permissions` slice of tau.config.ts and the settings files
  * `<project>/.tau/settings.json`, `<project>/.tau/settings.local.json` and
- * `<tauHome>/settings.json` (the same `permissions` shape as Claude Code's settings files).
+ * `<tauHome>/settings.json` (the same `permissions` shape as Claude Code's settings files), with
+ * Claude Code's, and above all the managed (policy) files, whose `allowManagedPermissionRulesOnly`
+ * leaves only their own rules in force.
  *
  * The files are read synchronously at setup (they are tiny): a file that is not valid JSON, or
  * whose `permissions` has the wrong shape, stops tau with an error naming the file and field.
@@ -153,9 +155,43 @@ export function readSettingsSource(source: SettingsSource, key: string): Record<
   return data
 }
 
+/**
+ * A switch only a managed (policy) file may turn on (`allowManagedPermissionRulesOnly`,
+ * `allowManagedHooksOnly`): the highest managed layer that sets it decides, as in Claude Code's
+ * merge of its policy files. Other layers that set it are listed in `ignored`.
+ */
+export interface ManagedSwitch {
+  readonly on: boolean
+  /** The managed file that turned it on. */
+  readonly file: string | undefined
+  readonly ignored: readonly SettingsSource[]
+}
+
+export function managedSwitch(sources: readonly SettingsSource[], key: string): ManagedSwitch {
+  let decided: { on: boolean; file: string } | undefined
+  const ignored: SettingsSource[] = []
+  for (const source of sources) {
+    const value = readSettingsSource(source, key)?.[key]
+    if (value === undefined) continue
+    if (source.scope !== 'managed') {
+      ignored.push(source)
+      continue
+    }
+    if (typeof value !== 'boolean') {
+      throw new TauError(
+        'TAU_CONFIG_INVALID',
+        `settings file ${source.file}: ${key} must be true or false, got ${JSON.stringify(value)}`,
+        { file: source.file },
+      )
+    }
+    decided ??= { on: value, file: source.file }
+  }
+  return { on: decided?.on === true, file: decided?.on ? decided.file : undefined, ignored }
+}
+
 /** What the config and the settings files say, merged. */
 export interface LoadedSettings {
-  /** In reporting order: cli, local, project, config, user. */
+  /** In reporting order: managed, cli, local, project, config, user. */
   readonly rules: PermissionRule[]
   readonly problems: PermissionProblem[]
   readonly defaultMode: PermissionMode
@@ -164,6 +200,10 @@ export interface LoadedSettings {
   /** Absolute paths. */
   readonly additionalDirectories: string[]
   readonly bypassDisabled: boolean
+  /** The highest layer that disables bypassPermissions mode, for the message that refuses it. */
+  readonly bypassDisabledBy?: RuleSource
+  /** The managed file whose allowManagedPermissionRulesOnly leaves only managed rules in force. */
+  readonly managedRulesOnly?: string
   /** What an untrusted workspace's files asked for and did not get, for the trust warning. */
   readonly skipped: string[]
 }
@@ -190,17 +230,41 @@ export function loadSettings(
   const trusted = options.trusted !== false
   const configSource: RuleSource =
     paths.configFile === undefined ? { scope: 'config' } : { scope: 'config', file: paths.configFile }
-  // Precedence for defaultMode, and the order rules are reported in: cli, local, project, config, user.
+  const sources = settingsSources(paths, options)
+  const policy = managedSwitch(sources, 'allowManagedPermissionRulesOnly')
+  for (const entry of policy.ignored) {
+    problems.push({
+      source: { scope: entry.scope, file: entry.file },
+      message:
+        'allowManagedPermissionRulesOnly counts only in managed settings (the policy files); ignored here',
+    })
+  }
+  // allowManagedPermissionRulesOnly: the rules of every other layer are reported and left out.
+  const governed = (source: RuleSource, permissions: SettingsPermissions): SettingsPermissions => {
+    if (!policy.on || source.scope === 'managed') return permissions
+    const { allow = [], ask = [], deny = [], ...kept } = permissions
+    const count = allow.length + ask.length + deny.length
+    if (count > 0) {
+      problems.push({
+        source,
+        message: `${count} permission rule${count === 1 ? '' : 's'} ignored by policy: allowManagedPermissionRulesOnly in ${policy.file} lets only managed rules count`,
+      })
+    }
+    return kept
+  }
+  // Precedence for defaultMode, and the order rules are reported in: managed, cli, local, project,
+  // config, user.
   let configAdded = false
-  for (const entry of settingsSources(paths, options)) {
+  for (const entry of sources) {
     if (entry.scope === 'user' && !configAdded) {
-      layers.push({ source: configSource, permissions: config })
+      layers.push({ source: configSource, permissions: governed(configSource, config) })
       configAdded = true
     }
-    const permissions = readSettingsFile(entry)
-    if (permissions === undefined) continue
+    const read = readSettingsFile(entry)
+    if (read === undefined) continue
     const source: RuleSource = { scope: entry.scope, file: entry.file }
-    for (const key of Object.keys(permissions)) {
+    const permissions = governed(source, read)
+    for (const key of Object.keys(read)) {
       if (KNOWN_KEYS.includes(key)) continue
       const guess = closest(key, KNOWN_KEYS)
       problems.push({
@@ -221,7 +285,7 @@ export function loadSettings(
     }
     layers.push({ source, permissions })
   }
-  if (!configAdded) layers.push({ source: configSource, permissions: config })
+  if (!configAdded) layers.push({ source: configSource, permissions: governed(configSource, config) })
 
   const out: PermissionRule[] = []
   for (const { source, permissions } of layers) {
@@ -229,7 +293,10 @@ export function loadSettings(
       for (const text of permissions[behavior] ?? []) out.push({ text, behavior, source })
     }
   }
-  const bypassDisabled = layers.some((l) => l.permissions.disableBypassPermissionsMode === 'disable')
+  const bypassDisabledBy = layers.find(
+    (l) => l.permissions.disableBypassPermissionsMode === 'disable',
+  )?.source
+  const bypassDisabled = bypassDisabledBy !== undefined
 
   let defaultMode: PermissionMode = 'default'
   let defaultModeSource: RuleSource | undefined
@@ -265,6 +332,8 @@ export function loadSettings(
     defaultModeSource,
     additionalDirectories,
     bypassDisabled,
+    ...(bypassDisabledBy ? { bypassDisabledBy } : {}),
+    ...(policy.on && policy.file !== undefined ? { managedRulesOnly: policy.file } : {}),
     skipped,
   }
 }

@@ -14,9 +14,9 @@ export type PermissionBehavior = 'allow' | 'deny' | 'ask'
 
 /** Where a rule came from, so `tau permissions explain` can say which file made a decision. */
 export interface RuleSource {
-  /** `config` (tau.config.ts), `project` (.tau/settings.json), `local` (.tau/settings.local.json),
+  /** `managed` (an administrator's policy file), `config` (tau.config.ts), `project` (.tau/settings.json), `local` (.tau/settings.local.json),
    *  `user` (~/.tau/settings.json), `cli` (--allowed-tools ...), `session` (allowed during this session). */
-  readonly scope: 'config' | 'project' | 'local' | 'user' | 'cli' | 'session'
+  readonly scope: 'managed' | 'config' | 'project' | 'local' | 'user' | 'cli' | 'session'
   readonly file?: string
 }
 

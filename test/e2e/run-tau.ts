@@ -85,6 +85,8 @@ export function cleanEnv(
     HOME: home,
     NO_COLOR: '1',
     TAU_TRUST: '1',
+    // The machine's policy files (/etc/tau, /etc/claude-code) never reach a test's tau.
+    TAU_MANAGED_SETTINGS_DIR: join(home, 'managed-settings'),
     ...extra,
   }
 }
