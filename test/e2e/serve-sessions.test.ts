@@ -59,15 +59,13 @@ describe.runIf(bwrap.available || process.env.CI === 'true')(
       })
       closers.push(() => server.close())
       await p.write({
-        'tau.config.ts': `import { defineConfig } from 'tau'
-
-export default defineConfig({
-  preset: 'coding',
-  model: 'openai:scripted-model',
-  providers: { openai: { baseURL: ${JSON.stringify(`${server.url}/v1`)} } },
-  sandbox: { mode: 'off' },
-})
-`,
+        // JSON: the config's form is not under test (a tau.config.ts costs each boot a transpile).
+        'tau.config.json': JSON.stringify({
+          preset: 'coding',
+          model: 'openai:scripted-model',
+          providers: { openai: { baseURL: `${server.url}/v1` } },
+          sandbox: { mode: 'off' },
+        }),
       })
       const serve = await startServe(p, closers)
 
@@ -164,15 +162,13 @@ export default defineConfig({
       })
       closers.push(() => server.close())
       await p.write({
-        'tau.config.ts': `import { defineConfig } from 'tau'
-
-export default defineConfig({
-  preset: 'coding',
-  model: 'openai:scripted-model',
-  providers: { openai: { baseURL: ${JSON.stringify(`${server.url}/v1`)} } },
-  sandbox: { mode: 'off' },
-})
-`,
+        // JSON: the config's form is not under test (a tau.config.ts costs each boot a transpile).
+        'tau.config.json': JSON.stringify({
+          preset: 'coding',
+          model: 'openai:scripted-model',
+          providers: { openai: { baseURL: `${server.url}/v1` } },
+          sandbox: { mode: 'off' },
+        }),
       })
       const SECRET = 'sk-literal-secret-in-env'
       const first = await startServe(p, closers)

@@ -36,15 +36,13 @@ describe('tau serve (the real binary)', () => {
     closers.push(() => server.close())
     const p = await project()
     await p.write({
-      'tau.config.ts': `import { defineConfig } from 'tau'
-
-export default defineConfig({
-  preset: 'coding',
-  model: 'openai:scripted-model',
-  providers: { openai: { baseURL: ${JSON.stringify(`${server.url}/v1`)} } },
-  sandbox: { mode: 'off' },
-})
-`,
+      // JSON: the config's form is not under test (a tau.config.ts costs each boot a transpile).
+      'tau.config.json': JSON.stringify({
+        preset: 'coding',
+        model: 'openai:scripted-model',
+        providers: { openai: { baseURL: `${server.url}/v1` } },
+        sandbox: { mode: 'off' },
+      }),
     })
     const first = await startServe(p)
     expect(first.proc.output()).toContain(`created the bearer token`)

@@ -37,14 +37,18 @@ const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
 
 const project = useProjects()
-const CONFIG = `export default {
+// JSON configs: their form is not under test (a tau.config.ts costs each boot a transpile).
+const CONFIG = JSON.stringify({
   model: 'scripted:traced',
-  providers: { scripted: { turns: [
-    { toolCalls: [{ id: 'call_read', name: 'Read', input: { file_path: 'notes.txt' } }] },
-    { text: 'The notes say hello.' },
-  ] } },
-}
-`
+  providers: {
+    scripted: {
+      turns: [
+        { toolCalls: [{ id: 'call_read', name: 'Read', input: { file_path: 'notes.txt' } }] },
+        { text: 'The notes say hello.' },
+      ],
+    },
+  },
+})
 
 function spansOf(bodies: readonly unknown[]): OtlpSpan[] {
   const out: OtlpSpan[] = []
@@ -64,7 +68,7 @@ const attr = (span: OtlpSpan, key: string) => {
 
 describe('telemetry over OTLP/HTTP', () => {
   it('exports the run, its model calls and its tool call as one trace when an endpoint is set', async () => {
-    const p = await project({ 'tau.config.ts': CONFIG, 'notes.txt': 'hello\n' })
+    const p = await project({ 'tau.config.json': CONFIG, 'notes.txt': 'hello\n' })
     const result = await p.run(['start', '-p', 'what do the notes say?'], {
       env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_SERVICE_NAME: 'tau-e2e' },
     })
@@ -98,24 +102,27 @@ describe('telemetry over OTLP/HTTP', () => {
 
   it('sends nothing without an endpoint', async () => {
     const before = received.length
-    const p = await project({ 'tau.config.ts': CONFIG, 'notes.txt': 'hello\n' })
+    const p = await project({ 'tau.config.json': CONFIG, 'notes.txt': 'hello\n' })
     const result = await p.run(['start', '-p', 'what do the notes say?'])
     expect(result.code, result.stderr).toBe(0)
     expect(received.length).toBe(before)
   })
 })
 
-const WORKFLOW_CONFIG = `export default {
+const WORKFLOW_CONFIG = JSON.stringify({
   model: 'scripted:traced',
-  providers: { scripted: { turns: [
-    { toolCalls: [{ id: 'call_wf_read', name: 'Read', input: { file_path: 'notes.txt' } }] },
-    { text: 'The notes say hello.' },
-  ] } },
+  providers: {
+    scripted: {
+      turns: [
+        { toolCalls: [{ id: 'call_wf_read', name: 'Read', input: { file_path: 'notes.txt' } }] },
+        { text: 'The notes say hello.' },
+      ],
+    },
+  },
   orchestrate: {
     agents: { reader: { description: 'Reads', prompt: 'You read files.', tools: ['Read'] } },
   },
-}
-`
+})
 const NOTES_WORKFLOW = `import { z } from 'zod'
 import { agent, chain, defineWorkflow, step } from 'tau'
 
@@ -133,7 +140,7 @@ describe('workflow traces over OTLP/HTTP', () => {
   async function traced(env: Record<string, string> = {}) {
     const before = received.length
     const p = await project({
-      'tau.config.ts': WORKFLOW_CONFIG,
+      'tau.config.json': WORKFLOW_CONFIG,
       '.tau/workflows/notes.ts': NOTES_WORKFLOW,
       'notes.txt': 'hello\n',
     })

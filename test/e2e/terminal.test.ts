@@ -14,15 +14,17 @@ const project = useProjects()
 const open = usePanes()
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-function config(turns: unknown[], extra = ''): string {
-  return `import { defineConfig } from 'tau-agent'
-
-export default defineConfig({
-  preset: 'coding',
-  model: 'scripted:x',
-  providers: { scripted: { turns: ${JSON.stringify(turns)} } },${extra}
-})
-`
+/**
+ * The project's config: the coding preset, a scripted model playing `turns`, `extra` keys. JSON:
+ * the config's form is not under test (a tau.config.ts costs each of the file's boots a transpile).
+ */
+function config(turns: unknown[], extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({
+    preset: 'coding',
+    model: 'scripted:x',
+    providers: { scripted: { turns } },
+    ...extra,
+  })
 }
 
 function alive(pid: number): boolean {
@@ -92,7 +94,7 @@ function fitsIn80(screen: string): void {
 describe('tau start in a terminal', () => {
   it('streams, asks permission both ways, runs slash commands, queues while busy, Esc and Ctrl-C interrupt, exits 0', async () => {
     const p = await project({
-      'tau.config.ts': config([
+      'tau.config.json': config([
         { text: 'Hello from the scripted model, streaming in pieces.' },
         { toolCalls: [{ id: 'w1', name: 'Write', input: { file_path: 'denied.txt', content: 'no' } }] },
         { text: 'Understood, I did not write it.' },
@@ -170,7 +172,7 @@ describe('tau start in a terminal', () => {
 
   it('Shift-Tab to plan mode, the plan shown and approved, the next step in acceptEdits; Markdown in colour', async () => {
     const p = await project({
-      'tau.config.ts': config([
+      'tau.config.json': config([
         { toolCalls: [{ id: 'r1', name: 'Read', input: { file_path: 'notes.txt' } }] },
         {
           toolCalls: [
@@ -249,7 +251,7 @@ describe('tau start in a terminal', () => {
 
   it('keeps a paste whole, takes multi-line input, and remembers prompts across restarts', async () => {
     const p = await project({
-      'tau.config.ts': config([{ text: 'Got the paste.' }, { text: 'Got two lines.' }]),
+      'tau.config.json': config([{ text: 'Got the paste.' }, { text: 'Got two lines.' }]),
     })
     const t = open(p, { runs: 2 })
     await t.waitFor(/Type a prompt/)
@@ -285,7 +287,7 @@ describe('tau start in a terminal', () => {
 
   it("shows a subagent's calls under its Task and asks its permission questions in the parent's terminal", async () => {
     const p = await project({
-      'tau.config.ts': config(
+      'tau.config.json': config(
         [
           {
             toolCalls: [
@@ -300,7 +302,7 @@ describe('tau start in a terminal', () => {
           { text: 'There are some files.' },
           { text: 'The counter reported back.' },
         ],
-        "\n  subagents: { agents: { counter: { description: 'Counts files', prompt: 'You count files.' } } },",
+        { subagents: { agents: { counter: { description: 'Counts files', prompt: 'You count files.' } } } },
       ),
     })
     const t = open(p)
@@ -320,9 +322,9 @@ describe('tau start in a terminal', () => {
   })
 
   it('asks in the terminal when an MCP server wants a sampling answer or a form filled (server-everything)', async () => {
-    const everything = JSON.stringify(join(REPO_ROOT, 'node_modules', '.bin', 'mcp-server-everything'))
+    const everything = join(REPO_ROOT, 'node_modules', '.bin', 'mcp-server-everything')
     const p = await project({
-      'tau.config.ts': config(
+      'tau.config.json': config(
         [
           {
             toolCalls: [
@@ -339,7 +341,10 @@ describe('tau start in a terminal', () => {
           { toolCalls: [{ id: 'e1', name: 'mcp__everything__trigger-elicitation-request', input: {} }] },
           { text: 'Thanks for the form.' },
         ],
-        `\n  mcpServers: { everything: { command: ${everything}, args: ['stdio'], sampling: true } },\n  permissions: { allow: ['mcp__everything'] },`,
+        {
+          mcpServers: { everything: { command: everything, args: ['stdio'], sampling: true } },
+          permissions: { allow: ['mcp__everything'] },
+        },
       ),
     })
     const t = open(p)
