@@ -6,8 +6,8 @@
  */
 import { randomUUID } from 'node:crypto'
 import { TauError } from '../../kernel/index.js'
-import type { AgentEvent, AgentRuntime } from '../agent/index.js'
-import type { SessionService, TranscriptRecord, TranscriptStore } from '../session/index.js'
+import type { AgentEvent, AgentRuntime, InterruptedRun } from '../agent/index.js'
+import { replay, type SessionService, type TranscriptRecord, type TranscriptStore } from '../session/index.js'
 import { DeltaPublisher, type Notify } from './deltas.js'
 import type { RunInput, RunOutput } from './engine.js'
 
@@ -82,6 +82,46 @@ function promptLogged(records: readonly TranscriptRecord[], runId: string): bool
   return records.slice(start).some((r) => r.type === 'message' && r.message.role === 'user')
 }
 
+/**
+ * Ends a run the log has open although the model gave its last answer: the worker was killed
+ * after that answer's message was logged and before the run's `run-end`. There is nothing to
+ * continue, but `tau runs logs -f`, serve's enqueue mode and the next resume read the log: without
+ * its end the run stays "running" (followers wait for ever) and a resume counts it interrupted.
+ * Writes the run-end (stop reason `end-turn`, the run's counters from the log) under the session's
+ * lease; returns the run it ended, or undefined when the log is not in that state.
+ */
+export async function endAnsweredRun(
+  store: TranscriptStore,
+  sessionId: string,
+): Promise<InterruptedRun | undefined> {
+  const lease = await store.acquire(sessionId)
+  try {
+    const { records } = await store.read(sessionId)
+    const state = replay(records, store.location(sessionId))
+    const open = state.interrupted
+    const last = state.messages.at(-1)
+    if (!open || last?.role !== 'assistant') return undefined
+    if (Array.isArray(last.content) && last.content.some((p) => p.type === 'tool-call')) return undefined
+    const end = {
+      seq: state.lastSeq + 1,
+      id: randomUUID(),
+      type: 'run-end',
+      at: new Date().toISOString(),
+      runId: open.runId,
+      stopReason: 'end-turn',
+      turns: open.turns,
+      usage: open.usage,
+      ...(open.costUsd === undefined ? {} : { costUsd: open.costUsd }),
+      durationMs: 0,
+    } satisfies TranscriptRecord
+    await store.append(sessionId, [end])
+    await store.sync(sessionId)
+    return open
+  } finally {
+    await lease.release()
+  }
+}
+
 export async function runDurably(
   deps: RunnerDeps,
   input: RunInput,
@@ -123,6 +163,19 @@ export async function runDurably(
         recovered,
       }
     }
+    const answered = await endAnsweredRun(store, sessionId)
+    if (answered) {
+      return {
+        runId: input.runId,
+        sessionId,
+        stopReason: 'end-turn',
+        isError: false,
+        text: lastAnswer(records),
+        turns: answered.turns,
+        executor: context.executor,
+        recovered,
+      }
+    }
     const plan = await sessions.resume(sessionId)
     const session = runtime.createSession({ ...plan.options })
     close = () => session.close('durable run ended')
@@ -131,37 +184,15 @@ export async function runDurably(
       last?.role === 'assistant' &&
       !(Array.isArray(last.content) && last.content.some((p) => p.type === 'tool-call'))
     ) {
-      // Killed right after the model's last answer, before the run's end was logged: nothing to
-      // continue, but the log still has the run open — `tau runs logs -f` and serve wait for its
-      // run-end, and a next resume would count it as interrupted. Its end is written now.
-      const open = plan.options.interrupted
-      try {
-        if (open) {
-          const record = {
-            seq: plan.options.lastSeq + 1,
-            id: randomUUID(),
-            type: 'run-end',
-            at: new Date().toISOString(),
-            runId: open.runId,
-            stopReason: 'end-turn',
-            turns: open.turns,
-            usage: open.usage,
-            ...(open.costUsd === undefined ? {} : { costUsd: open.costUsd }),
-            durationMs: 0,
-          } satisfies TranscriptRecord
-          await store.append(sessionId, [record])
-          await store.sync(sessionId)
-        }
-      } finally {
-        await close()
-      }
+      // Aborted right after the model's last answer (its end is logged): nothing to continue.
+      await close()
       return {
         runId: input.runId,
         sessionId,
-        stopReason: open ? 'end-turn' : (end?.stopReason ?? 'end-turn'),
+        stopReason: end?.stopReason ?? 'end-turn',
         isError: false,
         text: lastAnswer(records),
-        turns: open?.turns ?? end?.turns ?? 0,
+        turns: end?.turns ?? 0,
         executor: context.executor,
         recovered,
       }

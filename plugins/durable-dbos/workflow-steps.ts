@@ -39,7 +39,7 @@ import {
 } from '../orchestrate/index.js'
 import type { TranscriptStore } from '../session/index.js'
 import type { PgQueryable } from '../session-postgres/index.js'
-import { waitForLease } from './runner.js'
+import { endAnsweredRun, waitForLease } from './runner.js'
 
 /** The DBOS statics the runner uses (the SDK is an optional peer: its type only). */
 export interface DbosSteps {
@@ -214,8 +214,12 @@ export class DbosStepRunner implements StepRunner {
     const interruptedSessions = await checkpoints.sessions(runId, boundary.step)
     // The dead worker's lease on them expires (or is taken over) before they are continued:
     // a session that cannot be resumed would be started afresh, running its calls again.
+    // A session killed after its model's last answer and before its run-end gets that end (the
+    // hub then takes the answer from the log without a model call).
     for (const id of interruptedSessions) {
-      if (await this.deps.store.exists(id)) await waitForLease(this.deps.store, id, this.deps.leaseWaitMs)
+      if (!(await this.deps.store.exists(id))) continue
+      await waitForLease(this.deps.store, id, this.deps.leaseWaitMs)
+      await endAnsweredRun(this.deps.store, id)
     }
     await this.local(log, {
       type: 'step-start',
