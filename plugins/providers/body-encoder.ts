@@ -102,6 +102,9 @@ const reusable = (before: Encoded | undefined, value: unknown): before is Encode
 export class BodyEncoder {
   private fields = new Map<string, Encoded>()
   private items: Encoded[] = []
+  /** The last body's parts and bytes: a new body copies the run of parts they share in one go. */
+  private lastParts: readonly Buffer[] = []
+  private lastBytes: Buffer = Buffer.alloc(0)
   private readonly listKey: string
   private readonly listOpen: Buffer
 
@@ -131,7 +134,34 @@ export class BodyEncoder {
     }
     parts.push(CLOSE)
     this.fields = fields
-    return Buffer.concat(parts)
+    return this.join(parts)
+  }
+
+  /**
+   * `Buffer.concat(parts)`, with the parts the last body began with too (the same buffers, in the
+   * same order: the system prompt, the tools, the conversation up to its new end) copied from the
+   * last body's bytes in one copy rather than one copy a part. The last body's bytes are only
+   * read, never written: the HTTP client may still hold them.
+   */
+  private join(parts: readonly Buffer[]): Buffer {
+    const last = this.lastParts
+    let total = 0
+    let shared = 0
+    let sharedBytes = 0
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!
+      total += part.length
+      if (shared === i && last[i] === part) {
+        shared++
+        sharedBytes = total
+      }
+    }
+    const out = Buffer.allocUnsafe(total)
+    let offset = this.lastBytes.copy(out, 0, 0, sharedBytes)
+    for (let i = shared; i < parts.length; i++) offset += parts[i]!.copy(out, offset)
+    this.lastParts = parts
+    this.lastBytes = out
+    return out
   }
 
   private listParts(list: readonly unknown[], parts: Buffer[]): void {

@@ -95,4 +95,22 @@ describe('BodyEncoder', () => {
     exact(encoder, { messages: [1], model: undefined })
     exact(encoder, {})
   })
+
+  it('leaves the bytes it returned alone: a later body with the same beginning is a new buffer', () => {
+    const encoder = new BodyEncoder()
+    const first = body(2)
+    const bytes = encoder.encode(first)
+    const copy = Buffer.from(bytes)
+    const later = [body(3), body(3, { temperature: 0.5 }), body(1), { ...body(3), messages: [] }]
+    for (const value of later) {
+      const out = encoder.encode(value)
+      expect(out.toString('utf8')).toBe(JSON.stringify(value))
+      expect(out.buffer === bytes.buffer && out.byteOffset === bytes.byteOffset).toBe(false)
+    }
+    expect(bytes.equals(copy)).toBe(true)
+    // A body whose parts are the last body's, and one that shares only its first parts.
+    exact(encoder, first)
+    exact(encoder, first)
+    exact(encoder, { ...first, messages: (first.messages as Json[]).slice(0, 3) })
+  })
 })
