@@ -84,7 +84,14 @@ const kernel = await createTestKernel({
   plugins: [sandbox, tools, mcp],
   config: {
     mcpServers: {
-      target: { type: 'http', url, retry: { baseDelayMs: 60_000 }, ...(oauth ? { oauth } : {}) },
+      target: {
+        type: 'http',
+        url,
+        retry: { baseDelayMs: 60_000 },
+        // A hang limit under the runner's 90 s: clients of a suite start together on a busy machine.
+        timeoutMs: 60_000,
+        ...(oauth ? { oauth } : {}),
+      },
     },
   },
   start: false,
@@ -139,4 +146,6 @@ try {
   await kernel.stop().catch(() => undefined)
   for (const record of kernel.logs) process.stderr.write(`[${record.level}] ${record.message}\n`)
 }
+// The runner's --suite mode keeps no exit code; the test reads this line from stdout.txt.
+process.stdout.write(`tau-client: exit ${code}\n`)
 process.exit(code)
