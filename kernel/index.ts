@@ -103,6 +103,7 @@ export {
   claudeSettingsFile,
   defaultClaudeHome,
   type ManagedSettingsDir,
+  managedMcpFiles,
   managedSettingsDirs,
   type SettingsLocation,
   type SettingsScope,

@@ -80,6 +80,14 @@ export function managedSettingsDirs(
 }
 
 /**
+ * The managed MCP files (Claude Code's `managed-mcp.json`), tau's first: when one exists, its
+ * servers are the only ones tau may start.
+ */
+export function managedMcpFiles(): string[] {
+  return managedSettingsDirs().map((entry) => join(entry.dir, 'managed-mcp.json'))
+}
+
+/**
  * The managed layers of one directory, highest precedence first: the drop-ins of
  * `managed-settings.d/` (`*.json`, hidden files skipped) in reverse name order, then
  * `managed-settings.json`. That is Claude Code's merge (the base, then each drop-in in name

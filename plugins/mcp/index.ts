@@ -23,7 +23,7 @@ import { mcpCommands } from './commands.js'
 import { mcpConfig } from './config.js'
 import { resolveMentions } from './mentions.js'
 import { OAUTH_DIR } from './oauth-store.js'
-import { cliMcpConfig, loadMcpFile, mcpFilePath } from './project-file.js'
+import { cliMcpConfig, loadManagedMcp, loadMcpFile, mcpFilePath } from './project-file.js'
 import { promptCommandSource } from './prompt-commands.js'
 import { type McpServers, mergeServers, ServerSet } from './servers.js'
 import { sessionServers } from './session-servers.js'
@@ -129,8 +129,18 @@ export default definePlugin({
   setup(ctx) {
     // --mcp-config servers are the user's own (not gated by trust); --strict-mcp-config: only them.
     const cli = cliMcpConfig(ctx.argv, ctx.paths.cwd)
-    const fromFile = cli.strict ? {} : loadMcpFile(ctx.paths.projectDir)
-    const fromConfig = { ...(cli.strict ? {} : ctx.config), ...cli.servers }
+    // An administrator's managed-mcp.json: its servers are the only ones, in any workspace.
+    const managed = loadManagedMcp()
+    const policy = managed && `${managed.files.join(' and ')} lists the only MCP servers tau may start`
+    const projectServers = cli.strict ? {} : loadMcpFile(ctx.paths.projectDir)
+    const ownConfig = { ...(cli.strict ? {} : ctx.config), ...cli.servers }
+    if (managed) {
+      const others = [...new Set([...Object.keys(projectServers), ...Object.keys(ownConfig)])]
+      if (others.length > 0)
+        ctx.logger.warn(`MCP servers ${others.join(', ')} not started by policy: ${policy}`)
+    }
+    const fromFile = managed ? {} : projectServers
+    const fromConfig = managed ? managed.servers : ownConfig
     // The project's .mcp.json servers start only in a trusted workspace (trust may come at start).
     const trust = trustOf(ctx)
     const held = Object.keys(fromFile).filter((name) => fromConfig[name] === undefined)
@@ -176,6 +186,7 @@ export default definePlugin({
           globalConfig: ctx.config,
           globalNames: () => servers.list().map((s) => s.name),
           logger: ctx.logger,
+          ...(policy ? { policy } : {}),
         })
         if (!own) return undefined
         index.add(session.id, own.servers)

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { TauError } from '../../kernel/index.js'
+import { managedMcpFiles, TauError } from '../../kernel/index.js'
 import { type McpConfig, serverSchema } from './config.js'
 import { MCP_ERRORS } from './errors.js'
 
@@ -110,6 +110,28 @@ export function loadMcpFile(projectDir: string): McpConfig {
     throw invalid(file, `cannot be read (${(error as Error).message})`, error)
   }
   return parseMcpFile(file, text)
+}
+
+/**
+ * The administrator's `managed-mcp.json` files (tau's `/etc/tau/`, Claude Code's
+ * `/etc/claude-code/`; see managedMcpFiles), merged with tau's winning a name: undefined when
+ * none exists. When one does, its servers are the only ones tau starts (an empty one: none).
+ */
+export function loadManagedMcp(): { servers: McpConfig; files: string[] } | undefined {
+  let found: { servers: McpConfig; files: string[] } | undefined
+  for (const file of managedMcpFiles()) {
+    let text: string
+    try {
+      text = readFileSync(file, 'utf8')
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'ENOENT' || code === 'ENOTDIR') continue
+      throw invalid(file, `cannot be read (${(error as Error).message})`, error)
+    }
+    const servers = parseMcpFile(file, text)
+    found = { servers: { ...servers, ...found?.servers }, files: [...(found?.files ?? []), file] }
+  }
+  return found
 }
 
 /**

@@ -25,6 +25,8 @@ export interface SessionServersOptions {
   readonly globalConfig: McpConfig
   readonly globalNames: () => readonly string[]
   readonly logger: Logger
+  /** Set when a managed-mcp.json decides the servers: a session may add none (the message says why). */
+  readonly policy?: string
 }
 
 /**
@@ -63,6 +65,12 @@ export function sessionServers(
 ): SessionServers | undefined {
   const own = ownServers(session, options.globalConfig, options.globalNames(), options.logger)
   if (Object.keys(own).length === 0) return undefined
+  if (options.policy !== undefined) {
+    options.logger.warn(
+      `the session's MCP servers ${Object.keys(own).join(', ')} not started by policy: ${options.policy}`,
+    )
+    return undefined
+  }
   const registry = new OverlayToolRegistry(options.registry)
   const logger = options.logger.child(`session ${session.id.slice(0, 8)}`)
   const servers = new ServerSet({
