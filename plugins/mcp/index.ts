@@ -13,6 +13,7 @@ import {
   tauVersion,
 } from '../../kernel/index.js'
 import { type AgentHooks, agentHooksRef } from '../agent/index.js'
+import { settingsOptions } from '../permissions/index.js'
 import { providerRegistryRef } from '../providers/index.js'
 import { createEnvAllowlist } from '../sandbox/index.js'
 import { slashCommandSourceRef } from '../slash-commands/index.js'
@@ -25,6 +26,7 @@ import { resolveMentions } from './mentions.js'
 import { OAUTH_DIR } from './oauth-store.js'
 import { cliMcpConfig, loadManagedMcp, loadMcpFile, mcpFilePath } from './project-file.js'
 import { promptCommandSource } from './prompt-commands.js'
+import { applyMcpPolicy, loadMcpPolicy } from './server-policy.js'
 import { type McpServers, mergeServers, ServerSet } from './servers.js'
 import { sessionServers } from './session-servers.js'
 import { renderView, type ServerView, SessionServerIndex, serverView } from './session-view.js'
@@ -143,6 +145,9 @@ export default definePlugin({
     const fromConfig = managed ? managed.servers : ownConfig
     // The project's .mcp.json servers start only in a trusted workspace (trust may come at start).
     const trust = trustOf(ctx)
+    // allowedMcpServers / deniedMcpServers of the settings files (server-policy.ts).
+    const serverPolicy = loadMcpPolicy(ctx.paths, settingsOptions(ctx.argv), trust.trusted)
+    for (const problem of serverPolicy.problems) ctx.logger.warn(problem)
     const held = Object.keys(fromFile).filter((name) => fromConfig[name] === undefined)
     if (held.length > 0)
       trust.skip(`the MCP servers of ${mcpFilePath(ctx.paths.projectDir)} (${held.join(', ')})`)
@@ -166,7 +171,9 @@ export default definePlugin({
     }
     const servers = new ServerSet({
       ...base,
-      servers: mergeServers(fromFile, fromConfig, ctx.logger),
+      servers: applyMcpPolicy(mergeServers(fromFile, fromConfig, ctx.logger), serverPolicy, (message) =>
+        ctx.logger.warn(message),
+      ),
       registry,
       roots,
     })
@@ -187,6 +194,7 @@ export default definePlugin({
           globalNames: () => servers.list().map((s) => s.name),
           logger: ctx.logger,
           ...(policy ? { policy } : {}),
+          serverPolicy,
         })
         if (!own) return undefined
         index.add(session.id, own.servers)

@@ -8,6 +8,7 @@
 import type { Logger, SessionInfo } from '../../kernel/index.js'
 import { OverlayToolRegistry, type SessionTools, type ToolRegistry } from '../tools/index.js'
 import type { McpConfig } from './config.js'
+import { applyMcpPolicy, type McpServerPolicy } from './server-policy.js'
 import { mergeServers, ServerSet, type ServerSetOptions } from './servers.js'
 import { WorkspaceRoots } from './workspace-roots.js'
 
@@ -27,6 +28,8 @@ export interface SessionServersOptions {
   readonly logger: Logger
   /** Set when a managed-mcp.json decides the servers: a session may add none (the message says why). */
   readonly policy?: string
+  /** allowedMcpServers / deniedMcpServers: a session's servers pass them too. */
+  readonly serverPolicy?: McpServerPolicy
 }
 
 /**
@@ -76,7 +79,9 @@ export function sessionServers(
   const servers = new ServerSet({
     ...options.base,
     logger,
-    servers: mergeServers({}, own, logger),
+    servers: options.serverPolicy
+      ? applyMcpPolicy(mergeServers({}, own, logger), options.serverPolicy, (message) => logger.warn(message))
+      : mergeServers({}, own, logger),
     registry,
     // Only this session's roots: its servers serve no other session.
     roots: new WorkspaceRoots(options.extraRoots, session.cwd),

@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createTestKernel } from '../../../kernel/testing/index.js'
 import agent, { agentRuntimeRef } from '../../../plugins/agent/index.js'
 import mcp from '../../../plugins/mcp/index.js'
+import { blockedBy } from '../../../plugins/mcp/server-policy.js'
 import providerScripted from '../../../plugins/provider-scripted/index.js'
 import providers from '../../../plugins/providers/index.js'
 import sandbox from '../../../plugins/sandbox/index.js'
@@ -111,5 +112,101 @@ describe('managed-mcp.json', () => {
     } finally {
       await kernel.stop()
     }
+  })
+})
+
+describe('allowedMcpServers and deniedMcpServers', () => {
+  async function settings(file: string, value: unknown): Promise<string> {
+    await mkdir(join(file, '..'), { recursive: true })
+    await writeFile(file, JSON.stringify(value))
+    return file
+  }
+  const fault = [process.execPath, FAULT_SERVER]
+
+  it('a denylist anywhere wins; once an allowlist names commands, a stdio server must match one', async () => {
+    const home = join(dir, 'home')
+    const policy = await settings(join(dir, 'etc', 'claude-code', 'managed-settings.json'), {
+      allowedMcpServers: [{ serverCommand: fault }, { serverName: 'b' }],
+    })
+    const user = await settings(join(home, 'settings.json'), { deniedMcpServers: [{ serverName: 'a2' }] })
+    const ctx = await mcpKernel(
+      {
+        mcpServers: {
+          a: { command: fault[0]!, args: fault.slice(1) },
+          a2: { command: fault[0]!, args: fault.slice(1) },
+          b: { command: fault[0]!, args: [...fault.slice(1), '--other'] },
+          d: { type: 'http', url: 'http://127.0.0.1:9/mcp' },
+        },
+      },
+      { cwd: dir, tauHome: home },
+    )
+    try {
+      expect(
+        ctx
+          .servers()
+          .list()
+          .map((s) => s.name),
+      ).toEqual(['a'])
+      const warnings = ctx.kernel.logs.filter((r) => r.level === 'warn').map((r) => r.message)
+      const files = `(${policy}, ${user})`
+      expect(warnings).toContain(`MCP server a2 not started by policy: it is on deniedMcpServers ${files}`)
+      expect(warnings).toContain(
+        `MCP server b not started by policy: it matches no entry of allowedMcpServers (by serverCommand) ${files}`,
+      )
+      expect(warnings).toContain(
+        `MCP server d not started by policy: it matches no entry of allowedMcpServers ${files}`,
+      )
+    } finally {
+      await ctx.kernel.stop()
+    }
+  })
+
+  it('allowManagedMcpServersOnly leaves only the managed allowlist', async () => {
+    const home = join(dir, 'home')
+    const policy = await settings(join(dir, 'etc', 'tau', 'managed-settings.json'), {
+      allowManagedMcpServersOnly: true,
+      allowedMcpServers: [{ serverName: 'a' }],
+    })
+    const user = await settings(join(home, 'settings.json'), { allowedMcpServers: [{ serverName: 'b' }] })
+    const ctx = await mcpKernel(
+      {
+        mcpServers: {
+          a: { command: fault[0]!, args: fault.slice(1) },
+          b: { command: fault[0]!, args: fault.slice(1) },
+        },
+      },
+      { cwd: dir, tauHome: home },
+    )
+    try {
+      expect(
+        ctx
+          .servers()
+          .list()
+          .map((s) => s.name),
+      ).toEqual(['a'])
+      const warnings = ctx.kernel.logs.filter((r) => r.level === 'warn').map((r) => r.message)
+      expect(warnings).toContain(
+        `allowedMcpServers of ${user} ignored by policy: allowManagedMcpServersOnly in ${policy}`,
+      )
+    } finally {
+      await ctx.kernel.stop()
+    }
+  })
+
+  it('matches a remote server by URL pattern once the list has URL entries', () => {
+    const policy = {
+      allowed: [{ serverUrl: 'https://*.corp.example/*' }, { serverName: 'named' }],
+      denied: [],
+      files: [],
+      problems: [],
+    }
+    const remote = (url: string) => ({ url, headers: {}, transport: 'http' as const })
+    expect(blockedBy(policy, 'x', remote('https://mcp.corp.example/v1'))).toBeUndefined()
+    expect(blockedBy(policy, 'named', remote('https://evil.example/?.corp.example/'))).toContain(
+      'by serverUrl',
+    )
+    expect(blockedBy({ ...policy, allowed: [] }, 'x', remote('https://mcp.corp.example/v1'))).toContain(
+      'matches no entry',
+    )
   })
 })
