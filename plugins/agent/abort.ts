@@ -8,22 +8,48 @@ export class AbortedError extends Error {
   }
 }
 
+/**
+ * The rejections waiting on each signal. A run awaits a dozen promises a turn through
+ * untilAborted; one 'abort' listener per signal, with a set of waiters, costs far less than an
+ * EventTarget listener added and removed for each (docs/benchmarks.md, the turn by phase).
+ */
+const waiting = new WeakMap<AbortSignal, Set<(error: AbortedError) => void>>()
+
+function waitersOf(signal: AbortSignal): Set<(error: AbortedError) => void> {
+  let set = waiting.get(signal)
+  if (set === undefined) {
+    const waiters = new Set<(error: AbortedError) => void>()
+    set = waiters
+    waiting.set(signal, waiters)
+    signal.addEventListener(
+      'abort',
+      () => {
+        waiting.delete(signal)
+        for (const reject of waiters) reject(new AbortedError())
+        waiters.clear()
+      },
+      { once: true },
+    )
+  }
+  return set
+}
+
 /** Settles like `promise`, or rejects with AbortedError as soon as `signal` aborts. */
 export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) {
     promise.catch(() => undefined)
     return Promise.reject(new AbortedError())
   }
+  const waiters = waitersOf(signal)
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new AbortedError())
-    signal.addEventListener('abort', onAbort, { once: true })
+    waiters.add(reject)
     promise.then(
       (value) => {
-        signal.removeEventListener('abort', onAbort)
+        waiters.delete(reject)
         resolve(value)
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort)
+        waiters.delete(reject)
         reject(error)
       },
     )
