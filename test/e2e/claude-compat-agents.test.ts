@@ -4,51 +4,16 @@
  * `headless.modelAliases`) and the server sees the child's request on that model; a project's
  * `.claude/agents/*.md` agent is usable once the workspace is trusted, and not before.
  */
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { ScriptTurn } from '../../plugins/provider-scripted/index.js'
-import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
-import { type Project, useProjects } from './run-tau.js'
+import { type AnthropicFixtureOptions, useAnthropicFixtures } from './anthropic-fixture.js'
 
-const project = useProjects()
-const servers: ScriptedServer[] = []
-afterAll(async () => {
-  await Promise.all(servers.map((server) => server.close()))
-})
-
-interface Fixture {
-  readonly p: Project
-  readonly server: ScriptedServer
-  run(args: readonly string[], env?: Record<string, string>): ReturnType<Project['run']>
-  /** The model each /v1/messages request asked for, in order. */
-  models(): string[]
-}
-
-async function fixture(turns: ScriptTurn[], files: Record<string, string> = {}): Promise<Fixture> {
-  const p = await project(files)
-  const server = await startScriptedServer({ format: 'anthropic', script: turns })
-  servers.push(server)
-  await p.write({
-    'tau.config.ts': `export default {
-  preset: 'coding',
-  model: 'anthropic:scripted-model',
-  providers: { anthropic: { baseURL: ${JSON.stringify(server.url)} } },
+const ALIASES: AnthropicFixtureOptions['config'] = {
   headless: { modelAliases: { fast: 'anthropic:fast-model' } },
 }
-`,
-  })
-  return {
-    p,
-    server,
-    run: (args, env = {}) =>
-      p.run(args, { env: { ANTHROPIC_API_KEY: 'sk-ant-test', ...env }, timeoutMs: 40_000 }),
-    models: () => messages(server).map((body) => String(body.model)),
-  }
-}
-
-const messages = (server: ScriptedServer): Array<Record<string, unknown>> =>
-  server.requests
-    .filter((r) => r.path.startsWith('/v1/messages'))
-    .map((r) => r.body as Record<string, unknown>)
+const anthropicFixture = useAnthropicFixtures()
+const fixture = (turns: ScriptTurn[], files: Record<string, string> = {}) =>
+  anthropicFixture(turns, { files, config: ALIASES })
 
 type Line = Record<string, unknown>
 const lines = (stdout: string): Line[] =>
@@ -127,7 +92,7 @@ describe('.claude/agents, held by workspace trust', () => {
       },
     )
     const args = ['start', '-p', 'check', '--output-format', 'stream-json', '--verbose']
-    const untrusted = await f.run(args, { TAU_TRUST: '0' })
+    const untrusted = await f.run(args, { env: { TAU_TRUST: '0' } })
     expect(untrusted.code, untrusted.stderr).toBe(0)
     expect(untrusted.stderr).toContain('.claude/agents/checker.md')
     expect(untrusted.stderr).toContain('tau trust')
@@ -136,18 +101,18 @@ describe('.claude/agents, held by workspace trust', () => {
     const refused = toolResult(out, 'u1')
     expect(refused.isError).toBe(true)
     expect(refused.text).toContain("no agent type 'checker'")
-    const firstTools = messages(f.server)[0]!.tools as Array<{ name: string; description: string }>
+    const firstTools = f.bodies()[0]!.tools as Array<{ name: string; description: string }>
     expect(firstTools.find((t) => t.name === 'Task')!.description).not.toContain('checker')
     expect(f.models()).toEqual(['scripted-model', 'scripted-model'])
 
-    const trusted = await f.run([...args, '--trust'], { TAU_TRUST: '0' })
+    const trusted = await f.run([...args, '--trust'], { env: { TAU_TRUST: '0' } })
     expect(trusted.code, trusted.stderr).toBe(0)
     expect(trusted.stderr).not.toContain('.claude/agents/checker.md')
     out = lines(trusted.stdout)
     expect(out[0]!.agents).toContain('checker')
     expect(toolResult(out, 't1')).toEqual({ text: JSON.stringify('checked'), isError: false })
     expect(f.models().slice(2)).toEqual(['scripted-model', 'claude-opus-4-1', 'scripted-model'])
-    const child = messages(f.server)[3]!
+    const child = f.bodies()[3]!
     expect(JSON.stringify(child.system)).toContain('CHECKER BODY: be thorough.')
     expect((child.tools as Array<{ name: string }>).map((t) => t.name).sort()).toEqual(['Glob', 'Read'])
   }, 90_000)

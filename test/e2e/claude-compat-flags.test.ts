@@ -2,51 +2,14 @@
  * Claude Code compatibility, the flags of `tau start -p`, with the real binary against a scripted
  * Anthropic server on loopback (the real wire): each flag does what it does in `claude -p`.
  */
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { ScriptTurn } from '../../plugins/provider-scripted/index.js'
-import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
-import { type Project, useProjects } from './run-tau.js'
+import { useAnthropicFixtures } from './anthropic-fixture.js'
+import type { Project } from './run-tau.js'
 
-const project = useProjects()
-const servers: ScriptedServer[] = []
-afterAll(async () => {
-  await Promise.all(servers.map((server) => server.close()))
-})
-
-interface Fixture {
-  readonly p: Project
-  readonly server: ScriptedServer
-  run(args: readonly string[], stdin?: string): ReturnType<Project['run']>
-  /** The request bodies the server got, in order. */
-  bodies(): Array<Record<string, unknown>>
-}
-
-async function fixture(
-  script: (p: Project) => ScriptTurn[],
-  files: Record<string, string> = {},
-): Promise<Fixture> {
-  const p = await project(files)
-  const server = await startScriptedServer({ format: 'anthropic', script: script(p) })
-  servers.push(server)
-  await p.write({
-    'tau.config.ts': `export default {
-  preset: 'coding',
-  model: 'anthropic:scripted-model',
-  providers: { anthropic: { baseURL: ${JSON.stringify(server.url)} } },
-}
-`,
-  })
-  const env = { ANTHROPIC_API_KEY: 'sk-ant-test' }
-  return {
-    p,
-    server,
-    run: (args, stdin) => p.run(args, { env, ...(stdin === undefined ? {} : { stdin }) }),
-    bodies: () =>
-      server.requests
-        .filter((r) => r.path.startsWith('/v1/messages'))
-        .map((r) => r.body as Record<string, unknown>),
-  }
-}
+const anthropicFixture = useAnthropicFixtures()
+const fixture = (script: (p: Project) => ScriptTurn[], files: Record<string, string> = {}) =>
+  anthropicFixture(script, { files })
 
 type Line = Record<string, unknown>
 const lines = (stdout: string): Line[] =>
@@ -103,7 +66,7 @@ describe('tau start -p flags, as in claude -p', () => {
         '--session-id',
         '3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d',
       ],
-      `${input}\n`,
+      { stdin: `${input}\n` },
     )
     expect(result.code, result.stderr + result.stdout).toBe(0)
     const all = lines(result.stdout)

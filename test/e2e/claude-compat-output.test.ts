@@ -10,13 +10,14 @@ const project = useProjects()
 
 async function fixture(turns: unknown[], files: Record<string, string> = {}): Promise<Project> {
   const p = await project(files)
+  // JSON, not tau.config.ts: the config's form is not under test, and jiti's transpile of a
+  // TypeScript config is about 0.45 s of CPU on a project's first run.
   await p.write({
-    'tau.config.ts': `export default {
-  preset: 'coding',
-  model: 'scripted:x',
-  providers: { scripted: { turns: ${JSON.stringify(turns)} } },
-}
-`,
+    'tau.config.json': JSON.stringify({
+      preset: 'coding',
+      model: 'scripted:x',
+      providers: { scripted: { turns } },
+    }),
   })
   return p
 }

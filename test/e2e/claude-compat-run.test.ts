@@ -10,7 +10,8 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { ScriptTurn } from '../../plugins/provider-scripted/index.js'
 import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
-import { type Project, REPO_ROOT, useProjects } from './run-tau.js'
+import { useAnthropicFixtures } from './anthropic-fixture.js'
+import { REPO_ROOT, useProjects } from './run-tau.js'
 
 const project = useProjects()
 const servers: ScriptedServer[] = []
@@ -18,41 +19,16 @@ afterAll(async () => {
   await Promise.all(servers.map((server) => server.close()))
 })
 
-interface Fixture {
-  readonly p: Project
-  readonly server: ScriptedServer
-  run(args: readonly string[], env?: Record<string, string>): ReturnType<Project['run']>
-  /** The models the server was asked for, in order. */
-  models(): string[]
-}
-
-async function fixture(turns: ScriptTurn[], files: Record<string, string> = {}): Promise<Fixture> {
-  const p = await project(files)
-  const server = await startScriptedServer({ format: 'anthropic', script: turns })
-  servers.push(server)
-  await p.write({
-    'tau.config.ts': `export default {
-  preset: 'coding',
-  model: 'anthropic:scripted-model',
-  providers: {
-    anthropic: { baseURL: ${JSON.stringify(server.url)} },
-    // One attempt per call: an overloaded answer is final at once (the fallback test).
-    retries: { max: 0 },
-    capabilities: { 'anthropic:scripted-model': { pricing: { input: 3, output: 15 } } },
-  },
-}
-`,
+const anthropicFixture = useAnthropicFixtures()
+const fixture = (turns: ScriptTurn[], files: Record<string, string> = {}) =>
+  anthropicFixture(turns, {
+    files,
+    providers: {
+      // One attempt per call: an overloaded answer is final at once (the fallback test).
+      retries: { max: 0 },
+      capabilities: { 'anthropic:scripted-model': { pricing: { input: 3, output: 15 } } },
+    },
   })
-  return {
-    p,
-    server,
-    run: (args, env = {}) => p.run(args, { env: { ANTHROPIC_API_KEY: 'sk-ant-test', ...env } }),
-    models: () =>
-      server.requests
-        .filter((r) => r.path.startsWith('/v1/messages'))
-        .map((r) => String((r.body as { model?: unknown }).model)),
-  }
-}
 
 type Line = Record<string, unknown>
 const lines = (stdout: string): Line[] =>
@@ -356,7 +332,7 @@ describe('what a -p run reports, as claude -p', () => {
     servers.push(server)
     await p.write({
       // No model and no base URL in tau's config: both come from .claude/settings.json.
-      'tau.config.ts': "export default { preset: 'coding', providers: { retries: { max: 0 } } }\n",
+      'tau.config.json': JSON.stringify({ preset: 'coding', providers: { retries: { max: 0 } } }),
       '.claude/settings.json': JSON.stringify({
         model: 'claude-from-settings',
         env: { ANTHROPIC_BASE_URL: server.url, FROM_SETTINGS: 'it-works' },

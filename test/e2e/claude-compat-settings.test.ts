@@ -13,13 +13,9 @@ import { type Project, useProjects } from './run-tau.js'
 
 const project = useProjects()
 
+/** tau.config.json (not .ts: the config's form is not under test, and jiti costs ~0.45 s of CPU). */
 function config(turns: unknown[]): string {
-  return `export default {
-  preset: 'coding',
-  model: 'scripted:x',
-  providers: { scripted: { turns: ${JSON.stringify(turns)} } },
-}
-`
+  return JSON.stringify({ preset: 'coding', model: 'scripted:x', providers: { scripted: { turns } } })
 }
 
 type Line = Record<string, unknown>
@@ -55,7 +51,7 @@ describe('Claude Code settings files', () => {
       '.claude/settings.json': JSON.stringify({ permissions: { deny: ['Read(./secret/**)'] } }),
     })
     await p.write({
-      'tau.config.ts': config([
+      'tau.config.json': config([
         { toolCalls: [{ id: 'read_secret', name: 'Read', input: { file_path: p.path('secret/key.txt') } }] },
         { text: 'could not read it' },
       ]),
@@ -78,7 +74,7 @@ describe('Claude Code settings files', () => {
   it('applies ~/.claude/settings.json allow rules; --setting-sources leaves a scope out; --settings JSON comes above all', async () => {
     const p = await project()
     await p.write({
-      'tau.config.ts': config([
+      'tau.config.json': config([
         { toolCalls: [{ id: 'echo', name: 'Bash', input: { command: 'echo from-bash' } }] },
         { text: 'done' },
       ]),
@@ -108,7 +104,7 @@ describe('Claude Code settings files', () => {
 
   it('tau config lists the settings files in the order they count', async () => {
     const p = await project({ '.claude/settings.json': '{}' })
-    await p.write({ 'tau.config.ts': config([]) })
+    await p.write({ 'tau.config.json': config([]) })
     const result = await p.run(['config'])
     expect(result.code, result.stderr).toBe(0)
     const order = [
@@ -116,7 +112,7 @@ describe('Claude Code settings files', () => {
       join(p.dir, '.claude', 'settings.local.json'),
       join(p.dir, '.tau', 'settings.json'),
       `${join(p.dir, '.claude', 'settings.json')} (project)`,
-      `${p.path('tau.config.ts')} (config)`,
+      `${p.path('tau.config.json')} (config)`,
       join(p.tauHome, 'settings.json'),
       join(p.home, '.claude', 'settings.json'),
     ].map((text) => result.stdout.indexOf(text))
@@ -133,7 +129,7 @@ describe('workspace trust', () => {
         permissions: { allow: ['Bash'] },
       }),
     })
-    await p.write({ 'tau.config.ts': config([{ text: 'hello' }, { text: 'hello again' }]) })
+    await p.write({ 'tau.config.json': config([{ text: 'hello' }, { text: 'hello again' }]) })
 
     const untrusted = await p.run(['start', '-p', 'hi'], UNTRUSTED)
     expect(untrusted.code, untrusted.stderr).toBe(0)
@@ -162,7 +158,7 @@ describe('workspace trust', () => {
     const p = await project()
     const marker = p.path('server-spawned.txt')
     await p.write({
-      'tau.config.ts': config([{ text: 'one' }, { text: 'two' }]),
+      'tau.config.json': config([{ text: 'one' }, { text: 'two' }]),
       '.mcp.json': JSON.stringify({
         mcpServers: {
           probe: {

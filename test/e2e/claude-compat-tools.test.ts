@@ -11,28 +11,25 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { ScriptTurn } from '../../plugins/provider-scripted/index.js'
-import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
-import { REPO_ROOT, useProjects, waitUntil } from './run-tau.js'
+import type { ScriptedServer } from '../../plugins/provider-scripted/server.js'
+import { useAnthropicFixtures } from './anthropic-fixture.js'
+import { REPO_ROOT, waitUntil } from './run-tau.js'
 import { startServe } from './serve-process.js'
 
-const project = useProjects()
+// Before the closers: after-all hooks run last first, so `tau serve` stops before its project
+// and scripted server go.
+const anthropicFixture = useAnthropicFixtures()
 const closers: Array<() => unknown> = []
 afterAll(async () => {
   for (const close of closers.splice(0).reverse()) await close()
 })
 
 async function fixture(turns: ScriptTurn[], files: Record<string, string> = {}) {
-  const p = await project(files)
-  const server = await startScriptedServer({ format: 'anthropic', script: turns })
-  closers.push(() => server.close())
-  await p.write({
-    'tau.config.ts': `export default {
-  preset: 'coding',
-  model: 'anthropic:scripted-model',
-  providers: { anthropic: { baseURL: ${JSON.stringify(server.url)}, apiKey: 'sk-ant-test' }, retries: { max: 0 } },
-  sandbox: { mode: 'off' },
-}
-`,
+  const { p, server } = await anthropicFixture(turns, {
+    files,
+    anthropic: { apiKey: 'sk-ant-test' },
+    providers: { retries: { max: 0 } },
+    config: { sandbox: { mode: 'off' } },
   })
   return { p, server }
 }
