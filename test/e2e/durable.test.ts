@@ -7,16 +7,22 @@
  * tool call exactly once. Where namespaces cannot be made (not root, no `ip`), the three hosts are
  * three loopback ports of this one (the same test otherwise; CI runs as root, with namespaces).
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { UNSTARTED_CALL_TEXT } from '../../plugins/agent/index.js'
-import { createDurableClient, durableConfig } from '../../plugins/durable-dbos/index.js'
 import type { ScriptTurn } from '../../plugins/provider-scripted/index.js'
 import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
 import { type PgCluster, startPostgres } from '../plugins/session-postgres/pg-cluster.js'
-import { cleanEnv, runTau, TAU_BIN, useProjects } from './run-tau.js'
+import {
+  durableTestConfig,
+  startWorkerProcess,
+  testClient,
+  type WorkerProcess,
+  waitFor,
+} from './durable-fixture.js'
+import { cleanEnv, runTau, useProjects } from './run-tau.js'
 
 const RUNS = 20
 const tag = randomBytes(3).toString('hex')
@@ -124,7 +130,7 @@ const project = useProjects()
 let hosts: Hosts
 let cluster: PgCluster
 let model: ScriptedServer
-const workers: ChildProcess[] = []
+const workers: WorkerProcess[] = []
 
 beforeAll(async () => {
   hosts = makeHosts()
@@ -134,27 +140,11 @@ beforeAll(async () => {
   })
 })
 afterAll(async () => {
-  for (const worker of workers)
-    if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL')
+  for (const worker of workers) if (worker.alive()) worker.child.kill('SIGKILL')
   await model?.close()
   await cluster?.stop()
   hosts?.teardown()
 })
-
-async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs: number,
-  output: () => string,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms\n${output()}`)
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-}
 
 describe('durable runs on two workers', () => {
   it('20 runs, one worker killed mid-way: all finish on the other, each tool call exactly once', async () => {
@@ -171,36 +161,21 @@ describe('durable runs on two workers', () => {
       'tau.config.json': JSON.stringify({
         model: 'openai:scripted-model',
         permissions: { allow: ['Bash'] },
-        durable: {
-          database,
-          workerConcurrency: 2,
-          workerTtlMs: 3000,
-          pollIntervalMs: 200,
-          applicationVersion: `test-${tag}`,
-        },
-        'session-postgres': { leaseTtlMs: 3000 },
+        ...durableTestConfig(database, `test-${tag}`),
       }),
     })
     const env = cleanEnv(p.tauHome, p.home, {
       OPENAI_BASE_URL: `${model.url}/v1`,
       OPENAI_API_KEY: 'test-key',
     })
-    const outputs: string[] = ['', '']
     const start = (i: number) => {
       const netns = hosts.workers[i]!.netns
-      const argv = [...(netns ? ['ip', 'netns', 'exec', netns] : []), process.execPath, TAU_BIN, 'worker']
-      const child = spawn(argv[0]!, argv.slice(1), { cwd: p.dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
-      child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-        outputs[i] += d
-      })
-      child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-        outputs[i] += d
-      })
-      workers.push(child)
-      return child
+      const worker = startWorkerProcess(p.dir, env, netns ? { netns } : {})
+      workers.push(worker)
+      return worker
     }
-    const output = () => outputs.map((o, i) => `--- worker ${i + 1} ---\n${o}`).join('\n')
-    const [w1] = [start(0), start(1)]
+    const [w1, w2] = [start(0), start(1)]
+    const output = () => [w1, w2].map((w, i) => `--- worker ${i + 1} ---\n${w.output()}`).join('\n')
 
     // One run through the command, the rest through the client (the same enqueue).
     const submitted = await runTau(['submit', 'job 0'], {
@@ -212,12 +187,7 @@ describe('durable runs on two workers', () => {
     expect(submitted.code, `${submitted.stdout}\n${submitted.stderr}\n${output()}`).toBe(0)
     const first = submitted.stdout.trim()
     expect(first).toMatch(/^run-[0-9a-f-]{36}$/)
-    const client = await createDurableClient({
-      url: database,
-      config: durableConfig.parse({ database }),
-      applicationVersion: `test-${tag}`,
-      logger: { debug() {}, info() {}, warn() {}, error() {} } as never,
-    })
+    const client = await testClient(database, `test-${tag}`)
     const ids = [first]
     for (let n = 1; n < RUNS; n++) ids.push(await client.submit({ prompt: `job ${n}` }))
 
@@ -229,7 +199,7 @@ describe('durable runs on two workers', () => {
       180_000,
       output,
     )
-    w1!.kill('SIGKILL')
+    w1.child.kill('SIGKILL')
 
     const runs = await waitFor(
       'every run finishing',
