@@ -146,20 +146,23 @@ async function fixture(holdPrefix = ''): Promise<Fixture> {
   })
   servers.push(server)
   await p.write({
-    'tau.config.ts': `import { defineConfig } from 'tau'
-
-export default defineConfig({
-  preset: 'coding',
-  model: 'openai:worker-model',
-  providers: { openai: { baseURL: ${JSON.stringify(`${server.url}/v1`)} } },
-  orchestrate: {
-    agents: {
-      clerk: { description: 'Plans and judges', prompt: 'You plan.', tools: [] },
-      worker: { description: 'Works', prompt: 'You work.', tools: ['Bash'], permissionMode: 'bypassPermissions' },
-    },
-  },
-})
-`,
+    // JSON: the config's form is not under test (a tau.config.ts costs each boot a transpile).
+    'tau.config.json': JSON.stringify({
+      preset: 'coding',
+      model: 'openai:worker-model',
+      providers: { openai: { baseURL: `${server.url}/v1` } },
+      orchestrate: {
+        agents: {
+          clerk: { description: 'Plans and judges', prompt: 'You plan.', tools: [] },
+          worker: {
+            description: 'Works',
+            prompt: 'You work.',
+            tools: ['Bash'],
+            permissionMode: 'bypassPermissions',
+          },
+        },
+      },
+    }),
     '.tau/workflows/patterns.ts': WORKFLOW,
   })
   return {

@@ -72,23 +72,26 @@ async function fixture(writerTurns: ScriptTurn[], criticTurns: ScriptTurn[]): Pr
   })
   servers.push(writer, critic)
   await p.write({
-    'tau.config.ts': `import { defineConfig } from 'tau'
-
-export default defineConfig({
-  preset: 'coding',
-  model: 'openai:writer-model',
-  providers: {
-    openai: { baseURL: ${JSON.stringify(`${writer.url}/v1`)} },
-    anthropic: { baseURL: ${JSON.stringify(critic.url)} },
-  },
-  orchestrate: {
-    agents: {
-      writer: { description: 'Writes', prompt: 'You write.', model: 'openai:writer-model', tools: [] },
-      critic: { description: 'Reviews', prompt: 'You review.', model: 'anthropic:critic-model', tools: [] },
-    },
-  },
-})
-`,
+    // JSON: the config's form is not under test (a tau.config.ts costs each boot a transpile).
+    'tau.config.json': JSON.stringify({
+      preset: 'coding',
+      model: 'openai:writer-model',
+      providers: {
+        openai: { baseURL: `${writer.url}/v1` },
+        anthropic: { baseURL: critic.url },
+      },
+      orchestrate: {
+        agents: {
+          writer: { description: 'Writes', prompt: 'You write.', model: 'openai:writer-model', tools: [] },
+          critic: {
+            description: 'Reviews',
+            prompt: 'You review.',
+            model: 'anthropic:critic-model',
+            tools: [],
+          },
+        },
+      },
+    }),
     '.tau/workflows/pipeline.ts': WORKFLOW,
   })
   const env = { OPENAI_API_KEY: 'sk-test', ANTHROPIC_API_KEY: 'sk-ant-test' }
