@@ -40,6 +40,7 @@ import {
   modelSchema,
   toolName,
 } from './tool-adapter.js'
+import { cachedInput, type ToolCache } from './tool-cache.js'
 
 export type ServerStatus = 'connecting' | 'connected' | 'failed' | 'needs-auth' | 'disabled'
 export type TransportKind = 'stdio' | 'http' | 'sse'
@@ -88,6 +89,8 @@ export interface ConnectionOptions {
   readonly signal?: AbortSignal
   /** Retry with backoff after a failure (default true; a one-off login does not). */
   readonly retry?: boolean
+  /** The tool lists of the last connections (stdio servers): start need not wait for them. */
+  readonly toolCache?: ToolCache
 }
 
 const STDERR_LINES = 20
@@ -121,6 +124,10 @@ export class ServerConnection {
   private readonly progress = new ProgressRoutes<CallRoute>()
   /** Sessions whose user answered allow-always to a sampling request of this server. */
   private readonly samplingAllowed = new Set<string>()
+  /** The first connection attempt, once started. */
+  private first: Promise<void> | undefined
+  /** The client of the attempt in flight (stop() closes it: its process must not outlive tau). */
+  private pending: McpClient | undefined
 
   constructor(options: ConnectionOptions) {
     this.options = options
@@ -149,9 +156,54 @@ export class ServerConnection {
   }
 
   /** The first connection attempt; resolves when connected or failed (then retried in the background). */
-  async start(): Promise<void> {
-    if (this.status === 'disabled' || this.stopped) return
-    await this.attempt()
+  start(): Promise<void> {
+    if (this.status === 'disabled' || this.stopped) return Promise.resolve()
+    this.first ??= this.attempt()
+    return this.first
+  }
+
+  /**
+   * Before start: offers the tools this stdio server listed at its last connection (the cache),
+   * so that nobody need wait for it to start; a call of one waits for the connection, and the
+   * connection replaces them with what the server lists now. False when there are none.
+   */
+  useCachedTools(): boolean {
+    if (this.status !== 'connecting' || this.first || this.registered.length > 0) return false
+    const file = this.toolCacheFile()
+    const tools = file ? this.options.toolCache?.read(file, this.name) : undefined
+    if (!tools || tools.length === 0) return false
+    for (const mcpTool of tools) {
+      if (mcpTool.execution?.taskSupport === 'required') continue // as loadTools: not offered
+      const name = toolName(this.name, mcpTool.name)
+      const tool: Tool = this.adapt(
+        mcpTool,
+        cachedInput(async () => {
+          await this.start()
+          const live = this.connectedClient() ? this.options.registry.get(name) : undefined
+          if (live && live !== tool) return live
+          return this.connectedClient()
+            ? `the MCP server '${this.name}' no longer offers the tool '${mcpTool.name}'`
+            : this.notConnected()
+        }),
+      )
+      this.registerTool(tool, mcpTool.name)
+    }
+    this.log.debug(`MCP server '${this.name}': ${tools.length} tools from its last connection`, {
+      server: this.name,
+    })
+    return true
+  }
+
+  /** The cache file of this server's tools (stdio servers whose variables are all set). */
+  private toolCacheFile(): string | undefined {
+    const cache = this.options.toolCache
+    if (!cache || this.config.transport !== 'stdio') return undefined
+    const { value, missing } = expandServerConfig(this.config, this.options.env)
+    return missing.length > 0 ? undefined : cache.file(this.name, value, this.options.projectDir)
+  }
+
+  private notConnected(): string {
+    return `MCP server '${this.name}' is not connected (${this.status}${this.error ? `: ${this.error}` : ''})`
   }
 
   async stop(): Promise<void> {
@@ -160,8 +212,11 @@ export class ServerConnection {
     if (this.retryTimer) clearTimeout(this.retryTimer)
     this.unregisterTools()
     const client = this.client
+    const pending = this.pending
     this.client = undefined
+    this.pending = undefined
     if (client) await client.close().catch(() => undefined)
+    if (pending && pending !== client) await pending.close().catch(() => undefined)
     await this.closeOAuthCallback()
   }
 
@@ -235,6 +290,7 @@ export class ServerConnection {
     try {
       const connecting = this.connect(generation, (c) => {
         client = c
+        this.pending = c
       })
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`did not connect within ${timeoutMs} ms`)), timeoutMs)
@@ -269,6 +325,7 @@ export class ServerConnection {
       if (!stale) this.fail(reason, isAuthRequired(error) ? 'needs-auth' : 'failed')
     } finally {
       if (timer) clearTimeout(timer)
+      if (client && this.pending === client) this.pending = undefined
     }
   }
 
@@ -320,6 +377,8 @@ export class ServerConnection {
 
   private async connect(generation: number, onClient: (client: McpClient) => void): Promise<void> {
     const sdk = await this.options.sdk()
+    // Stopped (or timed out) while the SDK loaded: no process is started for nobody.
+    if (generation !== this.generation) throw new Error('stopped before it connected')
     this.sdk = sdk
     const { value: config, missing } = expandServerConfig(this.config, this.options.env)
     if (missing.length > 0) {
@@ -650,6 +709,9 @@ export class ServerConnection {
   private async loadTools(client: McpClient, sdk: McpSdk): Promise<void> {
     const tools = await this.withAuthorization(() => this.listAllTools(client))
     if (this.client !== client) return
+    const cacheFile = this.toolCacheFile()
+    if (cacheFile && !this.options.toolCache?.write(cacheFile, this.name, tools))
+      this.log.debug(`MCP server '${this.name}': its tool list was not kept in ${cacheFile}`)
     const validator = new sdk.AjvJsonSchemaValidator()
     this.unregisterTools()
     for (const mcpTool of tools) {
@@ -667,13 +729,16 @@ export class ServerConnection {
           `MCP tool '${mcpTool.name}' of '${this.name}' has an input schema tau cannot compile (${messageOf(error)}); its input goes to the server unchecked`,
         )
       }
-      const tool = this.adapt(mcpTool, validate, sdk)
-      try {
-        const unregister = this.options.registry.register(tool, this.options.plugin)
-        this.registered.push({ name: tool.name, unregister })
-      } catch (error) {
-        this.log.warn(`MCP tool '${mcpTool.name}' of '${this.name}' is not added: ${messageOf(error)}`)
-      }
+      this.registerTool(this.adapt(mcpTool, inputSchemaFor(validate)), mcpTool.name)
+    }
+  }
+
+  private registerTool(tool: Tool, mcpName: string): void {
+    try {
+      const unregister = this.options.registry.register(tool, this.options.plugin)
+      this.registered.push({ name: tool.name, unregister })
+    } catch (error) {
+      this.log.warn(`MCP tool '${mcpName}' of '${this.name}' is not added: ${messageOf(error)}`)
     }
   }
 
@@ -706,7 +771,7 @@ export class ServerConnection {
     for (const { unregister } of this.registered.splice(0)) unregister()
   }
 
-  private adapt(mcpTool: McpTool, validate: JsonValidator | undefined, sdk: McpSdk): Tool {
+  private adapt(mcpTool: McpTool, input: Tool['input']): Tool {
     const name = toolName(this.name, mcpTool.name)
     const server = this.name
     const description =
@@ -715,21 +780,20 @@ export class ServerConnection {
       name,
       description,
       inputSchema: modelSchema(mcpTool),
-      input: inputSchemaFor(validate),
+      input,
       annotations: mapAnnotations(mcpTool),
       // The server's hints are its own claims: they order parallel calls, never grant permission.
       annotationsTrusted: false,
-      execute: (input: unknown, context: ToolContext) => this.call(mcpTool.name, input, context, sdk),
+      execute: (value: unknown, context: ToolContext) => this.call(mcpTool.name, value, context),
     })
   }
 
-  private async call(tool: string, input: unknown, context: ToolContext, sdk: McpSdk) {
+  private async call(tool: string, input: unknown, context: ToolContext) {
+    // A tool offered from the cache, called before the server is up: its first attempt decides.
+    if (this.status === 'connecting') await this.start()
     const client = this.client
-    if (!client || this.status !== 'connected') {
-      throw new Error(
-        `MCP server '${this.name}' is not connected (${this.status}${this.error ? `: ${this.error}` : ''})`,
-      )
-    }
+    const sdk = this.sdk
+    if (!client || !sdk || this.status !== 'connected') throw new Error(this.notConnected())
     const timeoutMs = this.config.toolTimeoutMs ?? MCP_DEFAULTS.toolTimeoutMs
     const call = linkCall(context.signal)
     // tau's own progress token and handler (see call-signal.ts: cheaper than the SDK's onprogress).

@@ -30,6 +30,7 @@ import { applyMcpPolicy, loadMcpPolicy } from './server-policy.js'
 import { type McpServers, mergeServers, ServerSet } from './servers.js'
 import { sessionServers } from './session-servers.js'
 import { renderView, type ServerView, SessionServerIndex, serverView } from './session-view.js'
+import { TOOL_CACHE_DIR, ToolCache } from './tool-cache.js'
 import { sandboxRoots, WorkspaceRoots } from './workspace-roots.js'
 
 export {
@@ -96,13 +97,19 @@ function tapAgent(
   ctx: PluginContext<unknown>,
   viewOf: (sessionId: string) => ServerView,
   roots: WorkspaceRoots,
-): void {
+  servers: ServerSet,
+): boolean {
   let hooks: ReturnType<typeof ctx.hooksOf<AgentHooks>>
   try {
     hooks = ctx.hooksOf(agentHooksRef)
   } catch {
-    return // no agent plugin: no sessions, no prompts to look at
+    return false // no agent plugin: no sessions, no prompts to look at
   }
+  // Servers offered from the cache connect once the first model call is on its way.
+  hooks.beforeModelCall.tap((call) => {
+    if (servers.hasDeferred()) setImmediate(() => servers.connectDeferred())
+    return call
+  })
   hooks.sessionStart.tap((start) => roots.open(start.sessionId, start.cwd))
   hooks.sessionEnd.tap((end) => roots.close(end.sessionId))
   hooks.userPromptSubmit.tapPromise(async (submission) => {
@@ -118,6 +125,7 @@ function tapAgent(
     if (context.length === 0) return submission
     return { ...submission, additionalContext: [...(submission.additionalContext ?? []), ...context] }
   })
+  return true
 }
 
 export default definePlugin({
@@ -165,6 +173,7 @@ export default definePlugin({
       sampler: providerSampler(ctx.tryResolve(providerRegistryRef), ctx.rootConfig.model),
       ...(model ? { samplingModel: model } : {}),
       oauthDir: join(ctx.paths.tauHome, OAUTH_DIR),
+      toolCache: new ToolCache(join(ctx.paths.tauHome, TOOL_CACHE_DIR)),
       signal: ctx.signal,
       // The resource tools list and read the calling session's own servers too.
       resourceSource: (sessionId: string) => viewOf(sessionId),
@@ -228,10 +237,10 @@ export default definePlugin({
         problems: [],
       }),
     })
-    tapAgent(ctx, viewOf, roots)
+    const agent = tapAgent(ctx, viewOf, roots, servers)
     ctx.hooks.start.tapPromise(async () => {
       if (!trust.trusted) servers.hold(held, `not started: the workspace is not trusted (${TRUST_HINT})`)
-      if (servers.list().some((s) => s.status !== 'disabled')) await servers.start()
+      if (servers.list().some((s) => s.status !== 'disabled')) await servers.start({ deferCached: agent })
     })
     return () => servers.stop()
   },

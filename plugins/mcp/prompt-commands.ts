@@ -77,7 +77,8 @@ export function promptText(result: PromptMessages): string {
 }
 
 /** What prompt commands need of the servers. */
-export type PromptServers = Pick<McpServers, 'prompts' | 'getPrompt'>
+export type PromptServers = Pick<McpServers, 'prompts' | 'getPrompt'> &
+  Partial<Pick<McpServers, 'whenStarted'>>
 
 function command(servers: PromptServers, prompt: PromptEntry): SlashCommand {
   const hint = argumentHint(prompt)
@@ -109,6 +110,9 @@ export function promptCommandSource(
     name: 'mcp',
     async list(context) {
       const view = typeof servers === 'function' ? servers(context?.sessionId) : servers
+      // A listing does not wait for servers still connecting (their tools may come from the
+      // cache); looking for one of their prompts by name does.
+      if (context?.name?.startsWith('mcp__')) await view.whenStarted?.()
       const prompts = await view.prompts()
       return { commands: prompts.map((prompt) => command(view, prompt)), problems: [] }
     },

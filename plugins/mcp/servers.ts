@@ -25,6 +25,7 @@ import {
   resourceTools,
 } from './resources.js'
 import { loadSdk, type McpClient, type McpSdk } from './sdk.js'
+import type { ToolCache } from './tool-cache.js'
 import type { WorkspaceRoots } from './workspace-roots.js'
 
 /** The `mcp.servers` service. */
@@ -107,6 +108,8 @@ export interface ServerSetOptions {
    * session's own); default: this set.
    */
   readonly resourceSource?: (sessionId: string) => ResourceSource
+  /** The stdio servers' tool lists from their last connections (`$TAU_HOME/cache/mcp-tools`). */
+  readonly toolCache?: ToolCache
 }
 
 export interface LoginResult {
@@ -125,6 +128,9 @@ const detachedRegistry = {
 export class ServerSet implements McpServers, ResourceSource {
   private readonly connections: ServerConnection[]
   private started: Promise<void> | undefined
+  private ready: Promise<void> | undefined
+  /** Servers offered from the cache whose connection waits for connectDeferred() (or a use). */
+  private deferred: ServerConnection[] = []
   private readonly options: ServerSetOptions
   private resourceToolsOff: Array<() => void> = []
   private readonly rootsOff: (() => void) | undefined
@@ -162,6 +168,7 @@ export class ServerSet implements McpServers, ResourceSource {
       ...(options.samplingModel ? { samplingModel: options.samplingModel } : {}),
       ...(options.authorize ? { authorize: options.authorize } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.toolCache ? { toolCache: options.toolCache } : {}),
     }
   }
 
@@ -215,10 +222,35 @@ export class ServerSet implements McpServers, ResourceSource {
     for (const connection of this.connections) if (names.includes(connection.name)) connection.hold(reason)
   }
 
-  /** Connects every enabled server at once; never rejects (failures are statuses). */
-  start(): Promise<void> {
-    this.started ??= Promise.all(this.connections.map((c) => c.start())).then(() => undefined)
-    return this.started
+  /**
+   * Connects every enabled server at once; never rejects (failures are statuses). Resolves when
+   * the first attempt of each server without cached tools has finished: a server whose tools
+   * are known from its last connection is offered with them at once and connects meanwhile
+   * (whenStarted() waits for every server).
+   */
+  start(options: { deferCached?: boolean } = {}): Promise<void> {
+    if (!this.ready) {
+      const cached = this.connections.filter((c) => c.useCachedTools())
+      const waited = this.connections.filter((c) => !cached.includes(c))
+      this.ready = Promise.all(waited.map((c) => c.start())).then(() => undefined)
+      if (options.deferCached) this.deferred = cached
+      else for (const connection of cached) void connection.start()
+    }
+    return this.ready
+  }
+
+  /**
+   * Starts connecting the servers start({ deferCached }) left for later: the agent calls it as
+   * its first model call goes out, so the SDK's import and the server's start do not hold up
+   * that call (a call of one of their tools starts its server at once).
+   */
+  connectDeferred(): void {
+    for (const connection of this.deferred.splice(0)) void connection.start()
+  }
+
+  /** Whether connectDeferred() has servers to connect. */
+  hasDeferred(): boolean {
+    return this.deferred.length > 0
   }
 
   async stop(): Promise<void> {
@@ -276,6 +308,7 @@ export class ServerSet implements McpServers, ResourceSource {
   }
 
   async listResources(server?: string): Promise<ResourceListing> {
+    await this.whenStarted()
     const listing: ResourceListing = { resources: [], resourceTemplates: [], errors: [] }
     await Promise.all(
       this.clientsWith('resources', server).map(async ([name, client]) => {
@@ -307,6 +340,7 @@ export class ServerSet implements McpServers, ResourceSource {
   }
 
   async readResource(server: string, uri: string): Promise<ResourceContents> {
+    await this.whenStarted()
     const client = this.clientFor(server, 'resources')
     const result = await client.readResource({ uri })
     return {
@@ -358,6 +392,7 @@ export class ServerSet implements McpServers, ResourceSource {
     args: Record<string, string> = {},
     signal?: AbortSignal,
   ): Promise<PromptMessages> {
+    await this.whenStarted()
     const client = this.clientFor(server, 'prompts')
     const result = await client.getPrompt({ name, arguments: args }, signal ? { signal } : undefined)
     return {
@@ -375,7 +410,10 @@ export class ServerSet implements McpServers, ResourceSource {
   }
 
   whenStarted(): Promise<void> {
-    return this.started ?? Promise.resolve()
+    if (!this.ready) return Promise.resolve()
+    this.connectDeferred()
+    this.started ??= Promise.all(this.connections.map((c) => c.start())).then(() => undefined)
+    return this.started
   }
 
   async refresh(name: string): Promise<void> {

@@ -51,7 +51,7 @@ export function createSlashCommands(sources: () => readonly SlashCommandSource[]
   async function find(line: string, context?: ListContext): Promise<ResolvedCommand | undefined> {
     const slash = parseSlash(line)
     if (!slash) return undefined
-    const { commands } = await list(context)
+    const { commands } = await list({ ...context, name: slash.name })
     const command = commands.find((c) => c.name === slash.name)
     return command ? { command, args: slash.args } : undefined
   }

@@ -63,6 +63,8 @@ export interface SlashCommandList {
 /** Whom a listing is for: a source may offer a session commands of its own (its MCP servers' prompts). */
 export interface ListContext {
   readonly sessionId?: string
+  /** The command looked for (find, expand): a source still loading its commands may wait for them. */
+  readonly name?: string
 }
 
 /** A plugin's contribution: listed again at every `list()` (servers and files change). */
