@@ -197,7 +197,14 @@ export async function runDurably(
         recovered,
       }
     }
-    events = session.continue({ signal: context.signal })
+    // A run killed mid-way is open in the log: its continuation's run-start names it (`resumes`).
+    // One ended `aborted` (a stopping worker handed it back) is not: the continuation takes the
+    // durable run's id instead, so the log still says which runs are this one's (runIdsOf(): a
+    // later recovery, `tau runs logs -f` and serve's enqueue mode find its run-end).
+    events = session.continue({
+      signal: context.signal,
+      ...(plan.options.interrupted ? {} : { runId: input.runId }),
+    })
   } else if (exists) {
     // A new prompt in a conversation that has a log (its earlier runs).
     const plan = await sessions.resume(sessionId)

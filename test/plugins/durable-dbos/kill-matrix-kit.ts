@@ -15,21 +15,32 @@ import { replay, type TranscriptRecord, type TranscriptStore } from '../../../pl
 import { defineTool } from '../../../plugins/tools/registry.js'
 import { normalize, type WireFormat, type WireTurn, wireProblems } from './wire-rules.js'
 
-/** The `Append` tool: appends its line to `file` (each line names its run and its call). */
+/**
+ * The `Append` tool: appends its line to `file` (each line names its run and its call), then calls
+ * `after` (a test stops its worker there).
+ */
 export function effectsOf(file: string) {
+  const hooks: { after?: (line: string) => void } = {}
   const tool = defineTool({
     name: 'Append',
     description: 'appends a line to the effects file',
     input: z.object({ line: z.string() }),
     async execute({ line }) {
       appendFileSync(file, `${line}\n`)
+      hooks.after?.(line)
       return `appended ${line}`
     },
   })
   const lines = (): string[] =>
     existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []
-  return { tool, lines, add: (line: string) => appendFileSync(file, `${line}\n`) }
+  return { tool, lines, hooks, add: (line: string) => appendFileSync(file, `${line}\n`) }
 }
+
+/**
+ * The start of the answer a call gets when its run is aborted during it (plugins/agent/tool-calls.ts
+ * keeps the text to itself): like an interrupted call, it may have had its effect.
+ */
+export const ABORTED_CALL_PREFIX = 'Aborted: the run was interrupted before this tool call finished'
 
 /**
  * The model, answering each request from its own messages: to "append TAG" it calls Append with
@@ -66,6 +77,8 @@ export function renamed(
 
 /** One cut of the reference log: how many records are kept, and whether the tool had run. */
 export interface Cut {
+  /** The intent's call (whose effect `ran` says). */
+  readonly call: string
   readonly keep: number
   readonly ran: boolean
   readonly label: string
@@ -73,21 +86,23 @@ export interface Cut {
 
 /** Every cut from `from` on: after each record, and both ways between the intent and the result. */
 export function cutsOf(records: readonly TranscriptRecord[], from: number): Cut[] {
-  const intent = records.findIndex((r) => r.type === 'tool-intent')
+  const intent = records.findIndex((r, i) => i >= from && r.type === 'tool-intent')
   // A turn of one call logs its result with the tool message (several calls: a tool-result each).
   const result = records.findIndex(
     (r, i) => i > intent && (r.type === 'tool-result' || (r.type === 'message' && r.message.role === 'tool')),
   )
   expect(intent, 'the reference run logged a tool intent').toBeGreaterThan(0)
   expect(result, 'the result is logged after the intent').toBeGreaterThan(intent)
+  const record = records[intent]
+  const call = record?.type === 'tool-intent' ? record.toolCallId : ''
   const cuts: Cut[] = []
   for (let keep = from; keep <= records.length; keep++) {
     const last = keep === 0 ? 'nothing' : records[keep - 1]!.type
     const label = `after record ${keep} (${last})`
     if (keep > intent && keep <= result) {
-      cuts.push({ keep, ran: false, label: `${label}, the tool not started` })
-      cuts.push({ keep, ran: true, label: `${label}, the tool's effect done` })
-    } else cuts.push({ keep, ran: keep > result, label })
+      cuts.push({ call, keep, ran: false, label: `${label}, the tool not started` })
+      cuts.push({ call, keep, ran: true, label: `${label}, the tool's effect done` })
+    } else cuts.push({ call, keep, ran: keep > result, label })
   }
   // Every record boundary from `from` on, and the second way for each between intent and result.
   expect(cuts).toHaveLength(records.length - from + 1 + (result - intent))
@@ -185,7 +200,7 @@ export async function checkRecoveredLog(c: RecoveredLog): Promise<void> {
     expect(answer, `${where}: ${call.id} answered`).toBeDefined()
     const count = effects.filter((e) => e === line).length
     if (answer?.includes(UNSTARTED_CALL_TEXT)) expect(count, `${where}: ${call.id} said not run`).toBe(0)
-    else if (answer?.includes(INTERRUPTED_CALL_TEXT))
+    else if (answer?.includes(INTERRUPTED_CALL_TEXT) || answer?.startsWith(ABORTED_CALL_PREFIX))
       expect(count, `${where}: ${call.id} interrupted`).toBe(c.ranBefore.has(line) ? 1 : 0)
     else expect(count, `${where}: ${call.id} ran`).toBe(1)
   }

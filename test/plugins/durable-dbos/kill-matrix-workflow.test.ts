@@ -190,7 +190,7 @@ describe.each(['openai', 'anthropic'] as const)(
           [ref, runId],
         ])
         if (cut.keep > 0) await w.sessions.store.append(sessionId, renamed(records.slice(0, cut.keep), ids))
-        if (cut.ran) effects.add(`${runId} call_1`)
+        if (cut.ran) effects.add(`${runId} ${cut.call}`)
         const ranBefore = new Set(effects.lines())
         const before = w.server.requests.length
         const where = `${format}, ${cut.label}`

@@ -26,6 +26,7 @@ import providerOpenai from '../../../plugins/provider-openai/index.js'
 import { type ScriptedServer, startScriptedServer } from '../../../plugins/provider-scripted/server.js'
 import providers from '../../../plugins/providers/index.js'
 import session, {
+  replay,
   type SessionService,
   sessionServiceRef,
   type TranscriptRecord,
@@ -33,8 +34,16 @@ import session, {
 import sessionPostgres from '../../../plugins/session-postgres/index.js'
 import { allowAll, permissionsPlugin, tempDir, toolsPlugin } from '../agent/helpers.js'
 import { usePgCluster } from '../session-postgres/pg-cluster.js'
-import { type Cut, checkRecoveredLog, cutsOf, effectsOf, renamed, respond } from './kill-matrix-kit.js'
-import type { WireFormat, WireTurn } from './wire-rules.js'
+import {
+  type Cut,
+  checkRecoveredLog,
+  cutsOf,
+  effectsOf,
+  renamed,
+  respond,
+  toWire,
+} from './kill-matrix-kit.js'
+import { normalize, type WireFormat, type WireTurn } from './wire-rules.js'
 
 const cluster = usePgCluster()
 const cleanups: Array<() => Promise<unknown>> = []
@@ -59,8 +68,11 @@ interface Worker {
   readonly sessions: SessionService
   readonly server: ScriptedServer
   readonly format: WireFormat
-  run(input: RunInput): ReturnType<typeof runDurably>
+  run(input: RunInput, signal?: AbortSignal): ReturnType<typeof runDurably>
 }
+
+/** Called with each model request's conversation before the model answers (a test stops its worker there). */
+const onRequest: { hook?: (turns: WireTurn[]) => void } = {}
 
 const workers = new Map<WireFormat, Promise<Worker>>()
 
@@ -69,7 +81,15 @@ function worker(format: WireFormat): Promise<Worker> {
   let made = workers.get(format)
   if (made) return made
   made = (async () => {
-    const server = await startScriptedServer({ format, script: [], respond: respond(format) })
+    const model = respond(format)
+    const server = await startScriptedServer({
+      format,
+      script: [],
+      respond: (request) => {
+        onRequest.hook?.(normalize(format, request.body))
+        return model(request)
+      },
+    })
     cleanups.push(() => server.close())
     const database = await cluster.createDatabase(`kill_matrix_${format}`)
     const config: TauConfig = {
@@ -105,7 +125,8 @@ function worker(format: WireFormat): Promise<Worker> {
       sessions,
       server,
       format,
-      run: (input) => runDurably(deps, input, { executor: `w${++n}`, signal: new AbortController().signal }),
+      run: (input, signal = new AbortController().signal) =>
+        runDurably(deps, input, { executor: `w${++n}`, signal }),
     }
   })()
   workers.set(format, made)
@@ -119,6 +140,11 @@ const input = (runId: string, prompt: string, sessionId?: string): RunInput => (
   submittedAt: new Date().toISOString(),
 })
 
+/** The conversation a session's log holds. */
+async function conversationOf(w: Worker, sessionId: string): Promise<WireTurn[]> {
+  return toWire(replay((await w.sessions.store.read(sessionId)).records, sessionId).messages)
+}
+
 /** Seeds the cut log under new ids, recovers the run, and checks it (kill-matrix-kit.ts). */
 async function recover(
   w: Worker,
@@ -130,7 +156,7 @@ async function recover(
 ): Promise<void> {
   const prompt = `append ${run.runId}`
   await w.sessions.store.append(run.sessionId, renamed(records.slice(0, cut.keep), ids))
-  if (cut.ran) effects.add(`${run.runId} call_1`)
+  if (cut.ran) effects.add(`${run.runId} ${cut.call}`)
   const ranBefore = new Set(effects.lines())
   const before = w.server.requests.length
   const where = `${w.format}, ${cut.label}`
@@ -192,6 +218,96 @@ describe.each(['openai', 'anthropic'] as const)('a durable run killed at each re
         [sessionRef, sessionId],
       ])
       await recover(w, cut, records, ids, { runId, sessionId, shared: true }, earlier)
+    }
+  })
+
+  it('killed again while it was being recovered is finished by the third worker, every call once', async () => {
+    // The recovery of a cut after the model's call (answered not run, called again) is cut in
+    // turn after each record it wrote: its chain of runs (run-start `resumes`) is followed.
+    const w = await worker(format)
+    const ref = 'run-twice-ref'
+    await w.run(input(ref, `append ${ref}`))
+    const original = (await w.sessions.store.read(ref)).records
+    const keep = original.findIndex((r) => r.type === 'permission')
+    expect(original[keep - 1]?.type).toBe('usage')
+    const first = 'run-twice-first'
+    await w.sessions.store.append(first, renamed(original.slice(0, keep), new Map([[ref, first]])))
+    await w.run(input(first, `append ${first}`))
+    const recovered = (await w.sessions.store.read(first)).records
+    for (const [i, cut] of cutsOf(recovered, keep + 1).entries()) {
+      const runId = `run-twice-${format}-${i}`
+      await recover(
+        w,
+        cut,
+        recovered,
+        new Map([[first, runId]]),
+        { runId, sessionId: runId, shared: false },
+        [],
+      )
+    }
+  })
+
+  it('handed back by a stopping worker (its run aborted) is finished by the next worker, every call once', async () => {
+    // `tau worker` stopping past its grace aborts its runs (the log ends them `aborted`) and hands
+    // them back: the next worker continues them. Aborted in the tool call, and in the model call
+    // after it; in a session of its own and in a shared one.
+    const w = await worker(format)
+    const conversation = `handback-conv-${format}`
+    expect(await w.run(input(`handback-hello-${format}`, 'hello', conversation))).toMatchObject({
+      text: 'hi there',
+    })
+    const earlier: WireTurn[] = [
+      { role: 'user', text: 'hello' },
+      { role: 'assistant', text: 'hi there', calls: [] },
+    ]
+    let n = 0
+    for (const where of ['tool', 'model'] as const) {
+      for (const shared of [false, true]) {
+        const runId = `run-handback-${format}-${n++}`
+        const sessionId = shared ? conversation : runId
+        const stop = new AbortController()
+        if (where === 'tool') effects.hooks.after = (line) => line.startsWith(`${runId} `) && stop.abort()
+        else
+          onRequest.hook = (turns) => {
+            if (
+              turns.at(-1)?.role === 'tool' &&
+              turns.some((t) => t.role === 'user' && t.text === `append ${runId}`)
+            )
+              stop.abort()
+          }
+        try {
+          const aborted = await w.run(
+            input(runId, `append ${runId}`, shared ? sessionId : undefined),
+            stop.signal,
+          )
+          expect(aborted.stopReason, `${where}, shared ${shared}`).toBe('aborted')
+        } finally {
+          effects.hooks.after = undefined
+          onRequest.hook = undefined
+        }
+        const ranBefore = new Set(effects.lines())
+        const before = w.server.requests.length
+        const out = await w.run(input(runId, `append ${runId}`, shared ? sessionId : undefined))
+        const label = `${format}, handed back in the ${where} call${shared ? ', shared session' : ''}`
+        expect(out, label).toMatchObject({ runId, isError: false, text: 'done', recovered: true })
+        await checkRecoveredLog({
+          where: label,
+          format,
+          store: w.sessions.store,
+          sessionId,
+          ...(shared ? { runId } : {}),
+          prompt: `append ${runId}`,
+          tag: runId,
+          earlier: shared ? earlier : [],
+          sent: w.server.requests.slice(before),
+          effects: effects.lines(),
+          ranBefore,
+        })
+        if (shared) {
+          // The next prompt of the conversation starts after this run's turns.
+          earlier.push(...(await conversationOf(w, sessionId)).slice(earlier.length))
+        }
+      }
     }
   })
 })
