@@ -23,6 +23,8 @@
  * Usage: node bench/loop-floor.mjs [runs] [turns] [wire]   (needs npm run build)
  *        TAU_BENCH_BASELINE=old/dist/bin/tau.js node bench/loop-floor.mjs   also times that build
  *        in the same alternating rounds (A/B on a loaded machine; report the ratio)
+ *        TAU_BENCH_MEMORY=1 node bench/loop-floor.mjs   also loads bench/memory-at-exit.cjs into
+ *        every run and prints where the memory is at exit (RSS, V8 heap and its spaces, outside it)
  *        defaults: 5 runs, 100 turns, openai; wire is openai | anthropic | ollama | all
  * TAU_HOME is a fresh temporary directory; no request leaves 127.0.0.1.
  */
@@ -39,6 +41,9 @@ const here = fileURLToPath(import.meta.url)
 const tau = join(root, 'dist', 'bin', 'tau.js')
 // TAU_BENCH_BASELINE=path/to/an/earlier/dist/bin/tau.js: that build runs too, in the same rounds.
 const baseline = process.env.TAU_BENCH_BASELINE
+// TAU_BENCH_MEMORY=1: each run reports its memory at exit (bench/memory-at-exit.cjs).
+const memory = process.env.TAU_BENCH_MEMORY === '1'
+const memoryPreload = join(root, 'bench', 'memory-at-exit.cjs')
 
 // ---------------------------------------------------------------------------------------------
 // B: the floor, run as its own process.
@@ -259,11 +264,16 @@ async function compare(startScriptedServer, wire, runs, turns) {
   /** Spawns under /usr/bin/time; resolves with wall and CPU seconds and peak RSS in KiB. */
   function time(args, cwd) {
     return new Promise((resolve, reject) => {
-      const child = spawn('/usr/bin/time', ['-f', 'TIME %e %U %S %M', process.execPath, ...args], {
-        cwd,
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      })
+      const preload = memory ? ['--require', memoryPreload] : []
+      const child = spawn(
+        '/usr/bin/time',
+        ['-f', 'TIME %e %U %S %M', process.execPath, ...preload, ...args],
+        {
+          cwd,
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      )
       let out = ''
       let err = ''
       child.stdout.on('data', (chunk) => {
@@ -276,7 +286,16 @@ async function compare(startScriptedServer, wire, runs, turns) {
       child.on('close', (code) => {
         const m = /TIME (\S+) (\S+) (\S+) (\S+)\s*$/.exec(err)
         if (code !== 0 || !m) reject(new Error(`${args.join(' ')} exited ${code}:\n${out}${err}`))
-        else resolve({ wall: Number(m[1]), cpu: Number(m[2]) + Number(m[3]), rss: Number(m[4]), out })
+        else {
+          const used = /MEMORY (\{.*\})/.exec(err)
+          resolve({
+            wall: Number(m[1]),
+            cpu: Number(m[2]) + Number(m[3]),
+            rss: Number(m[4]),
+            out,
+            ...(used ? { memory: JSON.parse(used[1]) } : {}),
+          })
+        }
       })
     })
   }
@@ -355,4 +374,15 @@ async function compare(startScriptedServer, wire, runs, turns) {
     console.log(
       `    baseline ${baseline}: ${big + 1} requests ${s(of(`base${big}`, 'wall'))} (CPU ${s(of(`base${big}`, 'cpu'))}, peak RSS ${(of(`base${big}`, 'rss') / 1024).toFixed(0)} MiB), 2 requests ${s(of('base1', 'wall'))}; tau/baseline ${(of(`tau${big}`, 'wall') / of(`base${big}`, 'wall')).toFixed(2)}x at ${big + 1}, ${(of('tau1', 'wall') / of('base1', 'wall')).toFixed(2)}x at 2; per turn baseline ${(perTurn('base') * 1000).toFixed(2)} ms`,
     )
+  if (memory) {
+    const fields = ['rss', 'heapTotal', 'newSpace', 'oldSpace', 'codeSpace', 'heapUsed', 'arrayBuffers']
+    console.log(`    memory at exit (MiB, medians): run | ${fields.join(' | ')} | outside the V8 heap`)
+    for (const key of results.keys()) {
+      const measured = results.get(key).filter((r) => r.memory)
+      if (measured.length === 0) continue
+      const at = (field) => median(measured.map((r) => r.memory[field]))
+      const row = fields.map((field) => at(field).toFixed(1))
+      console.log(`      ${key} | ${row.join(' | ')} | ${(at('rss') - at('heapTotal')).toFixed(1)}`)
+    }
+  }
 }
