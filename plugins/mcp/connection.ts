@@ -40,7 +40,7 @@ import {
   modelSchema,
   toolName,
 } from './tool-adapter.js'
-import { cachedInput, type ToolCache } from './tool-cache.js'
+import { type CachedTools, cachedInput, type ToolCache } from './tool-cache.js'
 
 export type ServerStatus = 'connecting' | 'connected' | 'failed' | 'needs-auth' | 'disabled'
 export type TransportKind = 'stdio' | 'http' | 'sse'
@@ -126,6 +126,10 @@ export class ServerConnection {
   private readonly samplingAllowed = new Set<string>()
   /** The first connection attempt, once started. */
   private first: Promise<void> | undefined
+  /** What the cache offered at start, until the first tools/list answers. */
+  private cached: CachedTools | undefined
+  /** The input schemas of the listed tools, by MCP name (what tools offered from the cache check with). */
+  private readonly liveInputs = new Map<string, Tool['input']>()
   /** The client of the attempt in flight (stop() closes it: its process must not outlive tau). */
   private pending: McpClient | undefined
 
@@ -170,17 +174,17 @@ export class ServerConnection {
   useCachedTools(): boolean {
     if (this.status !== 'connecting' || this.first || this.registered.length > 0) return false
     const file = this.toolCacheFile()
-    const tools = file ? this.options.toolCache?.read(file, this.name) : undefined
-    if (!tools || tools.length === 0) return false
-    for (const mcpTool of tools) {
+    const cached = file ? this.options.toolCache?.read(file, this.name) : undefined
+    if (!cached || cached.tools.length === 0) return false
+    this.cached = cached
+    for (const mcpTool of cached.tools) {
       if (mcpTool.execution?.taskSupport === 'required') continue // as loadTools: not offered
-      const name = toolName(this.name, mcpTool.name)
       const tool: Tool = this.adapt(
         mcpTool,
         cachedInput(async () => {
           await this.start()
-          const live = this.connectedClient() ? this.options.registry.get(name) : undefined
-          if (live && live !== tool) return live
+          const input = this.connectedClient() ? this.liveInputs.get(mcpTool.name) : undefined
+          if (input) return input
           return this.connectedClient()
             ? `the MCP server '${this.name}' no longer offers the tool '${mcpTool.name}'`
             : this.notConnected()
@@ -188,10 +192,17 @@ export class ServerConnection {
       )
       this.registerTool(tool, mcpTool.name)
     }
-    this.log.debug(`MCP server '${this.name}': ${tools.length} tools from its last connection`, {
+    this.log.debug(`MCP server '${this.name}': ${cached.tools.length} tools from its last connection`, {
       server: this.name,
     })
     return true
+  }
+
+  /** Whether the server offers resources: connected, or (still connecting) at its last connection. */
+  offersResources(): boolean {
+    const client = this.connectedClient()
+    if (client) return Boolean(client.getServerCapabilities()?.resources)
+    return this.status === 'connecting' && this.cached?.resources === true
   }
 
   /** The cache file of this server's tools (stdio servers whose variables are all set). */
@@ -337,6 +348,7 @@ export class ServerConnection {
 
   private fail(reason: string, status: 'failed' | 'needs-auth' = 'failed'): void {
     this.unregisterTools()
+    this.cached = undefined
     this.client = undefined
     this.transport = undefined
     this.status = status
@@ -709,11 +721,20 @@ export class ServerConnection {
   private async loadTools(client: McpClient, sdk: McpSdk): Promise<void> {
     const tools = await this.withAuthorization(() => this.listAllTools(client))
     if (this.client !== client) return
+    const resources = Boolean(client.getServerCapabilities()?.resources)
     const cacheFile = this.toolCacheFile()
-    if (cacheFile && !this.options.toolCache?.write(cacheFile, this.name, tools))
+    if (cacheFile && !this.options.toolCache?.write(cacheFile, this.name, { tools, resources }))
       this.log.debug(`MCP server '${this.name}': its tool list was not kept in ${cacheFile}`)
     const validator = new sdk.AjvJsonSchemaValidator()
-    this.unregisterTools()
+    // The same list as the cache offered: its tools stay registered (their order, and so the
+    // request's tools and a provider's prompt cache, unchanged) and check with these schemas.
+    const unchanged =
+      this.cached !== undefined &&
+      this.registered.length > 0 &&
+      JSON.stringify(this.cached.tools) === JSON.stringify(tools)
+    this.cached = undefined
+    this.liveInputs.clear()
+    if (!unchanged) this.unregisterTools()
     for (const mcpTool of tools) {
       if (mcpTool.execution?.taskSupport === 'required') {
         this.log.debug(
@@ -729,7 +750,9 @@ export class ServerConnection {
           `MCP tool '${mcpTool.name}' of '${this.name}' has an input schema tau cannot compile (${messageOf(error)}); its input goes to the server unchecked`,
         )
       }
-      this.registerTool(this.adapt(mcpTool, inputSchemaFor(validate)), mcpTool.name)
+      const input = inputSchemaFor(validate)
+      this.liveInputs.set(mcpTool.name, input)
+      if (!unchanged) this.registerTool(this.adapt(mcpTool, input), mcpTool.name)
     }
   }
 

@@ -231,6 +231,7 @@ export class ServerSet implements McpServers, ResourceSource {
   start(options: { deferCached?: boolean } = {}): Promise<void> {
     if (!this.ready) {
       const cached = this.connections.filter((c) => c.useCachedTools())
+      this.updateResourceTools()
       const waited = this.connections.filter((c) => !cached.includes(c))
       this.ready = Promise.all(waited.map((c) => c.start())).then(() => undefined)
       if (options.deferCached) this.deferred = cached
@@ -261,7 +262,7 @@ export class ServerSet implements McpServers, ResourceSource {
 
   /** The resource tools are in the registry while at least one connected server offers resources. */
   private updateResourceTools(): void {
-    const offered = this.connections.some((c) => c.connectedClient()?.getServerCapabilities()?.resources)
+    const offered = this.connections.some((c) => c.offersResources())
     if (offered && this.resourceToolsOff.length === 0) {
       for (const tool of resourceTools(this.options.resourceSource ?? this)) {
         // A session's set over a registry that has them already: those list this session's too.

@@ -20,10 +20,16 @@ import type { ResolvedServerConfig } from './config.js'
 export const TOOL_CACHE_DIR = join('cache', 'mcp-tools')
 const VERSION = 1
 
-interface CacheFile {
+/** What a server offered at its last connection. */
+export interface CachedTools {
+  readonly tools: readonly McpTool[]
+  /** It declared resources (the resource tools are offered with its tools). */
+  readonly resources: boolean
+}
+
+interface CacheFile extends CachedTools {
   readonly version: typeof VERSION
   readonly server: string
-  readonly tools: readonly McpTool[]
 }
 
 export class ToolCache {
@@ -35,7 +41,7 @@ export class ToolCache {
     return join(this.dir, `${createHash('sha256').update(key).digest('hex').slice(0, 32)}.json`)
   }
 
-  read(file: string, server: string): readonly McpTool[] | undefined {
+  read(file: string, server: string): CachedTools | undefined {
     let parsed: unknown
     try {
       parsed = JSON.parse(readFileSync(file, 'utf8'))
@@ -50,12 +56,12 @@ export class ToolCache {
       !entry.tools.every(isTool)
     )
       return undefined
-    return entry.tools
+    return { tools: entry.tools, resources: entry.resources === true }
   }
 
   /** Keeps `tools` for the next start; a failure to write only loses the head start. */
-  write(file: string, server: string, tools: readonly McpTool[]): boolean {
-    const text = `${JSON.stringify({ version: VERSION, server, tools } satisfies CacheFile)}\n`
+  write(file: string, server: string, offered: CachedTools): boolean {
+    const text = `${JSON.stringify({ version: VERSION, server, ...offered } satisfies CacheFile)}\n`
     const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`
     try {
       if (this.lastWritten.get(file) === text) return true
@@ -92,19 +98,19 @@ function isTool(value: unknown): value is McpTool {
 }
 
 /**
- * The input of a tool offered from the cache: checked once the server is connected, by the tool
- * the server now lists under that name (its schema may have changed); `live` resolves to that
- * tool, or to why there is none (the server failed, or no longer offers the tool).
+ * The input of a tool offered from the cache: checked once the server is connected, with the
+ * schema the server now lists for that name (it may have changed); `live` resolves to that
+ * schema, or to why there is none (the server failed, or no longer offers the tool).
  */
-export function cachedInput(live: () => Promise<Tool | string>): StandardSchemaV1<unknown, unknown> {
+export function cachedInput(live: () => Promise<Tool['input'] | string>): StandardSchemaV1<unknown, unknown> {
   return {
     '~standard': {
       version: 1,
       vendor: 'tau-mcp',
       async validate(value: unknown) {
-        const tool = await live()
-        if (typeof tool === 'string') return { issues: [{ message: tool }] }
-        return tool.input['~standard'].validate(value)
+        const input = await live()
+        if (typeof input === 'string') return { issues: [{ message: input }] }
+        return input['~standard'].validate(value)
       },
     },
   }
