@@ -66,14 +66,20 @@ async function fixture(turns: ScriptTurn[], files: Record<string, string> = {}) 
   const server = await startScriptedServer({ format: 'anthropic', script: turns })
   closers.push(() => server.close())
   await p.write({
-    'tau.config.ts': `export default {
-  preset: 'coding',
-  model: 'anthropic:scripted-model',
-  providers: { anthropic: { baseURL: ${JSON.stringify(server.url)}, apiKey: 'sk-ant-test' }, retries: { max: 0 } },
-  tools: { webSearch: { provider: 'brave', endpoint: ${JSON.stringify(`${base}/res/v1/web/search`)}, apiKeyEnv: 'TAU_E2E_SEARCH_KEY' } },
-  sandbox: { mode: 'off' },
-}
-`,
+    // JSON, not tau.config.ts: the config's form is not under test (jiti costs ~0.45 s of CPU).
+    'tau.config.json': JSON.stringify({
+      preset: 'coding',
+      model: 'anthropic:scripted-model',
+      providers: { anthropic: { baseURL: server.url, apiKey: 'sk-ant-test' }, retries: { max: 0 } },
+      tools: {
+        webSearch: {
+          provider: 'brave',
+          endpoint: `${base}/res/v1/web/search`,
+          apiKeyEnv: 'TAU_E2E_SEARCH_KEY',
+        },
+      },
+      sandbox: { mode: 'off' },
+    }),
   })
   const run = (args: readonly string[]) =>
     p.run(['start', '-p', 'search', '--output-format', 'stream-json', '--verbose', ...args], {
