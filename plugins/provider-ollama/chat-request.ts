@@ -10,7 +10,6 @@ import type {
   ImagePart,
   Message,
   ModelRequest,
-  ReasoningPart,
   TextPart,
   ToolCallPart,
   ToolDefinition,
@@ -129,40 +128,46 @@ function userMessage(content: string | readonly (TextPart | ImagePart)[]): Ollam
   return { role: 'user', content: text.join('\n'), ...(images.length > 0 ? { images } : {}) }
 }
 
+// One pass over each message's parts: the whole conversation is mapped on every turn.
 function assistantMessage(message: Extract<Message, { role: 'assistant' }>): OllamaMessage {
-  const text = message.content.filter((p): p is TextPart => p.type === 'text').map((p) => p.text)
-  const thinking = message.content
-    .filter((p): p is ReasoningPart => p.type === 'reasoning' && !p.redacted)
-    .map((p) => p.text)
-  const calls = message.content.filter((p): p is ToolCallPart => p.type === 'tool-call')
+  let content = ''
+  let thinking = ''
+  let calls: Array<{ id: string; function: { name: string; arguments: Record<string, unknown> } }> | undefined
+  for (const part of message.content) {
+    if (part.type === 'text') content += part.text
+    else if (part.type === 'reasoning') {
+      if (!part.redacted) thinking += part.text
+    } else if (part.type === 'tool-call') {
+      calls ??= []
+      calls.push({ id: part.id, function: { name: part.name, arguments: toolArguments(part) } })
+    }
+  }
   return {
     role: 'assistant',
-    content: text.join(''),
-    ...(thinking.join('') !== '' ? { thinking: thinking.join('') } : {}),
-    ...(calls.length > 0
-      ? {
-          tool_calls: calls.map((call) => ({
-            id: call.id,
-            function: { name: call.name, arguments: toolArguments(call) },
-          })),
-        }
-      : {}),
+    content,
+    ...(thinking !== '' ? { thinking } : {}),
+    ...(calls !== undefined ? { tool_calls: calls } : {}),
   }
 }
 
 function toolMessages(message: Extract<Message, { role: 'tool' }>): OllamaMessage[] {
   return message.content.map((result) => {
-    const text = result.content
-      .filter((p): p is TextPart => p.type === 'text')
-      .map((p) => p.text)
-      .join('\n')
-    const images = result.content.filter((p): p is ImagePart => p.type === 'image').map(imageData)
+    let text: string | undefined
+    let images: string[] | undefined
+    for (const part of result.content) {
+      if (part.type === 'text') text = text === undefined ? part.text : `${text}\n${part.text}`
+      else if (part.type === 'image') {
+        images ??= []
+        images.push(imageData(part))
+      }
+    }
+    text ??= ''
     // Ollama has no error flag on tool results: the model reads it from the text.
     const content = result.isError && !/^error\b/i.test(text) ? `Error: ${text}` : text
     return {
       role: 'tool' as const,
       content,
-      ...(images.length > 0 ? { images } : {}),
+      ...(images !== undefined ? { images } : {}),
       tool_name: result.toolName,
       tool_call_id: result.toolCallId,
     }
