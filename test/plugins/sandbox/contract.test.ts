@@ -42,7 +42,7 @@ if (bwrap.available) {
 // A container over bubblewrap: a root filesystem built here from the host's binaries.
 if (bwrap.available) {
   const rootfs = buildRootfs(mkdtempSync(join(tmpdir(), 'tau-contract-rootfs-')))
-  // For fixtures/hold-commands.ts, a separate process.
+  // For fixtures/hold-commands.mjs, a separate process.
   process.env.TAU_TEST_ROOTFS = rootfs
   afterAll(() => rmSync(rootfs, { recursive: true, force: true }))
   environmentContract({

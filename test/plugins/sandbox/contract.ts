@@ -27,7 +27,7 @@ export interface BackendFactoryOptions {
 
 export interface Backend {
   readonly name: string
-  /** For the die-with-parent test: the kind fixtures/hold-commands.ts makes. */
+  /** For the die-with-parent test: the kind fixtures/hold-commands.mjs makes. */
   readonly fixtureKind: 'local' | 'bwrap' | 'container'
   /** Whether it offers network `allowlist` (the proxy); default true. */
   readonly allowlist?: boolean
@@ -153,9 +153,8 @@ export function environmentContract(backend: Backend): void {
 
     it('its processes die with tau: a SIGKILL of the parent leaves none behind, grandchildren included', async () => {
       const t = token()
-      const fixture = join(import.meta.dirname, 'fixtures', 'hold-commands.ts')
-      const jiti = join(process.cwd(), 'node_modules', 'jiti', 'lib', 'jiti-cli.mjs')
-      const parent = spawn(process.execPath, [jiti, fixture, backend.fixtureKind, dir, t], {
+      const fixture = join(import.meta.dirname, 'fixtures', 'hold-commands.mjs')
+      const parent = spawn(process.execPath, [fixture, backend.fixtureKind, dir, t], {
         stdio: ['ignore', 'pipe', 'inherit'],
       })
       try {
