@@ -9,7 +9,8 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Jiti } from 'jiti'
 
-let jitiInstance: Promise<Jiti> | undefined
+/** The one jiti of the process, and the cache directory it writes to (it makes it at creation). */
+let jitiInstance: { readonly dir: string; readonly jiti: Promise<Jiti> } | undefined
 
 /** Module ids a config or plugin module may import, mapped to the running modules. */
 export type PackageModules = Readonly<Record<string, object>>
@@ -37,16 +38,29 @@ function cacheDir(tauHome: string): string {
 }
 
 async function getJiti(tauHome: string): Promise<Jiti> {
-  jitiInstance ??= (async () => {
-    const [{ createJiti }, modules] = await Promise.all([import('jiti'), packageModules()])
-    return createJiti(import.meta.url, {
-      fsCache: cacheDir(tauHome),
-      // `import ... from 'tau-agent'` (or 'tau') in a config gets this very tau: one instance.
-      virtualModules: { ...modules },
-      interopDefault: true,
-    })
-  })()
-  return jitiInstance
+  // One instance serves every later TAU_HOME too (its transpile cache is shared), unless its
+  // cache directory is gone: a library's or a test's temporary home, removed. jiti would fail
+  // every new transpile with ENOENT there, so a new instance takes the caller's home.
+  if (jitiInstance !== undefined && !existsSync(jitiInstance.dir)) jitiInstance = undefined
+  if (jitiInstance === undefined) {
+    const dir = cacheDir(tauHome)
+    const jiti = (async () => {
+      const [{ createJiti }, modules] = await Promise.all([import('jiti'), packageModules()])
+      return createJiti(import.meta.url, {
+        fsCache: dir,
+        // `import ... from 'tau-agent'` (or 'tau') in a config gets this very tau: one instance.
+        virtualModules: { ...modules },
+        interopDefault: true,
+      })
+    })()
+    jitiInstance = { dir, jiti }
+  }
+  return jitiInstance.jiti
+}
+
+/** Where the loader's transpile cache is (undefined before the first module load). */
+export function transpileCacheDir(): string | undefined {
+  return jitiInstance?.dir
 }
 
 /**

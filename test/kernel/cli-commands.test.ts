@@ -64,7 +64,12 @@ async function cli(...argv: string[]) {
     cwd: dir,
     stdout,
     stderr,
-    env: { TAU_HOME: join(dir, '.home') },
+    // Never the machine's ~/.claude or /etc policy files: this env replaces process.env.
+    env: {
+      TAU_HOME: join(dir, '.home'),
+      CLAUDE_CONFIG_DIR: join(dir, '.claude-home'),
+      TAU_MANAGED_SETTINGS_DIR: join(dir, '.managed'),
+    },
     handleSignals: false,
   })
   return { code, out, err }
