@@ -13,8 +13,17 @@
  * two-request run (`process.cpuUsage` of the child, from /usr/bin/time), both measured in the
  * same rounds. Figures only, no assertions (docs/benchmarks.md).
  *
+ * The floor (bench/loop-floor.mjs --floor: the hand-written loop on undici that sends tau's own
+ * first request's system prompt, tools and fields) is profiled the same way in the same rounds,
+ * its samples between its first and last stream parse sorted into the phases it has (request
+ * build: its JSON.stringify of the whole conversation; HTTP; stream parse; the tool: readFile and
+ * the line numbers; GC), so the table gives tau's and the floor's ms a turn side by side: the gap
+ * per phase is tau's own work.
+ *
  * Usage: node bench/loop-phases.mjs [runs] [turns] [wire]   (needs npm run build)
  *        defaults: 3 runs, 200 turns, openai; wire is openai | anthropic | ollama
+ *        TAU_BENCH_FLOOR=0 profiles tau only
+ *        TAU_BENCH_DETAIL='<phase>' also prints that phase's commonest leaf stacks (to split it)
  *        TAU_BENCH_TAU=path/to/dist/bin/tau.js profiles that build instead (its cli.js.map beside it)
  * TAU_HOME is a fresh temporary directory; no request leaves 127.0.0.1.
  */
@@ -61,6 +70,23 @@ function sourceOf(frame) {
 const UNDICI_SEND = new Set(['writeH1', 'writeBuffer', 'writeBlob', 'writeIterable', 'resumeH1'])
 const UNDICI_RECEIVE = new Set(['onHttpSocketReadable', 'readMore', 'onHttpSocketEnd'])
 
+/**
+ * Phases both sides name the same way: undici (tau loads it from node_modules too, outside the
+ * bundle) and the UTF-8 encoding of a string body (the floor hands undici a string, which
+ * undici encodes with Buffer.from; tau's BodyEncoder encodes its own parts, under request build).
+ */
+function sharedPhaseOf(frame) {
+  const fn = frame.functionName
+  if (frame.url.includes('undici') || frame.url.startsWith('wasm')) {
+    if (UNDICI_SEND.has(fn)) return 'HTTP send (undici, socket write)'
+    if (UNDICI_RECEIVE.has(fn)) return 'HTTP receive (undici, llhttp)'
+  }
+  if (frame.url === 'node:buffer' && /^(from|fromString|fromStringFast|byteLength)$/.test(fn))
+    return 'request build'
+  if (frame.url.includes('/node_modules/undici/')) return 'HTTP (undici, other)'
+  return undefined
+}
+
 /** The phase of one sample, from its stack (leaf first). */
 function phaseOf(stack) {
   const leaf = stack[0].callFrame.functionName
@@ -69,10 +95,8 @@ function phaseOf(stack) {
   for (const node of stack) {
     const frame = node.callFrame
     const fn = frame.functionName
-    if (frame.url.includes('undici') || frame.url.startsWith('wasm')) {
-      if (UNDICI_SEND.has(fn)) return 'HTTP send (undici, socket write)'
-      if (UNDICI_RECEIVE.has(fn)) return 'HTTP receive (undici, llhttp)'
-    }
+    const shared = sharedPhaseOf(frame)
+    if (shared) return shared
     if (!frame.url.endsWith('cli.js')) continue
     const src = sourceOf(frame)
     if (src.includes('/zod/')) return 'tool input validation'
@@ -100,8 +124,52 @@ function phaseOf(stack) {
   return `node: ${leaf || '(anonymous)'}`
 }
 
-/** Sample counts per phase between the first and last model call of one profile. */
-function phasesOf(file) {
+const FLOOR_FILE = 'loop-floor.mjs'
+// TAU_BENCH_DETAIL=<phase>: also print the commonest leaf stacks of that phase (to split it).
+const detail = process.env.TAU_BENCH_DETAIL
+const details = new Map()
+
+/** The phase of one of the floor's samples: the same names as tau's where the work is the same. */
+function floorPhaseOf(stack) {
+  const leaf = stack[0].callFrame.functionName
+  if (leaf === '(garbage collector)') return 'GC'
+  if (leaf === '(program)') return 'V8 (unattributed)'
+  for (const node of stack) {
+    const frame = node.callFrame
+    const fn = frame.functionName
+    const shared = sharedPhaseOf(frame)
+    if (shared) return shared
+    // The floor's only file work is its Read's readFile (open, fstat, read, close), resumed
+    // from the thread pool rather than under runRead's frame.
+    if (frame.url === 'node:internal/fs/promises') return 'tool (Read)'
+    if (!frame.url.endsWith(FLOOR_FILE)) continue
+    if (fn === 'runRead') return 'tool (Read)'
+    if (fn === 'parse' || fn === 'lines') return 'stream parse'
+    if (fn === 'append') return 'the loop (agent/run.ts)'
+    // The loop's own frame: its JSON.stringify of { ...fields, messages } (a builtin, so its
+    // samples are the caller's) and the request call.
+    if (fn === 'floor') return 'request build'
+    return `other: floor ${fn || '(anonymous)'}`
+  }
+  return `node: ${leaf || '(anonymous)'}`
+}
+
+const LOADING = 'module loading (start-up: left out of the shares)'
+const isModuleLoading = (n) =>
+  /^node:internal\/modules\//.test(n.callFrame.url) ||
+  (n.callFrame.url === 'node:internal/bootstrap/realm' &&
+    n.callFrame.functionName === 'compileForInternalLoader')
+
+/**
+ * Sample counts per phase between the first and last sample whose stack holds `marker` (tau: the
+ * model call, streamWithTools; the floor: its stream parse) in one profile.
+ */
+function phasesOf(file, side = 'tau') {
+  const marker =
+    side === 'tau'
+      ? (n) => n.callFrame.functionName === 'streamWithTools'
+      : (n) => n.callFrame.functionName === 'parse' && n.callFrame.url.endsWith(FLOOR_FILE)
+  const classify = side === 'tau' ? phaseOf : floorPhaseOf
   const profile = JSON.parse(readFileSync(file, 'utf8'))
   const byId = new Map(profile.nodes.map((n) => [n.id, n]))
   const parent = new Map()
@@ -119,7 +187,7 @@ function phasesOf(file) {
   let first = -1
   let last = -1
   profile.samples.forEach((id, i) => {
-    if (stack(id).some((n) => n.callFrame.functionName === 'streamWithTools')) {
+    if (stack(id).some(marker)) {
       if (first < 0) first = i
       last = i
     }
@@ -128,8 +196,23 @@ function phasesOf(file) {
   for (let i = first; i <= last; i++) {
     const s = stack(profile.samples[i])
     if (s[0].callFrame.functionName === '(idle)') continue
-    const phase = phaseOf(s)
+    // Code loaded on first use (tau's undici at the first model call) is start-up, not a turn's.
+    if (s.some(isModuleLoading)) {
+      counts.set(LOADING, (counts.get(LOADING) ?? 0) + 1)
+      continue
+    }
+    const phase = classify(s)
     counts.set(phase, (counts.get(phase) ?? 0) + 1)
+    if (detail !== undefined && phase === detail) {
+      const where = s
+        .slice(0, 4)
+        .map(
+          (n) => `${n.callFrame.functionName || '(anon)'}@${n.callFrame.url.split('/').slice(-2).join('/')}`,
+        )
+        .join(' < ')
+      const key = `${side} ${where}`
+      details.set(key, (details.get(key) ?? 0) + 1)
+    }
   }
   return counts
 }
@@ -171,13 +254,31 @@ const script = (n) => [
   { text: 'Read it all.', usage: { inputTokens: 100 + n, outputTokens: 5 } },
 ]
 
-/** One tau run under /usr/bin/time: CPU seconds. */
-function run(n, flags) {
+const withFloor = process.env.TAU_BENCH_FLOOR !== '0'
+const floorScript = join(root, 'bench', 'loop-floor.mjs')
+const tauArgs = (flags) => [
+  ...flags,
+  tau,
+  'start',
+  '-p',
+  'Read the notes',
+  '--output-format',
+  'json',
+  '--permission-mode',
+  'bypassPermissions',
+]
+// The floor runs under --liftoff-only, as bench/loop-floor.mjs runs it (and as tau runs itself).
+const floorArgs = (flags, file) => ['--liftoff-only', ...flags, floorScript, '--floor', file]
+
+/** One run (tau or the floor) under /usr/bin/time: CPU seconds. */
+function run(n, args, cwd = project) {
   server.push(...script(n))
   return new Promise((resolve, reject) => {
-    const args = ['-f', 'TIME %U %S', process.execPath, ...flags, tau, 'start', '-p', 'Read the notes']
-    args.push('--output-format', 'json', '--permission-mode', 'bypassPermissions')
-    const child = spawn('/usr/bin/time', args, { cwd: project, env, stdio: ['ignore', 'ignore', 'pipe'] })
+    const child = spawn('/usr/bin/time', ['-f', 'TIME %U %S', process.execPath, ...args], {
+      cwd,
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
     let err = ''
     child.stderr.on('data', (chunk) => {
       err += chunk
@@ -185,14 +286,14 @@ function run(n, flags) {
     child.on('error', reject)
     child.on('close', (code) => {
       const m = /TIME (\S+) (\S+)\s*$/.exec(err)
-      if (code !== 0 || !m) reject(new Error(`tau exited ${code}:\n${err}`))
+      if (code !== 0 || !m) reject(new Error(`${args.join(' ')} exited ${code}:\n${err}`))
       else resolve(Number(m[1]) + Number(m[2]))
     })
   })
 }
 
 console.log(
-  `tau's per-turn phases, ${runs} profiled runs of ${turns} Read turns (${wire}), ${availableParallelism()} CPUs, load ${loadavg()
+  `per-turn phases, ${runs} profiled runs of ${turns} Read turns (${wire}) of tau${withFloor ? ' and of the floor' : ''}, ${availableParallelism()} CPUs, load ${loadavg()
     .map((l) => l.toFixed(2))
     .join(' ')}, node ${process.version}`,
 )
@@ -201,30 +302,94 @@ const median = (values) => {
   const mid = sorted.length >> 1
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
-await run(1, []) // warm-up: the bubblewrap probe and the compile cache are kept in TAU_HOME
-const small = []
-const big = []
-const counts = new Map()
+// Warm-up (the bubblewrap probe and the compile cache are kept in TAU_HOME), and it records tau's
+// first request for the floor, as bench/loop-floor.mjs does.
+const before = server.requests.length
+await run(1, tauArgs([]))
+const sent = server.requests
+  .slice(before)
+  .find((r) => r.method === 'POST' && r.rawBody.includes('"messages"'))
+const firstRequest = join(base, 'first-request.json')
+writeFileSync(
+  firstRequest,
+  JSON.stringify({
+    origin: server.url,
+    wire,
+    path: sent.path,
+    headers: Object.fromEntries(
+      Object.entries(sent.headers).filter(
+        ([name]) => !['host', 'content-length', 'connection'].includes(name),
+      ),
+    ),
+    body: sent.rawBody,
+  }),
+)
+const sides = withFloor ? ['tau', 'floor'] : ['tau']
+const argsOf = (side, flags) => (side === 'tau' ? tauArgs(flags) : floorArgs(flags, firstRequest))
+const cwdOf = (side) => (side === 'tau' ? project : root)
+const measured = Object.fromEntries(sides.map((side) => [side, { small: [], big: [], counts: new Map() }]))
 for (let round = 0; round < runs; round++) {
-  small.push(await run(1, []))
-  big.push(await run(turns, []))
-  const dir = join(base, `prof-${round}`)
-  await run(turns, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=200'])
-  for (const f of readdirSync(dir)) {
-    for (const [phase, n] of phasesOf(join(dir, f))) counts.set(phase, (counts.get(phase) ?? 0) + n)
+  // Alternate which side goes first.
+  for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+    const m = measured[side]
+    m.small.push(await run(1, argsOf(side, []), cwdOf(side)))
+    m.big.push(await run(turns, argsOf(side, []), cwdOf(side)))
+    const dir = join(base, `prof-${side}-${round}`)
+    await run(
+      turns,
+      argsOf(side, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=200']),
+      cwdOf(side),
+    )
+    for (const f of readdirSync(dir)) {
+      for (const [phase, n] of phasesOf(join(dir, f), side))
+        m.counts.set(phase, (m.counts.get(phase) ?? 0) + n)
+    }
   }
 }
 if (server.remaining() !== 0) throw new Error(`the server has ${server.remaining()} answers left over`)
 await server.close()
 rmSync(base, { recursive: true, force: true })
 
-const perTurnMs = ((median(big) - median(small)) / (turns - 1)) * 1000
-const total = [...counts.values()].reduce((a, b) => a + b, 0)
-console.log(
-  `CPU: ${turns + 1} requests ${(median(big) * 1000).toFixed(0)} ms, 2 requests ${(median(small) * 1000).toFixed(0)} ms (medians, unprofiled): ${perTurnMs.toFixed(2)} ms a turn; ${total} samples in the loop`,
-)
-console.log('| phase | share | ms a turn |\n|---|---|---|')
-for (const [phase, n] of [...counts].sort((a, b) => b[1] - a[1])) {
-  if (n / total < 0.003) continue
-  console.log(`| ${phase} | ${((100 * n) / total).toFixed(1)} % | ${((perTurnMs * n) / total).toFixed(2)} |`)
+/** ms a turn per phase of one side: its share of the samples times its unprofiled CPU a turn. */
+const perPhase = {}
+for (const side of sides) {
+  const m = measured[side]
+  const perTurnMs = ((median(m.big) - median(m.small)) / (turns - 1)) * 1000
+  const loading = m.counts.get(LOADING) ?? 0
+  m.counts.delete(LOADING)
+  const total = [...m.counts.values()].reduce((a, b) => a + b, 0)
+  console.log(
+    `${side} CPU: ${turns + 1} requests ${(median(m.big) * 1000).toFixed(0)} ms, 2 requests ${(median(m.small) * 1000).toFixed(0)} ms (medians, unprofiled): ${perTurnMs.toFixed(2)} ms a turn; ${total} samples in the loop (and ${loading} loading modules, left out)`,
+  )
+  perPhase[side] = new Map(
+    [...m.counts].map(([phase, n]) => [phase, { share: n / total, ms: (perTurnMs * n) / total }]),
+  )
+  perPhase[side].total = perTurnMs
+}
+const tauPhases = perPhase.tau
+const floorPhases = perPhase.floor ?? new Map()
+const rows = [...new Set([...tauPhases.keys(), ...floorPhases.keys()])]
+  .map((phase) => ({ phase, tau: tauPhases.get(phase), floor: floorPhases.get(phase) }))
+  .filter((r) => (r.tau?.share ?? 0) >= 0.003 || (r.floor?.share ?? 0) >= 0.003)
+  .sort((a, b) => (b.tau?.ms ?? 0) - (b.floor?.ms ?? 0) - ((a.tau?.ms ?? 0) - (a.floor?.ms ?? 0)))
+const cell = (p) => (p ? `${(100 * p.share).toFixed(1)} % | ${p.ms.toFixed(2)}` : '— | 0')
+if (withFloor) {
+  console.log(
+    '| phase | tau share | tau ms a turn | floor share | floor ms a turn | gap (ms) |\n|---|---|---|---|---|---|',
+  )
+  for (const r of rows)
+    console.log(
+      `| ${r.phase} | ${cell(r.tau)} | ${cell(r.floor)} | ${((r.tau?.ms ?? 0) - (r.floor?.ms ?? 0)).toFixed(2)} |`,
+    )
+  console.log(
+    `| all | | ${tauPhases.total.toFixed(2)} | | ${floorPhases.total.toFixed(2)} | ${(tauPhases.total - floorPhases.total).toFixed(2)} |`,
+  )
+} else {
+  console.log('| phase | share | ms a turn |\n|---|---|---|')
+  for (const r of rows) console.log(`| ${r.phase} | ${cell(r.tau)} |`)
+}
+if (detail !== undefined) {
+  console.log(`\nthe commonest leaf stacks of ${detail} (samples):`)
+  for (const [where, n] of [...details].sort((a, b) => b[1] - a[1]).slice(0, 25))
+    console.log(`  ${n} ${where}`)
 }
