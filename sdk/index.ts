@@ -36,6 +36,9 @@ export * from '../plugins/sandbox/index.js'
 export * from '../plugins/scaffold/index.js'
 export { settingsFile as initSettingsFile } from '../plugins/scaffold/index.js'
 export * from '../plugins/serve/index.js'
+// serve's implementation values (SessionHub, startServer, ...): its second public file, so that
+// loading the plugin does not initialise `tau serve`'s code (plugins/serve/public.ts).
+export * from '../plugins/serve/public.js'
 export * from '../plugins/session/index.js'
 export * from '../plugins/session-controller/index.js'
 export * from '../plugins/session-postgres/index.js'

@@ -8,25 +8,15 @@
  * each ask (nobody is asked).
  */
 import { randomUUID } from 'node:crypto'
-import { defineErrors, type Logger, TauError, textOf } from '../../kernel/index.js'
+import { type Logger, TauError, textOf } from '../../kernel/index.js'
 import type { DurableRuns } from '../durable-dbos/index.js'
 import type { SessionService, TranscriptRecord } from '../session/index.js'
-import { SERVE_ERRORS } from './errors.js'
+import { SERVE_ENQUEUE_ERRORS, SERVE_ERRORS } from './errors.js'
 import { type CreateOptions, interruptedIn, type SessionHub, type SessionView, storedView } from './hub.js'
 import { type Position, START, type StreamItem } from './stream-buffer.js'
 
-export const SERVE_ENQUEUE_ERRORS = defineErrors('serve', {
-  TAU_SERVE_ENQUEUE_NOT_DURABLE: {
-    title: "serve.mode 'enqueue' needs durable runs, which are not configured",
-    hint: "Set durable.database (or TAU_DATABASE_URL) to the workers' PostgreSQL database, or set serve.mode to 'in-process'.",
-    userError: true,
-  },
-  TAU_SERVE_ENQUEUE_UNSUPPORTED: {
-    title: 'tau serve in enqueue mode cannot do that',
-    hint: "In enqueue mode a run is a worker's: its config sets the permission mode, tools, MCP servers and sandbox, and nobody is asked. Send plain prompts; run tau serve with serve.mode 'in-process' for the rest.",
-    userError: true,
-  },
-})
+// Declared in errors.ts, which index.ts loads at start, so that the catalogue has them (docs/errors.md).
+export { SERVE_ENQUEUE_ERRORS } from './errors.js'
 
 /** What the routes use of a hub: the in-process SessionHub and the EnqueueHub both are one. */
 export type ServeHub = Omit<{ [K in keyof SessionHub]: SessionHub[K] }, 'submit'> & {

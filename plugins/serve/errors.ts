@@ -33,3 +33,17 @@ export const SERVE_ERRORS = defineErrors('serve', {
     userError: true,
   },
 })
+
+/** Enqueue mode's (serve.mode 'enqueue': prompts become durable runs). */
+export const SERVE_ENQUEUE_ERRORS = defineErrors('serve', {
+  TAU_SERVE_ENQUEUE_NOT_DURABLE: {
+    title: "serve.mode 'enqueue' needs durable runs, which are not configured",
+    hint: "Set durable.database (or TAU_DATABASE_URL) to the workers' PostgreSQL database, or set serve.mode to 'in-process'.",
+    userError: true,
+  },
+  TAU_SERVE_ENQUEUE_UNSUPPORTED: {
+    title: 'tau serve in enqueue mode cannot do that',
+    hint: "In enqueue mode a run is a worker's: its config sets the permission mode, tools, MCP servers and sandbox, and nobody is asked. Send plain prompts; run tau serve with serve.mode 'in-process' for the rest.",
+    userError: true,
+  },
+})

@@ -4,37 +4,23 @@
  * wait on its board until answered by id; its SSE stream is the session's events with their seq,
  * resumable from the log after a disconnect or a restart. See README.md and docs/serve.md.
  */
-import { join, resolve as resolvePath } from 'node:path'
-import { cliCommandsRef, definePlugin, TauError } from '../../kernel/index.js'
-import { durableRunsRef } from '../durable-dbos/index.js'
-import { providerRegistryRef } from '../providers/index.js'
-import { sessionServiceRef } from '../session/index.js'
-import { sessionControllersRef } from '../session-controller/index.js'
-import { type ServeConfig, serveConfig } from './config.js'
-import { EnqueueHub, SERVE_ENQUEUE_ERRORS, type ServeHub } from './enqueue.js'
-import { SessionHub } from './hub.js'
-import { type RunningServer, startServer } from './server.js'
-import { loadOrCreateToken } from './token.js'
+import { cliCommandsRef, definePlugin } from '../../kernel/index.js'
+import type { RunningServe } from './command.js'
+import { serveConfig } from './config.js'
 
 export { type ServeConfig, serveConfig } from './config.js'
-export { EnqueueHub, type EnqueueHubOptions, SERVE_ENQUEUE_ERRORS, type ServeHub } from './enqueue.js'
-export { SERVE_ERRORS } from './errors.js'
-export {
-  type CreateOptions as ServeCreateOptions,
-  SessionHub,
-  type SessionStatus as ServeSessionStatus,
-  type SessionView as ServeSessionView,
+export type { EnqueueHubOptions, ServeHub } from './enqueue.js'
+export { SERVE_ENQUEUE_ERRORS, SERVE_ERRORS } from './errors.js'
+export type {
+  CreateOptions as ServeCreateOptions,
+  SessionStatus as ServeSessionStatus,
+  SessionView as ServeSessionView,
 } from './hub.js'
-export { openapiDocument, openapiPath } from './openapi.js'
 export type { RouteSpec } from './routes.js'
-export { type RunningServer, type ServeOptions, startServer } from './server.js'
-export {
-  idOf as streamIdOf,
-  type Position as StreamPosition,
-  parsePosition as parseStreamPosition,
-  type StreamItem,
-} from './stream-buffer.js'
-export { loadOrCreateToken, type ServeToken, tokenMatches } from './token.js'
+export type { RunningServer, ServeOptions } from './server.js'
+export type { Position as StreamPosition, StreamItem } from './stream-buffer.js'
+export type { ServeToken } from './token.js'
+// The values of `tau serve`'s implementation (SessionHub, startServer, ...) are in public.ts.
 
 export default definePlugin({
   name: 'serve',
@@ -43,7 +29,7 @@ export default definePlugin({
   optionalDependsOn: ['session', 'providers'],
   config: serveConfig,
   setup(ctx) {
-    let running: { server: RunningServer; hub: ServeHub } | undefined
+    let running: RunningServe | undefined
     ctx.provide(cliCommandsRef, {
       name: 'serve',
       description: 'serve the agent over HTTP + SSE, with a web UI (127.0.0.1, bearer token)',
@@ -52,82 +38,16 @@ export default definePlugin({
         { flags: '--host <host>', description: `address to listen on (default ${ctx.config.host})` },
         { flags: '--port <port>', description: `port (default ${ctx.config.port}; 0: any free port)` },
       ],
-      async run({ options, stdout, stderr, signal }) {
-        const config: ServeConfig = { ...ctx.config }
-        if (typeof options.host === 'string') config.host = options.host
-        if (typeof options.port === 'string') {
-          const port = Number(options.port)
-          if (!Number.isInteger(port) || port < 0 || port > 65_535)
-            throw new TauError('TAU_CLI_USAGE', `--port: '${options.port}' is not a port number (0-65535)`)
-          config.port = port
-        }
-        const tokenFile =
-          config.tokenFile === undefined
-            ? join(ctx.paths.tauHome, 'serve', 'token')
-            : resolvePath(ctx.paths.projectDir, config.tokenFile)
-        const token = await loadOrCreateToken(tokenFile)
-        const checkModel = (model: string) => {
-          const registry = ctx.tryResolve(providerRegistryRef)
-          registry?.get(registry.ref(model).provider)
-        }
-        const hub: ServeHub =
-          config.mode === 'enqueue'
-            ? enqueueHub(checkModel)
-            : new SessionHub({
-                controllers: ctx.resolve(sessionControllersRef),
-                sessions: ctx.tryResolve(sessionServiceRef),
-                cwd: ctx.paths.cwd,
-                bufferSize: config.replayBuffer,
-                logger: ctx.logger,
-                checkModel,
-              })
-        let server: RunningServer
-        try {
-          server = await startServer({
-            hub,
-            config,
-            token: token.token,
-            cwd: ctx.paths.cwd,
-            logger: ctx.logger,
-          })
-        } catch (error) {
-          await hub.close()
-          throw error
-        }
-        running = { server, hub }
-        if (token.created)
-          stderr.write(
-            `tau serve: created the bearer token (shown only now; kept in ${token.file}, mode 0600):\n  ${token.token}\n`,
-          )
-        if (config.host !== '127.0.0.1' && config.host !== 'localhost' && config.host !== '::1')
-          stderr.write(`tau serve: warning: listening on ${config.host}, reachable from other machines\n`)
-        // stdout: one line a program can read (tests, scripts); the token stays out of it.
-        stdout.write(`tau serve: listening on ${server.url}\n`)
-        stderr.write(
-          `tau serve: web UI at ${server.url}/#token=<token> (the token is in ${token.file}); Ctrl-C stops\n`,
-        )
-        await new Promise<void>((resolve) => {
-          if (signal.aborted) return resolve()
-          signal.addEventListener('abort', () => resolve(), { once: true })
+      async run(command) {
+        // The server, its routes and the web page load only now (not at every start of tau).
+        const { runServe } = await import('./command.js')
+        await runServe(ctx, command, (started) => {
+          running = started
         })
         await stop()
         return 0
       },
     })
-    // Enqueue mode: prompts become durable runs of the durable-dbos plugin, taken by `tau worker`s.
-    const enqueueHub = (checkModel: (model: string) => void) => {
-      const runs = ctx.tryResolve(durableRunsRef)
-      const sessions = ctx.tryResolve(sessionServiceRef)
-      if (!runs || sessions?.store.kind !== 'postgres')
-        throw new TauError(
-          SERVE_ENQUEUE_ERRORS.TAU_SERVE_ENQUEUE_NOT_DURABLE,
-          runs
-            ? `serve.mode is 'enqueue' but the session store is '${sessions?.store.kind ?? 'none'}', not PostgreSQL: load the session-postgres plugin so the stream reads the workers' logs`
-            : "serve.mode is 'enqueue' but durable.database and TAU_DATABASE_URL are both unset",
-          { plugin: 'serve' },
-        )
-      return new EnqueueHub({ runs, sessions, cwd: ctx.paths.cwd, logger: ctx.logger, checkModel })
-    }
     const stop = async () => {
       const current = running
       running = undefined

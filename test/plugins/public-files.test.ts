@@ -4,7 +4,7 @@
  * imports a plugin; nothing below the presets imports a preset or the SDK entries in sdk/.
  * Every import form counts: static, `export ... from`, dynamic `import()` and `import('...')` types.
  */
-import { readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
@@ -56,6 +56,39 @@ function importsOf(file: string): Import[] {
 
 const describeImport = (i: Import) => `${i.file}:${i.line} imports '${i.specifier}'`
 
+/**
+ * The files a static import reaches from `entries` (`import`, `export ... from`; not `import()`,
+ * not `import type` / `export type`), each with the chain that reached it first. In the bundled
+ * `tau` (one file, scripts/bundle-bin.mjs) esbuild wraps a module reached only through `import()`
+ * in a lazy init; whatever the presets reach statically is initialised at every start.
+ * (`import { type X } from` counts: with verbatimModuleSyntax it stays a side-effect import.)
+ */
+function staticallyReached(entries: readonly string[]): Map<string, readonly string[]> {
+  const reached = new Map<string, readonly string[]>()
+  const queue = entries.map((file) => ({ file, chain: [file] as readonly string[] }))
+  while (queue.length > 0) {
+    const { file, chain } = queue.shift() as { file: string; chain: readonly string[] }
+    if (reached.has(file)) continue
+    reached.set(file, chain)
+    const source = ts.createSourceFile(file, readFileSync(join(repo, file), 'utf8'), ts.ScriptTarget.Latest)
+    for (const node of source.statements) {
+      const literal =
+        ts.isImportDeclaration(node) && !node.importClause?.isTypeOnly
+          ? node.moduleSpecifier
+          : ts.isExportDeclaration(node) && !node.isTypeOnly
+            ? node.moduleSpecifier
+            : undefined
+      if (!literal || !ts.isStringLiteral(literal) || !literal.text.startsWith('.')) continue
+      const target = relative(repo, resolve(dirname(join(repo, file)), literal.text))
+        .split(sep)
+        .join('/')
+        .replace(/\.js$/, '.ts')
+      queue.push({ file: target, chain: [...chain, target] })
+    }
+  }
+  return reached
+}
+
 describe('public files', () => {
   const pluginFiles = sourceFiles(join(repo, 'plugins'))
 
@@ -96,5 +129,34 @@ describe('public files', () => {
         return top !== 'presets' && i.target !== 'kernel/index.js'
       })
     expect(offending.map(describeImport)).toEqual([])
+  })
+})
+
+describe('what every start of tau initialises', () => {
+  // The coding preset (the default) with the kernel and the CLI: what the bundled command reaches
+  // statically at a `tau start`. Command code belongs behind the command's `import()` (issue 22).
+  const reached = staticallyReached(['kernel/index.ts', 'kernel/cli/main.ts', 'presets/coding.ts'])
+
+  it('reaches the plugins and their config (the walk sees the preset)', () => {
+    expect(reached.has('plugins/agent/run.ts')).toBe(true)
+    expect(reached.has('plugins/serve/config.ts')).toBe(true)
+  })
+
+  it.each([
+    // tau serve: the server, its routes and schemas, the hubs, the web page
+    'plugins/serve/server.ts',
+    'plugins/serve/routes.ts',
+    'plugins/serve/hub.ts',
+    'plugins/serve/web/page.ts',
+    // tau acp and the terminal UI
+    'plugins/acp/acp-server.ts',
+    'plugins/terminal/ui.ts',
+  ])('does not reach %s', (file) => {
+    expect(existsSync(join(repo, file)), `${file} was moved: update this list`).toBe(true)
+    expect(reached.get(file)?.join(' -> ')).toBeUndefined()
+  })
+
+  it("reaches no plugin's second public file (public.ts: what the root entry re-exports besides index.ts)", () => {
+    expect([...reached.keys()].filter((file) => file.endsWith('/public.ts'))).toEqual([])
   })
 })

@@ -3,11 +3,19 @@
  * holds every built-in plugin, and `tau-agent/testing` builds test kernels from the built-in
  * presets and plugins.
  */
-import { readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { agentHooksRef, definePlugin, defineTool, environmentRef, toolRegistryRef } from '../../sdk/index.js'
+import {
+  agentHooksRef,
+  definePlugin,
+  defineTool,
+  environmentRef,
+  SessionHub,
+  startServer,
+  toolRegistryRef,
+} from '../../sdk/index.js'
 import { builtinPlugins } from '../../sdk/plugins.js'
 import { createTestKernel } from '../../sdk/testing.js'
 
@@ -21,8 +29,18 @@ describe('package entries', () => {
     const root = readFileSync(`${repo}sdk/index.ts`, 'utf8')
     const missing = pluginDirs.filter((name) => !root.includes(`export * from '../plugins/${name}/index.js'`))
     expect(missing).toEqual([])
+    // A plugin's second public file (public.ts: implementation values kept out of index.ts, so that
+    // loading the plugin does not initialise its command code) is re-exported by the root too.
+    const withPublic = pluginDirs.filter((name) => existsSync(`${repo}plugins/${name}/public.ts`))
+    expect(withPublic).toContain('serve')
+    expect(
+      withPublic.filter((name) => !root.includes(`export * from '../plugins/${name}/public.js'`)),
+    ).toEqual([])
     expect(Object.keys(builtinPlugins).sort()).toEqual([...pluginDirs].sort())
     for (const [name, plugin] of Object.entries(builtinPlugins)) expect(plugin.name).toBe(name)
+    // Values of a public.ts reach the root entry (serve's, here).
+    expect(typeof SessionHub).toBe('function')
+    expect(typeof startServer).toBe('function')
   })
 
   it('createTestKernel adds the built-in plugins a plugin depends on, and loads a built-in preset by name', async () => {

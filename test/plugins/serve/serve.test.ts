@@ -18,13 +18,8 @@ import providerScripted, {
 } from '../../../plugins/provider-scripted/index.js'
 import providers, { providerRegistryRef } from '../../../plugins/providers/index.js'
 import sandbox from '../../../plugins/sandbox/index.js'
-import {
-  loadOrCreateToken,
-  openapiPath,
-  type RunningServer,
-  SessionHub,
-  startServer,
-} from '../../../plugins/serve/index.js'
+import type { RunningServer } from '../../../plugins/serve/index.js'
+import { loadOrCreateToken, openapiPath, SessionHub, startServer } from '../../../plugins/serve/public.js'
 import session, { sessionServiceRef } from '../../../plugins/session/index.js'
 import sessionController, { sessionControllersRef } from '../../../plugins/session-controller/index.js'
 import slashCommands from '../../../plugins/slash-commands/index.js'
