@@ -36,6 +36,7 @@ import type {
   SpawnOptions,
 } from './environment.js'
 import { SANDBOX_ERRORS } from './errors.js'
+import { inSandboxLauncher } from './launcher.js'
 import {
   LocalEnvironment,
   type LocalEnvironmentOptions,
@@ -232,6 +233,12 @@ export function bwrapArgs(options: {
   return args
 }
 
+/**
+ * The launcher is the sandbox's PID 1 (no bwrap init in between, whose own die-with-parent
+ * prctl nothing could wait for): it runs the command once tau has answered it (launcher.ts).
+ */
+const LAUNCHED = ['--as-pid-1', '--']
+
 export interface BwrapEnvironmentOptions extends LocalEnvironmentOptions {
   /** The bwrap binary (default: the one bwrapStatus() found). */
   readonly bwrapPath?: string
@@ -294,7 +301,11 @@ export class BwrapEnvironment extends LocalEnvironment {
     const inside = { ...env, TMPDIR: '/tmp' }
     if (this.policy.network.mode !== 'allowlist' || !this.socat) {
       const args = bwrapArgs({ roots: this.roots, cwd, policy: this.policy })
-      return { argv: [this.bwrap, ...args, '--', ...argv], env: inside }
+      return {
+        argv: [this.bwrap, ...args, ...LAUNCHED, ...inSandboxLauncher(argv)],
+        env: inside,
+        goAhead: true,
+      }
     }
     // A channel per command: its questions go to this command's gate, its refusals to its stderr.
     this.proxy ??= new NetworkProxy({
@@ -311,8 +322,9 @@ export class BwrapEnvironment extends LocalEnvironment {
       proxySocket: { host: channel.socketPath, inside: PROXY_SOCKET_INSIDE },
     })
     return {
-      argv: [this.bwrap, ...args, '--', ...bridgedCommand(this.socat, argv)],
+      argv: [this.bwrap, ...args, ...LAUNCHED, ...inSandboxLauncher(bridgedCommand(this.socat, argv))],
       env: { ...inside, ...proxyEnv() },
+      goAhead: true,
       after: async (result) => {
         await channel.close()
         if (!result || channel.refusals.length === 0) return result

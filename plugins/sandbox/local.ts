@@ -69,6 +69,8 @@ export interface LocalEnvironmentOptions {
   readonly tauHome?: string
   /** Run commands under the die-with-tau launcher where one exists (default true). */
   readonly launcher?: boolean
+  /** The setpriv binary of that launcher (default: the one pdeathsigLauncher() found). */
+  readonly setprivPath?: string
 }
 
 const EMPTY_POLICY: SandboxPolicy = {
@@ -80,6 +82,8 @@ const EMPTY_POLICY: SandboxPolicy = {
 export interface PreparedCommand {
   readonly argv: readonly string[]
   readonly env: Record<string, string>
+  /** It asks on fd 3 whether tau is still there before it runs the command (the sandbox launcher). */
+  readonly goAhead?: boolean
   /** Once the command has ended (or failed to start): amends its result, frees what prepare made. */
   readonly after?: (result: ExecResult | undefined) => Promise<ExecResult | undefined>
 }
@@ -133,6 +137,7 @@ export class LocalEnvironment implements Environment {
   private readonly maxOutputChars: number | undefined
   private readonly running = new Set<RunningProcess>()
   private readonly launcher: boolean
+  private readonly setprivPath: string | undefined
   protected readonly logger: Logger | undefined
 
   constructor(options: LocalEnvironmentOptions) {
@@ -157,6 +162,7 @@ export class LocalEnvironment implements Environment {
     this.maxOutputChars = options.maxOutputChars
     this.logger = options.logger
     this.launcher = options.launcher ?? true
+    this.setprivPath = options.setprivPath
     this.policy = resolvePolicy(options.policy ?? EMPTY_POLICY, {
       cwd: this.cwd,
       roots: this.roots,
@@ -534,7 +540,8 @@ export class LocalEnvironment implements Environment {
     env: Record<string, string>,
     _options: ExecOptions,
   ): Promise<PreparedCommand> {
-    return { argv: this.launcher ? withLauncher(argv) : argv, env }
+    if (!this.launcher) return { argv, env }
+    return { argv: this.setprivPath ? withLauncher(argv, this.setprivPath) : withLauncher(argv), env }
   }
 
   private async start(
@@ -572,6 +579,7 @@ export class LocalEnvironment implements Environment {
       ...(prepared.argv ? { argv: prepared.argv } : {}),
       cwd,
       env: prepared.env,
+      ...('goAhead' in prepared && prepared.goAhead ? { goAhead: true } : {}),
       killGraceMs: this.killGraceMs,
       keepInput,
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),

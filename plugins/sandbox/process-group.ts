@@ -10,8 +10,10 @@
  */
 import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
+import type { Socket } from 'node:net'
 import { StringDecoder } from 'node:string_decoder'
 import type { ExecResult } from './environment.js'
+import { GO_AHEAD } from './launcher.js'
 
 export interface GroupRunOptions {
   readonly command: string
@@ -22,6 +24,11 @@ export interface GroupRunOptions {
   readonly argv?: readonly string[]
   readonly cwd: string
   readonly env: Record<string, string>
+  /**
+   * The command asks on fd 3 (a socket pair) whether tau is still there, and runs only once
+   * answered (launcher.ts, SANDBOX_LAUNCHER_SCRIPT). Not on Windows.
+   */
+  readonly goAhead?: boolean
   readonly timeoutMs?: number
   readonly signal?: AbortSignal
   readonly onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void
@@ -158,8 +165,15 @@ export function runInGroup(options: GroupRunOptions): RunningProcess {
         cwd: options.cwd,
         env: options.env,
         detached: true,
-        stdio: ['pipe', 'pipe', 'pipe'],
+        stdio: options.goAhead ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
       })
+  // fd 3 of the child: one question, one answer. Only this process holds this end (libuv makes
+  // it close-on-exec), so when tau dies the launcher reads EOF and runs nothing.
+  const question = options.goAhead ? (child.stdio[3] as Socket | null) : null
+  if (question) {
+    question.on('error', () => {})
+    question.once('data', () => question.end(GO_AHEAD))
+  }
 
   let timedOut = false
   let aborted = false
@@ -192,6 +206,7 @@ export function runInGroup(options: GroupRunOptions): RunningProcess {
 
   const cleanup = () => {
     settled = true
+    question?.destroy()
     for (const timer of timers) clearTimeout(timer)
     timers.clear()
     options.signal?.removeEventListener('abort', onAbort)
