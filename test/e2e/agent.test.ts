@@ -5,13 +5,14 @@
  * leaves the workspace right; a denied tool, a tool error, broken tool arguments, an unknown
  * tool, a budget stop and an aborted turn each behave as described.
  *
- * The fixture config lists the plugins by path (the compiled ones in dist/, which the global
- * setup builds) on top of the `minimal` preset, so these tests do not depend on what the `coding`
- * preset holds today.
+ * The fixture config lists the plugins on top of the `minimal` preset, so these tests do not
+ * depend on what the `coding` preset holds today. It is a tau.config.mjs that imports them from
+ * `tau-agent/plugins` (the running tau's own): listed by their dist/ path instead, each run loaded
+ * the plugins' compiled tree a second time through jiti (1.8 s of CPU a run against 0.x s); loading
+ * plugins by path is cli-plugins-config's subject.
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { ScriptTurn } from '../../plugins/provider-scripted/index.js'
 import {
@@ -19,7 +20,7 @@ import {
   startScriptedServer,
   type WireFormat,
 } from '../../plugins/provider-scripted/server.js'
-import { type Project, REPO_ROOT, useProjects, waitForFile } from './run-tau.js'
+import { type Project, useProjects, waitForFile } from './run-tau.js'
 
 const project = useProjects()
 const servers: ScriptedServer[] = []
@@ -27,7 +28,8 @@ afterAll(async () => {
   await Promise.all(servers.map((server) => server.close()))
 })
 
-const plugin = (name: string) => join(REPO_ROOT, 'dist', 'plugins', name, 'index.js')
+/** The binding `tau-agent/plugins` exports a built-in plugin under: its name in camelCase. */
+const binding = (name: string) => name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase())
 const PLUGINS = [
   'providers',
   'provider-ollama',
@@ -38,7 +40,7 @@ const PLUGINS = [
   'permissions',
   'agent',
   'headless',
-].map(plugin)
+]
 
 const MODELS: Record<WireFormat, string> = {
   ollama: 'ollama:scripted-model',
@@ -84,12 +86,14 @@ async function agentProject(
       : format === 'openai'
         ? { openai: { baseURL: `${server.url}/v1` } }
         : { anthropic: { baseURL: server.url } }
+  const names = [...PLUGINS, ...extra].map(binding)
   await p.write({
-    'tau.config.ts': `import { defineConfig } from 'tau-agent'
+    'tau.config.mjs': `import { defineConfig } from 'tau-agent'
+import { ${names.join(', ')} } from 'tau-agent/plugins'
 
 export default defineConfig({
   preset: 'minimal',
-  plugins: ${JSON.stringify([...PLUGINS, ...extra.map(plugin)], null, 2)},
+  plugins: [${names.join(', ')}],
   model: ${JSON.stringify(MODELS[format])},
   providers: ${JSON.stringify(provider)},
   agent: ${JSON.stringify(agentConfig)},

@@ -1,6 +1,6 @@
 /**
- * Sessions end to end: the real binary, the `coding` preset plus the session plugin (by path,
- * until the preset holds it), the in-process scripted model. `tau start -p` twice, the second
+ * Sessions end to end: the real binary, the `coding` preset (which holds the session plugin), the
+ * in-process scripted model. `tau start -p` twice, the second
  * with --continue: the second run goes on in the same transcript, after the first run's messages,
  * and `tau sessions` lists it. `--resume` of a session whose log has its own settings (as `tau
  * serve` writes them) runs with its MCP server and bubblewrap.
@@ -12,20 +12,20 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { bwrapStatus } from '../../plugins/sandbox/index.js'
 import { projectKey } from '../../plugins/session/index.js'
-import { REPO_ROOT, useProjects } from './run-tau.js'
+import { useProjects } from './run-tau.js'
 
 const project = useProjects()
 const EVERYTHING_MAIN = fileURLToPath(
   new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url),
 )
-const SESSION_PLUGIN = join(REPO_ROOT, 'dist', 'plugins', 'session', 'index.js')
 
 // tau.config.json: the config's form is not under test, and a rewritten tau.config.ts is
-// transpiled again (jiti: ~0.45 s of CPU a time).
+// transpiled again (jiti: ~0.45 s of CPU a time). The session plugin is the preset's own: listed
+// by its dist/ path (as before the preset held it), each run loaded its compiled tree again
+// through jiti.
 const config = (answer: string) =>
   JSON.stringify({
     preset: 'coding',
-    plugins: [SESSION_PLUGIN],
     model: 'scripted:x',
     providers: { scripted: { turns: [{ text: answer }] } },
   })
@@ -100,7 +100,6 @@ describe("tau start -p --resume runs with the session's own settings (from its l
       const scripted = (turns: unknown[]) =>
         JSON.stringify({
           preset: 'coding',
-          plugins: [SESSION_PLUGIN],
           model: 'scripted:x',
           providers: { scripted: { turns } },
           sandbox: { mode: 'off' },
