@@ -5,10 +5,12 @@
  * record starts on its own line.
  *
  * Writing, and why a crash never corrupts a transcript:
- * - Each record is one write() call, made before append() resolves, so the loop never moves on
- *   with a record still in tau's memory. What write() has returned is the kernel's: a crash or a
- *   kill of the process (SIGKILL included) loses nothing appended, and tears at most the line being
- *   written at that instant: the torn last line the reader tolerates.
+ * - The records of one append() are one write() call (in `record` durability, one call per
+ *   record), made before append() resolves, so the loop never moves on with a record still in
+ *   tau's memory. What write() has returned is the kernel's: a crash or a kill of the process
+ *   (SIGKILL included) loses nothing appended, and tears at most the line being written at that
+ *   instant (a write cut short leaves the lines before it whole): the torn last line the reader
+ *   tolerates.
  * - With `fsync` on (the default), every record is fdatasync'd, and the next record of the
  *   session is written only once the previous one's sync has completed. So at any moment at most
  *   one record is written but not yet on the disk: a power loss or an OS crash can lose or tear
@@ -260,34 +262,41 @@ export class JsonlTranscriptStore implements TranscriptStore {
 
   private async write(id: string, records: readonly TranscriptRecord[]): Promise<void> {
     const file = await this.handle(id)
+    if (!this.fsync) {
+      // The batch's lines in one write call (the permission decision and the tool intent of a
+      // call come together, say): a crash tears at most the line being written.
+      if (records.length === 0) return
+      let text = ''
+      for (const record of records) text += `${JSON.stringify(record)}\n`
+      return this.writeLines(id, file, Buffer.from(text))
+    }
     for (const record of records) {
-      // One write call per record: a crash tears at most this line.
-      const line = Buffer.from(`${JSON.stringify(record)}\n`)
-      if (this.fsync) {
-        // The record before this one is on disk before this one is written (see the top).
-        await file.synced
-      }
-      if (file.failure !== undefined) throw file.failure
-      try {
-        // Synchronous: a small append to the page cache costs less than a thread-pool round trip.
-        for (let offset = 0; offset < line.length; )
-          offset += writeSync(file.handle.fd, line, offset, line.length - offset)
-      } catch (error) {
-        // Reopen next time: opening cuts off whatever part of this line did get written. (The
-        // sync of the record before settles first: it is on the handle being closed.)
-        this.handles.delete(id)
-        await file.synced
-        await file.handle.close().catch(() => undefined)
-        throw error
-      }
-      if (this.fsync) {
-        file.synced = this.datasync(file.handle.fd).then(
-          () => undefined,
-          (error: unknown) => {
-            file.failure = error
-          },
-        )
-      }
+      // The record before this one is on disk before this one is written (see the top).
+      await file.synced
+      await this.writeLines(id, file, Buffer.from(`${JSON.stringify(record)}\n`))
+      file.synced = this.datasync(file.handle.fd).then(
+        () => undefined,
+        (error: unknown) => {
+          file.failure = error
+        },
+      )
+    }
+  }
+
+  /** Whole lines at the end of the file, with one write call as long as the kernel takes them all. */
+  private async writeLines(id: string, file: OpenTranscript, lines: Buffer): Promise<void> {
+    if (file.failure !== undefined) throw file.failure
+    try {
+      // Synchronous: a small append to the page cache costs less than a thread-pool round trip.
+      for (let offset = 0; offset < lines.length; )
+        offset += writeSync(file.handle.fd, lines, offset, lines.length - offset)
+    } catch (error) {
+      // Reopen next time: opening cuts off whatever part of a line did get written. (The sync of
+      // the record before settles first: it is on the handle being closed.)
+      this.handles.delete(id)
+      await file.synced
+      await file.handle.close().catch(() => undefined)
+      throw error
     }
   }
 

@@ -4,10 +4,12 @@
  * naming file and line), resume that sends exactly the request the model would have received
  * without the restart, fork, token accounting and `tau sessions`.
  */
+import fs from 'node:fs'
 import { appendFile, readFile, truncate, writeFile } from 'node:fs/promises'
+import { syncBuiltinESMExports } from 'node:module'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { type CliCommand, cliCommandsRef, type Message } from '../../../kernel/index.js'
 import type { ScriptTurn } from '../../../plugins/provider-scripted/index.js'
 import session, {
@@ -175,6 +177,38 @@ describe('transcript store (JSONL)', () => {
     // Each sync saw exactly the records written before it: never two unsynced records at once.
     expect(syncs.map((sync) => sync.lines)).toEqual([1, 2, 3])
     expect((await store.read('s1')).records).toEqual([meta, message(0, 'one'), message(1, 'two')])
+  })
+
+  it("an append's records are one write call in durability turn and off, one a record in record", async () => {
+    const dir = await project()
+    const file = join(dir, 's1.jsonl')
+    // The store's named import of writeSync sees the spy once the builtin's exports are synced.
+    const spy = vi.spyOn(fs, 'writeSync')
+    syncBuiltinESMExports()
+    try {
+      for (const [durability, writes] of [
+        ['turn', 1],
+        ['off', 1],
+        ['record', 3],
+      ] as const) {
+        await writeFile(file, '')
+        const store = new JsonlTranscriptStore(dir, { durability, datasync: async () => {} })
+        await store.append('s1', [meta])
+        spy.mockClear()
+        await store.append('s1', [message(0, 'one'), message(1, 'two'), message(2, 'three')])
+        expect(spy.mock.calls.length, durability).toBe(writes)
+        await store.close('s1')
+        expect((await store.read('s1')).records).toEqual([
+          meta,
+          message(0, 'one'),
+          message(1, 'two'),
+          message(2, 'three'),
+        ])
+      }
+    } finally {
+      spy.mockRestore()
+      syncBuiltinESMExports()
+    }
   })
 
   it('a failed sync is reported by the next append and by close(), never dropped', async () => {
