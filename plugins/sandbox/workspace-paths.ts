@@ -30,8 +30,20 @@ export function absoluteFrom(base: string, path: string): string {
   return isAbsolute(path) ? path : `${base}${base.endsWith(sep) ? '' : sep}${path}`
 }
 
-/** The real path of an absolute path that may not exist yet (see the module comment). */
+/**
+ * The real path of an absolute path that may not exist yet (see the module comment). An existing
+ * path is resolved synchronously (realpath(3), as the thread pool would call it): a few readlink
+ * calls cost less than the pool's round trip, which on a loaded machine took 0.2 to 2 ms a call.
+ * Anything else (missing, a loop, an error) takes the asynchronous way, which answers as before.
+ */
 export async function realPathOf(absolute: string, links = 0): Promise<string> {
+  if (links === 0) {
+    try {
+      return realpathSync.native(absolute)
+    } catch {
+      // Answered below, where every error is sorted out.
+    }
+  }
   try {
     return await realpath(absolute)
   } catch (error) {

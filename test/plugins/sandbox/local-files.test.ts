@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { LocalEnvironment } from '../../../plugins/sandbox/local.js'
+import { SYNC_READ_MAX_BYTES } from '../../../plugins/sandbox/opened-file.js'
 
 let base: string
 let root: string
@@ -138,6 +139,27 @@ describe('LocalEnvironment files', () => {
     await expect(env.openFile('../outside/secret.txt')).rejects.toMatchObject({ kind: 'outside-workspace' })
     await expect(env.openFile('private.txt')).rejects.toMatchObject({ kind: 'denied' })
     await expect(env.readFile('private.txt')).rejects.toMatchObject({ kind: 'denied' })
+  })
+
+  it('openFile: a file past the synchronous read size is read whole through the thread pool, as a small one', async () => {
+    const big = Buffer.alloc(SYNC_READ_MAX_BYTES * 2 + 123)
+    for (let i = 0; i < big.length; i++) big[i] = (i * 31) % 251
+    await writeFile(join(root, 'big.bin'), big)
+    await writeFile(join(root, 'small.txt'), 'small\n')
+    const env = new LocalEnvironment({ cwd: root })
+    for (const [name, bytes] of [
+      ['big.bin', big],
+      ['small.txt', Buffer.from('small\n')],
+    ] as const) {
+      const opened = await env.openFile(name)
+      try {
+        expect(opened.stat.size).toBe(bytes.length)
+        expect((await opened.read()).equals(bytes)).toBe(true)
+      } finally {
+        await opened.close()
+        await opened.close() // idempotent
+      }
+    }
   })
 
   it('openFile: a file swapped for a link to the outside after the open is not what is read', async () => {
