@@ -34,7 +34,9 @@ export * from '../plugins/provider-scripted/index.js'
 export * from '../plugins/providers/index.js'
 export * from '../plugins/sandbox/index.js'
 export * from '../plugins/scaffold/index.js'
-export { settingsFile as initSettingsFile } from '../plugins/scaffold/index.js'
+// scaffold's scan and templates: its second public file (plugins/scaffold/public.ts).
+export * from '../plugins/scaffold/public.js'
+export { settingsFile as initSettingsFile } from '../plugins/scaffold/public.js'
 export * from '../plugins/serve/index.js'
 // serve's implementation values (SessionHub, startServer, ...): its second public file, so that
 // loading the plugin does not initialise `tau serve`'s code (plugins/serve/public.ts).

@@ -148,6 +148,11 @@ describe('what every start of tau initialises', () => {
     'plugins/serve/routes.ts',
     'plugins/serve/hub.ts',
     'plugins/serve/web/page.ts',
+    // tau init and tau plugin new: the scan, the templates
+    'plugins/scaffold/commands.ts',
+    'plugins/scaffold/project-scan.ts',
+    'plugins/scaffold/plugin-template.ts',
+    'plugins/scaffold/init-files.ts',
     // tau acp and the terminal UI
     'plugins/acp/acp-server.ts',
     'plugins/terminal/ui.ts',
