@@ -7,14 +7,16 @@
  *
  * A step the process was killed in continues its session from the session's log (session
  * plugin's resume): an interrupted run goes on with `continue()`, a run that had ended gives its
- * last answer without a model call.
+ * last answer without a model call. Such a step's usage is its session's, from the log: the runs
+ * that ended before (a structured retry's first answer, a run a stopping worker handed back
+ * `aborted`), the interrupted run's counters, and what this attempt adds.
  */
 import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
 import { addUsage, type JsonSchema, type Session, TauError, textOf, type Usage } from '../../kernel/index.js'
 import type { AgentEvent, AgentRuntime, AgentSession, RunOptions } from '../agent/index.js'
 import type { PermissionMode } from '../permissions/index.js'
-import type { SessionService } from '../session/index.js'
+import type { SessionService, TranscriptRecord } from '../session/index.js'
 import type { AgentDefinition, EnvironmentSettings } from '../subagents/index.js'
 import type { ToolRegistry } from '../tools/index.js'
 import { ORCHESTRATE_ERRORS } from './errors.js'
@@ -111,12 +113,24 @@ export class Hub {
     const prompt = schema ? `${request.prompt}\n\n${structuredInstruction(schema)}` : request.prompt
     const session = await this.open(definition, model, run)
     if (schema) this.deps.schemas.set(session.agent.id, jsonSchemaOf(schema))
-    let usage: Usage = { inputTokens: 0, outputTokens: 0 }
-    let costUsd: number | undefined
+    // A resumed session: what its log says was spent before this attempt counts in the step.
+    const before = session.spent
+    let usage: Usage = before?.ended.usage ?? { inputTokens: 0, outputTokens: 0 }
+    let costUsd: number | undefined = before?.ended.costUsd
     try {
-      const first = await this.drive(session.agent, session.resumed ? undefined : prompt, run, prompt)
+      const first = await this.drive(
+        session.agent,
+        session.resumed ? undefined : prompt,
+        before ? lessLimits(run, before.ended) : run,
+        prompt,
+      )
       usage = addUsage(usage, first.usage)
       costUsd = sumCost(costUsd, first.costUsd)
+      // continue() carries the interrupted run's counters on; otherwise they are added here.
+      if (before?.interrupted && !first.continued) {
+        usage = addUsage(usage, before.interrupted.usage)
+        costUsd = sumCost(costUsd, before.interrupted.costUsd)
+      }
       let text = first.text
       let output: unknown = text
       if (schema) {
@@ -126,7 +140,7 @@ export class Hub {
           const retry = await this.drive(
             session.agent,
             `Your answer could not be used: ${parsed.error}\n\n${structuredInstruction(schema)}`,
-            run,
+            lessLimits(run, { usage, ...(costUsd !== undefined ? { costUsd } : {}) }),
             undefined,
           )
           usage = addUsage(usage, retry.usage)
@@ -194,7 +208,7 @@ export class Hub {
     definition: HubAgent,
     model: string,
     run: HubRun,
-  ): Promise<{ agent: AgentSession; scope: Session; resumed: boolean; lastText?: string }> {
+  ): Promise<{ agent: AgentSession; scope: Session; resumed: boolean; spent?: SpentBefore }> {
     const runtime = this.deps.runtime()
     const hidden = this.hiddenTools(definition)
     const permissionMode = definition.permissionMode ?? this.deps.defaultPermissionMode
@@ -218,7 +232,13 @@ export class Hub {
           ...(permissionMode ? { permissionMode } : {}),
         })
         await run.started(previous, definition.name)
-        return { agent, scope, resumed: true }
+        const { records } = await service.store.read(previous)
+        return {
+          agent,
+          scope,
+          resumed: true,
+          spent: spentBefore(records, plan.options.interrupted),
+        }
       }
     }
     const id = randomUUID()
@@ -268,7 +288,14 @@ export class Hub {
     given: string | undefined,
     run: HubRun,
     original: string | undefined,
-  ): Promise<{ text: string; usage: Usage; costUsd?: number; stopReason: AgentRunResult['stopReason'] }> {
+  ): Promise<{
+    text: string
+    usage: Usage
+    costUsd?: number
+    stopReason: AgentRunResult['stopReason']
+    /** The interrupted run was continued (its counters are in `usage`). */
+    continued: boolean
+  }> {
     let prompt = given
     // Killed before the prompt reached the log: the resumed session starts with it.
     if (prompt === undefined && !session.conversation.messages.some((m) => m.role === 'user'))
@@ -276,7 +303,12 @@ export class Hub {
     if (prompt === undefined) {
       const last = session.conversation.last()
       if (last?.role === 'assistant' && !hasToolCalls(last)) {
-        return { text: textOf(last), usage: { inputTokens: 0, outputTokens: 0 }, stopReason: 'end-turn' }
+        return {
+          text: textOf(last),
+          usage: { inputTokens: 0, outputTokens: 0 },
+          stopReason: 'end-turn',
+          continued: false,
+        }
       }
     }
     const options: RunOptions = { signal: run.signal, ...run.limits }
@@ -301,7 +333,49 @@ export class Hub {
       usage: result.usage,
       ...(result.costUsd !== undefined ? { costUsd: result.costUsd } : {}),
       stopReason: result.stopReason,
+      continued: prompt === undefined,
     }
+  }
+}
+
+/** What a resumed step session's log says it spent before this attempt. */
+interface SpentBefore {
+  /** Its runs that ended: run-end counters (a structured retry's first run, a run handed back `aborted`). */
+  readonly ended: { readonly usage: Usage; readonly costUsd?: number }
+  /** The run it stopped in: continue() carries these counters on. */
+  readonly interrupted?: { readonly usage: Usage; readonly costUsd?: number }
+}
+
+function spentBefore(
+  records: readonly TranscriptRecord[],
+  interrupted: { readonly usage: Usage; readonly costUsd?: number } | undefined,
+): SpentBefore {
+  let usage: Usage = { inputTokens: 0, outputTokens: 0 }
+  let costUsd: number | undefined
+  for (const record of records) {
+    if (record.type !== 'run-end') continue
+    usage = addUsage(usage, record.usage)
+    costUsd = sumCost(costUsd, record.costUsd)
+  }
+  return {
+    ended: { usage, ...(costUsd !== undefined ? { costUsd } : {}) },
+    ...(interrupted ? { interrupted } : {}),
+  }
+}
+
+/** The run's budget limits less what the step spent already (a run's own counters start at 0). */
+function lessLimits(run: HubRun, spent: { readonly usage: Usage; readonly costUsd?: number }): HubRun {
+  const { maxTokens, maxCostUsd } = run.limits
+  if (maxTokens === undefined && maxCostUsd === undefined) return run
+  const tokens = spent.usage.inputTokens + spent.usage.outputTokens
+  return {
+    ...run,
+    emit: (event) => run.emit(event),
+    started: (sessionId, agent) => run.started(sessionId, agent),
+    limits: {
+      ...(maxTokens !== undefined ? { maxTokens: Math.max(0, maxTokens - tokens) } : {}),
+      ...(maxCostUsd !== undefined ? { maxCostUsd: Math.max(0, maxCostUsd - (spent.costUsd ?? 0)) } : {}),
+    },
   }
 }
 

@@ -46,23 +46,29 @@ export const ABORTED_CALL_PREFIX = 'Aborted: the run was interrupted before this
  * The model, answering each request from its own messages: to "append TAG" it calls Append with
  * the line `TAG call_N` (N: the conversation's calls so far, plus one); told a call did not run it
  * asks again; after a result (or an interrupted call, which may have had its effect) it says
- * "done". To anything else it answers "hi there" without tools.
+ * "done". To anything else it answers "hi there" without tools. Each answer reports usage (input:
+ * 100 + 10 a turn of the request; output: 7 for a call, 3 for text), so a run's counts can be
+ * checked against its log.
  */
 export function respond(format: WireFormat) {
   return (request: { body?: unknown }): ScriptTurn => {
-    const turns = normalize(format, request.body)
-    const prompt = [...turns]
-      .reverse()
-      .find((t): t is Extract<WireTurn, { role: 'user' }> => t.role === 'user')
-    const tag = /^append (\S+)/.exec(prompt?.text ?? '')?.[1]
-    if (!tag) return { text: 'hi there' }
-    const last = turns.at(-1)
-    if (last?.role === 'tool' && !last.results.some((r) => r.text.includes(UNSTARTED_CALL_TEXT)))
-      return { text: 'done' }
-    const made = turns.reduce((n, t) => n + (t.role === 'assistant' ? t.calls.length : 0), 0)
-    const id = `call_${made + 1}`
-    return { toolCalls: [{ id, name: 'Append', input: { line: `${tag} ${id}` } }] }
+    const turn = answer(format, request)
+    const input = 100 + 10 * normalize(format, request.body).length
+    return { ...turn, usage: { inputTokens: input, outputTokens: turn.toolCalls ? 7 : 3 } }
   }
+}
+
+function answer(format: WireFormat, request: { body?: unknown }): ScriptTurn {
+  const turns = normalize(format, request.body)
+  const prompt = [...turns].reverse().find((t): t is Extract<WireTurn, { role: 'user' }> => t.role === 'user')
+  const tag = /^append (\S+)/.exec(prompt?.text ?? '')?.[1]
+  if (!tag) return { text: 'hi there' }
+  const last = turns.at(-1)
+  if (last?.role === 'tool' && !last.results.some((r) => r.text.includes(UNSTARTED_CALL_TEXT)))
+    return { text: 'done' }
+  const made = turns.reduce((n, t) => n + (t.role === 'assistant' ? t.calls.length : 0), 0)
+  const id = `call_${made + 1}`
+  return { toolCalls: [{ id, name: 'Append', input: { line: `${tag} ${id}` } }] }
 }
 
 /** The records with every occurrence of each `from` id made its `to` (a copy under new ids). */

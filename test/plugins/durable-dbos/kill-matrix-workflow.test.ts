@@ -143,12 +143,13 @@ async function worker(format: WireFormat) {
     server,
     sessions,
     pool,
-    async run(runId: string) {
+    /** One execution of the run; `signal` is the worker's stop (a graceful stop hands the run back). */
+    async run(runId: string, signal: AbortSignal = new AbortController().signal) {
       current.workflowID = runId
       try {
         return await workflows.run(
           { runId, workflow: 'append-flow', input: `append ${runId}`, submittedAt: new Date().toISOString() },
-          { executor: `w${++n}`, signal: new AbortController().signal },
+          { executor: `w${++n}`, signal },
         )
       } finally {
         current.workflowID = undefined
@@ -165,11 +166,29 @@ async function worker(format: WireFormat) {
   }
 }
 
+/** The usage records of a session's log, summed: every model call it logged. */
+async function loggedUsage(store: SessionService['store'], sessionId: string) {
+  return (await store.read(sessionId)).records.reduce(
+    (sum, r) =>
+      r.type === 'usage'
+        ? {
+            inputTokens: sum.inputTokens + r.usage.inputTokens,
+            outputTokens: sum.outputTokens + r.usage.outputTokens,
+          }
+        : sum,
+    { inputTokens: 0, outputTokens: 0 },
+  )
+}
+
 describe.each(['openai', 'anthropic'] as const)(
   'a durable workflow killed in its agent step (%s wire)',
   (format) => {
+    let w: Awaited<ReturnType<typeof worker>>
+    beforeAll(async () => {
+      w = await worker(format)
+    })
+
     it("at each record of the step session's log is finished by the next execution, every call once", async () => {
-      const w = await worker(format)
       const ref = 'wf-ref'
       const done = await w.run(ref)
       expect(done).toMatchObject({ isError: false, output: 'done', recovered: false })
@@ -199,6 +218,12 @@ describe.each(['openai', 'anthropic'] as const)(
         // The session the step finished in: the interrupted one, or (nothing of it logged) a new one.
         const finished = (await w.stepSessions(runId)).at(-1)!.session
         if (cut.keep > 0) expect(finished, where).toBe(sessionId)
+        // The run's usage is every model call its step session's log holds, the killed
+        // execution's included (it was paid for): a recovery after the model's last answer used
+        // to count 0.
+        const logged = await loggedUsage(w.sessions.store, finished)
+        expect(logged.inputTokens + logged.outputTokens, `${where}: the log's usage`).toBeGreaterThan(0)
+        expect(out.usage, `${where}: the run's usage`).toMatchObject(logged)
         await checkRecoveredLog({
           where,
           format,
@@ -212,6 +237,43 @@ describe.each(['openai', 'anthropic'] as const)(
           ranBefore,
         })
       }
+    })
+
+    it('handed back by a stopping worker mid-step, counts the whole step when the next execution finishes it', async () => {
+      const runId = `wf-${format}-handback`
+      const stop = new AbortController()
+      // The worker is told to stop while the step's tool runs: the run is aborted there and ends
+      // `aborted` in the step session's log, the step unfinished (what a graceful stop hands back).
+      effects.hooks.after = (line) => {
+        if (line.startsWith(`${runId} `)) stop.abort(new Error('the worker is stopping'))
+      }
+      let first: Awaited<ReturnType<typeof w.run>> | undefined
+      try {
+        first = await w.run(runId, stop.signal)
+      } catch {
+        // an execution that throws is handed back too
+      } finally {
+        effects.hooks.after = undefined
+      }
+      expect(stop.signal.aborted, 'the tool ran and the worker stopped').toBe(true)
+      expect(first?.isError ?? true, 'the first execution did not finish the run').toBe(true)
+      const [recorded] = await w.stepSessions(runId)
+      const ends = (await w.sessions.store.read(recorded!.session)).records.filter(
+        (r) => r.type === 'run-end',
+      )
+      expect(
+        ends.map((r) => (r.type === 'run-end' ? r.stopReason : '')),
+        'the handed-back run',
+      ).toEqual(['aborted'])
+      const out = await w.run(runId)
+      expect(out).toMatchObject({ runId, isError: false, output: 'done', recovered: true })
+      const finished = (await w.stepSessions(runId)).at(-1)!.session
+      expect(finished, 'the step went on in its session').toBe(recorded!.session)
+      const logged = await loggedUsage(w.sessions.store, finished)
+      // Two model calls: the one before the handback (the Append call) and the last answer.
+      expect(logged.outputTokens, 'both calls are logged').toBe(7 + 3)
+      expect(out.usage, "the run's usage: both executions' calls").toMatchObject(logged)
+      expect(effects.lines().filter((line) => line.startsWith(`${runId} `))).toHaveLength(1)
     })
   },
 )
