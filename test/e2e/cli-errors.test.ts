@@ -18,11 +18,26 @@ interface Reported {
   readonly debugProject: Project
 }
 
-/** Runs `args` twice, in two identical projects: as given, and with --debug. */
-async function runBoth(files: Record<string, string>, args: readonly string[]): Promise<Reported> {
-  const [a, b] = await Promise.all([project(files), project(files)])
-  const [plain, debug] = await Promise.all([a.run(args), b.run([...args, '--debug'])])
-  return { plain, debug, project: a, debugProject: b }
+/** The runs of this file by their files and arguments: tests that ask about the same run share it. */
+const runs = new Map<string, Promise<Reported>>()
+
+/**
+ * Runs `args` twice, in two identical projects: as given, and with --debug. Several tests look at
+ * different sides of one run (its code, the file it names, the package names it tried): the same
+ * files and arguments get the same runs (each run is a tau start, ~0.8 s of CPU).
+ */
+function runBoth(files: Record<string, string>, args: readonly string[]): Promise<Reported> {
+  const key = JSON.stringify([files, args])
+  let reported = runs.get(key)
+  if (reported === undefined) {
+    reported = (async () => {
+      const [a, b] = await Promise.all([project(files), project(files)])
+      const [plain, debug] = await Promise.all([a.run(args), b.run([...args, '--debug'])])
+      return { plain, debug, project: a, debugProject: b }
+    })()
+    runs.set(key, reported)
+  }
+  return reported
 }
 
 /** The shape every reported error shares; `mentions` are strings or patterns stderr must contain. */
@@ -276,16 +291,18 @@ describe.concurrent('errors caused by a config entry name the config file', () =
       code: 'TAU_PLUGIN_DUPLICATE',
     },
   ])('$what', async ({ files, code }) => {
-    const p = await project(files)
-    const result = await p.run(['start'])
+    // The same run as the test above of this error (its files and arguments), not another.
+    const { plain: result, project: p } = await runBoth(files, ['start'])
     expect(result.code).toBe(1)
     expect(result.stderr).toContain(`error ${code}: `)
     expect(result.stderr).toContain(p.path('tau.config.ts'))
   })
 
   it('a plugin package that is not installed: says which package names were tried', async () => {
-    const p = await project({ 'tau.config.ts': "export default { preset: 'minimal', plugins: ['nope'] }\n" })
-    const result = await p.run(['start'])
+    const { plain: result } = await runBoth(
+      { 'tau.config.ts': "export default { preset: 'minimal', plugins: ['nope'] }\n" },
+      ['start'],
+    )
     expect(result.code).toBe(1)
     expect(result.stderr).toContain('error TAU_PLUGIN_NOT_FOUND: ')
     // 'nope' is looked up as tau-plugin-nope first; the message should not say only "nope".
