@@ -7,9 +7,9 @@
  *
  * The fixture config lists the plugins on top of the `minimal` preset, so these tests do not
  * depend on what the `coding` preset holds today. It is a tau.config.mjs that imports them from
- * `tau-agent/plugins` (the running tau's own): listed by their dist/ path instead, each run loaded
- * the plugins' compiled tree a second time through jiti (1.8 s of CPU a run against 0.x s); loading
- * plugins by path is cli-plugins-config's subject.
+ * `tau-agent/plugins` (run-tau.ts's builtinPluginsConfig): listed by their dist/ path, each run
+ * loaded the plugins' compiled tree again through jiti; loading plugins by path is
+ * cli-plugins-config's subject.
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
@@ -20,7 +20,7 @@ import {
   startScriptedServer,
   type WireFormat,
 } from '../../plugins/provider-scripted/server.js'
-import { type Project, useProjects, waitForFile } from './run-tau.js'
+import { builtinPluginsConfig, type Project, useProjects, waitForFile } from './run-tau.js'
 
 const project = useProjects()
 const servers: ScriptedServer[] = []
@@ -28,8 +28,6 @@ afterAll(async () => {
   await Promise.all(servers.map((server) => server.close()))
 })
 
-/** The binding `tau-agent/plugins` exports a built-in plugin under: its name in camelCase. */
-const binding = (name: string) => name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase())
 const PLUGINS = [
   'providers',
   'provider-ollama',
@@ -86,19 +84,12 @@ async function agentProject(
       : format === 'openai'
         ? { openai: { baseURL: `${server.url}/v1` } }
         : { anthropic: { baseURL: server.url } }
-  const names = [...PLUGINS, ...extra].map(binding)
   await p.write({
-    'tau.config.mjs': `import { defineConfig } from 'tau-agent'
-import { ${names.join(', ')} } from 'tau-agent/plugins'
-
-export default defineConfig({
-  preset: 'minimal',
-  plugins: [${names.join(', ')}],
-  model: ${JSON.stringify(MODELS[format])},
-  providers: ${JSON.stringify(provider)},
-  agent: ${JSON.stringify(agentConfig)},
-})
-`,
+    'tau.config.mjs': builtinPluginsConfig([...PLUGINS, ...extra], {
+      model: MODELS[format],
+      providers: provider,
+      agent: agentConfig,
+    }),
   })
   const env = { OPENAI_API_KEY: 'sk-test', ANTHROPIC_API_KEY: 'sk-ant-test' }
   return {

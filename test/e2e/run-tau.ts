@@ -263,3 +263,23 @@ export default definePlugin({
 })
 `
 }
+
+/**
+ * A tau.config.mjs: the `minimal` preset, the named built-in plugins (by folder name,
+ * 'provider-openai') imported from `tau-agent/plugins` (the running tau's own), and `rest` (JSON
+ * values) beside them. For tests whose plugin set is fixed but whose subject is not how plugins
+ * load: listed by their dist/ path instead, each run loads the plugins' compiled tree a second
+ * time through jiti (about 0.7 s of CPU), and a tau.config.ts costs a transpile (about 0.35 s).
+ */
+export function builtinPluginsConfig(plugins: readonly string[], rest: Record<string, unknown>): string {
+  const names = plugins.map((name) => name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase()))
+  return `import { defineConfig } from 'tau-agent'
+import { ${names.join(', ')} } from 'tau-agent/plugins'
+
+export default defineConfig({
+  preset: 'minimal',
+  plugins: [${names.join(', ')}],
+  ...${JSON.stringify(rest)},
+})
+`
+}

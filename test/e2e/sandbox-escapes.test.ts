@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { startScriptedServer } from '../../plugins/provider-scripted/server.js'
 import { bwrapStatus } from '../../plugins/sandbox/index.js'
-import { REPO_ROOT, useProjects } from './run-tau.js'
+import { builtinPluginsConfig, useProjects } from './run-tau.js'
 
 const project = useProjects()
 const CANARY = 'tau-e2e-canary-9b1d'
@@ -21,8 +21,6 @@ const closers: Array<() => Promise<void>> = []
 afterAll(async () => {
   await Promise.all(closers.map((close) => close()))
 })
-
-const plugin = (name: string) => join(REPO_ROOT, 'dist', 'plugins', name, 'index.js')
 
 if (bwrapStatus().available) {
   describe('tau start -p with tools under bubblewrap', () => {
@@ -92,14 +90,10 @@ if (bwrapStatus().available) {
       })
       closers.push(() => server.close())
       await p.write({
-        'tau.config.ts': `import { defineConfig } from 'tau'
-export default defineConfig({
-  preset: 'minimal',
-  plugins: ${JSON.stringify(['providers', 'provider-openai', 'sandbox', 'tools', 'permissions', 'agent', 'headless'].map(plugin))},
-  model: 'openai:scripted-model',
-  providers: { openai: { baseURL: '${server.url}/v1' } },
-})
-`,
+        'tau.config.mjs': builtinPluginsConfig(
+          ['providers', 'provider-openai', 'sandbox', 'tools', 'permissions', 'agent', 'headless'],
+          { model: 'openai:scripted-model', providers: { openai: { baseURL: `${server.url}/v1` } } },
+        ),
       })
       const result = await p.run(
         ['start', '-p', 'escape', '--output-format', 'stream-json', '--permission-mode', 'bypassPermissions'],
