@@ -19,10 +19,10 @@ import {
   type FileScope,
   type LoadedSettings,
   PERMISSION_MODES,
-  persistRule,
   type SettingsPaths,
   settingsFile,
 } from './settings.js'
+import { persistRule } from './settings-file.js'
 import type {
   CliRules,
   PermissionBehavior,
