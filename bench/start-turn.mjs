@@ -8,6 +8,11 @@
  *                             wire, loopback) answered with text; target: within 150 ms of node
  *   ... with one MCP server   the same with one stdio MCP server configured (the real
  *                             @modelcontextprotocol/server-everything); target: within 300 ms more
+ *   tau --help                the body loaded, no kernel started (variant `help`)
+ *   ... no compile cache      the one-turn run and --help with TAU_NO_COMPILE_CACHE=1: the body
+ *                             compiled at every start (variant `cold`)
+ *   ... first run             the one-turn run with an empty cache directory each time: compiled,
+ *                             then the cache written at exit (variant `first`)
  *
  * Each variant is timed from spawn to exit by /usr/bin/time (wall, user + system CPU, peak RSS) in
  * rounds that rotate their order, so drift on a loaded machine hits all alike. With
@@ -15,8 +20,10 @@
  * rounds (an A/B: report the ratio). Figures only, no assertions (docs/benchmarks.md).
  *
  * Usage: node bench/start-turn.mjs [runs] [variants]   (needs npm run build; default 11 runs)
- *        variants: a comma list of node,version,turn,mcp (default: all)
- * TAU_HOME is a fresh temporary directory; no request leaves 127.0.0.1.
+ *        variants: a comma list of node,version,help,turn,mcp,cold,first (default:
+ *        node,version,turn,mcp)
+ * TAU_HOME and HOME are a fresh temporary directory (the compile cache is in HOME/.cache/tau,
+ * filled by the untimed first round); no request leaves 127.0.0.1.
  */
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -29,6 +36,7 @@ const tau = join(root, 'dist', 'bin', 'tau.js')
 const baseline = process.env.TAU_BENCH_BASELINE
 const runs = Number(process.argv[2] ?? 11)
 const wanted = new Set((process.argv[3] ?? 'node,version,turn,mcp').split(','))
+let fresh = 0
 const SERVER = join(root, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js')
 for (const [file, what] of [
   [tau, 'run `npm run build` first'],
@@ -71,11 +79,11 @@ const env = {
 }
 
 /** Spawns under /usr/bin/time; resolves with wall and CPU ms and peak RSS in MiB. */
-function time(args, cwd) {
+function time(args, cwd, extraEnv = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn('/usr/bin/time', ['-f', 'TIME %e %U %S %M', process.execPath, ...args], {
       cwd,
-      env,
+      env: { ...env, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let out = ''
@@ -102,9 +110,12 @@ function time(args, cwd) {
 }
 
 const prompt = ['start', '-p', 'hi', '--output-format', 'json']
-const turn = (bin, cwd) => async () => {
+const NO_CACHE = { TAU_NO_COMPILE_CACHE: '1' }
+/** An empty cache directory for each run: the body compiled, the cache written at exit. */
+const emptyCache = () => ({ XDG_CACHE_HOME: join(base, `cache-${fresh++}`) })
+const turn = (bin, cwd, extraEnv) => async () => {
   server.push({ text: 'Hello.', usage: { inputTokens: 10, outputTokens: 2 } })
-  const result = await time([bin, ...prompt], cwd)
+  const result = await time([bin, ...prompt], cwd, typeof extraEnv === 'function' ? extraEnv() : extraEnv)
   const last = JSON.parse(result.out.trim().split('\n').at(-1))
   if (last.is_error || last.result !== 'Hello.') throw new Error(`the run went wrong:\n${result.out}`)
   return result
@@ -114,13 +125,28 @@ const version = (bin) => async () => {
   if (!/^\d+\.\d+\.\d+/.test(result.out)) throw new Error(`tau --version printed ${result.out}`)
   return result
 }
+const help = (bin, extraEnv) => async () => {
+  const result = await time([bin, '--help'], base, extraEnv)
+  if (!result.out.includes('Usage: tau')) throw new Error(`tau --help printed ${result.out}`)
+  return result
+}
 const builds = [{ tag: '', bin: tau }, ...(baseline ? [{ tag: ' (baseline)', bin: baseline }] : [])]
 const variants = [
   ...(wanted.has('node') ? [{ name: 'node -e 0', run: () => time(['-e', '0'], base) }] : []),
   ...builds.flatMap(({ tag, bin }) => [
     ...(wanted.has('version') ? [{ name: `tau --version${tag}`, run: version(bin) }] : []),
+    ...(wanted.has('help') ? [{ name: `tau --help${tag}`, run: help(bin) }] : []),
     ...(wanted.has('turn') ? [{ name: `tau start -p, one turn${tag}`, run: turn(bin, plain) }] : []),
     ...(wanted.has('mcp') ? [{ name: `... with one MCP server${tag}`, run: turn(bin, withMcp) }] : []),
+    ...(wanted.has('cold') && !tag
+      ? [
+          { name: 'tau --help, no compile cache', run: help(bin, NO_CACHE) },
+          { name: 'one turn, no compile cache', run: turn(bin, plain, NO_CACHE) },
+        ]
+      : []),
+    ...(wanted.has('first') && !tag
+      ? [{ name: 'one turn, first run', run: turn(bin, plain, emptyCache) }]
+      : []),
   ]),
 ]
 

@@ -18,21 +18,24 @@ for (const stream of [process.stdout, process.stderr]) {
   })
 }
 
-// One after the other, the kernel first: run from source, jiti evaluates these as CommonJS, and
-// three imports in flight at once entered the kernel's modules mid-cycle (a TDZ error now and then).
-const { setPackageModules } = await import('../kernel/index.js')
-const { runCli } = await import('../kernel/cli/main.js')
-const { builtinPresets, DEFAULT_PRESET } = await import('../presets/index.js')
+/** Runs the command line; the launcher calls it (a script body has no top-level await). */
+export async function main(): Promise<void> {
+  // One after the other, the kernel first: run from source, jiti evaluates these as CommonJS, and
+  // three imports in flight at once entered the kernel's modules mid-cycle (a TDZ error now and then).
+  const { setPackageModules } = await import('../kernel/index.js')
+  const { runCli } = await import('../kernel/cli/main.js')
+  const { builtinPresets, DEFAULT_PRESET } = await import('../presets/index.js')
 
-// A config's `import ... from 'tau-agent'` (or 'tau') gets this running tau, loaded on first use.
-// Run from source (`node --import jiti/register bin/tau.ts`), jiti evaluates the package entries
-// as CommonJS, where the root entry's re-exports read plugin modules in the middle of their
-// import cycles; there configs get the kernel's own mapping (the kernel as `tau-agent`).
-if (!import.meta.url.endsWith('.ts')) {
-  setPackageModules(() => import('../sdk/package-modules.js').then((m) => m.packageModules()))
+  // A config's `import ... from 'tau-agent'` (or 'tau') gets this running tau, loaded on first use.
+  // Run from source (`node --import jiti/register bin/tau.ts`), jiti evaluates the package entries
+  // as CommonJS, where the root entry's re-exports read plugin modules in the middle of their
+  // import cycles; there configs get the kernel's own mapping (the kernel as `tau-agent`).
+  if (!import.meta.url.endsWith('.ts')) {
+    setPackageModules(() => import('../sdk/package-modules.js').then((m) => m.packageModules()))
+  }
+
+  process.exitCode = await runCli(process.argv.slice(2), {
+    presets: builtinPresets,
+    defaultPreset: DEFAULT_PRESET,
+  })
 }
-
-process.exitCode = await runCli(process.argv.slice(2), {
-  presets: builtinPresets,
-  defaultPreset: DEFAULT_PRESET,
-})

@@ -3,17 +3,18 @@
  * The `tau` command's launcher, kept tiny: it sets what must be set before any module is
  * compiled, answers a bare `tau --version` itself (the command's body, bin/cli.ts, is one bundle
  * of about a megabyte that V8 must compile before it can run a line of it), and loads the body
- * for everything else.
+ * for everything else — built, as a script through `vm.Script` with a code cache
+ * (bin/compile-cache.ts), so that V8 compiles it once rather than at every start.
  */
+import { isAscii } from 'node:buffer'
 import { readFileSync } from 'node:fs'
-import module from 'node:module'
-import { sep } from 'node:path'
+import module, { createRequire } from 'node:module'
+import { join, sep } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import v8 from 'node:v8'
+import { type CacheState, cacheDirectory, cacheName, readCache, writeCache } from './compile-cache.js'
 
 const UNDICI_H2 = ['', 'undici', 'lib', 'dispatcher', 'client-h2.js'].join(sep)
-
-// Node 22.1+ caches compiled code between runs; a no-op on Node 20.
-;(module as { enableCompileCache?: () => unknown }).enableCompileCache?.()
 
 // undici parses HTTP with llhttp, compiled to WebAssembly. V8 compiles WebAssembly twice: at once
 // with its baseline compiler, then optimised on background threads, and Node waits for those
@@ -59,7 +60,91 @@ const args = process.argv.slice(2)
 const version =
   args.length === 1 && (args[0] === '--version' || args[0] === '-v') ? packageVersion() : undefined
 if (version !== undefined) process.stdout.write(`${version}\n`)
-else await import('./cli.js')
+else if (import.meta.url.endsWith('.ts')) {
+  // From source (jiti): the body is the TypeScript module itself.
+  const { main } = (await import('./cli.js')) as { main(): Promise<void> }
+  await main()
+} else await runBody(fileURLToPath(new URL('./cli.js', import.meta.url)))
+
+/**
+ * Runs the bundled body, dist/bin/cli.js: a script (scripts/bundle-bin.mjs) whose value is a
+ * CommonJS-style function, compiled with the code V8 made for it last time. After a run without
+ * a usable cache, the code of this run (the functions it compiled lazily included) is written
+ * as the process exits.
+ */
+async function runBody(file: string): Promise<void> {
+  const env = process.env
+  const body = readFileSync(file)
+  // The bundle is ASCII (the build checks): read as Latin-1, V8 holds it as a one-byte string.
+  const source = body.toString(isAscii(body) ? 'latin1' : 'utf8')
+  // With --enable-source-maps (debugging), Node's CommonJS loader compiles it: only the loaders
+  // register a file's source map, so stack traces name the TypeScript sources. No cache then.
+  const loaded = process.sourceMapsEnabled
+    ? compiledByLoader(file, source)
+    : compiledWithCache(file, body, source, env)
+  const run = loaded as (
+    exports: object,
+    require: NodeJS.Require,
+    module: { exports: object },
+    importMetaUrl: string,
+    dynamicImport: (specifier: string) => Promise<unknown>,
+  ) => void
+  const bodyModule: { exports: { main?: () => Promise<void> } } = { exports: {} }
+  // The body's import() calls (scripts/bundle-bin.mjs): this module is in the body's directory,
+  // so the externals resolve from the same node_modules and a relative path means the same file.
+  const dynamicImport = (specifier: string) => import(specifier)
+  run(bodyModule.exports, createRequire(file), bodyModule, pathToFileURL(file).href, dynamicImport)
+  await bodyModule.exports.main?.()
+}
+
+/** The body's function, compiled with the code cache (read, and written at exit if it had none). */
+function compiledWithCache(file: string, body: Buffer, source: string, env: NodeJS.ProcessEnv): unknown {
+  const { dir, refused } = cacheDirectory(env)
+  const name = dir === undefined ? undefined : cacheName(body, env)
+  const cachedData = dir === undefined || name === undefined ? undefined : readCache(join(dir, name))
+  // Node 22.1+ caches the code of the modules it loads (undici, the MCP SDK, jiti: the body's
+  // externals) when told where: in the same checked directory, not Node's default under the
+  // shared temporary directory. (Node 20 has no such cache.)
+  if (dir !== undefined)
+    (module as { enableCompileCache?: (dir: string) => unknown }).enableCompileCache?.(join(dir, 'node'))
+  const vm = process.getBuiltinModule('node:vm')
+  const script = new vm.Script(source, { filename: file, cachedData })
+  const state: CacheState =
+    dir === undefined
+      ? refused
+        ? 'refused'
+        : 'off'
+      : cachedData === undefined
+        ? 'miss'
+        : script.cachedDataRejected
+          ? 'rejected'
+          : 'hit'
+  if (env.TAU_DEBUG_COMPILE_CACHE === '1')
+    process.stderr.write(`tau: compile cache ${state}${refused ? `: ${refused}` : dir ? ` (${dir})` : ''}\n`)
+  if ((state === 'miss' || state === 'rejected') && dir !== undefined && name !== undefined) {
+    // At exit, so that the code the run compiled lazily is in it too.
+    process.once('exit', () => {
+      try {
+        writeCache(dir, name, script.createCachedData())
+      } catch {
+        // the cache is an optimisation: never a failure of tau
+      }
+    })
+  }
+  return script.runInThisContext()
+}
+
+/** The body's function, compiled by Node's CommonJS loader (which applies the source map). */
+function compiledByLoader(file: string, source: string): unknown {
+  const Loader = module as unknown as new (
+    id: string,
+  ) => { filename: string; exports: unknown; _compile(code: string, filename: string): void }
+  const loader = new Loader(file)
+  loader.filename = file
+  // On the banner's line: the body's lines and columns stay where the map says.
+  loader._compile(`module.exports = ${source}`, file)
+  return loader.exports
+}
 
 /** The version in tau's package.json, one level up from bin/ (source) or two from dist/bin/. */
 function packageVersion(): string | undefined {

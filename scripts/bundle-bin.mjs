@@ -20,9 +20,10 @@
  * exporter (an OTLP endpoint set; optional peer dependencies), pg and the DBOS SDK (a database configured; optional peers), Fastify (`tau serve`). fast-glob, ignore and gray-matter are loaded with createRequire, which esbuild
  * leaves alone.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { init as initLexer, parse as lexModule } from 'es-module-lexer'
 import { build } from 'esbuild'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -72,13 +73,47 @@ const asciiRawTemplates = {
   },
 }
 
-await build({
+/**
+ * The launcher's stand-in for `import()`, six characters like the keyword it replaces, so that
+ * every column of the source map stays right.
+ */
+const IMPORT = '$tauIm'
+
+/**
+ * A script compiled by vm.Script has no module loader of its own for `import()`: Node's
+ * `USE_MAIN_CONTEXT_DEFAULT_LOADER` is experimental (a warning on stderr at every start) and, on
+ * Node 20, lost when the script comes from the code cache ("A dynamic import callback was not
+ * specified"). So each `import(` in the body (the externals, and the loader's `import(href)`) is
+ * a call of the launcher's `import()`, which resolves from the same directory. The lexer tells
+ * the keyword from the same text in a string, template, regular expression or comment.
+ */
+async function importsThroughLauncher(text) {
+  await initLexer
+  // Once: the banner's parameter.
+  if (text.split(IMPORT).length !== 2) throw new Error(`bundle-bin: the body already uses the name ${IMPORT}`)
+  const [imports] = lexModule(text)
+  let out = ''
+  let at = 0
+  for (const found of imports) {
+    if (found.d === -2) throw new Error(`bundle-bin: import.meta left in the body at ${found.ss}`)
+    if (found.d < 0) throw new Error(`bundle-bin: a static import left in the body at ${found.ss}`)
+    if (text.slice(found.ss, found.ss + 7) !== 'import(')
+      throw new Error(`bundle-bin: an import() the launcher cannot stand in for at ${found.ss}`)
+    if (found.a > -1)
+      throw new Error(`bundle-bin: an import() with options (the launcher takes one argument) at ${found.ss}`)
+    out += text.slice(at, found.ss) + IMPORT
+    at = found.ss + IMPORT.length
+  }
+  return out + text.slice(at)
+}
+
+const body = await build({
   plugins: [withoutZodLocales, asciiRawTemplates],
   absWorkingDir: root,
   entryPoints: ['bin/cli.ts'],
   outdir,
   bundle: true,
-  // One file. With `splitting: true` (each lazy `import()` of tau's own code a chunk in chunks/),
+  // One file (esbuild splits ES modules only). With `splitting: true` (each lazy `import()` of tau's own code a chunk in chunks/),
   // a one-turn `tau start -p` still loaded 91 % of the code, in 40 modules instead of one, and
   // took 20 to 60 ms more CPU in three A/Bs on Node 20 (docs/benchmarks.md): Node's ESM loader
   // costs more per module than the compile it saved. It pays once command code stops being
@@ -86,7 +121,12 @@ await build({
   splitting: false,
   chunkNames: 'chunks/[name]-[hash]',
   platform: 'node',
-  format: 'esm',
+  // A script, not an ES module: the launcher compiles it with vm.Script, which takes the code V8
+  // compiled for it in an earlier run (bin/compile-cache.ts); Node 20's ES module loader has no
+  // such cache. The CommonJS body is wrapped in a function (banner and footer below) that the
+  // launcher calls with exports, require, module and the file's URL.
+  format: 'cjs',
+  define: { 'import.meta.url': '__tauImportMetaUrl' },
   // package.json's engines: Node 20.19 or newer.
   target: 'node20.19',
   tsconfig: 'tsconfig.json',
@@ -107,14 +147,9 @@ await build({
     // tau serve only (plugins/serve/server.ts imports it lazily).
     'fastify',
   ],
-  // (The entry's #! line is kept first by esbuild.) The CommonJS dependencies inside (commander, tapable, cosmiconfig) call require() for Node's
-  // own modules; an ES module has no require of its own.
-  banner: {
-    js: [
-      "import { createRequire as __tauCreateRequire } from 'node:module';",
-      'const require = __tauCreateRequire(import.meta.url);',
-    ].join('\n'),
-  },
+  // The script's value is this function; one line, so the body's lines stay where the map says.
+  banner: { js: `(function (exports, require, module, __tauImportMetaUrl, ${IMPORT}) {` },
+  footer: { js: '})' },
   sourcemap: 'linked',
   // White space and syntax only (~30 % less to parse at every start); names stay as written, so
   // stack traces name the functions of the sources, and the source map gives their lines.
@@ -123,7 +158,14 @@ await build({
   minifyIdentifiers: false,
   legalComments: 'none',
   logLevel: 'warning',
+  write: false,
 })
+for (const file of body.outputFiles) {
+  writeFileSync(
+    file.path,
+    file.path.endsWith('.js') ? await importsThroughLauncher(file.text) : file.contents,
+  )
+}
 
 const chunks = existsSync(join(outdir, 'chunks')) ? readdirSync(join(outdir, 'chunks')) : []
 for (const name of ['cli.js', ...chunks.map((n) => join('chunks', n))]) {

@@ -67,9 +67,11 @@ describe('the bundled command', () => {
     )
     expect(result.code, result.stderr).toBe(0)
     expect(JSON.parse(result.stdout.trim()).result).toBe('done')
-    // The probe saw the run: the command's body.
+    // The probe saw the run: the launcher (the body, dist/bin/cli.js, is a script the launcher
+    // compiles itself, with its code cache: no module resolution), and the model call's undici.
     const urls = readFileSync(`${out}.urls`, 'utf8').split('\n')
-    expect(urls.some((url) => url.endsWith('/dist/bin/cli.js'))).toBe(true)
+    expect(urls.some((url) => url.endsWith('/dist/bin/tau.js'))).toBe(true)
+    expect(urls.some((url) => url.includes('/node_modules/undici/'))).toBe(true)
     const builtins = readFileSync(`${out}.builtins`, 'utf8').split('\n')
     // The list is the run's own (the model call's socket), and undici's client-h2 got the stand-in.
     expect(builtins).toContain('NativeModule net')

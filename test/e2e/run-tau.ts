@@ -15,6 +15,7 @@
  * which is what a globally installed tau relies on.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -31,6 +32,12 @@ export const TAU_BIN = join(REPO_ROOT, 'dist', 'bin', 'tau.js')
  * on two cores, often on a machine that is busy with more.
  */
 export const HANG_LIMIT_MS = 120_000
+
+/** XDG_CACHE_HOME of every run: per user and checkout, outside the repository and the home. */
+const SUITE_CACHE = join(
+  tmpdir(),
+  `tau-e2e-cache-${process.getuid?.() ?? 'user'}-${createHash('sha1').update(REPO_ROOT).digest('hex').slice(0, 8)}`,
+)
 
 /** A line of a JavaScript stack trace. */
 export const STACK_LINE = /^\s+at /m
@@ -87,6 +94,9 @@ export function cleanEnv(
     TAU_TRUST: '1',
     // The machine's policy files (/etc/tau, /etc/claude-code) never reach a test's tau.
     TAU_MANAGED_SETTINGS_DIR: join(home, 'managed-settings'),
+    // The launcher's compile cache (bin/compile-cache.ts), one for this checkout's runs: every
+    // test's HOME is new, and each run would compile the body again.
+    XDG_CACHE_HOME: SUITE_CACHE,
     ...extra,
   }
 }

@@ -1,0 +1,184 @@
+/**
+ * The launcher's code cache for the command's body (bin/tau.ts, bin/compile-cache.ts), through
+ * the real binary: a second run uses it, a damaged one is rewritten, an unsafe directory is
+ * refused, and what the cached body does (import() of externals, source maps, stdout) is the same.
+ * TAU_DEBUG_COMPILE_CACHE=1 makes the launcher say on stderr what it did. Its speed is in
+ * bench/start-turn.mjs (docs/benchmarks.md), never here.
+ */
+import {
+  chmodSync,
+  chownSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
+import { type Project, REPO_ROOT, STACK_LINE, useProjects } from './run-tau.js'
+
+const project = useProjects()
+const servers: ScriptedServer[] = []
+afterAll(async () => {
+  await Promise.all(servers.map((server) => server.close()))
+})
+const FAULT_SERVER = join(REPO_ROOT, 'test', 'plugins', 'mcp', 'fixtures', 'fault-server.mjs')
+
+/** A project whose own cache directory (XDG_CACHE_HOME, outside the project) starts empty. */
+async function cached(files: Record<string, string> = {}) {
+  const p = await project(files)
+  const xdg = join(p.home, 'xdg-cache')
+  const dir = join(xdg, 'tau')
+  const run = (args: readonly string[], env: Record<string, string> = {}) =>
+    p.run(args, { env: { XDG_CACHE_HOME: xdg, TAU_DEBUG_COMPILE_CACHE: '1', ...env } })
+  const entries = () => readdirSync(dir).filter((name) => name.endsWith('.v8cache'))
+  return { p, xdg, dir, run, entries }
+}
+
+/** What the launcher said of the cache: hit, miss, rejected, refused or off. */
+const stateOf = (stderr: string) => /tau: compile cache (\w+)/.exec(stderr)?.[1]
+
+async function model(p: Project, ...turns: Parameters<ScriptedServer['push']>) {
+  const server = await startScriptedServer({ format: 'openai', script: [] })
+  servers.push(server)
+  server.push(...turns)
+  await p.write({
+    'tau.config.json': JSON.stringify({
+      preset: 'coding',
+      model: 'openai:scripted-model',
+      providers: { openai: { baseURL: `${server.url}/v1` } },
+    }),
+  })
+  return server
+}
+
+describe('the compile cache', () => {
+  it('is written by the first run, in a private directory, and used by the next', async () => {
+    const c = await cached()
+    const first = await c.run(['--help'])
+    expect(first.code, first.stderr).toBe(0)
+    expect(stateOf(first.stderr)).toBe('miss')
+    expect(c.entries()).toHaveLength(1)
+    expect(lstatSync(c.dir).mode & 0o777).toBe(0o700)
+    expect(lstatSync(join(c.dir, c.entries()[0] as string)).mode & 0o777).toBe(0o600)
+    const second = await c.run(['--help'])
+    expect(stateOf(second.stderr)).toBe('hit')
+    expect(second.stdout).toBe(first.stdout)
+    // `tau --version` never loads the body, so it neither reads nor writes a cache.
+    const version = await c.run(['--version'])
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/)
+    expect(version.stderr).toBe('')
+  })
+
+  it('a truncated or corrupted cache file is ignored and rewritten', async () => {
+    const c = await cached()
+    expect(stateOf((await c.run(['--help'])).stderr)).toBe('miss')
+    const file = join(c.dir, c.entries()[0] as string)
+    const good = readFileSync(file)
+    writeFileSync(file, good.subarray(0, good.length >> 1))
+    const truncated = await c.run(['--help'])
+    expect(truncated.code, truncated.stderr).toBe(0)
+    expect(truncated.stdout).toContain('Usage: tau')
+    expect(stateOf(truncated.stderr)).toBe('rejected')
+    expect(stateOf((await c.run(['--help'])).stderr)).toBe('hit')
+
+    const flipped = Buffer.from(readFileSync(file))
+    for (let i = 0; i < 64; i++) flipped[i] = (flipped[i] ?? 0) ^ 0xff
+    writeFileSync(file, flipped)
+    const corrupted = await c.run(['--help'])
+    expect(corrupted.code, corrupted.stderr).toBe(0)
+    expect(stateOf(corrupted.stderr)).toBe('rejected')
+    expect(stateOf((await c.run(['--help'])).stderr)).toBe('hit')
+  })
+
+  it('a directory others can write, a symlinked one or one of another user is refused', async () => {
+    const c = await cached()
+    mkdirSync(c.dir, { recursive: true })
+    chmodSync(c.dir, 0o770)
+    const shared = await c.run(['--help'])
+    expect(shared.code, shared.stderr).toBe(0)
+    expect(shared.stderr).toMatch(/compile cache refused: .* is writable by group or others/)
+    expect(readdirSync(c.dir)).toEqual([])
+
+    const elsewhere = join(c.p.home, 'elsewhere')
+    mkdirSync(elsewhere, { mode: 0o700 })
+    const linked = await cached()
+    mkdirSync(linked.xdg)
+    symlinkSync(elsewhere, linked.dir)
+    const viaLink = await linked.run(['--help'])
+    expect(viaLink.code, viaLink.stderr).toBe(0)
+    expect(viaLink.stderr).toMatch(/compile cache refused: .* is a symbolic link/)
+    expect(readdirSync(elsewhere)).toEqual([])
+
+    const foreign = await cached()
+    mkdirSync(foreign.dir, { recursive: true, mode: 0o700 })
+    // Another user's directory: made so by root (the suite runs as root in CI); as another user,
+    // the tests' own directory under a root-owned parent stands in (`/` is root's).
+    const other = process.getuid?.() === 0 ? foreign.dir : '/'
+    if (other === foreign.dir) chownSync(foreign.dir, 65534, 65534)
+    const owned = await foreign.run(['--help'], other === '/' ? { XDG_CACHE_HOME: '/..' } : {})
+    expect(owned.code, owned.stderr).toBe(0)
+    expect(owned.stderr).toMatch(/compile cache refused: /)
+
+    const off = await c.run(['--help'], { TAU_NO_COMPILE_CACHE: '1' })
+    expect(stateOf(off.stderr)).toBe('off')
+  })
+
+  it("the cached body imports its externals: a model call (undici) and an MCP server's tool", async () => {
+    const c = await cached()
+    const server = await model(
+      c.p,
+      { text: 'warm' },
+      { toolCalls: [{ id: 'call_pid', name: 'mcp__fault__pid', input: {} }] },
+      { text: 'Done.' },
+    )
+    const warm = await c.run(['start', '-p', 'hi', '--output-format', 'json'], { OPENAI_API_KEY: 'sk-test' })
+    expect(warm.code, warm.stderr).toBe(0)
+    expect(stateOf(warm.stderr)).toBe('miss')
+    await c.p.write({
+      'tau.config.json': JSON.stringify({
+        preset: 'coding',
+        model: 'openai:scripted-model',
+        providers: { openai: { baseURL: `${server.url}/v1` } },
+        mcpServers: { fault: { command: process.execPath, args: [FAULT_SERVER, '--no-resources'] } },
+        permissions: { allow: ['mcp__fault__pid'] },
+      }),
+    })
+    const result = await c.run(['start', '-p', 'the pid', '--output-format', 'json'], {
+      OPENAI_API_KEY: 'sk-test',
+    })
+    expect(result.code, result.stderr).toBe(0)
+    expect(stateOf(result.stderr)).toBe('hit')
+    // stdout stays protocol: the one JSON result, nothing of the launcher's.
+    const lines = result.stdout.trim().split('\n')
+    expect(lines).toHaveLength(1)
+    expect(JSON.parse(lines[0] as string).result).toBe('Done.')
+    // The tool ran in the MCP server (the SDK imported by the cached body): its answer went back.
+    const last = server.requests.filter((request) => request.method === 'POST').at(-1)
+    expect(JSON.stringify(last?.body)).toContain('"role":"tool"')
+  })
+
+  it('a TypeScript config loads from the cached body (jiti), and stack traces map to the sources', async () => {
+    const c = await cached({
+      'tau.config.ts':
+        "import { defineConfig } from 'tau-agent'\nexport default defineConfig({ preset: 'minimal', model: 'ollama:from-ts' })\n",
+    })
+    expect(stateOf((await c.run(['config'])).stderr)).toBe('miss')
+    const shown = await c.run(['config'])
+    expect(shown.code, shown.stderr).toBe(0)
+    expect(stateOf(shown.stderr)).toBe('hit')
+    expect(shown.stdout).toContain('ollama:from-ts')
+
+    await c.p.write({ 'tau.config.ts': "export default { preset: 'coding', model: 12 }\n" })
+    const plain = await c.run(['start', '-p', 'hi', '--debug'])
+    expect(plain.stderr).toMatch(STACK_LINE)
+    expect(plain.stderr).toMatch(/dist\/bin\/cli\.js:\d+:\d+/)
+    const mapped = await c.run(['start', '-p', 'hi', '--debug'], { NODE_OPTIONS: '--enable-source-maps' })
+    expect(mapped.stderr).toContain('TAU_CONFIG_INVALID')
+    expect(mapped.stderr).toMatch(/kernel\/\S+\.ts:\d+:\d+/)
+    expect(mapped.stderr).not.toMatch(/dist\/bin\/cli\.js:\d+/)
+  })
+})
