@@ -2,6 +2,10 @@
  * How the real `tau` binary reports what goes wrong: a non-zero exit, the error code, the file,
  * the plugin and the field or cause on stderr, nothing on stdout, and no stack trace unless
  * --debug asks for one (then there is one).
+ *
+ * Configs and plugins are .mjs where their form is not the subject (TypeScript costs each run a
+ * transpile, about 0.3 s of CPU); the syntax error and the setup and teardown plugins stay
+ * TypeScript, so errors of a TypeScript config and plugin are seen too.
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
@@ -101,9 +105,9 @@ export default defineConfig({
   it("a wrong type in a plugin's slice: names the field, the value, the plugin and the file", async () => {
     const reported = await runBoth(
       {
-        'ollama.ts': ollamaPlugin,
-        'tau.config.ts': `import { defineConfig } from 'tau-agent'
-export default defineConfig({ preset: 'minimal', plugins: ['./ollama.ts'], providers: { ollama: { timeout: 'fast' } } })
+        'ollama.mjs': ollamaPlugin,
+        'tau.config.mjs': `import { defineConfig } from 'tau-agent'
+export default defineConfig({ preset: 'minimal', plugins: ['./ollama.mjs'], providers: { ollama: { timeout: 'fast' } } })
 `,
       },
       ['start'],
@@ -111,27 +115,27 @@ export default defineConfig({ preset: 'minimal', plugins: ['./ollama.ts'], provi
     expectReported(reported, 'TAU_CONFIG_INVALID', (p) => [
       'providers.ollama.timeout: expected number, got "fast"',
       "plugin 'ollama'",
-      p.path('tau.config.ts'),
+      p.path('tau.config.mjs'),
     ])
   })
 
   it('an unknown top-level key: names it, suggests the kernel key it resembles, names the file', async () => {
-    const reported = await runBoth({ 'tau.config.ts': "export default { logLevl: 'debug' }\n" }, ['start'])
+    const reported = await runBoth({ 'tau.config.mjs': "export default { logLevl: 'debug' }\n" }, ['start'])
     expectReported(reported, 'TAU_CONFIG_UNKNOWN_KEY', (p) => [
       'logLevl',
       "did you mean 'logLevel'",
-      p.path('tau.config.ts'),
+      p.path('tau.config.mjs'),
     ])
   })
 
   it('several config problems are reported together, each with its path', async () => {
     const reported = await runBoth(
       {
-        'ollama.ts': ollamaPlugin,
-        'tau.config.ts': `export default {
+        'ollama.mjs': ollamaPlugin,
+        'tau.config.mjs': `export default {
   preset: 'minimal',
   logLevl: 'debug',
-  plugins: ['./ollama.ts'],
+  plugins: ['./ollama.mjs'],
   providers: { ollama: { timeout: 'fast' }, olama: {} },
 }
 `,
@@ -157,13 +161,13 @@ export default defineConfig({ preset: 'minimal', plugins: ['./ollama.ts'], provi
   })
 
   it('an unknown preset in the config gets a did-you-mean', async () => {
-    const reported = await runBoth({ 'tau.config.ts': "export default { preset: 'minimall' }\n" }, ['start'])
+    const reported = await runBoth({ 'tau.config.mjs': "export default { preset: 'minimall' }\n" }, ['start'])
     expectReported(reported, 'TAU_PRESET_UNKNOWN', ["unknown preset 'minimall'", "did you mean 'minimal'"])
   })
 
   it('a plugin path that does not exist: names the path it looked for', async () => {
     const reported = await runBoth(
-      { 'tau.config.ts': "export default { preset: 'minimal', plugins: ['./missing-plugin'] }\n" },
+      { 'tau.config.mjs': "export default { preset: 'minimal', plugins: ['./missing-plugin'] }\n" },
       ['start'],
     )
     expectReported(reported, 'TAU_PLUGIN_NOT_FOUND', (p) => [
@@ -174,7 +178,7 @@ export default defineConfig({ preset: 'minimal', plugins: ['./ollama.ts'], provi
 
   it('a plugin package that is not installed: names the package', async () => {
     const reported = await runBoth(
-      { 'tau.config.ts': "export default { preset: 'minimal', plugins: ['nope'] }\n" },
+      { 'tau.config.mjs': "export default { preset: 'minimal', plugins: ['nope'] }\n" },
       ['start'],
     )
     expectReported(reported, 'TAU_PLUGIN_NOT_FOUND', ["cannot find plugin 'nope'", 'npm install'])
@@ -183,9 +187,9 @@ export default defineConfig({ preset: 'minimal', plugins: ['./ollama.ts'], provi
   it('two plugins of one name in the config: names the plugin', async () => {
     const reported = await runBoth(
       {
-        'a.ts': namedPlugin('a'),
-        'also-a.ts': namedPlugin('a'),
-        'tau.config.ts': "export default { preset: 'minimal', plugins: ['./a.ts', './also-a.ts'] }\n",
+        'a.mjs': namedPlugin('a'),
+        'also-a.mjs': namedPlugin('a'),
+        'tau.config.mjs': "export default { preset: 'minimal', plugins: ['./a.mjs', './also-a.mjs'] }\n",
       },
       ['start'],
     )
@@ -195,9 +199,9 @@ export default defineConfig({ preset: 'minimal', plugins: ['./ollama.ts'], provi
   it('a dependency cycle: shows the cycle', async () => {
     const reported = await runBoth(
       {
-        'a.ts': namedPlugin('a', ['b']),
-        'b.ts': namedPlugin('b', ['a']),
-        'tau.config.ts': "export default { preset: 'minimal', plugins: ['./a.ts', './b.ts'] }\n",
+        'a.mjs': namedPlugin('a', ['b']),
+        'b.mjs': namedPlugin('b', ['a']),
+        'tau.config.mjs': "export default { preset: 'minimal', plugins: ['./a.mjs', './b.mjs'] }\n",
       },
       ['start'],
     )
@@ -207,10 +211,10 @@ export default defineConfig({ preset: 'minimal', plugins: ['./ollama.ts'], provi
   it('a missing dependency: names the plugin and what it needs, with a did-you-mean', async () => {
     const reported = await runBoth(
       {
-        'ollama.ts': ollamaPlugin,
-        'chat.ts': namedPlugin('chat', ['ollam']),
-        'tau.config.ts':
-          "export default { preset: 'minimal', plugins: ['./chat.ts', './ollama.ts'], providers: { ollama: { timeout: 5 } } }\n",
+        'ollama.mjs': ollamaPlugin,
+        'chat.mjs': namedPlugin('chat', ['ollam']),
+        'tau.config.mjs':
+          "export default { preset: 'minimal', plugins: ['./chat.mjs', './ollama.mjs'], providers: { ollama: { timeout: 5 } } }\n",
       },
       ['start'],
     )
@@ -268,25 +272,25 @@ describe.concurrent('errors caused by a config entry name the config file', () =
   it.each<{ what: string; files: Record<string, string>; code: string }>([
     {
       what: 'an unknown preset',
-      files: { 'tau.config.ts': "export default { preset: 'minimall' }\n" },
+      files: { 'tau.config.mjs': "export default { preset: 'minimall' }\n" },
       code: 'TAU_PRESET_UNKNOWN',
     },
     {
       what: 'a plugin path that does not exist',
-      files: { 'tau.config.ts': "export default { preset: 'minimal', plugins: ['./missing-plugin'] }\n" },
+      files: { 'tau.config.mjs': "export default { preset: 'minimal', plugins: ['./missing-plugin'] }\n" },
       code: 'TAU_PLUGIN_NOT_FOUND',
     },
     {
       what: 'a plugin package that is not installed',
-      files: { 'tau.config.ts': "export default { preset: 'minimal', plugins: ['nope'] }\n" },
+      files: { 'tau.config.mjs': "export default { preset: 'minimal', plugins: ['nope'] }\n" },
       code: 'TAU_PLUGIN_NOT_FOUND',
     },
     {
       what: 'two plugins of one name',
       files: {
-        'a.ts': namedPlugin('a'),
-        'also-a.ts': namedPlugin('a'),
-        'tau.config.ts': "export default { preset: 'minimal', plugins: ['./a.ts', './also-a.ts'] }\n",
+        'a.mjs': namedPlugin('a'),
+        'also-a.mjs': namedPlugin('a'),
+        'tau.config.mjs': "export default { preset: 'minimal', plugins: ['./a.mjs', './also-a.mjs'] }\n",
       },
       code: 'TAU_PLUGIN_DUPLICATE',
     },
@@ -295,12 +299,12 @@ describe.concurrent('errors caused by a config entry name the config file', () =
     const { plain: result, project: p } = await runBoth(files, ['start'])
     expect(result.code).toBe(1)
     expect(result.stderr).toContain(`error ${code}: `)
-    expect(result.stderr).toContain(p.path('tau.config.ts'))
+    expect(result.stderr).toContain(p.path('tau.config.mjs'))
   })
 
   it('a plugin package that is not installed: says which package names were tried', async () => {
     const { plain: result } = await runBoth(
-      { 'tau.config.ts': "export default { preset: 'minimal', plugins: ['nope'] }\n" },
+      { 'tau.config.mjs': "export default { preset: 'minimal', plugins: ['nope'] }\n" },
       ['start'],
     )
     expect(result.code).toBe(1)
