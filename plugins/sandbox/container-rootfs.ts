@@ -12,6 +12,7 @@ import { TauError } from '../../kernel/index.js'
 import { bwrapArgs, bwrapStatus } from './bwrap.js'
 import type { ContainerHandle, ContainerRuntime, ContainerSpec } from './container.js'
 import { SANDBOX_ERRORS } from './errors.js'
+import { inSandboxLauncher } from './launcher.js'
 import { PROXY_SOCKET_INSIDE } from './network-bridge.js'
 import { resolvePolicy } from './policy.js'
 
@@ -102,10 +103,13 @@ export class BwrapRootfsRuntime implements ContainerRuntime {
               ? { proxySocket: { host: extra.proxySocket, inside: PROXY_SOCKET_INSIDE } }
               : {}),
           }),
+          // As BwrapEnvironment: the launcher is PID 1 and waits for tau's go-ahead (launcher.ts).
+          '--as-pid-1',
           '--',
-          ...argv,
+          ...inSandboxLauncher(argv),
         ],
         env: { ...env, TMPDIR: '/tmp' },
+        goAhead: true,
       }),
       // Nothing lives between commands: each one's namespaces end with it.
       remove: async () => {},

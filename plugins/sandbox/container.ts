@@ -190,6 +190,7 @@ export class ContainerEnvironment extends LocalEnvironment {
         argv: prepared.argv,
         cwd: this.cwd,
         env: prepared.env,
+        ...(prepared.goAhead ? { goAhead: true } : {}),
         killGraceMs: this.killGraceMs,
         timeoutMs: POST_CREATE_TIMEOUT_MS,
       })

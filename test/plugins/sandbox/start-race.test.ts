@@ -11,10 +11,11 @@ import { chmodSync, closeSync, constants as fsConstants, openSync, readFileSync,
 import { mkdtemp, realpath, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { bwrapStatus } from '../../../plugins/sandbox/bwrap.js'
 import { pdeathsigLauncher } from '../../../plugins/sandbox/launcher.js'
 import { pidsWith, until } from './contract.js'
+import { buildRootfs } from './rootfs.js'
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'start-commands.mjs')
 const token = () => `${1000 + Math.floor(Math.random() * 8000)}.${Math.floor(Math.random() * 1e6)}`
@@ -49,14 +50,26 @@ const exited = (child: ChildProcess) =>
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve))
 
-const backends: Array<{ kind: 'local' | 'bwrap'; binary: string | null | undefined }> = [
+const bwrap = bwrapStatus().available ? bwrapStatus().path : undefined
+const backends: Array<{ kind: 'local' | 'bwrap' | 'container'; binary: string | null | undefined }> = [
   { kind: 'local', binary: pdeathsigLauncher() },
-  { kind: 'bwrap', binary: bwrapStatus().available ? bwrapStatus().path : undefined },
+  { kind: 'bwrap', binary: bwrap },
+  // The rootfs container runtime: bwrap over a root filesystem built from the host's binaries.
+  { kind: 'container', binary: bwrap },
 ]
 
 for (const { kind, binary } of backends) {
   describe.runIf(binary)(`a tau killed while ${kind} commands start`, () => {
     let dir: string
+    // The fixture finds the container's rootfs in its environment.
+    const env = { ...process.env }
+    beforeAll(async () => {
+      if (kind === 'container')
+        env.TAU_TEST_ROOTFS = buildRootfs(await mkdtemp(join(tmpdir(), 'tau-start-race-rootfs-')))
+    })
+    afterAll(async () => {
+      if (env.TAU_TEST_ROOTFS) await rm(env.TAU_TEST_ROOTFS, { recursive: true, force: true })
+    })
     beforeEach(async () => {
       dir = await realpath(await mkdtemp(join(tmpdir(), 'tau-start-race-')))
     })
@@ -70,6 +83,7 @@ for (const { kind, binary } of backends) {
         const t = token()
         const tau = spawn(process.execPath, [FIXTURE, kind, dir, t, '3'], {
           stdio: ['ignore', 'ignore', 'inherit'],
+          env,
         })
         try {
           // Where to kill: as soon as a process of the start exists; a few looks later; once
@@ -103,7 +117,7 @@ for (const { kind, binary } of backends) {
       }
     }, 120_000)
 
-    it(`runs nothing when tau died before ${kind === 'bwrap' ? "bwrap's" : "setpriv's"} death signal was armed`, async () => {
+    it(`runs nothing when tau died before ${kind === 'local' ? "setpriv's" : "bwrap's"} death signal was armed`, async () => {
       const t = token()
       // The wrapper blocks on a FIFO, which the test writes only once tau is dead: then the real
       // binary arms its death signal with init (or a subreaper) as its parent, which never dies.
@@ -114,6 +128,7 @@ for (const { kind, binary } of backends) {
       chmodSync(wrapper, 0o755)
       const tau = spawn(process.execPath, [FIXTURE, kind, dir, t, '1', wrapper], {
         stdio: ['ignore', 'ignore', 'inherit'],
+        env,
       })
       try {
         await until('the held start', () => commandsWith(t).includes('/bin/sh'), 20_000)
