@@ -1,6 +1,7 @@
 /**
  * The real `tau` binary and signals: SIGTERM and SIGINT while a frontend runs or a start tap
- * waits or hangs, the exit codes (128 + signal), teardown, and what is reported.
+ * waits or hangs, the exit codes (128 + signal), teardown, and what is reported. Config and
+ * plugins are .mjs: their form is not the subject, and TypeScript costs each run a transpile.
  */
 import { describe, expect, it } from 'vitest'
 import { markerPlugin, STACK_LINE, useProjects, waitForFile } from './run-tau.js'
@@ -29,8 +30,8 @@ describe.concurrent('tau start and signals', () => {
     ['SIGINT', 130],
   ] as const)('%s while a frontend runs: exit %i, the kernel is stopped', async (signal, code) => {
     const p = await project({
-      'frontend.ts': waitingFrontend(true),
-      'tau.config.ts': "export default { preset: 'minimal', plugins: ['./frontend.ts'] }\n",
+      'frontend.mjs': waitingFrontend(true),
+      'tau.config.mjs': "export default { preset: 'minimal', plugins: ['./frontend.mjs'] }\n",
     })
     const proc = p.spawn(['start'])
     await waitForFile(p.path('ready'), proc)
@@ -45,11 +46,11 @@ describe.concurrent('tau start and signals', () => {
   it('a teardown failing after SIGTERM is reported once, with secrets masked', async () => {
     const secret = 'sk-env-teardown-0123456789'
     const p = await project({
-      'frontend.ts': waitingFrontend(true),
-      'leaky.ts': markerPlugin('leaky', {
+      'frontend.mjs': waitingFrontend(true),
+      'leaky.mjs': markerPlugin('leaky', {
         teardown: "throw new Error('cannot close session ' + process.env.OPENAI_API_KEY)",
       }),
-      'tau.config.ts': "export default { preset: 'minimal', plugins: ['./leaky.ts', './frontend.ts'] }\n",
+      'tau.config.mjs': "export default { preset: 'minimal', plugins: ['./leaky.mjs', './frontend.mjs'] }\n",
     })
     const proc = p.spawn(['start'], { env: { OPENAI_API_KEY: secret } })
     await waitForFile(p.path('ready'), proc)
@@ -65,8 +66,8 @@ describe.concurrent('tau start and signals', () => {
   it('SIGTERM while a frontend waits only on its abort signal: exit 143, the kernel is stopped', async () => {
     // The frontend holds no timer or socket of its own; `tau start` must still wait for it.
     const p = await project({
-      'frontend.ts': waitingFrontend(false),
-      'tau.config.ts': "export default { preset: 'minimal', plugins: ['./frontend.ts'] }\n",
+      'frontend.mjs': waitingFrontend(false),
+      'tau.config.mjs': "export default { preset: 'minimal', plugins: ['./frontend.mjs'] }\n",
     })
     const proc = p.spawn(['start'])
     await waitForFile(p.path('ready'), proc)
@@ -79,8 +80,8 @@ describe.concurrent('tau start and signals', () => {
   it('SIGTERM while a start tap waits on its signal: exit 143, teardown ran, no error reported', async () => {
     // A well-behaved slow start: it listens to the lifecycle signal, which stopping aborts.
     const p = await project({
-      'slow.ts': markerPlugin('slow', {
-        body: `let timer: NodeJS.Timeout | undefined
+      'slow.mjs': markerPlugin('slow', {
+        body: `let timer
     ctx.hooks.start.tapPromise(async ({ signal }) => {
       timer = setInterval(() => {}, 60_000)
       marker('ready')
@@ -88,7 +89,7 @@ describe.concurrent('tau start and signals', () => {
     })`,
         teardown: 'clearInterval(timer)',
       }),
-      'tau.config.ts': "export default { preset: 'minimal', plugins: ['./slow.ts'] }\n",
+      'tau.config.mjs': "export default { preset: 'minimal', plugins: ['./slow.mjs'] }\n",
     })
     const proc = p.spawn(['start'])
     await waitForFile(p.path('ready'), proc)
@@ -102,8 +103,8 @@ describe.concurrent('tau start and signals', () => {
   it('SIGTERM while a start tap hangs for good: exit 143, teardown ran', async () => {
     // A start tap that ignores the signal and never settles; its teardown releases its handle.
     const p = await project({
-      'hang.ts': markerPlugin('hang', {
-        body: `let timer: NodeJS.Timeout | undefined
+      'hang.mjs': markerPlugin('hang', {
+        body: `let timer
     ctx.hooks.start.tapPromise(async () => {
       timer = setInterval(() => {}, 60_000)
       marker('ready')
@@ -111,7 +112,7 @@ describe.concurrent('tau start and signals', () => {
     })`,
         teardown: 'clearInterval(timer)',
       }),
-      'tau.config.ts': "export default { preset: 'minimal', plugins: ['./hang.ts'] }\n",
+      'tau.config.mjs': "export default { preset: 'minimal', plugins: ['./hang.mjs'] }\n",
     })
     const proc = p.spawn(['start'])
     await waitForFile(p.path('ready'), proc)

@@ -249,7 +249,8 @@ export function useProjects(): (
 
 /**
  * Source of a plugin whose teardown writes `<name>.torndown` into the project directory, so a
- * test can tell that it ran. `body` goes into setup (ctx is in scope) before the teardown.
+ * test can tell that it ran. `body` goes into setup (ctx is in scope) before the teardown. Plain
+ * JavaScript (also valid TypeScript), for a .mjs file as much as a .ts one.
  */
 export function markerPlugin(
   name: string,
@@ -263,7 +264,7 @@ export default definePlugin({
   name: ${JSON.stringify(name)},
   dependsOn: ${JSON.stringify(options.dependsOn ?? [])},
   setup(ctx) {
-    const marker = (what: string) => writeFileSync(join(ctx.paths.projectDir, what), what)
+    const marker = (what) => writeFileSync(join(ctx.paths.projectDir, what), what)
     ${options.body ?? ''}
     return () => {
       ${options.teardown ?? ''}
