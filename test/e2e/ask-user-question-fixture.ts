@@ -1,7 +1,7 @@
 /**
- * The AskUserQuestion questions the terminal, ACP and web UI tests ask (one pick with
- * descriptions, a multi-select, one the user answers in their own words), and what the model was
- * sent back.
+ * The AskUserQuestion questions the terminal, ACP, web UI and Claude Code tool tests ask (one pick
+ * with descriptions, a multi-select, one the user answers in their own words), and what the model
+ * was sent back.
  */
 import type { ScriptedServer } from '../../plugins/provider-scripted/server.js'
 
@@ -34,7 +34,8 @@ export const shape = {
   multiSelect: false,
 }
 
-const textOf = (content: unknown): string =>
+/** The text of a tool result's content: a string, or its text blocks joined. */
+export const textOf = (content: unknown): string =>
   typeof content === 'string'
     ? content
     : (content as Array<{ text?: string }>).map((part) => part.text ?? '').join('')

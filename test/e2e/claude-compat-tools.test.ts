@@ -11,8 +11,8 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { ScriptTurn } from '../../plugins/provider-scripted/index.js'
-import type { ScriptedServer } from '../../plugins/provider-scripted/server.js'
 import { useAnthropicFixtures } from './anthropic-fixture.js'
+import { color as colorQuestion, sentResults, shape, sizes, textOf } from './ask-user-question-fixture.js'
 import { REPO_ROOT, waitUntil } from './run-tau.js'
 import { startServe } from './serve-process.js'
 
@@ -49,31 +49,6 @@ function toolResults(out: Line[]): Array<{ tool_use_id: string; content: unknown
     .filter((block) => block.type === 'tool_result') as never
 }
 
-const textOf = (content: unknown): string =>
-  typeof content === 'string'
-    ? content
-    : (content as Array<{ type: string; text?: string }>).map((b) => b.text ?? '').join('')
-
-/** The text of the tool_result blocks the model was sent, across all requests. */
-function sentResults(server: ScriptedServer): string[] {
-  return server.requests
-    .filter((r) => r.path.startsWith('/v1/messages'))
-    .flatMap((r) => (r.body as { messages: Array<{ content: unknown }> }).messages)
-    .flatMap((m) => (Array.isArray(m.content) ? (m.content as Array<Record<string, unknown>>) : []))
-    .filter((b) => b.type === 'tool_result')
-    .map((b) => textOf(b.content))
-}
-
-const colorQuestion = {
-  question: 'Which color should the button be?',
-  header: 'Color',
-  options: [
-    { label: 'Red', description: 'Loud' },
-    { label: 'Blue', description: 'Calm' },
-  ],
-  multiSelect: false,
-}
-
 describe('AskUserQuestion through the binary', () => {
   it('-p: nobody can answer, so the result is an error that says so, and the run goes on', async () => {
     const { p, server } = await fixture([
@@ -105,15 +80,6 @@ describe('AskUserQuestion through the binary', () => {
   }, 90_000)
 
   it("--permission-prompt-tool answers the questions as Claude Code's canUseTool does (updatedInput.answers); its deny is a denial", async () => {
-    const sizes = {
-      question: 'Which sizes?',
-      header: 'Sizes',
-      options: [
-        { label: 'Small', description: '' },
-        { label: 'Large', description: '' },
-      ],
-      multiSelect: true,
-    }
     const secret = { ...colorQuestion, question: 'Which password?', header: 'Secret' }
     const { p, server } = await fixture([
       {
@@ -152,11 +118,12 @@ describe('AskUserQuestion through the binary', () => {
       { tool_name: 'AskUserQuestion', input: { questions: [colorQuestion, sizes] }, tool_use_id: 'toolu_a' },
       { tool_name: 'AskUserQuestion', input: { questions: [secret] }, tool_use_id: 'toolu_d' },
     ])
-    // Each request resends the earlier results: the distinct ones, in order.
-    const sent = [...new Set(sentResults(server))]
+    // Each request resends the earlier results: the distinct ones, in order (sentResults). The
+    // approver picks the last option of a pick and every option of a multi-select.
+    const sent = sentResults(server)
     expect(sent).toHaveLength(2)
     expect(sent[0]).toBe(
-      `User has answered your questions: "${colorQuestion.question}"="Blue", "${sizes.question}"="Small, Large". You can now continue with the user's answers in mind.`,
+      `User has answered your questions: "${colorQuestion.question}"="Blue", "${sizes.question}"="Small, Medium, Large". You can now continue with the user's answers in mind.`,
     )
     expect(sent[1]).toContain('The questions were not answered: the approver keeps secrets.')
     const out = lines(result.stdout)
@@ -165,7 +132,7 @@ describe('AskUserQuestion through the binary', () => {
     )
     expect(answeredLine?.tool_use_result).toEqual({
       questions: [colorQuestion, sizes],
-      answers: { [colorQuestion.question]: 'Blue', [sizes.question]: 'Small, Large' },
+      answers: { [colorQuestion.question]: 'Blue', [sizes.question]: 'Small, Medium, Large' },
     })
     expect(out.at(-1)!.permission_denials).toEqual([
       { tool_name: 'AskUserQuestion', tool_use_id: 'toolu_d', tool_input: { questions: [secret] } },
@@ -173,15 +140,6 @@ describe('AskUserQuestion through the binary', () => {
   })
 
   it('tau serve: the question waits on the session until a client answers it over HTTP; the model gets the answers', async () => {
-    const sizes = {
-      question: 'Which sizes?',
-      header: 'Sizes',
-      options: [
-        { label: 'Small', description: '' },
-        { label: 'Large', description: '' },
-      ],
-      multiSelect: true,
-    }
     const { p, server } = await fixture([
       {
         toolCalls: [
@@ -213,10 +171,10 @@ describe('AskUserQuestion through the binary', () => {
 
     // An answer to a question that was not asked is refused, naming it.
     const stray = await serve.call('POST', `/sessions/${id}/questions/${question!.id}`, {
-      answer: { answers: { 'Which shape?': 'Round' } },
+      answer: { answers: { [shape.question]: 'Round' } },
     })
     expect(stray.status).toBe(400)
-    expect(JSON.stringify(stray.body)).toContain("'Which shape?' is not one of the questions asked")
+    expect(JSON.stringify(stray.body)).toContain(`'${shape.question}' is not one of the questions asked`)
 
     const answered = await serve.call('POST', `/sessions/${id}/questions/${question!.id}`, {
       answer: { answers: { [colorQuestion.question]: 'Blue', [sizes.question]: 'Small, Large' } },

@@ -8,27 +8,8 @@ import { describe, expect, it } from 'vitest'
 import type { UserInteraction } from '../../../plugins/agent/index.js'
 import { QuestionBoard } from '../../../plugins/session-controller/question-board.js'
 import { askUserQuestionTool, type Tool, type UserQuestionsRequest } from '../../../plugins/tools/index.js'
+import { color, sizes } from '../../e2e/ask-user-question-fixture.js'
 import { allowAll, harness, ofType, toolText } from '../agent/helpers.js'
-
-const color = {
-  question: 'Which color should the button be?',
-  header: 'Color',
-  options: [
-    { label: 'Red', description: 'Loud' },
-    { label: 'Blue', description: 'Calm' },
-  ],
-  multiSelect: false,
-}
-const sizes = {
-  question: 'Which sizes do you need?',
-  header: 'Sizes',
-  options: [
-    { label: 'Small', description: '' },
-    { label: 'Medium', description: '' },
-    { label: 'Large', description: '' },
-  ],
-  multiSelect: true,
-}
 
 const tools = [askUserQuestionTool as unknown as Tool]
 
