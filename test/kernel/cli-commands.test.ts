@@ -1,10 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runCli } from '../../kernel/cli/main.js'
-import { definePreset } from '../../kernel/index.js'
+import { cliRunner } from './cli-runner.js'
 
 let dir: string
 beforeAll(async () => {
@@ -47,33 +45,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-async function cli(...argv: string[]) {
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  let out = ''
-  let err = ''
-  stdout.on('data', (chunk) => {
-    out += chunk
-  })
-  stderr.on('data', (chunk) => {
-    err += chunk
-  })
-  const code = await runCli(argv, {
-    presets: { none: async () => definePreset({ name: 'none' }) },
-    defaultPreset: 'none',
-    cwd: dir,
-    stdout,
-    stderr,
-    // Never the machine's ~/.claude or /etc policy files: this env replaces process.env.
-    env: {
-      TAU_HOME: join(dir, '.home'),
-      CLAUDE_CONFIG_DIR: join(dir, '.claude-home'),
-      TAU_MANAGED_SETTINGS_DIR: join(dir, '.managed'),
-    },
-    handleSignals: false,
-  })
-  return { code, out, err }
-}
+const cli = cliRunner({ dir: () => dir })
 
 describe('plugin commands', () => {
   it('a plugin adds a command with arguments and options; its exit code is the process exit code', async () => {

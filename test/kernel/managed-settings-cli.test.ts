@@ -6,17 +6,15 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { runCli } from '../../kernel/cli/main.js'
 import { builtinPresets, DEFAULT_PRESET } from '../../presets/index.js'
+import { cliRunner } from './cli-runner.js'
 
 let dir: string
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tau-managed-cli-'))
   // A model nobody answers: the runs below stop before any model call.
   await writeFile(join(dir, 'tau.config.json'), JSON.stringify({ model: 'ollama:nothing' }))
-  vi.stubEnv('TAU_MANAGED_SETTINGS_DIR', join(dir, 'etc'))
   vi.stubEnv('OLLAMA_HOST', 'http://127.0.0.1:9')
 })
 afterEach(async () => {
@@ -31,28 +29,13 @@ async function policy(path: string, text: string): Promise<string> {
   return file
 }
 
-async function cli(...argv: string[]) {
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  let out = ''
-  let err = ''
-  stdout.on('data', (chunk) => {
-    out += chunk
-  })
-  stderr.on('data', (chunk) => {
-    err += chunk
-  })
-  const code = await runCli(argv, {
-    presets: builtinPresets,
-    defaultPreset: DEFAULT_PRESET,
-    cwd: dir,
-    stdout,
-    stderr,
-    env: { TAU_HOME: join(dir, '.home'), CLAUDE_CONFIG_DIR: join(dir, '.claude-home') },
-    handleSignals: false,
-  })
-  return { code, out, err }
-}
+// The policy folder is dir/etc (the helper names it as TAU_MANAGED_SETTINGS_DIR).
+const cli = cliRunner({
+  dir: () => dir,
+  presets: builtinPresets,
+  defaultPreset: DEFAULT_PRESET,
+  managedDir: 'etc',
+})
 
 describe('managed settings through the CLI', () => {
   it('tau config lists the managed files first, drop-ins above their base file', async () => {
