@@ -119,10 +119,15 @@ export function writeCache(dir: string, name: string, data: Buffer): void {
   }
   try {
     const entries = readdirSync(dir)
-      .filter((entry) => entry.endsWith('.v8cache') && entry !== name)
+      .filter((entry) => /\.v8cache(\..*\.tmp)?$/.test(entry) && entry !== name)
       .map((entry) => ({ entry, mtime: lstatSync(join(dir, entry)).mtimeMs }))
       .sort((a, b) => b.mtime - a.mtime)
-    for (const { entry } of entries.slice(KEEP - 1)) unlinkSync(join(dir, entry))
+    const caches = entries.filter(({ entry }) => entry.endsWith('.v8cache'))
+    // A temporary file an hour old is a killed writer's, not one still being written.
+    const stale = entries.filter(
+      ({ entry, mtime }) => entry.endsWith('.tmp') && mtime < Date.now() - 3_600_000,
+    )
+    for (const { entry } of [...caches.slice(KEEP - 1), ...stale]) unlinkSync(join(dir, entry))
   } catch {
     // another run pruned it first
   }

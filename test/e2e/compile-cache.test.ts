@@ -12,7 +12,9 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  rmSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs'
 import { join } from 'node:path'
@@ -58,9 +60,28 @@ async function model(p: Project, ...turns: Parameters<ScriptedServer['push']>) {
 describe('the compile cache', () => {
   it('is written by the first run, in a private directory, and used by the next', async () => {
     const c = await cached()
+    // Other builds' entries, older: the four newest files are kept. A killed writer's temporary
+    // file an hour old goes too.
+    mkdirSync(c.dir, { recursive: true, mode: 0o700 })
+    const old = ['a', 'b', 'c', 'd', 'e'].map((tag, i) => {
+      const file = join(c.dir, `cli-${tag}-v0-x64-00000000.v8cache`)
+      writeFileSync(file, 'old', { mode: 0o600 })
+      utimesSync(file, 1000 + i, 1000 + i)
+      return file
+    })
+    const stale = join(c.dir, 'cli-f-v0-x64-00000000.v8cache.1.x.tmp')
+    writeFileSync(stale, 'partial', { mode: 0o600 })
+    utimesSync(stale, 1000, 1000)
     const first = await c.run(['--help'])
     expect(first.code, first.stderr).toBe(0)
     expect(stateOf(first.stderr)).toBe('miss')
+    expect(readdirSync(c.dir).sort()).toEqual(
+      [
+        ...old.slice(2).map((file) => file.slice(c.dir.length + 1)),
+        c.entries().find((n) => !n.includes('-v0-')),
+      ].sort(),
+    )
+    for (const file of old) rmSync(file, { force: true })
     expect(c.entries()).toHaveLength(1)
     expect(lstatSync(c.dir).mode & 0o777).toBe(0o700)
     expect(lstatSync(join(c.dir, c.entries()[0] as string)).mode & 0o777).toBe(0o600)
