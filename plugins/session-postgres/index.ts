@@ -7,16 +7,13 @@
 import { z } from 'zod'
 import { definePlugin } from '../../kernel/index.js'
 import { projectKey, transcriptStoreRef } from '../session/index.js'
-import { PostgresTranscriptStore } from './postgres-store.js'
 
 export { POSTGRES_ERRORS } from './errors.js'
+export { POSTGRES_LEASE_TTL_MS } from './lease.js'
 export { MIGRATIONS, type Migration, migrate } from './migrations.js'
 export { createPool, maskUrl, type PgClient, type PgPool, type PgQueryable, type PgResult } from './pg.js'
-export {
-  POSTGRES_LEASE_TTL_MS,
-  type PostgresStoreOptions,
-  PostgresTranscriptStore,
-} from './postgres-store.js'
+export type { PostgresStoreOptions } from './postgres-store.js'
+// PostgresTranscriptStore is in public.ts: it loads only when a database is configured.
 
 export const sessionPostgresConfig = z.strictObject({
   /** postgres://user:password@host:port/database; default durable.database, then TAU_DATABASE_URL. */
@@ -45,9 +42,11 @@ export default definePlugin({
   description:
     'Session logs in PostgreSQL when a database is configured (durable.database or TAU_DATABASE_URL)',
   config: sessionPostgresConfig,
-  setup(ctx) {
+  async setup(ctx) {
     const url = databaseUrlOf(ctx.config.database, ctx.rootConfig)
     if (!url) return
+    // A database configured: only now the store's code is initialised (not at every start).
+    const { PostgresTranscriptStore } = await import('./postgres-store.js')
     const store = new PostgresTranscriptStore({
       url,
       project: projectKey(ctx.paths.projectDir),

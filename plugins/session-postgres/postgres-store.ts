@@ -29,11 +29,11 @@ import {
   type TranscriptRecord,
   type TranscriptStore,
 } from '../session/index.js'
+import { POSTGRES_LEASE_TTL_MS } from './lease.js'
 import { migrate, rollback } from './migrations.js'
 import { createPool, maskUrl, type PgPool, unavailable } from './pg.js'
 
-/** Default lease TTL: a worker that stops renewing is taken over after this long. */
-export const POSTGRES_LEASE_TTL_MS = 30_000
+export { POSTGRES_LEASE_TTL_MS } from './lease.js'
 
 /** Session ids: the same shape as the JSONL store's (file names there). */
 const ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/

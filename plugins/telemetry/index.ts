@@ -6,17 +6,18 @@
  * `@opentelemetry/api`. With an OTLP endpoint in the environment it exports over OTLP/HTTP (the
  * SDK loaded lazily); embedders register their own tracer provider instead. See README.md.
  */
-import { type Tracer, trace } from '@opentelemetry/api'
+import type { Tracer } from '@opentelemetry/api'
 import { definePlugin, formatError } from '../../kernel/index.js'
 import { agentHooksRef } from '../agent/index.js'
 import { orchestrateHooksRef, orchestratorRef } from '../orchestrate/index.js'
 import { telemetryConfig } from './config.js'
 import { type OtlpTracing, otlpEndpointOf, startOtlpTracing } from './otlp.js'
-import { SpanTracker } from './spans.js'
 
 export { type TelemetryConfig, telemetryConfig } from './config.js'
 export { TELEMETRY_ERRORS } from './errors.js'
-export { SpanTracker, type SpanTrackerOptions } from './spans.js'
+export type { SpanTrackerOptions } from './spans.js'
+
+// SpanTracker is in public.ts: the spans and the OpenTelemetry API load only when tracing is on.
 
 const TRACER_NAME = 'tau'
 
@@ -28,11 +29,16 @@ export default definePlugin({
   // Workflow runs (invoke_workflow spans) when the orchestrate plugin is loaded.
   optionalDependsOn: ['orchestrate'],
   config: telemetryConfig,
-  setup(ctx) {
+  async setup(ctx) {
     const env = process.env
     const endpoint = env.OTEL_SDK_DISABLED === 'true' ? undefined : otlpEndpointOf(env)
     const enabled = ctx.config.enabled === 'auto' ? endpoint !== undefined : ctx.config.enabled
     if (!enabled) return
+    // Tracing on: only now the span code and the OpenTelemetry API are initialised (not at every start).
+    const [{ trace }, { SpanTracker }] = await Promise.all([
+      import('@opentelemetry/api'),
+      import('./spans.js'),
+    ])
     const captureContent =
       ctx.config.captureContent || env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT === 'true'
     const serviceName = ctx.config.serviceName ?? (env.OTEL_SERVICE_NAME || 'tau')

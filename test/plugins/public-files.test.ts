@@ -153,6 +153,9 @@ describe('what every start of tau initialises', () => {
     'plugins/scaffold/project-scan.ts',
     'plugins/scaffold/plugin-template.ts',
     'plugins/scaffold/init-files.ts',
+    // what only a configured feature uses: the spans (tracing on), the PostgreSQL store (a database)
+    'plugins/telemetry/spans.ts',
+    'plugins/session-postgres/postgres-store.ts',
     // tau acp and the terminal UI
     'plugins/acp/acp-server.ts',
     'plugins/terminal/ui.ts',

@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { TranscriptRecord } from '../../../plugins/session/index.js'
-import { createPool, MIGRATIONS, PostgresTranscriptStore } from '../../../plugins/session-postgres/index.js'
+import { createPool, MIGRATIONS } from '../../../plugins/session-postgres/index.js'
+import { PostgresTranscriptStore } from '../../../plugins/session-postgres/public.js'
 import { storeContract } from '../session/store-contract.js'
 import { freePort, type PgCluster, startPostgres } from './pg-cluster.js'
 
