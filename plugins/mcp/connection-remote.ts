@@ -16,7 +16,8 @@ import { loadAuthExtensions, type McpClient, type McpSdk } from './sdk.js'
 export type RemoteConfig = ResolvedServerConfig & { transport: 'http' | 'sse' }
 
 export interface RemoteAuthOptions {
-  readonly server: string
+  /** The server's name. */
+  readonly name: string
   readonly logger: Logger
   readonly clientInfo: { name: string; version: string }
   /** Where OAuth credentials are kept (`$TAU_HOME/mcp-oauth`). */
@@ -87,9 +88,7 @@ export class RemoteAuth {
       return await this.connectOver('http', sdk, config, newClient, onClient)
     } catch (error) {
       if (!(error instanceof sdk.StreamableHTTPError) || !isOlderServerAnswer(error.code)) throw error
-      this.log.debug(
-        `MCP server '${this.options.server}': streamable HTTP answered ${error.code}, trying SSE`,
-      )
+      this.log.debug(`MCP server '${this.options.name}': streamable HTTP answered ${error.code}, trying SSE`)
       onKind('sse')
       return this.connectOver('sse', sdk, config, newClient, onClient)
     }
@@ -186,8 +185,8 @@ export class RemoteAuth {
     const fixed = this.options.authorize?.()
     const routed = this.options.routedAuthorize
     return new TauOAuthProvider({
-      server: this.options.server,
-      store: new OAuthStore(this.options.oauthDir, this.options.server, config.url),
+      server: this.options.name,
+      store: new OAuthStore(this.options.oauthDir, this.options.name, config.url),
       config: settings,
       clientName: this.options.clientInfo.name,
       // Read when the server asks, not now: a step-up during a call goes to that call's session.
@@ -203,13 +202,11 @@ export class RemoteAuth {
   private async refreshTokens(sdk: McpSdk, config: RemoteConfig, oauth: TauOAuthProvider): Promise<void> {
     try {
       await sdk.auth(oauth, { serverUrl: config.url })
-      this.log.debug(`MCP server '${this.options.server}': OAuth tokens refreshed`)
+      this.log.debug(`MCP server '${this.options.name}': OAuth tokens refreshed`)
     } catch (error) {
       if (isAuthRequired(error)) throw error
       // The connect's own 401 handling tries again and reports what is wrong.
-      this.log.debug(
-        `MCP server '${this.options.server}': refreshing OAuth tokens failed: ${messageOf(error)}`,
-      )
+      this.log.debug(`MCP server '${this.options.name}': refreshing OAuth tokens failed: ${messageOf(error)}`)
     }
   }
 

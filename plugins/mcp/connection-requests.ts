@@ -26,7 +26,8 @@ import { askerOf, type CallRoute } from './routing.js'
 import type { McpClient, McpSdk } from './sdk.js'
 
 export interface ServerRequestsOptions {
-  readonly server: string
+  /** The server's name. */
+  readonly name: string
   readonly config: ResolvedServerConfig
   readonly logger: Logger
   /** Answered to `roots/list`: the current workspace roots. */
@@ -48,7 +49,7 @@ export class ServerRequests {
 
   constructor(options: ServerRequestsOptions) {
     this.options = options
-    this.server = options.server
+    this.server = options.name
     this.log = options.logger
   }
 

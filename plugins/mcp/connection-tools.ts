@@ -12,7 +12,8 @@ import { inputSchemaFor, type JsonValidator, mapAnnotations, modelSchema, toolNa
 import { type CachedTools, cachedInput, type ToolCache } from './tool-cache.js'
 
 export interface ServerToolsOptions {
-  readonly server: string
+  /** The server's name. */
+  readonly name: string
   readonly registry: ToolRegistry
   readonly plugin: string
   readonly logger: Logger
@@ -40,7 +41,7 @@ export class ServerTools {
   constructor(options: ServerToolsOptions) {
     this.options = options
     this.log = options.logger
-    this.server = options.server
+    this.server = options.name
   }
 
   /** tau names of the registered tools (`mcp__<server>__<tool>`). */

@@ -112,20 +112,10 @@ export class ServerConnection {
     this.transportKind = options.config.transport
     this.status = options.config.disabled ? 'disabled' : 'connecting'
     this.log = options.logger
-    this.requests = new ServerRequests({
-      server: options.name,
-      config: options.config,
-      logger: options.logger,
-      ...(options.roots ? { roots: options.roots } : {}),
-      ...(options.sampler ? { sampler: options.sampler } : {}),
-      ...(options.samplingModel !== undefined ? { samplingModel: options.samplingModel } : {}),
-    })
+    // Each part takes what it needs of the connection's options.
+    this.requests = new ServerRequests(options)
     this.tools = new ServerTools({
-      server: options.name,
-      registry: options.registry,
-      plugin: options.plugin,
-      logger: options.logger,
-      ...(options.toolCache ? { toolCache: options.toolCache } : {}),
+      ...options,
       cacheFile: () => this.toolCacheFile(),
       connected: async () => {
         await this.start()
@@ -134,15 +124,7 @@ export class ServerConnection {
       notConnected: () => this.notConnected(),
       call: (tool, input, context) => this.call(tool, input, context),
     })
-    this.remote = new RemoteAuth({
-      server: options.name,
-      logger: options.logger,
-      clientInfo: options.clientInfo,
-      oauthDir: options.oauthDir,
-      ...(options.authorize ? { authorize: options.authorize } : {}),
-      routedAuthorize: () => this.requests.routedAuthorize(),
-      ...(options.signal ? { signal: options.signal } : {}),
-    })
+    this.remote = new RemoteAuth({ ...options, routedAuthorize: () => this.requests.routedAuthorize() })
   }
 
   info(): ServerInfo {

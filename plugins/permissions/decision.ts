@@ -267,14 +267,11 @@ export class Decider {
 
     // 1. deny: any part, in any of its forms, or the whole command.
     for (const entry of deny) {
-      const pattern = this.bashPattern(entry)
-      if (pattern === undefined) continue
-      const hit = forms.find((form) => pattern.test(form))
+      const hit = this.matchedForm(entry, forms)
       if (hit !== undefined) {
-        const which = hit === whole ? '' : ` (the part '${hit}')`
         return {
           behavior: 'deny',
-          reason: `the command '${whole}'${which} is denied by ${ruleLabel(entry.rule)}`,
+          reason: `the command '${whole}'${partNote(hit, whole)} is denied by ${ruleLabel(entry.rule)}`,
           rule: entry.rule,
         }
       }
@@ -299,14 +296,11 @@ export class Decider {
           rule: entry.rule,
         }
       }
-      const pattern = this.bashPattern(entry)
-      if (pattern === undefined) continue
-      const hit = forms.find((form) => pattern.test(form))
+      const hit = this.matchedForm(entry, forms)
       if (hit !== undefined) {
-        const which = hit === whole ? '' : ` (the part '${hit}')`
         return {
           behavior: 'ask',
-          reason: `the command '${whole}'${which} needs approval: ${ruleLabel(entry.rule)}`,
+          reason: `the command '${whole}'${partNote(hit, whole)} needs approval: ${ruleLabel(entry.rule)}`,
           rule: entry.rule,
         }
       }
@@ -430,6 +424,12 @@ export class Decider {
     return compileWildcard(content)(target.value)
   }
 
+  /** The form of the command (the whole, or a part in one of its forms) a Bash rule matches. */
+  private matchedForm(entry: Entry, forms: readonly string[]): string | undefined {
+    const pattern = this.bashPattern(entry)
+    return pattern === undefined ? undefined : forms.find((form) => pattern.test(form))
+  }
+
   private bashPattern(entry: Entry): BashPattern | undefined {
     const content = entry.parsed?.content
     if (content === undefined || entry.parsed?.toolName !== 'Bash') return undefined
@@ -466,6 +466,11 @@ export class Decider {
     const path = resolve(this.options.cwd, value)
     return { path, real: realPathOf(path) }
   }
+}
+
+/** Which part of the command a rule matched, when not the whole: ` (the part '...')`. */
+function partNote(hit: string, whole: string): string {
+  return hit === whole ? '' : ` (the part '${hit}')`
 }
 
 function describeCall(tool: ToolFacts, target: Target): string {
