@@ -153,3 +153,9 @@ export function findUnknownKeys(config: RawConfig, plugins: readonly TauPlugin[]
   walk(config, claimTree(plugins), '')
   return problems
 }
+
+/** `value` without the keys `keys` (a plain object; anything else as it is). */
+export function omitKeys(value: unknown, keys: readonly string[]): unknown {
+  if (!isPlainObject(value) || keys.length === 0) return value
+  return Object.fromEntries(Object.entries(value).filter(([key]) => !keys.includes(key)))
+}

@@ -1,9 +1,9 @@
 /**
  * The kernel: orders plugins, runs the configure waterfall, validates every config slice before
  * any setup runs, sets plugins up in dependency order, starts them, and stops them in reverse,
- * always, with a timeout per teardown and without letting one failure skip the rest.
+ * always, with a timeout per teardown and without letting one failure skip the rest. Its
+ * sessions (scopes of session services with their own settings) are in sessions.ts.
  */
-import { randomUUID } from 'node:crypto'
 import { setMaxListeners } from 'node:events'
 import { homedir } from 'node:os'
 import { dirname, join, resolve as resolvePath } from 'node:path'
@@ -15,6 +15,7 @@ import {
   findUnknownKeys,
   getPath,
   isPlainObject,
+  omitKeys,
 } from './config.js'
 import { isTauError, messageOf, stampError, TauError } from './errors.js'
 import {
@@ -40,16 +41,18 @@ import {
 } from './logger.js'
 import { orderPlugins } from './order.js'
 import { configKeyOf, type KernelPaths, type PluginContext, type TauPlugin, type Teardown } from './plugin.js'
-import { type ConfigProblem, resultOf, validateWith } from './schema.js'
+import { type ConfigProblem, validateWith } from './schema.js'
 import {
   type Disposer,
   type Resolved,
   type ServiceRef,
   ServiceRegistry,
   type SessionFactory,
-  type SessionInfo,
-  type SessionScopeState,
 } from './services.js'
+import { asTeardownError, openSession, type Session, type SessionOptions } from './sessions.js'
+
+// The names kernel/index.ts and plugin.ts import from here.
+export type { Session, SessionOptions } from './sessions.js'
 
 export type KernelState = 'idle' | 'starting' | 'set-up' | 'running' | 'stopping' | 'stopped'
 
@@ -81,30 +84,6 @@ export interface PluginReport {
   readonly services: readonly string[]
   readonly hooks: readonly HookInfo[]
   readonly taps: readonly string[]
-}
-
-/** What createSession() takes. */
-export interface SessionOptions {
-  id?: string
-  cwd?: string
-  /**
-   * This session's own settings, keyed by plugin config key (`{ sandbox: { mode: 'bwrap' } }`):
-   * each is merged over the global config and validated by that plugin's schema.
-   */
-  settings?: Readonly<Record<string, unknown>>
-}
-
-export interface Session {
-  readonly id: string
-  readonly cwd: string
-  /** The validated settings this session was created with, by config key ({} when none). */
-  readonly overrides: Readonly<Record<string, unknown>>
-  /** A plugin's config slice for this session (see SessionInfo.settings). */
-  settings(configKey: string): unknown
-  resolve<R extends ServiceRef<unknown>>(ref: R): Resolved<R>
-  tryResolve<R extends ServiceRef<unknown>>(ref: R): Resolved<R> | undefined
-  /** Disposes this session's services in reverse creation order. Idempotent. */
-  dispose(): Promise<void>
 }
 
 interface Entry {
@@ -503,105 +482,17 @@ export class Kernel {
   /** A new session scope: session services are created in it on first resolve and disposed with it. */
   createSession(options: SessionOptions = {}): Session {
     this.assertRunning('createSession()', false)
-    const id = options.id ?? randomUUID()
-    const overrides =
-      options.settings === undefined ? NO_OVERRIDES : this.sessionSettings(id, options.settings)
-    const resolved = this.resolvedConfig
-    const info: SessionInfo = Object.freeze({
-      id,
-      cwd: resolvePath(options.cwd ?? this.paths.cwd),
-      overrides,
-      settings: (configKey: string) =>
-        Object.hasOwn(overrides, configKey) ? overrides[configKey] : getPath(resolved, configKey),
-    })
-    const { container, state } = this.services.createSessionScope(info)
-    const services = this.services
-    const sessions = this.sessions
-    let disposing: Promise<void> | undefined
-    const session: Session = {
-      id: info.id,
-      cwd: info.cwd,
-      overrides: info.overrides,
-      settings: info.settings,
-      resolve: (ref) => {
-        if (disposing) throw new TauError('TAU_KERNEL_STATE', `session ${info.id} is disposed`)
-        return services.resolveIn(container, ref)
-      },
-      tryResolve: (ref) =>
-        services.has(ref) ? session.resolve(ref) : ref.multiple ? ([] as never) : undefined,
-      dispose: () => {
-        disposing ??= disposeSession(state).finally(() => sessions.delete(session))
-        return disposing
-      },
-    }
-    sessions.add(session)
-    return session
-  }
-
-  /**
-   * Validates a session's settings: each key must be a loaded plugin's config key; its value is
-   * merged over the global slice (as written, before defaults) and checked by that plugin's
-   * schema, synchronously, so createSession() stays synchronous. All problems in one error.
-   */
-  private sessionSettings(
-    id: string,
-    settings: Readonly<Record<string, unknown>>,
-  ): Readonly<Record<string, unknown>> {
-    const problems: ConfigProblem[] = []
-    const out: Record<string, unknown> = {}
-    if (!isPlainObject(settings)) {
-      problems.push({ path: 'settings', message: 'expected an object keyed by plugin config key' })
-    } else {
-      for (const [key, override] of Object.entries(settings)) {
-        if (override === undefined) continue
-        const path = `settings.${key}`
-        const plugin = this.ordered.find((p) => configKeyOf(p) === key)
-        if (!plugin?.config) {
-          problems.push({
-            path,
-            message: plugin
-              ? `plugin '${plugin.name}' has no config to set per session`
-              : `no loaded plugin reads the config key '${key}'`,
-            ...(plugin ? { plugin: plugin.name } : {}),
-          })
-          continue
-        }
-        const children = this.claims ? claimedChildren(this.claims, key) : []
-        const merged = mergeOver(omitKeys(getPath(this.configuredConfig, key), children), override)
-        const raw = plugin.config['~standard'].validate(merged)
-        if (raw instanceof Promise) {
-          problems.push({
-            path,
-            message: 'its schema validates asynchronously; session settings need a synchronous one',
-            plugin: plugin.name,
-          })
-          continue
-        }
-        const result = resultOf(raw, merged, path, plugin.name)
-        if (!result.ok) {
-          problems.push(...result.problems)
-          continue
-        }
-        const current = getPath(this.resolvedConfig, key)
-        const kept = isPlainObject(current)
-          ? Object.fromEntries(children.filter((c) => c in current).map((c) => [c, current[c]]))
-          : {}
-        // Frozen at the top only: values below may be shared with the global config.
-        out[key] = isPlainObject(result.value) ? Object.freeze({ ...result.value, ...kept }) : result.value
-      }
-    }
-    if (problems.length === 0) return Object.freeze(out)
-    const lines = problems.map((p) => `${p.path}: ${p.message}${p.plugin ? ` (plugin '${p.plugin}')` : ''}`)
-    const plugins = [...new Set(problems.map((p) => p.plugin).filter((p): p is string => p !== undefined))]
-    throw new TauError(
-      'TAU_SESSION_SETTINGS_INVALID',
-      problems.length === 1
-        ? `session ${id}: invalid settings: ${lines[0]}`
-        : `session ${id}: invalid settings: ${problems.length} problems`,
+    return openSession(
       {
-        ...(plugins.length === 1 ? { plugin: plugins[0] } : {}),
-        details: problems.length === 1 ? [] : lines,
+        services: this.services,
+        sessions: this.sessions,
+        cwd: this.paths.cwd,
+        plugins: this.ordered,
+        resolvedConfig: this.resolvedConfig,
+        configuredConfig: this.configuredConfig,
+        claims: this.claims,
       },
+      options,
     )
   }
 
@@ -620,50 +511,6 @@ export class Kernel {
       taps: hooks.filter((h) => h.taps.includes(plugin.name)).map((h) => h.name),
     }))
   }
-}
-
-async function disposeSession(state: SessionScopeState): Promise<void> {
-  const errors: TauError[] = []
-  for (const created of [...state.created].reverse()) {
-    try {
-      await created.dispose(created.value)
-    } catch (error) {
-      errors.push(asTeardownError(error, created.plugin, undefined, `session service '${created.id}'`))
-    }
-  }
-  state.created.length = 0
-  if (errors.length > 0) {
-    throw new TauError('TAU_TEARDOWN_FAILED', errors.map((e) => e.message).join('; '), {
-      plugin: errors[0]!.plugin,
-    })
-  }
-}
-
-function asTeardownError(error: unknown, plugin: string, hook?: string, what = 'teardown'): TauError {
-  const where = hook === undefined ? `plugin '${plugin}'` : `plugin '${plugin}' (hook ${hook})`
-  const inner = isTauError(error) && error.cause !== undefined ? error.cause : error
-  return new TauError('TAU_TEARDOWN_FAILED', `${where}: ${what} failed: ${messageOf(inner)}`, {
-    plugin,
-    ...(hook !== undefined ? { hook } : {}),
-    cause: inner,
-  })
-}
-
-const NO_OVERRIDES: Readonly<Record<string, unknown>> = Object.freeze({})
-
-/** `override` deep-merged over `base`: plain objects merge key by key, anything else replaces. */
-function mergeOver(base: unknown, override: unknown): unknown {
-  if (!isPlainObject(base) || !isPlainObject(override)) return override
-  const out: Record<string, unknown> = { ...base }
-  for (const [key, value] of Object.entries(override)) {
-    if (value !== undefined) out[key] = mergeOver(base[key], value)
-  }
-  return out
-}
-
-function omitKeys(value: unknown, keys: readonly string[]): unknown {
-  if (!isPlainObject(value) || keys.length === 0) return value
-  return Object.fromEntries(Object.entries(value).filter(([key]) => !keys.includes(key)))
 }
 
 function setPath(config: RawConfig, path: string, value: unknown): void {
