@@ -2,7 +2,8 @@
 /**
  * Bundles the `tau` command with esbuild: its body into one file, dist/bin/cli.js, and its
  * launcher, dist/bin/tau.js (the package's `bin`), which answers `tau --version` without
- * compiling the body and imports it for everything else (bin/tau.ts).
+ * compiling the body and, for everything else, compiles it with V8's code cache from an earlier
+ * run (bin/tau.ts, bin/compile-cache.ts): the body is a script for that, not an ES module.
  * `tsc -p tsconfig.build.json` (run first by `npm run build`) type-checks nothing here but emits
  * the rest of dist/ — the library entry points (`tau`, `tau/testing`, `tau/scripted-server`) stay
  * one module a file; only the command is bundled.
