@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { UNSTARTED_CALL_TEXT } from '../../plugins/agent/index.js'
+import { INTERRUPTED_CALL_TEXT, UNSTARTED_CALL_TEXT } from '../../plugins/agent/index.js'
 import type { ScriptTurn } from '../../plugins/provider-scripted/index.js'
 import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
 import { type PgCluster, startPostgres } from '../plugins/session-postgres/pg-cluster.js'
@@ -107,10 +107,19 @@ function respond(logFile: string) {
     const results = messages
       .filter((m) => m.role === 'tool')
       .map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content)))
-    // A call that never ran (the worker died before it) is made again; one that was interrupted
-    // while running may have had its effect, and is not.
-    const done = results.filter((text) => !text.includes(UNSTARTED_CALL_TEXT)).length
+    // A call that never ran (the worker died before it) is made again. One interrupted while
+    // running may have had its effect: as its text asks, the model checks (the step's line in the
+    // file) and calls again only when the effect is not there. (A kill can land after the call's
+    // intent is stored and before its command's first line ran.) A call run twice by tau itself,
+    // or one answered "not run" that did run, still shows as a line written twice.
     const steps = ['a', 'b']
+    const written = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n') : []
+    let done = 0
+    for (const text of results) {
+      if (done >= steps.length || text.includes(UNSTARTED_CALL_TEXT)) continue
+      if (text.includes(INTERRUPTED_CALL_TEXT) && !written.includes(`${job}-${steps[done]}`)) continue
+      done++
+    }
     if (done >= steps.length) return { text: `finished ${job}` }
     const step = steps[done]!
     return {
