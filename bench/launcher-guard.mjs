@@ -25,18 +25,11 @@ const { module: launcher } = await load('plugins/sandbox/launcher')
 const { module: bwrap } = await load('plugins/sandbox/bwrap')
 const { module: policies } = await load('plugins/sandbox/policy')
 
-// The launcher as it was before the guard (no parent check, no parent argument).
-const OLD_LAUNCHER = [
-  "trap 'kill -KILL 0' USR1",
-  'trap : TERM',
-  'exec 3<&0',
-  '"$@" <&3 3<&- &',
-  'p=$!',
-  'exec 3<&-',
-  'while :; do wait "$p"; s=$?; kill -0 "$p" 2>/dev/null || break; done',
-  'if [ "$s" -gt 128 ] && [ "$s" -lt 160 ]; then trap - TERM USR1; kill -s "$((s - 128))" "$$" 2>/dev/null; fi',
-  'exit "$s"',
-].join('\n')
+// The launcher as it was before the guard: today's script without the parent check and the
+// `shift` of the parent argument it reads, so the A/B measures the guard and nothing else.
+const OLD_LAUNCHER = launcher.LAUNCHER_SCRIPT.split('\n')
+  .filter((line) => !line.includes('"$PPID"') && line !== 'shift')
+  .join('\n')
 
 const command = ['/bin/sh', '-c', 'true']
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', SHLVL: '1' }
