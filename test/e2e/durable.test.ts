@@ -201,10 +201,22 @@ describe('durable runs on two workers', () => {
     for (let n = 1; n < RUNS; n++) ids.push(await client.submit({ prompt: `job ${n}` }))
 
     const lines = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').filter(Boolean) : [])
-    // Mid-way: a quarter of the calls made, then worker 1 dies without a word.
+    // Mid-way: a quarter of the calls made and worker 1 inside a run (its prompt and a call of it
+    // logged), then worker 1 dies without a word. (Waiting for the calls alone, worker 1 could be
+    // killed still starting, or between runs, with nothing to take over.)
+    const isWorker1 = (executor: string | undefined) =>
+      executor !== undefined &&
+      (executor.includes(`-${w1.child.pid}-`) || w1.output().includes(`durable worker ${executor} joined`))
     await waitFor(
-      'a quarter of the tool calls',
-      async () => (lines().length >= RUNS / 2 ? true : undefined),
+      'a quarter of the tool calls, and worker 1 inside a run',
+      async () => {
+        const seen = lines()
+        if (seen.length < RUNS / 2) return undefined
+        const running = (await client.list(100)).filter(
+          (r) => ids.includes(r.runId) && r.status === 'PENDING' && isWorker1(r.executor),
+        )
+        return running.some((r) => seen.includes(`${/job (\d+)/.exec(r.prompt)?.[1]}-a`)) ? true : undefined
+      },
       180_000,
       output,
     )
