@@ -24,7 +24,7 @@ export default function setup(): (() => void) | undefined {
   const teardown = pgTemplateDir()
   if (process.env[BUILT] === '1') return teardown
   const root = fileURLToPath(new URL('..', import.meta.url))
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+  execFileSync(process.execPath, ['node_modules/typescript-native/bin/tsc', '-p', 'tsconfig.build.json'], {
     cwd: root,
     stdio: 'inherit',
   })
