@@ -136,7 +136,13 @@ function bySection(output: string): string[] {
 beforeAll(async () => {
   packed = await packTau()
   project = await mkdtemp(join(tmpdir(), 'tau-docs-snippets-'))
-  await installPacked(project, packed, ['zod', 'typescript', 'vitest', '@types'])
+  // The project's TypeScript is 7 (typescript-native), what a newcomer's `npm install typescript` gets.
+  await installPacked(project, packed, [
+    'zod',
+    { name: 'typescript', from: 'typescript-native' },
+    'vitest',
+    '@types',
+  ])
   await mkdir(join(project, '.tau-home'))
   await mkdir(join(project, '.home'))
   await writeFile(

@@ -41,20 +41,34 @@ export async function packTau(destination?: string): Promise<PackedTau> {
   }
 }
 
+/**
+ * A package linked beside the packed tau: its name in the project, or the name and the directory
+ * under this repository's node_modules it is linked from (an npm alias, e.g. `typescript` from
+ * `typescript-native`, TypeScript 7, which a newcomer's `npm install typescript` now gets).
+ */
+export type LinkedPackage = string | { readonly name: string; readonly from: string }
+
 /** Installs the packed tau into `project`/node_modules, with `extra` packages linked beside it. */
 export async function installPacked(
   project: string,
   packed: PackedTau,
-  extra: readonly string[] = [],
+  extra: readonly LinkedPackage[] = [],
 ): Promise<void> {
   const target = join(project, 'node_modules', packed.name)
   await mkdir(target, { recursive: true })
   await run('tar', ['-xzf', packed.tarball, '-C', target, '--strip-components=1'])
-  for (const dep of new Set([...packed.dependencies, ...extra])) {
-    const link = join(project, 'node_modules', dep)
+  const links = new Map(packed.dependencies.map((dep) => [dep, dep]))
+  for (const dep of extra) {
+    if (typeof dep === 'string') links.set(dep, dep)
+    else links.set(dep.name, dep.from)
+  }
+  for (const [name, from] of links) {
+    const link = join(project, 'node_modules', name)
     await mkdir(dirname(link), { recursive: true })
-    await symlink(join(REPO_ROOT, 'node_modules', dep), link, 'dir').catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EEXIST') throw error
-    })
+    await symlink(join(REPO_ROOT, 'node_modules', from), link, 'dir').catch(
+      (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST') throw error
+      },
+    )
   }
 }

@@ -222,7 +222,8 @@ describe('shipped skills: their TypeScript compiles against the built package', 
       join(project, 'package.json'),
       JSON.stringify({ name: 'blocks', type: 'module', private: true }),
     )
-    const tsc = join(REPO, 'node_modules', 'typescript', 'bin', 'tsc')
+    // TypeScript 7, what a plugin author's `npm install typescript` gets now (typescript-native).
+    const tsc = join(REPO, 'node_modules', 'typescript-native', 'bin', 'tsc')
     const result = await run(process.execPath, [tsc, '-p', project], { cwd: project }).then(
       () => '',
       (error: { stdout?: string }) => error.stdout ?? String(error),
