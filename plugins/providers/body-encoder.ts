@@ -36,6 +36,18 @@ function isPlain(value: object): boolean {
 
 const NOT_PLAIN = Symbol('not plain data')
 
+/**
+ * The copy of a plain object: its keys in order (as Object.keys listed them) and their values'
+ * copies. Comparing against it walks the value's keys with for-in and allocates nothing; the
+ * Object.keys arrays of value and copy were most of what a turn's comparison allocated.
+ */
+class CopiedObject {
+  constructor(
+    readonly keys: readonly string[],
+    readonly values: readonly unknown[],
+  ) {}
+}
+
 /** A copy of plain data (strings shared), or NOT_PLAIN when it holds anything else. */
 function copyOf(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) {
@@ -53,17 +65,30 @@ function copyOf(value: unknown): unknown {
     return out
   }
   if (!isPlain(value)) return NOT_PLAIN
-  const out: Json = {}
-  for (const key of Object.keys(value)) {
-    const item = copyOf((value as Json)[key])
+  const keys = Object.keys(value)
+  const values = new Array<unknown>(keys.length)
+  for (let i = 0; i < keys.length; i++) {
+    const item = copyOf((value as Json)[keys[i]!])
     if (item === NOT_PLAIN) return NOT_PLAIN
-    out[key] = item
+    values[i] = item
   }
-  return out
+  return new CopiedObject(keys, values)
 }
 
-/** Whether a value equals a copy made by copyOf (keys in the same order: JSON keeps it). */
-export function sameAsCopy(value: unknown, copy: unknown): boolean {
+/**
+ * Whether for-in over a plain object lists exactly its Object.keys: true unless something
+ * enumerable was added to Object.prototype. Checked once per body; when false, nothing is reused.
+ */
+function forInListsOwnKeys(): boolean {
+  for (const _ in Object.prototype) return false
+  return true
+}
+
+/**
+ * Whether a value equals a copy made by copyOf (keys in the same order: JSON keeps it). Only
+ * meaningful while forInListsOwnKeys() holds.
+ */
+function sameAsCopy(value: unknown, copy: unknown): boolean {
   if (typeof value !== 'object' || value === null) return value === copy
   if (typeof copy !== 'object' || copy === null) return false
   if (Array.isArray(value)) {
@@ -71,15 +96,14 @@ export function sameAsCopy(value: unknown, copy: unknown): boolean {
     for (let i = 0; i < value.length; i++) if (!sameAsCopy(value[i], copy[i])) return false
     return true
   }
-  if (Array.isArray(copy) || !isPlain(value)) return false
-  const keys = Object.keys(value)
-  const copied = Object.keys(copy)
-  if (keys.length !== copied.length) return false
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]!
-    if (key !== copied[i] || !sameAsCopy((value as Json)[key], (copy as Json)[key])) return false
+  if (!(copy instanceof CopiedObject) || !isPlain(value)) return false
+  const { keys, values } = copy
+  let i = 0
+  for (const key in value) {
+    if (i >= keys.length || key !== keys[i] || !sameAsCopy((value as Json)[key], values[i])) return false
+    i++
   }
-  return true
+  return i === keys.length
 }
 
 function encoded(value: unknown, prefix: string): Encoded {
@@ -92,8 +116,8 @@ function encoded(value: unknown, prefix: string): Encoded {
   }
 }
 
-const reusable = (before: Encoded | undefined, value: unknown): before is Encoded =>
-  before?.plain === true && sameAsCopy(value, before.copy)
+const reusable = (before: Encoded | undefined, value: unknown, trusted: boolean): before is Encoded =>
+  trusted && before?.plain === true && sameAsCopy(value, before.copy)
 
 /**
  * One per provider: it remembers the last body it encoded. Bodies of different conversations in
@@ -118,15 +142,16 @@ export class BodyEncoder {
   encode(body: object): Buffer {
     const parts: Buffer[] = [OPEN]
     const fields = new Map<string, Encoded>()
+    const trusted = forInListsOwnKeys()
     for (const key of Object.keys(body)) {
       const value = (body as Json)[key]
       if (key === this.listKey && Array.isArray(value)) {
         if (parts.length > 1) parts.push(COMMA)
-        this.listParts(value, parts)
+        this.listParts(value, parts, trusted)
         continue
       }
       const before = this.fields.get(key)
-      const field = reusable(before, value) ? before : encoded(value, `${JSON.stringify(key)}:`)
+      const field = reusable(before, value, trusted) ? before : encoded(value, `${JSON.stringify(key)}:`)
       fields.set(key, field)
       if (field.bytes === undefined) continue
       if (parts.length > 1) parts.push(COMMA)
@@ -164,13 +189,13 @@ export class BodyEncoder {
     return out
   }
 
-  private listParts(list: readonly unknown[], parts: Buffer[]): void {
+  private listParts(list: readonly unknown[], parts: Buffer[], trusted: boolean): void {
     parts.push(this.listOpen)
     const items: Encoded[] = new Array(list.length)
     for (let i = 0; i < list.length; i++) {
       const value = list[i]
       const before = this.items[i]
-      let item = reusable(before, value) ? before : encoded(value, '')
+      let item = reusable(before, value, trusted) ? before : encoded(value, '')
       // JSON.stringify writes an array's undefined (or function) items as null.
       if (item.bytes === undefined) item = { ...item, bytes: NULL }
       items[i] = item

@@ -79,6 +79,29 @@ describe('BodyEncoder', () => {
     exact(encoder, { ...value, messages: [{ role: 'user', content: 'fresh' }, ...messages.slice(1)] })
   })
 
+  it('reuses nothing while Object.prototype has an enumerable property (its comparison walks keys with for-in)', () => {
+    const encoder = new BodyEncoder()
+    const value = body(2)
+    exact(encoder, value)
+    const prompt = (value.messages as Json[])[1]!
+    const text = prompt.content
+    // The own key gone, an inherited one of the same name and value: JSON.stringify leaves it out.
+    delete prompt.content
+    const proto = Object.prototype as Json
+    proto.content = text
+    let bytes: string
+    let expected: string
+    try {
+      bytes = encoder.encode(value).toString('utf8')
+      expected = JSON.stringify(value)
+    } finally {
+      delete proto.content
+    }
+    expect(expected).not.toContain(String(text))
+    expect(bytes).toBe(expected)
+    exact(encoder, value)
+  })
+
   it('writes values that are not plain data as JSON.stringify does, never from an earlier body', () => {
     const encoder = new BodyEncoder()
     let day = 1
