@@ -103,13 +103,12 @@ function contentBlocks(parts: readonly (TextPart | ImagePart)[]): WireBlock[] {
 }
 
 function toolResultBlock(part: ToolResultPart): WireBlock {
+  // Fields assigned, not spread: this runs for every tool result of the conversation, every turn.
+  const block: WireBlock = { type: 'tool_result', tool_use_id: part.toolCallId }
   const content = contentBlocks(part.content)
-  return {
-    type: 'tool_result',
-    tool_use_id: part.toolCallId,
-    ...(content.length > 0 ? { content } : {}),
-    ...(part.isError ? { is_error: true } : {}),
-  }
+  if (content.length > 0) block.content = content
+  if (part.isError) block.is_error = true
+  return block
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -164,20 +163,37 @@ function toWireMessage(
   }
 }
 
-/** Merges consecutive turns of one role; in user turns, tool results go first. */
+/** Whether a block that is not a tool_result comes before one that is. */
+function resultsAfterOthers(blocks: readonly WireBlock[]): boolean {
+  let other = false
+  for (const block of blocks) {
+    if (block.type !== 'tool_result') other = true
+    else if (other) return true
+  }
+  return false
+}
+
+/**
+ * Merges consecutive turns of one role; in user turns, tool results go first. The messages are
+ * toWireMessage's, made for this request, so they are merged and reordered in place: the whole
+ * conversation goes through here on every turn, and copying each turn's blocks was most of what
+ * building a body allocated.
+ */
 function alternate(messages: WireMessage[]): WireMessage[] {
   const out: WireMessage[] = []
   for (const message of messages) {
     if (message.content.length === 0) continue
     const last = out[out.length - 1]
-    if (last && last.role === message.role) last.content.push(...message.content)
-    else out.push({ role: message.role, content: [...message.content] })
+    if (last && last.role === message.role) {
+      for (const block of message.content) last.content.push(block)
+    } else out.push(message)
   }
   for (const message of out) {
-    if (message.role !== 'user') continue
-    const results = message.content.filter((block) => block.type === 'tool_result')
-    if (results.length > 0 && results.length < message.content.length)
-      message.content = [...results, ...message.content.filter((block) => block.type !== 'tool_result')]
+    if (message.role !== 'user' || !resultsAfterOthers(message.content)) continue
+    message.content = [
+      ...message.content.filter((block) => block.type === 'tool_result'),
+      ...message.content.filter((block) => block.type !== 'tool_result'),
+    ]
   }
   return out
 }
