@@ -9,8 +9,9 @@ import { toolCallsOf } from './message.js'
 export class Conversation {
   readonly messages: readonly Message[]
 
-  private constructor(messages: readonly Message[]) {
-    this.messages = Object.freeze([...messages])
+  /** @param owned the array is this conversation's alone (made for it), so it is frozen as it is. */
+  private constructor(messages: readonly Message[], owned = false) {
+    this.messages = Object.freeze(owned ? messages : [...messages])
   }
 
   static of(messages: readonly Message[] = []): Conversation {
@@ -22,7 +23,8 @@ export class Conversation {
   }
 
   append(...messages: Message[]): Conversation {
-    return new Conversation([...this.messages, ...messages])
+    // One copy: the conversation is appended to twice a turn, and it holds every message.
+    return new Conversation(this.messages.concat(messages), true)
   }
 
   last(): Message | undefined {
