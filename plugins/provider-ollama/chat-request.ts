@@ -142,12 +142,11 @@ function assistantMessage(message: Extract<Message, { role: 'assistant' }>): Oll
       calls.push({ id: part.id, function: { name: part.name, arguments: toolArguments(part) } })
     }
   }
-  return {
-    role: 'assistant',
-    content,
-    ...(thinking !== '' ? { thinking } : {}),
-    ...(calls !== undefined ? { tool_calls: calls } : {}),
-  }
+  // Fields assigned in order, not spread: no throwaway object per message per turn.
+  const out: OllamaMessage = { role: 'assistant', content }
+  if (thinking !== '') out.thinking = thinking
+  if (calls !== undefined) out.tool_calls = calls
+  return out
 }
 
 function toolMessages(message: Extract<Message, { role: 'tool' }>): OllamaMessage[] {
@@ -164,13 +163,11 @@ function toolMessages(message: Extract<Message, { role: 'tool' }>): OllamaMessag
     text ??= ''
     // Ollama has no error flag on tool results: the model reads it from the text.
     const content = result.isError && !/^error\b/i.test(text) ? `Error: ${text}` : text
-    return {
-      role: 'tool' as const,
-      content,
-      ...(images !== undefined ? { images } : {}),
-      tool_name: result.toolName,
-      tool_call_id: result.toolCallId,
-    }
+    const out: OllamaMessage = { role: 'tool', content }
+    if (images !== undefined) out.images = images
+    out.tool_name = result.toolName
+    out.tool_call_id = result.toolCallId
+    return out
   })
 }
 
