@@ -1,14 +1,15 @@
 /**
  * The official MCP conformance suite (`@modelcontextprotocol/conformance`, client side) against
  * tau's MCP client. For each client scenario of the installed release, its runner starts the
- * scenario's servers on loopback and runs `conformance/tau-client.mjs <url>`, which drives the
- * compiled `mcp` plugin; the runner's verdict (every check a success, no warning, the client
- * not failing where it should not) is the test's.
+ * scenario's servers on loopback and runs `conformance/tau-client.mjs <url>`, which hands the
+ * scenario to one `conformance/tau-client-host.mjs` process: the host drives the compiled `mcp`
+ * plugin, a kernel of its own per scenario (tau-client-run.mjs); the runner's verdict (every check
+ * a success, no warning, the client not failing where it should not) is the test's.
  *
  * One scenario fails because the SDK lacks the feature, and is asserted to fail exactly there
  * (so this test notices when an SDK release adds it): see EXPECTED_FAILURES and the README.
  */
-import { spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -19,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const RUNNER = join(ROOT, 'node_modules/@modelcontextprotocol/conformance/dist/index.js')
 const ADAPTER = fileURLToPath(new URL('./conformance/tau-client.mjs', import.meta.url))
+const HOST = fileURLToPath(new URL('./conformance/tau-client-host.mjs', import.meta.url))
 const NODE20_FS = fileURLToPath(new URL('./conformance/node20-fs-register.mjs', import.meta.url))
 
 /** Scenarios the SDK cannot pass yet, with the checks that fail and why. */
@@ -33,13 +35,14 @@ const EXPECTED_FAILURES: Record<string, { checks: string[]; reason: string }> = 
 /** Timing-sensitive (reconnects after the `retry` the server sets): run alone, before the rest. */
 const ALONE = ['sse-retry']
 /**
- * Most of the rest runs through the runner's `--suite` mode: one runner process per suite starts
- * every scenario of the suite at once, where `--scenario` paid the runner's start (~1.3 s of CPU,
- * about half of a scenario's cost) once per scenario. The small suites, two at a time: `auth`
- * (14 clients at once) outlasted the clients' connect limit on a busy machine. Scenarios no
- * suite ran then run one at a time, PARALLEL at once.
+ * The rest runs through the runner's `--suite all`: one runner process starts every scenario at
+ * once (a runner's start is ~1 s of CPU; `--scenario` paid it once per scenario). Its clients are
+ * tau-client.mjs forwarders (a bare node start each) to one client host, which boots tau once:
+ * a tau client process of its own per scenario cost ~0.6 s of CPU each, and 14 of them booting at
+ * once outlasted the clients' connect limit on a busy machine. Scenarios the suite left without a
+ * result (a runner that failed) then run one at a time, PARALLEL at once.
  */
-const SUITES = ['metadata', 'sep-835', 'extensions', 'backcompat', 'draft']
+const SUITE = 'all'
 const PARALLEL = 3
 /**
  * Scenarios whose client is meant to fail (the runner's `allowClientError`): the retry limit
@@ -64,6 +67,11 @@ interface Outcome {
 const fs20 = typeof ((await import('node:fs')) as { globSync?: unknown }).globSync !== 'function'
 const nodeArgs = fs20 ? ['--import', NODE20_FS] : []
 
+/** The client host's socket: the runner's clients (tau-client.mjs) find it in their environment. */
+let hostSocket = ''
+let host: ChildProcess | undefined
+let hostOutput = ''
+
 function runNode(
   args: string[],
   env: NodeJS.ProcessEnv = {},
@@ -71,7 +79,7 @@ function runNode(
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...nodeArgs, ...args], {
       cwd: ROOT,
-      env: { ...process.env, ...env, NO_COLOR: '1' },
+      env: { ...process.env, ...env, NO_COLOR: '1', TAU_CONFORMANCE_HOST: hostSocket },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let output = ''
@@ -82,6 +90,29 @@ function runNode(
       output += chunk.toString()
     })
     child.on('close', (code) => resolve({ code, output }))
+  })
+}
+
+/** Starts the client host; resolves once it accepts connections (its `listening` line). */
+function startHost(socket: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [HOST, socket], {
+      cwd: ROOT,
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    host = child
+    const collect = (chunk: Buffer) => {
+      hostOutput += chunk.toString()
+      if (hostOutput.includes(`listening ${socket}\n`)) resolve()
+    }
+    child.stdout.on('data', collect)
+    child.stderr.on('data', collect)
+    child.on('error', reject)
+    child.on('exit', (code, signal) => {
+      host = undefined
+      reject(new Error(`the client host exited (${code ?? signal}) before listening:\n${hostOutput}`))
+    })
   })
 }
 
@@ -167,16 +198,13 @@ async function runSuite(suite: string): Promise<void> {
 
 beforeAll(async () => {
   results = await mkdtemp(join(tmpdir(), 'tau-conformance-'))
+  hostSocket = join(results, 'host.sock')
+  await startHost(hostSocket)
   const listed = await runNode([RUNNER, 'list'])
   const client = listed.output.split('Client scenarios')[1] ?? ''
   scenarios = [...client.matchAll(/^\s+- (\S+)/gm)].map((m) => m[1]!)
   for (const scenario of ALONE) if (scenarios.includes(scenario)) await runScenario(scenario)
-  const suites = [...SUITES]
-  await Promise.all(
-    Array.from({ length: 2 }, async () => {
-      for (let next = suites.shift(); next !== undefined; next = suites.shift()) await runSuite(next)
-    }),
-  )
+  await runSuite(SUITE)
   const queue = scenarios.filter((s) => !outcomes.has(s))
   await Promise.all(
     Array.from({ length: PARALLEL }, async () => {
@@ -188,8 +216,21 @@ beforeAll(async () => {
 }, 900_000)
 
 afterAll(async () => {
+  const running = host
+  if (running) {
+    const exited = new Promise((resolve) => running.once('exit', resolve))
+    running.kill()
+    await exited
+  }
   await rm(results, { recursive: true, force: true })
 })
+
+/** What the client host printed itself (its own failures; the clients report through the runner). */
+function hostTail(): string {
+  return hostOutput.trim() === `listening ${hostSocket}`
+    ? ''
+    : `\n--- client host ---\n${hostOutput.slice(-800)}`
+}
 
 function problems(outcome: Outcome): string[] {
   return outcome.checks
@@ -224,7 +265,7 @@ describe('MCP conformance suite, client scenarios', () => {
           )
       } else if (failing.length > 0 || outcome.code !== 0 || outcome.checks.length === 0) {
         report.push(
-          `${scenario}: ${failing.join('; ') || `exit ${outcome.code}`}\n${outcome.output.slice(-1500)}`,
+          `${scenario}: ${failing.join('; ') || `exit ${outcome.code}`}\n${outcome.output.slice(-1500)}${hostTail()}`,
         )
       }
     }

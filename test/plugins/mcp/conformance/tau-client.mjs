@@ -1,19 +1,14 @@
 #!/usr/bin/env node
 // The conformance suite's client adapter: `tau-client.mjs <server-url>`, run by
 // `@modelcontextprotocol/conformance client --command ...` with MCP_CONFORMANCE_SCENARIO (and,
-// for some scenarios, MCP_CONFORMANCE_CONTEXT) set. It drives tau's own MCP client — the
-// compiled `mcp` plugin in a kernel, exactly as `tau` runs it — against the scenario's server:
-// connect (OAuth through tau's provider, store and loopback callback when the server asks),
-// then call every tool the server lists. The "user" of an authorization is an automatic user
-// agent: it opens the authorization URL and follows its redirect to tau's callback, as a
-// browser would. Exit code 0 when the server connected and every tool call succeeded.
-import { createTestKernel } from '../../../../dist/kernel/testing/index.js'
-import { sessionInteraction } from '../../../../dist/plugins/agent/index.js'
-import mcp, { mcpServersRef } from '../../../../dist/plugins/mcp/index.js'
-import sandbox from '../../../../dist/plugins/sandbox/index.js'
-import tools, { createToolState, toolRegistryRef } from '../../../../dist/plugins/tools/index.js'
-
-const CIMD_URL = 'https://conformance-test.local/client-metadata.json'
+// for some scenarios, MCP_CONFORMANCE_CONTEXT) set. The client itself is tau-client-run.mjs
+// (tau's compiled `mcp` plugin in a kernel). With TAU_CONFORMANCE_HOST naming the socket of a
+// tau-client-host.mjs, this process only hands the scenario to that host and relays what it
+// reports: one host boots tau once for every scenario of the test (a tau boot is ~0.6 s of CPU,
+// a bare node one less than 0.1 s). Without it, the client runs in this process.
+// Either way: the client's report on stderr, its exit code as this process's, and a last stdout
+// line `tau-client: exit N` (the runner's --suite mode keeps no exit code; the test reads it).
+import { connect } from 'node:net'
 
 const url = process.argv[2]
 const scenario = process.env.MCP_CONFORMANCE_SCENARIO ?? ''
@@ -23,129 +18,43 @@ if (!url) {
   process.exit(2)
 }
 
-/** The `oauth` settings a scenario gives the client (pre-registered or machine credentials). */
-function oauthFor(name) {
-  if (name === 'auth/basic-cimd') return { clientMetadataUrl: CIMD_URL }
-  if (name === 'auth/pre-registration')
-    return { clientId: context.client_id, clientSecret: context.client_secret }
-  if (name === 'auth/client-credentials-basic')
-    return { grant: 'client_credentials', clientId: context.client_id, clientSecret: context.client_secret }
-  if (name === 'auth/client-credentials-jwt')
-    return {
-      grant: 'client_credentials',
-      clientId: context.client_id,
-      privateKey: context.private_key_pem,
-      ...(context.signing_algorithm ? { algorithm: context.signing_algorithm } : {}),
+function finish(code) {
+  process.stdout.write(`tau-client: exit ${code}\n`)
+  process.exit(code)
+}
+
+const host = process.env.TAU_CONFORMANCE_HOST
+if (!host) {
+  const { runScenario } = await import('./tau-client-run.mjs')
+  const write = (text) => process.stderr.write(text)
+  let code = 1
+  try {
+    code = await runScenario({ url, scenario, context, write })
+  } catch (error) {
+    write(`tau: ${error?.stack ?? error}\n`)
+  }
+  finish(code)
+} else {
+  // The host answers with JSON lines: {"stderr": text} as the client reports, then {"exit": N}.
+  const socket = connect(host)
+  let buffer = ''
+  let code = null
+  socket.on('connect', () => socket.write(`${JSON.stringify({ url, scenario, context })}\n`))
+  socket.on('data', (chunk) => {
+    buffer += chunk.toString()
+    for (let end = buffer.indexOf('\n'); end >= 0; end = buffer.indexOf('\n')) {
+      const message = JSON.parse(buffer.slice(0, end))
+      buffer = buffer.slice(end + 1)
+      if (typeof message.stderr === 'string') process.stderr.write(message.stderr)
+      if (typeof message.exit === 'number') code = message.exit
     }
-  return undefined
+  })
+  socket.on('error', (error) => {
+    process.stderr.write(`tau-client: the client host at ${host} failed: ${error.message}\n`)
+  })
+  socket.on('close', () => {
+    if (code === null)
+      process.stderr.write(`tau-client: the client host at ${host} closed before an exit code\n`)
+    finish(code ?? 1)
+  })
 }
-
-/** The browser: opens the authorization URL, follows the redirect to tau's loopback callback. */
-async function userAgent({ url: authorizationUrl }) {
-  const answer = await fetch(authorizationUrl, { redirect: 'manual' })
-  const location = answer.headers.get('location')
-  if (!location) throw new Error(`the authorization endpoint did not redirect (HTTP ${answer.status})`)
-  await (await fetch(location)).text()
-}
-
-/** Arguments from a tool's input schema: a number, a string, a boolean per declared property. */
-function argumentsFor(schema) {
-  const args = {}
-  for (const [name, property] of Object.entries(schema?.properties ?? {})) {
-    const type = Array.isArray(property.type) ? property.type[0] : property.type
-    args[name] = type === 'number' || type === 'integer' ? 2 : type === 'boolean' ? true : 'conformance'
-  }
-  return args
-}
-
-// The user, as an interactive frontend is: logins and step-ups go through the automatic user
-// agent, an elicitation is accepted with no fields filled (the schema's defaults fill them). A
-// login at connect time is `tau mcp login`'s path (servers.login); one asked during a call goes
-// to the session whose call it is, through the agent's link in the tool context.
-const user = {
-  authorize: userAgent,
-  elicit: async () => ({ action: 'accept', content: {} }),
-}
-const interaction = sessionInteraction(user, (ask) => ask())
-const agentLink = { emit() {}, askPermission: undefined, interaction }
-
-/** Waits for a server status other than `connecting` (a reconnect after a login). */
-async function settled(servers, name, deadlineMs = 20_000) {
-  const until = Date.now() + deadlineMs
-  for (;;) {
-    const info = servers.get(name)
-    if (info?.status !== 'connecting' || Date.now() > until) return info
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
-
-const oauth = oauthFor(scenario)
-const kernel = await createTestKernel({
-  plugins: [sandbox, tools, mcp],
-  config: {
-    mcpServers: {
-      target: {
-        type: 'http',
-        url,
-        retry: { baseDelayMs: 60_000 },
-        // A hang limit under the runner's 90 s: clients of a suite start together on a busy machine.
-        timeoutMs: 60_000,
-        ...(oauth ? { oauth } : {}),
-      },
-    },
-  },
-  start: false,
-})
-let code = 0
-try {
-  await kernel.start()
-  const servers = kernel.resolve(mcpServersRef)
-  let info = servers.get('target')
-  if (info?.status === 'needs-auth') {
-    const login = await servers.login('target', userAgent)
-    process.stderr.write(`tau: logged in (authorized: ${login.authorized})\n`)
-    info = await settled(servers, 'target')
-  }
-  process.stderr.write(`tau: server ${info?.status}${info?.error ? `: ${info.error}` : ''}\n`)
-  if (info?.status !== 'connected') code = 1
-  const registry = kernel.resolve(toolRegistryRef)
-  for (const name of info?.tools ?? []) {
-    const tool = registry.get(name)
-    const output = await tool
-      .execute(argumentsFor(tool.inputSchema), {
-        signal: new AbortController().signal,
-        env: {},
-        sessionId: 'conformance',
-        callId: name,
-        state: createToolState(),
-        progress: () => undefined,
-        logger: {
-          debug() {},
-          info() {},
-          warn() {},
-          error() {},
-          child() {
-            return this
-          },
-        },
-        model: { vision: true },
-        agent: agentLink,
-      })
-      .then(
-        (out) => out,
-        (error) => ({ content: [{ type: 'text', text: String(error?.message ?? error) }], isError: true }),
-      )
-    const text = (output.content ?? []).map((part) => part.text ?? `[${part.type}]`).join(' ')
-    process.stderr.write(`tau: ${name} -> ${output.isError ? 'error: ' : ''}${text}\n`)
-    if (output.isError) code = 1
-  }
-} catch (error) {
-  process.stderr.write(`tau: ${error?.stack ?? error}\n`)
-  code = 1
-} finally {
-  await kernel.stop().catch(() => undefined)
-  for (const record of kernel.logs) process.stderr.write(`[${record.level}] ${record.message}\n`)
-}
-// The runner's --suite mode keeps no exit code; the test reads this line from stdout.txt.
-process.stdout.write(`tau-client: exit ${code}\n`)
-process.exit(code)
