@@ -26,9 +26,20 @@ interface Import {
   readonly target: string
 }
 
+/** Each file parsed once for the whole file's tests (the imports and the walk read the same files). */
+const parsed = new Map<string, ts.SourceFile>()
+function parse(file: string): ts.SourceFile {
+  let source = parsed.get(file)
+  if (!source) {
+    source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true)
+    parsed.set(file, source)
+  }
+  return source
+}
+
 /** Every relative module specifier in `file`, with the file it points at. */
 function importsOf(file: string): Import[] {
-  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true)
+  const source = parse(file)
   const found: Import[] = []
   const add = (node: ts.Node, literal: ts.Expression | undefined) => {
     if (!literal || !ts.isStringLiteralLike(literal) || !literal.text.startsWith('.')) return
@@ -70,7 +81,7 @@ function staticallyReached(entries: readonly string[]): Map<string, readonly str
     const { file, chain } = queue.shift() as { file: string; chain: readonly string[] }
     if (reached.has(file)) continue
     reached.set(file, chain)
-    const source = ts.createSourceFile(file, readFileSync(join(repo, file), 'utf8'), ts.ScriptTarget.Latest)
+    const source = parse(join(repo, file))
     for (const node of source.statements) {
       const literal =
         ts.isImportDeclaration(node) && !node.importClause?.isTypeOnly
@@ -91,19 +102,25 @@ function staticallyReached(entries: readonly string[]): Map<string, readonly str
 
 describe('public files', () => {
   const pluginFiles = sourceFiles(join(repo, 'plugins'))
+  // The plugins' imports, found once for the two tests that read them.
+  let found: Import[] | undefined
+  const pluginImports = () => {
+    found ??= pluginFiles.flatMap(importsOf)
+    return found
+  }
 
   it('finds the imports it checks (the parser sees every form)', () => {
-    const targets = pluginFiles.flatMap(importsOf).map((i) => i.target)
+    const targets = pluginImports().map((i) => i.target)
     expect(targets).toContain('plugins/agent/index.js')
     expect(targets).toContain('kernel/index.js')
     // A dynamic import (the terminal loads its UI on first use).
-    expect(pluginFiles.flatMap(importsOf)).toContainEqual(
+    expect(pluginImports()).toContainEqual(
       expect.objectContaining({ file: 'plugins/terminal/index.ts', specifier: './ui.js' }),
     )
   })
 
   it("a plugin imports another plugin only through its index.js, and the kernel's only through kernel/index.js", () => {
-    const offending = pluginFiles.flatMap(importsOf).filter((i) => {
+    const offending = pluginImports().filter((i) => {
       const own = i.file.split('/')[1]
       const [top, plugin, ...rest] = i.target.split('/')
       if (top === 'plugins') return plugin !== own && rest.join('/') !== 'index.js'
