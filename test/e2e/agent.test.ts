@@ -5,11 +5,11 @@
  * leaves the workspace right; a denied tool, a tool error, broken tool arguments, an unknown
  * tool, a budget stop and an aborted turn each behave as described.
  *
- * The fixture config lists the plugins on top of the `minimal` preset, so these tests do not
- * depend on what the `coding` preset holds today. It is a tau.config.mjs that imports them from
- * `tau-agent/plugins` (run-tau.ts's builtinPluginsConfig): listed by their dist/ path, each run
- * loaded the plugins' compiled tree again through jiti; loading plugins by path is
- * cli-plugins-config's subject.
+ * The fixture config names the plugins, so these tests do not depend on what the `coding` preset
+ * holds today: a tau.config.json of the coding preset with all its other plugins disabled
+ * (run-tau.ts's builtinPluginsJson), so a run loads no config module, 'tau-agent' or jiti (0.3 s
+ * of CPU each run). Loading plugins by path is cli-plugins-config's subject, importing them from
+ * `tau-agent/plugins` sandbox-escapes'.
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
@@ -20,7 +20,7 @@ import {
   startScriptedServer,
   type WireFormat,
 } from '../../plugins/provider-scripted/server.js'
-import { builtinPluginsConfig, type Project, useProjects, waitForFile } from './run-tau.js'
+import { builtinPluginsJson, type Project, useProjects, waitForFile } from './run-tau.js'
 
 const project = useProjects()
 const servers: ScriptedServer[] = []
@@ -85,7 +85,7 @@ async function agentProject(
         ? { openai: { baseURL: `${server.url}/v1` } }
         : { anthropic: { baseURL: server.url } }
   await p.write({
-    'tau.config.mjs': builtinPluginsConfig([...PLUGINS, ...extra], {
+    'tau.config.json': builtinPluginsJson([...PLUGINS, ...extra], {
       model: MODELS[format],
       providers: provider,
       agent: agentConfig,

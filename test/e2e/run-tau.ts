@@ -16,7 +16,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -275,12 +275,48 @@ export default definePlugin({
 `
 }
 
+/** The names (= folders) of the `coding` preset's plugins: presets/coding.ts's imports. */
+const CODING_PLUGINS = [
+  ...readFileSync(join(REPO_ROOT, 'presets', 'coding.ts'), 'utf8').matchAll(
+    /^import \w+ from '\.\.\/plugins\/([\w-]+)\/index\.js'$/gm,
+  ),
+].map((match) => match[1] as string)
+
+/**
+ * A tau.config.json holding the named built-in plugins (by folder name, 'provider-openai') and no
+ * other: the `coding` preset with every other plugin of it in `disablePlugins`, and `rest` (JSON
+ * values) beside them. The same plugins as builtinPluginsConfig's, in the preset's order, without a module of the config's own: a config or plugin module
+ * that imports 'tau-agent' makes tau load its package modules (sdk/package-modules.ts: the
+ * root, testing, presets and the plugins' entry), and the first such module loads jiti: `tau
+ * config` 0.48 s of CPU with builtinPluginsConfig's config, 0.19 s with this one. A plugin the
+ * coding preset gains later is disabled too, so the set stays the one named.
+ */
+export function builtinPluginsJson(plugins: readonly string[], rest: Record<string, unknown>): string {
+  const unknown = plugins.filter((name) => !CODING_PLUGINS.includes(name))
+  if (unknown.length > 0 || CODING_PLUGINS.length === 0) {
+    throw new Error(
+      `builtinPluginsJson: ${unknown.join(', ') || 'no plugin'} not found among presets/coding.ts's imports (${CODING_PLUGINS.join(', ')})`,
+    )
+  }
+  return `${JSON.stringify(
+    {
+      preset: 'coding',
+      disablePlugins: CODING_PLUGINS.filter((name) => !plugins.includes(name)),
+      ...rest,
+    },
+    null,
+    2,
+  )}\n`
+}
+
 /**
  * A tau.config.mjs: the `minimal` preset, the named built-in plugins (by folder name,
  * 'provider-openai') imported from `tau-agent/plugins` (the running tau's own), and `rest` (JSON
  * values) beside them. For tests whose plugin set is fixed but whose subject is not how plugins
  * load: listed by their dist/ path instead, each run loads the plugins' compiled tree a second
  * time through jiti (about 0.7 s of CPU), and a tau.config.ts costs a transpile (about 0.35 s).
+ * builtinPluginsJson's config is cheaper still (no config module at all); this one is for a test
+ * of a config importing the running tau's plugins (sandbox-escapes.test.ts).
  */
 export function builtinPluginsConfig(plugins: readonly string[], rest: Record<string, unknown>): string {
   const names = plugins.map((name) => name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase()))

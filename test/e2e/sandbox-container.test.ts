@@ -1,6 +1,6 @@
 /**
  * `sandbox.mode: 'container'` through the real binary: the scripted model's Bash commands run in
- * a container described by tau.config.mjs and the project's .devcontainer/devcontainer.json, with
+ * a container described by tau.config.json and the project's .devcontainer/devcontainer.json, with
  * the rootfs runtime under real bubblewrap (a root filesystem built here from the host's
  * binaries). A trusted project gets its mounts and postCreateCommand; an untrusted one does not,
  * and tau says so; a field tau cannot honour stops the start with a catalogue error.
@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { startScriptedServer } from '../../plugins/provider-scripted/server.js'
 import { bwrapStatus } from '../../plugins/sandbox/index.js'
 import { buildRootfs, ROOTFS_MARKER } from '../plugins/sandbox/rootfs.js'
-import { builtinPluginsConfig, STACK_LINE, useProjects } from './run-tau.js'
+import { builtinPluginsJson, STACK_LINE, useProjects } from './run-tau.js'
 
 const project = useProjects()
 const closers: Array<() => Promise<void>> = []
@@ -82,7 +82,7 @@ describe.runIf(bwrapStatus().available || process.env.CI === 'true')(
       closers.push(() => server.close())
       const p = await project({
         '.devcontainer/devcontainer.json': devcontainerText,
-        'tau.config.mjs': builtinPluginsConfig(PLUGINS, {
+        'tau.config.json': builtinPluginsJson(PLUGINS, {
           model: 'openai:scripted-model',
           providers: { openai: { baseURL: `${server.url}/v1` } },
           sandbox: { mode: 'container', container: { rootfs, containerEnv: { FROM_TAU: 'tau' } } },
