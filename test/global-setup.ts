@@ -6,9 +6,10 @@
  * Both projects of vitest.config.ts name this file (a unit file or two runs the binary too), and
  * vitest calls it once per project in one process: the second call finds the build done.
  *
- * It also makes the run's directory for the PostgreSQL template data directory (filled by the first
- * test cluster, copied by the others: test/plugins/session-postgres/pg-cluster.ts), removed at the
- * end of the run. Workers inherit the variable naming it.
+ * It also makes the run's directory for the PostgreSQL template data directories (filled by the
+ * first test cluster that needs each, copied by the others: the `initdb` output, and that migrated
+ * for tau's session store and for DBOS; test/plugins/session-postgres/pg-cluster.ts), removed at
+ * the end of the run. Workers inherit the variable naming it.
  */
 import { execFileSync } from 'node:child_process'
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs'

@@ -22,7 +22,7 @@ let model: ScriptedServer | undefined
 let worker: WorkerProcess | undefined
 
 beforeAll(async () => {
-  cluster = await startPostgres()
+  cluster = await startPostgres({ schema: 'durable' })
 }, 120_000)
 afterAll(async () => {
   if (worker?.alive()) worker.child.kill('SIGKILL')

@@ -133,7 +133,7 @@ function respond(request: { body?: unknown }): ScriptTurn {
 }
 
 beforeAll(async () => {
-  cluster = await startPostgres()
+  cluster = await startPostgres({ schema: 'durable' })
   model = await startScriptedServer({ format: 'openai', script: [], respond })
   p = await project()
   await p.write({

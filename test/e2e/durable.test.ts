@@ -144,6 +144,7 @@ const workers: WorkerProcess[] = []
 beforeAll(async () => {
   hosts = makeHosts()
   cluster = await startPostgres({
+    schema: 'durable',
     host: hosts.db.address,
     ...(hosts.db.netns ? { netns: hosts.db.netns } : {}),
   })

@@ -35,7 +35,7 @@ import { type Serving, startServe } from './serve-process.js'
 
 const tag = randomBytes(3).toString('hex')
 const project = useProjects()
-const cluster = usePgCluster()
+const cluster = usePgCluster({ schema: 'durable' })
 const closers: Array<() => unknown> = []
 let scriptedServer: ScriptedServer | undefined
 let worker: WorkerProcess | undefined

@@ -9,7 +9,9 @@ import { createLogger } from '../../../kernel/index.js'
 import { createDurableClient, durableConfig } from '../../../plugins/durable-dbos/index.js'
 import { freePort, usePgCluster } from '../session-postgres/pg-cluster.js'
 
-const cluster = usePgCluster()
+// A cluster without tau's or DBOS's tables ('none'): 'a working database' runs the durable
+// client's migrations from scratch (the other durable files start from a migrated template).
+const cluster = usePgCluster({ schema: 'none' })
 
 async function listAt(url: string): Promise<unknown> {
   const client = await createDurableClient({

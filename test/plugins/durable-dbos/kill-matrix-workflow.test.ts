@@ -37,7 +37,7 @@ import { usePgCluster } from '../session-postgres/pg-cluster.js'
 import { checkRecoveredLog, cutsOf, effectsOf, renamed, respond } from './kill-matrix-kit.js'
 import type { WireFormat } from './wire-rules.js'
 
-const cluster = usePgCluster()
+const cluster = usePgCluster({ schema: 'session' })
 const cleanups: Array<() => Promise<unknown>> = []
 let dir = ''
 let effects: ReturnType<typeof effectsOf>

@@ -45,7 +45,7 @@ import {
 } from './kill-matrix-kit.js'
 import { normalize, type WireFormat, type WireTurn } from './wire-rules.js'
 
-const cluster = usePgCluster()
+const cluster = usePgCluster({ schema: 'session' })
 const cleanups: Array<() => Promise<unknown>> = []
 let dir = ''
 let effects: ReturnType<typeof effectsOf>

@@ -1,7 +1,9 @@
 /**
  * A throwaway PostgreSQL cluster for tests: a data directory in a temp dir (a copy of the run's
  * `initdb` template, below), `postgres` on a loopback port, trust authentication for the user
- * `tau`, no unix socket, removed at stop().
+ * `tau`, no unix socket, removed at stop(). A cluster asked for a schema (`schema: 'session'` or
+ * `'durable'`) starts with tau's tables, and DBOS's system tables for 'durable', already in its
+ * `postgres` and `template1` databases (so in every database it creates), from a migrated template.
  *
  * PostgreSQL refuses to run as root (the CI and this machine run tests as root), so as root the
  * cluster runs as the unprivileged `nobody` through `setpriv` (util-linux, on every Debian): the
@@ -34,8 +36,11 @@ export interface PgCluster {
   readonly port: number
   readonly host: string
   readonly dataDir: string
-  /** A new database in the cluster, and its URL. */
-  createDatabase(name: string): Promise<string>
+  /**
+   * A new database in the cluster, and its URL: a copy of template1 (with the cluster's schema),
+   * or with `empty` of template0 (initdb's own, never migrated: for tests of the migrations).
+   */
+  createDatabase(name: string, options?: { readonly empty?: boolean }): Promise<string>
   /** Runs SQL as the superuser `tau` on database `postgres` (psql, ON_ERROR_STOP); its stdout. */
   sql(command: string): string
   /** Stops the server (fast shutdown) and removes the data directory. */
@@ -85,11 +90,22 @@ function asPostgresUser(): { prefix: string[]; uid?: number; gid?: number } {
   return { prefix: ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--'], uid, gid }
 }
 
+/**
+ * What a cluster's databases hold when it starts: nothing but what initdb makes ('none'), tau's
+ * own tables as session-postgres migrates them ('session'), or those and DBOS's system tables as a
+ * durable worker migrates them ('durable'). A worker or store on a migrated database finds every
+ * migration applied and applies none; the migrations themselves run from scratch in a 'none'
+ * cluster (durable-dbos/failures.test.ts) and in `createDatabase(name, { empty: true })`.
+ */
+export type PgSchema = 'none' | 'session' | 'durable'
+
 export interface StartOptions {
   /** Listen address (default 127.0.0.1). */
   readonly host?: string
   /** Runs the server inside this network namespace (`ip netns exec NAME`). */
   readonly netns?: string
+  /** The schema its databases start with (default 'none'). */
+  readonly schema?: PgSchema
 }
 
 type PgUser = ReturnType<typeof asPostgresUser>
@@ -120,57 +136,99 @@ function initDataDir(bin: string, user: PgUser, dataDir: string): void {
 }
 
 /**
- * A fresh data directory at `dataDir`. `initdb` costs about 1.1 s of CPU, a copy of its output
- * 0.07 s: the first cluster of a run makes a template in $TAU_TEST_PG_TEMPLATE and every cluster
- * copies it (`cp -a` keeps the owner and the 0700 mode postgres insists on). Clusters starting at
- * once in other workers wait for the first one's template rather than each running initdb; without
- * the variable (outside vitest), or when the template cannot be made, each cluster runs initdb.
+ * The run's template data directory for `schema`, made by the first cluster that asks for it and
+ * waited for by the others; its path, or undefined when there is none (outside vitest, or it could
+ * not be made: the cluster then makes its own). `initdb` costs about 1.1 s of CPU, a copy of its
+ * output 0.07 s, and a durable worker's first boot on an empty database about 0.7 s of
+ * PostgreSQL's CPU in DBOS's migrations: so one initdb and one migration per run, in a template
+ * that every cluster copies (`cp -a` keeps the owner and the 0700 mode postgres insists on).
  */
-async function dataDirectory(bin: string, user: PgUser, dataDir: string): Promise<void> {
+async function templateData(bin: string, user: PgUser, schema: PgSchema): Promise<string | undefined> {
   const templateRoot = process.env[PG_TEMPLATE_ENV]
-  if (!templateRoot || !existsSync(templateRoot)) return initDataDir(bin, user, dataDir)
-  // One template per binary directory and user, so a run with TAU_PG_BIN set never mixes versions.
-  const key = `${bin.replace(/[^A-Za-z0-9]+/g, '_')}-${user.uid ?? process.getuid?.() ?? 'u'}`
+  if (!templateRoot || !existsSync(templateRoot)) return undefined
+  // One template per binary directory, user and schema, so a run with TAU_PG_BIN set never mixes versions.
+  const key = `${bin.replace(/[^A-Za-z0-9]+/g, '_')}-${user.uid ?? process.getuid?.() ?? 'u'}${schema === 'none' ? '' : `-${schema}`}`
   const dir = join(templateRoot, key)
+  const data = join(dir, 'data')
   const ready = join(dir, 'ready')
   const failed = join(dir, 'failed')
-  let maker = false
   try {
     mkdirSync(dir)
-    maker = true
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return initDataDir(bin, user, dataDir)
-  }
-  if (maker) {
-    try {
-      if (user.uid !== undefined && user.gid !== undefined) {
-        chownSync(dir, user.uid, user.gid)
-        chmodSync(dir, 0o700)
-      }
-      initDataDir(bin, user, join(dir, 'data'))
-      writeFileSync(ready, '')
-    } catch (error) {
-      // The waiting workers stop waiting; this cluster tries initdb itself (its error is the one
-      // a broken installation should show).
-      writeFileSync(failed, String(error))
-      return initDataDir(bin, user, dataDir)
-    }
-  } else {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return undefined
     // Another worker makes it: wait for its outcome, generously (a loaded machine), never for a
     // fixed time; a template that never comes means this cluster makes its own data directory.
     const deadline = Date.now() + 120_000
     while (!existsSync(ready) && !existsSync(failed) && Date.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 50))
-    if (!existsSync(ready)) return initDataDir(bin, user, dataDir)
+    return existsSync(ready) ? data : undefined
   }
-  execFileSync('cp', ['-a', '--', join(dir, 'data'), dataDir])
+  try {
+    if (user.uid !== undefined && user.gid !== undefined) {
+      chownSync(dir, user.uid, user.gid)
+      chmodSync(dir, 0o700)
+    }
+    if (schema === 'none') initDataDir(bin, user, data)
+    else {
+      // The plain template, migrated by a server of its own that stops (a clean shutdown) before
+      // anyone copies the directory.
+      const plain = await templateData(bin, user, 'none')
+      if (plain) execFileSync('cp', ['-a', '--', plain, data])
+      else initDataDir(bin, user, data)
+      const server = await serve(bin, user, data, {}, () => undefined)
+      try {
+        await applySchema(server, schema)
+      } finally {
+        await server.stop()
+      }
+    }
+    writeFileSync(ready, '')
+    return data
+  } catch (error) {
+    // The waiting workers stop waiting; this cluster makes its own data directory (its error is
+    // the one a broken installation should show).
+    writeFileSync(failed, String(error))
+    return undefined
+  }
+}
+
+/** Migrates template1 and postgres to `schema` with tau's own code: what a store or worker runs first. */
+async function applySchema(cluster: PgCluster, schema: PgSchema): Promise<void> {
+  if (schema === 'none') return
+  const { createPool, migrate } = await import('../../../plugins/session-postgres/index.js')
+  for (const database of ['template1', 'postgres']) {
+    const url = `postgres://tau@${cluster.host}:${cluster.port}/${database}`
+    const pool = await createPool(url, { max: 1 })
+    try {
+      await migrate(pool)
+    } finally {
+      await pool.end()
+    }
+    if (schema !== 'durable') continue
+    // DBOS's system tables, through the durable client's own migration (tau submit's first use).
+    const [{ createDurableClient, durableConfig }, { createLogger }] = await Promise.all([
+      import('../../../plugins/durable-dbos/index.js'),
+      import('../../../kernel/index.js'),
+    ])
+    const client = await createDurableClient({
+      url,
+      config: durableConfig.parse({ database: url }),
+      applicationVersion: 'pg-template',
+      logger: createLogger('pg-template', { level: 'error' }),
+    })
+    try {
+      await client.list()
+    } finally {
+      await client.close()
+    }
+  }
 }
 
 /** Starts a throwaway cluster; throws with the server's log when it does not come up in 60 s. */
 export async function startPostgres(options: StartOptions = {}): Promise<PgCluster> {
   const bin = postgresBinDir()
   if (!bin) throw new Error('PostgreSQL is not installed (apt-get install postgresql; .ci/run does it)')
-  const host = options.host ?? '127.0.0.1'
+  const schema = options.schema ?? 'none'
   const root = mkdtempSync(join(tmpdir(), 'tau-pg-'))
   const dataDir = join(root, 'data')
   const user = asPostgresUser()
@@ -178,12 +236,39 @@ export async function startPostgres(options: StartOptions = {}): Promise<PgClust
     chownSync(root, user.uid, user.gid)
     chmodSync(root, 0o700)
   }
+  let migrated = false
   try {
-    await dataDirectory(bin, user, dataDir)
+    const template = await templateData(bin, user, schema)
+    if (template) execFileSync('cp', ['-a', '--', template, dataDir])
+    else initDataDir(bin, user, dataDir)
+    migrated = template !== undefined
   } catch (error) {
     rmSync(root, { recursive: true, force: true })
     throw error
   }
+  const cluster = await serve(bin, user, dataDir, options, () =>
+    rmSync(root, { recursive: true, force: true }),
+  )
+  if (!migrated) {
+    try {
+      await applySchema(cluster, schema)
+    } catch (error) {
+      await cluster.stop()
+      throw error
+    }
+  }
+  return cluster
+}
+
+/** Runs `postgres` on `dataDir` until stop(), which then calls `removed`. */
+async function serve(
+  bin: string,
+  user: PgUser,
+  dataDir: string,
+  options: StartOptions,
+  removed: () => void,
+): Promise<PgCluster> {
+  const host = options.host ?? '127.0.0.1'
   let lastError = ''
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort(options.netns ? '127.0.0.1' : host)
@@ -246,8 +331,15 @@ export async function startPostgres(options: StartOptions = {}): Promise<PgClust
         port,
         host,
         dataDir,
-        async createDatabase(name) {
-          const psql = pgTool('psql', [...target, '-v', 'ON_ERROR_STOP=1', '-c', `CREATE DATABASE "${name}"`])
+        async createDatabase(name, createOptions = {}) {
+          const template = createOptions.empty ? ' TEMPLATE template0' : ''
+          const psql = pgTool('psql', [
+            ...target,
+            '-v',
+            'ON_ERROR_STOP=1',
+            '-c',
+            `CREATE DATABASE "${name}"${template}`,
+          ])
           if (psql.status !== 0) throw new Error(`CREATE DATABASE ${name} failed: ${psql.stderr}`)
           return `postgres://tau@${host}:${port}/${name}`
         },
@@ -263,7 +355,7 @@ export async function startPostgres(options: StartOptions = {}): Promise<PgClust
             child.kill('SIGINT') // fast shutdown
             await exited
           }
-          rmSync(root, { recursive: true, force: true })
+          removed()
         },
       }
     }
@@ -275,7 +367,7 @@ export async function startPostgres(options: StartOptions = {}): Promise<PgClust
     // A port taken between freePort() and the bind: try another one.
     if (!/could not bind|Address already in use/.test(log)) break
   }
-  rmSync(root, { recursive: true, force: true })
+  removed()
   throw new Error(`postgres did not start: ${lastError}`)
 }
 
@@ -308,7 +400,7 @@ export function usePgCluster(options: StartOptions = {}): PgCluster {
     get dataDir() {
       return get().dataDir
     },
-    createDatabase: (name) => get().createDatabase(name),
+    createDatabase: (name, createOptions) => get().createDatabase(name, createOptions),
     sql: (command) => get().sql(command),
     stop: () => get().stop(),
   }

@@ -12,7 +12,7 @@ import sessionPostgres from '../../../plugins/session-postgres/index.js'
 import { allowAll, harness, resultOf, tempDir } from '../agent/helpers.js'
 import { usePgCluster } from './pg-cluster.js'
 
-const cluster = usePgCluster()
+const cluster = usePgCluster({ schema: 'session' })
 const dirs: Array<{ remove(): Promise<void> }> = []
 afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => d.remove()))

@@ -15,15 +15,17 @@ const stores: PostgresTranscriptStore[] = []
 let databases = 0
 
 beforeAll(async () => {
-  cluster = await startPostgres()
+  // Its databases start with tau's tables (a copy of the migrated template1), but for the tests of
+  // the migrations themselves, whose databases are empty (template0).
+  cluster = await startPostgres({ schema: 'session' })
 }, 120_000)
 afterAll(async () => {
   await Promise.all(stores.splice(0).map((s) => s.end()))
   await cluster?.stop()
 })
 
-async function freshDatabase(): Promise<string> {
-  return cluster.createDatabase(`t${process.pid}_${++databases}`)
+async function freshDatabase(options: { readonly empty?: boolean } = {}): Promise<string> {
+  return cluster.createDatabase(`t${process.pid}_${++databases}`, options)
 }
 function open(url: string, options: { leaseTtlMs?: number; project?: string } = {}): PostgresTranscriptStore {
   const store = new PostgresTranscriptStore({ url, ...options })
@@ -51,17 +53,33 @@ const meta = (id: string): TranscriptRecord => ({
 
 describe('PostgreSQL store', () => {
   it('creates its tables once, recording each migration; a second store on the database applies none', async () => {
-    const url = await freshDatabase()
-    await open(url).list()
-    await open(url).list()
+    const url = await freshDatabase({ empty: true })
     const pool = await createPool(url)
     try {
+      const table = async () =>
+        (await pool.query<{ t: string | null }>(`SELECT to_regclass('tau_migrations')::text AS t`)).rows[0]?.t
+      expect(await table()).toBeNull()
+      await open(url).list()
+      expect(await table()).toBe('tau_migrations')
+      await open(url).list()
       const rows = (
         await pool.query<{ version: number; name: string }>(
           'SELECT version, name FROM tau_migrations ORDER BY version',
         )
       ).rows
       expect(rows).toEqual(MIGRATIONS.map((m) => ({ version: m.version, name: m.name })))
+    } finally {
+      await pool.end()
+    }
+  })
+
+  it("a 'session' test cluster's databases start migrated (pg-cluster.ts's template)", async () => {
+    const pool = await createPool(await freshDatabase())
+    try {
+      const rows = (
+        await pool.query<{ version: number }>('SELECT version FROM tau_migrations ORDER BY version')
+      ).rows
+      expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version))
     } finally {
       await pool.end()
     }
