@@ -67,17 +67,46 @@ describe('tau models', () => {
       new RegExp(`local:hf:${REPO}/${FILE}\\s+\\d+ KB\\s+llama\\s+32768`),
     )
 
-    // No model configured: the downloaded one is used; it reads notes.txt and answers.
+    // No model configured: the downloaded one is used; it calls Read, tau runs it, and the model
+    // answers after its result (the tool_result carries the file's text).
     const run = await p.run(
-      ['start', '-p', 'What do the notes say?', '--output-format', 'json', '--disallowed-tools', HIDDEN],
-      {
-        timeoutMs: 180_000,
-      },
+      [
+        'start',
+        '-p',
+        'What do the notes say?',
+        '--output-format',
+        'stream-json',
+        '--disallowed-tools',
+        HIDDEN,
+      ],
+      { timeoutMs: 180_000 },
     )
     expect(run.stderr).not.toMatch(STACK_LINE)
     expect(run.code, run.stderr).toBe(0)
-    const result = JSON.parse(run.stdout) as { result: string; num_turns: number; is_error: boolean }
-    expect(result).toMatchObject({ result: 'The notes say: hello from tau.', num_turns: 2, is_error: false })
+    const lines = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+    const content = lines.flatMap(
+      (line) =>
+        ((line.message as { content?: unknown[] } | undefined)?.content ?? []) as Record<string, unknown>[],
+    )
+    expect(content).toContainEqual(
+      expect.objectContaining({ type: 'tool_use', name: 'Read', input: { file_path: 'notes.txt' } }),
+    )
+    expect(content).toContainEqual(
+      expect.objectContaining({
+        type: 'tool_result',
+        is_error: false,
+        content: expect.stringContaining('hello from tau'),
+      }),
+    )
+    expect(lines.at(-1)).toMatchObject({
+      type: 'result',
+      result: 'The notes say: hello from tau.',
+      num_turns: 2,
+      is_error: false,
+    })
 
     const doctor = await p.run(['doctor'], { env: env(), timeoutMs: 60_000 })
     expect(doctor.stdout).toMatch(/ok {3}local {6}installed {4}node-llama-cpp 3\.21\.1, 1 thread/)
@@ -153,51 +182,6 @@ describe('tau models', () => {
 })
 
 describe('tau start with a local model', () => {
-  it('--model local:./tiny.gguf: the model calls Read, tau runs it, and the model answers after its result', async () => {
-    const p = await project({ ...CONFIG, 'notes.txt': 'hello from tau\n' })
-    const { writeFile } = await import('node:fs/promises')
-    await writeFile(p.path('tiny.gguf'), MODEL)
-    const run = await p.run(
-      [
-        'start',
-        '-p',
-        'What do the notes say?',
-        '--model',
-        'local:./tiny.gguf',
-        '--output-format',
-        'stream-json',
-        '--disallowed-tools',
-        HIDDEN,
-      ],
-      { timeoutMs: 180_000 },
-    )
-    expect(run.code, run.stderr).toBe(0)
-    const lines = run.stdout
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-    const content = lines.flatMap(
-      (line) =>
-        ((line.message as { content?: unknown[] } | undefined)?.content ?? []) as Record<string, unknown>[],
-    )
-    expect(content).toContainEqual(
-      expect.objectContaining({ type: 'tool_use', name: 'Read', input: { file_path: 'notes.txt' } }),
-    )
-    // The tool really ran: its result carries the file's text.
-    expect(content).toContainEqual(
-      expect.objectContaining({
-        type: 'tool_result',
-        is_error: false,
-        content: expect.stringContaining('hello from tau'),
-      }),
-    )
-    expect(lines.at(-1)).toMatchObject({
-      type: 'result',
-      result: 'The notes say: hello from tau.',
-      is_error: false,
-    })
-  }, 200_000)
-
   it('with no model and none downloaded, says how to get one', async () => {
     const p = await project()
     const run = await p.run(['start', '-p', 'hi'])
