@@ -192,35 +192,40 @@ async function templateData(bin: string, user: PgUser, schema: PgSchema): Promis
   }
 }
 
-/** Migrates template1 and postgres to `schema` with tau's own code: what a store or worker runs first. */
+/**
+ * Migrates template1 to `schema` with tau's own code (what a store or worker runs first), then
+ * makes `postgres` again as a copy of it: one migration for both databases.
+ */
 async function applySchema(cluster: PgCluster, schema: PgSchema): Promise<void> {
   if (schema === 'none') return
   const { createPool, migrate } = await import('../../../plugins/session-postgres/index.js')
-  for (const database of ['template1', 'postgres']) {
-    const url = `postgres://tau@${cluster.host}:${cluster.port}/${database}`
-    const pool = await createPool(url, { max: 1 })
-    try {
-      await migrate(pool)
-    } finally {
-      await pool.end()
+  const url = `postgres://tau@${cluster.host}:${cluster.port}/template1`
+  const pool = await createPool(url, { max: 1 })
+  try {
+    await migrate(pool)
+    if (schema === 'durable') {
+      // DBOS's system tables, through the durable client's own migration (tau submit's first use).
+      const [{ createDurableClient, durableConfig }, { createLogger }] = await Promise.all([
+        import('../../../plugins/durable-dbos/index.js'),
+        import('../../../kernel/index.js'),
+      ])
+      const client = await createDurableClient({
+        url,
+        config: durableConfig.parse({ database: url }),
+        applicationVersion: 'pg-template',
+        logger: createLogger('pg-template', { level: 'error' }),
+      })
+      try {
+        await client.list()
+      } finally {
+        await client.close()
+      }
     }
-    if (schema !== 'durable') continue
-    // DBOS's system tables, through the durable client's own migration (tau submit's first use).
-    const [{ createDurableClient, durableConfig }, { createLogger }] = await Promise.all([
-      import('../../../plugins/durable-dbos/index.js'),
-      import('../../../kernel/index.js'),
-    ])
-    const client = await createDurableClient({
-      url,
-      config: durableConfig.parse({ database: url }),
-      applicationVersion: 'pg-template',
-      logger: createLogger('pg-template', { level: 'error' }),
-    })
-    try {
-      await client.list()
-    } finally {
-      await client.close()
-    }
+    // From this session on template1 (CREATE DATABASE waits for the client's closed ones to go).
+    await pool.query('DROP DATABASE postgres')
+    await pool.query('CREATE DATABASE postgres TEMPLATE template1')
+  } finally {
+    await pool.end()
   }
 }
 
