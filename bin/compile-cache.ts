@@ -14,6 +14,7 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   unlinkSync,
   writeFileSync,
 } from 'node:fs'
@@ -101,7 +102,8 @@ export function readCache(file: string): Buffer | undefined {
 
 /**
  * Writes the cache under a fresh temporary name and renames it into place (a reader sees the old
- * file or the whole new one), then removes the oldest other entries. Errors are swallowed.
+ * file or the whole new one), then removes the oldest other entries, here and in Node's compile
+ * cache (`node/`). Errors are swallowed.
  */
 export function writeCache(dir: string, name: string, data: Buffer): void {
   const file = join(dir, name)
@@ -130,5 +132,32 @@ export function writeCache(dir: string, name: string, data: Buffer): void {
     for (const { entry } of [...caches.slice(KEEP - 1), ...stale]) unlinkSync(join(dir, entry))
   } catch {
     // another run pruned it first
+  }
+  pruneNodeCache(join(dir, 'node'))
+}
+
+/**
+ * Node 22+ keeps its compile cache (bin/tau.ts) in one folder per Node version, architecture and
+ * V8 flags, `<version>-<arch>-<V8 cache tag>-<uid>`, and never removes one: this keeps the current
+ * Node's folder and the newest others, KEEP in all. Pruned here because tau's own entry is written
+ * when its name changes, as it does with the Node version or the V8 flags: never on a run that
+ * had its cache. Only the user's own directories go; a symbolic link or a file is left alone.
+ */
+function pruneNodeCache(nodeDir: string): void {
+  try {
+    const uid = process.getuid?.()
+    const top = lstatSync(nodeDir)
+    if (uid === undefined || !top.isDirectory() || top.uid !== uid) return
+    const { cachedDataVersionTag } = process.getBuiltinModule('node:v8')
+    const current = `${process.version}-${process.arch}-${cachedDataVersionTag().toString(16).padStart(8, '0')}-${uid}`
+    const folders = readdirSync(nodeDir)
+      .filter((entry) => entry !== current)
+      .map((entry) => ({ entry, stat: lstatSync(join(nodeDir, entry)) }))
+      .filter(({ stat }) => stat.isDirectory() && stat.uid === uid)
+      .sort((a, b) => b.stat.mtimeMs - a.stat.mtimeMs)
+    for (const { entry } of folders.slice(KEEP - 1))
+      rmSync(join(nodeDir, entry), { recursive: true, force: true })
+  } catch {
+    // absent (Node 20, or no module loaded yet), or another run pruned it first
   }
 }

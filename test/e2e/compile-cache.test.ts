@@ -5,10 +5,12 @@
  * TAU_DEBUG_COMPILE_CACHE=1 makes the launcher say on stderr what it did. Its speed is in
  * bench/start-turn.mjs (docs/benchmarks.md), never here.
  */
+import { execFileSync } from 'node:child_process'
 import {
   chmodSync,
   chownSync,
   lstatSync,
+  lutimesSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -92,6 +94,62 @@ describe('the compile cache', () => {
     const version = await c.run(['--version'])
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/)
     expect(version.stderr).toBe('')
+  })
+
+  it("prunes Node's compile cache to the current Node's folder and the newest others, on a miss only", async () => {
+    const c = await cached()
+    const node = join(c.dir, 'node')
+    mkdirSync(node, { recursive: true, mode: 0o700 })
+    // Node 22+ makes one folder per Node build there (Node 20 none): made by hand, older ones
+    // first, the current Node's the oldest of all. Each holds a cache file, as Node's do.
+    const folder = (name: string, age: number) => {
+      mkdirSync(join(node, name))
+      writeFileSync(join(node, name, '0123abcd'), 'code')
+      utimesSync(join(node, name), 1000 + age, 1000 + age)
+      return name
+    }
+    const uid = process.getuid?.() ?? 0
+    // Node names it with V8's cache tag, which covers V8's flags: the launcher's --liftoff-only
+    // (bin/tau.ts) included, so the tag is asked of a node with that flag.
+    const tag = execFileSync(process.execPath, [
+      '--liftoff-only',
+      '-p',
+      "require('node:v8').cachedDataVersionTag().toString(16).padStart(8, '0')",
+    ])
+      .toString()
+      .trim()
+    const current = folder(`${process.version}-${process.arch}-${tag}-${uid}`, 0)
+    const old = ['a', 'b', 'c', 'd', 'e'].map((letter, i) =>
+      folder(`v0.${letter}-x64-00000000-${uid}`, 10 + i),
+    )
+    // Neither a symbolic link (nor what it points to), nor a file, nor another user's folder goes.
+    const outside = join(c.p.home, 'outside')
+    mkdirSync(outside)
+    writeFileSync(join(outside, 'kept'), 'not a cache')
+    symlinkSync(outside, join(node, 'v0.link-x64-00000000-0'))
+    lutimesSync(join(node, 'v0.link-x64-00000000-0'), 1, 1)
+    writeFileSync(join(node, 'v0.file'), 'a file')
+    utimesSync(join(node, 'v0.file'), 1, 1)
+    const foreign = process.getuid?.() === 0 ? [folder('v0.foreign-x64-00000000-65534', 1)] : []
+    for (const name of foreign) chownSync(join(node, name), 65534, 65534)
+    const before = new Set(readdirSync(node))
+
+    const first = await c.run(['--help'])
+    expect(first.code, first.stderr).toBe(0)
+    expect(stateOf(first.stderr)).toBe('miss')
+    // What Node 22+ made in this run (its current folder, already there) is not pruned either.
+    const made = readdirSync(node).filter((name) => !before.has(name))
+    expect(readdirSync(node).sort()).toEqual(
+      [current, ...old.slice(2), 'v0.link-x64-00000000-0', 'v0.file', ...foreign, ...made].sort(),
+    )
+    expect(readdirSync(join(node, current))).toContain('0123abcd')
+    expect(readdirSync(outside)).toEqual(['kept'])
+
+    // A run that has its cache prunes nothing.
+    const extra = old.slice(0, 2).map((name) => folder(name, 0))
+    const second = await c.run(['--help'])
+    expect(stateOf(second.stderr)).toBe('hit')
+    expect(readdirSync(node)).toEqual(expect.arrayContaining(extra))
   })
 
   it('a truncated or corrupted cache file is ignored and rewritten', async () => {
