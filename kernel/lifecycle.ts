@@ -50,6 +50,7 @@ import {
   type SessionFactory,
 } from './services.js'
 import { asTeardownError, openSession, type Session, type SessionOptions } from './sessions.js'
+import { managedSettingsDirs } from './settings-files.js'
 
 // The names kernel/index.ts and plugin.ts import from here.
 export type { Session, SessionOptions } from './sessions.js'
@@ -104,6 +105,7 @@ export function resolvePaths(paths: Partial<KernelPaths> = {}): KernelPaths {
     projectDir: paths.projectDir ?? (configFile ? dirname(configFile) : cwd),
     tauHome: paths.tauHome ?? process.env.TAU_HOME ?? join(homedir(), '.tau'),
     claudeHome: paths.claudeHome ?? process.env.CLAUDE_CONFIG_DIR ?? join(homedir(), '.claude'),
+    managedSettings: paths.managedSettings ?? managedSettingsDirs(),
   }
 }
 

@@ -7,6 +7,7 @@ import type { Logger } from './logger.js'
 import type { StandardSchemaV1 } from './schema.js'
 import { isStandardSchema } from './schema.js'
 import type { Disposer, Resolved, ServiceRef, SessionFactory } from './services.js'
+import type { ManagedSettingsDir } from './settings-files.js'
 
 const PLUGIN = Symbol.for('tau.plugin')
 
@@ -25,6 +26,11 @@ export interface KernelPaths {
   readonly tauHome: string
   /** Claude Code's user directory (its settings.json, agents/): $CLAUDE_CONFIG_DIR, else ~/.claude. */
   readonly claudeHome: string
+  /**
+   * The administrator's policy directories (managed settings, managed-mcp.json): /etc/tau and
+   * /etc/claude-code on Linux, or under $TAU_MANAGED_SETTINGS_DIR (settings-files.ts).
+   */
+  readonly managedSettings: readonly ManagedSettingsDir[]
 }
 
 export interface PluginContext<C> {

@@ -17,6 +17,8 @@ export interface SettingsLocation {
   readonly tauHome: string
   /** Claude Code's user directory (default: $CLAUDE_CONFIG_DIR, else ~/.claude). */
   readonly claudeHome?: string
+  /** The policy directories (default: managedSettingsDirs() of process.env). */
+  readonly managedSettings?: readonly ManagedSettingsDir[]
 }
 
 /** Claude Code's user directory when the caller has none: $CLAUDE_CONFIG_DIR, else ~/.claude. */
@@ -83,8 +85,8 @@ export function managedSettingsDirs(
  * The managed MCP files (Claude Code's `managed-mcp.json`), tau's first: when one exists, its
  * servers are the only ones tau may start.
  */
-export function managedMcpFiles(): string[] {
-  return managedSettingsDirs().map((entry) => join(entry.dir, 'managed-mcp.json'))
+export function managedMcpFiles(dirs: readonly ManagedSettingsDir[] = managedSettingsDirs()): string[] {
+  return dirs.map((entry) => join(entry.dir, 'managed-mcp.json'))
 }
 
 /**
@@ -150,7 +152,7 @@ export function settingsSources(
   paths: SettingsLocation,
   selection: SettingsSelection = {},
 ): SettingsSource[] {
-  const out: SettingsSource[] = managedSettingsDirs().flatMap(managedLayers)
+  const out: SettingsSource[] = (paths.managedSettings ?? managedSettingsDirs()).flatMap(managedLayers)
   if (selection.settings !== undefined) {
     const value = selection.settings.trim()
     out.push(

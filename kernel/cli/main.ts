@@ -14,7 +14,12 @@ import { formatError, isTauError, messageOf, TauError } from '../errors.js'
 import { frontendRef } from '../frontend.js'
 import { Kernel } from '../lifecycle.js'
 import { type LogLevel, maskSecrets, parseLogLevel, redact, secretValuesFrom } from '../logger.js'
-import { defaultClaudeHome, managedSettingsDirs, settingsSources } from '../settings-files.js'
+import {
+  defaultClaudeHome,
+  type ManagedSettingsDir,
+  managedSettingsDirs,
+  settingsSources,
+} from '../settings-files.js'
 import { didYouMean } from '../suggest.js'
 import { tauVersion } from '../version.js'
 
@@ -90,7 +95,14 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
     const kernel = new Kernel({
       plugins: assembly.plugins,
       config: assembly.config,
-      paths: { cwd, tauHome, configFile: loaded.file, claudeHome: defaultClaudeHome(env) },
+      paths: {
+        cwd,
+        tauHome,
+        configFile: loaded.file,
+        claudeHome: defaultClaudeHome(env),
+        // From the env runCli is given, like the rest: an embedder's env, not the machine's.
+        managedSettings: managedSettingsDirs(env),
+      },
       argv: frontendArgv,
       ...(level ? { logLevel: level } : {}),
     })
@@ -270,7 +282,12 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
 
 /** The settings layers in the order they count, for `tau config`. */
 function settingsPrecedence(
-  paths: { projectDir: string; tauHome: string; claudeHome: string },
+  paths: {
+    projectDir: string
+    tauHome: string
+    claudeHome: string
+    managedSettings: readonly ManagedSettingsDir[]
+  },
   configFile: string | undefined,
 ): string {
   const lines = [
@@ -282,7 +299,7 @@ function settingsPrecedence(
     lines.push(`#   ${source.file} (${source.scope}${existsSync(source.file) ? '' : ', not found'})`)
   }
   lines.push(
-    `# managed (policy) files: managed-settings.json and managed-settings.d/*.json in ${managedSettingsDirs()
+    `# managed (policy) files: managed-settings.json and managed-settings.d/*.json in ${paths.managedSettings
       .map((d) => d.dir)
       .join(' and ')}; always read`,
     '# local and project files widen permissions and run hooks only in a trusted workspace (tau trust)',

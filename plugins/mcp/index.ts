@@ -140,7 +140,7 @@ export default definePlugin({
     // --mcp-config servers are the user's own (not gated by trust); --strict-mcp-config: only them.
     const cli = cliMcpConfig(ctx.argv, ctx.paths.cwd)
     // An administrator's managed-mcp.json: its servers are the only ones, in any workspace.
-    const managed = loadManagedMcp()
+    const managed = loadManagedMcp(ctx.paths.managedSettings)
     const policy = managed && `${managed.files.join(' and ')} lists the only MCP servers tau may start`
     const projectServers = cli.strict ? {} : loadMcpFile(ctx.paths.projectDir)
     const ownConfig = { ...(cli.strict ? {} : ctx.config), ...cli.servers }

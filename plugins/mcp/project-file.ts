@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { managedMcpFiles, TauError } from '../../kernel/index.js'
+import { type ManagedSettingsDir, managedMcpFiles, TauError } from '../../kernel/index.js'
 import { type McpConfig, serverSchema } from './config.js'
 import { MCP_ERRORS } from './errors.js'
 
@@ -117,9 +117,11 @@ export function loadMcpFile(projectDir: string): McpConfig {
  * `/etc/claude-code/`; see managedMcpFiles), merged with tau's winning a name: undefined when
  * none exists. When one does, its servers are the only ones tau starts (an empty one: none).
  */
-export function loadManagedMcp(): { servers: McpConfig; files: string[] } | undefined {
+export function loadManagedMcp(
+  dirs: readonly ManagedSettingsDir[],
+): { servers: McpConfig; files: string[] } | undefined {
   let found: { servers: McpConfig; files: string[] } | undefined
-  for (const file of managedMcpFiles()) {
+  for (const file of managedMcpFiles(dirs)) {
     let text: string
     try {
       text = readFileSync(file, 'utf8')

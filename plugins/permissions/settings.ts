@@ -15,6 +15,7 @@ import { z } from 'zod'
 import {
   claudeSettingsFile,
   closest,
+  type ManagedSettingsDir,
   type SettingsScope,
   type SettingsSelection,
   type SettingsSource,
@@ -72,6 +73,7 @@ export interface SettingsPaths {
   readonly projectDir: string
   readonly tauHome: string
   readonly claudeHome?: string
+  readonly managedSettings?: readonly ManagedSettingsDir[]
   readonly configFile: string | undefined
 }
 

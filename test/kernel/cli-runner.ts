@@ -40,29 +40,20 @@ export function cliRunner(options: CliRunnerOptions): (...argv: string[]) => Pro
     stderr.on('data', (chunk) => {
       err += chunk
     })
-    // The policy folder is read from process.env (settings-files.ts), not the env given to
-    // runCli: it is named in both while the command runs, and process.env is restored after.
-    const previous = process.env.TAU_MANAGED_SETTINGS_DIR
-    process.env.TAU_MANAGED_SETTINGS_DIR = managed
-    try {
-      const code = await runCli(argv, {
-        presets,
-        defaultPreset,
-        cwd: dir,
-        stdout,
-        stderr,
-        // Never the machine's ~/.claude or /etc policy files: this env replaces process.env.
-        env: {
-          TAU_HOME: join(dir, '.home'),
-          CLAUDE_CONFIG_DIR: join(dir, '.claude-home'),
-          TAU_MANAGED_SETTINGS_DIR: managed,
-        },
-        handleSignals: false,
-      })
-      return { code, out, err }
-    } finally {
-      if (previous === undefined) delete process.env.TAU_MANAGED_SETTINGS_DIR
-      else process.env.TAU_MANAGED_SETTINGS_DIR = previous
-    }
+    const code = await runCli(argv, {
+      presets,
+      defaultPreset,
+      cwd: dir,
+      stdout,
+      stderr,
+      // Never the machine's ~/.claude or /etc policy files: this env replaces process.env.
+      env: {
+        TAU_HOME: join(dir, '.home'),
+        CLAUDE_CONFIG_DIR: join(dir, '.claude-home'),
+        TAU_MANAGED_SETTINGS_DIR: managed,
+      },
+      handleSignals: false,
+    })
+    return { code, out, err }
   }
 }

@@ -1,7 +1,9 @@
 /**
  * The managed (policy) settings through the CLI's main, in-process: `tau config` lists them
  * first, a malformed one is an error naming it, and a policy's disableBypassPermissionsMode
- * refuses --dangerously-skip-permissions. TAU_MANAGED_SETTINGS_DIR keeps the machine's /etc out.
+ * refuses --dangerously-skip-permissions, a malformed managed-mcp.json stops the start. The policy
+ * folder is the one TAU_MANAGED_SETTINGS_DIR names in the env runCli is given (never process.env's,
+ * which vitest.config.ts points at a folder that does not exist): that keeps the machine's /etc out.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -77,6 +79,27 @@ describe('managed settings through the CLI', () => {
     )
     expect(code).toBe(1)
     expect(err).toContain('bypassPermissions mode (--dangerously-skip-permissions) is forbidden by policy')
+    expect(err).toContain(file)
+    expect(err).not.toMatch(/\n\s+at /)
+  })
+
+  it("reads the policy folder of the env runCli is given, not the process's", async () => {
+    const mine = await policy('tau/managed-settings.json', '{}')
+    // The process's own policy folder holds a malformed file: read, it would stop the command.
+    const machine = join(dir, 'machine')
+    await mkdir(join(machine, 'tau'), { recursive: true })
+    await writeFile(join(machine, 'tau', 'managed-settings.json'), '{ not json')
+    vi.stubEnv('TAU_MANAGED_SETTINGS_DIR', machine)
+    const { code, out, err } = await cli('config')
+    expect(code, err).toBe(0)
+    expect(out).toContain(`${mine} (managed)`)
+    expect(out).not.toContain(machine)
+  })
+
+  it('a malformed managed-mcp.json of that folder stops the start, naming the file', async () => {
+    const file = await policy('claude-code/managed-mcp.json', '{ "mcpServers": [1, }')
+    const { code, err } = await cli('start', '-p', 'hi')
+    expect(code).toBe(1)
     expect(err).toContain(file)
     expect(err).not.toMatch(/\n\s+at /)
   })
