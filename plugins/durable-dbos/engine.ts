@@ -22,7 +22,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
-import { type Logger, TauError } from '../../kernel/index.js'
+import { type Logger, TauError, type Usage } from '../../kernel/index.js'
 import { createPool, migrate, type PgPool } from '../session-postgres/index.js'
 import type { DurableConfig } from './config.js'
 import type { Notify } from './deltas.js'
@@ -56,7 +56,13 @@ export interface RunOutput {
   readonly stopReason: string
   readonly isError: boolean
   readonly text: string
+  /**
+   * The run's model calls and their usage and cost, from its start: a run handed back by a
+   * stopping worker (or recovered after a kill) counts what it did before, from its log.
+   */
   readonly turns: number
+  readonly usage: Usage
+  readonly costUsd?: number
   /** The worker that finished it. */
   readonly executor: string
   /** True when the run was taken over from a worker that stopped during it. */

@@ -5,8 +5,8 @@
  * (a logged result) or as interrupted (an intent without a result), exactly as a local resume.
  */
 import { randomUUID } from 'node:crypto'
-import { TauError } from '../../kernel/index.js'
-import type { AgentEvent, AgentRuntime, InterruptedRun } from '../agent/index.js'
+import { addUsage, TauError, type Usage } from '../../kernel/index.js'
+import type { AgentEvent, AgentRuntime, InterruptedRun, RunOptions } from '../agent/index.js'
 import { replay, type SessionService, type TranscriptRecord, type TranscriptStore } from '../session/index.js'
 import { DeltaPublisher, type Notify } from './deltas.js'
 import type { RunInput, RunOutput } from './engine.js'
@@ -75,6 +75,71 @@ export function runIdsOf(records: readonly TranscriptRecord[], runId: string): S
   return ids
 }
 
+/** What agent runs spent: their model calls (turns), usage and cost. */
+interface Spent {
+  readonly turns: number
+  readonly usage: Usage
+  readonly costUsd?: number
+}
+
+const NOTHING: Spent = { turns: 0, usage: { inputTokens: 0, outputTokens: 0 } }
+
+function plus(a: Spent, b: Spent): Spent {
+  const costUsd =
+    a.costUsd === undefined && b.costUsd === undefined ? undefined : (a.costUsd ?? 0) + (b.costUsd ?? 0)
+  return {
+    turns: a.turns + b.turns,
+    usage: addUsage(a.usage, b.usage),
+    ...(costUsd === undefined ? {} : { costUsd }),
+  }
+}
+
+/**
+ * What the durable run's agent runs that ended spent (their run-end counters): before a handback
+ * (a stopping worker ends its run `aborted`) or a later recovery, which start their counters at
+ * 0 again. An aborted run's turns are the model calls it had answered (its `usage` records): the
+ * call it was aborted in gave nothing and the continuation makes it again, so it counts once, as
+ * in a run never handed back. An interrupted run's counters are not in it: continue() carries
+ * those on.
+ */
+function endedSpent(records: readonly TranscriptRecord[], mine: ReadonlySet<string> | undefined): Spent {
+  let spent = NOTHING
+  const answered = new Map<string, number>()
+  for (const r of records) {
+    if (r.type === 'usage' && r.runId !== undefined)
+      answered.set(r.runId, r.turn ?? (answered.get(r.runId) ?? 0) + 1)
+    if (r.type !== 'run-end' || (mine !== undefined && !mine.has(r.runId))) continue
+    const turns = r.stopReason === 'aborted' ? (answered.get(r.runId) ?? 0) : r.turns
+    spent = plus(spent, { ...r, turns })
+    // A later run under the same id (a handback's continuation) counts its own calls.
+    answered.delete(r.runId)
+  }
+  return spent
+}
+
+/**
+ * The limits of a continuation that comes after runs that ended: those the durable run's first
+ * agent run started with (its run-start logs them), less what the ended runs spent, so that
+ * `maxTurns` and the budgets count from the durable run's start and not from the handback.
+ */
+function remainingLimits(
+  records: readonly TranscriptRecord[],
+  runId: string,
+  spent: Spent,
+): Pick<RunOptions, 'maxTurns' | 'maxTokens' | 'maxCostUsd'> {
+  if (spent.turns === 0) return {}
+  const start = records.find((r) => r.type === 'run-start' && r.runId === runId)
+  const limits = start?.type === 'run-start' ? start.options : {}
+  const tokens = spent.usage.inputTokens + spent.usage.outputTokens
+  return {
+    ...(limits.maxTurns === undefined ? {} : { maxTurns: Math.max(0, limits.maxTurns - spent.turns) }),
+    ...(limits.maxTokens === undefined ? {} : { maxTokens: Math.max(0, limits.maxTokens - tokens) }),
+    ...(limits.maxCostUsd === undefined
+      ? {}
+      : { maxCostUsd: Math.max(0, limits.maxCostUsd - (spent.costUsd ?? 0)) }),
+  }
+}
+
 /** True when the durable run's prompt reached the log (a user message after its first run-start). */
 function promptLogged(records: readonly TranscriptRecord[], runId: string): boolean {
   const start = records.findIndex((r) => r.type === 'run-start' && r.runId === runId)
@@ -134,6 +199,7 @@ export async function runDurably(
   const sessionId = input.sessionId ?? input.runId
   await waitForLease(store, sessionId, deps.leaseWaitMs)
   let recovered = false
+  let before = NOTHING
   let events: AsyncIterable<AgentEvent>
   let close: () => Promise<void>
   const exists = await store.exists(sessionId)
@@ -145,6 +211,8 @@ export async function runDurably(
   const began = exists && promptLogged(records, input.runId)
   if (began) {
     recovered = true
+    // What its runs that ended spent (all of them when it ended: the result counts from the start).
+    const ended = endedSpent(records, mine)
     const ends = records.filter(
       (r): r is TranscriptRecord & RunEndRecord =>
         r.type === 'run-end' && (mine === undefined || mine.has(r.runId)),
@@ -158,7 +226,7 @@ export async function runDurably(
         stopReason: end.stopReason,
         isError: end.error !== undefined,
         text: lastAnswer(records),
-        turns: end.turns,
+        ...ended,
         executor: context.executor,
         recovered,
       }
@@ -171,7 +239,7 @@ export async function runDurably(
         stopReason: 'end-turn',
         isError: false,
         text: lastAnswer(records),
-        turns: answered.turns,
+        ...plus(ended, answered),
         executor: context.executor,
         recovered,
       }
@@ -192,7 +260,7 @@ export async function runDurably(
         stopReason: end?.stopReason ?? 'end-turn',
         isError: false,
         text: lastAnswer(records),
-        turns: end?.turns ?? 0,
+        ...ended,
         executor: context.executor,
         recovered,
       }
@@ -201,8 +269,11 @@ export async function runDurably(
     // One ended `aborted` (a stopping worker handed it back) is not: the continuation takes the
     // durable run's id instead, so the log still says which runs are this one's (runIdsOf(): a
     // later recovery, `tau runs logs -f` and serve's enqueue mode find its run-end).
+    // After runs that ended (handed back), its limits and counters go on from theirs.
+    before = ended
     events = session.continue({
       signal: context.signal,
+      ...remainingLimits(records, input.runId, ended),
       ...(plan.options.interrupted ? {} : { runId: input.runId }),
     })
   } else if (exists) {
@@ -239,7 +310,7 @@ export async function runDurably(
       stopReason: result.stopReason,
       isError: result.isError,
       text: result.text,
-      turns: result.turns,
+      ...plus(before, result),
       executor: context.executor,
       recovered,
     }

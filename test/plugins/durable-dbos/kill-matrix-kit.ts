@@ -6,7 +6,7 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs'
 import { expect } from 'vitest'
 import { z } from 'zod'
-import type { Message } from '../../../kernel/index.js'
+import { addUsage, type Message, type Usage } from '../../../kernel/index.js'
 import { INTERRUPTED_CALL_TEXT, UNSTARTED_CALL_TEXT } from '../../../plugins/agent/index.js'
 import { runIdsOf } from '../../../plugins/durable-dbos/runner.js'
 import type { ScriptTurn } from '../../../plugins/provider-scripted/index.js'
@@ -79,6 +79,24 @@ export function renamed(
   let text = JSON.stringify(records)
   for (const [from, to] of ids) text = text.replaceAll(from, to)
   return JSON.parse(text) as TranscriptRecord[]
+}
+
+/**
+ * The model calls a log holds for a durable run's agent runs (`mine`; undefined: every run of the
+ * log) and their usage: what the run's result counts, wherever it was cut or handed back.
+ */
+export function modelCallsOf(
+  records: readonly TranscriptRecord[],
+  mine: ReadonlySet<string> | undefined,
+): { turns: number; usage: Usage } {
+  let usage: Usage = { inputTokens: 0, outputTokens: 0 }
+  let turns = 0
+  for (const r of records) {
+    if (r.type !== 'usage' || r.runId === undefined || (mine !== undefined && !mine.has(r.runId))) continue
+    turns++
+    usage = addUsage(usage, r.usage)
+  }
+  return { turns, usage }
 }
 
 /** One cut of the reference log: how many records are kept, and whether the tool had run. */

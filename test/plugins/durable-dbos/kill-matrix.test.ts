@@ -11,6 +11,9 @@
  *   answered "not run" and did not run, or was answered "interrupted" and was not run again;
  * - the prompt in the conversation once, and every request the recovery sent one its provider
  *   accepts (wire-rules.ts), as is the conversation the log holds at the end.
+ * - the run's result counts every model call its log holds (turns and usage), the killed
+ *   worker's included; one handed back counts the calls before the handback, and its `maxTurns`
+ *   from the run's start.
  * The tool's effect at a cut is what it was when that record was written: none before the
  * intent, one from the result on; between the two (the tool ran or not) both are tried.
  */
@@ -20,7 +23,7 @@ import type { TauConfig } from '../../../kernel/index.js'
 import { createTestKernel, type TestKernel } from '../../../kernel/testing/index.js'
 import agent, { agentRuntimeRef } from '../../../plugins/agent/index.js'
 import type { RunInput } from '../../../plugins/durable-dbos/engine.js'
-import { runDurably } from '../../../plugins/durable-dbos/runner.js'
+import { runDurably, runIdsOf } from '../../../plugins/durable-dbos/runner.js'
 import providerAnthropic from '../../../plugins/provider-anthropic/index.js'
 import providerOpenai from '../../../plugins/provider-openai/index.js'
 import { type ScriptedServer, startScriptedServer } from '../../../plugins/provider-scripted/server.js'
@@ -39,6 +42,7 @@ import {
   checkRecoveredLog,
   cutsOf,
   effectsOf,
+  modelCallsOf,
   renamed,
   respond,
   toWire,
@@ -145,6 +149,21 @@ async function conversationOf(w: Worker, sessionId: string): Promise<WireTurn[]>
   return toWire(replay((await w.sessions.store.read(sessionId)).records, sessionId).messages)
 }
 
+/** The run's result counts the model calls its log holds for it (its runs' `usage` records). */
+async function expectCounted(
+  w: Worker,
+  out: Awaited<ReturnType<typeof runDurably>>,
+  sessionId: string,
+  shared: string | undefined,
+  where: string,
+): Promise<void> {
+  const { records } = await w.sessions.store.read(sessionId)
+  const mine = shared === undefined ? undefined : runIdsOf(records, shared)
+  expect({ turns: out.turns, usage: out.usage }, `${where}: the run's counters`).toEqual(
+    modelCallsOf(records, mine),
+  )
+}
+
 /** Seeds the cut log under new ids, recovers the run, and checks it (kill-matrix-kit.ts). */
 async function recover(
   w: Worker,
@@ -168,6 +187,7 @@ async function recover(
     text: 'done',
   })
   expect(out.stopReason, where).toBe('end-turn')
+  await expectCounted(w, out, run.sessionId, run.shared ? run.runId : undefined, where)
   await checkRecoveredLog({
     where,
     format: w.format,
@@ -290,6 +310,10 @@ describe.each(['openai', 'anthropic'] as const)('a durable run killed at each re
         const out = await w.run(input(runId, `append ${runId}`, shared ? sessionId : undefined))
         const label = `${format}, handed back in the ${where} call${shared ? ', shared session' : ''}`
         expect(out, label).toMatchObject({ runId, isError: false, text: 'done', recovered: true })
+        // Its model calls from its start, the first worker's included: an uninterrupted run's two
+        // (the call aborted in the model call gave nothing and was made again: it counts once).
+        await expectCounted(w, out, sessionId, shared ? runId : undefined, label)
+        expect(out.turns, label).toBe(2)
         await checkRecoveredLog({
           where: label,
           format,
@@ -309,5 +333,29 @@ describe.each(['openai', 'anthropic'] as const)('a durable run killed at each re
         }
       }
     }
+  })
+
+  it("handed back, counts maxTurns from the run's start: the turns before the handback count", async () => {
+    // Handed back in its tool call after one turn; its log then says its first run started with
+    // maxTurns 1 (the config of the worker that began it): no turn is left for the continuation.
+    const w = await worker(format)
+    const ref = `run-maxturns-ref-${format}`
+    const stop = new AbortController()
+    effects.hooks.after = (line) => line.startsWith(`${ref} `) && stop.abort()
+    try {
+      expect((await w.run(input(ref, `append ${ref}`), stop.signal)).stopReason).toBe('aborted')
+    } finally {
+      effects.hooks.after = undefined
+    }
+    const runId = `run-maxturns-${format}`
+    const records = renamed((await w.sessions.store.read(ref)).records, new Map([[ref, runId]])).map((r) =>
+      r.type === 'run-start' ? { ...r, options: { ...r.options, maxTurns: 1 } } : r,
+    )
+    await w.sessions.store.append(runId, records)
+    const before = w.server.requests.length
+    const out = await w.run(input(runId, `append ${runId}`))
+    expect(out).toMatchObject({ runId, stopReason: 'max-turns', isError: true, turns: 1, recovered: true })
+    expect(w.server.requests.length, 'no model call past the limit').toBe(before)
+    await expectCounted(w, out, runId, undefined, 'maxTurns 1, handed back')
   })
 })
