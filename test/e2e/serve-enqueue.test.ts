@@ -87,16 +87,19 @@ async function heldModel(first: string, second: string, fallback: string) {
   let firsts: Array<() => void> = []
   let releases: Array<() => void> = []
   let requests = 0
-  const chunk = (res: ServerResponse, delta: Record<string, unknown>, finish: string | null = null) =>
+  // One chunk of the stream: its choices (a delta, or none with the usage at the end).
+  const frame = (res: ServerResponse, fields: Record<string, unknown>) =>
     res.write(
       `data: ${JSON.stringify({
         id: 'chatcmpl-held',
         object: 'chat.completion.chunk',
         created: 1,
         model: 'held-model',
-        choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+        ...fields,
       })}\n\n`,
     )
+  const chunk = (res: ServerResponse, delta: Record<string, unknown>, finish: string | null = null) =>
+    frame(res, { choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })
   const server: Server = createServer((req, res) => {
     if (req.method !== 'POST' || !req.url?.endsWith('/chat/completions')) {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"no route"}}')
@@ -120,16 +123,7 @@ async function heldModel(first: string, second: string, fallback: string) {
       releases.push(() => {
         chunk(res, { content: second })
         chunk(res, {}, 'stop')
-        res.write(
-          `data: ${JSON.stringify({
-            id: 'chatcmpl-held',
-            object: 'chat.completion.chunk',
-            created: 1,
-            model: 'held-model',
-            choices: [],
-            usage: { prompt_tokens: 5, completion_tokens: 5, total_tokens: 10 },
-          })}\n\n`,
-        )
+        frame(res, { choices: [], usage: { prompt_tokens: 5, completion_tokens: 5, total_tokens: 10 } })
         res.end('data: [DONE]\n\n')
       })
     })
