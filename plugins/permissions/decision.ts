@@ -115,12 +115,7 @@ export class Decider {
     const allow = byBehavior('allow')
 
     const bareDeny = deny.find((e) => e.parsed?.content === undefined)
-    if (bareDeny)
-      return {
-        behavior: 'deny',
-        reason: `${tool.name} is denied by ${ruleLabel(bareDeny.rule)}`,
-        rule: bareDeny.rule,
-      }
+    if (bareDeny) return ruled('deny', `${tool.name} is denied by ${ruleLabel(bareDeny.rule)}`, bareDeny)
     if (target.kind === 'error') {
       return { behavior: 'deny', reason: `the ${tool.name} input could not be checked: ${target.message}` }
     }
@@ -139,43 +134,26 @@ export class Decider {
     const plan = this.planDenies(tool)
     if (plan) return plan
     if (unsure) {
-      return {
-        behavior: 'ask',
-        reason: `${ruleLabel(unsure.rule)} cannot be checked against this ${tool.name} call (it gives no ${targetWord(tool)})`,
-        rule: unsure.rule,
-      }
+      const reason = `${ruleLabel(unsure.rule)} cannot be checked against this ${tool.name} call (it gives no ${targetWord(tool)})`
+      return ruled('ask', reason, unsure)
     }
     // 3. ask rules
     for (const entry of ask) {
       const match = this.contentMatches(entry, tool, target, false)
-      if (match === true || match === undefined) {
-        return {
-          behavior: 'ask',
-          reason: `${describeCall(tool, target)} needs approval: ${ruleLabel(entry.rule)}`,
-          rule: entry.rule,
-        }
-      }
+      if (match === true || match === undefined)
+        return ruled('ask', `${describeCall(tool, target)} needs approval: ${ruleLabel(entry.rule)}`, entry)
     }
     // 4. allow rules
     for (const entry of allow) {
-      if (this.contentMatches(entry, tool, target, true) === true) {
-        return {
-          behavior: 'allow',
-          reason: `${describeCall(tool, target)} is allowed by ${ruleLabel(entry.rule)}`,
-          rule: entry.rule,
-        }
-      }
+      if (this.contentMatches(entry, tool, target, true) === true)
+        return ruled('allow', `${describeCall(tool, target)} is allowed by ${ruleLabel(entry.rule)}`, entry)
     }
     // 5. the mode
     return this.byMode(tool, target)
   }
 
   private denied(tool: ToolFacts, target: Target, entry: Entry): PermissionDecision {
-    return {
-      behavior: 'deny',
-      reason: `${describeCall(tool, target)} is denied by ${ruleLabel(entry.rule)}`,
-      rule: entry.rule,
-    }
+    return ruled('deny', `${describeCall(tool, target)} is denied by ${ruleLabel(entry.rule)}`, entry)
   }
 
   private planDenies(tool: ToolFacts): PermissionDecision | undefined {
@@ -250,13 +228,12 @@ export class Decider {
         deny.find((e) => e.parsed?.content !== undefined) ?? ask.find((e) => e.parsed?.content !== undefined)
       const planned = plan()
       if (planned) return planned
-      if (content) {
-        return {
-          behavior: 'ask',
-          reason: `${ruleLabel(content.rule)} cannot be checked: this ${tool.name} call gives no command`,
-          rule: content.rule,
-        }
-      }
+      if (content)
+        return ruled(
+          'ask',
+          `${ruleLabel(content.rule)} cannot be checked: this ${tool.name} call gives no command`,
+          content,
+        )
       return this.fromRulesThenMode(tool, target, ask, allow)
     }
     const command = target.value
@@ -266,15 +243,14 @@ export class Decider {
     const forms = [whole, ...parts.flatMap(commandForms)]
 
     // 1. deny: any part, in any of its forms, or the whole command.
-    for (const entry of deny) {
-      const hit = this.matchedForm(entry, forms)
-      if (hit !== undefined) {
-        return {
-          behavior: 'deny',
-          reason: `the command '${whole}'${partNote(hit, whole)} is denied by ${ruleLabel(entry.rule)}`,
-          rule: entry.rule,
-        }
-      }
+    const denied = this.firstMatch(deny, forms)
+    if (denied) {
+      const { entry, hit } = denied
+      return ruled(
+        'deny',
+        `the command '${whole}'${partNote(hit, whole)} is denied by ${ruleLabel(entry.rule)}`,
+        entry,
+      )
     }
     // 2. plan mode
     const planned = plan()
@@ -287,43 +263,28 @@ export class Decider {
         ...(bareAsk ? { rule: bareAsk.rule } : {}),
       }
     }
-    // 3. ask: any part or the whole command.
-    for (const entry of ask) {
-      if (entry.parsed?.content === undefined) {
-        return {
-          behavior: 'ask',
-          reason: `the command '${whole}' needs approval: ${ruleLabel(entry.rule)}`,
-          rule: entry.rule,
-        }
-      }
-      const hit = this.matchedForm(entry, forms)
-      if (hit !== undefined) {
-        return {
-          behavior: 'ask',
-          reason: `the command '${whole}'${partNote(hit, whole)} needs approval: ${ruleLabel(entry.rule)}`,
-          rule: entry.rule,
-        }
-      }
+    // 3. ask: any part or the whole command (a bare rule: every command).
+    const asked = this.firstMatch(ask, forms)
+    if (asked) {
+      const { entry, hit } = asked
+      return ruled(
+        'ask',
+        `the command '${whole}'${partNote(hit, whole)} needs approval: ${ruleLabel(entry.rule)}`,
+        entry,
+      )
     }
     // 4. allow: a bare rule, an exact rule for the whole command, or every part allowed.
     const bareAllow = allow.find((e) => e.parsed?.content === undefined)
-    if (bareAllow) {
-      return {
-        behavior: 'allow',
-        reason: `every ${tool.name} command is allowed by ${ruleLabel(bareAllow.rule)}`,
-        rule: bareAllow.rule,
-      }
-    }
+    if (bareAllow)
+      return ruled(
+        'allow',
+        `every ${tool.name} command is allowed by ${ruleLabel(bareAllow.rule)}`,
+        bareAllow,
+      )
     const substitution = parts.find((p) => p.substitution || p.complex)
     if (substitution === undefined && parts.length > 1) {
       const exact = allow.find((e) => this.bashPattern(e)?.exact === whole)
-      if (exact) {
-        return {
-          behavior: 'allow',
-          reason: `the command '${whole}' is allowed by ${ruleLabel(exact.rule)}`,
-          rule: exact.rule,
-        }
-      }
+      if (exact) return ruled('allow', `the command '${whole}' is allowed by ${ruleLabel(exact.rule)}`, exact)
     }
     const covered: Array<{ part: ShellPart; entry: Entry }> = []
     let uncovered: ShellPart | undefined
@@ -368,19 +329,9 @@ export class Decider {
     allow: readonly Entry[],
   ): PermissionDecision {
     const bareAsk = ask.find((e) => e.parsed?.content === undefined)
-    if (bareAsk)
-      return {
-        behavior: 'ask',
-        reason: `${tool.name} needs approval: ${ruleLabel(bareAsk.rule)}`,
-        rule: bareAsk.rule,
-      }
+    if (bareAsk) return ruled('ask', `${tool.name} needs approval: ${ruleLabel(bareAsk.rule)}`, bareAsk)
     const bareAllow = allow.find((e) => e.parsed?.content === undefined)
-    if (bareAllow)
-      return {
-        behavior: 'allow',
-        reason: `${tool.name} is allowed by ${ruleLabel(bareAllow.rule)}`,
-        rule: bareAllow.rule,
-      }
+    if (bareAllow) return ruled('allow', `${tool.name} is allowed by ${ruleLabel(bareAllow.rule)}`, bareAllow)
     return this.byMode(tool, target)
   }
 
@@ -422,6 +373,21 @@ export class Decider {
     if (name === 'Bash')
       return this.bashPattern(entry)?.test(target.value.trim().replace(/\s+/g, ' ')) === true
     return compileWildcard(content)(target.value)
+  }
+
+  /**
+   * The first of `entries` that matches the command, and the form it matched: `forms[0]` (the
+   * whole command) for a bare rule, which covers every command.
+   */
+  private firstMatch(
+    entries: readonly Entry[],
+    forms: readonly string[],
+  ): { entry: Entry; hit: string } | undefined {
+    for (const entry of entries) {
+      const hit = entry.parsed?.content === undefined ? forms[0] : this.matchedForm(entry, forms)
+      if (hit !== undefined) return { entry, hit }
+    }
+    return undefined
   }
 
   /** The form of the command (the whole, or a part in one of its forms) a Bash rule matches. */
@@ -466,6 +432,11 @@ export class Decider {
     const path = resolve(this.options.cwd, value)
     return { path, real: realPathOf(path) }
   }
+}
+
+/** The decision `entry`'s rule makes, and why. */
+function ruled(behavior: PermissionBehavior, reason: string, entry: Entry): PermissionDecision {
+  return { behavior, reason, rule: entry.rule }
 }
 
 /** Which part of the command a rule matched, when not the whole: ` (the part '...')`. */

@@ -682,3 +682,35 @@ describe('Network(domain:...) rules: what a sandboxed process may reach beyond t
     }
   })
 })
+
+describe("a Bash decision's reason", () => {
+  it('names the part of the command a deny or ask rule matched; a bare ask rule asks for every command', async () => {
+    const s = await setupPermissions({ config: { deny: ['Bash(rm:*)'], ask: ['Bash(git push:*)'] } })
+    try {
+      expect(bash(s.permissions, 'ls && rm -rf x')).toMatchObject({
+        behavior: 'deny',
+        rule: { text: 'Bash(rm:*)' },
+        reason: expect.stringMatching(
+          /^the command 'ls && rm -rf x' \(the part 'rm -rf x'\) is denied by .*Bash\(rm:\*\)/,
+        ),
+      })
+      expect(bash(s.permissions, 'git push origin')).toMatchObject({
+        behavior: 'ask',
+        rule: { text: 'Bash(git push:*)' },
+        reason: expect.stringMatching(/^the command 'git push origin' needs approval: .*Bash\(git push:\*\)/),
+      })
+    } finally {
+      await s.cleanup()
+    }
+    const bare = await setupPermissions({ config: { ask: ['Bash'], allow: ['Bash(ls:*)'] } })
+    try {
+      expect(bash(bare.permissions, 'ls -la')).toMatchObject({
+        behavior: 'ask',
+        rule: { text: 'Bash' },
+        reason: expect.stringMatching(/^the command 'ls -la' needs approval: /),
+      })
+    } finally {
+      await bare.cleanup()
+    }
+  })
+})
