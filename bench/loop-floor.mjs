@@ -29,9 +29,9 @@
  * TAU_HOME is a fresh temporary directory; no request leaves 127.0.0.1.
  */
 import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { availableParallelism, loadavg, tmpdir } from 'node:os'
+import { availableParallelism, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
@@ -224,42 +224,13 @@ async function main() {
 }
 
 async function compare(startScriptedServer, wire, runs, turns) {
-  const median = (values) => {
-    const sorted = [...values].sort((a, b) => a - b)
-    const mid = sorted.length >> 1
-    return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
-  }
-  const base = mkdtempSync(join(tmpdir(), 'tau-bench-floor-'))
-  const tauHome = join(base, 'home')
-  const project = join(base, 'project')
-  mkdirSync(tauHome)
-  mkdirSync(project)
-  const target = join(project, 'notes.txt')
-  writeFileSync(target, Array.from({ length: 40 }, (_, i) => `line ${i + 1} of the notes`).join('\n'))
-  const server = await startScriptedServer({ format: wire, script: [] })
-  const providers = {
-    openai: { openai: { baseURL: `${server.url}/v1` } },
-    anthropic: { anthropic: { baseURL: server.url } },
-    ollama: { ollama: { host: server.url } },
-  }[wire]
-  writeFileSync(
-    join(project, 'tau.config.json'),
-    `${JSON.stringify({ preset: 'coding', model: `${wire}:scripted-model`, providers, agent: { maxTurns: 10_000 } }, null, 2)}\n`,
+  // Loaded here, not at the top: the floor process (--floor) loads none of the harness.
+  const { median, readTurnsProject, recordFirstRequest, START_ARGS } = await import('./read-turns.mjs')
+  const { base, project, server, env, script } = await readTurnsProject(
+    startScriptedServer,
+    wire,
+    'tau-bench-floor-',
   )
-  const env = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    TAU_HOME: tauHome,
-    HOME: base,
-    OPENAI_API_KEY: 'sk-bench',
-    ANTHROPIC_API_KEY: 'sk-ant-bench',
-  }
-  const script = (n) => [
-    ...Array.from({ length: n }, (_, i) => ({
-      toolCalls: [{ name: 'Read', input: { file_path: target } }],
-      usage: { inputTokens: 100 + i, outputTokens: 20 },
-    })),
-    { text: 'Read it all.', usage: { inputTokens: 100 + n, outputTokens: 5 } },
-  ]
 
   /** Spawns under /usr/bin/time; resolves with wall and CPU seconds and peak RSS in KiB. */
   function time(args, cwd) {
@@ -299,16 +270,7 @@ async function compare(startScriptedServer, wire, runs, turns) {
       })
     })
   }
-  const tauArgs = [
-    tau,
-    'start',
-    '-p',
-    'Read the notes',
-    '--output-format',
-    'json',
-    '--permission-mode',
-    'bypassPermissions',
-  ]
+  const tauArgs = [tau, ...START_ARGS]
 
   // One untimed tau run records the first request: the floor sends what tau sends.
   server.push(...script(1))
@@ -316,24 +278,8 @@ async function compare(startScriptedServer, wire, runs, turns) {
   const { out } = await time(tauArgs, project)
   const result = JSON.parse(out.trim().split('\n').at(-1))
   if (result.is_error || result.num_turns !== 2) throw new Error(`tau's run went wrong:\n${out}`)
-  const sent = server.requests
-    .slice(before)
-    .find((r) => r.method === 'POST' && r.rawBody.includes('"messages"'))
   const file = join(base, 'first-request.json')
-  writeFileSync(
-    file,
-    JSON.stringify({
-      origin: server.url,
-      wire,
-      path: sent.path,
-      headers: Object.fromEntries(
-        Object.entries(sent.headers).filter(
-          ([name]) => !['host', 'content-length', 'connection'].includes(name),
-        ),
-      ),
-      body: sent.rawBody,
-    }),
-  )
+  recordFirstRequest(server, before, wire, file)
 
   const sizes = [1, turns]
   const variants = sizes.flatMap((n) => [

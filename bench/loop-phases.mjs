@@ -28,11 +28,12 @@
  * TAU_HOME is a fresh temporary directory; no request leaves 127.0.0.1.
  */
 import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { SourceMap } from 'node:module'
-import { availableParallelism, loadavg, tmpdir } from 'node:os'
+import { availableParallelism, loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { median, readTurnsProject, recordFirstRequest, START_ARGS } from './read-turns.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const tau = process.env.TAU_BENCH_TAU ?? join(root, 'dist', 'bin', 'tau.js')
@@ -222,51 +223,15 @@ function phasesOf(file, side = 'tau') {
 const { startScriptedServer } = await import(
   pathToFileURL(join(root, 'dist', 'plugins', 'provider-scripted', 'server.js')).href
 )
-const base = mkdtempSync(join(tmpdir(), 'tau-bench-phases-'))
-const tauHome = join(base, 'home')
-const project = join(base, 'project')
-mkdirSync(tauHome)
-mkdirSync(project)
-const target = join(project, 'notes.txt')
-writeFileSync(target, Array.from({ length: 40 }, (_, i) => `line ${i + 1} of the notes`).join('\n'))
-const server = await startScriptedServer({ format: wire, script: [] })
-const providers = {
-  openai: { openai: { baseURL: `${server.url}/v1` } },
-  anthropic: { anthropic: { baseURL: server.url } },
-  ollama: { ollama: { host: server.url } },
-}[wire]
-writeFileSync(
-  join(project, 'tau.config.json'),
-  `${JSON.stringify({ preset: 'coding', model: `${wire}:scripted-model`, providers, agent: { maxTurns: 10_000 } }, null, 2)}\n`,
+const { base, project, server, env, script } = await readTurnsProject(
+  startScriptedServer,
+  wire,
+  'tau-bench-phases-',
 )
-const env = {
-  PATH: process.env.PATH ?? '/usr/bin:/bin',
-  TAU_HOME: tauHome,
-  HOME: base,
-  OPENAI_API_KEY: 'sk-bench',
-  ANTHROPIC_API_KEY: 'sk-ant-bench',
-}
-const script = (n) => [
-  ...Array.from({ length: n }, (_, i) => ({
-    toolCalls: [{ name: 'Read', input: { file_path: target } }],
-    usage: { inputTokens: 100 + i, outputTokens: 20 },
-  })),
-  { text: 'Read it all.', usage: { inputTokens: 100 + n, outputTokens: 5 } },
-]
 
 const withFloor = process.env.TAU_BENCH_FLOOR !== '0'
 const floorScript = join(root, 'bench', 'loop-floor.mjs')
-const tauArgs = (flags) => [
-  ...flags,
-  tau,
-  'start',
-  '-p',
-  'Read the notes',
-  '--output-format',
-  'json',
-  '--permission-mode',
-  'bypassPermissions',
-]
+const tauArgs = (flags) => [...flags, tau, ...START_ARGS]
 // The floor runs under --liftoff-only, as bench/loop-floor.mjs runs it (and as tau runs itself).
 const floorArgs = (flags, file) => ['--liftoff-only', ...flags, floorScript, '--floor', file]
 
@@ -297,33 +262,12 @@ console.log(
     .map((l) => l.toFixed(2))
     .join(' ')}, node ${process.version}`,
 )
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
-}
 // Warm-up (the bubblewrap probe and the compile cache are kept in TAU_HOME), and it records tau's
 // first request for the floor, as bench/loop-floor.mjs does.
 const before = server.requests.length
 await run(1, tauArgs([]))
-const sent = server.requests
-  .slice(before)
-  .find((r) => r.method === 'POST' && r.rawBody.includes('"messages"'))
 const firstRequest = join(base, 'first-request.json')
-writeFileSync(
-  firstRequest,
-  JSON.stringify({
-    origin: server.url,
-    wire,
-    path: sent.path,
-    headers: Object.fromEntries(
-      Object.entries(sent.headers).filter(
-        ([name]) => !['host', 'content-length', 'connection'].includes(name),
-      ),
-    ),
-    body: sent.rawBody,
-  }),
-)
+recordFirstRequest(server, before, wire, firstRequest)
 const sides = withFloor ? ['tau', 'floor'] : ['tau']
 const argsOf = (side, flags) => (side === 'tau' ? tauArgs(flags) : floorArgs(flags, firstRequest))
 const cwdOf = (side) => (side === 'tau' ? project : root)
