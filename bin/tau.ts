@@ -73,16 +73,7 @@ else if (import.meta.url.endsWith('.ts')) {
  * as the process exits.
  */
 async function runBody(file: string): Promise<void> {
-  const env = process.env
-  const body = readFileSync(file)
-  // The bundle is ASCII (the build checks): read as Latin-1, V8 holds it as a one-byte string.
-  const source = body.toString(isAscii(body) ? 'latin1' : 'utf8')
-  // With --enable-source-maps (debugging), Node's CommonJS loader compiles it: only the loaders
-  // register a file's source map, so stack traces name the TypeScript sources. No cache then.
-  const loaded = process.sourceMapsEnabled
-    ? compiledByLoader(file, source)
-    : compiledWithCache(file, body, source, env)
-  const run = loaded as (
+  const run = compiledBody(file, process.env) as (
     exports: object,
     require: NodeJS.Require,
     module: { exports: object },
@@ -95,6 +86,23 @@ async function runBody(file: string): Promise<void> {
   const dynamicImport = (specifier: string) => import(specifier)
   run(bodyModule.exports, createRequire(file), bodyModule, pathToFileURL(file).href, dynamicImport)
   await bodyModule.exports.main?.()
+}
+
+/**
+ * Reads the body and compiles it. Its bytes are garbage once this returns (V8 keeps the source
+ * string). Held for the whole run, as they were from runBody's frame, the 2 MB buffer brought
+ * V8's heap to its limit for a full collection: one mark-compact more in a one-turn
+ * `tau start -p` (--trace-gc), about 40 ms of CPU (docs/benchmarks.md).
+ */
+function compiledBody(file: string, env: NodeJS.ProcessEnv): unknown {
+  const body = readFileSync(file)
+  // The bundle is ASCII (the build checks): read as Latin-1, V8 holds it as a one-byte string.
+  const source = body.toString(isAscii(body) ? 'latin1' : 'utf8')
+  // With --enable-source-maps (debugging), Node's CommonJS loader compiles it: only the loaders
+  // register a file's source map, so stack traces name the TypeScript sources. No cache then.
+  return process.sourceMapsEnabled
+    ? compiledByLoader(file, source)
+    : compiledWithCache(file, body, source, env)
 }
 
 /** The body's function, compiled with the code cache (read, and written at exit if it had none). */
