@@ -13,6 +13,7 @@ import { join, sep } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import v8 from 'node:v8'
 import { type CacheState, cacheDirectory, cacheName, readCache, writeCache } from './compile-cache.js'
+import * as http2StandIn from './undici-h2.js'
 
 const UNDICI_H2 = ['', 'undici', 'lib', 'dispatcher', 'client-h2.js'].join(sep)
 
@@ -25,34 +26,16 @@ v8.setFlagsFromString('--liftoff-only')
 
 // undici (the providers' HTTP client) requires node:http2 as it loads, for HTTP/2 connections tau
 // never opens (allowH2 stays off): Node's http2 modules are about 10 ms of CPU at every start that
-// makes a model call. Its client-h2 module gets a stand-in instead, with the constants it reads
-// at load (protocol constants, fixed by RFC 9113 and nghttp2) and a connect() that loads the real
-// module. Only the command does this, and only for that one file of undici.
+// makes a model call. The body's own undici (bundled) gets the stand-in at build time; a copy
+// loaded from node_modules (WebFetch's, a local model's download) gets it here, for its client-h2
+// module only (bin/undici-h2.ts). Only the command does this.
 const loader = module as unknown as {
   _load(request: string, parent: { filename?: string } | undefined, isMain: boolean): unknown
 }
 const load = loader._load
 loader._load = function (request, parent, isMain) {
-  if ((request === 'node:http2' || request === 'http2') && parent?.filename?.endsWith(UNDICI_H2)) {
-    return {
-      constants: {
-        HTTP2_HEADER_AUTHORITY: ':authority',
-        HTTP2_HEADER_METHOD: ':method',
-        HTTP2_HEADER_PATH: ':path',
-        HTTP2_HEADER_SCHEME: ':scheme',
-        HTTP2_HEADER_CONTENT_LENGTH: 'content-length',
-        HTTP2_HEADER_EXPECT: 'expect',
-        HTTP2_HEADER_STATUS: ':status',
-        HTTP2_HEADER_PROTOCOL: ':protocol',
-        NGHTTP2_REFUSED_STREAM: 7,
-        NGHTTP2_CANCEL: 8,
-      },
-      connect: (...args: unknown[]) =>
-        (load.call(this, 'node:http2', parent, false) as { connect(...a: unknown[]): unknown }).connect(
-          ...args,
-        ),
-    }
-  }
+  if ((request === 'node:http2' || request === 'http2') && parent?.filename?.endsWith(UNDICI_H2))
+    return http2StandIn
   return load.call(this, request, parent, isMain)
 }
 

@@ -15,7 +15,7 @@
  *
  * What stays outside (loaded from node_modules at run time, when first used): packages a run
  * loads only for some commands or tools, so that their code is not even parsed at every start —
- * undici (the first model call; WebFetch), jiti (TypeScript configs), the MCP SDK (MCP servers
+ * undici's index (WebFetch; its pool is in the body, see undiciInBody), jiti (TypeScript configs), the MCP SDK (MCP servers
  * configured), the ACP SDK (`tau acp`), html-to-text (WebFetch), TypeScript (never: only a cosmiconfig loader tau does not
  * use names it), node-llama-cpp (a `local:` model; an optional peer dependency), the OpenTelemetry SDK and OTLP
  * exporter (an OTLP endpoint set; optional peer dependencies), pg and the DBOS SDK (a database configured; optional peers), Fastify (`tau serve`). fast-glob, ignore and gray-matter are loaded with createRequire, which esbuild
@@ -108,8 +108,35 @@ async function importsThroughLauncher(text) {
   return out + text.slice(at)
 }
 
+/**
+ * undici's pool and what it loads (the providers' HTTP client: every run that calls a model) are
+ * in the body, so that they come compiled from the code cache: loaded from node_modules they were
+ * compiled at every start (~20 ms of CPU on Node 20) and ran their first request's functions
+ * compiled lazily too. esbuild wraps each of its CommonJS files in a function called at its first
+ * require, so `tau --help` runs none of it. undici's index (`import('undici')`: WebFetch, a local
+ * model's download) stays external: it loads fetch, WebSocket and caches besides. The bundled
+ * client-h2 module gets the node:http2 stand-in (bin/undici-h2.ts) in place of node:http2.
+ */
+const undiciInBody = {
+  name: 'undici-in-body',
+  setup(plugin) {
+    plugin.onResolve({ filter: /^undici$/ }, () => ({ path: 'undici', external: true }))
+    // llhttp without SIMD (72 kB of base64), for a CPU without it: loaded from node_modules if so.
+    plugin.onResolve({ filter: /^\.\.\/llhttp\/llhttp-wasm\.js$/ }, (args) =>
+      /[\\/]node_modules[\\/]undici[\\/]lib[\\/]dispatcher[\\/]/.test(args.importer)
+        ? { path: 'undici/lib/llhttp/llhttp-wasm.js', external: true }
+        : undefined,
+    )
+    plugin.onResolve({ filter: /^(node:)?http2$/ }, (args) =>
+      /[\\/]node_modules[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client-h2\.js$/.test(args.importer)
+        ? { path: join(root, 'bin', 'undici-h2.ts') }
+        : undefined,
+    )
+  },
+}
+
 const body = await build({
-  plugins: [withoutZodLocales, asciiRawTemplates],
+  plugins: [withoutZodLocales, asciiRawTemplates, undiciInBody],
   absWorkingDir: root,
   entryPoints: ['bin/cli.ts'],
   outdir,
@@ -132,7 +159,6 @@ const body = await build({
   target: 'node20.19',
   tsconfig: 'tsconfig.json',
   external: [
-    'undici',
     'jiti',
     '@modelcontextprotocol/sdk',
     '@agentclientprotocol/sdk',

@@ -5,7 +5,7 @@
  * Start-up speed itself is measured in bench/ (docs/benchmarks.md), never here.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
@@ -18,14 +18,18 @@ afterAll(async () => {
 })
 
 const PROBE = `import { appendFileSync, writeFileSync } from 'node:fs'
-import { register } from 'node:module'
+import { createRequire, register } from 'node:module'
 register('data:text/javascript,' + encodeURIComponent(
   "import { appendFileSync } from 'node:fs';" +
   "export async function resolve(specifier, context, next) {" +
   "  const resolved = await next(specifier, context);" +
   "  appendFileSync(process.env.PROBE_OUT + '.urls', resolved.url + '\\\\n');" +
   "  return resolved }"))
-process.on('exit', () => writeFileSync(process.env.PROBE_OUT + '.builtins', process.moduleLoadList.join('\\n')))
+const required = createRequire(import.meta.url).cache
+process.on('exit', () => {
+  writeFileSync(process.env.PROBE_OUT + '.builtins', process.moduleLoadList.join('\\n'))
+  writeFileSync(process.env.PROBE_OUT + '.required', Object.keys(required).join('\\n'))
+})
 `
 
 describe('the bundled command', () => {
@@ -40,7 +44,7 @@ describe('the bundled command', () => {
     expect(notAscii).toEqual([])
   })
 
-  it('a one-turn tau start -p loads no node:http2 module', async () => {
+  it('a one-turn tau start -p loads no node:http2 module and no undici from node_modules', async () => {
     const server = await startScriptedServer({ format: 'openai', script: [] })
     servers.push(server)
     const p = await project({
@@ -68,10 +72,13 @@ describe('the bundled command', () => {
     expect(result.code, result.stderr).toBe(0)
     expect(JSON.parse(result.stdout.trim()).result).toBe('done')
     // The probe saw the run: the launcher (the body, dist/bin/cli.js, is a script the launcher
-    // compiles itself, with its code cache: no module resolution), and the model call's undici.
+    // compiles itself, with its code cache: no module resolution). The model call's undici is the
+    // body's own (scripts/bundle-bin.mjs): none of it is resolved or required from node_modules.
     const urls = readFileSync(`${out}.urls`, 'utf8').split('\n')
     expect(urls.some((url) => url.endsWith('/dist/bin/tau.js'))).toBe(true)
-    expect(urls.some((url) => url.includes('/node_modules/undici/'))).toBe(true)
+    expect(urls.filter((url) => url.includes('/node_modules/undici/'))).toEqual([])
+    const required = readFileSync(`${out}.required`, 'utf8').split('\n')
+    expect(required.filter((file) => file.includes(`${sep}node_modules${sep}undici${sep}`))).toEqual([])
     const builtins = readFileSync(`${out}.builtins`, 'utf8').split('\n')
     // The list is the run's own (the model call's socket), and undici's client-h2 got the stand-in.
     expect(builtins).toContain('NativeModule net')

@@ -206,7 +206,7 @@ describe('the compile cache', () => {
     expect(stateOf(off.stderr)).toBe('off')
   })
 
-  it("the cached body imports its externals: a model call (undici) and an MCP server's tool", async () => {
+  it("the cached body makes a model call (its own undici) and imports an external: an MCP server's tool (the SDK)", async () => {
     const c = await cached()
     const server = await model(
       c.p,
