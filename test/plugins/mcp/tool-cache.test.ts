@@ -6,49 +6,32 @@
  * controls, not a race.
  */
 import { existsSync } from 'node:fs'
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { promptCommandSource } from '../../../plugins/mcp/index.js'
 import { FAULT_SERVER, mcpKernel, runTool, textOf, until } from './helpers.js'
 
-// One directory for the file (its tests run one after another): the cache file's name hashes the
-// server's args and the project, both under it, so the tool list of one real first connection
-// (primed once, in beforeAll) is each test's cache. Each test gets a TAU_HOME of its own, a copy
-// of the primed one, and a held server again (release and pid file removed).
 let dir: string
 let tauHome: string
-let primed: string
 let release: string
 let pidFile: string
-let testNumber = 0
 const stops: Array<() => Promise<void>> = []
 
-beforeAll(async () => {
+beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tau-mcp-cache-'))
+  tauHome = join(dir, 'home')
   release = join(dir, 'release')
   pidFile = join(dir, 'server.pid')
-  primed = join(dir, 'primed-home')
-  await primeCache(primed)
-})
-
-beforeEach(async () => {
-  tauHome = join(dir, `home-${++testNumber}`)
-  await cp(primed, tauHome, { recursive: true })
 })
 
 afterEach(async () => {
   for (const stop of stops.splice(0)) await stop()
-  await rm(release, { force: true })
-  await rm(pidFile, { force: true })
-})
-
-afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-const cacheDir = (home = tauHome) => join(home, 'cache', 'mcp-tools')
+const cacheDir = () => join(tauHome, 'cache', 'mcp-tools')
 const config = (args: string[] = []) => ({
   mcpServers: {
     fault: {
@@ -64,10 +47,10 @@ async function kernel(args: string[] = []) {
   return ctx
 }
 
-/** A first run that connects (released at once) and leaves the tool list in `home`'s cache. */
-async function primeCache(home: string): Promise<void> {
+/** A first run that connects (released at once) and leaves the tool list in the cache. */
+async function primeCache(args: string[] = []): Promise<void> {
   await writeFile(release, '')
-  const ctx = await mcpKernel(config(), { cwd: dir, tauHome: home })
+  const ctx = await kernel(args)
   expect(ctx.servers().get('fault')?.status).toBe('connected')
   await ctx.kernel.stop()
   await rm(release)
@@ -85,15 +68,16 @@ function alive(pid: number): boolean {
 
 describe('mcp: tools from the last connection', () => {
   it('keeps the tool list of a connection in $TAU_HOME/cache/mcp-tools', async () => {
-    // The primed home: what beforeAll's first connection left (every other test starts from it).
-    const files = await readdir(cacheDir(primed))
+    await primeCache()
+    const files = await readdir(cacheDir())
     expect(files).toHaveLength(1)
-    const kept = JSON.parse(await readFile(join(cacheDir(primed), files[0] as string), 'utf8'))
+    const kept = JSON.parse(await readFile(join(cacheDir(), files[0] as string), 'utf8'))
     expect(kept.server).toBe('fault')
     expect(kept.tools.map((t: { name: string }) => t.name)).toContain('pid')
   })
 
   it('offers them at once: start does not wait, a call waits for the connection', async () => {
+    await primeCache()
     const ctx = await kernel()
     // Started while the server answers nothing: its cached tools are there, it is connecting.
     expect(ctx.servers().get('fault')?.status).toBe('connecting')
@@ -123,6 +107,7 @@ describe('mcp: tools from the last connection', () => {
   })
 
   it('says so when a cached tool is gone from the server, and drops it', async () => {
+    await primeCache()
     const [file] = await readdir(cacheDir())
     const path = join(cacheDir(), file as string)
     const kept = JSON.parse(await readFile(path, 'utf8'))
@@ -137,6 +122,7 @@ describe('mcp: tools from the last connection', () => {
   })
 
   it('checks the input of a cached tool against the schema the server lists now', async () => {
+    await primeCache()
     const ctx = await kernel()
     const call = runTool(ctx.registry(), 'mcp__fault__env', { name: 7 })
     await writeFile(release, '')
@@ -144,6 +130,7 @@ describe('mcp: tools from the last connection', () => {
   })
 
   it('fails a call of a cached tool with the reason when the server does not connect', async () => {
+    await primeCache()
     const ctx = await mcpKernel(
       {
         mcpServers: {
@@ -161,6 +148,7 @@ describe('mcp: tools from the last connection', () => {
   })
 
   it('gives a changed config none of them: start waits for that server', async () => {
+    await primeCache()
     await writeFile(release, '')
     const ctx = await kernel(['--another-flag'])
     expect(ctx.servers().get('fault')?.status).toBe('connected')
@@ -168,6 +156,7 @@ describe('mcp: tools from the last connection', () => {
   })
 
   it('stops a server still connecting with tau: its process does not outlive the kernel', async () => {
+    await primeCache()
     const ctx = await kernel()
     await until(() => existsSync(pidFile), 30_000, 'the server process')
     const pid = Number(await readFile(pidFile, 'utf8'))
@@ -178,6 +167,7 @@ describe('mcp: tools from the last connection', () => {
   })
 
   it("lists a connecting server's prompts as commands only when one is looked for by name", async () => {
+    await primeCache()
     const ctx = await kernel()
     const source = promptCommandSource(ctx.servers())
     // A listing (the init line, /help) does not wait for the server.
