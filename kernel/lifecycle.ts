@@ -65,6 +65,11 @@ export interface KernelOptions {
   paths?: Partial<KernelPaths>
   /** The arguments of `tau start` meant for the frontend (see PluginContext.argv); default []. */
   argv?: readonly string[]
+  /**
+   * The environment tau reads (TAU_TRUST, default paths, secrets to mask; PluginContext.env):
+   * default process.env. runCli passes the env it is given, so an embedder's decides.
+   */
+  env?: NodeJS.ProcessEnv
   /** Overrides config.logLevel. */
   logLevel?: LogLevel
   /** Where log records go (default: stderr). */
@@ -96,16 +101,19 @@ const DEFAULT_SETUP_TIMEOUT = 10_000
 const DEFAULT_TEARDOWN_TIMEOUT = 5_000
 
 /** Resolves the default paths: cwd, project dir from the config file, $TAU_HOME or ~/.tau. */
-export function resolvePaths(paths: Partial<KernelPaths> = {}): KernelPaths {
+export function resolvePaths(
+  paths: Partial<KernelPaths> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): KernelPaths {
   const cwd = resolvePath(paths.cwd ?? process.cwd())
   const configFile = paths.configFile
   return {
     cwd,
     configFile,
     projectDir: paths.projectDir ?? (configFile ? dirname(configFile) : cwd),
-    tauHome: paths.tauHome ?? process.env.TAU_HOME ?? join(homedir(), '.tau'),
-    claudeHome: paths.claudeHome ?? process.env.CLAUDE_CONFIG_DIR ?? join(homedir(), '.claude'),
-    managedSettings: paths.managedSettings ?? managedSettingsDirs(),
+    tauHome: paths.tauHome ?? env.TAU_HOME ?? join(homedir(), '.tau'),
+    claudeHome: paths.claudeHome ?? env.CLAUDE_CONFIG_DIR ?? join(homedir(), '.claude'),
+    managedSettings: paths.managedSettings ?? managedSettingsDirs(env),
   }
 }
 
@@ -125,6 +133,8 @@ function unlimited(controller: AbortController): AbortController {
 
 export class Kernel {
   readonly paths: KernelPaths
+  /** The environment plugins read (KernelOptions.env): process.env unless one was given. */
+  readonly env: NodeJS.ProcessEnv
   readonly logger: Logger
   /** The kernel's lifecycle hooks, for embedders; plugins get a tap-only view as ctx.hooks. */
   readonly hooks: KernelHooks
@@ -151,13 +161,20 @@ export class Kernel {
 
   constructor(options: KernelOptions) {
     this.options = options
-    this.paths = resolvePaths(options.paths)
+    this.env = options.env ?? process.env
+    this.paths = resolvePaths(options.paths, this.env)
     const configured = parseLogLevel(
       typeof options.config?.logLevel === 'string' ? options.config.logLevel : undefined,
     )
     this.loggerOptions = {
       level: options.logLevel ?? configured ?? 'warn',
-      secrets: secretValuesFrom(process.env),
+      // The given env's secrets and the process's: a plugin may still read either.
+      secrets:
+        this.env === process.env
+          ? secretValuesFrom(process.env)
+          : [...new Set([...secretValuesFrom(this.env), ...secretValuesFrom(process.env)])].sort(
+              (a, b) => b.length - a.length,
+            ),
       ...(options.logSink ? { sink: options.logSink } : {}),
     }
     this.logger = createLogger('kernel', this.loggerOptions)
@@ -245,6 +262,7 @@ export class Kernel {
             plugins: names,
             paths: this.paths,
             argv: Object.freeze([...(this.options.argv ?? [])]),
+            env: this.env,
           })) ?? config,
       )
     }
@@ -352,6 +370,7 @@ export class Kernel {
       logger: createLogger(name, this.loggerOptions),
       paths: this.paths,
       argv: Object.freeze([...(this.options.argv ?? [])]),
+      env: this.env,
       signal: this.abort.signal,
       hooks: lifecycle as TapView<Omit<KernelHooks, 'configure'>>,
       provide: provide as PluginContext<unknown>['provide'],

@@ -48,6 +48,11 @@ export interface PluginContext<C> {
    * are read from here, leniently, by the plugins they belong to.
    */
   readonly argv: readonly string[]
+  /**
+   * The environment tau runs with: the one given to runCli (or KernelOptions.env), else
+   * process.env. Read what the user sets for tau (TAU_TRUST, ...) here, not from process.env.
+   */
+  readonly env: NodeJS.ProcessEnv
   /** Aborted when the kernel begins to stop. */
   readonly signal: AbortSignal
   /** Tap-only view of the kernel lifecycle hooks (start, ready, stop). */
@@ -78,6 +83,8 @@ export interface ConfigureApi {
   readonly paths: KernelPaths
   /** The arguments of `tau start` meant for the frontend, as PluginContext.argv. */
   readonly argv: readonly string[]
+  /** The kernel's environment, as PluginContext.env. */
+  readonly env: NodeJS.ProcessEnv
 }
 
 export interface PluginDefinition<S extends StandardSchemaV1 | undefined = undefined> {

@@ -104,6 +104,8 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
         managedSettings: managedSettingsDirs(env),
       },
       argv: frontendArgv,
+      // Plugins read TAU_TRUST and the like from ctx.env: this env, not the process's.
+      env,
       ...(level ? { logLevel: level } : {}),
     })
     return { kernel, assembly, file: loaded.file }

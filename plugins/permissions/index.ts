@@ -53,7 +53,7 @@ export default definePlugin({
   config: permissionsConfig,
   // The settings files' `env` and `model` (settings-env.ts): before any setup, so providers see them.
   configure(config, api) {
-    const trusted = new WorkspaceTrust(api.paths, api.argv, process.env).trusted
+    const trusted = new WorkspaceTrust(api.paths, api.argv, api.env).trusted
     const found = readEnvAndModel(api.paths, settingsOptions(api.argv), trusted)
     for (const item of found.skipped)
       api.logger.warn(`${item} not applied: the workspace is not trusted; ${TRUST_HINT}`)

@@ -39,6 +39,7 @@ export class WorkspaceTrust {
   constructor(
     private readonly paths: Pick<KernelPaths, 'projectDir' | 'tauHome'>,
     argv: readonly string[],
+    /** The kernel's environment (ctx.env), for TAU_TRUST. */
     env: NodeJS.ProcessEnv,
     /** When given, each skip is logged at once (no trust plugin is there to report them). */
     private readonly logger?: Logger,
@@ -86,7 +87,7 @@ export const workspaceTrustRef = defineService<WorkspaceTrust>('trust.workspace'
 
 /** The kernel's trust decision: the trust plugin's, or (without it) one read here, logging its skips. */
 export function trustOf(ctx: PluginContext<unknown>): WorkspaceTrust {
-  return ctx.tryResolve(workspaceTrustRef) ?? new WorkspaceTrust(ctx.paths, ctx.argv, process.env, ctx.logger)
+  return ctx.tryResolve(workspaceTrustRef) ?? new WorkspaceTrust(ctx.paths, ctx.argv, ctx.env, ctx.logger)
 }
 
 function isTTY(stream: NodeJS.ReadableStream | NodeJS.WritableStream): boolean {
@@ -152,7 +153,7 @@ export default definePlugin({
   name: 'trust',
   description: 'Workspace trust: project MCP servers, allow rules and hooks apply once the user trusts it',
   setup(ctx) {
-    const trust = new WorkspaceTrust(ctx.paths, ctx.argv, process.env)
+    const trust = new WorkspaceTrust(ctx.paths, ctx.argv, ctx.env)
     ctx.provide(workspaceTrustRef, trust)
     ctx.provide(cliCommandsRef, trustCommand(ctx.paths))
     // Plugins set up after this one have said what they would leave out; start taps run in setup

@@ -21,6 +21,8 @@ export interface CliRunnerOptions {
   readonly defaultPreset?: string
   /** The policy folder (TAU_MANAGED_SETTINGS_DIR), relative to dir (default `.managed`). */
   readonly managedDir?: string
+  /** More variables for runCli's env (TAU_TRUST, ...), over the folder's three. */
+  readonly env?: NodeJS.ProcessEnv
 }
 
 /** A `cli(...argv)` that runs `tau argv` in-process with the options' presets and folder. */
@@ -51,6 +53,7 @@ export function cliRunner(options: CliRunnerOptions): (...argv: string[]) => Pro
         TAU_HOME: join(dir, '.home'),
         CLAUDE_CONFIG_DIR: join(dir, '.claude-home'),
         TAU_MANAGED_SETTINGS_DIR: managed,
+        ...options.env,
       },
       handleSignals: false,
     })
