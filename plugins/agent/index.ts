@@ -46,6 +46,7 @@ export {
   type PermissionRequest,
   type RunOptions,
   type SessionParent,
+  type SpentBefore,
 } from './runtime.js'
 export { type GitFacts, gitFacts } from './system-prompt.js'
 export { type AgentToolContext, type AgentToolLink, agentLinkOf } from './tool-link.js'

@@ -115,6 +115,8 @@ export class Run {
   private readonly maxTurns: number
   private readonly maxTokens: number | undefined
   private readonly maxCostUsd: number | undefined
+  /** RunOptions.spentBefore: counted against the limits with this run's own counters. */
+  private readonly before: { turns: number; usage: Usage; costUsd: number }
   finished = false
 
   private readonly timeoutMs: number | undefined
@@ -138,6 +140,12 @@ export class Run {
     this.maxTurns = options.maxTurns ?? config.maxTurns
     this.maxTokens = options.maxTokens ?? config.maxTokens
     this.maxCostUsd = options.maxCostUsd ?? config.maxCostUsd
+    const before = options.spentBefore
+    this.before = {
+      turns: before?.turns ?? 0,
+      usage: before?.usage ?? ZERO,
+      costUsd: before?.costUsd ?? 0,
+    }
     const timeoutMs = options.timeoutMs ?? config.timeoutMs
     this.timeoutMs = timeoutMs
     this.fallback =
@@ -348,11 +356,20 @@ export class Run {
 
   private limitReached(): StopReason | undefined {
     if (this.signal.aborted) return this.cause ?? 'aborted'
-    if (this.turns >= this.maxTurns) return 'max-turns'
-    if (this.maxTokens !== undefined && this.usage.inputTokens + this.usage.outputTokens >= this.maxTokens)
-      return 'token-budget'
-    if (this.maxCostUsd !== undefined && (this.costUsd ?? 0) >= this.maxCostUsd) return 'cost-budget'
+    if (this.before.turns + this.turns >= this.maxTurns) return 'max-turns'
+    if (this.maxTokens !== undefined && this.tokensSpent() >= this.maxTokens) return 'token-budget'
+    if (this.maxCostUsd !== undefined && this.costSpent() >= this.maxCostUsd) return 'cost-budget'
     return undefined
+  }
+
+  /** The tokens the limits count: this run's and those of the runs before it (spentBefore). */
+  private tokensSpent(): number {
+    const { usage } = this.before
+    return usage.inputTokens + usage.outputTokens + this.usage.inputTokens + this.usage.outputTokens
+  }
+
+  private costSpent(): number {
+    return this.before.costUsd + (this.costUsd ?? 0)
   }
 
   private async callModel(system: string): Promise<ModelResponse> {
@@ -659,9 +676,9 @@ export class Run {
       case 'max-turns':
         return `the run reached its limit of ${this.maxTurns} turns`
       case 'token-budget':
-        return `the run used ${this.usage.inputTokens + this.usage.outputTokens} tokens, its budget is ${this.maxTokens}`
+        return `the run used ${this.tokensSpent()} tokens, its budget is ${this.maxTokens}`
       case 'cost-budget':
-        return `the run cost $${(this.costUsd ?? 0).toFixed(4)}, its budget is $${this.maxCostUsd}`
+        return `the run cost $${this.costSpent().toFixed(4)}, its budget is $${this.maxCostUsd}`
       case 'timeout':
         return 'the run took longer than its time limit'
       case 'aborted':

@@ -2,7 +2,7 @@
  * The agent runtime service (`agent.runtime`): creates sessions; a session keeps its
  * conversation across runs and runs the loop, yielding the one AgentEvent stream.
  */
-import { type Conversation, defineService, type Session } from '../../kernel/index.js'
+import { type Conversation, defineService, type Session, type Usage } from '../../kernel/index.js'
 import type { PermissionMode, Permissions } from '../permissions/index.js'
 import type { Environment } from '../sandbox/index.js'
 import type { AgentEvent, Todo } from './events.js'
@@ -144,6 +144,20 @@ export interface RunOptions {
    * its own, so the log says which runs of a session it started.
    */
   readonly runId?: string
+  /**
+   * What earlier runs of the same work spent (a durable run's runs before a stopping worker
+   * handed it back): `maxTurns` and the budgets count it as well as this run's own calls, and a
+   * limit's stop message names the limit and the totals. The run's own counters (its result, its
+   * log's usage records) still start at 0.
+   */
+  readonly spentBefore?: SpentBefore
+}
+
+/** RunOptions.spentBefore: model calls, their usage and cost. */
+export interface SpentBefore {
+  readonly turns: number
+  readonly usage: Usage
+  readonly costUsd?: number
 }
 
 export interface AgentSession {

@@ -119,24 +119,23 @@ function endedSpent(records: readonly TranscriptRecord[], mine: ReadonlySet<stri
 
 /**
  * The limits of a continuation that comes after runs that ended: those the durable run's first
- * agent run started with (its run-start logs them), less what the ended runs spent, so that
- * `maxTurns` and the budgets count from the durable run's start and not from the handback.
+ * agent run started with (its run-start logs them), with what the ended runs spent counted
+ * against them (spentBefore), so that `maxTurns` and the budgets count from the durable run's
+ * start and not from the handback, and a limit's message names the run's own limit.
  */
-function remainingLimits(
+function continuedLimits(
   records: readonly TranscriptRecord[],
   runId: string,
   spent: Spent,
-): Pick<RunOptions, 'maxTurns' | 'maxTokens' | 'maxCostUsd'> {
+): Pick<RunOptions, 'maxTurns' | 'maxTokens' | 'maxCostUsd' | 'spentBefore'> {
   if (spent.turns === 0) return {}
   const start = records.find((r) => r.type === 'run-start' && r.runId === runId)
   const limits = start?.type === 'run-start' ? start.options : {}
-  const tokens = spent.usage.inputTokens + spent.usage.outputTokens
   return {
-    ...(limits.maxTurns === undefined ? {} : { maxTurns: Math.max(0, limits.maxTurns - spent.turns) }),
-    ...(limits.maxTokens === undefined ? {} : { maxTokens: Math.max(0, limits.maxTokens - tokens) }),
-    ...(limits.maxCostUsd === undefined
-      ? {}
-      : { maxCostUsd: Math.max(0, limits.maxCostUsd - (spent.costUsd ?? 0)) }),
+    ...(limits.maxTurns === undefined ? {} : { maxTurns: limits.maxTurns }),
+    ...(limits.maxTokens === undefined ? {} : { maxTokens: limits.maxTokens }),
+    ...(limits.maxCostUsd === undefined ? {} : { maxCostUsd: limits.maxCostUsd }),
+    spentBefore: spent,
   }
 }
 
@@ -273,7 +272,7 @@ export async function runDurably(
     before = ended
     events = session.continue({
       signal: context.signal,
-      ...remainingLimits(records, input.runId, ended),
+      ...continuedLimits(records, input.runId, ended),
       ...(plan.options.interrupted ? {} : { runId: input.runId }),
     })
   } else if (exists) {

@@ -67,6 +67,47 @@ describe('agent limits', () => {
     expect(resultOf(again)).toMatchObject({ stopReason: 'max-turns', turns: 1 })
   })
 
+  it("counts spentBefore against maxTurns and the budgets, names the run's limits, and its own counters from 0", async () => {
+    const h = await harness({
+      tools: [ping],
+      decide: allowAll,
+      capabilities: { pricing: { input: 10, output: 20 } },
+      turns: [1, 2, 3, 4, 5, 6].map((n) => pingTurn(n)),
+    })
+    const session = h.session()
+    // Two of 3 turns spent before: one call is left, and the message names 3.
+    const turns = await h.run(session, 'go', {
+      maxTurns: 3,
+      spentBefore: { turns: 2, usage: { inputTokens: 0, outputTokens: 0 } },
+    })
+    expect(resultOf(turns)).toMatchObject({
+      stopReason: 'max-turns',
+      turns: 1,
+      error: { message: 'the run reached its limit of 3 turns' },
+    })
+    expect(h.scripted.requests).toHaveLength(1)
+    // 250 of 400 tokens spent before: one call (150) reaches the budget, the message counts both.
+    const tokens = await h.run(session, 'go', {
+      maxTokens: 400,
+      spentBefore: { turns: 1, usage: { inputTokens: 200, outputTokens: 50 } },
+    })
+    expect(resultOf(tokens)).toMatchObject({
+      stopReason: 'token-budget',
+      turns: 1,
+      usage: { inputTokens: 100, outputTokens: 50 },
+      error: { message: 'the run used 400 tokens, its budget is 400' },
+    })
+    // $0.004 of $0.005 spent before: one call ($0.002) passes the budget.
+    const cost = await h.run(session, 'go', {
+      maxCostUsd: 0.005,
+      spentBefore: { turns: 1, usage: { inputTokens: 0, outputTokens: 0 }, costUsd: 0.004 },
+    })
+    expect(resultOf(cost)).toMatchObject({ stopReason: 'cost-budget', turns: 1 })
+    expect(resultOf(cost).costUsd).toBeCloseTo(0.002, 10)
+    expect(resultOf(cost).error?.message).toMatch(/cost \$0\.0060, its budget is \$0\.005/)
+    expect(h.scripted.requests).toHaveLength(3)
+  })
+
   it('stops when the token budget (input + output over the run) is used up', async () => {
     const h = await harness({
       tools: [ping],

@@ -357,5 +357,12 @@ describe.each(['openai', 'anthropic'] as const)('a durable run killed at each re
     expect(out).toMatchObject({ runId, stopReason: 'max-turns', isError: true, turns: 1, recovered: true })
     expect(w.server.requests.length, 'no model call past the limit').toBe(before)
     await expectCounted(w, out, runId, undefined, 'maxTurns 1, handed back')
+    // The stop names the run's limit (1), not what was left of it at the handback (0).
+    const end = (await w.sessions.store.read(runId)).records.findLast(
+      (r) => r.type === 'run-end' && r.stopReason === 'max-turns',
+    )
+    expect(end?.type === 'run-end' ? end.error?.message : undefined).toBe(
+      'the run reached its limit of 1 turns',
+    )
   })
 })
