@@ -38,6 +38,13 @@ export interface CliCommand {
   readonly options?: readonly CliOption[]
   /** `'setup'` (default): plugins are set up, not started. `'start'`: the kernel is started first. */
   readonly needs?: 'setup' | 'start'
+  /**
+   * The command ends its own work when `signal` aborts (a worker finishing or handing back its
+   * runs): the first SIGINT/SIGTERM then aborts `signal` only, and the kernel stops once the
+   * command has returned. Without it the kernel stops at once (its plugins' runs abort). A second
+   * signal exits at once either way.
+   */
+  readonly stopsOnSignal?: boolean
   /** Returns the exit code (default 0). Throw a TauError for a clear failure message. */
   run(context: CliCommandContext): Promise<number | undefined | void>
 }

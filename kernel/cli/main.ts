@@ -235,8 +235,12 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
         pluginKernel = kernel
         await kernel.start({ until: 'setup' })
         const commands = kernel.tryResolve(cliCommandsRef) ?? []
-        signals = options.handleSignals === false ? undefined : installSignals(kernel, controller)
+        let deferStop = false
+        signals =
+          options.handleSignals === false ? undefined : installSignals(kernel, controller, () => deferStop)
         registerPluginCommands(program, commands, async (command, args, flags) => {
+          // A command that ends its own work on the signal runs before the kernel stops (below).
+          deferStop = command.stopsOnSignal === true
           if (command.needs === 'start') await kernel.start()
           const code = await command.run({
             args,
@@ -439,6 +443,8 @@ function renderPlugins(
 function installSignals(
   kernel: Kernel,
   controller: AbortController,
+  /** True while a command that ends its own work on the signal runs: the kernel stops after it. */
+  deferStop: () => boolean = () => false,
 ): { remove(): void; readonly exitCode: number | undefined } {
   let received = 0
   let exitCode: number | undefined
@@ -451,6 +457,7 @@ function installSignals(
     }
     exitCode = code
     controller.abort(new Error(signal))
+    if (deferStop()) return
     // The command's own code awaits the same stop() and reports its failures, once, masked.
     kernel.stop('signal').then(
       () => forceExitSoon(code),

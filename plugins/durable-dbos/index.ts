@@ -149,6 +149,8 @@ export default definePlugin({
         { flags: '--grace-ms <ms>', description: 'how long a stop waits for running runs (default 30000)' },
       ],
       needs: 'start',
+      // The kernel stops after the grace period, not at the signal (that would abort the runs).
+      stopsOnSignal: true,
       run: async (invocation) => (await lazy()).worker(deps, invocation),
     })
 
