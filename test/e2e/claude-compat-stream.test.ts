@@ -58,7 +58,7 @@ async function run(format: Format, turns: ScriptTurn[], extra: readonly string[]
       '--include-partial-messages',
       ...extra,
     ],
-    { env: { ANTHROPIC_API_KEY: 'sk-ant-test', OPENAI_API_KEY: 'sk-test' }, timeoutMs: 40_000 },
+    { env: { ANTHROPIC_API_KEY: 'sk-ant-test', OPENAI_API_KEY: 'sk-test' } },
   )
   expect(result.code, result.stderr).toBe(0)
   return { out: lines(result.stdout), model }
@@ -163,7 +163,7 @@ describe('--include-partial-messages, as the Claude Agent SDK streams', () => {
       ])
       expect(starts.map((m) => m.usage.input_tokens)).toEqual(format === 'anthropic' ? [50, 60] : [0, 0])
       if (format !== 'anthropic') expect(deltaUsage[0]).toMatchObject({ input_tokens: 50 })
-    }, 90_000)
+    })
   }
 
   it("a subagent's stream events carry its Task call's id; thinking is its own block", async () => {
@@ -180,7 +180,7 @@ describe('--include-partial-messages, as the Claude Agent SDK streams', () => {
     expect(message!.blocks[0]!.thinking).toBe('hmm')
     expect(message!.blocks[1]!.text).toBe('child says hi')
     expect(rebuild(events(out)).map((m) => m.blocks.map((b) => b.type))).toEqual([['tool_use'], ['text']])
-  }, 90_000)
+  })
 })
 
 describe("the result's timing and model limits", () => {
@@ -200,6 +200,6 @@ describe("the result's timing and model limits", () => {
         contextWindow: 123456,
         maxOutputTokens: 4321,
       })
-    }, 90_000)
+    })
   }
 })

@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import type { ScriptTurn } from '../../plugins/provider-scripted/index.js'
 import { useAnthropicFixtures } from './anthropic-fixture.js'
 import { color as colorQuestion, sentResults, shape, sizes, textOf } from './ask-user-question-fixture.js'
-import { REPO_ROOT, waitUntil } from './run-tau.js'
+import { HANG_LIMIT_MS, REPO_ROOT, waitUntil } from './run-tau.js'
 import { startServe } from './serve-process.js'
 
 // Before the closers: after-all hooks run last first, so `tau serve` stops before its project
@@ -57,10 +57,7 @@ describe('AskUserQuestion through the binary', () => {
     ])
     const result = await p.run(
       ['start', '-p', 'make a button', '--output-format', 'stream-json', '--verbose'],
-      {
-        env: { ANTHROPIC_API_KEY: 'sk-ant-test' },
-        timeoutMs: 40_000,
-      },
+      { env: { ANTHROPIC_API_KEY: 'sk-ant-test' } },
     )
     expect(result.code, result.stderr).toBe(0)
     const out = lines(result.stdout)
@@ -77,7 +74,7 @@ describe('AskUserQuestion through the binary', () => {
     expect(out.at(-1)!.permission_denials).toEqual([
       { tool_name: 'AskUserQuestion', tool_use_id: 'toolu_q1', tool_input: { questions: [colorQuestion] } },
     ])
-  }, 90_000)
+  })
 
   it("--permission-prompt-tool answers the questions as Claude Code's canUseTool does (updatedInput.answers); its deny is a denial", async () => {
     const secret = { ...colorQuestion, question: 'Which password?', header: 'Secret' }
@@ -159,7 +156,7 @@ describe('AskUserQuestion through the binary', () => {
       pending = (await serve.call('GET', `/sessions/${id}/questions`)).body.questions as typeof pending
     }
     await poll()
-    const deadline = Date.now() + 45_000
+    const deadline = Date.now() + HANG_LIMIT_MS
     while (pending.length === 0 && Date.now() < deadline && !serve.proc.exited) {
       await new Promise((resolve) => setTimeout(resolve, 50))
       await poll()
@@ -185,7 +182,7 @@ describe('AskUserQuestion through the binary', () => {
       `User has answered your questions: "${colorQuestion.question}"="Blue", "${sizes.question}"="Small, Large". You can now continue with the user's answers in mind.`,
     )
     expect((await serve.call('GET', `/sessions/${id}/questions`)).body.questions).toEqual([])
-  }, 120_000)
+  })
 })
 
 describe("tool results in Claude Code's words, through the binary", () => {
@@ -203,7 +200,7 @@ describe("tool results in Claude Code's words, through the binary", () => {
     ])
     const result = await p.run(
       ['start', '-p', 'go', '--output-format', 'stream-json', '--verbose', '--allowed-tools', 'Bash'],
-      { env: { ANTHROPIC_API_KEY: 'sk-ant-test' }, timeoutMs: 40_000 },
+      { env: { ANTHROPIC_API_KEY: 'sk-ant-test' } },
     )
     expect(result.code, result.stderr).toBe(0)
     const out = lines(result.stdout)
@@ -227,7 +224,7 @@ describe("tool results in Claude Code's words, through the binary", () => {
         l.type === 'user' && JSON.stringify((l.message as { content: unknown }).content).includes('toolu_u'),
     )!
     expect(userLine.tool_use_result).toMatch(/^Error: No such tool available: Frobnicate\. /)
-  }, 90_000)
+  })
   it('a key the tool does not name is refused with the unexpected parameter, and the call never runs', async () => {
     const { p, server } = await fixture([
       {
@@ -240,7 +237,6 @@ describe("tool results in Claude Code's words, through the binary", () => {
     ])
     const result = await p.run(['start', '-p', 'go', '--output-format', 'stream-json', '--verbose'], {
       env: { ANTHROPIC_API_KEY: 'sk-ant-test' },
-      timeoutMs: 40_000,
     })
     expect(result.code, result.stderr).toBe(0)
     const byId = new Map(toolResults(lines(result.stdout)).map((block) => [block.tool_use_id, block]))
@@ -254,7 +250,7 @@ describe("tool results in Claude Code's words, through the binary", () => {
     expect(byId.get('toolu_g')!.is_error).toBe(true)
     expect(existsSync(join(p.dir, 'made.txt'))).toBe(false)
     expect(sentResults(server)).toEqual(expect.arrayContaining([text('toolu_w'), text('toolu_g')]))
-  }, 90_000)
+  })
 })
 
 const pidAlive = (pid: number): boolean => {
@@ -300,7 +296,7 @@ describe('background Bash through the binary', () => {
             name: 'Bash',
             input: {
               command: 'while kill -0 $(cat child1.pid) 2>/dev/null; do sleep 0.05; done; echo child-1-gone',
-              timeout: 20000,
+              timeout: HANG_LIMIT_MS,
             },
           },
         ],
@@ -335,10 +331,7 @@ describe('background Bash through the binary', () => {
         '--verbose',
         '--dangerously-skip-permissions',
       ],
-      {
-        env: { ANTHROPIC_API_KEY: 'sk-ant-test' },
-        timeoutMs: 60_000,
-      },
+      { env: { ANTHROPIC_API_KEY: 'sk-ant-test' } },
     )
     const result = await proc.result
     expect(result.code, result.stderr).toBe(0)
@@ -355,8 +348,8 @@ describe('background Bash through the binary', () => {
     expect(pidAlive(child1)).toBe(false)
     // The shell nobody killed died with tau.
     const child2 = Number((await readFile(p.path('child2.pid'), 'utf8')).trim())
-    const deadline = Date.now() + 15_000
+    const deadline = Date.now() + HANG_LIMIT_MS
     while (pidAlive(child2) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
     expect(pidAlive(child2)).toBe(false)
-  }, 120_000)
+  })
 })
