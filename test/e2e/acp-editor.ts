@@ -11,7 +11,7 @@ import * as acp from '@agentclientprotocol/sdk'
 import { afterAll } from 'vitest'
 import type { ScriptTurn } from '../../plugins/provider-scripted/index.js'
 import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
-import { cleanEnv, type Project, TAU_BIN, useProjects } from './run-tau.js'
+import { cleanEnv, HANG_LIMIT_MS, type Project, TAU_BIN, useProjects } from './run-tau.js'
 
 const cleanups: Array<() => Promise<void>> = []
 /** Registers the cleanup of every editor and scripted server a test file starts (call at its top). */
@@ -213,7 +213,7 @@ export async function until(
   check: () => boolean,
   what: string,
   editor: Editor,
-  timeoutMs = 15_000,
+  timeoutMs = HANG_LIMIT_MS,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!check()) {

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { projectKey } from '../../plugins/session/index.js'
 import { fixture, initialize, startEditor, until, updatesOf, useEditors } from './acp-editor.js'
+import { HANG_LIMIT_MS } from './run-tau.js'
 
 const EVERYTHING_MAIN = fileURLToPath(
   new URL('../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url),
@@ -38,7 +39,10 @@ async function everything(mode: 'streamableHttp' | 'sse'): Promise<number> {
   })
   remotes.push(child)
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server-everything ${mode} did not start`)), 20_000)
+    const timer = setTimeout(
+      () => reject(new Error(`server-everything ${mode} did not start`)),
+      HANG_LIMIT_MS,
+    )
     child.stderr?.on('data', (chunk: Buffer) => {
       if (/listening|running/i.test(String(chunk))) {
         clearTimeout(timer)
@@ -55,7 +59,7 @@ let httpPort: number
 let ssePort: number
 beforeAll(async () => {
   ;[httpPort, ssePort] = await Promise.all([everything('streamableHttp'), everything('sse')])
-}, 40_000)
+})
 afterAll(() => {
   for (const child of remotes) child.kill()
 })

@@ -71,7 +71,7 @@ describe('Task model, as in Claude Code', () => {
       'anthropic:fast-model',
       'anthropic:scripted-model',
     ])
-  }, 90_000)
+  })
 })
 
 describe('.claude/agents, held by workspace trust', () => {
@@ -115,5 +115,5 @@ describe('.claude/agents, held by workspace trust', () => {
     const child = f.bodies()[3]!
     expect(JSON.stringify(child.system)).toContain('CHECKER BODY: be thorough.')
     expect((child.tools as Array<{ name: string }>).map((t) => t.name).sort()).toEqual(['Glob', 'Read'])
-  }, 90_000)
+  })
 })

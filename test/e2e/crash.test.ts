@@ -15,7 +15,7 @@ import { INTERRUPTED_CALL_TEXT, UNSTARTED_CALL_TEXT } from '../../plugins/agent/
 import type { ScriptTurn } from '../../plugins/provider-scripted/index.js'
 import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
 import { projectKey } from '../../plugins/session/index.js'
-import { type Project, type TauProcess, useProjects } from './run-tau.js'
+import { HANG_LIMIT_MS, type Project, type TauProcess, useProjects } from './run-tau.js'
 
 const project = useProjects()
 const servers: ScriptedServer[] = []
@@ -47,7 +47,7 @@ async function crashProject(script: ScriptTurn[], durability = 'turn'): Promise<
 }
 
 /** Polls until `check` holds; fails with `what` and tau's output when the deadline passes. */
-async function until(check: () => boolean, what: string, proc: TauProcess, timeoutMs = 30_000) {
+async function until(check: () => boolean, what: string, proc: TauProcess, timeoutMs = HANG_LIMIT_MS) {
   const deadline = Date.now() + timeoutMs
   while (!check()) {
     if (proc.exited) throw new Error(`tau exited before ${what}\n${proc.output()}`)
@@ -103,7 +103,7 @@ function sleepers(seconds: string): number[] {
 
 /** No tool process outlives tau: polls until none of `seconds`'s sleepers is left. */
 async function expectNoSurvivor(seconds: string): Promise<void> {
-  const deadline = Date.now() + 10_000
+  const deadline = Date.now() + HANG_LIMIT_MS
   while (sleepers(seconds).length > 0 && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 20))
   }

@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { installPacked, type PackedTau } from './packed-tau.js'
-import { cleanEnv, REPO_ROOT } from './run-tau.js'
+import { cleanEnv, HANG_LIMIT_MS, REPO_ROOT } from './run-tau.js'
 
 const run = promisify(execFile)
 
@@ -214,7 +214,7 @@ export function docsSnippetsTests(packed: () => PackedTau): void {
         const result = await run(process.execPath, [compiled], {
           cwd: project,
           env: cleanEnv(join(project, '.tau-home'), join(project, '.home')),
-          timeout: 60_000,
+          timeout: HANG_LIMIT_MS,
         }).then(
           (r) => ({ ok: true, stdout: r.stdout, stderr: r.stderr }),
           (error: { stdout?: string; stderr?: string }) => ({

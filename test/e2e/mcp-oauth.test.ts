@@ -9,7 +9,7 @@ import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type OAuthFixture, startOAuthServer } from '../plugins/mcp/fixtures/oauth-server.mjs'
-import { STACK_LINE, useProjects } from './run-tau.js'
+import { HANG_LIMIT_MS, STACK_LINE, useProjects } from './run-tau.js'
 
 const project = useProjects()
 let fixture: OAuthFixture
@@ -34,7 +34,7 @@ const config = () =>
   )}\n`
 
 async function until(check: () => boolean, what: string): Promise<void> {
-  const end = Date.now() + 30_000
+  const end = Date.now() + HANG_LIMIT_MS
   while (!check()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 25))

@@ -98,7 +98,7 @@ describe.runIf(bwrapStatus().available || process.env.CI === 'true')(
           '--permission-mode',
           'bypassPermissions',
         ],
-        { env: { OPENAI_API_KEY: 'sk-test', TAU_TRUST: trusted ? '1' : '0' }, timeoutMs: 60_000 },
+        { env: { OPENAI_API_KEY: 'sk-test', TAU_TRUST: trusted ? '1' : '0' } },
       )
       return { p, result }
     }
@@ -111,7 +111,7 @@ describe.runIf(bwrapStatus().available || process.env.CI === 'true')(
       // the file's read-only mount, and its postCreateCommand, run as that user before the command.
       expect(out).toContain('tau test container\n1234\ntau dc r\nhost data\n1234\n')
       expect(p.exists('post-created.txt')).toBe(true)
-    }, 90_000)
+    })
 
     it('leaves out an untrusted project’s mounts and postCreateCommand, and says so', async () => {
       const { p, result } = await run(false)
@@ -123,7 +123,7 @@ describe.runIf(bwrapStatus().available || process.env.CI === 'true')(
       expect(result.stderr).toContain('not trusted')
       expect(result.stderr).toContain('the postCreateCommand of .devcontainer/devcontainer.json')
       expect(result.stderr).toContain('the container mounts of .devcontainer/devcontainer.json (/data)')
-    }, 90_000)
+    })
 
     it('refuses a devcontainer.json with runArgs at start, naming the file and field', async () => {
       const { p, result } = await run(true, '{ "image": "debian", "runArgs": ["--privileged"] }')
@@ -132,6 +132,6 @@ describe.runIf(bwrapStatus().available || process.env.CI === 'true')(
       expect(result.stderr).toContain('.devcontainer/devcontainer.json: runArgs: not supported')
       expect(result.stderr).not.toMatch(STACK_LINE)
       expect(existsSync(p.path('post-created.txt'))).toBe(false)
-    }, 90_000)
+    })
   },
 )

@@ -86,7 +86,7 @@ describe.runIf(bwrap.available || process.env.CI === 'true')(
       const runTurn = async (id: string, text: string) => {
         const events = await serve.stream(`/sessions/${id}/events`)
         expect((await serve.call('POST', `/sessions/${id}/prompt`, { text })).status).toBe(202)
-        await events.waitFor((e) => e.event === 'agent' && typeOf(e) === 'result', `${id}'s result`, 60_000)
+        await events.waitFor((e) => e.event === 'agent' && typeOf(e) === 'result', `${id}'s result`)
         return events
       }
       const aEvents = await runTurn(String(a.body.id), 'echo and write')
@@ -187,7 +187,7 @@ describe.runIf(bwrap.available || process.env.CI === 'true')(
       expect((await first.call('POST', `/sessions/${id}/prompt`, { text: 'echo and write' })).status).toBe(
         202,
       )
-      await events.waitFor((e) => e.event === 'agent' && typeOf(e) === 'result', 'the first result', 60_000)
+      await events.waitFor((e) => e.event === 'agent' && typeOf(e) === 'result', 'the first result')
       // What the second prompt streams, not the first's answer.
       const before = events.events.length
       expect((await first.call('POST', `/sessions/${id}/prompt`, { text: 'a long story' })).status).toBe(202)

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { projectKey } from '../../plugins/session/index.js'
-import { type Project, REPO_ROOT, useProjects } from './run-tau.js'
+import { HANG_LIMIT_MS, type Project, REPO_ROOT, useProjects } from './run-tau.js'
 import { usePanes } from './tmux-pane.js'
 
 const project = useProjects()
@@ -41,7 +41,7 @@ function alive(pid: number): boolean {
  * by its odd length: under bubblewrap the `$$` it wrote is a pid of the sandbox's own namespace.
  */
 async function pidFrom(file: string, seconds: string): Promise<number> {
-  const deadline = Date.now() + 45_000
+  const deadline = Date.now() + HANG_LIMIT_MS
   const find = () =>
     readdirSync('/proc')
       .filter((name) => /^\d+$/.test(name))
@@ -63,7 +63,7 @@ async function pidFrom(file: string, seconds: string): Promise<number> {
 }
 
 async function gone(pid: number): Promise<boolean> {
-  const deadline = Date.now() + 30_000
+  const deadline = Date.now() + HANG_LIMIT_MS
   while (alive(pid) && Date.now() < deadline) await sleep(50)
   return !alive(pid)
 }

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll } from 'vitest'
-import { type Project, TAU_BIN } from './run-tau.js'
+import { HANG_LIMIT_MS, type Project, TAU_BIN } from './run-tau.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -102,7 +102,7 @@ export function usePanes(): (p: Project, options?: PaneOptions) => Pane {
         execFileSync('tmux', ['-S', socket, 'load-buffer', '-'], { input: text })
         tmux('paste-buffer', '-p', '-t', 'tau')
       },
-      async waitFor(pattern, timeoutMs = 45_000) {
+      async waitFor(pattern, timeoutMs = HANG_LIMIT_MS) {
         const deadline = Date.now() + timeoutMs
         let text = screen()
         while (!pattern.test(text)) {
@@ -114,7 +114,7 @@ export function usePanes(): (p: Project, options?: PaneOptions) => Pane {
       },
       async exitCode(run = 1) {
         const file = p.path(`${name}-exit-${run}.code`)
-        const deadline = Date.now() + 45_000
+        const deadline = Date.now() + HANG_LIMIT_MS
         // The shell creates the file before it writes the code: wait for the code itself.
         const code = () => (existsSync(file) ? readFileSync(file, 'utf8').trim() : '')
         while (code() === '') {

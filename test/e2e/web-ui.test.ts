@@ -18,7 +18,7 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
 import { color, sentResults, shape, sizes } from './ask-user-question-fixture.js'
-import { type Project, useProjects, waitUntil } from './run-tau.js'
+import { HANG_LIMIT_MS, type Project, useProjects, waitUntil } from './run-tau.js'
 import { type Serving, startServe } from './serve-process.js'
 
 const EVERYTHING_MAIN = fileURLToPath(
@@ -53,6 +53,10 @@ function openBrowser(): Promise<BrowserContext> {
       args: CHROMIUM_FLAGS,
       viewport: { width: 1200, height: 800 },
     })
+    // Playwright's own 30 s for a wait or an action would be a per-wait limit below the suite's:
+    // a question or an answer on the page waits for a tau turn, which can take that long on a
+    // loaded machine.
+    context.setDefaultTimeout(HANG_LIMIT_MS)
     closers.push(() => context.close())
     return context
   })()
@@ -162,7 +166,7 @@ describe('the web UI in Chromium', () => {
     expect(stats.width).toBe(1200)
     expect(stats.colours).toBeGreaterThan(20)
     expect(stats.otherShare).toBeGreaterThan(0.05)
-  }, 120_000)
+  })
 
   it("shows an MCP server's elicitation as a form built from its schema: required checked, accept sends the content, decline declines", async () => {
     const elicit = (id: string) => ({
@@ -238,7 +242,7 @@ describe('the web UI in Chromium', () => {
     await question.waitFor()
     await question.getByRole('button', { name: 'Decline' }).click()
     await page.locator('.msg.tool pre.result', { hasText: 'User declined' }).waitFor()
-  }, 120_000)
+  })
 })
 
 describe('AskUserQuestion in the web UI (Chromium)', () => {

@@ -1,8 +1,11 @@
 /**
  * A Server-Sent Events client for the tests: reads `text/event-stream` over fetch (so it can send
  * the bearer token and Last-Event-ID), parses `id:`, `event:` and `data:` lines, and waits for
- * conditions with a deadline. Never sleeps a fixed time.
+ * conditions with a deadline (the suite's hang limit: the end-to-end files wait on a real `tau
+ * serve` on a loaded machine). Never sleeps a fixed time.
  */
+import { HANG_LIMIT_MS } from '../../e2e/run-tau.js'
+
 export interface SseEvent {
   readonly id: string | undefined
   readonly event: string
@@ -73,7 +76,7 @@ export async function openStream(
     },
     lastId: () => events.findLast((e) => e.id !== undefined)?.id,
     close: () => controller.abort(),
-    waitFor(match, what, timeoutMs = 15_000) {
+    waitFor(match, what, timeoutMs = HANG_LIMIT_MS) {
       return new Promise((resolve, reject) => {
         const check = () => {
           const found = events.find(match)
