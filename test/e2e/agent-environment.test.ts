@@ -58,24 +58,28 @@ async function fixture(turns: (outside: string) => ScriptTurn[]): Promise<Fixtur
     models: [{ name: 'm', capabilities: ['completion', 'tools'], contextLength: 32_768 }],
   })
   servers.push(server)
+  // JSON: the config's form is not under test (a config module costs each run jiti's load).
   await p.write({
-    'tau.config.ts': `import { defineConfig } from 'tau'
-
-export default defineConfig({
-  preset: 'coding',
-  model: 'openai:m',
-  providers: { openai: { baseURL: ${JSON.stringify(`${server.url}/v1`)} } },
-  sandbox: { mode: 'off' },
-  subagents: { environments: { locked: { sandbox: { mode: 'bwrap' } } } },
-  orchestrate: {
-    environments: { locked: { sandbox: { mode: 'bwrap', network: { mode: 'none' } } } },
-    agents: {
-      sealed: { description: 'Sealed', prompt: 'p', tools: ['Bash'], permissionMode: 'bypassPermissions', environment: 'locked' },
-      open: { description: 'Open', prompt: 'p', tools: ['Bash'], permissionMode: 'bypassPermissions' },
-    },
-  },
-})
-`,
+    'tau.config.json': JSON.stringify({
+      preset: 'coding',
+      model: 'openai:m',
+      providers: { openai: { baseURL: `${server.url}/v1` } },
+      sandbox: { mode: 'off' },
+      subagents: { environments: { locked: { sandbox: { mode: 'bwrap' } } } },
+      orchestrate: {
+        environments: { locked: { sandbox: { mode: 'bwrap', network: { mode: 'none' } } } },
+        agents: {
+          sealed: {
+            description: 'Sealed',
+            prompt: 'p',
+            tools: ['Bash'],
+            permissionMode: 'bypassPermissions',
+            environment: 'locked',
+          },
+          open: { description: 'Open', prompt: 'p', tools: ['Bash'], permissionMode: 'bypassPermissions' },
+        },
+      },
+    }),
     '.tau/workflows/two.ts': WORKFLOW,
   })
   return { p, server, outside }

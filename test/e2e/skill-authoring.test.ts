@@ -25,8 +25,12 @@ describe('tau reads its own plugin-authoring skill', () => {
       ],
     })
     servers.push(server)
+    // JSON: the config's form is not under test (a tau.config.ts costs the run jiti's load).
     const p = await project({
-      'tau.config.ts': `export default { model: 'ollama:scripted-model', providers: { ollama: { host: ${JSON.stringify(server.url)} } } }\n`,
+      'tau.config.json': JSON.stringify({
+        model: 'ollama:scripted-model',
+        providers: { ollama: { host: server.url } },
+      }),
     })
     const result = await p.run([
       'start',
