@@ -228,7 +228,6 @@ export function docsSnippetsTests(packed: () => PackedTau): void {
           if (typeof want === 'string') expect(result.stdout, `section '${section}'`).toContain(want)
           else expect(result.stdout, `section '${section}'`).toMatch(want)
       },
-      90_000,
     )
 
     it("the audit-log example's createTestKernel test passes with the project's vitest", async () => {

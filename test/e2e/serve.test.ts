@@ -96,7 +96,6 @@ describe('tau serve (the real binary)', () => {
     const result = await replay.waitFor(
       (e) => e.event === 'agent' && typeOf(e) === 'result',
       'the continued result',
-      30_000,
     )
     expect(result.data).toMatchObject({ text: 'finished after the restart', isError: false })
     expect(Number(result.id)).toBeGreaterThan(Number(prompt.id))
