@@ -297,7 +297,7 @@ describe('docs/hooks.md', () => {
       sessionId: id,
       agent: 'writer',
     })
-  }, 30_000)
+  })
 })
 
 /** The top session's id: the session of the first run. */

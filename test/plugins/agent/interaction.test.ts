@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import type { PermissionAnswer, PermissionRequest, UserInteraction } from '../../../plugins/agent/index.js'
 import { NOBODY_TO_ASK } from '../../../plugins/agent/index.js'
+import { HANG_LIMIT_MS } from '../../e2e/run-tau.js'
 import { type Decide, harness, ofType, shell, toolText } from './helpers.js'
 
 const ask: Decide = (tool) => ({ behavior: 'ask', reason: `${tool.name} needs approval` })
@@ -25,7 +26,7 @@ function frontend() {
 }
 
 async function until(done: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000
+  const deadline = Date.now() + HANG_LIMIT_MS
   while (!done()) {
     if (Date.now() > deadline) throw new Error('timed out')
     await new Promise((resolve) => setTimeout(resolve, 5))

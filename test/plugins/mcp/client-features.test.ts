@@ -21,6 +21,7 @@ import providerScripted, { scriptedProviderRef } from '../../../plugins/provider
 import providers from '../../../plugins/providers/index.js'
 import sandbox from '../../../plugins/sandbox/index.js'
 import tools, { toolRegistryRef } from '../../../plugins/tools/index.js'
+import { HANG_LIMIT_MS } from '../../e2e/run-tau.js'
 import {
   EVERYTHING,
   FAULT_SERVER,
@@ -81,10 +82,10 @@ beforeAll(async () => {
   // server-everything registers its capability-dependent tools after initialize (list_changed).
   await until(
     () => registry().get('mcp__everything__get-roots-list') !== undefined,
-    10_000,
+    HANG_LIMIT_MS,
     'conditional tools',
   )
-}, 30_000)
+})
 
 afterAll(async () => {
   await kernel?.stop()
@@ -369,7 +370,7 @@ describe('routing to sessions', () => {
     }
     const askedB: string[] = []
     const callA = runTool(registry(), elicitation, {}, { sessionId: 'a', interaction: a })
-    await until(() => askedA === 1, 30_000, "session a's question")
+    await until(() => askedA === 1, HANG_LIMIT_MS, "session a's question")
     // While a's call is in flight, b's server question cannot be told apart: declined.
     const fromB = textOf(
       await runTool(registry(), elicitation, {}, { sessionId: 'b', interaction: recorder('Bob', askedB) }),
@@ -499,9 +500,13 @@ describe('resource tools follow the servers', () => {
       expect(reg.get('ReadMcpResourceTool')).toBeDefined()
       await runTool(reg, 'mcp__res__crash', {}).catch(() => undefined)
       // While `res` is down only `bare` is up, and it offers no resources.
-      await until(() => other.resolve(mcpServersRef).get('res')?.status === 'failed', 30_000, 'res down')
+      await until(
+        () => other.resolve(mcpServersRef).get('res')?.status === 'failed',
+        HANG_LIMIT_MS,
+        'res down',
+      )
       expect(reg.get('ListMcpResourcesTool')).toBeUndefined()
-      await until(() => reg.get('ListMcpResourcesTool') !== undefined, 30_000, 'resource tools back')
+      await until(() => reg.get('ListMcpResourcesTool') !== undefined, HANG_LIMIT_MS, 'resource tools back')
     } finally {
       await other.stop()
     }

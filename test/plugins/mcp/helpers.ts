@@ -13,6 +13,7 @@ import tools, {
   toOutput,
   toolRegistryRef,
 } from '../../../plugins/tools/index.js'
+import { HANG_LIMIT_MS } from '../../e2e/run-tau.js'
 
 const bin = (name: string) => fileURLToPath(new URL(`../../../node_modules/.bin/${name}`, import.meta.url))
 export const EVERYTHING = bin('mcp-server-everything')
@@ -107,7 +108,7 @@ export function textOf(output: ToolOutput): string {
 }
 
 /** Polls until `check` holds (or throws after `ms`, a limit for hangs only: loaded machines are slow). */
-export async function until(check: () => boolean, ms = 30_000, what = 'condition'): Promise<void> {
+export async function until(check: () => boolean, ms = HANG_LIMIT_MS, what = 'condition'): Promise<void> {
   const end = Date.now() + ms
   while (!check()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)

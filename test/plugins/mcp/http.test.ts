@@ -86,7 +86,7 @@ describe('mcp over HTTP', () => {
     } finally {
       await ctx.kernel.stop()
     }
-  }, 20_000)
+  })
 
   it('sends custom headers (with ${VAR} expanded) on the streamable HTTP POST and on the SSE fallback GET', async () => {
     const seen: Array<{ method: string; headers: IncomingHttpHeaders }> = []

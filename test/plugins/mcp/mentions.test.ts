@@ -79,7 +79,7 @@ describe('mentions in an agent run', () => {
         mcpServers: { everything: { command: EVERYTHING, args: ['stdio'] } },
       },
     })
-  }, 30_000)
+  })
 
   afterAll(async () => {
     await kernel?.stop()

@@ -18,7 +18,7 @@ beforeAll(async () => {
     plugins: [sandbox, tools, slashCommands, mcp],
     config: { mcpServers: { everything: { command: EVERYTHING, args: ['stdio'] } } },
   })
-}, 30_000)
+})
 
 afterAll(async () => {
   await kernel?.stop()

@@ -16,6 +16,7 @@ import providerScripted from '../../../plugins/provider-scripted/index.js'
 import providers from '../../../plugins/providers/index.js'
 import sandbox from '../../../plugins/sandbox/index.js'
 import tools, { toolRegistryRef } from '../../../plugins/tools/index.js'
+import { HANG_LIMIT_MS } from '../../e2e/run-tau.js'
 import { EVERYTHING, runTool, textOf, until } from './helpers.js'
 
 let kernel: Awaited<ReturnType<typeof createTestKernel>>
@@ -39,9 +40,9 @@ beforeAll(async () => {
   })
   await until(
     () => kernel.resolve(toolRegistryRef).get('mcp__everything__get-roots-list') !== undefined,
-    10_000,
+    HANG_LIMIT_MS,
   )
-}, 30_000)
+})
 
 afterAll(async () => {
   await kernel?.stop()
@@ -56,7 +57,7 @@ async function serverRoots(): Promise<string[]> {
 
 async function rootsBecome(expected: string[]): Promise<void> {
   let seen: string[] = []
-  const end = Date.now() + 10_000
+  const end = Date.now() + HANG_LIMIT_MS
   while (Date.now() < end) {
     seen = await serverRoots()
     if (seen.join() === expected.join()) return

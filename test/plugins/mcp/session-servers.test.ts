@@ -33,7 +33,7 @@ beforeAll(async () => {
       mcpServers: { shared: { command: process.execPath, args: [FAULT_SERVER] } },
     },
   })
-}, 30_000)
+})
 
 afterAll(async () => {
   await kernel?.stop()
@@ -83,7 +83,7 @@ describe("a session's own MCP servers", () => {
 
     await a.close()
     await b.close()
-  }, 60_000)
+  })
 
   it('disconnect when the session scope is disposed; a session without its own servers gets none', async () => {
     const scope = kernel.createSession({
@@ -101,7 +101,7 @@ describe("a session's own MCP servers", () => {
     const plain = kernel.createSession({ id: 'scope-b' })
     expect(plain.resolve(sessionToolsRef)).toBeUndefined()
     await plain.dispose()
-  }, 60_000)
+  })
 
   it('take only names the global servers do not have; a global name is refused, not changed', () => {
     const warnings: string[] = []

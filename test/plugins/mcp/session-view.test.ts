@@ -36,7 +36,7 @@ beforeAll(async () => {
       mcpServers: { shared: { command: process.execPath, args: [FAULT_SERVER] } },
     },
   })
-}, 30_000)
+})
 
 afterAll(async () => {
   await kernel?.stop()
@@ -111,5 +111,5 @@ describe("a session's own MCP servers are visible to it alone", () => {
     await b.close()
     // Closed with its session: no longer seen.
     expect(await names('view-a')).not.toContain('mcp__mine__simple-prompt')
-  }, 90_000)
+  })
 })

@@ -18,7 +18,7 @@ beforeAll(async () => {
       capped: { command: process.execPath, args: [FAULT_SERVER, '--no-resources'], maxMessageBytes: MiB },
     },
   })
-}, 30_000)
+})
 
 afterAll(async () => {
   await ctx?.kernel.stop()
@@ -32,7 +32,7 @@ describe('mcp over stdio: big results', () => {
     expect(text.startsWith('xxxxxxxx')).toBe(true)
     expect(out.isError ?? false).toBe(false)
     expect(ctx.servers().get('roomy')).toMatchObject({ status: 'connected' })
-  }, 60_000)
+  })
 
   it('fails only the call whose result is past maxMessageBytes: the other call and the connection go on', async () => {
     const pidBefore = textOf(await runTool(ctx.registry(), 'mcp__capped__pid', {}))
@@ -49,7 +49,7 @@ describe('mcp over stdio: big results', () => {
     // The same process still answers: nothing was restarted.
     expect(textOf(await runTool(ctx.registry(), 'mcp__capped__pid', {}))).toBe(pidBefore)
     expect(textOf(await runTool(ctx.registry(), 'mcp__capped__big', { bytes: 1000 }))).toBe('x'.repeat(1000))
-  }, 60_000)
+  })
 })
 
 describe('LineReader', () => {

@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cliCommandsRef, tauVersion } from '../../../kernel/index.js'
+import { HANG_LIMIT_MS } from '../../e2e/run-tau.js'
 import { EVERYTHING, FAULT_SERVER, FILESYSTEM, MEMORY, mcpKernel, runTool, textOf, until } from './helpers.js'
 
 let ctx: Awaited<ReturnType<typeof mcpKernel>>
@@ -49,7 +50,7 @@ beforeAll(async () => {
       off: { command: EVERYTHING, disabled: true },
     },
   })
-}, 30_000)
+})
 
 afterAll(async () => {
   await ctx?.kernel.stop()
@@ -276,7 +277,7 @@ describe('mcp over stdio: faults, environment, pagination, list_changed, cancell
   it('refreshes the registry on notifications/tools/list_changed', async () => {
     expect(ctx.registry().get('mcp__fault__added')).toBeUndefined()
     await runTool(ctx.registry(), 'mcp__fault__add-tool', {})
-    await until(() => ctx.registry().get('mcp__fault__added') !== undefined, 30_000, 'the added tool')
+    await until(() => ctx.registry().get('mcp__fault__added') !== undefined, HANG_LIMIT_MS, 'the added tool')
     expect(textOf(await runTool(ctx.registry(), 'mcp__fault__added', {}))).toBe('the added tool ran')
   })
 
@@ -287,7 +288,7 @@ describe('mcp over stdio: faults, environment, pagination, list_changed, cancell
     await expect(call).rejects.toThrow()
     await until(
       () => ctx.kernel.logs.some((r) => /\[fault\] fault-server: request \S+ cancelled/.test(r.message)),
-      15_000,
+      HANG_LIMIT_MS,
       'the server to see the cancellation',
     )
     expect(ctx.servers().get('fault')?.status).toBe('connected')
@@ -301,7 +302,7 @@ describe('mcp over stdio: faults, environment, pagination, list_changed, cancell
     )
     await until(
       () => ctx.kernel.logs.filter((r) => r.message.includes('cancelled')).length > before,
-      15_000,
+      HANG_LIMIT_MS,
       'the cancellation after the timeout',
     )
   })
@@ -313,7 +314,7 @@ describe('mcp over stdio: faults, environment, pagination, list_changed, cancell
     )
     expect(ctx.servers().get('fault')).toMatchObject({ status: 'failed', tools: [] })
     expect(ctx.registry().get('mcp__fault__pid')).toBeUndefined()
-    await until(() => ctx.servers().get('fault')?.status === 'connected', 30_000, 'the restart')
+    await until(() => ctx.servers().get('fault')?.status === 'connected', HANG_LIMIT_MS, 'the restart')
     const pidAfter = textOf(await runTool(ctx.registry(), 'mcp__fault__pid', {}))
     expect(pidAfter).not.toBe(pidBefore)
     expect(ctx.servers().get('fault')?.attempts).toBe(0)

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { promptCommandSource } from '../../../plugins/mcp/index.js'
+import { HANG_LIMIT_MS } from '../../e2e/run-tau.js'
 import { FAULT_SERVER, mcpKernel, runTool, textOf, until } from './helpers.js'
 
 let dir: string
@@ -158,12 +159,12 @@ describe('mcp: tools from the last connection', () => {
   it('stops a server still connecting with tau: its process does not outlive the kernel', async () => {
     await primeCache()
     const ctx = await kernel()
-    await until(() => existsSync(pidFile), 30_000, 'the server process')
+    await until(() => existsSync(pidFile), HANG_LIMIT_MS, 'the server process')
     const pid = Number(await readFile(pidFile, 'utf8'))
     expect(alive(pid)).toBe(true)
     expect(ctx.servers().get('fault')?.status).toBe('connecting')
     await ctx.kernel.stop()
-    await until(() => !alive(pid), 30_000, 'the server process to end')
+    await until(() => !alive(pid), HANG_LIMIT_MS, 'the server process to end')
   })
 
   it("lists a connecting server's prompts as commands only when one is looked for by name", async () => {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type WorkflowDurability, WorkflowStore } from '../../../plugins/orchestrate/index.js'
+import { HANG_LIMIT_MS } from '../../e2e/run-tau.js'
 
 const dirs: string[] = []
 afterEach(async () => {
@@ -31,7 +32,7 @@ async function heldStore(durability: WorkflowDurability, fail?: Error) {
     },
   })
   const syncCalled = async (n: number) => {
-    const deadline = Date.now() + 10_000
+    const deadline = Date.now() + HANG_LIMIT_MS
     while (syncs.length < n) {
       if (Date.now() > deadline) throw new Error(`sync ${n} was never called`)
       await new Promise((resolve) => setTimeout(resolve, 2))
@@ -109,7 +110,7 @@ describe('workflow log durability', () => {
     const { store, syncCalled } = await heldStore('step', new Error('EIO: i/o error'))
     const log = await store.create(start)
     ;(await syncCalled(1)).release()
-    const deadline = Date.now() + 10_000
+    const deadline = Date.now() + HANG_LIMIT_MS
     let error: unknown
     while (error === undefined && Date.now() < deadline) {
       error = await log.append(stepEnd('a')).catch((e: unknown) => e)

@@ -21,6 +21,7 @@ import {
   LocalProvider,
   type NodeLlamaCppImporter,
 } from '../../../plugins/provider-local/index.js'
+import { HANG_LIMIT_MS } from '../../e2e/run-tau.js'
 import { writeTinyGguf } from './tiny-gguf.js'
 
 let dir: string
@@ -80,12 +81,12 @@ beforeAll(async () => {
     logger,
   )
   auto = new LocalProvider(backend, { modelsDir: join(dir, 'models'), cwd: dir, contextSize: 4096 }, logger)
-}, 60_000)
+})
 
 afterAll(async () => {
   await provider?.close()
   await rm(dir, { recursive: true, force: true })
-}, 60_000)
+})
 
 describe('local provider: tools run by tau', () => {
   it('the scripted model calls the tool (optional arguments left out) and answers after its result', async () => {
@@ -129,7 +130,7 @@ describe('local provider: tools run by tau', () => {
     )
     expect(second.finishReason).toBe('stop')
     expect(second.message.content).toEqual([{ type: 'text', text: 'The notes say hello.' }])
-  }, 60_000)
+  })
 
   it('reads capabilities from the GGUF metadata, with the context capped by config', async () => {
     expect(await provider.capabilities(scripted)).toMatchObject({
@@ -190,7 +191,7 @@ describe("local provider: a template without tools gets tau's JSON tool format",
     expect(text).toBe('The notes say hello.')
     expect(second.at(-1)).toEqual({ type: 'finish', reason: 'stop' })
     expect(second.some((e) => e.type === 'tool-call-start')).toBe(false)
-  }, 60_000)
+  })
 
   it('toolFormat json applies to any model, and a model without tools offered answers in plain text', async () => {
     const json = new LocalProvider(
@@ -215,7 +216,7 @@ describe("local provider: a template without tools gets tau's JSON tool format",
     )
     expect(plain.finishReason).toBe('stop')
     expect(plain.message.content.some((part) => part.type === 'tool-call')).toBe(false)
-  }, 60_000)
+  })
 })
 
 describe('local provider: generation', () => {
@@ -230,7 +231,7 @@ describe('local provider: generation', () => {
     expect(out.at(-1)).toEqual({ type: 'finish', reason: 'length' })
     const usage = out.find((e) => e.type === 'usage')
     expect(usage).toMatchObject({ type: 'usage', usage: { outputTokens: 24 } })
-  }, 60_000)
+  })
 
   it('an abort mid-generation ends the stream with an aborted error, and the sequence is free again', async () => {
     const controller = new AbortController()
@@ -253,7 +254,7 @@ describe('local provider: generation', () => {
     ])
     expect(a.at(-1)).toEqual({ type: 'finish', reason: 'length' })
     expect(b.at(-1)).toEqual({ type: 'finish', reason: 'length' })
-  }, 60_000)
+  })
 
   it('a third concurrent run waits for a free sequence instead of failing', async () => {
     const runs = ['a', 'b', 'c'].map((text) =>
@@ -261,7 +262,7 @@ describe('local provider: generation', () => {
     )
     for (const run of await Promise.all(runs))
       expect(run.at(-1)).toEqual({ type: 'finish', reason: 'length' })
-  }, 60_000)
+  })
 })
 
 describe('local provider: clear errors', () => {
@@ -309,11 +310,11 @@ describe('local provider: clear errors', () => {
     )
     expect(error).toMatchObject({ code: 'TAU_LOCAL_MODEL_LOAD', plugin: 'provider-local' })
     // llama.cpp's own reason reaches tau's logger and the message.
-    const deadline = Date.now() + 10_000
+    const deadline = Date.now() + HANG_LIMIT_MS
     while (!logs.some((record) => record.message.startsWith('llama.cpp: ')) && Date.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 20))
     expect(logs.some((record) => record.message.startsWith('llama.cpp: '))).toBe(true)
-  }, 30_000)
+  })
 
   it('an unsupported architecture', async () => {
     const path = await writeTinyGguf(join(dir, 'alien.gguf'), { architecture: 'tau-alien' })
@@ -321,7 +322,7 @@ describe('local provider: clear errors', () => {
       code: 'TAU_LOCAL_MODEL_UNSUPPORTED',
       message: expect.stringContaining("'tau-alien'"),
     })
-  }, 30_000)
+  })
 
   it('a conversation longer than the context is a context-length error (tau compacts), not cut silently', async () => {
     const small = await writeTinyGguf(join(dir, 'small-ctx.gguf'), { ctx: 256 })
@@ -332,7 +333,7 @@ describe('local provider: clear errors', () => {
         ),
       ),
     ).rejects.toMatchObject({ kind: 'context-length', code: 'TAU_PROVIDER_CONTEXT_LENGTH' })
-  }, 30_000)
+  })
 
   it('node-llama-cpp not installed names the install command', async () => {
     const importer: NodeLlamaCppImporter = () => import(`node-llama-cpp-${'missing'}-for-this-test`)

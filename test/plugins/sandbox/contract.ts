@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { Environment } from '../../../plugins/sandbox/environment.js'
 import type { SandboxPolicy } from '../../../plugins/sandbox/policy.js'
+import { HANG_LIMIT_MS } from '../../e2e/run-tau.js'
 
 export interface BackendFactoryOptions {
   readonly cwd: string
@@ -62,7 +63,7 @@ export function pidsWith(token: string): number[] {
   return out
 }
 
-export async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
+export async function until(what: string, check: () => boolean, ms = HANG_LIMIT_MS): Promise<void> {
   const deadline = Date.now() + ms
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`)
@@ -170,7 +171,7 @@ export function environmentContract(backend: Backend): void {
       } finally {
         parent.kill('SIGKILL')
       }
-    }, 60_000)
+    })
 
     it('file tools refuse denyRead paths and protected paths with kind "denied"', async () => {
       await writeFile(join(dir, 'secret.txt'), 'hidden')

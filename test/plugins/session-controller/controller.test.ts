@@ -23,6 +23,7 @@ import sessionController, {
 } from '../../../plugins/session-controller/index.js'
 import slashCommands, { slashCommandsRef } from '../../../plugins/slash-commands/index.js'
 import tools from '../../../plugins/tools/index.js'
+import { HANG_LIMIT_MS } from '../../e2e/run-tau.js'
 
 const cleanup: Array<() => Promise<unknown>> = []
 afterEach(async () => {
@@ -57,7 +58,7 @@ async function setup(turns: ScriptTurn[]) {
 }
 
 async function until<T>(get: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + 5000
+  const deadline = Date.now() + HANG_LIMIT_MS
   for (;;) {
     const value = get()
     if (value !== undefined) return value

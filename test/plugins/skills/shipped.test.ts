@@ -229,7 +229,7 @@ describe('shipped skills: their TypeScript compiles against the built package', 
       (error: { stdout?: string }) => error.stdout ?? String(error),
     )
     expect(result).toBe('')
-  }, 120_000)
+  })
 })
 
 describe('skills plugin: tau’s own skills (source tau)', () => {

@@ -31,6 +31,7 @@ import subagents, {
   subagentHooksRef,
 } from '../../../plugins/subagents/index.js'
 import { defineTool } from '../../../plugins/tools/registry.js'
+import { HANG_LIMIT_MS } from '../../e2e/run-tau.js'
 import { collect, ofType, resultOf, tempDir, toolsPlugin, toolText } from '../agent/helpers.js'
 
 const executed: string[] = []
@@ -651,9 +652,9 @@ describe('abort and parallel Task calls', () => {
     expect(end).toBeGreaterThan(0)
     expect(events.slice(end + 1).filter((e) => e.parentToolCallId !== undefined)).toEqual([])
     // The child ends too (the loop does not wait for aborted tools): its run stops as aborted.
-    await expect.poll(() => stops.length, { timeout: 3000 }).toBe(1)
+    await expect.poll(() => stops.length, { timeout: HANG_LIMIT_MS }).toBe(1)
     expect(stops[0]).toMatchObject({ stopReason: 'aborted', isError: true })
-    await expect.poll(() => h.runtime.sessions().length, { timeout: 3000 }).toBe(1)
+    await expect.poll(() => h.runtime.sessions().length, { timeout: HANG_LIMIT_MS }).toBe(1)
   })
 
   for (const maxParallel of [1, 2]) {

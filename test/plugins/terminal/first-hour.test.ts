@@ -12,6 +12,7 @@ import { completeText, completions } from '../../../plugins/terminal/completion.
 import { RunView } from '../../../plugins/terminal/run-view.js'
 import type { Row } from '../../../plugins/terminal/text.js'
 import { TerminalSession } from '../../../plugins/terminal/ui.js'
+import { HANG_LIMIT_MS } from '../../e2e/run-tau.js'
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the screen's escape sequences
 const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g
@@ -27,7 +28,7 @@ function tty() {
 }
 
 async function until(done: () => boolean, what: string, output: () => string): Promise<void> {
-  const deadline = Date.now() + 5000
+  const deadline = Date.now() + HANG_LIMIT_MS
   while (!done()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; output:\n${output()}`)
     await new Promise((resolve) => setTimeout(resolve, 5))

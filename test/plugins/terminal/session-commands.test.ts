@@ -9,6 +9,7 @@ import type { AgentRuntime, AgentSession } from '../../../plugins/agent/runtime.
 import { addMemory, type MemoryService } from '../../../plugins/memory/index.js'
 import type { CompactionResult, SessionService } from '../../../plugins/session/service.js'
 import { type TerminalOptions, TerminalSession } from '../../../plugins/terminal/ui.js'
+import { HANG_LIMIT_MS } from '../../e2e/run-tau.js'
 
 interface Harness {
   readonly prompts: string[]
@@ -52,7 +53,7 @@ function start(dir: string, extra: Partial<TerminalOptions>): Harness {
     send: (line) => stdin.write(`${line}\n`),
     output: () => text,
     async waitFor(pattern) {
-      const deadline = Date.now() + 5000
+      const deadline = Date.now() + HANG_LIMIT_MS
       while (!pattern.test(text)) {
         if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; output:\n${text}`)
         await new Promise((resolve) => setTimeout(resolve, 10))
@@ -60,7 +61,7 @@ function start(dir: string, extra: Partial<TerminalOptions>): Harness {
       return text
     },
     async until(done) {
-      const deadline = Date.now() + 5000
+      const deadline = Date.now() + HANG_LIMIT_MS
       while (!done()) {
         if (Date.now() > deadline) throw new Error(`timed out; output:\n${text}`)
         await new Promise((resolve) => setTimeout(resolve, 10))

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { bashOutputTool, killShellTool } from '../../../plugins/tools/builtins/background-shells.js'
 import { createBashTool } from '../../../plugins/tools/builtins/bash.js'
+import { HANG_LIMIT_MS } from '../../e2e/run-tau.js'
 import { createHarness, type Harness } from './tool-harness.js'
 
 let h: Harness
@@ -19,7 +20,7 @@ const bash = createBashTool({ maxOutputChars: 400 })
 
 /** Polls BashOutput until its text satisfies `done`, gathering every read's output. */
 async function readUntil(id: string, done: (all: string, last: string) => boolean, filter?: string) {
-  const deadline = Date.now() + 20_000
+  const deadline = Date.now() + HANG_LIMIT_MS
   let all = ''
   for (;;) {
     const result = await h.run(bashOutputTool, { bash_id: id, ...(filter ? { filter } : {}) })
@@ -41,7 +42,7 @@ function pidAlive(pid: number): boolean {
 }
 
 async function waitFor(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000
+  const deadline = Date.now() + HANG_LIMIT_MS
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 50))

@@ -9,6 +9,7 @@ import {
   splitMarker,
   truncateMiddle,
 } from '../../../plugins/tools/builtins/bash.js'
+import { HANG_LIMIT_MS } from '../../e2e/run-tau.js'
 import { createWorkspace, textOf, type Workspace } from './builtins-context.js'
 
 let ws: Workspace
@@ -40,13 +41,13 @@ function alive(pid: number): boolean {
 /** Polls briefly: a killed process may take a moment to be reaped. */
 /** Polls until the process is gone (a loaded machine may take a while to deliver the kill and reap). */
 async function expectDead(pid: number): Promise<void> {
-  const deadline = Date.now() + 15_000
+  const deadline = Date.now() + HANG_LIMIT_MS
   while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25))
   expect(alive(pid), `process ${pid} survived`).toBe(false)
 }
 
 /** Polls until a condition holds, up to a deadline (never a fixed sleep). */
-async function until(condition: () => boolean, what: string, ms = 20_000): Promise<void> {
+async function until(condition: () => boolean, what: string, ms = HANG_LIMIT_MS): Promise<void> {
   const deadline = Date.now() + ms
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
@@ -152,10 +153,10 @@ describe('Bash', () => {
 
   it('gives the command an empty stdin, so reading it does not hang', async () => {
     // A generous bound: a stdin left open would hang until it; a loaded machine must not fail it.
-    const out = await bash('cat; echo done', { timeout: 30_000 })
+    const out = await bash('cat; echo done', { timeout: HANG_LIMIT_MS })
     expect(out.isError).toBeUndefined()
     expect(textOf(out)).toBe('done')
-  }, 60_000)
+  })
 
   it('never leaks the directory marker into output or progress', async () => {
     const out = await bash('for i in 1 2 3; do echo line$i; done')

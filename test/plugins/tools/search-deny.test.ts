@@ -83,7 +83,7 @@ beforeAll(async () => {
   } finally {
     await agent.close()
   }
-}, 60_000)
+})
 
 afterAll(async () => {
   await rm(project, { recursive: true, force: true })

@@ -99,5 +99,5 @@ describe('Write while a directory is swapped for a symlink to outside', () => {
     // No temporary file is left behind either.
     expect([...inside].filter((name) => name.includes('.tau-'))).toEqual([])
     expect(written.length + failed.length).toBe(WRITES)
-  }, 120_000)
+  })
 })
