@@ -108,7 +108,7 @@ describe('tau models', () => {
       is_error: false,
     })
 
-    const doctor = await p.run(['doctor'], { env: env(), timeoutMs: 60_000 })
+    const doctor = await p.run(['doctor'], { env: env() })
     expect(doctor.stdout).toMatch(/ok {3}local {6}installed {4}node-llama-cpp 3\.21\.1, 1 thread/)
     expect(doctor.stdout).toMatch(/ok {3}local {6}model .*llama, trained context 32768/)
 
