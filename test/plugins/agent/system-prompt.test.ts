@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { textOf } from '../../../kernel/index.js'
 import { environmentSection, gitFacts } from '../../../plugins/agent/system-prompt.js'
+import { HANG_LIMIT_MS } from '../../e2e/run-tau.js'
 import { harness, tempDir } from './helpers.js'
 
 const git = (cwd: string, ...args: string[]) =>
@@ -20,7 +21,7 @@ describe('system prompt: environment facts', () => {
     try {
       git(temp.dir, 'init', '-q', '-b', 'feature/x')
       await writeFile(join(temp.dir, 'a.ts'), 'export {}\n')
-      const facts = await gitFacts(temp.dir, 5_000)
+      const facts = await gitFacts(temp.dir, HANG_LIMIT_MS)
       expect(facts).toEqual({ repo: true, branch: 'feature/x', changes: ['?? a.ts'], changeCount: 1 })
       const text = environmentSection({
         cwd: temp.dir,
@@ -41,9 +42,9 @@ describe('system prompt: environment facts', () => {
     const temp = await tempDir()
     const path = process.env.PATH
     try {
-      expect(await gitFacts(temp.dir, 5_000)).toEqual({ repo: false })
+      expect(await gitFacts(temp.dir, HANG_LIMIT_MS)).toEqual({ repo: false })
       process.env.PATH = temp.dir
-      expect(await gitFacts(temp.dir, 5_000)).toEqual({ repo: false, note: 'git is not installed' })
+      expect(await gitFacts(temp.dir, HANG_LIMIT_MS)).toEqual({ repo: false, note: 'git is not installed' })
     } finally {
       process.env.PATH = path
       await temp.remove()

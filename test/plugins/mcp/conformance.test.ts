@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { HANG_LIMIT_MS } from '../../e2e/run-tau.js'
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const RUNNER = join(ROOT, 'node_modules/@modelcontextprotocol/conformance/dist/index.js')
@@ -157,7 +158,7 @@ const runnerArgs = (out: string) => [
   `${process.execPath} ${ADAPTER}`,
   // The runner's limit on the client (a hang limit: at 30 s, clients timed out on a busy machine).
   '--timeout',
-  '90000',
+  String(HANG_LIMIT_MS),
   '-o',
   out,
 ]

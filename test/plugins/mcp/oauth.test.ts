@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { AuthorizationRequest } from '../../../plugins/mcp/index.js'
 import { CallbackServer, OAUTH_DIR } from '../../../plugins/mcp/index.js'
+import { HANG_LIMIT_MS } from '../../e2e/run-tau.js'
 import { type OAuthFixture, startOAuthServer } from './fixtures/oauth-server.mjs'
 import { mcpKernel, runTool, textOf } from './helpers.js'
 
@@ -198,7 +199,7 @@ describe('the loopback callback server', () => {
     const callback = await CallbackServer.listen(0)
     try {
       expect(callback.redirectUri).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/)
-      const code = callback.expect('s1', new AbortController().signal, 10_000)
+      const code = callback.expect('s1', new AbortController().signal, HANG_LIMIT_MS)
       const wrong = await fetch(`${callback.redirectUri}?code=evil&state=other`)
       expect(wrong.status).toBe(400)
       const right = await fetch(`${callback.redirectUri}?code=good&state=s1`)
@@ -212,7 +213,7 @@ describe('the loopback callback server', () => {
   it("rejects with the authorization server's error when the user said no", async () => {
     const callback = await CallbackServer.listen(0)
     try {
-      const outcome = callback.expect('s2', new AbortController().signal, 10_000).then(
+      const outcome = callback.expect('s2', new AbortController().signal, HANG_LIMIT_MS).then(
         () => undefined,
         (error: Error) => error.message,
       )

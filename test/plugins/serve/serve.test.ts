@@ -452,9 +452,7 @@ describe('tau serve: many sessions', () => {
     expect(new Set(ids).size).toBe(n)
     const streams = await Promise.all(ids.map((id) => s.stream(`/sessions/${id}/events`)))
     await Promise.all(ids.map((id, i) => s.call('POST', `/sessions/${id}/prompt`, { text: `question ${i}` })))
-    const results = await Promise.all(
-      streams.map((stream) => stream.waitFor(agentOf('result'), 'a result', 60_000)),
-    )
+    const results = await Promise.all(streams.map((stream) => stream.waitFor(agentOf('result'), 'a result')))
     expect(new Set(results.map((r) => r.data.text)).size).toBe(n)
     const provider = s.kernel.resolve(scriptedProviderRef)
     expect(provider.remaining()).toBe(0)
