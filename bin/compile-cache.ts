@@ -70,11 +70,12 @@ function unsafe(path: string, uid: number, parent: boolean): string | undefined 
 }
 
 /**
- * The cache file's name: the body's content (an identity, not a security check: the directory
- * is the boundary), the Node version and architecture, and the V8 flags a run may set, since
- * V8 rejects code compiled under other flags.
+ * The cache file's name: the body's identity (its bytes, or the build's hash of them with the
+ * file's size, inode and change time: bin/tau.ts; an identity, not a security check: the
+ * directory is the boundary), the Node version and architecture, and the V8 flags a run may set,
+ * since V8 rejects code compiled under other flags.
  */
-export function cacheName(body: Buffer, env: NodeJS.ProcessEnv): string {
+export function cacheName(body: Buffer | string, env: NodeJS.ProcessEnv): string {
   // Loaded here, not at the launcher's start: `tau --version` needs none of this.
   const { createHash } = process.getBuiltinModule('node:crypto')
   const flags = createHash('sha1')

@@ -7,7 +7,7 @@
  * (bin/compile-cache.ts), so that V8 compiles it once rather than at every start.
  */
 import { isAscii } from 'node:buffer'
-import { readFileSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs'
 import module, { createRequire } from 'node:module'
 import { join, sep } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -16,6 +16,13 @@ import { type CacheState, cacheDirectory, cacheName, readCache, writeCache } fro
 import * as http2StandIn from './undici-h2.js'
 
 const UNDICI_H2 = ['', 'undici', 'lib', 'dispatcher', 'client-h2.js'].join(sep)
+
+/**
+ * The sha1 of the body's bytes, written into the built launcher by scripts/bundle-bin.mjs (not
+ * defined from source): the cache's name takes it instead of hashing the 2 MB body at every start
+ * (~2 ms). See bodyIdentity for why the key still changes whenever the body's bytes do.
+ */
+declare const __TAU_BODY_SHA1__: string | undefined
 
 // undici parses HTTP with llhttp, compiled to WebAssembly. V8 compiles WebAssembly twice: at once
 // with its baseline compiler, then optimised on background threads, and Node waits for those
@@ -78,20 +85,46 @@ async function runBody(file: string): Promise<void> {
  * `tau start -p` (--trace-gc), about 40 ms of CPU (docs/benchmarks.md).
  */
 function compiledBody(file: string, env: NodeJS.ProcessEnv): unknown {
-  const body = readFileSync(file)
+  const fd = openSync(file, 'r')
+  let body: Buffer
+  let identity: Buffer | string
+  try {
+    body = readFileSync(fd)
+    identity = bodyIdentity(fd, body)
+  } finally {
+    closeSync(fd)
+  }
   // The bundle is ASCII (the build checks): read as Latin-1, V8 holds it as a one-byte string.
   const source = body.toString(isAscii(body) ? 'latin1' : 'utf8')
   // With --enable-source-maps (debugging), Node's CommonJS loader compiles it: only the loaders
   // register a file's source map, so stack traces name the TypeScript sources. No cache then.
   return process.sourceMapsEnabled
     ? compiledByLoader(file, source)
-    : compiledWithCache(file, body, source, env)
+    : compiledWithCache(file, identity, source, env)
+}
+
+/**
+ * What names the body in the cache: the build's hash of its bytes with the file's size, inode
+ * and change time. A rebuild changes the hash; any other write of the file changes its change
+ * time (which, unlike the modification time, no one can set back), so an edited body never runs
+ * with the code compiled for the bytes it had. Without a built-in hash (a launcher not built by
+ * scripts/bundle-bin.mjs), the bytes themselves.
+ */
+function bodyIdentity(fd: number, body: Buffer): Buffer | string {
+  if (typeof __TAU_BODY_SHA1__ !== 'string') return body
+  const stat = fstatSync(fd, { bigint: true })
+  return `${__TAU_BODY_SHA1__}\0${stat.size}\0${stat.dev}\0${stat.ino}\0${stat.ctimeNs}`
 }
 
 /** The body's function, compiled with the code cache (read, and written at exit if it had none). */
-function compiledWithCache(file: string, body: Buffer, source: string, env: NodeJS.ProcessEnv): unknown {
+function compiledWithCache(
+  file: string,
+  identity: Buffer | string,
+  source: string,
+  env: NodeJS.ProcessEnv,
+): unknown {
   const { dir, refused } = cacheDirectory(env)
-  const name = dir === undefined ? undefined : cacheName(body, env)
+  const name = dir === undefined ? undefined : cacheName(identity, env)
   const cachedData = dir === undefined || name === undefined ? undefined : readCache(join(dir, name))
   // Node 22.1+ caches the code of the modules it loads (undici, the MCP SDK, jiti: the body's
   // externals) when told where: in the same checked directory, not Node's default under the

@@ -21,6 +21,7 @@
  * exporter (an OTLP endpoint set; optional peer dependencies), pg and the DBOS SDK (a database configured; optional peers), Fastify (`tau serve`). fast-glob, ignore and gray-matter are loaded with createRequire, which esbuild
  * leaves alone.
  */
+import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -200,8 +201,13 @@ for (const name of ['cli.js', ...chunks.map((n) => join('chunks', n))]) {
     process.stderr.write(`bundle-bin: dist/bin/${name} is not ASCII: V8 holds it as a two-byte string\n`)
 }
 
-// The launcher: a few lines, with the body left as the import it is.
+// The launcher: a few lines, with the body left as the import it is, and the hash of the body's
+// bytes as written, for the code cache's name (bin/tau.ts, bodyIdentity).
+const bodySha1 = createHash('sha1')
+  .update(readFileSync(join(outdir, 'cli.js')))
+  .digest('hex')
 await build({
+  define: { __TAU_BODY_SHA1__: JSON.stringify(bodySha1) },
   absWorkingDir: root,
   entryPoints: ['bin/tau.ts'],
   outfile: join(root, 'dist', 'bin', 'tau.js'),

@@ -6,9 +6,11 @@
  * bench/start-turn.mjs (docs/benchmarks.md), never here.
  */
 import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import {
   chmodSync,
   chownSync,
+  copyFileSync,
   lstatSync,
   lutimesSync,
   mkdirSync,
@@ -97,6 +99,47 @@ describe('the compile cache', () => {
     const version = await c.run(['--version'])
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/)
     expect(version.stderr).toBe('')
+  })
+
+  it("a changed body never runs with its old bytes' code: the key has the build's hash of the body and the file's change time", async () => {
+    const c = await cached()
+    // A copy of the built command, with a body of its own to edit (node_modules and package.json
+    // the repository's, as an installed tau has them).
+    const root = join(c.p.home, 'installed')
+    const bin = join(root, 'dist', 'bin')
+    mkdirSync(bin, { recursive: true })
+    for (const file of ['tau.js', 'cli.js'])
+      copyFileSync(join(REPO_ROOT, 'dist', 'bin', file), join(bin, file))
+    copyFileSync(join(REPO_ROOT, 'package.json'), join(root, 'package.json'))
+    symlinkSync(join(REPO_ROOT, 'node_modules'), join(root, 'node_modules'))
+    // The build wrote the hash of the body's bytes into the launcher (a rebuild changes it).
+    const body = join(bin, 'cli.js')
+    const bytes = readFileSync(body, 'latin1')
+    expect(readFileSync(join(bin, 'tau.js'), 'utf8')).toContain(
+      createHash('sha1').update(bytes, 'latin1').digest('hex'),
+    )
+    const help = (env: Record<string, string> = {}) =>
+      c.p.run(['--help'], {
+        command: [join(bin, 'tau.js')],
+        env: { XDG_CACHE_HOME: c.xdg, TAU_DEBUG_COMPILE_CACHE: '1', ...env },
+      })
+    expect(stateOf((await help()).stderr)).toBe('miss')
+    const warm = await help()
+    expect(stateOf(warm.stderr)).toBe('hit')
+    expect(warm.stdout).toContain('tau: an agent runtime built as a plugin microkernel')
+    // The same length, other bytes, the launcher untouched: V8 itself would take the old code
+    // (its check is the source's length), so only the key can tell.
+    const described = 'an agent runtime built as a plugin microkernel'
+    expect(bytes.split(described)).toHaveLength(2)
+    writeFileSync(body, bytes.replace(described, described.toUpperCase()), 'latin1')
+    const edited = await help()
+    expect(edited.code, edited.stderr).toBe(0)
+    expect(stateOf(edited.stderr)).toBe('miss')
+    expect(edited.stdout).toContain(`tau: ${described.toUpperCase()}`)
+    expect(c.entries()).toHaveLength(2)
+    const again = await help()
+    expect(stateOf(again.stderr)).toBe('hit')
+    expect(again.stdout).toContain(`tau: ${described.toUpperCase()}`)
   })
 
   it("prunes Node's compile cache to the current Node's folder and the newest others, on a miss only", async () => {
