@@ -47,8 +47,12 @@ export function splitPattern(pattern: string): { base: string; rest: string } {
   return { base: base === '' && pattern.startsWith('/') ? '/' : base, rest: segments.slice(i).join('/') }
 }
 
+/** The tool made with the defaults (`globTool`), given back for them (builtins/defaults.ts). */
+let withDefaults: Tool<GlobInput> | undefined
+
 export function createGlobTool(options: GlobToolOptions = {}): Tool<GlobInput> {
   const limit = options.limit ?? 100
+  if (limit === 100 && withDefaults) return withDefaults
   return defineTool({
     name: 'Glob',
     description: describeTool(limit),
@@ -76,6 +80,7 @@ export function createGlobTool(options: GlobToolOptions = {}): Tool<GlobInput> {
 
 /** The Glob tool with its defaults. */
 export const globTool = createGlobTool()
+withDefaults = globTool
 
 async function glob(call: GlobInput, ctx: ToolContext, limit: number): Promise<ToolOutput | string> {
   const { base, rest } = splitPattern(call.pattern)

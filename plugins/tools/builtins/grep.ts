@@ -11,6 +11,7 @@ import { defineTool } from '../registry.js'
 import { fileSource, walkFiles } from '../search-walk.js'
 import type { Tool, ToolContext, ToolOutput } from '../tool.js'
 import { displayPath, errorOutput, failure } from '../tool-paths.js'
+import { areDefaults } from './defaults.js'
 
 export interface GrepToolOptions {
   /** Results returned when the call gives no head_limit (lines, files or counts). Default 250. */
@@ -107,8 +108,12 @@ const describeTool = (
 - -i: case-insensitive. head_limit: at most this many lines or entries (default ${s.headLimit}); offset: skip this many first (to page on).
 - Use Grep rather than grep or rg through Bash.`
 
+/** The tool made with the defaults (`grepTool`), given back for them (builtins/defaults.ts). */
+let withDefaults: Tool<GrepInput> | undefined
+
 export function createGrepTool(options: GrepToolOptions = {}): Tool<GrepInput> {
   const settings = { ...DEFAULTS, ...options }
+  if (withDefaults && areDefaults(settings, DEFAULTS)) return withDefaults
   const context = z.number().int().min(0).max(100).optional()
   return defineTool({
     name: 'Grep',
@@ -164,6 +169,7 @@ export function createGrepTool(options: GrepToolOptions = {}): Tool<GrepInput> {
 
 /** The Grep tool with its defaults. */
 export const grepTool = createGrepTool()
+withDefaults = grepTool
 
 interface FileResult {
   readonly path: string

@@ -23,8 +23,12 @@ const describeTool = (limit: number) => `Lists the files and directories in a di
 - ignore takes glob patterns (gitignore style, e.g. "*.log", "dist/") of entries to leave out.
 - To find files by name across directories, use Glob; to search contents, Grep.`
 
+/** The tool made with the defaults (`lsTool`), given back for them (builtins/defaults.ts). */
+let withDefaults: Tool<LsInput> | undefined
+
 export function createLsTool(options: LsToolOptions = {}): Tool<LsInput> {
   const limit = options.limit ?? 1000
+  if (limit === 1000 && withDefaults) return withDefaults
   return defineTool({
     name: 'LS',
     description: describeTool(limit),
@@ -50,6 +54,7 @@ export function createLsTool(options: LsToolOptions = {}): Tool<LsInput> {
 
 /** The LS tool with its defaults. */
 export const lsTool = createLsTool()
+withDefaults = lsTool
 
 async function list(call: LsInput, ctx: ToolContext, limit: number): Promise<ToolOutput | string> {
   const stat = await ctx.env.stat(call.path ?? '.')

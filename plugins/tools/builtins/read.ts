@@ -14,6 +14,7 @@ import { defineTool } from '../registry.js'
 import { decodeText, looksBinary, splitLines } from '../text-file.js'
 import type { Tool, ToolContext, ToolOutput } from '../tool.js'
 import { displayPath, errorOutput, failure } from '../tool-paths.js'
+import { areDefaults } from './defaults.js'
 
 export interface ReadToolOptions {
   /** Lines returned when the call gives no limit. Default 2000. */
@@ -59,8 +60,12 @@ const describeTool = (s: Required<ReadToolOptions>) => `Reads a file from the wo
 - Directories cannot be read: use LS or Glob. Read a file before you Write or Edit it.
 - Reading several files that may be relevant at once, in parallel, is fine.`
 
+/** The tool made with the defaults (`readTool`), given back for them (builtins/defaults.ts). */
+let withDefaults: Tool<ReadInput> | undefined
+
 export function createReadTool(options: ReadToolOptions = {}): Tool<ReadInput> {
   const settings = { ...DEFAULTS, ...options }
+  if (withDefaults && areDefaults(settings, DEFAULTS)) return withDefaults
   return defineTool({
     name: 'Read',
     description: describeTool(settings),
@@ -102,6 +107,7 @@ export function createReadTool(options: ReadToolOptions = {}): Tool<ReadInput> {
 
 /** The Read tool with its defaults. */
 export const readTool = createReadTool()
+withDefaults = readTool
 
 async function suggestion(path: string, ctx: ToolContext): Promise<string> {
   try {

@@ -6,7 +6,19 @@ import { describe, expect, it } from 'vitest'
 // The kernel's own test kit: tau-agent/testing fills in built-in dependencies such as sandbox.
 import { createTestKernel as createBareTestKernel } from '../../../kernel/testing/index.js'
 import sandbox, { environmentRef } from '../../../plugins/sandbox/index.js'
-import tools, { createToolState, toOutput, toolRegistryRef } from '../../../plugins/tools/index.js'
+import tools, {
+  createGlobTool,
+  createGrepTool,
+  createLsTool,
+  createReadTool,
+  createToolState,
+  globTool,
+  grepTool,
+  lsTool,
+  readTool,
+  toOutput,
+  toolRegistryRef,
+} from '../../../plugins/tools/index.js'
 
 const BUILTINS = [
   'Bash',
@@ -98,6 +110,32 @@ describe('tools plugin', () => {
     } finally {
       await kernel.stop()
     }
+  })
+
+  it("with the config's defaults, the limited built-ins are the package's default tools, not made again", async () => {
+    const defaults = { Glob: globTool, Grep: grepTool, LS: lsTool, Read: readTool }
+    const kernel = await createTestKernel({ plugins: [sandbox, tools] })
+    try {
+      const registry = kernel.resolve(toolRegistryRef)
+      for (const [name, tool] of Object.entries(defaults)) expect(registry.get(name)).toBe(tool)
+    } finally {
+      await kernel.stop()
+    }
+    // The same settings given explicitly are the defaults too; any other value (an explicit
+    // undefined among them: the tool's spread keeps it) makes a tool of its own, described by it.
+    expect(createGrepTool({ headLimit: 250, maxFileBytes: 5 * 1024 * 1024, concurrency: 24 })).toBe(grepTool)
+    expect(createReadTool({ maxLines: 2000, maxOutputChars: 256_000 })).toBe(readTool)
+    expect(createGlobTool({ limit: 100 })).toBe(globTool)
+    expect(createLsTool({ limit: 1000 })).toBe(lsTool)
+    const grep = createGrepTool({ headLimit: 7 })
+    expect(grep).not.toBe(grepTool)
+    expect(grep.description).toContain('(default 7)')
+    expect(createReadTool({ maxLines: undefined })).not.toBe(readTool)
+    const glob = createGlobTool({ limit: 3 })
+    expect(glob).not.toBe(globTool)
+    expect(glob.description).toContain('at most 3')
+    expect(createLsTool({ limit: 4 }).description).toContain('At most 4 entries')
+    expect(createReadTool({ maxLines: 9 })).not.toBe(readTool)
   })
 
   it('rejects a bad config slice and a missing sandbox, naming the plugin', async () => {
