@@ -13,7 +13,7 @@
  *
  * DBOS re-dispatches a dead process's workflows only when told which executor died (its Conductor
  * or admin endpoint do that in DBOS's own deployments). tau does it itself: every worker writes a
- * heartbeat to `tau_workers`; a live worker claims the row of one whose heartbeat is older than
+ * heartbeat to `tau_workers` (from a thread of its own, heartbeat.ts); a live worker claims the row of one whose heartbeat is older than
  * `workerTtlMs` (a DELETE ... RETURNING: one claimant wins) and puts that executor's pending
  * workflows back on the queue (DBOS.resumeWorkflow), from where any worker of the same version
  * takes them.
@@ -28,6 +28,7 @@ import type { DurableConfig } from './config.js'
 import type { Notify } from './deltas.js'
 import { DURABLE_ERRORS } from './errors.js'
 import { checkDatabaseUrl, databaseFailure } from './failures.js'
+import { startHeartbeat } from './heartbeat.js'
 import { AGENT_RUN_STEP, AGENT_RUN_WORKFLOW, WORKFLOW_RUN_WORKFLOW } from './names.js'
 import type { DbosSteps, WorkflowRunInput, WorkflowRunOutput } from './workflow-steps.js'
 
@@ -472,9 +473,20 @@ export async function startWorker(
     `durable worker ${executorId} joined queue ${config.queue} (version ${options.applicationVersion})`,
   )
 
+  // The heartbeat has a thread of its own (heartbeat.ts): a long synchronous step here (a
+  // workflow's first compile, a GC) must not make this worker look dead to the others.
+  const intervalMs = Math.max(200, Math.floor(config.workerTtlMs / 3))
+  const heart = await startHeartbeat({
+    url: options.url,
+    executorId,
+    intervalMs,
+    warn: (message) => logger.warn(message),
+  })
   let beating: Promise<void> = Promise.resolve()
-  const beat = async () => {
-    await pool.query(`UPDATE tau_workers SET heartbeat_at = now() WHERE executor_id = $1`, [executorId])
+  const claim = async () => {
+    // Only if the thread died: then this loop beats, as before it had one.
+    if (!heart.running())
+      await pool.query(`UPDATE tau_workers SET heartbeat_at = now() WHERE executor_id = $1`, [executorId])
     const dead = (
       await pool.query<{ executor_id: string }>(
         `DELETE FROM tau_workers WHERE executor_id <> $1 AND heartbeat_at < now() - $2 * interval '1 millisecond'
@@ -494,14 +506,11 @@ export async function startWorker(
       )
     }
   }
-  const timer = setInterval(
-    () => {
-      beating = beating.then(beat).catch((error: unknown) => {
-        logger.warn(`durable heartbeat failed: ${error instanceof Error ? error.message : String(error)}`)
-      })
-    },
-    Math.max(200, Math.floor(config.workerTtlMs / 3)),
-  )
+  const timer = setInterval(() => {
+    beating = beating.then(claim).catch((error: unknown) => {
+      logger.warn(`durable heartbeat failed: ${error instanceof Error ? error.message : String(error)}`)
+    })
+  }, intervalMs)
   timer.unref()
 
   let stopping: Promise<{ handedBack: number }> | undefined
@@ -513,7 +522,9 @@ export async function startWorker(
         clearInterval(timer)
         await beating
         const running = controllers.size
+        // The heartbeat goes on through the grace period: the runs finishing here are not dead.
         await DBOS.shutdown({ workflowCompletionTimeoutMS: graceMs })
+        await heart.stop()
         const handedBack = controllers.size
         // What did not finish in time: abort it here, and let the next worker's heartbeat claim it now.
         for (const controller of controllers) controller.abort()

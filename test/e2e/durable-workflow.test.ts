@@ -13,6 +13,10 @@
  *   report usage ends with exactly the state and total usage of the same workflow run without a
  *   kill. Before, the recovered run started with an empty state and zero usage (orchestrate
  *   restored them from the dead worker's local log), so budgets counted from zero again.
+ * - A worker whose event loop is blocked for longer than workerTtlMs (a step's Atomics.wait, as a
+ *   workflow's first compile or a long GC stall it on a loaded host) is not taken for dead: its
+ *   heartbeat has a thread of its own, so no other worker runs its run a second time. With the
+ *   heartbeat on the main thread's timers, the other worker claimed it and the step ran twice.
  * The cases share the cluster, the project and the worker left by the first kill (the second
  * starts one more, so two run again); each workflow's model requests are told apart by prompt.
  */
@@ -21,6 +25,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { INTERRUPTED_CALL_TEXT } from '../../plugins/agent/index.js'
+import type { DurableClient } from '../../plugins/durable-dbos/index.js'
 import type { ScriptTurn } from '../../plugins/provider-scripted/index.js'
 import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
 import { type PgCluster, startPostgres } from '../plugins/session-postgres/pg-cluster.js'
@@ -78,6 +83,27 @@ export default defineWorkflow({
     note('after-two'),
     agent({ agent: 'worker', name: 'three', prompt: (x: string) => 'stateful step 3 after ' + x }),
     step('final', (x: string, ctx) => ({ answer: x, state: ctx.state })),
+  ]),
+})
+`
+
+// One function step that blocks its worker's event loop (Atomics.wait: no CPU) for well over
+// the tests' workerTtlMs (3 s), as a workflow's first compile or a long GC does on a loaded host.
+const BLOCK_MS = 7000
+const blocking = (log: string) => `import { appendFileSync } from 'node:fs'
+import { z } from 'zod'
+import { chain, defineWorkflow, step } from 'tau'
+
+export default defineWorkflow({
+  name: 'blocking',
+  input: z.object({ topic: z.string() }),
+  run: chain([
+    step('block', () => {
+      appendFileSync(${JSON.stringify(log)}, 'ran\\n')
+      const start = Date.now()
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ${BLOCK_MS})
+      return { blockedMs: Date.now() - start }
+    }),
   ]),
 })
 `
@@ -147,6 +173,7 @@ beforeAll(async () => {
     }),
     '.tau/workflows/three-steps.ts': THREE_STEPS,
     '.tau/workflows/stateful.ts': STATEFUL,
+    '.tau/workflows/blocking.ts': blocking(p.path('blocking.log')),
   })
   env = cleanEnv(p.tauHome, p.home, { OPENAI_BASE_URL: `${model.url}/v1`, OPENAI_API_KEY: 'test-key' })
 }, 120_000)
@@ -155,6 +182,18 @@ afterAll(async () => {
   await model?.close()
   await cluster?.stop()
 })
+
+/** Waits for the run to end (SUCCESS, ERROR or CANCELLED); gives its `show`. */
+const finished = (client: DurableClient, runId: string) =>
+  waitFor(
+    `run ${runId} finishing`,
+    async () => {
+      const run = await client.show(runId)
+      return ['SUCCESS', 'ERROR', 'CANCELLED'].includes(run.status) ? run : undefined
+    },
+    240_000,
+    output,
+  )
 
 /** Two workers running: those alive, and new ones up to two. */
 function twoWorkers(): void {
@@ -187,15 +226,7 @@ describe('a workflow as a durable run', () => {
       victim!.child.kill('SIGKILL')
       expect(requestsOf('three-steps').map(stepOf)).toEqual([1, 1, 2])
 
-      const done = await waitFor(
-        'the run finishing on the other worker',
-        async () => {
-          const run = await client.show(runId)
-          return ['SUCCESS', 'ERROR', 'CANCELLED'].includes(run.status) ? run : undefined
-        },
-        240_000,
-        output,
-      )
+      const done = await finished(client, runId)
       expect(done.status, output()).toBe('SUCCESS')
       expect(done.result).toMatchObject({
         workflow: 'three-steps',
@@ -227,16 +258,6 @@ describe('a workflow as a durable run', () => {
   it("recovered on another worker, it has the completed steps' state and usage: the outcome equals an uninterrupted run's", async () => {
     twoWorkers()
     const lines = linesOf(p.path('stateful.log'))
-    const finished = (client: Awaited<ReturnType<typeof testClient>>, runId: string) =>
-      waitFor(
-        `run ${runId} finishing`,
-        async () => {
-          const run = await client.show(runId)
-          return ['SUCCESS', 'ERROR', 'CANCELLED'].includes(run.status) ? run : undefined
-        },
-        240_000,
-        output,
-      )
 
     const client = await testClient(cluster.url, version)
     try {
@@ -270,6 +291,25 @@ describe('a workflow as a durable run', () => {
       // 6 calls: in 100n+10k summed = 2*(100+200+300) + 3*(10+20) = 1290; out nk = 3*(1+2) = 18.
       expect(plain.result?.usage).toMatchObject({ inputTokens: 1290, outputTokens: 18 })
       expect(recovered.result?.usage).toEqual(plain.result?.usage)
+    } finally {
+      await client.close()
+    }
+  }, 600_000)
+
+  it('a worker whose event loop is blocked past workerTtlMs still beats: no other worker takes its run', async () => {
+    twoWorkers()
+    const client = await testClient(cluster.url, version)
+    try {
+      const runId = await client.submitWorkflow('blocking', { topic: 'tau' })
+      const done = await finished(client, runId)
+      expect(done.status, output()).toBe('SUCCESS')
+      // The step did block its worker for longer than the TTL (Atomics.wait returns no earlier).
+      const blocked = (done.result?.output as { blockedMs?: number } | undefined)?.blockedMs
+      expect(blocked, output()).toBeGreaterThanOrEqual(BLOCK_MS)
+      // It ran once, on the worker that took it; no other worker claimed that one as dead.
+      expect(linesOf(p.path('blocking.log'))()).toEqual(['ran'])
+      expect(done.result?.recovered).toBe(false)
+      expect(output()).not.toContain(`worker ${done.result?.executor} stopped sending heartbeats`)
     } finally {
       await client.close()
     }
