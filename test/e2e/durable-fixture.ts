@@ -16,7 +16,10 @@ export interface WorkerProcess {
   alive(): boolean
 }
 
-/** Starts `tau worker` in `cwd` (inside `netns` when given). */
+/**
+ * Starts `tau worker` in `cwd` (inside `netns` when given). With TAU_TEST_WORKER_IMPORT set (a
+ * measurement, never in CI: bench/event-loop-stalls.mjs), the worker's node preloads that file.
+ */
 export function startWorkerProcess(
   cwd: string,
   env: Record<string, string>,
@@ -25,6 +28,7 @@ export function startWorkerProcess(
   const argv = [
     ...(options.netns ? ['ip', 'netns', 'exec', options.netns] : []),
     process.execPath,
+    ...(process.env.TAU_TEST_WORKER_IMPORT ? ['--import', process.env.TAU_TEST_WORKER_IMPORT] : []),
     TAU_BIN,
     'worker',
     ...(options.args ?? []),
