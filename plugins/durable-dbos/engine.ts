@@ -22,7 +22,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
-import { type Logger, TauError, type Usage } from '../../kernel/index.js'
+import { type Logger, messageOf, TauError, type Usage } from '../../kernel/index.js'
 import { createPool, migrate, type PgPool } from '../session-postgres/index.js'
 import type { DurableConfig } from './config.js'
 import type { Notify } from './deltas.js'
@@ -481,11 +481,14 @@ export async function startWorker(
     executorId,
     intervalMs,
     warn: (message) => logger.warn(message),
+  }).catch((error: unknown) => {
+    logger.warn(`durable heartbeat thread did not start (${messageOf(error)}); beating from the main thread`)
+    return undefined
   })
   let beating: Promise<void> = Promise.resolve()
   const claim = async () => {
     // Only if the thread died: then this loop beats, as before it had one.
-    if (!heart.running())
+    if (!heart?.running())
       await pool.query(`UPDATE tau_workers SET heartbeat_at = now() WHERE executor_id = $1`, [executorId])
     const dead = (
       await pool.query<{ executor_id: string }>(
@@ -524,7 +527,7 @@ export async function startWorker(
         const running = controllers.size
         // The heartbeat goes on through the grace period: the runs finishing here are not dead.
         await DBOS.shutdown({ workflowCompletionTimeoutMS: graceMs })
-        await heart.stop()
+        await heart?.stop()
         const handedBack = controllers.size
         // What did not finish in time: abort it here, and let the next worker's heartbeat claim it now.
         for (const controller of controllers) controller.abort()
