@@ -10,6 +10,7 @@
  * calls overall are those of an uninterrupted run. Every wait polls for a condition.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ScriptTurn } from '../../plugins/provider-scripted/index.js'
@@ -130,8 +131,19 @@ afterAll(async () => {
   await Promise.all(servers.map((server) => server.close()))
 })
 
+/**
+ * One project for the reference run and every case, each case from a clean state: its own model
+ * server (the config is rewritten with its URL), no effects.txt and no workflow log (where its
+ * checkpoints and run id are read). The workflow file keeps its path, so jiti's transpile cache
+ * (keyed by the file's path and source) compiles it once for the file's nine tau processes, not
+ * once per project; the sessions of earlier cases stay, under other run ids.
+ */
+let shared: Project | undefined
 async function fixture(holdPrefix = ''): Promise<Fixture> {
-  const p = await project()
+  shared ??= await project()
+  const p = shared
+  await rm(p.path('effects.txt'), { force: true })
+  await rm(join(p.tauHome, 'projects', projectKey(p.dir), 'workflows'), { recursive: true, force: true })
   const held: Held = { prefix: holdPrefix, hold: holdPrefix !== '' }
   const server = await startScriptedServer({
     format: 'openai',
