@@ -21,14 +21,15 @@ import type { ScriptTurn } from '../../plugins/provider-scripted/index.js'
 import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
 import { type PgCluster, startPostgres } from '../plugins/session-postgres/pg-cluster.js'
 import {
-  durableTestConfig,
+  durableProjectConfig,
+  scriptedModelEnv,
   startWorkerProcess,
   testClient,
   uniqueSleep,
   type WorkerProcess,
   waitFor,
 } from './durable-fixture.js'
-import { cleanEnv, type Project, useProjects } from './run-tau.js'
+import { type Project, useProjects } from './run-tau.js'
 
 const tag = randomBytes(3).toString('hex')
 const version = `test-${tag}`
@@ -93,17 +94,12 @@ beforeAll(async () => {
   model = await startScriptedServer({ format: 'openai', script: [], respond })
   p = await project()
   await p.write({
-    'tau.config.json': JSON.stringify({
-      model: 'openai:scripted-model',
-      permissions: { allow: ['Bash'] },
-      orchestrate: {
-        agents: { worker: { description: 'Works', prompt: 'You work.', tools: ['Bash'] } },
-      },
-      ...durableTestConfig(cluster.url, version),
+    'tau.config.json': durableProjectConfig(cluster.url, version, {
+      orchestrate: { agents: { worker: { description: 'Works', prompt: 'You work.', tools: ['Bash'] } } },
     }),
     '.tau/workflows/three-steps.ts': WORKFLOW,
   })
-  env = cleanEnv(p.tauHome, p.home, { OPENAI_BASE_URL: `${model.url}/v1`, OPENAI_API_KEY: 'test-key' })
+  env = scriptedModelEnv(p, model.url)
   worker = startWorkerProcess(p.dir, env)
   client = await testClient(cluster.url, version)
 }, 120_000)

@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { createDurableClient, type DurableClient, durableConfig } from '../../plugins/durable-dbos/index.js'
-import { TAU_BIN } from './run-tau.js'
+import { cleanEnv, type Project, TAU_BIN } from './run-tau.js'
 
 export interface WorkerProcess {
   readonly child: ChildProcess
@@ -60,6 +60,36 @@ export function durableTestConfig(database: string, applicationVersion: string):
     },
     'session-postgres': { leaseTtlMs: 3000 },
   }
+}
+
+/**
+ * The tau.config.json of a durable test project: the scripted OpenAI model, Bash allowed, the
+ * `extra` keys (orchestrate's agents, say), and the durable slices of {@link durableTestConfig}.
+ */
+export function durableProjectConfig(
+  database: string,
+  applicationVersion: string,
+  extra: Record<string, unknown> = {},
+): string {
+  return JSON.stringify({
+    model: 'openai:scripted-model',
+    permissions: { allow: ['Bash'] },
+    ...extra,
+    ...durableTestConfig(database, applicationVersion),
+  })
+}
+
+/** The env of a worker or client process of project `p`, its model the scripted server at `modelUrl`. */
+export function scriptedModelEnv(
+  p: Pick<Project, 'tauHome' | 'home'>,
+  modelUrl: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return cleanEnv(p.tauHome, p.home, {
+    OPENAI_BASE_URL: `${modelUrl}/v1`,
+    OPENAI_API_KEY: 'test-key',
+    ...extra,
+  })
 }
 
 /** A client of the test's database (what `tau submit` and `tau runs` use), logging nothing. */

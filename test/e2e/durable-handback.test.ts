@@ -11,14 +11,15 @@ import type { ScriptTurn } from '../../plugins/provider-scripted/index.js'
 import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
 import { type PgCluster, startPostgres } from '../plugins/session-postgres/pg-cluster.js'
 import {
-  durableTestConfig,
+  durableProjectConfig,
+  scriptedModelEnv,
   startWorkerProcess,
   testClient,
   uniqueSleep,
   type WorkerProcess,
   waitFor,
 } from './durable-fixture.js'
-import { cleanEnv, useProjects } from './run-tau.js'
+import { useProjects } from './run-tau.js'
 
 const tag = randomBytes(3).toString('hex')
 const project = useProjects()
@@ -48,17 +49,8 @@ describe('a worker stopped past its grace period', () => {
     }
     model = await startScriptedServer({ format: 'openai', script: [], respond })
     const version = `test-${tag}`
-    await p.write({
-      'tau.config.json': JSON.stringify({
-        model: 'openai:scripted-model',
-        permissions: { allow: ['Bash'] },
-        ...durableTestConfig(cluster.url, version),
-      }),
-    })
-    const env = cleanEnv(p.tauHome, p.home, {
-      OPENAI_BASE_URL: `${model.url}/v1`,
-      OPENAI_API_KEY: 'test-key',
-    })
+    await p.write({ 'tau.config.json': durableProjectConfig(cluster.url, version) })
+    const env = scriptedModelEnv(p, model.url)
     const start = () => {
       const worker = startWorkerProcess(p.dir, env, { args: ['--grace-ms', '500'] })
       workers.push(worker)

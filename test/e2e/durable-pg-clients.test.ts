@@ -11,8 +11,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ScriptTurn } from '../../plugins/provider-scripted/index.js'
 import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
 import { type PgCluster, startPostgres } from '../plugins/session-postgres/pg-cluster.js'
-import { durableTestConfig, startWorkerProcess, type WorkerProcess, waitFor } from './durable-fixture.js'
-import { cleanEnv, useProjects } from './run-tau.js'
+import {
+  durableProjectConfig,
+  scriptedModelEnv,
+  startWorkerProcess,
+  type WorkerProcess,
+  waitFor,
+} from './durable-fixture.js'
+import { useProjects } from './run-tau.js'
 
 const CONCURRENT_QUERY = 'already executing a query'
 const tag = randomBytes(3).toString('hex')
@@ -40,19 +46,9 @@ describe('pg clients of the durable engine', () => {
     }
     model = await startScriptedServer({ format: 'openai', script: [], respond })
     const version = `test-${tag}`
-    await p.write({
-      'tau.config.json': JSON.stringify({
-        model: 'openai:scripted-model',
-        permissions: { allow: ['Bash'] },
-        ...durableTestConfig(cluster.url, version),
-      }),
-    })
-    const env = cleanEnv(p.tauHome, p.home, {
-      OPENAI_BASE_URL: `${model.url}/v1`,
-      OPENAI_API_KEY: 'test-key',
-      // Every deprecation with its stack, on stderr.
-      NODE_OPTIONS: '--trace-deprecation',
-    })
+    await p.write({ 'tau.config.json': durableProjectConfig(cluster.url, version) })
+    // Every deprecation with its stack, on stderr.
+    const env = scriptedModelEnv(p, model.url, { NODE_OPTIONS: '--trace-deprecation' })
     worker = startWorkerProcess(p.dir, env)
     const output = () => worker?.output() ?? ''
     await waitFor(

@@ -30,13 +30,15 @@ import type { ScriptTurn } from '../../plugins/provider-scripted/index.js'
 import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
 import { type PgCluster, startPostgres } from '../plugins/session-postgres/pg-cluster.js'
 import {
+  durableProjectConfig,
   durableTestConfig,
+  scriptedModelEnv,
   startWorkerProcess,
   testClient,
   type WorkerProcess,
   waitFor,
 } from './durable-fixture.js'
-import { cleanEnv, type Project, useProjects } from './run-tau.js'
+import { type Project, useProjects } from './run-tau.js'
 
 const tag = randomBytes(3).toString('hex')
 const version = `test-${tag}`
@@ -163,19 +165,14 @@ beforeAll(async () => {
   model = await startScriptedServer({ format: 'openai', script: [], respond })
   p = await project()
   await p.write({
-    'tau.config.json': JSON.stringify({
-      model: 'openai:scripted-model',
-      permissions: { allow: ['Bash'] },
-      orchestrate: {
-        agents: { worker: { description: 'Works', prompt: 'You work.', tools: ['Bash'] } },
-      },
-      ...durableTestConfig(cluster.url, version),
+    'tau.config.json': durableProjectConfig(cluster.url, version, {
+      orchestrate: { agents: { worker: { description: 'Works', prompt: 'You work.', tools: ['Bash'] } } },
     }),
     '.tau/workflows/three-steps.ts': THREE_STEPS,
     '.tau/workflows/stateful.ts': STATEFUL,
     '.tau/workflows/blocking.ts': blocking(p.path('blocking.log')),
   })
-  env = cleanEnv(p.tauHome, p.home, { OPENAI_BASE_URL: `${model.url}/v1`, OPENAI_API_KEY: 'test-key' })
+  env = scriptedModelEnv(p, model.url)
 }, 120_000)
 afterAll(async () => {
   for (const worker of workers) if (worker.alive()) worker.child.kill('SIGKILL')

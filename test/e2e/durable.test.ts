@@ -16,13 +16,14 @@ import type { ScriptTurn } from '../../plugins/provider-scripted/index.js'
 import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
 import { type PgCluster, startPostgres } from '../plugins/session-postgres/pg-cluster.js'
 import {
-  durableTestConfig,
+  durableProjectConfig,
+  scriptedModelEnv,
   startWorkerProcess,
   testClient,
   type WorkerProcess,
   waitFor,
 } from './durable-fixture.js'
-import { cleanEnv, runTau, useProjects } from './run-tau.js'
+import { runTau, useProjects } from './run-tau.js'
 
 const RUNS = 20
 const tag = randomBytes(3).toString('hex')
@@ -167,17 +168,8 @@ describe('durable runs on two workers', () => {
       respond: respond(logFile),
     })
     const database = cluster.url
-    await p.write({
-      'tau.config.json': JSON.stringify({
-        model: 'openai:scripted-model',
-        permissions: { allow: ['Bash'] },
-        ...durableTestConfig(database, `test-${tag}`),
-      }),
-    })
-    const env = cleanEnv(p.tauHome, p.home, {
-      OPENAI_BASE_URL: `${model.url}/v1`,
-      OPENAI_API_KEY: 'test-key',
-    })
+    await p.write({ 'tau.config.json': durableProjectConfig(database, `test-${tag}`) })
+    const env = scriptedModelEnv(p, model.url)
     const start = (i: number) => {
       const netns = hosts.workers[i]!.netns
       const worker = startWorkerProcess(p.dir, env, netns ? { netns } : {})
