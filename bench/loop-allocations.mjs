@@ -14,9 +14,8 @@
  * TAU_HOME is a fresh temporary directory; no request leaves 127.0.0.1.
  */
 import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { SourceMap } from 'node:module'
-import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
@@ -34,47 +33,21 @@ for (const tau of Object.values(builds)) {
     process.exit(1)
   }
 }
+
+import { readTurnsProject } from './read-turns.mjs'
+
 const { startScriptedServer } = await import(
   pathToFileURL(join(root, 'dist', 'plugins', 'provider-scripted', 'server.js')).href
 )
 
 /** One run of `tau` under the sampler; resolves with the profile's path. */
 async function profileRun(tau, wire) {
-  const base = mkdtempSync(join(tmpdir(), 'tau-bench-alloc-'))
-  const project = join(base, 'project')
-  mkdirSync(join(base, 'home'))
-  mkdirSync(project)
-  const target = join(project, 'notes.txt')
-  writeFileSync(target, Array.from({ length: 40 }, (_, i) => `line ${i + 1} of the notes`).join('\n'))
-  const script = [
-    ...Array.from({ length: turns }, (_, i) => ({
-      toolCalls: [{ name: 'Read', input: { file_path: target } }],
-      usage: { inputTokens: 100 + i, outputTokens: 20 },
-    })),
-    { text: 'Read it all.', usage: { inputTokens: 100 + turns, outputTokens: 5 } },
-  ]
-  const server = await startScriptedServer({ format: wire, script })
-  const providers = {
-    openai: { openai: { baseURL: `${server.url}/v1` } },
-    anthropic: { anthropic: { baseURL: server.url } },
-    ollama: { ollama: { host: server.url } },
-  }[wire]
-  writeFileSync(
-    join(project, 'tau.config.json'),
-    JSON.stringify({
-      preset: 'coding',
-      model: `${wire}:scripted-model`,
-      providers,
-      agent: { maxTurns: 10_000 },
-    }),
+  const { base, project, server, env, script } = await readTurnsProject(
+    startScriptedServer,
+    wire,
+    'tau-bench-alloc-',
   )
-  const env = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    TAU_HOME: join(base, 'home'),
-    HOME: base,
-    OPENAI_API_KEY: 'sk-bench',
-    ANTHROPIC_API_KEY: 'sk-ant-bench',
-  }
+  server.push(...script(turns))
   const sampler = join(root, 'bench', 'allocation-sampler.cjs')
   try {
     const err = await new Promise((resolve, reject) => {
