@@ -9,82 +9,26 @@
  * Usage: node --liftoff-only bench/request-body.mjs [runs] [turns]   (needs npm run build)
  */
 import { availableParallelism, loadavg } from 'node:os'
+import { OPENAI_OPTIONS, readTurnRequests } from './read-requests.mjs'
+import { median } from './read-turns.mjs'
 
 const runs = Number(process.argv[2] ?? 7)
 const turns = Number(process.argv[3] ?? 101)
 const { BodyEncoder } = await import('../dist/plugins/providers/index.js')
 const { chatBody } = await import('../dist/plugins/provider-openai/request.js')
 
-const schema = (i) => ({
-  type: 'object',
-  properties: Object.fromEntries(
-    Array.from({ length: 4 }, (_, j) => [
-      `field_${j}`,
-      { type: 'string', description: `Field ${j} of tool ${i}, described at the length tau's are.` },
-    ]),
-  ),
-  required: ['field_0'],
-  additionalProperties: false,
-})
-const tools = Array.from({ length: 14 }, (_, i) => ({
-  name: `Tool${i}`,
-  description: `Tool ${i}. ${'A description of what it does and when to use it. '.repeat(12)}`,
-  inputSchema: schema(i),
-}))
-const system = `You are tau. ${'Instructions about the workspace, tools and style. '.repeat(120)}`
-const result = Array.from(
-  { length: 40 },
-  (_, i) => `${String(i + 1).padStart(6)}\tline ${i + 1} of the notes`,
-).join('\n')
-const options = {
-  flavour: 'compatible',
-  maxTokensField: 'max_tokens',
-  includeUsage: true,
-  parallelToolCalls: undefined,
-  reasoningModel: false,
-  extra: undefined,
-}
-
 function run(side) {
-  const conversation = [{ role: 'user', content: 'Read the notes' }]
   const encoder = new BodyEncoder()
   let bytes = 0
   const start = process.cpuUsage()
-  for (let i = 0; i < turns; i++) {
-    const request = {
-      model: { provider: 'openai', model: 'm' },
-      messages: [{ role: 'system', content: system }, ...conversation],
-      tools,
-    }
-    const body = chatBody(request, options)
+  readTurnRequests(turns, 'openai', (request) => {
+    const body = chatBody(request, OPENAI_OPTIONS)
     bytes += (side === 'encoder' ? encoder.encode(body) : Buffer.from(JSON.stringify(body))).length
-    conversation.push({
-      role: 'assistant',
-      content: [
-        { type: 'tool-call', id: `call_${i}`, name: 'Read', input: { file_path: '/work/notes.txt' } },
-      ],
-    })
-    conversation.push({
-      role: 'tool',
-      content: [
-        {
-          type: 'tool-result',
-          toolCallId: `call_${i}`,
-          toolName: 'Read',
-          content: [{ type: 'text', text: `${result}\n${i}` }],
-        },
-      ],
-    })
-  }
+  })
   const used = process.cpuUsage(start)
   return { ms: (used.user + used.system) / 1000, bytes }
 }
 
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
-}
 const sides = ['stringify', 'encoder']
 const times = { stringify: [], encoder: [] }
 const sizes = new Set()

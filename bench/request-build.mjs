@@ -16,6 +16,8 @@ import { spawnSync } from 'node:child_process'
 import { availableParallelism, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { OPENAI_OPTIONS, readTurnRequests } from './read-requests.mjs'
+import { median } from './read-turns.mjs'
 
 const here = fileURLToPath(import.meta.url)
 const ownDist = fileURLToPath(new URL('../dist', import.meta.url))
@@ -26,15 +28,7 @@ async function child(dist, wire, turns) {
   let build
   if (wire === 'openai') {
     const { chatBody } = await load('plugins/provider-openai/request.js')
-    const options = {
-      flavour: 'compatible',
-      maxTokensField: 'max_tokens',
-      includeUsage: true,
-      parallelToolCalls: undefined,
-      reasoningModel: false,
-      extra: undefined,
-    }
-    build = (request) => chatBody(request, options)
+    build = (request) => chatBody(request, OPENAI_OPTIONS)
   } else if (wire === 'anthropic') {
     const { toMessagesRequest } = await load('plugins/provider-anthropic/request.js')
     const options = {
@@ -49,57 +43,13 @@ async function child(dist, wire, turns) {
     const settings = { thinkLevels: [], keepAlive: undefined, numCtx: undefined }
     build = (request) => toOllamaChatRequest(request, settings)
   }
-  const schema = (i) => ({
-    type: 'object',
-    properties: Object.fromEntries(
-      Array.from({ length: 4 }, (_, j) => [
-        `field_${j}`,
-        { type: 'string', description: `Field ${j} of tool ${i}, described at the length tau's are.` },
-      ]),
-    ),
-    required: ['field_0'],
-    additionalProperties: false,
-  })
-  const tools = Array.from({ length: 14 }, (_, i) => ({
-    name: `Tool${i}`,
-    description: `Tool ${i}. ${'A description of what it does and when to use it. '.repeat(12)}`,
-    inputSchema: schema(i),
-  }))
-  const system = `You are tau. ${'Instructions about the workspace, tools and style. '.repeat(120)}`
-  const result = Array.from(
-    { length: 40 },
-    (_, i) => `${String(i + 1).padStart(6)}\tline ${i + 1} of the notes`,
-  ).join('\n')
   const pass = () => {
-    const conversation = [{ role: 'user', content: 'Read the notes' }]
     const encoder = new BodyEncoder()
     let bytes = 0
     const start = process.cpuUsage()
-    for (let i = 0; i < turns; i++) {
-      const request = {
-        model: { provider: wire, model: 'm' },
-        messages: [{ role: 'system', content: system }, ...conversation],
-        tools,
-      }
+    readTurnRequests(turns, wire, (request) => {
       bytes += encoder.encode(build(request)).length
-      conversation.push({
-        role: 'assistant',
-        content: [
-          { type: 'tool-call', id: `call_${i}`, name: 'Read', input: { file_path: '/work/notes.txt' } },
-        ],
-      })
-      conversation.push({
-        role: 'tool',
-        content: [
-          {
-            type: 'tool-result',
-            toolCallId: `call_${i}`,
-            toolName: 'Read',
-            content: [{ type: 'text', text: `${result}\n${i}` }],
-          },
-        ],
-      })
-    }
+    })
     const used = process.cpuUsage(start)
     return { ms: (used.user + used.system) / 1000, bytes }
   }
@@ -108,12 +58,6 @@ async function child(dist, wire, turns) {
   const passes = Array.from({ length: 5 }, pass)
   const ms = median(passes.map((p) => p.ms))
   console.log(JSON.stringify({ perTurn: ms / turns, bytes: passes[0].bytes }))
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
 if (process.argv[2] === '--child') {
