@@ -14,6 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import v8 from 'node:v8'
 import { type CacheState, cacheDirectory, cacheName, readCache, writeCache } from './compile-cache.js'
 import * as http2StandIn from './undici-h2.js'
+import { commandV8Flags } from './v8-flags.js'
 
 const UNDICI_H2 = ['', 'undici', 'lib', 'dispatcher', 'client-h2.js'].join(sep)
 
@@ -24,12 +25,8 @@ const UNDICI_H2 = ['', 'undici', 'lib', 'dispatcher', 'client-h2.js'].join(sep)
  */
 declare const __TAU_BODY_SHA1__: string | undefined
 
-// undici parses HTTP with llhttp, compiled to WebAssembly. V8 compiles WebAssembly twice: at once
-// with its baseline compiler, then optimised on background threads, and Node waits for those
-// threads before the process may exit: 75 to 120 ms at the end of every `tau start -p` that made a
-// model call (docs/benchmarks.md). The baseline code parses a model's answer in microseconds, so
-// the command keeps to it. Only the command sets this: a program embedding tau keeps its own flags.
-v8.setFlagsFromString('--liftoff-only')
+// What must be set before any code is compiled: bin/v8-flags.ts says what and why.
+for (const flag of commandV8Flags(process.execArgv, process.env.NODE_OPTIONS)) v8.setFlagsFromString(flag)
 
 // undici (the providers' HTTP client) requires node:http2 as it loads, for HTTP/2 connections tau
 // never opens (allowH2 stays off): Node's http2 modules are about 10 ms of CPU at every start that

@@ -24,6 +24,7 @@ import {
 import module from 'node:module'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { commandV8Flags } from '../../bin/v8-flags.js'
 import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
 import { type Project, REPO_ROOT, STACK_LINE, useProjects } from './run-tau.js'
 
@@ -155,12 +156,13 @@ describe('the compile cache', () => {
       return name
     }
     const uid = process.getuid?.() ?? 0
-    // Node names it with V8's cache tag, which covers V8's flags: the launcher's --liftoff-only
-    // (bin/tau.ts) included, so the tag is asked of a node that sets the flag as the launcher does,
-    // at run time (on Node 24 the tag differs from that of `node --liftoff-only`).
+    // Node names it with V8's cache tag, which covers V8's flags: the launcher's own
+    // (bin/v8-flags.ts) included, so the tag is asked of a node that sets them as the launcher
+    // does, at run time (on Node 24 the tag differs from that of `node --liftoff-only`).
+    const flags = JSON.stringify(commandV8Flags([], undefined))
     const tag = execFileSync(process.execPath, [
       '-p',
-      "const v8 = require('node:v8'); v8.setFlagsFromString('--liftoff-only'); v8.cachedDataVersionTag().toString(16).padStart(8, '0')",
+      `const v8 = require('node:v8'); for (const flag of ${flags}) v8.setFlagsFromString(flag); v8.cachedDataVersionTag().toString(16).padStart(8, '0')`,
     ])
       .toString()
       .trim()
