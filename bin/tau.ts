@@ -7,12 +7,19 @@
  * (bin/compile-cache.ts), so that V8 compiles it once rather than at every start.
  */
 import { isAscii } from 'node:buffer'
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs'
+import { type BigIntStats, closeSync, fstatSync, openSync, readFileSync } from 'node:fs'
 import module, { createRequire } from 'node:module'
 import { join, sep } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import v8 from 'node:v8'
-import { type CacheState, cacheDirectory, cacheName, readCache, writeCache } from './compile-cache.js'
+import {
+  type CacheState,
+  cacheDirectory,
+  cacheName,
+  readCache,
+  readMapped,
+  writeCache,
+} from './compile-cache.js'
 import * as http2StandIn from './undici-h2.js'
 import { commandV8Flags } from './v8-flags.js'
 
@@ -86,8 +93,10 @@ function compiledBody(file: string, env: NodeJS.ProcessEnv): unknown {
   let body: Buffer
   let identity: Buffer | string
   try {
-    body = readFileSync(fd)
-    identity = bodyIdentity(fd, body)
+    const stat = fstatSync(fd, { bigint: true })
+    // Not readFileSync: see readMapped for why the bytes are not malloc's.
+    body = readMapped(fd, Number(stat.size))
+    identity = bodyIdentity(stat, body)
   } finally {
     closeSync(fd)
   }
@@ -107,9 +116,8 @@ function compiledBody(file: string, env: NodeJS.ProcessEnv): unknown {
  * with the code compiled for the bytes it had. Without a built-in hash (a launcher not built by
  * scripts/bundle-bin.mjs), the bytes themselves.
  */
-function bodyIdentity(fd: number, body: Buffer): Buffer | string {
+function bodyIdentity(stat: BigIntStats, body: Buffer): Buffer | string {
   if (typeof __TAU_BODY_SHA1__ !== 'string') return body
-  const stat = fstatSync(fd, { bigint: true })
   return `${__TAU_BODY_SHA1__}\0${stat.size}\0${stat.dev}\0${stat.ino}\0${stat.ctimeNs}`
 }
 

@@ -10,10 +10,12 @@ import { createHash } from 'node:crypto'
 import {
   chmodSync,
   chownSync,
+  closeSync,
   copyFileSync,
   lstatSync,
   lutimesSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
   rmSync,
@@ -24,6 +26,7 @@ import {
 import module from 'node:module'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { readMapped } from '../../bin/compile-cache.js'
 import { commandV8Flags } from '../../bin/v8-flags.js'
 import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
 import { type Project, REPO_ROOT, STACK_LINE, useProjects } from './run-tau.js'
@@ -307,5 +310,25 @@ describe('the compile cache', () => {
     expect(mapped.stderr).toContain('TAU_CONFIG_INVALID')
     expect(mapped.stderr).toMatch(/kernel\/\S+\.ts:\d+:\d+/)
     expect(mapped.stderr).not.toMatch(/dist\/bin\/cli\.js:\d+/)
+  })
+
+  it('the launcher reads the body and the cache into memory V8 maps itself, not malloc (readMapped)', async () => {
+    const p = await project()
+    const file = join(p.home, 'three-megabytes')
+    const bytes = Buffer.alloc(3 * 1048576 + 17)
+    for (let i = 0; i < bytes.length; i += 4096) bytes[i] = i % 251
+    writeFileSync(file, bytes)
+    const fd = openSync(file, 'r')
+    try {
+      const read = readMapped(fd, bytes.length)
+      expect(read.equals(bytes)).toBe(true)
+      // A resizable ArrayBuffer's memory is V8's own mapping: freeing it never moves glibc's
+      // mmap and trim thresholds (docs/benchmarks.md, "the young generation").
+      expect((read.buffer as ArrayBuffer & { resizable?: boolean }).resizable).toBe(true)
+      // A file shorter than asked gives what it has.
+      expect(readMapped(fd, bytes.length + 100).length).toBe(bytes.length)
+    } finally {
+      closeSync(fd)
+    }
   })
 })
