@@ -4,81 +4,21 @@
 // 1. Engine overhead: wall time of `tau submit --wait` (a warm worker runs it) against
 //    `tau start -p` (in-process) for the same one-turn run; both include the command's start.
 // 2. Throughput: 20 one-turn runs submitted at once, with 1 worker and with 2 workers.
-import { execFileSync, spawn, spawnSync } from 'node:child_process'
-import {
-  appendFileSync,
-  chownSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs'
+import { spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createDurableClient, durableConfig } from '../dist/plugins/durable-dbos/index.js'
 import { startScriptedServer } from '../dist/plugins/provider-scripted/server.js'
+import { startPostgres } from './pg.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const TAU = join(ROOT, 'dist', 'bin', 'tau.js')
 const RUNS = 20
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
-function pgBin() {
-  const base = '/usr/lib/postgresql'
-  const v = readdirSync(base).sort((a, b) => Number(b) - Number(a))[0]
-  return join(base, v, 'bin')
-}
-
-async function startPostgres() {
-  const bin = pgBin()
-  const root = mkdtempSync(join(tmpdir(), 'tau-bench-pg-'))
-  const asRoot = process.getuid() === 0
-  const prefix = asRoot ? ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', '--'] : []
-  if (asRoot)
-    chownSync(
-      root,
-      Number(execFileSync('id', ['-u', 'nobody'])),
-      Number(execFileSync('id', ['-g', 'nobody'])),
-    )
-  const run = (cmd, args) =>
-    spawnSync(prefix[0] ?? cmd, [...prefix.slice(1), ...(prefix.length ? [cmd] : []), ...args])
-  run(join(bin, 'initdb'), ['-D', join(root, 'data'), '-U', 'tau', '-A', 'trust', '--no-sync'])
-  appendFileSync(join(root, 'data', 'pg_hba.conf'), '\nhost all all 127.0.0.1/32 trust\n')
-  const port = 20000 + Math.floor(Math.random() * 20000)
-  const args = [
-    '-D',
-    join(root, 'data'),
-    '-p',
-    String(port),
-    '-c',
-    'listen_addresses=127.0.0.1',
-    '-c',
-    'unix_socket_directories=',
-    '-c',
-    'fsync=off',
-  ]
-  const child = spawn(
-    prefix[0] ?? join(bin, 'postgres'),
-    [...prefix.slice(1), ...(prefix.length ? [join(bin, 'postgres')] : []), ...args],
-    { stdio: 'ignore' },
-  )
-  for (let i = 0; i < 300; i++) {
-    if (spawnSync(join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'tau']).status === 0)
-      break
-    await sleep(100)
-  }
-  return {
-    url: `postgres://tau@127.0.0.1:${port}/postgres`,
-    stop: () => {
-      child.kill('SIGINT')
-      rmSync(root, { recursive: true, force: true })
-    },
-  }
-}
-
-const pg = await startPostgres()
+const pg = await startPostgres({ settings: { fsync: 'off' } })
+const pgUrl = pg.url()
 const model = await startScriptedServer({ format: 'openai', script: [], respond: () => ({ text: 'done' }) })
 const dir = mkdtempSync(join(tmpdir(), 'tau-bench-durable-'))
 const home = join(dir, 'home')
@@ -88,7 +28,7 @@ writeFileSync(
   join(dir, 'tau.config.json'),
   JSON.stringify({
     model: 'openai:scripted-model',
-    durable: { database: pg.url, workerConcurrency: 4, pollIntervalMs: 100, applicationVersion: version },
+    durable: { database: pgUrl, workerConcurrency: 4, pollIntervalMs: 100, applicationVersion: version },
   }),
 )
 const env = {
@@ -123,8 +63,8 @@ const startWorker = () => {
   return new Promise((resolve) => w.stderr.on('data', (d) => String(d).includes('is running') && resolve()))
 }
 const client = await createDurableClient({
-  url: pg.url,
-  config: durableConfig.parse({ database: pg.url }),
+  url: pgUrl,
+  config: durableConfig.parse({ database: pgUrl }),
   applicationVersion: version,
   logger: { debug() {}, info() {}, warn() {}, error() {} },
 })
@@ -155,6 +95,6 @@ try {
   await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r() : w.on('exit', r)))))
   await client.close()
   await model.close()
-  pg.stop()
+  await pg.stop()
   rmSync(dir, { recursive: true, force: true })
 }

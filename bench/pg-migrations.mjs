@@ -8,44 +8,19 @@
 // /proc) and of this process for the first pass (from scratch) and the second (all applied).
 // The same for a whole `tau worker` boot (to its 'is running' line), the worker's CPU as "this
 // process". Alternating A/B inside one process; medians.
-import { execFileSync, spawn, spawnSync } from 'node:child_process'
-import {
-  appendFileSync,
-  chownSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs'
-import { createServer } from 'node:net'
+import { spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createDurableClient, durableConfig } from '../dist/plugins/durable-dbos/index.js'
 import { createPool, migrate } from '../dist/plugins/session-postgres/index.js'
+import { startPostgres } from './pg.mjs'
 
 const ROUNDS = Number(process.argv[2] ?? 5)
 const TAU = fileURLToPath(new URL('../dist/bin/tau.js', import.meta.url))
 const TICK = 100 // USER_HZ on Linux
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-
-function pgBin() {
-  const base = '/usr/lib/postgresql'
-  const v = readdirSync(base).sort((a, b) => Number(b) - Number(a))[0]
-  return join(base, v, 'bin')
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const server = createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 /** CPU seconds of `pid`, its live children and the children it reaped. */
 function treeCpu(pid) {
@@ -68,53 +43,13 @@ function treeCpu(pid) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
-const bin = pgBin()
-const root = mkdtempSync(join(tmpdir(), 'tau-bench-pgmig-'))
-const asRoot = process.getuid() === 0
-const prefix = asRoot ? ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', '--'] : []
-if (asRoot)
-  chownSync(root, Number(execFileSync('id', ['-u', 'nobody'])), Number(execFileSync('id', ['-g', 'nobody'])))
-const cmd = (c, args) => [prefix[0] ?? c, [...prefix.slice(1), ...(prefix.length ? [c] : []), ...args]]
-const [initCmd, initArgs] = cmd(join(bin, 'initdb'), [
-  '-D',
-  join(root, 'data'),
-  '-U',
-  'tau',
-  '-A',
-  'trust',
-  '-E',
-  'UTF8',
-  '--no-sync',
-])
-spawnSync(initCmd, initArgs, { env: { PATH: process.env.PATH, LANG: 'C', LC_ALL: 'C' } })
-appendFileSync(join(root, 'data', 'pg_hba.conf'), '\nhost all all 127.0.0.1/32 trust\n')
-const port = await freePort()
-const [pgCmd, pgArgs] = cmd(join(bin, 'postgres'), [
-  '-D',
-  join(root, 'data'),
-  '-p',
-  String(port),
-  '-c',
-  'listen_addresses=127.0.0.1',
-  '-c',
-  'unix_socket_directories=',
-  '-c',
-  'fsync=off',
-  '-c',
-  'max_connections=200',
-])
-const server = spawn(pgCmd, pgArgs, {
-  stdio: 'ignore',
-  env: { PATH: process.env.PATH, LANG: 'C', LC_ALL: 'C' },
+const root = mkdtempSync(join(tmpdir(), 'tau-bench-pgmig-projects-'))
+const cluster = await startPostgres({
+  name: 'tau-bench-pgmig-',
+  settings: { fsync: 'off', max_connections: 200 },
 })
-for (;;) {
-  const ready = spawnSync(join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port), '-t', '2'])
-  if (ready.status === 0) break
-  await sleep(100)
-}
-// setpriv execs postgres: the spawned pid is the postmaster's.
-const postmaster = server.pid
-const url = (db) => `postgres://tau@127.0.0.1:${port}/${db}`
+const postmaster = cluster.pid
+const url = (db) => cluster.url(db)
 const logger = { debug() {}, info() {}, warn() {}, error() {} }
 
 async function tauTables(db) {
@@ -226,8 +161,7 @@ for (let i = 0; i < ROUNDS; i++) {
   }
 }
 await admin.end()
-server.kill('SIGINT')
-await new Promise((r) => server.once('exit', r))
+await cluster.stop()
 rmSync(root, { recursive: true, force: true })
 
 const f = (x) => x.toFixed(2)

@@ -15,22 +15,21 @@
 // side's failure detection (3 s lock / stalled check against tau's 3 s worker TTL and lease).
 // The DBOS side is tau itself: `tau worker` processes of the real binary, runs from `tau submit`,
 // a scripted model (a real OpenAI-wire server) whose Bash calls do the appends.
-import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import {
   appendFileSync,
-  chownSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
 } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+
+import { freePort, startPostgres } from './pg.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const TAU = join(ROOT, 'dist', 'bin', 'tau.js')
@@ -54,16 +53,6 @@ async function until(what, check, timeoutMs = 180_000) {
     await sleep(50)
   }
 }
-
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-  })
 
 const lines = (file) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [])
 
@@ -151,9 +140,9 @@ async function bullmq(mode, backend) {
   let connection
   if (backend === 'postgres') {
     // BullMQ 6's PostgreSQL backend (no Redis): the one service tau needs anyway.
-    pg = await startPostgres()
-    target = pg.url
-    connection = { connectionString: pg.url, migrate: true }
+    pg = await startPostgres({ name: 'tau-spike-pg-' })
+    target = pg.url()
+    connection = { connectionString: target, migrate: true }
   } else {
     const port = await freePort()
     // appendonly: Redis keeps the queue on disk as a deployment would (fsync each second).
@@ -229,52 +218,10 @@ async function bullmq(mode, backend) {
 }
 
 // --- tau's DBOS engine ------------------------------------------------------------------------
-function pgBin() {
-  const base = '/usr/lib/postgresql'
-  const v = readdirSync(base).sort((a, b) => Number(b) - Number(a))[0]
-  return join(base, v, 'bin')
-}
-
-async function startPostgres() {
-  const bin = pgBin()
-  const root = mkdtempSync(join(tmpdir(), 'tau-spike-pg-'))
-  const asRoot = process.getuid() === 0
-  const prefix = asRoot ? ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', '--'] : []
-  if (asRoot)
-    chownSync(
-      root,
-      Number(execFileSync('id', ['-u', 'nobody'])),
-      Number(execFileSync('id', ['-g', 'nobody'])),
-    )
-  const run = (cmd, args) =>
-    spawnSync(prefix[0] ?? cmd, [...prefix.slice(1), ...(prefix.length ? [cmd] : []), ...args])
-  run(join(bin, 'initdb'), ['-D', join(root, 'data'), '-U', 'tau', '-A', 'trust', '--no-sync'])
-  appendFileSync(join(root, 'data', 'pg_hba.conf'), '\nhost all all 127.0.0.1/32 trust\n')
-  const port = await freePort()
-  const args = ['-D', join(root, 'data'), '-p', String(port), '-c', 'listen_addresses=127.0.0.1']
-  args.push('-c', 'unix_socket_directories=')
-  const child = spawn(
-    prefix[0] ?? join(bin, 'postgres'),
-    [...prefix.slice(1), ...(prefix.length ? [join(bin, 'postgres')] : []), ...args],
-    { stdio: 'ignore' },
-  )
-  const ready = () =>
-    spawnSync(join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'tau']).status === 0
-  await until('postgres up', () => ready() || undefined, 60_000)
-  return {
-    url: `postgres://tau@127.0.0.1:${port}/postgres`,
-    stop: async () => {
-      child.kill('SIGINT')
-      await new Promise((r) => (child.exitCode !== null ? r() : child.on('exit', r)))
-      rmSync(root, { recursive: true, force: true })
-    },
-  }
-}
-
 async function dbos() {
   const { createDurableClient, durableConfig } = await import('../dist/plugins/durable-dbos/index.js')
   const { startScriptedServer } = await import('../dist/plugins/provider-scripted/server.js')
-  const pg = await startPostgres()
+  const pg = await startPostgres({ name: 'tau-spike-pg-' })
   const dir = mkdtempSync(join(tmpdir(), 'tau-spike-dbos-'))
   const file = join(dir, 'effects.log')
   const runOf = (body) => {
@@ -301,7 +248,7 @@ async function dbos() {
       model: 'openai:scripted-model',
       permissions: { allow: ['Bash'] },
       durable: {
-        database: pg.url,
+        database: pg.url(),
         workerConcurrency: 2,
         workerTtlMs: STALL_MS,
         pollIntervalMs: 200,
@@ -320,8 +267,8 @@ async function dbos() {
   }
   const workers = []
   const client = await createDurableClient({
-    url: pg.url,
-    config: durableConfig.parse({ database: pg.url }),
+    url: pg.url(),
+    config: durableConfig.parse({ database: pg.url() }),
     applicationVersion: version,
     logger: { debug() {}, info() {}, warn() {}, error() {} },
   })
