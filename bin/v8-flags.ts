@@ -15,8 +15,9 @@
  *   (request bodies, stream chunks, parsed events) and the process mostly waits on the network:
  *   a young generation of 32 MiB is 14–16 MiB of peak RSS that a 100-turn run pays for nothing
  *   but fewer, larger scavenges (docs/benchmarks.md, "the young generation"). Not set when the user
- *   sizes the young generation themselves (`--max-semi-space-size`, `--min-semi-space-size` or
- *   `--semi-space-growth-factor` in Node's arguments or NODE_OPTIONS).
+ *   sizes the young generation themselves: `--max-semi-space-size` in NODE_OPTIONS (the only one of
+ *   the three Node allows there), or it, `--min-semi-space-size` or `--semi-space-growth-factor`
+ *   in Node's own arguments.
  */
 export function commandV8Flags(execArgv: readonly string[], nodeOptions: string | undefined): string[] {
   const sized = /semi[-_]space/.test(`${execArgv.join(' ')} ${nodeOptions ?? ''}`)
