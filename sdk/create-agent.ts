@@ -39,8 +39,15 @@ export interface CreateAgentOptions {
   readonly preset?: string | Preset
   /** Working directory of the kernel and the default session (default: process.cwd()). */
   readonly cwd?: string
-  /** Default: $TAU_HOME, else ~/.tau. */
+  /** Default: $TAU_HOME (of `env`), else ~/.tau. */
   readonly tauHome?: string
+  /**
+   * The environment this agent's kernel reads (PluginContext.env): provider keys and base URLs,
+   * TAU_DATABASE_URL, TAU_TRUST, the variables tool, hook and MCP server processes pick from
+   * (allowlisted), the settings files' `env` written over it. Default: process.env itself. A
+   * given env is copied, so the agent's settings never change your object or another agent's.
+   */
+  readonly env?: NodeJS.ProcessEnv
   readonly logLevel?: LogLevel
   /** Where plugin log records go (default: stderr). */
   readonly logSink?: LogSink
@@ -108,7 +115,8 @@ export async function createAgent(options: CreateAgentOptions = {}): Promise<Age
 async function startKernel(options: CreateAgentOptions): Promise<Kernel> {
   const config = options.config ?? {}
   const cwd = options.cwd ?? process.cwd()
-  const { tauHome } = resolvePaths({ cwd, ...(options.tauHome ? { tauHome: options.tauHome } : {}) })
+  const env = options.env === undefined ? process.env : { ...options.env }
+  const { tauHome } = resolvePaths({ cwd, ...(options.tauHome ? { tauHome: options.tauHome } : {}) }, env)
   // Plugin modules named by path import this very package ('tau-agent', 'tau'), not a copy.
   setPackageModules(packageModules)
   const assembly = await assemble({
@@ -130,6 +138,7 @@ async function startKernel(options: CreateAgentOptions): Promise<Kernel> {
     plugins,
     config: assembly.config,
     paths: { cwd, tauHome },
+    env,
     ...(options.logLevel ? { logLevel: options.logLevel } : {}),
     ...(options.logSink ? { logSink: options.logSink } : {}),
   })

@@ -42,10 +42,11 @@ export default definePlugin({
       trust.skip(`${count} command hook${count === 1 ? '' : 's'} of ${file}`)
     const open = all.filter((entry) => !needsTrust(entry.source.scope))
 
-    // The sandbox's allowlist (and fixed values) for hook processes, whether or not it is loaded.
+    // The sandbox's allowlist (and fixed values) for hook processes, whether or not it is loaded,
+    // picked from the kernel's env (an embedder's own, or process.env for the tau command).
     const parsed = sandboxConfig.safeParse(ctx.rootConfig.sandbox ?? {})
     const sandbox = parsed.success ? parsed.data : sandboxConfig.parse({})
-    const env = buildProcessEnv(process.env, createEnvAllowlist(sandbox.env.allow), {
+    const env = buildProcessEnv(ctx.env, createEnvAllowlist(sandbox.env.allow), {
       ...sandbox.env.set,
       CLAUDE_PROJECT_DIR: ctx.paths.projectDir,
       TAU_PROJECT_DIR: ctx.paths.projectDir,

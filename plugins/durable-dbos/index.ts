@@ -80,8 +80,9 @@ export async function createDurableClient(options: EngineOptions): Promise<Durab
   return new DurableClient(options)
 }
 
-function databaseOf(config: DurableConfig): string | undefined {
-  return config.database ?? (process.env.TAU_DATABASE_URL || undefined)
+/** durable.database, else TAU_DATABASE_URL of the kernel's env (an embedder's own, or process.env). */
+function databaseOf(config: DurableConfig, env: NodeJS.ProcessEnv): string | undefined {
+  return config.database ?? (env.TAU_DATABASE_URL || undefined)
 }
 
 export default definePlugin({
@@ -93,7 +94,7 @@ export default definePlugin({
   optionalDependsOn: ['orchestrate'],
   config: durableConfig,
   setup(ctx) {
-    const url = databaseOf(ctx.config)
+    const url = databaseOf(ctx.config, ctx.env)
     const applicationVersion = ctx.config.applicationVersion ?? `tau-${tauVersion()}`
     const options = (): EngineOptions => {
       if (!url) {

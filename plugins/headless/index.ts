@@ -258,7 +258,7 @@ export default definePlugin({
           cwd:
             args.cwd === undefined ? (resumed?.cwd ?? ctx.paths.cwd) : resolvePath(ctx.paths.cwd, args.cwd),
           ...(args.model !== undefined
-            ? { model: resolveModel(args.model, ctx.config.modelAliases, process.env) }
+            ? { model: resolveModel(args.model, ctx.config.modelAliases, ctx.env) }
             : {}),
           ...(args.permissionMode !== undefined ? { permissionMode: args.permissionMode } : {}),
           ...(args.sessionId !== undefined ? { id: args.sessionId } : {}),
@@ -283,7 +283,7 @@ export default definePlugin({
         args.disableSlashCommands || streamIn ? undefined : ctx.tryResolve(slashCommandsRef)
       let fallbackModel: string | undefined
       if (args.fallbackModel !== undefined) {
-        fallbackModel = resolveModel(args.fallbackModel, ctx.config.modelAliases, process.env)
+        fallbackModel = resolveModel(args.fallbackModel, ctx.config.modelAliases, ctx.env)
         const providers = ctx.tryResolve(providerRegistryRef)
         const provider = fallbackModel.split(':')[0] ?? ''
         if (!fallbackModel.includes(':') || (providers && !providers.has(provider))) {

@@ -25,7 +25,7 @@ export function browserCommand(
 }
 
 /** Starts the browser on `url`; false when it was not tried or could not start (the URL is printed anyway). */
-export function openInBrowser(url: string, env: NodeJS.ProcessEnv = process.env): boolean {
+export function openInBrowser(url: string, env: NodeJS.ProcessEnv): boolean {
   // The URL comes from a server's metadata: only web pages are handed to a launcher.
   if (!isWebUrl(url)) return false
   const command = browserCommand(url, env)

@@ -25,7 +25,8 @@ function pairs(values: unknown, separator: string, what: string): Record<string,
   return out
 }
 
-export function mcpCommands(servers: McpServers, projectDir: string): CliCommand[] {
+/** `env`: the kernel's, where `tau mcp login` finds BROWSER and the display for the browser. */
+export function mcpCommands(servers: McpServers, projectDir: string, env: NodeJS.ProcessEnv): CliCommand[] {
   const list: CliCommand = {
     name: 'mcp list',
     description:
@@ -158,7 +159,7 @@ export function mcpCommands(servers: McpServers, projectDir: string): CliCommand
           name,
           async ({ url }) => {
             stdout.write(`Open this URL to authorize tau for '${name}':\n\n  ${url}\n\n`)
-            if (useBrowser && openInBrowser(url)) stderr.write('(opened in your browser)\n')
+            if (useBrowser && openInBrowser(url, env)) stderr.write('(opened in your browser)\n')
             stderr.write('waiting for the authorization to come back...\n')
           },
           signal,

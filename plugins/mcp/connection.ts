@@ -48,7 +48,7 @@ export interface ConnectionOptions {
   readonly logger: Logger
   readonly projectDir: string
   readonly allowlist: EnvAllowlist
-  /** Where `${VAR}` values come from (process.env). */
+  /** Where `${VAR}` values and stdio servers' variables come from (the kernel's env). */
   readonly env: NodeJS.ProcessEnv
   readonly sdk: () => Promise<McpSdk>
   readonly clientInfo: { name: string; version: string }

@@ -168,7 +168,9 @@ export default definePlugin({
       logger: ctx.logger,
       projectDir: ctx.paths.projectDir,
       allowlist: createEnvAllowlist(sandboxEnvAllow(ctx.rootConfig)),
-      env: process.env,
+      // `${VAR}` values and stdio servers' allowlisted variables: the kernel's env (an embedder's
+      // own, or process.env for the tau command), settings' `env` in it.
+      env: ctx.env,
       clientInfo: { name: 'tau', version: tauVersion() },
       sampler: providerSampler(ctx.tryResolve(providerRegistryRef), ctx.rootConfig.model),
       ...(model ? { samplingModel: model } : {}),
@@ -217,7 +219,8 @@ export default definePlugin({
       },
       (own) => own?.close(),
     )
-    for (const command of mcpCommands(servers, ctx.paths.projectDir)) ctx.provide(cliCommandsRef, command)
+    for (const command of mcpCommands(servers, ctx.paths.projectDir, ctx.env))
+      ctx.provide(cliCommandsRef, command)
     // Prompts of connected servers as /mcp__<server>__<prompt> (read by slash-commands when loaded).
     ctx.provide(slashCommandSourceRef, promptCommandSource(viewOf))
     // /mcp: the servers the session sees, its own marked.

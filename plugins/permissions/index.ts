@@ -60,7 +60,10 @@ export default definePlugin({
     const next: RawConfig = { ...config }
     const names = Object.keys(found.env)
     if (names.length > 0) {
-      for (const name of names) process.env[name] = found.env[name]
+      // Into the kernel's env (ctx.env of every plugin), which providers, hooks, MCP servers and
+      // tools read: process.env only when the kernel runs on it (the tau command), an embedder's
+      // own env otherwise, so two kernels in one process keep their settings apart.
+      for (const name of names) api.env[name] = found.env[name]
       // Tool and hook processes get an allowlisted environment: these variables join it.
       if (api.plugins.includes('sandbox')) {
         const sandbox = (config.sandbox ?? {}) as Record<string, unknown>

@@ -22,14 +22,16 @@ export default definePlugin({
   config: anthropicConfig,
   setup(ctx) {
     const { baseURL, apiKey, ...rest } = ctx.config
+    // The kernel's env (an embedder's own, or process.env for the tau command), settings' `env` in it.
+    const env = ctx.env
     const settings = {
       ...rest,
-      baseURL: baseURL ?? process.env.ANTHROPIC_BASE_URL ?? DEFAULT_BASE_URL,
-      apiKey: apiKey ?? process.env[rest.apiKeyVariable],
+      baseURL: baseURL ?? env.ANTHROPIC_BASE_URL ?? DEFAULT_BASE_URL,
+      apiKey: apiKey ?? env[rest.apiKeyVariable],
       apiKeySource:
         apiKey !== undefined
           ? 'providers.anthropic.apiKey'
-          : process.env[rest.apiKeyVariable]
+          : env[rest.apiKeyVariable]
             ? rest.apiKeyVariable
             : 'none',
     }

@@ -5,7 +5,6 @@
  * model is used. Adds `tau models pull|list|rm`, and picks a downloaded model when no model is
  * configured.
  */
-import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { cliCommandsRef, definePlugin } from '../../kernel/index.js'
 import { providerRegistryRef } from '../providers/index.js'
@@ -55,8 +54,10 @@ export default definePlugin({
     if (config.model !== undefined || (isRecord(agent) && agent.model !== undefined)) return undefined
     const providers = config.providers
     const local = isRecord(providers) && isRecord(providers.local) ? providers.local : {}
-    const tauHome = process.env.TAU_HOME ?? join(homedir(), '.tau')
-    const dir = modelsDirOf(typeof local.modelsDir === 'string' ? local.modelsDir : undefined, tauHome)
+    const dir = modelsDirOf(
+      typeof local.modelsDir === 'string' ? local.modelsDir : undefined,
+      api.paths.tauHome,
+    )
     const newest = (await listModelFiles(dir))[0]
     if (newest === undefined) return undefined
     api.logger.info(`no model configured: using the downloaded local:${newest.ref}`)
@@ -81,10 +82,10 @@ export default definePlugin({
     ctx.resolve(providerRegistryRef).register(provider, ctx.name, { configured: false })
     for (const command of modelsCommands({
       modelsDir,
-      hfEndpoint: config.hfEndpoint ?? process.env.TAU_HF_ENDPOINT ?? DEFAULT_HF_ENDPOINT,
+      hfEndpoint: config.hfEndpoint ?? ctx.env.TAU_HF_ENDPOINT ?? DEFAULT_HF_ENDPOINT,
       idleTimeoutMs: config.downloadIdleTimeoutMs,
       cwd: ctx.paths.cwd,
-      env: process.env,
+      env: ctx.env,
     }))
       ctx.provide(cliCommandsRef, command)
     return () => provider.close()

@@ -32,13 +32,15 @@ export default definePlugin({
   config: ollamaConfig,
   setup(ctx) {
     const config = ctx.config
+    // The kernel's env (an embedder's own, or process.env for the tau command), settings' `env` in it.
+    const env = ctx.env
     const source =
       config.host !== undefined ? 'providers.ollama.host' : 'OLLAMA_HOST (or providers.ollama.host)'
-    const address = normalizeOllamaHost(config.host ?? process.env.OLLAMA_HOST)
+    const address = normalizeOllamaHost(config.host ?? env.OLLAMA_HOST)
     const headers: Record<string, string> = {}
     if (address.authorization) headers.authorization = address.authorization
     // Like the official clients: OLLAMA_API_KEY is sent to ollama.com only, never to other hosts.
-    const apiKey = process.env.OLLAMA_API_KEY
+    const apiKey = env.OLLAMA_API_KEY
     if (apiKey && new URL(address.baseUrl).hostname === 'ollama.com')
       headers.authorization = `Bearer ${apiKey}`
     Object.assign(headers, config.headers)
@@ -76,7 +78,7 @@ export default definePlugin({
       ctx.logger,
     )
     // With no host set anywhere, Ollama is only the default local address, not a choice the user made.
-    const configured = config.host !== undefined || process.env.OLLAMA_HOST !== undefined
+    const configured = config.host !== undefined || env.OLLAMA_HOST !== undefined
     ctx.resolve(providerRegistryRef).register(provider, ctx.name, { configured })
     ctx.logger.debug('ollama provider ready', { host: address.baseUrl })
     return () => http.close()

@@ -86,7 +86,8 @@ export default definePlugin({
   setup(ctx) {
     const registry = ctx.resolve(providerRegistryRef)
     const settings = ctx.resolve(httpSettingsRef)
-    const env = process.env
+    // The kernel's env (an embedder's own, or process.env for the tau command), settings' `env` in it.
+    const env = ctx.env
     const endpoints: Endpoint[] = [openaiEndpoint(ctx.config, env), azureEndpoint(ctx.config.azure, env)]
     for (const [name, server] of Object.entries(ctx.config.compatible)) {
       endpoints.push(compatibleEndpoint(name, server, env))

@@ -168,6 +168,8 @@ export default definePlugin({
           roots: own ? rootsOf(config) : globalRoots,
           envAllow: config.env.allow,
           envSet: config.env.set,
+          // Picked (allowlisted) from the kernel's env: an embedder's own, or process.env for tau.
+          parentEnv: ctx.env,
           killGraceMs: config.killGraceMs,
           logger: ctx.logger,
           policy: { filesystem: config.filesystem, network: config.network },

@@ -22,10 +22,14 @@ export const sessionPostgresConfig = z.strictObject({
   leaseTtlMs: z.number().int().min(1000).optional(),
 })
 
-/** The database URL configured for tau, if any: the plugin's key, durable.database, TAU_DATABASE_URL. */
+/**
+ * The database URL configured for tau, if any: the plugin's key, durable.database, TAU_DATABASE_URL
+ * of `env` (the kernel's env: an embedder's own, or process.env for the tau command).
+ */
 export function databaseUrlOf(
   own: string | undefined,
   rootConfig: Readonly<Record<string, unknown>>,
+  env: NodeJS.ProcessEnv,
 ): string | undefined {
   if (own) return own
   const durable = rootConfig.durable
@@ -33,8 +37,8 @@ export function databaseUrlOf(
     const value = (durable as { database?: unknown }).database
     if (typeof value === 'string' && value !== '') return value
   }
-  const env = process.env.TAU_DATABASE_URL
-  return env ? env : undefined
+  const fromEnv = env.TAU_DATABASE_URL
+  return fromEnv ? fromEnv : undefined
 }
 
 export default definePlugin({
@@ -43,7 +47,7 @@ export default definePlugin({
     'Session logs in PostgreSQL when a database is configured (durable.database or TAU_DATABASE_URL)',
   config: sessionPostgresConfig,
   async setup(ctx) {
-    const url = databaseUrlOf(ctx.config.database, ctx.rootConfig)
+    const url = databaseUrlOf(ctx.config.database, ctx.rootConfig, ctx.env)
     if (!url) return
     // A database configured: only now the store's code is initialised (not at every start).
     const { PostgresTranscriptStore } = await import('./postgres-store.js')

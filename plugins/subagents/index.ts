@@ -342,7 +342,8 @@ export default definePlugin({
           const providers = ctx.tryResolve(providerRegistryRef)
           return {
             aliases: configuredAliases(ctx.rootConfig),
-            env: process.env,
+            // ANTHROPIC_DEFAULT_*_MODEL and the like: the kernel's env, settings' `env` in it.
+            env: ctx.env,
             ...(providers ? { providers } : {}),
           }
         },

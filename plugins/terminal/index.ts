@@ -56,6 +56,8 @@ export default definePlugin({
           runtime,
           projectDir: ctx.paths.projectDir,
           tauHome: ctx.paths.tauHome,
+          // NO_COLOR: the kernel's env (an embedder's own, or process.env for the tau command).
+          env: ctx.env,
           sessionOptions,
           ...(sessions ? { sessions } : {}),
           ...(memory ? { memory } : {}),

@@ -72,7 +72,7 @@ export type {
 } from './user-questions.js'
 
 /** The built-in tools, configured, in the order models see them. */
-export function builtinTools(config: ToolsConfig): Tool[] {
+export function builtinTools(config: ToolsConfig, env: NodeJS.ProcessEnv): Tool[] {
   const tools = [
     bashTool,
     bashOutputTool,
@@ -90,7 +90,7 @@ export function builtinTools(config: ToolsConfig): Tool[] {
     writeTool,
     notebookEditTool,
     webFetchTool,
-    createWebSearchTool(config.webSearch),
+    createWebSearchTool(config.webSearch, env),
     todoWriteTool,
     askUserQuestionTool,
   ]
@@ -105,7 +105,8 @@ export default definePlugin({
   config: toolsConfig,
   setup(ctx) {
     const registry = new DefaultToolRegistry()
-    const tools = builtinTools(ctx.config)
+    // WebSearch reads its key from the kernel's env (an embedder's own, or process.env).
+    const tools = builtinTools(ctx.config, ctx.env)
     const names = tools.map((tool) => tool.name)
     for (const name of ctx.config.disabled) {
       if (!names.includes(name)) {

@@ -163,7 +163,14 @@ export function resultsText(query: string, results: readonly SearchResult[]): st
   ].join('\n\n')
 }
 
-export function createWebSearchTool(config: WebSearchConfig): Tool<WebSearchInput> {
+/**
+ * `env` is where the key is read from at each call: the kernel's env (PluginContext.env) in the
+ * tools plugin, so an embedder's kernel uses its own key; process.env when none is given.
+ */
+export function createWebSearchTool(
+  config: WebSearchConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): Tool<WebSearchInput> {
   return defineTool({
     name: 'WebSearch',
     description: DESCRIPTION,
@@ -181,7 +188,7 @@ export function createWebSearchTool(config: WebSearchConfig): Tool<WebSearchInpu
           'WebSearch is off: no search backend is configured. Set tools.webSearch in tau.config.ts, e.g. { provider: "brave" } with BRAVE_API_KEY set, { provider: "tavily" } with TAVILY_API_KEY, or { provider: "searxng", endpoint: "http://localhost:8888" }. Until then, answer without searching or use WebFetch on a known URL.',
         )
       const keyEnv = config.apiKeyEnv ?? DEFAULT_KEY_ENV[provider]
-      const key = keyEnv === undefined ? undefined : process.env[keyEnv]
+      const key = keyEnv === undefined ? undefined : env[keyEnv]
       if (keyEnv !== undefined && provider !== 'searxng' && (key === undefined || key === ''))
         return fail(
           `WebSearch needs an API key for ${provider}: the environment variable ${keyEnv} is not set. Set it for tau (or name another variable in tools.webSearch.apiKeyEnv).`,
