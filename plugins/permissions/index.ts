@@ -7,10 +7,11 @@
  * `.claude/settings*.json` and `~/.claude/settings.json`, `--settings`, from the
  * command line (Permissions.setCliRules) and from the session (Permissions.addRule).
  */
-import { cliCommandsRef, definePlugin, type RawConfig } from '../../kernel/index.js'
+import { cliCommandsRef, definePlugin, type RawConfig, TauError } from '../../kernel/index.js'
 import { toolRegistryRef } from '../tools/index.js'
 import { TRUST_HINT, trustOf, WorkspaceTrust } from '../trust/index.js'
 import { permissionsCommands } from './commands.js'
+import { PERMISSIONS_ERRORS } from './errors.js'
 import { describeSource, PermissionsBase, SessionPermissions } from './service.js'
 import { loadSettings, permissionsConfig, settingsOptions } from './settings.js'
 import { readEnvAndModel } from './settings-env.js'
@@ -63,7 +64,14 @@ export default definePlugin({
       // Into the kernel's env (ctx.env of every plugin), which providers, hooks, MCP servers and
       // tools read: process.env only when the kernel runs on it (the tau command), an embedder's
       // own env otherwise, so two kernels in one process keep their settings apart.
-      for (const name of names) api.env[name] = found.env[name]
+      for (const name of names) {
+        if (!Reflect.set(api.env, name, found.env[name]))
+          throw new TauError(
+            PERMISSIONS_ERRORS.TAU_SETTINGS_ENV_READ_ONLY,
+            `the kernel's env is read-only: ${name} of the settings files' \`env\` cannot be set`,
+            { plugin: 'permissions' },
+          )
+      }
       // Tool and hook processes get an allowlisted environment: these variables join it.
       if (api.plugins.includes('sandbox')) {
         const sandbox = (config.sandbox ?? {}) as Record<string, unknown>
