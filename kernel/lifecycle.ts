@@ -158,6 +158,8 @@ export class Kernel {
   private _state: KernelState = 'idle'
   private prepared = false
   private readonly loggerOptions: LoggerOptions
+  /** What every logger of this kernel masks (loggerOptions.secrets): grows after configure. */
+  private readonly secrets: string[]
 
   constructor(options: KernelOptions) {
     this.options = options
@@ -166,15 +168,16 @@ export class Kernel {
     const configured = parseLogLevel(
       typeof options.config?.logLevel === 'string' ? options.config.logLevel : undefined,
     )
+    // The given env's secrets and the process's: a plugin may still read either.
+    this.secrets =
+      this.env === process.env
+        ? secretValuesFrom(process.env)
+        : [...new Set([...secretValuesFrom(this.env), ...secretValuesFrom(process.env)])].sort(
+            (a, b) => b.length - a.length,
+          )
     this.loggerOptions = {
       level: options.logLevel ?? configured ?? 'warn',
-      // The given env's secrets and the process's: a plugin may still read either.
-      secrets:
-        this.env === process.env
-          ? secretValuesFrom(process.env)
-          : [...new Set([...secretValuesFrom(this.env), ...secretValuesFrom(process.env)])].sort(
-              (a, b) => b.length - a.length,
-            ),
+      secrets: this.secrets,
       ...(options.logSink ? { sink: options.logSink } : {}),
     }
     this.logger = createLogger('kernel', this.loggerOptions)
@@ -272,6 +275,11 @@ export class Kernel {
     } catch (error) {
       throw this.recode(error, 'TAU_CONFIGURE_FAILED')
     }
+    // What configure wrote into the env (the settings files' `env`: API keys too) is masked from
+    // now on, in every logger made so far and after (they share the array).
+    for (const secret of secretValuesFrom(this.env))
+      if (!this.secrets.includes(secret)) this.secrets.push(secret)
+    this.secrets.sort((a, b) => b.length - a.length)
     const problems: ConfigProblem[] = [...checkKernelKeys(config), ...findUnknownKeys(config, this.ordered)]
     const validated: RawConfig = { ...config }
     const claims = claimTree(this.ordered)

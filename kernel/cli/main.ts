@@ -71,9 +71,9 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
   const stdout = options.stdout ?? process.stdout
   const stderr = options.stderr ?? process.stderr
   const env = options.env ?? process.env
-  const secrets = secretValuesFrom(env)
+  // Read at each print: the settings files' `env` is written into env once a kernel configures.
   const print = (stream: NodeJS.WritableStream, text: string) =>
-    stream.write(`${maskSecrets(text, secrets)}\n`)
+    stream.write(`${maskSecrets(text, secretValuesFrom(env))}\n`)
   let debug = argv.includes('--debug')
   let exitCode = 0
 
