@@ -9,6 +9,7 @@
  * process.env holds other values for every variable involved (a dead base URL, other keys, another
  * probe value): a reader still on process.env sends its request nowhere or shows the wrong value.
  */
+import { existsSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -298,5 +299,51 @@ describe("the settings files' env goes into the agent's env", () => {
     const logged = JSON.stringify(logs)
     for (const secret of ['sk-ant-a-secret-0123456789', 'sk-ant-b-secret-0123456789', 'search-a-0123456789'])
       expect(logged).not.toContain(secret)
+  })
+})
+
+describe("the agent's TAU_HOME is its env's", () => {
+  it("its sessions are written there and the sandbox keeps tools out of it; process.env's TAU_HOME is nobody's", async () => {
+    const { dir, env } = await place('home')
+    // Both homes inside the workspace: only the env's is tau's, so only it is closed to the tools.
+    const own = join(dir, 'own-home')
+    const processHome = join(dir, 'process-home')
+    vi.stubEnv('TAU_HOME', processHome)
+    await mkdir(own)
+    await mkdir(processHome)
+    await writeFile(join(own, 'secret.txt'), 'tau home')
+    await writeFile(join(processHome, 'notes.txt'), 'just a folder')
+    const model = await scripted('anthropic', [
+      {
+        toolCalls: [
+          { id: 'own', name: 'Read', input: { file_path: join(own, 'secret.txt') } },
+          { id: 'other', name: 'Read', input: { file_path: join(processHome, 'notes.txt') } },
+        ],
+      },
+      { text: 'read' },
+    ])
+    const agent = await agentWith({
+      cwd: dir,
+      env: {
+        ...env,
+        TAU_HOME: own,
+        ANTHROPIC_BASE_URL: model.url,
+        ANTHROPIC_API_KEY: 'sk-ant-home-0123456789',
+      },
+      config: {
+        model: 'anthropic:scripted-model',
+        providers: { retries: { max: 0 } },
+        permissions: { allow: ['Read'] },
+      },
+    })
+    expect(agent.kernel.paths.tauHome).toBe(own)
+    const events = await collect(agent.run('read both'))
+    expect(resultOf(events).text).toBe('read')
+    expect(toolText(events, 'own')).not.toContain('tau home')
+    expect(toolText(events, 'own')).toContain('the sandbox policy denies reading it')
+    expect(toolText(events, 'other')).toContain('just a folder')
+    await agent.close()
+    expect(existsSync(join(own, 'projects'))).toBe(true)
+    expect(existsSync(join(processHome, 'projects'))).toBe(false)
   })
 })
