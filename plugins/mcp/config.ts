@@ -17,6 +17,8 @@ export const MCP_DEFAULTS = Object.freeze({
   loginTimeoutMs: 300_000,
   /** The largest message a stdio server may send (one JSON-RPC line): 64 MiB. */
   maxMessageBytes: 64 * 1024 * 1024,
+  /** A stdio server's time to exit after its stdin closes, and again after SIGTERM. */
+  stopGraceMs: 1_500,
 })
 
 /** The syslog levels of MCP's `notifications/message`, lowest first. */
@@ -68,6 +70,11 @@ export const stdioServerSchema = z.object({
   cwd: z.string().optional(),
   /** The largest message (one JSON-RPC line) read from the server; a larger one fails only its call. */
   maxMessageBytes: z.number().int().positive().optional(),
+  /**
+   * How long the server has to exit once tau closes its stdin, and again after SIGTERM, before
+   * SIGKILL (its process group, with what it started). tau's stop waits for it, up to its own limit.
+   */
+  stopGraceMs: z.number().int().min(0).optional(),
   ...common,
 })
 

@@ -385,6 +385,7 @@ export class ServerConnection {
         ...buildProcessEnv(this.options.env, this.options.allowlist, config.env),
       },
       maxMessageBytes: config.maxMessageBytes ?? MCP_DEFAULTS.maxMessageBytes,
+      stopGraceMs: config.stopGraceMs ?? MCP_DEFAULTS.stopGraceMs,
       validate: (value) => sdk.JSONRPCMessageSchema.parse(value),
     })
     let pending = ''

@@ -10,6 +10,7 @@ import { PassThrough } from 'node:stream'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
 import { messageOf } from '../../kernel/index.js'
+import { OWN_GROUP, terminateServer, trackServer } from './server-process.js'
 
 /** JSON-RPC's "internal error": what the oversized answer becomes for the call that waits for it. */
 const INTERNAL_ERROR = -32603
@@ -25,6 +26,8 @@ export interface StdioTransportOptions {
   readonly cwd: string
   readonly env: Record<string, string>
   readonly maxMessageBytes: number
+  /** How long the server has to exit after its stdin closes, and again after SIGTERM. */
+  readonly stopGraceMs: number
   /** Checks a parsed line is a JSON-RPC message (the SDK's schema), throwing if not. */
   readonly validate: (value: unknown) => JSONRPCMessage
 }
@@ -128,6 +131,8 @@ export class StdioTransport implements Transport {
   /** The server's stderr, available before start() so no early line is lost. */
   readonly stderr = new PassThrough()
   private child: ChildProcess | undefined
+  /** The close in progress: a second close() (stop during a failed attempt's) waits for the same exit. */
+  private closing: Promise<void> | undefined
   private readonly reader: LineReader
 
   constructor(private readonly options: StdioTransportOptions) {
@@ -148,8 +153,11 @@ export class StdioTransport implements Transport {
         env: this.options.env,
         stdio: ['pipe', 'pipe', 'pipe'],
         shell: false,
+        // A process group of its own: the children it starts are ended with it (server-process.ts).
+        detached: OWN_GROUP,
       })
       this.child = child
+      trackServer(child)
       child.on('error', (error) => {
         reject(error)
         this.onerror?.(error)
@@ -198,25 +206,14 @@ export class StdioTransport implements Transport {
     this.onmessage?.({ jsonrpc: '2.0', id, error: { code: INTERNAL_ERROR, message: text } })
   }
 
-  async close(): Promise<void> {
+  /** Ends the server (server-process.ts) and resolves once it has exited. */
+  close(): Promise<void> {
     const child = this.child
-    if (!child) return
+    if (this.closing) return this.closing
+    if (!child) return Promise.resolve()
     this.child = undefined
-    const closed = new Promise<void>((resolve) => child.once('close', () => resolve()))
-    const waitUpTo = (ms: number) =>
-      Promise.race([closed, new Promise<void>((resolve) => setTimeout(resolve, ms).unref())])
-    // As the SDK does: end stdin and let the server exit, then SIGTERM, then SIGKILL.
-    try {
-      child.stdin?.end()
-    } catch {
-      // already closed
-    }
-    await waitUpTo(2_000)
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM')
-      await waitUpTo(2_000)
-    }
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    this.closing = terminateServer(child, this.options.stopGraceMs)
+    return this.closing
   }
 
   send(message: JSONRPCMessage): Promise<void> {

@@ -1,4 +1,5 @@
 /** Shared helpers for the MCP tests: the kernel with sandbox + tools + mcp, and a tool runner. */
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { TauConfig } from '../../../kernel/index.js'
 import { createLogger } from '../../../kernel/index.js'
@@ -105,6 +106,30 @@ export async function runTool(
 
 export function textOf(output: ToolOutput): string {
   return output.content.map((part) => (part.type === 'text' ? part.text : `[${part.type}]`)).join('\n')
+}
+
+/** Whether the process exists (exact for a child of this process: it is reaped as it exits). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Whether the process still runs: for one this process did not start, a zombie (ended, waiting
+ * for whoever adopted it to reap it) has ended.
+ */
+export function running(pid: number): boolean {
+  if (!alive(pid)) return false
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
+  } catch {
+    return true
+  }
 }
 
 /** Polls until `check` holds (or throws after `ms`, a limit for hangs only: loaded machines are slow). */
