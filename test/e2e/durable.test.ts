@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { INTERRUPTED_CALL_TEXT, UNSTARTED_CALL_TEXT } from '../../plugins/agent/index.js'
+import { TOOL_ERROR_PREFIX } from '../../plugins/provider-openai/request.js'
 import type { ScriptTurn } from '../../plugins/provider-scripted/index.js'
 import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
 import { type PgCluster, startPostgres } from '../plugins/session-postgres/pg-cluster.js'
@@ -95,44 +96,79 @@ function makeHosts(): Hosts {
   }
 }
 
-/** The model: each run's prompt is `job N`; it appends N-a, then N-b, to the file, then answers. */
+/** A chat message as the model sees it on the OpenAI wire. */
+interface WireMessage {
+  readonly role: string
+  readonly content?: unknown
+  readonly tool_calls?: ReadonlyArray<{ readonly id: string }>
+  readonly tool_call_id?: string
+}
+
+const textOf = (content: unknown) => (typeof content === 'string' ? content : JSON.stringify(content))
+
+/**
+ * The model: each run's prompt is `job N`; it appends N-a, then N-b, to the file, then answers.
+ * It decides from what it sees, step by step: the results tau gives it for each call (matched by
+ * call id, whose name carries the step) and the file. A step is done when a call of it has a
+ * result (Bash's output, not an error: the command ran) or was interrupted while running and its
+ * line is in the file (as the interrupted call's text asks, it checks the effect). A call answered
+ * "not run", or interrupted without its line, is made again. Anything else is a product bug, and
+ * the run's answer says which (a result of a step whose line is not in the file, a call with two
+ * results or a result for a call never made, an error the test's commands cannot give), so the
+ * test fails on the runs' answers naming it rather than on a line missing or written twice.
+ */
 function respond(logFile: string) {
   return (request: { body?: unknown }): ScriptTurn | undefined => {
-    const body = request.body as { messages?: Array<{ role: string; content?: unknown }> } | undefined
-    const messages = body?.messages ?? []
+    const messages = (request.body as { messages?: WireMessage[] } | undefined)?.messages ?? []
     const prompt = messages.find((m) => m.role === 'user')
-    const job = /job (\d+)/.exec(
-      typeof prompt?.content === 'string' ? prompt.content : JSON.stringify(prompt?.content),
-    )?.[1]
+    const job = /job (\d+)/.exec(textOf(prompt?.content))?.[1]
     if (!job) return { text: 'no job' }
-    const results = messages
-      .filter((m) => m.role === 'tool')
-      .map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content)))
-    // A call that never ran (the worker died before it) is made again. One interrupted while
-    // running may have had its effect: as its text asks, the model checks (the step's line in the
-    // file) and calls again only when the effect is not there. (A kill can land after the call's
-    // intent is stored and before its command's first line ran.) A call run twice by tau itself,
-    // or one answered "not run" that did run, still shows as a line written twice.
     const steps = ['a', 'b']
+    // The calls it made (their ids name the step), and the result tau gives for each.
+    const stepOf = new Map<string, string>()
+    for (const m of messages)
+      for (const call of m.role === 'assistant' ? (m.tool_calls ?? []) : [])
+        stepOf.set(call.id, /^call_\d+_([ab])_\d+$/.exec(call.id)?.[1] ?? '?')
+    const results = messages.filter((m) => m.role === 'tool')
+    const answered = new Set<string>()
+    for (const result of results) {
+      const id = result.tool_call_id ?? '(none)'
+      if (!stepOf.has(id)) return { text: `job ${job}: a result for a call never made (${id})` }
+      if (answered.has(id)) return { text: `job ${job}: two results for the call ${id}` }
+      answered.add(id)
+    }
     const written = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n') : []
-    let done = 0
-    for (const text of results) {
-      if (done >= steps.length || text.includes(UNSTARTED_CALL_TEXT)) continue
-      if (text.includes(INTERRUPTED_CALL_TEXT) && !written.includes(`${job}-${steps[done]}`)) continue
-      done++
+    for (const step of steps) {
+      const line = `${job}-${step}`
+      const texts = results
+        .filter((r) => stepOf.get(r.tool_call_id ?? '') === step)
+        .map((r) => textOf(r.content))
+      const unstarted = (text: string) => text.includes(UNSTARTED_CALL_TEXT)
+      const interrupted = (text: string) => text.includes(INTERRUPTED_CALL_TEXT)
+      // Bash's output (the command ran; an error would start "Error: ").
+      const ran = (text: string) => !text.startsWith(TOOL_ERROR_PREFIX)
+      const odd = texts.find((text) => !ran(text) && !unstarted(text) && !interrupted(text))
+      if (odd !== undefined)
+        return { text: `job ${job}: a result of ${line} the test cannot explain: ${odd}` }
+      if (texts.some(ran)) {
+        if (!written.includes(line))
+          return { text: `job ${job}: ${line} has a result, not its line in the file` }
+        continue
+      }
+      if (texts.some(interrupted) && written.includes(line)) continue
+      // Not called yet, answered "not run", or interrupted before its effect: called (again).
+      return {
+        toolCalls: [
+          {
+            id: `call_${job}_${step}_${results.length}`,
+            name: 'Bash',
+            // The effect first, then a pause: a kill lands mid-run with some calls done.
+            input: { command: `echo ${line} >> ${logFile}; sleep 0.3` },
+          },
+        ],
+      }
     }
-    if (done >= steps.length) return { text: `finished ${job}` }
-    const step = steps[done]!
-    return {
-      toolCalls: [
-        {
-          id: `call_${job}_${step}_${results.length}`,
-          name: 'Bash',
-          // The effect first, then a pause: a kill lands mid-run with some calls done.
-          input: { command: `echo ${job}-${step} >> ${logFile}; sleep 0.3` },
-        },
-      ],
-    }
+    return { text: `finished ${job}` }
   }
 }
 
