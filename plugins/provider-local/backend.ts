@@ -7,6 +7,7 @@
 import { availableParallelism } from 'node:os'
 import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel } from 'node-llama-cpp'
 import { type Logger, messageOf, TauError } from '../../kernel/index.js'
+import { withKeptBinaryTest } from './binary-test.js'
 import { LOCAL_ERRORS } from './errors.js'
 import { GgufFormatError, type GgufSummary, readGgufSummary } from './gguf-header.js'
 
@@ -22,6 +23,8 @@ export interface BackendOptions {
   readonly logger: Logger
   /** Imports node-llama-cpp; tests replace it to see the not-installed error. */
   readonly importer?: NodeLlamaCppImporter
+  /** Where a passed test of node-llama-cpp's binary is kept (binary-test.ts); left out, none is. */
+  readonly binaryTestDir?: string
 }
 
 export const NODE_LLAMA_CPP_VERSION = '3.21.1'
@@ -130,14 +133,17 @@ export class LocalBackend {
   }
 
   private getLlama(): Promise<Llama> {
-    this.llama ??= this.library().then((lib) =>
-      lib.getLlama({
-        gpu: this.options.gpu,
-        maxThreads: this.threads,
-        logLevel: lib.LlamaLogLevel.warn,
-        logger: (level, message) => this.log(level, message),
-      }),
-    )
+    const dir = this.options.binaryTestDir
+    this.llama ??= this.library().then((lib) => {
+      const get = () =>
+        lib.getLlama({
+          gpu: this.options.gpu,
+          maxThreads: this.threads,
+          logLevel: lib.LlamaLogLevel.warn,
+          logger: (level, message) => this.log(level, message),
+        })
+      return dir === undefined ? get() : withKeptBinaryTest({ dir, version: NODE_LLAMA_CPP_VERSION }, get)
+    })
     this.llama.catch(() => {
       this.llama = undefined
     })

@@ -72,6 +72,7 @@ export default definePlugin({
       contextSize: config.contextSize,
       sequences: config.sequences,
       logger: ctx.logger.child('llama'),
+      binaryTestDir: join(ctx.paths.tauHome, 'cache', 'llama-binary-test'),
     })
     const provider = new LocalProvider(
       backend,
