@@ -24,7 +24,7 @@
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { init as initLexer, parse as lexModule } from 'es-module-lexer'
 import { build } from 'esbuild'
 
@@ -136,6 +136,68 @@ const undiciInBody = {
   },
 }
 
+/** Packages the body loads from node_modules at run time (see the top of this file). */
+const EXTERNAL = [
+  'jiti',
+  '@modelcontextprotocol/sdk',
+  '@agentclientprotocol/sdk',
+  'html-to-text',
+  'typescript',
+  'node-llama-cpp',
+  '@opentelemetry/sdk-trace',
+  '@opentelemetry/resources',
+  '@opentelemetry/exporter-trace-otlp-http',
+  // PostgreSQL and the durable engine (a database configured; optional peer dependencies).
+  'pg',
+  '@dbos-inc/dbos-sdk',
+  // tau serve only (plugins/serve/server.ts imports it lazily).
+  'fastify',
+]
+
+/**
+ * The JSON Schemas of the built-in tools made with their defaults (the tools plugin's
+ * builtinTools with its config's defaults), by tool name, for `__TAU_TOOL_JSON_SCHEMAS__`
+ * (plugins/tools/builtins/defaults.ts): computed here from the same sources, by bundling the tools
+ * plugin on its own and running it, so the body does not derive them from the zod inputs at
+ * every start. The same derivation as at run time (toJsonSchema); test/e2e/bundle.test.ts
+ * compares what the built command sends a model with what the sources compute.
+ */
+async function toolJsonSchemas() {
+  const built = await build({
+    absWorkingDir: root,
+    stdin: {
+      contents: "export { builtinTools, toolsConfig } from './plugins/tools/index.ts'",
+      resolveDir: root,
+      sourcefile: 'tool-json-schemas.ts',
+      loader: 'ts',
+    },
+    plugins: [withoutZodLocales],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20.19',
+    tsconfig: 'tsconfig.json',
+    external: EXTERNAL,
+    // CommonJS dependencies bundled into an ES module require Node's built-ins through this.
+    banner: {
+      js: "import { createRequire as __tauCreateRequire } from 'node:module'; const require = __tauCreateRequire(import.meta.url);",
+    },
+    logLevel: 'warning',
+    write: false,
+  })
+  // Beside the body, so that the externals resolve from the same node_modules.
+  const file = join(outdir, `.tool-json-schemas-${process.pid}.mjs`)
+  writeFileSync(file, built.outputFiles[0].contents)
+  try {
+    const { builtinTools, toolsConfig } = await import(pathToFileURL(file).href)
+    return Object.fromEntries(
+      builtinTools(toolsConfig.parse({})).map((tool) => [tool.name, tool.inputSchema]),
+    )
+  } finally {
+    rmSync(file, { force: true })
+  }
+}
+
 const body = await build({
   plugins: [withoutZodLocales, asciiRawTemplates, undiciInBody],
   absWorkingDir: root,
@@ -155,26 +217,14 @@ const body = await build({
   // such cache. The CommonJS body is wrapped in a function (banner and footer below) that the
   // launcher calls with exports, require, module and the file's URL.
   format: 'cjs',
-  define: { 'import.meta.url': '__tauImportMetaUrl' },
+  define: {
+    'import.meta.url': '__tauImportMetaUrl',
+    __TAU_TOOL_JSON_SCHEMAS__: JSON.stringify(await toolJsonSchemas()),
+  },
   // package.json's engines: Node 20.19 or newer.
   target: 'node20.19',
   tsconfig: 'tsconfig.json',
-  external: [
-    'jiti',
-    '@modelcontextprotocol/sdk',
-    '@agentclientprotocol/sdk',
-    'html-to-text',
-    'typescript',
-    'node-llama-cpp',
-    '@opentelemetry/sdk-trace',
-    '@opentelemetry/resources',
-    '@opentelemetry/exporter-trace-otlp-http',
-    // PostgreSQL and the durable engine (a database configured; optional peer dependencies).
-    'pg',
-    '@dbos-inc/dbos-sdk',
-    // tau serve only (plugins/serve/server.ts imports it lazily).
-    'fastify',
-  ],
+  external: EXTERNAL,
   // The script's value is this function; one line, so the body's lines stay where the map says.
   banner: { js: `(function (exports, require, module, __tauImportMetaUrl, ${IMPORT}) {` },
   footer: { js: '})' },

@@ -9,6 +9,7 @@ import { join, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
+import { builtinTools, toolsConfig } from '../../plugins/tools/index.js'
 import { REPO_ROOT, TAU_BIN, useProjects } from './run-tau.js'
 
 const project = useProjects()
@@ -44,7 +45,7 @@ describe('the bundled command', () => {
     expect(notAscii).toEqual([])
   })
 
-  it('a one-turn tau start -p loads no node:http2 module and no undici from node_modules', async () => {
+  it('a one-turn tau start -p loads no node:http2 module and no undici from node_modules, and sends the JSON Schemas the sources derive', async () => {
     const server = await startScriptedServer({ format: 'openai', script: [] })
     servers.push(server)
     const p = await project({
@@ -83,5 +84,17 @@ describe('the bundled command', () => {
     // The list is the run's own (the model call's socket), and undici's client-h2 got the stand-in.
     expect(builtins).toContain('NativeModule net')
     expect(builtins.filter((name) => name.includes('http2'))).toEqual([])
+    // The built-in tools' JSON Schemas are the build's (scripts/bundle-bin.mjs, toolJsonSchemas),
+    // not derived at start: what the model was sent is what these sources derive (from source,
+    // each is derived as its tool is made), tool by tool.
+    type SentTools = { tools?: { function: { name: string; parameters: unknown } }[] }
+    const sent = (server.requests[0]?.body as SentTools | undefined)?.tools
+    const derived = new Map(builtinTools(toolsConfig.parse({})).map((tool) => [tool.name, tool.inputSchema]))
+    const compared = (sent ?? []).filter((tool) => derived.has(tool.function.name))
+    expect(compared.map((tool) => tool.function.name)).toEqual(
+      expect.arrayContaining(['Bash', 'Read', 'Grep', 'Edit', 'WebSearch']),
+    )
+    for (const tool of compared)
+      expect(tool.function.parameters, tool.function.name).toEqual(derived.get(tool.function.name))
   })
 })

@@ -9,6 +9,7 @@ import { z } from 'zod'
 import { defineTool } from '../registry.js'
 import type { Tool, ToolOutput } from '../tool.js'
 import type { UserQuestion, UserQuestionsAnswer } from '../user-questions.js'
+import { builtJsonSchema } from './defaults.js'
 
 const DESCRIPTION = `Asks the user multiple-choice questions while you work, and waits for the answers. Use it when a decision is the user's to make and you cannot find the answer yourself: which approach they prefer, unclear requirements, a choice between options with real trade-offs.
 
@@ -86,6 +87,7 @@ export function answersText(questions: readonly UserQuestion[], answer: UserQues
 
 export const askUserQuestionTool: Tool<AskUserQuestionInput> = defineTool({
   name: 'AskUserQuestion',
+  jsonSchema: builtJsonSchema('AskUserQuestion'),
   description: DESCRIPTION,
   input,
   // It changes nothing but the conversation: it runs in plan mode and needs no permission.

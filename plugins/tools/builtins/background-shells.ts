@@ -10,6 +10,7 @@ import type { ExecResult, NetworkGate, ProcessHandle } from '../../sandbox/index
 import { defineTool } from '../registry.js'
 import type { Tool, ToolContext, ToolOutput, ToolState } from '../tool.js'
 import { errorOutput } from '../tool-paths.js'
+import { builtJsonSchema } from './defaults.js'
 
 /** The tool-state key holding the session's background shells. */
 export const BACKGROUND_SHELLS_KEY = 'bash.shells'
@@ -181,6 +182,7 @@ export interface BashOutputInput {
 
 export const bashOutputTool: Tool<BashOutputInput> = defineTool({
   name: 'BashOutput',
+  jsonSchema: builtJsonSchema('BashOutput'),
   description: `Reads the output of a background shell (started by Bash with run_in_background) printed since the last read, with its status (running, completed, failed, killed) and exit code.
 
 - filter is a JavaScript regular expression: only the lines matching it are returned; the other new lines are dropped.
@@ -232,6 +234,7 @@ export interface KillShellInput {
 
 export const killShellTool: Tool<KillShellInput> = defineTool({
   name: 'KillShell',
+  jsonSchema: builtJsonSchema('KillShell'),
   description:
     'Stops a background shell (started by Bash with run_in_background) and every process it started.',
   input: z.object({

@@ -10,6 +10,7 @@ import type { ExecResult } from '../../sandbox/index.js'
 import { defineTool } from '../registry.js'
 import type { Tool, ToolContext, ToolOutput } from '../tool.js'
 import { startBackground } from './background-shells.js'
+import { areDefaults, builtJsonSchema } from './defaults.js'
 
 /** The tool-state key holding the session's Bash working directory. */
 export const BASH_CWD_KEY = 'bash.cwd'
@@ -72,6 +73,7 @@ export function createBashTool(options: BashToolOptions = {}): Tool<BashInput> {
   })
   return defineTool({
     name: 'Bash',
+    jsonSchema: areDefaults(settings, DEFAULTS) ? builtJsonSchema('Bash') : undefined,
     description: describeTool(settings),
     input,
     annotations: { readOnly: false, destructive: true, openWorld: true },

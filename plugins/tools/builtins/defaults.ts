@@ -5,6 +5,7 @@
  * tools' defaults, that second tool is the same: the factory gives back the first one instead of
  * building its input schema and JSON Schema again (a few milliseconds of every start).
  */
+import type { JsonSchema } from '../../../kernel/index.js'
 
 /** True when every setting has the default's value (so the tool made from them is the default one). */
 export function areDefaults<T extends object>(settings: T, defaults: T): boolean {
@@ -13,4 +14,24 @@ export function areDefaults<T extends object>(settings: T, defaults: T): boolean
     keys.length === Object.keys(defaults).length &&
     keys.every((key) => Object.is(settings[key], defaults[key]))
   )
+}
+
+/**
+ * The JSON Schemas of the built-in tools made with their defaults, by tool name: computed by the
+ * build from these same sources (scripts/bundle-bin.mjs, toolJsonSchemas) and written into the
+ * bundled command, so that a start does not derive each from its zod input again (the same
+ * result every time: about 5 ms of CPU at every start). Not defined from source (tests, the
+ * library's dist/): there each is computed as its tool is made, as for every other tool.
+ */
+declare const __TAU_TOOL_JSON_SCHEMAS__: Readonly<Record<string, JsonSchema>> | undefined
+const BUILT_JSON_SCHEMAS =
+  typeof __TAU_TOOL_JSON_SCHEMAS__ === 'object' ? __TAU_TOOL_JSON_SCHEMAS__ : undefined
+
+/**
+ * The build's JSON Schema of built-in tool `name` made with its defaults, or undefined (not built,
+ * or not one of those). Only for a tool made with every default setting: its input and JSON Schema
+ * are then the ones the build saw.
+ */
+export function builtJsonSchema(name: string): JsonSchema | undefined {
+  return BUILT_JSON_SCHEMAS?.[name]
 }

@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { editFile } from '../file-edits.js'
 import { defineTool } from '../registry.js'
 import type { Tool } from '../tool.js'
+import { builtJsonSchema } from './defaults.js'
 
 export interface EditInput {
   file_path: string
@@ -21,6 +22,7 @@ const DESCRIPTION = `Replaces exact text in a file.
 
 export const editTool: Tool<EditInput> = defineTool({
   name: 'Edit',
+  jsonSchema: builtJsonSchema('Edit'),
   description: DESCRIPTION,
   input: z.object({
     file_path: z

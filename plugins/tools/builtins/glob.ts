@@ -10,6 +10,7 @@ import { defineTool } from '../registry.js'
 import { fileSource, walkFiles } from '../search-walk.js'
 import type { Tool, ToolContext, ToolOutput } from '../tool.js'
 import { displayPath, errorOutput, failure } from '../tool-paths.js'
+import { builtJsonSchema } from './defaults.js'
 
 export interface GlobToolOptions {
   /** Paths returned at most (the newest). Default 100. */
@@ -55,6 +56,7 @@ export function createGlobTool(options: GlobToolOptions = {}): Tool<GlobInput> {
   if (limit === 100 && withDefaults) return withDefaults
   return defineTool({
     name: 'Glob',
+    jsonSchema: limit === 100 ? builtJsonSchema('Glob') : undefined,
     description: describeTool(limit),
     input: z.object({
       pattern: z.string().min(1).describe('The glob pattern to match file paths against'),

@@ -11,7 +11,7 @@ import { defineTool } from '../registry.js'
 import { fileSource, walkFiles } from '../search-walk.js'
 import type { Tool, ToolContext, ToolOutput } from '../tool.js'
 import { displayPath, errorOutput, failure } from '../tool-paths.js'
-import { areDefaults } from './defaults.js'
+import { areDefaults, builtJsonSchema } from './defaults.js'
 
 export interface GrepToolOptions {
   /** Results returned when the call gives no head_limit (lines, files or counts). Default 250. */
@@ -117,6 +117,7 @@ export function createGrepTool(options: GrepToolOptions = {}): Tool<GrepInput> {
   const context = z.number().int().min(0).max(100).optional()
   return defineTool({
     name: 'Grep',
+    jsonSchema: areDefaults(settings, DEFAULTS) ? builtJsonSchema('Grep') : undefined,
     description: describeTool(settings),
     input: z.object({
       pattern: z.string().min(1).describe('The regular expression to search for'),

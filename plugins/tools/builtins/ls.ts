@@ -5,6 +5,7 @@ import { loadIgnore } from '../lazy-deps.js'
 import { defineTool } from '../registry.js'
 import type { Tool, ToolContext, ToolOutput } from '../tool.js'
 import { displayPath, errorOutput, failure } from '../tool-paths.js'
+import { builtJsonSchema } from './defaults.js'
 
 export interface LsToolOptions {
   /** Entries listed at most. Default 1000. */
@@ -31,6 +32,7 @@ export function createLsTool(options: LsToolOptions = {}): Tool<LsInput> {
   if (limit === 1000 && withDefaults) return withDefaults
   return defineTool({
     name: 'LS',
+    jsonSchema: limit === 1000 ? builtJsonSchema('LS') : undefined,
     description: describeTool(limit),
     input: z.object({
       path: z

@@ -6,6 +6,7 @@ import { z } from 'zod'
 import { editFile, type StringEdit } from '../file-edits.js'
 import { defineTool } from '../registry.js'
 import type { Tool } from '../tool.js'
+import { builtJsonSchema } from './defaults.js'
 
 export interface MultiEditInput {
   file_path: string
@@ -20,6 +21,7 @@ const DESCRIPTION = `Makes several replacements in one file at once; prefer it t
 
 export const multiEditTool: Tool<MultiEditInput> = defineTool({
   name: 'MultiEdit',
+  jsonSchema: builtJsonSchema('MultiEdit'),
   description: DESCRIPTION,
   input: z.object({
     file_path: z

@@ -20,6 +20,7 @@ import { defineTool } from '../registry.js'
 import { decodeText, encodeText } from '../text-file.js'
 import type { Tool, ToolContext, ToolOutput } from '../tool.js'
 import { displayPath, errorOutput, failure } from '../tool-paths.js'
+import { builtJsonSchema } from './defaults.js'
 
 export interface NotebookEditInput {
   notebook_path: string
@@ -40,6 +41,7 @@ const DESCRIPTION = `Changes one cell of a Jupyter notebook (.ipynb).
 
 export const notebookEditTool: Tool<NotebookEditInput> = defineTool({
   name: 'NotebookEdit',
+  jsonSchema: builtJsonSchema('NotebookEdit'),
   description: DESCRIPTION,
   input: z.object({
     notebook_path: z

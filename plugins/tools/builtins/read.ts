@@ -14,7 +14,7 @@ import { defineTool } from '../registry.js'
 import { decodeText, looksBinary, splitLines } from '../text-file.js'
 import type { Tool, ToolContext, ToolOutput } from '../tool.js'
 import { displayPath, errorOutput, failure } from '../tool-paths.js'
-import { areDefaults } from './defaults.js'
+import { areDefaults, builtJsonSchema } from './defaults.js'
 
 export interface ReadToolOptions {
   /** Lines returned when the call gives no limit. Default 2000. */
@@ -68,6 +68,7 @@ export function createReadTool(options: ReadToolOptions = {}): Tool<ReadInput> {
   if (withDefaults && areDefaults(settings, DEFAULTS)) return withDefaults
   return defineTool({
     name: 'Read',
+    jsonSchema: areDefaults(settings, DEFAULTS) ? builtJsonSchema('Read') : undefined,
     description: describeTool(settings),
     input: z.object({
       file_path: z

@@ -6,6 +6,7 @@
 import { z } from 'zod'
 import { defineTool } from '../registry.js'
 import type { Tool, ToolContext, ToolOutput } from '../tool.js'
+import { builtJsonSchema } from './defaults.js'
 
 /** The tool-state key holding the session's todo list (a `Todo[]`). */
 export const TODOS_KEY = 'todos'
@@ -38,6 +39,7 @@ export interface TodoWriteInput {
 
 export const todoWriteTool: Tool<TodoWriteInput> = defineTool({
   name: 'TodoWrite',
+  jsonSchema: builtJsonSchema('TodoWrite'),
   description: DESCRIPTION,
   input: z.object({
     todos: z.array(todoSchema).describe('The whole, updated task list'),

@@ -10,6 +10,7 @@
 import { z } from 'zod'
 import { defineTool } from '../registry.js'
 import type { Tool, ToolContext, ToolOutput } from '../tool.js'
+import { areDefaults, builtJsonSchema } from './defaults.js'
 
 export interface WebFetchToolOptions {
   /** The whole fetch, redirects and body included. Default 30 s. */
@@ -57,6 +58,7 @@ export function createWebFetchTool(options: WebFetchToolOptions = {}): Tool<WebF
   const settings: Settings = { ...DEFAULTS, ...options }
   return defineTool({
     name: 'WebFetch',
+    jsonSchema: areDefaults(settings, DEFAULTS) ? builtJsonSchema('WebFetch') : undefined,
     description: DESCRIPTION,
     input: z.object({
       url: z.url().describe('The URL to fetch (http or https)'),

@@ -11,6 +11,7 @@ import type { WebSearchConfig } from '../config.js'
 import { defineTool } from '../registry.js'
 import type { Tool, ToolOutput } from '../tool.js'
 import { toolUseError } from '../tool-errors.js'
+import { builtJsonSchema } from './defaults.js'
 
 export interface SearchResult {
   readonly title: string
@@ -173,6 +174,7 @@ export function createWebSearchTool(
 ): Tool<WebSearchInput> {
   return defineTool({
     name: 'WebSearch',
+    jsonSchema: builtJsonSchema('WebSearch'),
     description: DESCRIPTION,
     input,
     annotations: { readOnly: true, openWorld: true },

@@ -10,6 +10,7 @@ import { decodeText, encodeText, looksBinary, splitLines, type TextEncoding } fr
 import type { Tool, ToolContext, ToolOutput } from '../tool.js'
 import { displayPath, errorOutput, failure } from '../tool-paths.js'
 import { unifiedDiff } from '../unified-diff.js'
+import { builtJsonSchema } from './defaults.js'
 
 export interface WriteInput {
   file_path: string
@@ -25,6 +26,7 @@ const DESCRIPTION = `Writes a file in the workspace, replacing it if it exists.
 
 export const writeTool: Tool<WriteInput> = defineTool({
   name: 'Write',
+  jsonSchema: builtJsonSchema('Write'),
   description: DESCRIPTION,
   input: z.object({
     file_path: z
