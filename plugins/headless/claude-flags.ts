@@ -2,7 +2,6 @@
  * What Claude Code's `-p` flags need beyond parsing: model aliases (the subagents plugin's table), user turns as JSON lines on
  * stdin (`--input-format stream-json`), and the check of a structured answer (`--json-schema`).
  */
-import { createInterface } from 'node:readline'
 import { z } from 'zod'
 
 export { MODEL_ALIASES, resolveModel } from '../subagents/index.js'
@@ -19,6 +18,9 @@ export interface UserTurn {
  * not such a message throws an error naming its line number.
  */
 export async function* userTurns(stdin: NodeJS.ReadableStream): AsyncGenerator<UserTurn> {
+  // Loaded here: a run without --input-format stream-json never reads a line (node:readline is
+  // about 1 ms of every start's CPU).
+  const { createInterface } = process.getBuiltinModule('node:readline')
   const lines = createInterface({ input: stdin, crlfDelay: Number.POSITIVE_INFINITY })
   let number = 0
   for await (const line of lines) {

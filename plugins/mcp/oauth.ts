@@ -13,7 +13,7 @@
  */
 
 import { randomBytes } from 'node:crypto'
-import { createServer, type Server, type ServerResponse } from 'node:http'
+import type { Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { OAuthClientProvider, OAuthDiscoveryState } from '@modelcontextprotocol/sdk/client/auth.js'
 import type {
@@ -66,6 +66,9 @@ export class CallbackServer {
   /** Listens on `port` (0: any free port); a busy fixed port is an error naming it. */
   static async listen(port = 0): Promise<CallbackServer> {
     let self: CallbackServer | undefined
+    // node:http is loaded here, not with the MCP plugin: a command that makes no HTTP request
+    // (`tau --help`, `tau config`) would load it for nothing (a model call loads it with undici).
+    const { createServer } = process.getBuiltinModule('node:http')
     const server = createServer((req, res) => self?.handle(req.url ?? '/', res))
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error: NodeJS.ErrnoException) =>

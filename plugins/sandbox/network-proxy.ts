@@ -16,7 +16,6 @@
  * Plain HTTP has its Host header rewritten to the allowed authority; a CONNECT tunnel's contents
  * (TLS, its SNI) are not inspected.
  */
-import { lookup as dnsLookup } from 'node:dns/promises'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createConnection, createServer, isIP, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -67,8 +66,11 @@ const MAX_HEAD = 64 * 1024
 /** The port the bridge listens on inside the sandbox. */
 export const PROXY_PORT = 3128
 
+// node:dns/promises is loaded at the first lookup, not with the plugin: most runs start no proxy.
 const systemLookup = async (host: string): Promise<string[]> =>
-  (await dnsLookup(host, { all: true, verbatim: true })).map((entry) => entry.address)
+  (await process.getBuiltinModule('node:dns/promises').lookup(host, { all: true, verbatim: true })).map(
+    (entry) => entry.address,
+  )
 
 /** Addresses a sandboxed process must never reach through the proxy. */
 export function forbiddenAddress(address: string): boolean {

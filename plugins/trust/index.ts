@@ -8,7 +8,6 @@
  * terminal asks at startup, or for one run from `--trust` or `TAU_TRUST=1` (headless, CI).
  * The plugins that gate something read the decision through `trustOf(ctx)`.
  */
-import { createInterface } from 'node:readline/promises'
 import {
   type CliCommand,
   cliCommandsRef,
@@ -102,6 +101,8 @@ function interactive(argv: readonly string[]): boolean {
 
 /** Asks on the terminal, before the terminal UI takes it over; true for yes. */
 async function ask(trust: WorkspaceTrust, signal: AbortSignal): Promise<boolean> {
+  // Loaded here, when there is a question to ask (a -p run never asks).
+  const { createInterface } = process.getBuiltinModule('node:readline/promises')
   const rl = createInterface({ input: process.stdin, output: process.stderr })
   try {
     const answer = await rl.question(
