@@ -219,7 +219,8 @@ const body = await build({
   format: 'cjs',
   define: {
     'import.meta.url': '__tauImportMetaUrl',
-    __TAU_TOOL_JSON_SCHEMAS__: JSON.stringify(await toolJsonSchemas()),
+    // A string literal (JSON), parsed once where it is read: see plugins/tools/builtins/defaults.ts.
+    __TAU_TOOL_JSON_SCHEMAS__: JSON.stringify(JSON.stringify(await toolJsonSchemas())),
   },
   // package.json's engines: Node 20.19 or newer.
   target: 'node20.19',

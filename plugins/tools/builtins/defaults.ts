@@ -23,9 +23,11 @@ export function areDefaults<T extends object>(settings: T, defaults: T): boolean
  * result every time: about 5 ms of CPU at every start). Not defined from source (tests, the
  * library's dist/): there each is computed as its tool is made, as for every other tool.
  */
-declare const __TAU_TOOL_JSON_SCHEMAS__: Readonly<Record<string, JsonSchema>> | undefined
-const BUILT_JSON_SCHEMAS =
-  typeof __TAU_TOOL_JSON_SCHEMAS__ === 'object' ? __TAU_TOOL_JSON_SCHEMAS__ : undefined
+// A string of JSON, parsed once here: an object given to esbuild's define becomes a module of its
+// own, whose init call esbuild puts into every other module of the bundle.
+declare const __TAU_TOOL_JSON_SCHEMAS__: string | undefined
+const BUILT_JSON_SCHEMAS: Readonly<Record<string, JsonSchema>> | undefined =
+  typeof __TAU_TOOL_JSON_SCHEMAS__ === 'string' ? JSON.parse(__TAU_TOOL_JSON_SCHEMAS__) : undefined
 
 /**
  * The build's JSON Schema of built-in tool `name` made with its defaults, or undefined (not built,
