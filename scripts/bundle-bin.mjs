@@ -156,7 +156,8 @@ const EXTERNAL = [
 
 /**
  * The JSON Schemas of the built-in tools made with their defaults (the tools plugin's
- * builtinTools with its config's defaults), by tool name, for `__TAU_TOOL_JSON_SCHEMAS__`
+ * builtinTools with its config's defaults) and of the tools the skills, subagents and plan plugins
+ * make (Skill, Task, ExitPlanMode: one input each), by tool name, for `__TAU_TOOL_JSON_SCHEMAS__`
  * (plugins/tools/builtins/defaults.ts): computed here from the same sources, by bundling the tools
  * plugin on its own and running it, so the body does not derive them from the zod inputs at
  * every start. The same derivation as at run time (toJsonSchema); test/e2e/bundle.test.ts
@@ -166,7 +167,12 @@ async function toolJsonSchemas() {
   const built = await build({
     absWorkingDir: root,
     stdin: {
-      contents: "export { builtinTools, toolsConfig } from './plugins/tools/index.ts'",
+      contents: [
+        "export { builtinTools, toJsonSchema, toolsConfig } from './plugins/tools/index.ts'",
+        "export { skillInput } from './plugins/skills/skill-tool.ts'",
+        "export { TASK_TOOL, taskInput } from './plugins/subagents/task-tool.ts'",
+        "export { exitPlanModeInput } from './plugins/plan/exit-plan-mode.ts'",
+      ].join('\n'),
       resolveDir: root,
       sourcefile: 'tool-json-schemas.ts',
       loader: 'ts',
@@ -189,10 +195,16 @@ async function toolJsonSchemas() {
   const file = join(outdir, `.tool-json-schemas-${process.pid}.mjs`)
   writeFileSync(file, built.outputFiles[0].contents)
   try {
-    const { builtinTools, toolsConfig } = await import(pathToFileURL(file).href)
-    return Object.fromEntries(
-      builtinTools(toolsConfig.parse({})).map((tool) => [tool.name, tool.inputSchema]),
-    )
+    const tools = await import(pathToFileURL(file).href)
+    return {
+      ...Object.fromEntries(
+        tools.builtinTools(tools.toolsConfig.parse({})).map((tool) => [tool.name, tool.inputSchema]),
+      ),
+      // The tools other plugins make at setup, each from its module's one input.
+      Skill: tools.toJsonSchema(tools.skillInput),
+      [tools.TASK_TOOL]: tools.toJsonSchema(tools.taskInput),
+      ExitPlanMode: tools.toJsonSchema(tools.exitPlanModeInput),
+    }
   } finally {
     rmSync(file, { force: true })
   }

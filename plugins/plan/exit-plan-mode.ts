@@ -14,7 +14,7 @@ import { agentLinkOf, type PlanApproval } from '../agent/index.js'
 import type { PermissionMode } from '../permissions/index.js'
 import { type Environment, EnvironmentError } from '../sandbox/index.js'
 import type { ToolOutput } from '../tools/index.js'
-import { defineTool } from '../tools/index.js'
+import { builtJsonSchema, defineTool } from '../tools/index.js'
 
 /** What the frontend gets in `tool-end.display`. */
 export interface PlanDisplay {
@@ -48,6 +48,11 @@ export function approvalText(file: string, approval: PlanApproval, modeSet: bool
   }
 }
 
+/** ExitPlanMode's input (its JSON Schema is the build's: scripts/bundle-bin.mjs). */
+export const exitPlanModeInput = z.object({
+  plan: z.string().min(1).describe('The plan, in markdown: concise, with the steps to carry out'),
+})
+
 export function createExitPlanModeTool(options: {
   projectDir: string
   directory: string
@@ -59,9 +64,8 @@ export function createExitPlanModeTool(options: {
   return defineTool({
     name: 'ExitPlanMode',
     description: DESCRIPTION,
-    input: z.object({
-      plan: z.string().min(1).describe('The plan, in markdown: concise, with the steps to carry out'),
-    }),
+    input: exitPlanModeInput,
+    jsonSchema: builtJsonSchema('ExitPlanMode'),
     // Honest about what it does: it changes no project file and runs nothing. It only writes
     // tau's own plan file under the plans folder, at a name it builds itself (the model cannot
     // choose the path), as TodoWrite only changes the session's list. That is what lets it run in

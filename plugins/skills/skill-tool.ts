@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { z } from 'zod'
 import { didYouMean } from '../../kernel/index.js'
 import type { Tool, ToolOutput } from '../tools/index.js'
-import { defineTool } from '../tools/index.js'
+import { builtJsonSchema, defineTool } from '../tools/index.js'
 import type { SkillIndex } from './discovery.js'
 import { parseSkill } from './frontmatter.js'
 
@@ -21,7 +21,8 @@ export interface SkillDisplay {
   readonly allowedTools?: readonly string[]
 }
 
-const input = z.object({
+/** The Skill tool's input (its JSON Schema is the build's: scripts/bundle-bin.mjs). */
+export const skillInput = z.object({
   skill: z
     .string()
     .min(1)
@@ -33,11 +34,12 @@ export const SKILL_TOOL_DESCRIPTION = `Loads a skill: its instructions and the b
 
 When a task matches one of the available skills listed in the system prompt, call this tool with the skill's exact name before starting on the task, then follow the instructions it returns. Read or run the files they mention with the normal tools, resolving relative paths from the skill's base directory. Only name skills from the list; do not load a skill that is already loaded in this conversation.`
 
-export function createSkillTool(load: () => Promise<SkillIndex>): Tool<z.infer<typeof input>> {
+export function createSkillTool(load: () => Promise<SkillIndex>): Tool<z.infer<typeof skillInput>> {
   return defineTool({
     name: 'Skill',
     description: SKILL_TOOL_DESCRIPTION,
-    input,
+    input: skillInput,
+    jsonSchema: builtJsonSchema('Skill'),
     annotations: { readOnly: true },
     permissionTarget: (value) => value.skill.replace(/^\//, ''),
     async execute({ skill: requested, args }): Promise<ToolOutput> {

@@ -9,7 +9,7 @@ import type { AgentEvent, AgentRuntime, AgentSession, AskPermission } from '../a
 import { agentLinkOf } from '../agent/index.js'
 import { type CliRules, type Permissions, permissionsRef } from '../permissions/index.js'
 import type { Tool, ToolContext, ToolOutput, ToolRegistry } from '../tools/index.js'
-import { defineTool } from '../tools/index.js'
+import { builtJsonSchema, defineTool } from '../tools/index.js'
 import { type AgentDefinition, type ChildModelOptions, childModel, GENERAL_PURPOSE } from './definitions.js'
 import type { SubagentHooks } from './hooks.js'
 import type { Semaphore } from './semaphore.js'
@@ -127,6 +127,7 @@ export function createTaskTool(deps: TaskDeps): Tool<TaskInput> {
     name: TASK_TOOL,
     description: taskDescription(deps.agents()),
     input: taskInput,
+    jsonSchema: builtJsonSchema(TASK_TOOL),
     // Read-only for the permissions service and the loop: the call itself changes nothing, and
     // every call of the child is decided by the same mode and rules as the parent's. It lets
     // several Task calls of one turn run in parallel (capped by subagents.maxParallel).

@@ -30,6 +30,7 @@ export {
 } from './builtins/ask-user-question.js'
 export { BACKGROUND_SHELLS_KEY, bashOutputTool, killShellTool } from './builtins/background-shells.js'
 export { bashTool } from './builtins/bash.js'
+export { builtJsonSchema } from './builtins/defaults.js'
 export { editTool } from './builtins/edit.js'
 export { createGlobTool, globTool } from './builtins/glob.js'
 export { createGrepTool, FILE_TYPES, grepTool } from './builtins/grep.js'

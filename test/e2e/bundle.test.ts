@@ -8,8 +8,11 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
+import { exitPlanModeInput } from '../../plugins/plan/exit-plan-mode.js'
 import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
-import { builtinTools, toolsConfig } from '../../plugins/tools/index.js'
+import { skillInput } from '../../plugins/skills/skill-tool.js'
+import { TASK_TOOL, taskInput } from '../../plugins/subagents/task-tool.js'
+import { builtinTools, toJsonSchema, toolsConfig } from '../../plugins/tools/index.js'
 import { REPO_ROOT, TAU_BIN, useProjects } from './run-tau.js'
 
 const project = useProjects()
@@ -89,10 +92,15 @@ describe('the bundled command', () => {
     // each is derived as its tool is made), tool by tool.
     type SentTools = { tools?: { function: { name: string; parameters: unknown } }[] }
     const sent = (server.requests[0]?.body as SentTools | undefined)?.tools
-    const derived = new Map(builtinTools(toolsConfig.parse({})).map((tool) => [tool.name, tool.inputSchema]))
+    const derived = new Map([
+      ...builtinTools(toolsConfig.parse({})).map((tool) => [tool.name, tool.inputSchema] as const),
+      ['Skill', toJsonSchema(skillInput)] as const,
+      [TASK_TOOL, toJsonSchema(taskInput)] as const,
+      ['ExitPlanMode', toJsonSchema(exitPlanModeInput)] as const,
+    ])
     const compared = (sent ?? []).filter((tool) => derived.has(tool.function.name))
     expect(compared.map((tool) => tool.function.name)).toEqual(
-      expect.arrayContaining(['Bash', 'Read', 'Grep', 'Edit', 'WebSearch']),
+      expect.arrayContaining(['Bash', 'Read', 'Grep', 'Edit', 'WebSearch', 'Skill', 'Task', 'ExitPlanMode']),
     )
     for (const tool of compared)
       expect(tool.function.parameters, tool.function.name).toEqual(derived.get(tool.function.name))

@@ -17,7 +17,8 @@ export function areDefaults<T extends object>(settings: T, defaults: T): boolean
 }
 
 /**
- * The JSON Schemas of the built-in tools made with their defaults, by tool name: computed by the
+ * The JSON Schemas of the built-in tools made with their defaults (and of Skill, Task and
+ * ExitPlanMode, which other plugins make from one input each), by tool name: computed by the
  * build from these same sources (scripts/bundle-bin.mjs, toolJsonSchemas) and written into the
  * bundled command, so that a start does not derive each from its zod input again (the same
  * result every time: about 5 ms of CPU at every start). Not defined from source (tests, the
@@ -30,9 +31,9 @@ const BUILT_JSON_SCHEMAS: Readonly<Record<string, JsonSchema>> | undefined =
   typeof __TAU_TOOL_JSON_SCHEMAS__ === 'string' ? JSON.parse(__TAU_TOOL_JSON_SCHEMAS__) : undefined
 
 /**
- * The build's JSON Schema of built-in tool `name` made with its defaults, or undefined (not built,
- * or not one of those). Only for a tool made with every default setting: its input and JSON Schema
- * are then the ones the build saw.
+ * The build's JSON Schema of tau's own tool `name` made with its defaults, or undefined (not
+ * built, or not one of those). Only for a tool made with every default setting from its module's
+ * input: its JSON Schema is then the one the build derived. (Exported for tau's other plugins.)
  */
 export function builtJsonSchema(name: string): JsonSchema | undefined {
   return BUILT_JSON_SCHEMAS?.[name]
