@@ -198,7 +198,7 @@ async function toolJsonSchemas() {
     const tools = await import(pathToFileURL(file).href)
     return {
       ...Object.fromEntries(
-        tools.builtinTools(tools.toolsConfig.parse({})).map((tool) => [tool.name, tool.inputSchema]),
+        tools.builtinTools(tools.toolsConfig.parse({}), {}).map((tool) => [tool.name, tool.inputSchema]),
       ),
       // The tools other plugins make at setup, each from its module's one input.
       Skill: tools.toJsonSchema(tools.skillInput),

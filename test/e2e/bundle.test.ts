@@ -93,7 +93,7 @@ describe('the bundled command', () => {
     type SentTools = { tools?: { function: { name: string; parameters: unknown } }[] }
     const sent = (server.requests[0]?.body as SentTools | undefined)?.tools
     const derived = new Map([
-      ...builtinTools(toolsConfig.parse({})).map((tool) => [tool.name, tool.inputSchema] as const),
+      ...builtinTools(toolsConfig.parse({}), {}).map((tool) => [tool.name, tool.inputSchema] as const),
       ['Skill', toJsonSchema(skillInput)] as const,
       [TASK_TOOL, toJsonSchema(taskInput)] as const,
       ['ExitPlanMode', toJsonSchema(exitPlanModeInput)] as const,
