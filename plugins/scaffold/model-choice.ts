@@ -38,9 +38,13 @@ export async function chooseModel(
     // A local server answers without being configured (Ollama on its default port).
     if (!provider.listModels || (!configured && provider.name !== 'ollama' && provider.name !== 'local'))
       continue
-    const deadline = AbortSignal.any([signal, AbortSignal.timeout(LIST_TIMEOUT_MS)])
+    // A timer of its own, not AbortSignal.timeout inside AbortSignal.any: on Node 20 a garbage
+    // collection takes that timeout signal before it fires, and the list waits for good (see
+    // plugins/tools/deadline.ts).
+    const timeout = new AbortController()
+    const timer = setTimeout(() => timeout.abort(), LIST_TIMEOUT_MS)
     try {
-      const models = await provider.listModels({ signal: deadline })
+      const models = await provider.listModels({ signal: AbortSignal.any([signal, timeout.signal]) })
       const first = models[0]
       if (first)
         return {
@@ -49,6 +53,8 @@ export async function chooseModel(
         }
     } catch {
       // not running, or not reachable: try the next
+    } finally {
+      clearTimeout(timer)
     }
   }
   return {

@@ -8,6 +8,7 @@
  * host when the model fetches it. http is upgraded to https except for loopback hosts.
  */
 import { z } from 'zod'
+import { deadline } from '../deadline.js'
 import { defineTool } from '../registry.js'
 import type { Tool, ToolContext, ToolOutput } from '../tool.js'
 import { areDefaults, builtJsonSchema } from './defaults.js'
@@ -78,13 +79,15 @@ async function webFetch(call: WebFetchInput, ctx: ToolContext, settings: Setting
   if ('error' in target) return failure(target.error)
   const url = target.url
 
-  const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(settings.timeoutMs)])
+  const limit = deadline(ctx.signal, settings.timeoutMs)
   try {
-    return await fetchFollowing(url, call.prompt, signal, ctx, settings)
+    return await fetchFollowing(url, call.prompt, limit.signal, ctx, settings)
   } catch (error) {
     if (ctx.signal.aborted) return failure(`Fetching ${url.href} was cancelled.`)
-    if (signal.aborted) return failure(`Fetching ${url.href} timed out after ${settings.timeoutMs} ms.`)
+    if (limit.signal.aborted) return failure(`Fetching ${url.href} timed out after ${settings.timeoutMs} ms.`)
     return failure(`Fetching ${url.href} failed: ${describeError(error)}`)
+  } finally {
+    limit.clear()
   }
 }
 

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod'
 import type { WebSearchConfig } from '../config.js'
+import { deadline } from '../deadline.js'
 import { defineTool } from '../registry.js'
 import type { Tool, ToolOutput } from '../tool.js'
 import { toolUseError } from '../tool-errors.js'
@@ -110,12 +111,25 @@ async function search(
     init = { headers: { accept: 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) } }
   }
   const where = `${config.provider} at ${url.origin}${url.pathname}`
+  // The limit covers the body too; cleared once it is read (or the request failed).
+  const timeout = deadline(signal, TIMEOUT_MS)
+  try {
+    return await fetchResults(config.provider, url, { ...init, signal: timeout.signal }, signal, where)
+  } finally {
+    timeout.clear()
+  }
+}
+
+async function fetchResults(
+  provider: NonNullable<WebSearchConfig['provider']>,
+  url: URL,
+  init: RequestInit,
+  signal: AbortSignal,
+  where: string,
+): Promise<SearchResult[]> {
   let response: Response
   try {
-    response = await fetch(url, {
-      ...init,
-      signal: AbortSignal.any([signal, AbortSignal.timeout(TIMEOUT_MS)]),
-    })
+    response = await fetch(url, init)
   } catch (error) {
     if (signal.aborted) throw new SearchError('Cancelled.')
     const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message
@@ -134,7 +148,7 @@ async function search(
     throw new SearchError(`The search backend (${where}) did not answer JSON.`)
   }
   const raw =
-    config.provider === 'brave'
+    provider === 'brave'
       ? (body as { web?: { results?: unknown } }).web?.results
       : (body as { results?: unknown }).results
   if (raw !== undefined && !Array.isArray(raw))
@@ -143,7 +157,7 @@ async function search(
     .map((r) => ({
       title: asText(r.title),
       url: asText(r.url),
-      snippet: asText(config.provider === 'brave' ? r.description : r.content)
+      snippet: asText(provider === 'brave' ? r.description : r.content)
         .replace(/<\/?strong>/g, '')
         .trim(),
     }))
