@@ -72,7 +72,13 @@ export {
   type LogSink,
   maskSecrets,
 } from './logger.js'
-export { defaultExport, importModule, type PackageModules, setPackageModules } from './module-loader.js'
+export {
+  defaultExport,
+  importModule,
+  type PackageModules,
+  type PackageModulesLoader,
+  setPackageModules,
+} from './module-loader.js'
 export {
   type ConfigureApi,
   definePlugin,

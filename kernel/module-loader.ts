@@ -1,24 +1,40 @@
 /**
  * Loads config files and plugin modules, TypeScript included, whether tau runs compiled or from
- * source. jiti transpiles TypeScript (and the local .ts files a config imports) and caches the
- * result on disk; it is imported only when a module file is actually loaded (JSON and YAML
- * configs never need it), since its import alone costs ~30 ms.
+ * source. A JavaScript module that Node can load itself is imported natively (kernel/
+ * module-graph.ts decides: ES modules that import no tau package id and no TypeScript); the rest
+ * goes through jiti, which transpiles TypeScript (and the local .ts files a config imports),
+ * caches the result on disk and maps `tau-agent` to the running tau. jiti is imported only when
+ * such a module is loaded, since its import alone costs ~30 ms, and of the running tau only the
+ * package ids the module's files name are loaded.
  */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Jiti } from 'jiti'
+import { readModuleGraph } from './module-graph.js'
 
-/** The one jiti of the process, and the cache directory it writes to (it makes it at creation). */
-let jitiInstance: { readonly dir: string; readonly jiti: Promise<Jiti> } | undefined
+/**
+ * The one jiti of the process, the cache directory it writes to (it makes it at creation), and
+ * the virtual modules it was given: one object, which jiti reads at each import, filled with the
+ * package ids as modules need them.
+ */
+let jitiInstance:
+  | { readonly dir: string; readonly jiti: Promise<Jiti>; readonly modules: Record<string, object> }
+  | undefined
 
 /** Module ids a config or plugin module may import, mapped to the running modules. */
 export type PackageModules = Readonly<Record<string, object>>
 
+/**
+ * Loads the running modules for the package ids asked for (those it knows of; all of them when
+ * `ids` is undefined). A loader that ignores `ids` and returns everything is correct, only slower.
+ */
+export type PackageModulesLoader = (ids?: ReadonlySet<string>) => Promise<PackageModules>
+
 // The kernel alone by default; the `tau` command and createAgent hand over the whole package
 // (sdk/package-modules.ts: `tau-agent`, its subpaths, and `tau` as an alias), which the kernel
 // cannot import itself.
-let packageModules: () => Promise<PackageModules> = async () => {
+let packageModules: PackageModulesLoader = async () => {
   const kernel = await import('./index.js')
   return { 'tau-agent': kernel, 'tau-agent/kernel': kernel, tau: kernel }
 }
@@ -28,7 +44,7 @@ let packageModules: () => Promise<PackageModules> = async () => {
  * the running tau rather than a second copy (or none, under a global install). Call before the
  * first module is loaded; later calls have no effect on modules already loaded.
  */
-export function setPackageModules(load: () => Promise<PackageModules>): void {
+export function setPackageModules(load: PackageModulesLoader): void {
   packageModules = load
 }
 
@@ -44,18 +60,28 @@ async function getJiti(tauHome: string): Promise<Jiti> {
   if (jitiInstance !== undefined && !existsSync(jitiInstance.dir)) jitiInstance = undefined
   if (jitiInstance === undefined) {
     const dir = cacheDir(tauHome)
+    const modules: Record<string, object> = {}
     const jiti = (async () => {
-      const [{ createJiti }, modules] = await Promise.all([import('jiti'), packageModules()])
+      const { createJiti } = await import('jiti')
       return createJiti(import.meta.url, {
         fsCache: dir,
         // `import ... from 'tau-agent'` (or 'tau') in a config gets this very tau: one instance.
-        virtualModules: { ...modules },
+        virtualModules: modules,
         interopDefault: true,
       })
     })()
-    jitiInstance = { dir, jiti }
+    jitiInstance = { dir, jiti, modules }
   }
   return jitiInstance.jiti
+}
+
+/** Makes the package ids (all of them when undefined) importable by the next jiti import. */
+async function providePackageIds(ids: ReadonlySet<string> | undefined): Promise<void> {
+  const modules = jitiInstance?.modules
+  if (modules === undefined) return
+  const missing = ids === undefined ? undefined : new Set([...ids].filter((id) => !(id in modules)))
+  if (missing?.size === 0) return
+  Object.assign(modules, await packageModules(missing))
 }
 
 /** Where the loader's transpile cache is (undefined before the first module load). */
@@ -64,13 +90,32 @@ export function transpileCacheDir(): string | undefined {
 }
 
 /**
- * Imports a config or plugin module by absolute path. Everything goes through jiti, JavaScript
- * too, so that `import ... from 'tau'` means the running tau in every module form, also where
- * the project has no local copy of tau installed (a global `tau`).
+ * Imports a config or plugin module by absolute path: natively when Node can load its graph
+ * itself, else through jiti, so that `import ... from 'tau-agent'` means the running tau in
+ * every module form, also where the project has no local copy of tau installed (a global `tau`).
  */
 export async function importModule(file: string, tauHome: string): Promise<unknown> {
+  const graph = await readModuleGraph(file)
+  if (graph.native) return importNatively(file, tauHome)
   const jiti = await getJiti(tauHome)
+  await providePackageIds(graph.packageIds)
   return jiti.import(file)
+}
+
+/**
+ * A native import. A module that does not parse is handed to jiti, whose error names the file,
+ * line and column (Node's names neither in the message). Parsing precedes evaluation, so no code
+ * of the graph has run yet: a SyntaxError with a frame in a module file was thrown by running
+ * code (JSON.parse at the top level, say), and is the module's own error.
+ */
+async function importNatively(file: string, tauHome: string): Promise<unknown> {
+  try {
+    return await import(pathToFileURL(file).href)
+  } catch (error) {
+    if (!(error instanceof SyntaxError) || /^\s+at .*file:\/\//m.test(error.stack ?? '')) throw error
+    const jiti = await getJiti(tauHome)
+    return jiti.import(file)
+  }
 }
 
 /**

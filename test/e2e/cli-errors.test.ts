@@ -117,6 +117,15 @@ export default defineConfig({
     expectReported(reported, 'TAU_CONFIG_LOAD', (p) => [p.path('tau.config.ts'), /tau\.config\.ts:4:\d+/])
   })
 
+  it('a syntax error in tau.config.mjs (loaded natively): names the file and the position', async () => {
+    const reported = await runBoth(
+      { 'tau.config.mjs': "export default {\n  preset: 'minimal',,\n}\n" },
+      ['start'],
+      false,
+    )
+    expectReported(reported, 'TAU_CONFIG_LOAD', (p) => [p.path('tau.config.mjs'), /tau\.config\.mjs:2:\d+/])
+  })
+
   it("a wrong type in a plugin's slice: names the field, the value, the plugin and the file", async () => {
     const reported = await runBoth(
       {

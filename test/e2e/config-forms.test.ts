@@ -134,6 +134,32 @@ describe.concurrent('plugin entries', () => {
     expect((await pluginsOf(p)).map((plugin) => plugin.name)).toEqual(['one', 'two', 'three'])
   })
 
+  it('a .mjs config and a .mjs plugin importing no tau (but zod and a local module) load natively: jiti is never loaded', async () => {
+    const p = await project({
+      'plugins/helper.mjs': "import { z } from 'zod'\nexport const name = z.string().parse('native')\n",
+      // jiti's body is CommonJS: loaded, it is in the (one, process-wide) require cache.
+      'plugins/native.mjs': `import { createRequire } from 'node:module'
+import { name } from './helper.mjs'
+const jiti = Object.keys(createRequire(import.meta.url).cache).some((file) => /[\\\\/]jiti[\\\\/]/.test(file))
+export default { [Symbol.for('tau.plugin')]: true, name, description: 'jiti loaded: ' + jiti, setup() {} }
+`,
+      'tau.config.mjs': "export default { preset: 'minimal', plugins: ['./plugins/native.mjs'] }\n",
+    })
+    expect(await pluginsOf(p)).toMatchObject([{ name: 'native', description: 'jiti loaded: false' }])
+  })
+
+  it("a .mjs plugin importing 'tau-agent' and 'tau-agent/kernel' gets one running tau for both", async () => {
+    const p = await project({
+      'plugins/both.mjs': `import { definePlugin, TauError } from 'tau-agent'
+import { TauError as KernelTauError, definePlugin as kernelDefinePlugin } from 'tau-agent/kernel'
+const same = TauError === KernelTauError && definePlugin === kernelDefinePlugin && new KernelTauError('X', 'x') instanceof TauError
+export default definePlugin({ name: 'both', description: 'same: ' + same, setup() {} })
+`,
+      'tau.config.json': '{ "preset": "minimal", "plugins": ["./plugins/both.mjs"] }\n',
+    })
+    expect(await pluginsOf(p)).toMatchObject([{ name: 'both', description: 'same: true' }])
+  })
+
   it('a [path, options] tuple calls the factory the module exports with the options', async () => {
     const p = await project({
       'plugins/greeter.ts': `import { definePlugin } from 'tau-agent'

@@ -44,3 +44,19 @@ describe('importModule across TAU_HOMEs', () => {
     expect(transpileCacheDir()).toBe(join(second, 'cache', 'jiti'))
   })
 })
+
+// Under vitest the import goes through vite's module runner; test/e2e/config-forms.test.ts sees
+// the real binary load a .mjs config and plugin with no transpile cache written.
+describe('importModule of JavaScript that Node can load', () => {
+  it('imports it as an ES module (a module namespace, not a transpiled copy), once', async () => {
+    const home = await temp('tau-loader-home-')
+    const code = await temp('tau-loader-code-')
+    const file = join(code, 'plugin.mjs')
+    await writeFile(file, "import { helper } from './helper.mjs'\nexport default helper\n")
+    await writeFile(join(code, 'helper.mjs'), 'export const helper = { n: 1 }\n')
+    const namespace = await importModule(file, home)
+    expect(Object.prototype.toString.call(namespace)).toBe('[object Module]')
+    expect(defaultExport(namespace)).toEqual({ n: 1 })
+    expect(await importModule(file, home)).toBe(namespace)
+  })
+})
