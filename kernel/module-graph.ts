@@ -20,9 +20,9 @@ const SCRIPT_EXTENSIONS = ['.ts', '.mts', '.cts', '.tsx', '.js', '.mjs', '.cjs',
 export interface ModuleGraph {
   /**
    * True when Node can load the whole graph natively: ES modules only (`.mjs`, or `.js` under a
-   * package whose type is module), every import a literal, none of tau's package ids, no
-   * TypeScript or JSON file, no package that depends on tau itself (it may import the running
-   * tau, which only the transpiler maps).
+   * package whose type is module), every import a literal, no TypeScript or JSON file, no
+   * package that depends on tau itself (it may import ids of the running tau not named here).
+   * The package ids named are Node's to import too, once mapped (kernel/package-hooks.ts).
    */
   readonly native: boolean
   /**
@@ -148,7 +148,7 @@ export async function readModuleGraph(entry: string): Promise<ModuleGraph> {
         native = false
         if (resolveRelative(specifier, file) === undefined) known = false
       } else if (PACKAGE_ID.test(specifier)) {
-        native = false
+        // Named in packageIds (the literal scan above); kernel/package-hooks.ts maps it.
       } else if (!isBuiltin(specifier) && dependsOnTau(specifier, file)) {
         native = false
         known = false

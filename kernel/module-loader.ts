@@ -1,8 +1,8 @@
 /**
  * Loads config files and plugin modules, TypeScript included, whether tau runs compiled or from
  * source. A JavaScript module that Node can load itself is imported natively (kernel/
- * module-graph.ts decides: ES modules that import no tau package id and no TypeScript); the rest
- * goes through jiti, which transpiles TypeScript (and the local .ts files a config imports),
+ * module-graph.ts decides: ES modules that import no TypeScript; the tau package ids they name are
+ * mapped to the running tau by kernel/package-hooks.ts); the rest goes through jiti, which transpiles TypeScript (and the local .ts files a config imports),
  * caches the result on disk and maps `tau-agent` to the running tau. jiti is imported only when
  * such a module is loaded, since its import alone costs ~30 ms, and of the running tau only the
  * package ids the module's files name are loaded.
@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Jiti } from 'jiti'
 import { readModuleGraph } from './module-graph.js'
+import { mapPackageModules } from './package-hooks.js'
 
 /**
  * The one jiti of the process, the cache directory it writes to (it makes it at creation), and
@@ -91,12 +92,17 @@ export function transpileCacheDir(): string | undefined {
 
 /**
  * Imports a config or plugin module by absolute path: natively when Node can load its graph
- * itself, else through jiti, so that `import ... from 'tau-agent'` means the running tau in
+ * itself (with the package ids it names mapped), else through jiti; either way so that `import ... from 'tau-agent'` means the running tau in
  * every module form, also where the project has no local copy of tau installed (a global `tau`).
  */
 export async function importModule(file: string, tauHome: string): Promise<unknown> {
   const graph = await readModuleGraph(file)
-  if (graph.native) return importNatively(file, tauHome)
+  if (graph.native) {
+    if (graph.packageIds === undefined || graph.packageIds.size > 0) {
+      mapPackageModules(await packageModules(graph.packageIds))
+    }
+    return importNatively(file, tauHome)
+  }
   const jiti = await getJiti(tauHome)
   await providePackageIds(graph.packageIds)
   return jiti.import(file)

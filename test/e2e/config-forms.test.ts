@@ -148,16 +148,20 @@ export default { [Symbol.for('tau.plugin')]: true, name, description: 'jiti load
     expect(await pluginsOf(p)).toMatchObject([{ name: 'native', description: 'jiti loaded: false' }])
   })
 
-  it("a .mjs plugin importing 'tau-agent' and 'tau-agent/kernel' gets one running tau for both", async () => {
+  it("a .mjs plugin importing 'tau-agent' and 'tau-agent/kernel' loads natively too, with one running tau for both", async () => {
     const p = await project({
-      'plugins/both.mjs': `import { definePlugin, TauError } from 'tau-agent'
+      'plugins/both.mjs': `import { createRequire } from 'node:module'
+import { definePlugin, TauError } from 'tau-agent'
 import { TauError as KernelTauError, definePlugin as kernelDefinePlugin } from 'tau-agent/kernel'
 const same = TauError === KernelTauError && definePlugin === kernelDefinePlugin && new KernelTauError('X', 'x') instanceof TauError
-export default definePlugin({ name: 'both', description: 'same: ' + same, setup() {} })
+const jiti = Object.keys(createRequire(import.meta.url).cache).some((file) => /[\\\\/]jiti[\\\\/]/.test(file))
+export default definePlugin({ name: 'both', description: 'same: ' + same + ', jiti loaded: ' + jiti, setup() {} })
 `,
       'tau.config.json': '{ "preset": "minimal", "plugins": ["./plugins/both.mjs"] }\n',
     })
-    expect(await pluginsOf(p)).toMatchObject([{ name: 'both', description: 'same: true' }])
+    expect(await pluginsOf(p)).toMatchObject([
+      { name: 'both', description: 'same: true, jiti loaded: false' },
+    ])
   })
 
   it('a [path, options] tuple calls the factory the module exports with the options', async () => {
