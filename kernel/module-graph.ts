@@ -30,6 +30,8 @@ export interface ModuleGraph {
    * imports depends on tau, or a relative import does not resolve to a file.
    */
   readonly packageIds: ReadonlySet<string> | undefined
+  /** The graph's own script files read (absolute paths): where its package ids are named. */
+  readonly files: readonly string[]
 }
 
 /** Whether the nearest package.json above a `.js` file says it is an ES module. */
@@ -96,6 +98,7 @@ export async function readModuleGraph(entry: string): Promise<ModuleGraph> {
   let known = true
   const packageIds = new Set<string>()
   const seen = new Set<string>()
+  const files: string[] = []
   const queue = [entry]
   for (let file = queue.pop(); file !== undefined; file = queue.pop()) {
     if (seen.has(file)) continue
@@ -114,6 +117,7 @@ export async function readModuleGraph(entry: string): Promise<ModuleGraph> {
       known = false
       continue
     }
+    files.push(file)
     // Over-counting is harmless (an id loaded that is not used); require() is not lexed.
     for (const match of text.matchAll(PACKAGE_ID_LITERAL)) packageIds.add(match[1] as string)
     if (/\brequire\s*\(/.test(text)) known = false
@@ -158,5 +162,5 @@ export async function readModuleGraph(entry: string): Promise<ModuleGraph> {
       if (specifier?.startsWith('file:')) queue.push(fileURLToPath(specifier))
     }
   }
-  return { native, packageIds: known ? packageIds : undefined }
+  return { native, packageIds: known ? packageIds : undefined, files }
 }

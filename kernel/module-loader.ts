@@ -99,7 +99,7 @@ export async function importModule(file: string, tauHome: string): Promise<unkno
   const graph = await readModuleGraph(file)
   if (graph.native) {
     if (graph.packageIds === undefined || graph.packageIds.size > 0) {
-      mapPackageModules(await packageModules(graph.packageIds))
+      mapPackageModules(await packageModules(graph.packageIds), graph.files)
     }
     return importNatively(file, tauHome)
   }

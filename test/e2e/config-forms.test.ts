@@ -148,19 +148,28 @@ export default { [Symbol.for('tau.plugin')]: true, name, description: 'jiti load
     expect(await pluginsOf(p)).toMatchObject([{ name: 'native', description: 'jiti loaded: false' }])
   })
 
-  it("a .mjs plugin importing 'tau-agent' and 'tau-agent/kernel' loads natively too, with one running tau for both", async () => {
+  it("a .mjs plugin importing 'tau-agent' and 'tau-agent/kernel' loads natively too, with one running tau for both; a package it imports resolves 'tau' as Node does", async () => {
     const p = await project({
       'plugins/both.mjs': `import { createRequire } from 'node:module'
 import { definePlugin, TauError } from 'tau-agent'
 import { TauError as KernelTauError, definePlugin as kernelDefinePlugin } from 'tau-agent/kernel'
+import { who } from 'other-lib'
 const same = TauError === KernelTauError && definePlugin === kernelDefinePlugin && new KernelTauError('X', 'x') instanceof TauError
 const jiti = Object.keys(createRequire(import.meta.url).cache).some((file) => /[\\\\/]jiti[\\\\/]/.test(file))
-export default definePlugin({ name: 'both', description: 'same: ' + same + ', jiti loaded: ' + jiti, setup() {} })
+export default definePlugin({ name: 'both', description: 'same: ' + same + ', jiti loaded: ' + jiti + ', other-lib has ' + who, setup() {} })
 `,
+      // Only the plugin's own files get the running tau (as jiti maps only in what it loads): a
+      // package naming 'tau' (here the unrelated npm package of that name) gets that package.
+      'node_modules/other-lib/package.json':
+        '{ "name": "other-lib", "type": "module", "exports": "./index.mjs" }',
+      'node_modules/other-lib/index.mjs':
+        "import * as tau from 'tau'\nexport const who = tau.who ?? 'the running tau'\n",
+      'node_modules/tau/package.json': '{ "name": "tau", "type": "module", "exports": "./index.mjs" }',
+      'node_modules/tau/index.mjs': "export const who = 'the npm package tau'\n",
       'tau.config.json': '{ "preset": "minimal", "plugins": ["./plugins/both.mjs"] }\n',
     })
     expect(await pluginsOf(p)).toMatchObject([
-      { name: 'both', description: 'same: true, jiti loaded: false' },
+      { name: 'both', description: 'same: true, jiti loaded: false, other-lib has the npm package tau' },
     ])
   })
 

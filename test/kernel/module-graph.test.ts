@@ -5,7 +5,7 @@
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { dirname, join, relative } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { readModuleGraph } from '../../kernel/module-graph.js'
 
@@ -25,6 +25,12 @@ async function project(files: Record<string, string>): Promise<string> {
   return dir
 }
 
+/** The graph of `file` in `dir`, its files relative to `dir` and sorted. */
+async function graphOf(dir: string, file: string) {
+  const graph = await readModuleGraph(join(dir, file))
+  return { ...graph, files: graph.files.map((f) => relative(dir, f)).sort() }
+}
+
 const zod = { 'node_modules/zod/package.json': '{"name":"zod","type":"module"}' }
 
 describe('readModuleGraph', () => {
@@ -36,7 +42,12 @@ describe('readModuleGraph', () => {
       'helper.mjs': "export default await import('./lazy.mjs')",
       'lazy.mjs': 'export const x = import.meta.url',
     })
-    expect(await readModuleGraph(join(dir, 'plugin.mjs'))).toEqual({ native: true, packageIds: new Set() })
+    // Its own files (where a package id would be named); the package's are not read.
+    expect(await graphOf(dir, 'plugin.mjs')).toEqual({
+      native: true,
+      packageIds: new Set(),
+      files: ['helper.mjs', 'lazy.mjs', 'plugin.mjs'],
+    })
   })
 
   it('a .js file is native only under a package whose type is module', async () => {
@@ -51,9 +62,10 @@ describe('readModuleGraph', () => {
       'plugin.mjs': "export * from './a.mjs'",
       'a.mjs': "export { createTestKernel } from 'tau-agent/testing'",
     })
-    expect(await readModuleGraph(join(dir, 'plugin.mjs'))).toEqual({
+    expect(await graphOf(dir, 'plugin.mjs')).toEqual({
       native: true,
       packageIds: new Set(['tau-agent/testing']),
+      files: ['a.mjs', 'plugin.mjs'],
     })
   })
 
@@ -64,11 +76,12 @@ describe('readModuleGraph', () => {
       'plugin.mjs': "import x from './local'\nexport default x",
       'local.ts': "import type { TauPlugin } from 'tau-agent/kernel'\nconst n: number = 1\nexport default n",
     })
-    expect(await readModuleGraph(join(dir, 'tau.config.ts'))).toEqual({
+    expect(await graphOf(dir, 'tau.config.ts')).toEqual({
       native: false,
       packageIds: new Set(['tau', 'tau-agent/kernel']),
+      files: ['local.ts', 'plugin.mjs', 'tau.config.ts'],
     })
-    expect(await readModuleGraph(join(dir, 'plugin.mjs'))).toEqual({
+    expect(await graphOf(dir, 'plugin.mjs')).toMatchObject({
       native: false,
       packageIds: new Set(['tau-agent/kernel']),
     })
@@ -86,9 +99,9 @@ describe('readModuleGraph', () => {
       'data.json': '{}',
     })
     for (const file of ['a.mjs', 'b.mjs', 'c.cjs']) {
-      expect(await readModuleGraph(join(dir, file)), file).toEqual({ native: false, packageIds: undefined })
+      expect(await readModuleGraph(join(dir, file)), file).toMatchObject({ native: false, packageIds: undefined })
     }
     // JSON is the transpiler's (it needs no import attribute there); its ids are known.
-    expect(await readModuleGraph(join(dir, 'e.mjs'))).toEqual({ native: false, packageIds: new Set() })
+    expect(await readModuleGraph(join(dir, 'e.mjs'))).toMatchObject({ native: false, packageIds: new Set() })
   })
 })
