@@ -102,7 +102,12 @@ function phaseOf(stack) {
     const src = sourceOf(frame)
     if (src.includes('/zod/')) return 'tool input validation'
     if (src.includes('/tapable/')) return 'hooks'
-    if (src.startsWith('node_modules/undici')) return 'HTTP (undici, other)'
+    if (src.startsWith('node_modules/undici')) {
+      // undici is in the bundle: its frames keep their names, so send and receive split as the floor's do.
+      if (UNDICI_SEND.has(fn)) return 'HTTP send (undici, socket write)'
+      if (UNDICI_RECEIVE.has(fn)) return 'HTTP receive (undici, llhttp)'
+      return 'HTTP (undici, other)'
+    }
     if (src.startsWith('node_modules/')) return `library ${src.split('/')[1]}`
     if (src.includes('providers/body-encoder')) return 'request build'
     if (src.includes('/provider-') && /request\.ts$/.test(src)) return 'request build'
