@@ -127,8 +127,17 @@ export class BodyEncoder {
   private fields = new Map<string, Encoded>()
   private items: Encoded[] = []
   /** The last body's parts and bytes: a new body copies the run of parts they share in one go. */
-  private lastParts: readonly Buffer[] = []
+  private lastParts: Buffer[] = []
   private lastBytes: Buffer = Buffer.alloc(0)
+  /**
+   * The part and item lists of the body before the last, written over by the next body: two lists
+   * of each, in turn, instead of two new ones a body (each as long as the conversation, and the
+   * part list grown push by push, was the encoder's largest allocation).
+   */
+  private spareParts: Buffer[] = []
+  private spareItems: Encoded[] = []
+  /** How many parts the body being built has so far (in spareParts). */
+  private count = 0
   private readonly listKey: string
   private readonly listOpen: Buffer
 
@@ -140,26 +149,35 @@ export class BodyEncoder {
 
   /** `Buffer.from(JSON.stringify(body))`, built from the parts of the last body that did not change. */
   encode(body: object): Buffer {
-    const parts: Buffer[] = [OPEN]
+    this.count = 0
+    this.part(OPEN)
     const fields = new Map<string, Encoded>()
     const trusted = forInListsOwnKeys()
     for (const key of Object.keys(body)) {
       const value = (body as Json)[key]
       if (key === this.listKey && Array.isArray(value)) {
-        if (parts.length > 1) parts.push(COMMA)
-        this.listParts(value, parts, trusted)
+        if (this.count > 1) this.part(COMMA)
+        this.listParts(value, trusted)
         continue
       }
       const before = this.fields.get(key)
       const field = reusable(before, value, trusted) ? before : encoded(value, `${JSON.stringify(key)}:`)
       fields.set(key, field)
       if (field.bytes === undefined) continue
-      if (parts.length > 1) parts.push(COMMA)
-      parts.push(field.bytes)
+      if (this.count > 1) this.part(COMMA)
+      this.part(field.bytes)
     }
-    parts.push(CLOSE)
+    this.part(CLOSE)
     this.fields = fields
+    const parts = this.spareParts
+    // Shorter than the list it overwrote: drop the rest (no stale buffers held, none compared).
+    if (parts.length > this.count) parts.length = this.count
     return this.join(parts)
+  }
+
+  /** Appends a part to the body being built. */
+  private part(bytes: Buffer): void {
+    this.spareParts[this.count++] = bytes
   }
 
   /**
@@ -168,7 +186,7 @@ export class BodyEncoder {
    * last body's bytes in one copy rather than one copy a part. The last body's bytes are only
    * read, never written: the HTTP client may still hold them.
    */
-  private join(parts: readonly Buffer[]): Buffer {
+  private join(parts: Buffer[]): Buffer {
     const last = this.lastParts
     let total = 0
     let shared = 0
@@ -184,25 +202,29 @@ export class BodyEncoder {
     const out = Buffer.allocUnsafe(total)
     let offset = this.lastBytes.copy(out, 0, 0, sharedBytes)
     for (let i = shared; i < parts.length; i++) offset += parts[i]!.copy(out, offset)
+    this.spareParts = this.lastParts
     this.lastParts = parts
     this.lastBytes = out
     return out
   }
 
-  private listParts(list: readonly unknown[], parts: Buffer[], trusted: boolean): void {
-    parts.push(this.listOpen)
-    const items: Encoded[] = new Array(list.length)
+  private listParts(list: readonly unknown[], trusted: boolean): void {
+    this.part(this.listOpen)
+    const items = this.spareItems
+    const last = this.items
     for (let i = 0; i < list.length; i++) {
       const value = list[i]
-      const before = this.items[i]
+      const before = last[i]
       let item = reusable(before, value, trusted) ? before : encoded(value, '')
       // JSON.stringify writes an array's undefined (or function) items as null.
       if (item.bytes === undefined) item = { ...item, bytes: NULL }
       items[i] = item
-      if (i > 0) parts.push(COMMA)
-      parts.push(item.bytes as Buffer)
+      if (i > 0) this.part(COMMA)
+      this.part(item.bytes as Buffer)
     }
-    parts.push(CLOSE_LIST)
+    if (items.length > list.length) items.length = list.length
+    this.part(CLOSE_LIST)
+    this.spareItems = last
     this.items = items
   }
 }

@@ -51,6 +51,17 @@ describe('BodyEncoder', () => {
     expect(own).toBe(2)
   })
 
+  it('stays exact when a body is shorter or longer than the two before it (its lists are written over)', () => {
+    // The encoder builds each body's part and item lists in those of the body before the last:
+    // a body shorter than that one must not keep its tail, a longer one must not lose any.
+    const encoder = new BodyEncoder()
+    for (const n of [5, 1, 6, 0, 4, 4, 2, 7, 3, 7]) exact(encoder, body(n))
+    exact(encoder, { model: 'gpt-4o', messages: [] })
+    exact(encoder, body(3, { temperature: 0.5 }))
+    exact(encoder, { model: 'gpt-4o' })
+    exact(encoder, body(2))
+  })
+
   it('sees values changed in place, fields reordered, added or removed', () => {
     const encoder = new BodyEncoder()
     const value = body(2)
