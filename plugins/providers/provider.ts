@@ -187,45 +187,81 @@ export class ProviderRegistry {
     return this.streamWithTools(request, options)
   }
 
-  private async *streamWithTools(request: ModelRequest, options: CallOptions): AsyncGenerator<StreamEvent> {
-    const provider = this.get(request.model.provider)
+  /**
+   * Tools in auto mode, or in the prompt: the provider's stream as it is, watched until its first
+   * event (a model that refuses native tools before any output is asked again with the tools in
+   * the prompt, and remembered). An iterator of its own rather than an async generator: after the
+   * first event each next() is the provider's, with no promise, result object or microtask hop of
+   * this layer per event.
+   */
+  private streamWithTools(request: ModelRequest, options: CallOptions): AsyncIterable<StreamEvent> {
+    return { [Symbol.asyncIterator]: () => this.toolsIterator(request, options) }
+  }
+
+  private toolsIterator(request: ModelRequest, options: CallOptions): AsyncIterator<StreamEvent> {
     const key = formatModelRef(request.model)
     const hasTools = (request.tools?.length ?? 0) > 0
     const mode = this.options.toolMode ?? 'auto'
-    let usePrompt = hasTools && (mode === 'prompt' || this.promptToolModels.has(key))
-    if (hasTools && mode === 'auto' && !usePrompt)
-      usePrompt = !(await this.capabilities(request.model, options)).tools
-    if (!usePrompt) {
-      // Only a model that may refuse tools at runtime needs watching; the rest is delegated whole.
-      if (!hasTools || mode !== 'auto') {
-        yield* provider.stream(request, options)
+    let inner: AsyncIterator<StreamEvent> | undefined
+    /** Until the first event: a refusal of tools then falls back to prompt tools. */
+    let watching = false
+    let started: Promise<void> | undefined
+    const promptTools = (provider: Provider) => {
+      const nextId = () => `call_${this.idPrefix}_${++this.idCounter}`
+      return parsePromptTools(
+        provider.stream(toPromptToolsRequest(request), options),
+        request.tools ?? [],
+        nextId,
+      )[Symbol.asyncIterator]()
+    }
+    const start = async (): Promise<void> => {
+      const provider = this.get(request.model.provider)
+      let usePrompt = hasTools && (mode === 'prompt' || this.promptToolModels.has(key))
+      if (hasTools && mode === 'auto' && !usePrompt)
+        usePrompt = !(await this.capabilities(request.model, options)).tools
+      if (usePrompt) {
+        inner = promptTools(provider)
         return
       }
-      let produced = false
-      try {
-        for await (const event of provider.stream(request, options)) {
-          produced = true
-          yield event
+      // Only a model that may refuse tools at runtime needs watching; the rest is delegated whole.
+      watching = hasTools && mode === 'auto'
+      inner = provider.stream(request, options)[Symbol.asyncIterator]()
+      if (watching) {
+        const refused = (error: unknown) =>
+          error instanceof ProviderError && error.kind === 'bad-request' && NO_TOOLS.test(error.message)
+        const watched = inner
+        inner = {
+          next: () =>
+            watched.next().then(
+              (result) => {
+                watching = false
+                inner = watched
+                return result
+              },
+              (error: unknown) => {
+                watching = false
+                inner = watched
+                if (!refused(error)) throw error
+                this.promptToolModels.add(key)
+                inner = promptTools(provider)
+                return inner.next()
+              },
+            ),
+          ...(watched.return ? { return: () => watched.return!() } : {}),
         }
-        return
-      } catch (error) {
-        const refusedTools =
-          hasTools &&
-          mode === 'auto' &&
-          !produced &&
-          error instanceof ProviderError &&
-          error.kind === 'bad-request' &&
-          NO_TOOLS.test(error.message)
-        if (!refusedTools) throw error
-        this.promptToolModels.add(key)
       }
     }
-    const nextId = () => `call_${this.idPrefix}_${++this.idCounter}`
-    yield* parsePromptTools(
-      provider.stream(toPromptToolsRequest(request), options),
-      request.tools ?? [],
-      nextId,
-    )
+    return {
+      next: () => {
+        if (inner) return inner.next()
+        started ??= start()
+        return started.then(() => inner!.next())
+      },
+      return: async () => {
+        await inner?.return?.()
+        return { done: true, value: undefined }
+      },
+    }
   }
 
   /** The whole answer at once; the same events as stream(), folded. */

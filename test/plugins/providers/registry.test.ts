@@ -100,6 +100,54 @@ describe('provider registry', () => {
     expect(provider.requests.map((r) => r.tools === undefined)).toEqual([false, true, true])
   })
 
+  it('passes a tool-calling stream through as it is: a refusal after output is the error, and an early stop reaches the provider', async () => {
+    // A model that streams, then fails with the words of a refusal: too late to ask again.
+    const sent: string[] = []
+    let stopped = 0
+    const failing = {
+      name: 'scripted',
+      stream(): AsyncIterable<StreamEvent> {
+        return {
+          [Symbol.asyncIterator]: () => {
+            let step = 0
+            return {
+              next: async (): Promise<IteratorResult<StreamEvent>> => {
+                step++
+                if (step === 1) return { done: false, value: { type: 'text-delta', text: 'Reading' } }
+                if (step === 2) return { done: false, value: { type: 'text-delta', text: ' it' } }
+                throw new ProviderError('bad-request', 'p: this model does not support tools', {
+                  provider: 'scripted',
+                })
+              },
+              return: async (): Promise<IteratorResult<StreamEvent>> => {
+                stopped++
+                return { done: true, value: undefined }
+              },
+            }
+          },
+        }
+      },
+      capabilities: async () => ({ tools: true }),
+    }
+    const registry = new ProviderRegistry()
+    registry.register(failing, 'p')
+    const stream = registry.stream(request({ tools: [readTool] }))
+    await expect(
+      (async () => {
+        for await (const event of stream) if (event.type === 'text-delta') sent.push(event.text)
+      })(),
+    ).rejects.toMatchObject({ kind: 'bad-request' })
+    expect(sent).toEqual(['Reading', ' it'])
+    // Not remembered as a model without tools: the next call is sent with native tools again.
+    const again: string[] = []
+    for await (const event of registry.stream(request({ tools: [readTool] }))) {
+      if (event.type === 'text-delta') again.push(event.text)
+      break
+    }
+    expect(again).toEqual(['Reading'])
+    expect(stopped).toBe(1)
+  })
+
   it('does not fall back for other errors, and keeps tool mode "native" strict', async () => {
     const registry = new ProviderRegistry({ toolMode: 'native' })
     registry.register(
