@@ -168,12 +168,13 @@ const isModuleLoading = (n) =>
 
 /**
  * Sample counts per phase between the first and last sample whose stack holds `marker` (tau: the
- * model call, streamWithTools; the floor: its stream parse) in one profile.
+ * model calls: collectStream, which folds each call's events, or the registry's streamWithTools
+ * of older builds; the floor: its stream parse) in one profile.
  */
 function phasesOf(file, side = 'tau') {
   const marker =
     side === 'tau'
-      ? (n) => n.callFrame.functionName === 'streamWithTools'
+      ? (n) => n.callFrame.functionName === 'collectStream' || n.callFrame.functionName === 'streamWithTools'
       : (n) => n.callFrame.functionName === 'parse' && n.callFrame.url.endsWith(FLOOR_FILE)
   const classify = side === 'tau' ? phaseOf : floorPhaseOf
   const profile = JSON.parse(readFileSync(file, 'utf8'))
@@ -198,6 +199,8 @@ function phasesOf(file, side = 'tau') {
       last = i
     }
   })
+  if (first < 0)
+    throw new Error(`${file}: no sample of a model call (${side}); is this a build the bench knows?`)
   const counts = new Map()
   for (let i = first; i <= last; i++) {
     const s = stack(profile.samples[i])
