@@ -149,8 +149,9 @@ function assistantMessage(message: Extract<Message, { role: 'assistant' }>): Oll
   return out
 }
 
-function toolMessages(message: Extract<Message, { role: 'tool' }>): OllamaMessage[] {
-  return message.content.map((result) => {
+/** Appends one `tool` message a result to `list` (no list of its own: the whole conversation is mapped every turn). */
+function toolMessages(message: Extract<Message, { role: 'tool' }>, list: OllamaMessage[]): void {
+  for (const result of message.content) {
     let text: string | undefined
     let images: string[] | undefined
     for (const part of result.content) {
@@ -167,8 +168,8 @@ function toolMessages(message: Extract<Message, { role: 'tool' }>): OllamaMessag
     if (images !== undefined) out.images = images
     out.tool_name = result.toolName
     out.tool_call_id = result.toolCallId
-    return out
-  })
+    list.push(out)
+  }
 }
 
 export function toOllamaMessages(messages: readonly Message[]): OllamaMessage[] {
@@ -185,7 +186,7 @@ export function toOllamaMessages(messages: readonly Message[]): OllamaMessage[] 
         out.push(assistantMessage(message))
         break
       case 'tool':
-        out.push(...toolMessages(message))
+        toolMessages(message, out)
         break
     }
   }

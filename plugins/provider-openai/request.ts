@@ -67,8 +67,9 @@ function assistantMessage(message: AssistantMessage): Json {
   return { role: 'assistant', content: text === '' ? null : text, tool_calls: calls }
 }
 
-function toolMessages(message: ToolMessage, images: Json[]): Json[] {
-  return message.content.map((result) => {
+/** Appends one `tool` message a result to `out` (no list of its own: the whole conversation is mapped every turn). */
+function toolMessages(message: ToolMessage, images: Json[], out: Json[]): void {
+  for (const result of message.content) {
     let text = ''
     let pictures = 0
     for (const part of result.content) {
@@ -82,8 +83,8 @@ function toolMessages(message: ToolMessage, images: Json[]): Json[] {
       text += `${text === '' ? '' : '\n'}[${pictures} image${pictures > 1 ? 's' : ''} attached in the next message]`
     }
     if (result.isError) text = `${TOOL_ERROR_PREFIX}${text}`
-    return { role: 'tool', tool_call_id: result.toolCallId, content: text }
-  })
+    out.push({ role: 'tool', tool_call_id: result.toolCallId, content: text })
+  }
 }
 
 export function wireMessages(messages: readonly Message[]): Json[] {
@@ -96,7 +97,7 @@ export function wireMessages(messages: readonly Message[]): Json[] {
   }
   for (const message of messages) {
     if (message.role === 'tool') {
-      out.push(...toolMessages(message, images))
+      toolMessages(message, images, out)
       continue
     }
     // Images from tool results go after the whole run of tool messages, which must stay together.
