@@ -99,7 +99,10 @@ describe('readModuleGraph', () => {
       'data.json': '{}',
     })
     for (const file of ['a.mjs', 'b.mjs', 'c.cjs']) {
-      expect(await readModuleGraph(join(dir, file)), file).toMatchObject({ native: false, packageIds: undefined })
+      expect(await readModuleGraph(join(dir, file)), file).toMatchObject({
+        native: false,
+        packageIds: undefined,
+      })
     }
     // JSON is the transpiler's (it needs no import attribute there); its ids are known.
     expect(await readModuleGraph(join(dir, 'e.mjs'))).toMatchObject({ native: false, packageIds: new Set() })
