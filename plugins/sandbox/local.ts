@@ -1,35 +1,20 @@
 /**
  * The local environment: the machine tau runs on, fenced to the workspace roots. Files through
- * node:fs after every path has been resolved to a real path inside the roots; processes through
- * `/bin/sh -c` in their own process group with an allowlisted environment.
+ * node:fs after every path has been resolved to a real path inside the roots (a write is
+ * atomic-write.ts's); processes through `/bin/sh -c` in their own process group with an
+ * allowlisted environment.
  */
-import { randomBytes } from 'node:crypto'
-import { closeSync, existsSync, constants as fsConstants, fstatSync, openSync } from 'node:fs'
-import {
-  chmod,
-  type FileHandle,
-  lstat,
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  readlink,
-  realpath,
-  rename,
-  rm,
-  stat,
-  unlink,
-  writeFile,
-} from 'node:fs/promises'
+import { closeSync, fstatSync, openSync } from 'node:fs'
+import { lstat, mkdir, readdir, readFile, rm, stat, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import type { Logger } from '../../kernel/index.js'
+import { writeInside } from './atomic-write.js'
 import { buildProcessEnv, createEnvAllowlist } from './env-allowlist.js'
 import {
   type Command,
   type Environment,
   type EnvironmentCapabilities,
   EnvironmentError,
-  type EnvironmentErrorKind,
   type EnvironmentKind,
   type ExecOptions,
   type ExecResult,
@@ -38,11 +23,15 @@ import {
   type ProcessHandle,
   type SpawnOptions,
 } from './environment.js'
+import { wrapFsError } from './fs-errors.js'
 import { withLauncher } from './launcher.js'
 import { LocalOpenedFile, OPEN_FOR_READ, openedPath } from './opened-file.js'
 import { type ResolvedPolicy, resolvePolicy, type SandboxPolicy, underAny } from './policy.js'
 import { type GroupRunOptions, type RunningProcess, runInGroup } from './process-group.js'
+import { onPty, PTY_HELPER } from './pty.js'
 import { absoluteFrom, insideRoots, isLinkLoop, realPathOf, realPathSyncOf } from './workspace-paths.js'
+
+export { ptyAvailable } from './pty.js'
 
 export interface LocalEnvironmentOptions {
   /** The session's working directory; always a root. */
@@ -88,12 +77,6 @@ export interface PreparedCommand {
   readonly after?: (result: ExecResult | undefined) => Promise<ExecResult | undefined>
 }
 
-/** Linux: an opened directory is reachable as /proc/self/fd/N, which writePinned relies on. */
-const PINNED_DIRS = process.platform === 'linux' && existsSync('/proc/self/fd')
-
-const errno = (error: unknown): string | undefined =>
-  typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined
-
 function typeOf(entry: {
   isFile(): boolean
   isDirectory(): boolean
@@ -103,21 +86,6 @@ function typeOf(entry: {
   if (entry.isDirectory()) return 'directory'
   if (entry.isSymbolicLink()) return 'symlink'
   return 'other'
-}
-
-/** util-linux script, which gives a command a pseudo-terminal without a native module (Linux). */
-const PTY_HELPER =
-  process.platform === 'linux'
-    ? ['/usr/bin/script', '/bin/script'].find((path) => existsSync(path))
-    : undefined
-
-/** Whether spawn() can give a process a pseudo-terminal here (util-linux script is installed). */
-export function ptyAvailable(): boolean {
-  return PTY_HELPER !== undefined
-}
-
-function shellQuote(arg: string): string {
-  return /^[A-Za-z0-9_/.,:=@%+-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`
 }
 
 export class LocalEnvironment implements Environment {
@@ -211,7 +179,7 @@ export class LocalEnvironment implements Environment {
       real = await realPathOf(absoluteFrom(this.cwd, path))
     } catch (error) {
       if (isLinkLoop(error)) throw new EnvironmentError('io', path, (error as Error).message)
-      throw this.wrap(error, path)
+      throw wrapFsError(error, path)
     }
     if (!insideRoots(real, this.roots)) {
       const shown = real === path ? `'${path}'` : `'${path}' (really '${real}')`
@@ -248,7 +216,7 @@ export class LocalEnvironment implements Environment {
       const s = await stat(real)
       return { path: real, type: typeOf(s), size: s.size, mtimeMs: s.mtimeMs, mode: s.mode }
     } catch (error) {
-      throw this.wrap(error, path)
+      throw wrapFsError(error, path)
     }
   }
 
@@ -258,7 +226,7 @@ export class LocalEnvironment implements Environment {
     try {
       return await readFile(real)
     } catch (error) {
-      throw this.wrap(error, path)
+      throw wrapFsError(error, path)
     }
   }
 
@@ -271,7 +239,7 @@ export class LocalEnvironment implements Environment {
     try {
       fd = openSync(real, OPEN_FOR_READ)
     } catch (error) {
-      throw this.wrap(error, path)
+      throw wrapFsError(error, path)
     }
     try {
       // What was opened is what was checked, or is checked now (a directory swapped on the way).
@@ -294,120 +262,14 @@ export class LocalEnvironment implements Environment {
       } catch {
         // The error that brought us here is the one to report.
       }
-      throw this.wrap(error, path)
+      throw wrapFsError(error, path)
     }
   }
 
   async writeFile(path: string, data: string | Buffer): Promise<void> {
     const real = await this.resolvePath(path)
     this.checkWrite(real, path)
-    const dir = dirname(real)
-    let mode: number | undefined
-    try {
-      const existing = await stat(real)
-      if (existing.isDirectory()) {
-        throw new EnvironmentError('not-a-file', path, `'${path}' is a directory, not a file`)
-      }
-      mode = existing.mode & 0o7777
-    } catch (error) {
-      if (error instanceof EnvironmentError) throw error
-      if (errno(error) !== 'ENOENT') throw this.wrap(error, path)
-    }
-    const tempName = `.${basename(real)}.tau-${randomBytes(6).toString('hex')}.tmp`
-    if (PINNED_DIRS) return this.writePinned(path, dir, basename(real), tempName, data, mode)
-    // Same directory as the target, so rename() is atomic (one filesystem).
-    const temp = join(dir, tempName)
-    try {
-      await mkdir(dir, { recursive: true })
-      await writeFile(temp, data, { flag: 'wx', mode: mode ?? 0o666 })
-      // writeFile's mode passes through the umask; an existing file's mode is restored exactly.
-      if (mode !== undefined) await chmod(temp, mode)
-      // The parent swapped for a link since it was resolved: give up before the rename. (A swap
-      // between this check and the rename is not seen here; Linux takes writePinned instead.)
-      if ((await realpath(dir)) !== dir) {
-        await unlink(temp).catch(() => {})
-        throw this.outside(path, dir)
-      }
-      await rename(temp, real)
-    } catch (error) {
-      await unlink(temp).catch(() => {})
-      if (error instanceof EnvironmentError) throw error
-      throw this.wrap(error, path)
-    }
-  }
-
-  /**
-   * The write on Linux: the parent directory is opened once and everything after goes through
-   * /proc/self/fd/N (openat and renameat in effect), so a directory on the path swapped for a
-   * symlink after resolvePath cannot redirect the temporary file or the rename. The opened
-   * directory is checked to be inside the roots before the temporary file is created and again
-   * before the rename; missing parents are created one at a time, each opened without following
-   * a link. On a refusal the temporary file is removed: an error means nothing was written.
-   */
-  private async writePinned(
-    path: string,
-    dir: string,
-    name: string,
-    tempName: string,
-    data: string | Buffer,
-    mode: number | undefined,
-  ): Promise<void> {
-    const parent = await this.openDirectoryInside(path, dir)
-    const at = `/proc/self/fd/${parent.fd}`
-    const temp = `${at}/${tempName}`
-    let created = false
-    try {
-      await writeFile(temp, data, { flag: 'wx', mode: mode ?? 0o666 })
-      created = true
-      if (mode !== undefined) await chmod(temp, mode)
-      await this.checkPinned(path, at)
-      await rename(temp, `${at}/${name}`)
-      created = false
-    } catch (error) {
-      if (created) await unlink(temp).catch(() => {})
-      if (error instanceof EnvironmentError) throw error
-      throw this.wrap(error, path)
-    } finally {
-      await parent.close()
-    }
-  }
-
-  /** Opens `dir` (creating what is missing) as a directory that is inside the roots now. */
-  private async openDirectoryInside(path: string, dir: string): Promise<FileHandle> {
-    let handle: FileHandle
-    try {
-      handle = await open(dir, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY)
-    } catch (error) {
-      const code = errno(error)
-      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || dirname(dir) === dir) throw this.wrap(error, path)
-      const above = await this.openDirectoryInside(path, dirname(dir))
-      const child = `/proc/self/fd/${above.fd}/${basename(dir)}`
-      try {
-        await mkdir(child).catch((mkdirError: unknown) => {
-          if (errno(mkdirError) !== 'EEXIST') throw mkdirError
-        })
-        // O_NOFOLLOW: a link put there since is not followed.
-        handle = await open(child, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NOFOLLOW)
-      } catch (mkdirError) {
-        throw this.wrap(mkdirError, path)
-      } finally {
-        await above.close()
-      }
-    }
-    try {
-      await this.checkPinned(path, `/proc/self/fd/${handle.fd}`)
-    } catch (error) {
-      await handle.close()
-      throw error
-    }
-    return handle
-  }
-
-  /** Where an opened directory is now (the kernel knows, whatever was renamed): inside the roots? */
-  private async checkPinned(path: string, at: string): Promise<void> {
-    const now = await readlink(at).catch(() => undefined)
-    // A removed directory reads as '/x (deleted)', which is inside no root.
-    if (now === undefined || !insideRoots(now, this.roots)) throw this.outside(path, now ?? at)
+    return writeInside(path, real, data, this.roots)
   }
 
   private outsideRead(path: string, real: string): EnvironmentError {
@@ -418,14 +280,6 @@ export class LocalEnvironment implements Environment {
     )
   }
 
-  private outside(path: string, real: string): EnvironmentError {
-    return new EnvironmentError(
-      'outside-workspace',
-      path,
-      `'${path}' is outside the workspace: its directory is now '${real}' (a directory on the path was replaced while writing); nothing was written`,
-    )
-  }
-
   async readdir(path: string): Promise<Array<{ name: string; type: FileStat['type'] }>> {
     const real = await this.resolvePath(path)
     this.checkRead(real, path)
@@ -433,7 +287,7 @@ export class LocalEnvironment implements Environment {
       const entries = await readdir(real, { withFileTypes: true })
       return entries.map((entry) => ({ name: entry.name, type: typeOf(entry) }))
     } catch (error) {
-      throw this.wrap(error, path)
+      throw wrapFsError(error, path)
     }
   }
 
@@ -443,7 +297,7 @@ export class LocalEnvironment implements Environment {
     try {
       await mkdir(real, { recursive: true })
     } catch (error) {
-      throw this.wrap(error, path)
+      throw wrapFsError(error, path)
     }
   }
 
@@ -464,7 +318,7 @@ export class LocalEnvironment implements Environment {
       if (entry.isSymbolicLink() || !entry.isDirectory()) await unlink(target)
       else await rm(target, { recursive: true })
     } catch (error) {
-      throw this.wrap(error, path)
+      throw wrapFsError(error, path)
     }
   }
 
@@ -473,7 +327,7 @@ export class LocalEnvironment implements Environment {
     try {
       return await run.result
     } catch (error) {
-      throw this.wrap(error, cwd)
+      throw wrapFsError(error, cwd)
     } finally {
       this.running.delete(run)
     }
@@ -500,7 +354,7 @@ export class LocalEnvironment implements Environment {
       try {
         return await run.result
       } catch (error) {
-        throw this.wrap(error, cwd)
+        throw wrapFsError(error, cwd)
       } finally {
         this.running.delete(run)
       }
@@ -559,7 +413,7 @@ export class LocalEnvironment implements Environment {
     const cwd = options.cwd === undefined ? this.cwd : await this.resolvePath(options.cwd)
     if (options.cwd !== undefined) {
       const s = await stat(cwd).catch((error: unknown) => {
-        throw this.wrap(error, options.cwd!)
+        throw wrapFsError(error, options.cwd!)
       })
       if (!s.isDirectory()) {
         throw new EnvironmentError('not-a-directory', options.cwd, `'${options.cwd}' is not a directory`)
@@ -568,7 +422,7 @@ export class LocalEnvironment implements Environment {
     let inner = typeof command === 'string' ? ['/bin/sh', '-c', command] : [...command]
     // A pseudo-terminal: util-linux script opens one (inside the sandbox: bwrap's /dev has its own
     // devpts) and runs the command on it; -e gives back its exit code, /dev/null keeps no log.
-    if (pty && PTY_HELPER) inner = [PTY_HELPER, '-qefc', inner.map(shellQuote).join(' '), '/dev/null']
+    if (pty && PTY_HELPER) inner = onPty(PTY_HELPER, inner)
     const shown = typeof command === 'string' ? command : command.join(' ')
     const prepared =
       process.platform === 'win32'
@@ -620,27 +474,5 @@ export class LocalEnvironment implements Environment {
     if (running.length > 0) this.logger?.debug('ending running commands', { count: running.length })
     for (const run of running) run.terminate()
     await Promise.allSettled(running.map((run) => run.result))
-  }
-
-  private wrap(error: unknown, path: string): EnvironmentError {
-    if (error instanceof EnvironmentError) return error
-    const code = errno(error)
-    const kinds: Record<string, EnvironmentErrorKind> = {
-      ENOENT: 'not-found',
-      EISDIR: 'not-a-file',
-      ENOTDIR: 'not-a-directory',
-    }
-    const kind = (code ? kinds[code] : undefined) ?? 'io'
-    const what: Record<EnvironmentErrorKind, string> = {
-      'not-found': `'${path}' does not exist`,
-      'not-a-file': `'${path}' is a directory, not a file`,
-      'not-a-directory': `'${path}' is not a directory`,
-      'outside-workspace': `'${path}' is outside the workspace`,
-      denied: `'${path}' is denied by the sandbox policy`,
-      io: `'${path}': ${error instanceof Error ? error.message : String(error)}`,
-    }
-    const wrapped = new EnvironmentError(kind, path, what[kind])
-    ;(wrapped as { cause?: unknown }).cause = error
-    return wrapped
   }
 }
