@@ -2,7 +2,7 @@
  * The default transcript store: `<dir>/<id>.jsonl`, one record a line. Reading tolerates a torn
  * last line (a warning) and throws on anything else that does not parse, naming the file and line.
  * Before appending to a file whose last line is torn, the torn bytes are cut off, so the next
- * record starts on its own line.
+ * record starts on its own line. One writer per session: its lease is a lock file (jsonl-lease.ts).
  *
  * Writing, and why a crash never corrupts a transcript:
  * - The records of one append() are one write() call (in `record` durability, one call per
@@ -22,12 +22,10 @@
  *   be missing although the step after it already happened (its tool ran, the next request went
  *   out), as the record being synced at that moment always could. A process crash loses nothing.
  */
-import { randomUUID } from 'node:crypto'
 import { fdatasync, writeSync } from 'node:fs'
 import {
   copyFile,
   type FileHandle,
-  link,
   mkdir,
   open,
   readdir,
@@ -37,15 +35,12 @@ import {
   stat,
   truncate,
   unlink,
-  utimes,
-  writeFile,
 } from 'node:fs/promises'
-import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { TauError } from '../../kernel/index.js'
 import { SESSION_ERRORS } from './errors.js'
+import { type JsonlLease, lockedError, takeLease } from './jsonl-lease.js'
 import {
-  type LeaseHolder,
   recordProblem,
   type SessionSummary,
   type TranscriptLease,
@@ -54,6 +49,8 @@ import {
   type TranscriptStore,
 } from './transcript.js'
 
+export { LEASE_TTL_MS } from './jsonl-lease.js'
+
 /**
  * When records reach the disk. `turn`: one fdatasync per turn (sync()), in the background while
  * the loop goes on; `record`: every record, the next one written once the previous one's sync
@@ -61,10 +58,6 @@ import {
  * written to the file before append() resolves, so a crash or kill of the process loses nothing.
  */
 export type Durability = 'turn' | 'record' | 'off'
-
-/** A lease on another host is taken over when its lock file was not renewed for this long. */
-export const LEASE_TTL_MS = 10 * 60_000
-const LEASE_RENEW_MS = 60_000
 
 /** Session ids are file names: no separators, no dots at the start. */
 const ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/
@@ -207,22 +200,7 @@ export class JsonlTranscriptStore implements TranscriptStore {
     const held = this.leases.get(id)
     if (held) throw lockedError(id, file, held.holder, 'this process')
     await mkdir(this.dir, { recursive: true })
-    const holder: LeaseHolder = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() }
-    const token = randomUUID()
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await writeFile(file, `${JSON.stringify({ ...holder, token })}\n`, { flag: 'wx' })
-        const lease = new JsonlLease(id, file, holder, token, () => this.leases.delete(id))
-        this.leases.set(id, lease)
-        return lease
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw error
-      }
-      const current = await readLock(file)
-      if (current === undefined) continue // it went away (or is being written): try again
-      if (!(await isStale(file, current))) throw lockedError(id, file, current)
-      await takeOver(file, current, token).catch(() => undefined)
-    }
+    return takeLease(id, file, this.leases)
   }
 
   async sync(id: string): Promise<void> {
@@ -439,104 +417,6 @@ export class JsonlTranscriptStore implements TranscriptStore {
     await Promise.all([...this.handles.keys()].map((id) => this.close(id)))
     await Promise.all([...this.leases.values()].map((lease) => lease.release()))
   }
-}
-
-/** A lock file `<id>.lock` (pid, host, start time, token), renewed by touching it. */
-class JsonlLease implements TranscriptLease {
-  private released = false
-  private readonly timer: NodeJS.Timeout
-
-  constructor(
-    readonly sessionId: string,
-    private readonly file: string,
-    readonly holder: LeaseHolder,
-    private readonly token: string,
-    private readonly onRelease: () => void,
-  ) {
-    // Only a lease on another host can expire; touching keeps it fresh for them.
-    this.timer = setInterval(() => {
-      this.renew().catch(() => undefined)
-    }, LEASE_RENEW_MS)
-    this.timer.unref()
-  }
-
-  async renew(): Promise<void> {
-    const current = await readLock(this.file)
-    if (current?.token !== this.token) {
-      throw new TauError(
-        SESSION_ERRORS.TAU_SESSION_LOCKED,
-        `the lease on session ${this.sessionId} was lost${current ? ` to ${describeHolder(current)}` : ''} (${this.file})`,
-        { plugin: 'session' },
-      )
-    }
-    const now = new Date()
-    await utimes(this.file, now, now)
-  }
-
-  async release(): Promise<void> {
-    if (this.released) return
-    this.released = true
-    clearInterval(this.timer)
-    this.onRelease()
-    const current = await readLock(this.file)
-    if (current?.token === this.token) await unlink(this.file).catch(() => undefined)
-  }
-}
-
-type LockContent = LeaseHolder & { readonly token: string }
-
-async function readLock(file: string): Promise<LockContent | undefined> {
-  try {
-    const value = JSON.parse(await readFile(file, 'utf8')) as Partial<LockContent>
-    if (typeof value.pid !== 'number' || typeof value.host !== 'string' || typeof value.token !== 'string')
-      return undefined
-    return value as LockContent
-  } catch {
-    return undefined
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    // EPERM: it exists, as another user's process.
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
-/** On this host: the holder's process is gone. Elsewhere: the lock was not renewed within the TTL. */
-async function isStale(file: string, lock: LockContent): Promise<boolean> {
-  if (lock.host === hostname()) return lock.pid !== process.pid && !pidAlive(lock.pid)
-  const info = await stat(file).catch(() => undefined)
-  return info !== undefined && Date.now() - info.mtimeMs > LEASE_TTL_MS
-}
-
-/**
- * Removes a stale lock, and only that one: it is renamed aside first, and put back if what was
- * moved is not the stale lock (another process took it over in between).
- */
-async function takeOver(file: string, stale: LockContent, token: string): Promise<void> {
-  const aside = `${file}.${token}.stale`
-  await rename(file, aside)
-  const moved = await readLock(aside)
-  if (moved?.token !== stale.token) {
-    await link(aside, file).catch(() => undefined)
-  }
-  await unlink(aside).catch(() => undefined)
-}
-
-function describeHolder(holder: LeaseHolder): string {
-  return `process ${holder.pid} on ${holder.host} (since ${holder.startedAt})`
-}
-
-function lockedError(id: string, file: string, holder: LeaseHolder, who?: string): TauError {
-  return new TauError(
-    SESSION_ERRORS.TAU_SESSION_LOCKED,
-    `session ${id} is in use by ${who ?? describeHolder(holder)}; its lock is ${file}`,
-    { plugin: 'session' },
-  )
 }
 
 async function exists(file: string): Promise<boolean> {
