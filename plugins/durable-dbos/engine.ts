@@ -1,38 +1,19 @@
 /**
  * The durable engine on DBOS Transact: an agent run is a DBOS workflow whose work is one step,
  * queued on a DBOS queue with per-worker and global concurrency, pinned to an application version.
- *
- * Why one step per run, and not one per model call or tool call: the session log (in PostgreSQL,
- * session-postgres) already records every message, tool intent and tool result before the loop
- * goes on, and resume-from-the-log is how tau continues any interrupted session (DESIGN.md: the log
- * is the one source of truth). So when a worker dies, DBOS re-runs the unfinished step on another
- * worker, and that step resumes the session from the log: a tool call with a logged result is
- * never executed again (its result comes from the log), one that was executing is answered to the
- * model as interrupted, and the run continues from the last completed model turn. A second record
- * of the same facts in DBOS's step table would be one more thing to keep consistent.
- *
- * DBOS re-dispatches a dead process's workflows only when told which executor died (its Conductor
- * or admin endpoint do that in DBOS's own deployments). tau does it itself: every worker writes a
- * heartbeat to `tau_workers` (from a thread of its own, heartbeat.ts); a live worker claims the row of one whose heartbeat is older than
- * `workerTtlMs` (a DELETE ... RETURNING: one claimant wins) and puts that executor's pending
- * workflows back on the queue (DBOS.resumeWorkflow), from where any worker of the same version
- * takes them.
- *
- * The SDK is an optional peer dependency, imported here only when a worker or a client starts.
+ * Here: what a run carries and returns, and what the client (client.ts: `tau submit`, `tau runs`)
+ * and the worker (worker.ts: `tau worker`, and why one step per run) share: the SDK, an optional
+ * peer dependency imported only when a worker or a client starts; DBOS's migration, its database
+ * URL and its logger.
  */
-import { randomUUID } from 'node:crypto'
-import { hostname } from 'node:os'
-import { type Logger, messageOf, TauError, type Usage } from '../../kernel/index.js'
-import { createPool, migrate, type PgPool } from '../session-postgres/index.js'
+import { type Logger, TauError, type Usage } from '../../kernel/index.js'
+import { createPool } from '../session-postgres/index.js'
 import type { DurableConfig } from './config.js'
-import type { Notify } from './deltas.js'
 import { DURABLE_ERRORS } from './errors.js'
-import { checkDatabaseUrl, databaseFailure } from './failures.js'
-import { startHeartbeat } from './heartbeat.js'
-import { AGENT_RUN_STEP, AGENT_RUN_WORKFLOW, WORKFLOW_RUN_WORKFLOW } from './names.js'
-import type { DbosSteps, WorkflowRunInput, WorkflowRunOutput } from './workflow-steps.js'
+import { AGENT_RUN_WORKFLOW, WORKFLOW_RUN_WORKFLOW } from './names.js'
 
-const RUN_WORKFLOWS = [AGENT_RUN_WORKFLOW, WORKFLOW_RUN_WORKFLOW]
+/** The workflows of runs (an agent run, a workflow run): what `tau runs` lists, what is recovered. */
+export const RUN_WORKFLOWS = [AGENT_RUN_WORKFLOW, WORKFLOW_RUN_WORKFLOW]
 
 /** What a submitted run carries: everything a worker on another host needs to start it. */
 export interface RunInput {
@@ -70,28 +51,10 @@ export interface RunOutput {
   readonly recovered: boolean
 }
 
-/** One line of `tau runs list`. */
-export interface RunSummary {
-  readonly runId: string
-  readonly status: string
-  readonly prompt: string
-  /** Set for a workflow run (`tau submit --workflow`): its name. */
-  readonly workflow?: string
-  readonly executor?: string
-  readonly applicationVersion?: string
-  readonly createdAt: string
-  readonly updatedAt?: string
-  readonly output?: RunOutput
-  /** A workflow run's outcome (instead of `output`). */
-  readonly result?: WorkflowRunOutput
-  readonly error?: string
-}
-
-type DbosModule = typeof import('@dbos-inc/dbos-sdk')
-type DbosClientInstance = Awaited<ReturnType<DbosModule['DBOSClient']['create']>>
+export type DbosModule = typeof import('@dbos-inc/dbos-sdk')
 
 let loaded: Promise<DbosModule> | undefined
-async function loadDbos(): Promise<DbosModule> {
+export async function loadDbos(): Promise<DbosModule> {
   loaded ??= import('@dbos-inc/dbos-sdk').catch((error: unknown) => {
     loaded = undefined
     throw new TauError(
@@ -104,7 +67,7 @@ async function loadDbos(): Promise<DbosModule> {
 }
 
 /** DBOS's log lines, through the plugin's logger (stderr; stdout is protocol). */
-function dbosLogger(logger: Logger) {
+export function dbosLogger(logger: Logger) {
   const text = (entry: unknown) =>
     entry instanceof Error ? entry.message : typeof entry === 'string' ? entry : JSON.stringify(entry)
   return {
@@ -119,7 +82,7 @@ function dbosLogger(logger: Logger) {
  * Creates or migrates DBOS's system tables, one process at a time: DBOS's own migration deadlocks
  * (`deadlock detected`) when workers and clients starting together run it at once.
  */
-async function migrateDbos(dbos: DbosModule['DBOS'], url: string, logger: Logger): Promise<void> {
+export async function migrateDbos(dbos: DbosModule['DBOS'], url: string, logger: Logger): Promise<void> {
   const pool = await createPool(url, { max: 1 })
   try {
     const client = await pool.connect()
@@ -185,368 +148,4 @@ export interface EngineOptions {
   readonly config: DurableConfig
   readonly applicationVersion: string
   readonly logger: Logger
-}
-
-/** Client side: enqueue, list, show, cancel (`tau submit`, `tau runs`); no worker needed. */
-export class DurableClient {
-  private client: Promise<DbosClientInstance> | undefined
-
-  constructor(private readonly options: EngineOptions) {}
-
-  private get(): Promise<DbosClientInstance> {
-    // The system tables may not exist yet (no worker has started): create them first.
-    this.client ??= loadDbos()
-      .then(async ({ DBOS, DBOSClient }) => {
-        checkDatabaseUrl(this.options.url)
-        await migrateDbos(DBOS, this.options.url, this.options.logger)
-        return DBOSClient.create({
-          systemDatabaseUrl: dbosDatabaseUrl(this.options.url),
-          applicationName: 'tau',
-          logger: dbosLogger(this.options.logger),
-          systemDatabasePoolSize: 3,
-        })
-      })
-      .catch((error: unknown) => {
-        throw databaseFailure(this.options.url, error)
-      })
-    this.client.catch(() => {
-      this.client = undefined
-    })
-    return this.client
-  }
-
-  /** Enqueues a run pinned to this application version; returns its id. */
-  async submit(
-    input: Omit<RunInput, 'runId' | 'submittedAt'> & { readonly runId?: string },
-  ): Promise<string> {
-    const client = await this.get()
-    const runId = input.runId ?? `run-${randomUUID()}`
-    const full: RunInput = { ...input, runId, submittedAt: new Date().toISOString() }
-    await client.enqueue(
-      {
-        queueName: this.options.config.queue,
-        workflowName: AGENT_RUN_WORKFLOW,
-        workflowID: runId,
-        appVersion: this.options.applicationVersion,
-      },
-      full,
-    )
-    return runId
-  }
-
-  /** Enqueues a run of the workflow `workflow` (by name, from the workers' catalog); returns its id. */
-  async submitWorkflow(workflow: string, input: unknown, runId = `run-${randomUUID()}`): Promise<string> {
-    const client = await this.get()
-    const full: WorkflowRunInput = {
-      runId,
-      workflow,
-      ...(input === undefined ? {} : { input }),
-      submittedAt: new Date().toISOString(),
-    }
-    await client.enqueue(
-      {
-        queueName: this.options.config.queue,
-        workflowName: WORKFLOW_RUN_WORKFLOW,
-        workflowID: runId,
-        appVersion: this.options.applicationVersion,
-      },
-      full,
-    )
-    return runId
-  }
-
-  async list(limit = 100): Promise<RunSummary[]> {
-    const client = await this.get()
-    const rows = await client.listWorkflows({
-      workflowName: RUN_WORKFLOWS,
-      sortDesc: true,
-      limit,
-      loadInput: true,
-      loadOutput: true,
-    })
-    return rows.map(summaryOf)
-  }
-
-  async show(runId: string): Promise<RunSummary & { steps: Array<{ name: string; done: boolean }> }> {
-    const client = await this.get()
-    const status = await client.getWorkflow(runId)
-    if (!status) {
-      throw new TauError(DURABLE_ERRORS.TAU_DURABLE_RUN_NOT_FOUND, `no durable run ${runId}`, {
-        plugin: 'durable-dbos',
-      })
-    }
-    const steps = (await client.listWorkflowSteps(runId)) ?? []
-    return {
-      ...summaryOf(status),
-      steps: steps.map((step: { name: string; output: unknown; error: Error | null }) => ({
-        name: step.name,
-        done: step.output !== undefined || step.error !== null,
-      })),
-    }
-  }
-
-  async cancel(runId: string): Promise<void> {
-    await this.show(runId)
-    const client = await this.get()
-    await client.cancelWorkflow(runId)
-  }
-
-  /** Waits for a run's end (polling); its output. */
-  async wait(runId: string, timeoutMs: number): Promise<RunSummary> {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const run = await this.show(runId)
-      if (run.status === 'SUCCESS' || run.status === 'ERROR' || run.status === 'CANCELLED') return run
-      if (Date.now() > deadline) return run
-      await new Promise((resolve) => setTimeout(resolve, 250))
-    }
-  }
-
-  async close(): Promise<void> {
-    const client = this.client
-    this.client = undefined
-    await (await client?.catch(() => undefined))?.destroy()
-  }
-}
-
-function summaryOf(status: {
-  workflowID: string
-  status: string
-  input?: unknown[]
-  output?: unknown
-  error?: unknown
-  executorId?: string
-  applicationVersion?: string
-  createdAt: number
-  updatedAt?: number
-}): RunSummary {
-  const input = status.input?.[0] as Partial<RunInput & WorkflowRunInput> | undefined
-  return {
-    runId: status.workflowID,
-    status: status.status,
-    prompt: typeof input?.prompt === 'string' ? input.prompt : '',
-    ...(typeof input?.workflow === 'string' ? { workflow: input.workflow } : {}),
-    ...(status.executorId ? { executor: status.executorId } : {}),
-    ...(status.applicationVersion ? { applicationVersion: status.applicationVersion } : {}),
-    createdAt: new Date(status.createdAt).toISOString(),
-    ...(status.updatedAt ? { updatedAt: new Date(status.updatedAt).toISOString() } : {}),
-    ...(status.output && typeof status.output === 'object'
-      ? typeof input?.workflow === 'string'
-        ? { result: status.output as WorkflowRunOutput }
-        : { output: status.output as RunOutput }
-      : {}),
-    ...(status.error
-      ? { error: status.error instanceof Error ? status.error.message : String(status.error) }
-      : {}),
-  }
-}
-
-/** Runs one agent run's work (the plugin's: resume from the log, or start). */
-export type RunAgent = (
-  input: RunInput,
-  context: {
-    readonly executor: string
-    readonly signal: AbortSignal
-    /** `pg_notify` on the worker's pool: the run's text deltas go out through it (deltas.ts). */
-    readonly notify?: Notify
-  },
-) => Promise<RunOutput>
-
-export interface Worker {
-  readonly executorId: string
-  /** Runs being executed here now. */
-  active(): number
-  /**
-   * Stops taking runs and waits up to `graceMs` for the running ones to finish; what is still
-   * running then is handed back (its heartbeat is expired, so another worker recovers it at once).
-   */
-  stop(graceMs: number): Promise<{ handedBack: number }>
-}
-
-let launched = false
-
-/** The worker's workflow runs (made once DBOS is loaded; see workflow-steps.ts). */
-export interface WorkflowRuns {
-  run(
-    input: WorkflowRunInput,
-    context: { readonly executor: string; readonly signal: AbortSignal },
-  ): Promise<WorkflowRunOutput>
-  close(): void
-}
-
-/** Joins the queue: registers the workflows, launches DBOS, heartbeats and recovers dead workers' runs. */
-export async function startWorker(
-  options: EngineOptions,
-  runAgent: RunAgent,
-  workflowRuns?: (engine: { readonly dbos: DbosSteps; readonly db: PgPool }) => WorkflowRuns,
-): Promise<Worker> {
-  if (launched)
-    throw new Error('a durable worker is already running in this process (DBOS is one per process)')
-  const { DBOS } = await loadDbos()
-  const { config, logger } = options
-  const executorId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`
-  checkDatabaseUrl(options.url)
-  const pool: PgPool = await createPool(options.url, {
-    max: 4,
-    onError: (e) => logger.warn(`PostgreSQL: ${e.message}`),
-  })
-  try {
-    await migrate(pool)
-    await migrateDbos(DBOS, options.url, logger)
-  } catch (error) {
-    await pool.end().catch(() => undefined)
-    throw databaseFailure(options.url, error)
-  }
-  const controllers = new Set<AbortController>()
-  const notify: Notify = (channel, payload) => pool.query('SELECT pg_notify($1, $2)', [channel, payload])
-
-  DBOS.setConfig({
-    name: 'tau',
-    systemDatabaseUrl: dbosDatabaseUrl(options.url),
-    applicationVersion: options.applicationVersion,
-    executorID: executorId,
-    logger: dbosLogger(logger),
-    runAdminServer: false,
-  })
-  const step = async (input: RunInput) => {
-    const controller = new AbortController()
-    controllers.add(controller)
-    // `tau runs cancel` marks the workflow CANCELLED; DBOS polls for that and fires the step's
-    // cancel signal (within about a second), which aborts the agent's run here: its tool's
-    // process tree is killed and the interrupted call is answered, so the log stays a valid
-    // conversation. Without it a cancel took effect only at the next step, after the run's end.
-    const cancelled = DBOS.stepStatus?.cancelSignal
-    const signal = cancelled ? AbortSignal.any([controller.signal, cancelled]) : controller.signal
-    cancelled?.addEventListener('abort', () => logger.info(`run ${input.runId} cancelled: aborting it`), {
-      once: true,
-    })
-    try {
-      return await runAgent(input, { executor: executorId, signal, notify })
-    } finally {
-      controllers.delete(controller)
-    }
-  }
-  DBOS.registerWorkflow(
-    async (input: RunInput) => DBOS.runStep(() => step(input), { name: AGENT_RUN_STEP }),
-    {
-      name: AGENT_RUN_WORKFLOW,
-    },
-  )
-  // The DBOS statics the step runner uses, bound (they read DBOS's async context).
-  const dbosSteps: DbosSteps = {
-    runStep: (fn, config) => DBOS.runStep(fn, config),
-    isInStep: () => DBOS.isInStep(),
-    get workflowID() {
-      return DBOS.workflowID
-    },
-    cancelSignal: () => DBOS.stepStatus?.cancelSignal,
-  }
-  const workflows = workflowRuns?.({ dbos: dbosSteps, db: pool })
-  if (workflows) {
-    DBOS.registerWorkflow(
-      async (input: WorkflowRunInput) => {
-        const controller = new AbortController()
-        controllers.add(controller)
-        try {
-          return await workflows.run(input, { executor: executorId, signal: controller.signal })
-        } finally {
-          controllers.delete(controller)
-        }
-      },
-      { name: WORKFLOW_RUN_WORKFLOW },
-    )
-  }
-  await DBOS.launch()
-  launched = true
-  await DBOS.registerQueue(config.queue, {
-    workerConcurrency: config.workerConcurrency,
-    ...(config.globalConcurrency === undefined ? {} : { globalConcurrency: config.globalConcurrency }),
-    minPollingIntervalMs: config.pollIntervalMs,
-    onConflict: 'always_update',
-  })
-  await pool.query(
-    `INSERT INTO tau_workers (executor_id, host, pid, app_version) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (executor_id) DO UPDATE SET heartbeat_at = now()`,
-    [executorId, hostname(), process.pid, options.applicationVersion],
-  )
-  logger.info(
-    `durable worker ${executorId} joined queue ${config.queue} (version ${options.applicationVersion})`,
-  )
-
-  // The heartbeat has a thread of its own (heartbeat.ts): a long synchronous step here (a
-  // workflow's first compile, a GC) must not make this worker look dead to the others.
-  const intervalMs = Math.max(200, Math.floor(config.workerTtlMs / 3))
-  const heart = await startHeartbeat({
-    url: options.url,
-    executorId,
-    intervalMs,
-    warn: (message) => logger.warn(message),
-  }).catch((error: unknown) => {
-    logger.warn(`durable heartbeat thread did not start (${messageOf(error)}); beating from the main thread`)
-    return undefined
-  })
-  let beating: Promise<void> = Promise.resolve()
-  const claim = async () => {
-    // Only if the thread died: then this loop beats, as before it had one.
-    if (!heart?.running())
-      await pool.query(`UPDATE tau_workers SET heartbeat_at = now() WHERE executor_id = $1`, [executorId])
-    const dead = (
-      await pool.query<{ executor_id: string }>(
-        `DELETE FROM tau_workers WHERE executor_id <> $1 AND heartbeat_at < now() - $2 * interval '1 millisecond'
-         RETURNING executor_id`,
-        [executorId, config.workerTtlMs],
-      )
-    ).rows
-    for (const { executor_id: gone } of dead) {
-      const pending = await DBOS.listWorkflows({
-        status: 'PENDING',
-        executorId: gone,
-        workflowName: RUN_WORKFLOWS,
-      })
-      for (const run of pending) await DBOS.resumeWorkflow(run.workflowID, { queueName: config.queue })
-      logger.warn(
-        `worker ${gone} stopped sending heartbeats; ${pending.length} of its runs went back to the queue`,
-      )
-    }
-  }
-  const timer = setInterval(() => {
-    beating = beating.then(claim).catch((error: unknown) => {
-      logger.warn(`durable heartbeat failed: ${error instanceof Error ? error.message : String(error)}`)
-    })
-  }, intervalMs)
-  timer.unref()
-
-  let stopping: Promise<{ handedBack: number }> | undefined
-  return {
-    executorId,
-    active: () => controllers.size,
-    stop(graceMs) {
-      stopping ??= (async () => {
-        clearInterval(timer)
-        await beating
-        const running = controllers.size
-        // The heartbeat goes on through the grace period: the runs finishing here are not dead.
-        await DBOS.shutdown({ workflowCompletionTimeoutMS: graceMs })
-        await heart?.stop()
-        const handedBack = controllers.size
-        // What did not finish in time: abort it here, and let the next worker's heartbeat claim it now.
-        for (const controller of controllers) controller.abort()
-        if (handedBack > 0) {
-          await pool.query(`UPDATE tau_workers SET heartbeat_at = 'epoch' WHERE executor_id = $1`, [
-            executorId,
-          ])
-        } else {
-          await pool.query(`DELETE FROM tau_workers WHERE executor_id = $1`, [executorId])
-        }
-        workflows?.close()
-        await pool.end()
-        launched = false
-        logger.info(
-          `durable worker ${executorId} stopped (${running - handedBack} finished, ${handedBack} handed back)`,
-        )
-        return { handedBack }
-      })()
-      return stopping
-    },
-  }
 }

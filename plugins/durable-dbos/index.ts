@@ -8,24 +8,20 @@ import { cliCommandsRef, definePlugin, defineService, TauError, tauVersion } fro
 import { agentRuntimeRef } from '../agent/index.js'
 import { orchestratorRef } from '../orchestrate/index.js'
 import { sessionServiceRef, type TranscriptRecord } from '../session/index.js'
+import type { DurableClient, RunSummary } from './client.js'
 import type { CommandDeps } from './commands.js'
 import { type DurableConfig, durableConfig } from './config.js'
 import type { TextDelta } from './deltas.js'
-import type { DurableClient, EngineOptions, RunSummary } from './engine.js'
+import type { EngineOptions } from './engine.js'
 import { DURABLE_ERRORS } from './errors.js'
 
+export type { DurableClient, RunSummary } from './client.js'
 export { type DurableConfig, durableConfig } from './config.js'
 export type { TextDelta } from './deltas.js'
-export type {
-  DurableClient,
-  EngineOptions,
-  RunInput,
-  RunOutput,
-  RunSummary,
-  Worker,
-} from './engine.js'
+export type { EngineOptions, RunInput, RunOutput } from './engine.js'
 export { DURABLE_ERRORS } from './errors.js'
 export { AGENT_RUN_STEP, AGENT_RUN_WORKFLOW, WORKFLOW_RUN_WORKFLOW } from './names.js'
+export type { Worker } from './worker.js'
 export type { WorkflowRunInput, WorkflowRunOutput } from './workflow-steps.js'
 
 /**
@@ -73,10 +69,10 @@ export const durableRunsRef = defineService<DurableRuns>('durable-dbos.runs', {
 
 /**
  * A client of the durable database without a kernel (enqueue, list, show, cancel, wait: what
- * `tau submit` and `tau runs` use). The engine module is imported by this call, not before.
+ * `tau submit` and `tau runs` use). The client module is imported by this call, not before.
  */
 export async function createDurableClient(options: EngineOptions): Promise<DurableClient> {
-  const { DurableClient } = await import('./engine.js')
+  const { DurableClient } = await import('./client.js')
   return new DurableClient(options)
 }
 
@@ -117,7 +113,7 @@ export default definePlugin({
     }
     let client: Promise<DurableClient> | undefined
     const clientOf = () => {
-      client ??= import('./engine.js').then(({ DurableClient }) => new DurableClient(options()))
+      client ??= import('./client.js').then(({ DurableClient }) => new DurableClient(options()))
       return client
     }
     if (url) {
