@@ -159,7 +159,7 @@ export function defineWorkflow<I, O, S extends Record<string, unknown> = Record<
     ...(definition.state ? { state: definition.state } : {}),
     ...(definition.budget ? { budget: definition.budget } : {}),
     run: body,
-    // The engine opens the workflow's state scope around this (see engine.ts).
+    // The engine opens the workflow's state scope around this (see execution.ts).
     execute: (input, ctx) => ctx.run(body, input, 'run'),
   }
 }
