@@ -188,3 +188,10 @@ export async function runCommand(
   })
   return { code, out }
 }
+
+/** Shorthands of the decide tests: the decision on one call of Bash, Read, Edit or WebFetch. */
+export const bash = (p: Permissions, command: string) => p.decide(Bash, { command })
+export const read = (p: Permissions, file_path: string) => p.decide(Read, { file_path })
+export const edit = (p: Permissions, file_path: string) =>
+  p.decide(Edit, { file_path, old_string: 'a', new_string: 'b' })
+export const fetch = (p: Permissions, url: string) => p.decide(WebFetch, { url, prompt: 'summarize' })
