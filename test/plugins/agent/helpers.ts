@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach } from 'vitest'
+import { onTestFinished } from 'vitest'
 import { z } from 'zod'
 import { definePlugin, type PluginEntry, type TauConfig } from '../../../kernel/index.js'
 import { createTestKernel, type TestKernel } from '../../../kernel/testing/index.js'
@@ -141,11 +141,6 @@ export interface Harness {
   ): Promise<AgentEvent[]>
 }
 
-const kernels: TestKernel[] = []
-afterEach(async () => {
-  await Promise.all(kernels.splice(0).map((kernel) => kernel.stop()))
-})
-
 export async function harness(
   options: {
     turns?: ScriptTurn[]
@@ -180,7 +175,9 @@ export async function harness(
     ...(options.cwd ? { cwd: options.cwd } : {}),
     ...(options.tauHome ? { tauHome: options.tauHome } : {}),
   })
-  kernels.push(kernel)
+  // Stopped after the test it was made in (onTestFinished): a module-level afterEach would hold for
+  // the first file of a worker only, since unit files share a worker's modules (isolate: false).
+  onTestFinished(() => kernel.stop())
   const runtime = kernel.resolve(agentRuntimeRef)
   return {
     kernel,

@@ -6,7 +6,7 @@
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { afterEach } from 'vitest'
+import { onTestFinished } from 'vitest'
 import type { TauConfig, TauPlugin } from '../../../kernel/index.js'
 import { createTestKernel, type TestKernel } from '../../../kernel/testing/index.js'
 import agent, {
@@ -25,11 +25,6 @@ import providers from '../../../plugins/providers/index.js'
 import sandbox from '../../../plugins/sandbox/index.js'
 import tools from '../../../plugins/tools/index.js'
 
-const cleanup: Array<() => Promise<unknown>> = []
-afterEach(async () => {
-  await Promise.all(cleanup.splice(0).map((fn) => fn()))
-})
-
 export interface Project {
   readonly dir: string
   /** Writes a file (relative to the project), making folders; `mode` for scripts. */
@@ -38,7 +33,9 @@ export interface Project {
 
 export async function project(): Promise<Project> {
   const dir = await mkdtemp(join(tmpdir(), 'tau-hooks-'))
-  cleanup.push(() => rm(dir, { recursive: true, force: true }))
+  // Removed after the test it was made in (onTestFinished): // a module-level afterEach would hold for the first file of a worker only: unit files share a
+  // worker's modules (isolate: false).
+  onTestFinished(() => rm(dir, { recursive: true, force: true }))
   return {
     dir,
     async write(path, text, mode) {
@@ -88,7 +85,7 @@ export async function harness(options: {
       providers: { scripted: { turns: options.turns } },
     } as TauConfig,
   })
-  cleanup.push(() => kernel.stop())
+  onTestFinished(() => kernel.stop())
   const runtime = kernel.resolve(agentRuntimeRef)
   return {
     kernel,

@@ -4,7 +4,7 @@
  * model calls in the order they are made; each request records its model, so a test sees which
  * agent ran on which model.
  */
-import { afterEach } from 'vitest'
+import { onTestFinished } from 'vitest'
 import type { ModelRequest, TauConfig, TauPlugin } from '../../../kernel/index.js'
 import orchestrate, {
   type Orchestrator,
@@ -20,11 +20,6 @@ import providerScripted, {
 import session from '../../../plugins/session/index.js'
 import subagents from '../../../plugins/subagents/index.js'
 import { createTestKernel, type TestKernel } from '../../../sdk/testing.js'
-
-const kernels: TestKernel[] = []
-afterEach(async () => {
-  await Promise.all(kernels.splice(0).map((kernel) => kernel.stop()))
-})
 
 export const AGENTS = {
   writer: { description: 'Writes', prompt: 'WRITER PROMPT', model: 'scripted:writer-model', tools: [] },
@@ -68,7 +63,9 @@ export async function harness(
     ...(options.tauHome ? { tauHome: options.tauHome } : {}),
     ...(options.cwd ? { cwd: options.cwd } : {}),
   })
-  kernels.push(kernel)
+  // Stopped after the test it was made in (onTestFinished): // a module-level afterEach would hold for the first file of a worker only: unit files share a
+  // worker's modules (isolate: false).
+  onTestFinished(() => kernel.stop())
   const orchestrator = kernel.resolve(orchestratorRef)
   const scripted = kernel.resolve(scriptedProviderRef)
   const drain = async (run: Awaited<ReturnType<Orchestrator['run']>>) => {

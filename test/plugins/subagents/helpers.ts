@@ -2,11 +2,11 @@
  * What the subagents tests share: the tools the scripted model calls (Echo, Secret, Write, each
  * noting its execution in `executed`), a kernel with the real agent, permissions and subagents
  * plugins served by one scripted model (setup()), the Task call turns, and the cleanup after each
- * test (kernels stopped, temp directories removed).
+ * test (kernels stopped, temp directories removed: cleanup()).
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterEach } from 'vitest'
+import { onTestFinished } from 'vitest'
 import { z } from 'zod'
 import type { TauConfig, TauPlugin } from '../../../kernel/index.js'
 import { createTestKernel, type TestKernel } from '../../../kernel/testing/index.js'
@@ -60,11 +60,18 @@ export const write = defineTool({
 
 export const kernels: TestKernel[] = []
 export const dirs: Array<{ remove(): Promise<void> }> = []
-afterEach(async () => {
+
+/**
+ * After the test setup() ran in: its kernels stopped, its directories removed, `executed` empty.
+ * Registered by setup() for its own test (onTestFinished), not as a module-level afterEach: unit
+ * files share a worker's modules (isolate: false), so such a hook would be registered in the
+ * first file of a worker that imports this module only.
+ */
+async function cleanup() {
   executed.length = 0
   await Promise.all(kernels.splice(0).map((kernel) => kernel.stop()))
   await Promise.all(dirs.splice(0).map((dir) => dir.remove()))
-})
+}
 
 export async function setup(options: {
   turns: ScriptTurn[]
@@ -72,6 +79,7 @@ export async function setup(options: {
   files?: Record<string, string>
   extraPlugins?: readonly TauPlugin[]
 }) {
+  onTestFinished(cleanup)
   const cwd = await tempDir('tau-subagents-cwd-')
   const home = await tempDir('tau-subagents-home-')
   dirs.push(cwd, home)
