@@ -163,6 +163,13 @@ function compiledWithCache(
   return script.runInThisContext()
 }
 
+/**
+ * The module compiledByLoader made, held for the whole run: Node keeps a CommonJS module's source
+ * map in a weak map keyed by the module, so once a collection took this one (nothing else refers
+ * to it) stack traces named dist/bin/cli.js again instead of the TypeScript sources.
+ */
+let bodyLoader: unknown
+
 /** The body's function, compiled by Node's CommonJS loader (which applies the source map). */
 function compiledByLoader(file: string, source: string): unknown {
   const Loader = module as unknown as new (
@@ -172,6 +179,7 @@ function compiledByLoader(file: string, source: string): unknown {
   loader.filename = file
   // On the banner's line: the body's lines and columns stay where the map says.
   loader._compile(`module.exports = ${source}`, file)
+  bodyLoader = loader
   return loader.exports
 }
 

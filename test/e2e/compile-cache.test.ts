@@ -310,6 +310,17 @@ describe('the compile cache', () => {
     expect(mapped.stderr).toContain('TAU_CONFIG_INVALID')
     expect(mapped.stderr).toMatch(/kernel\/\S+\.ts:\d+:\d+/)
     expect(mapped.stderr).not.toMatch(/dist\/bin\/cli\.js:\d+/)
+    // Still mapped after a full collection (the config runs one as it loads): Node holds a
+    // CommonJS module's source map only as long as the module itself (bin/tau.ts, bodyLoader).
+    await c.p.write({
+      'tau.config.ts': "globalThis.gc?.()\nexport default { preset: 'coding', model: 12 }\n",
+    })
+    const collected = await c.run(['start', '-p', 'hi', '--debug'], {
+      NODE_OPTIONS: '--enable-source-maps --expose-gc',
+    })
+    expect(collected.stderr).toContain('TAU_CONFIG_INVALID')
+    expect(collected.stderr).toMatch(/kernel\/\S+\.ts:\d+:\d+/)
+    expect(collected.stderr).not.toMatch(/dist\/bin\/cli\.js:\d+/)
   })
 
   it('the launcher reads the body and the cache into memory V8 maps itself, not malloc (readMapped)', async () => {
