@@ -70,7 +70,10 @@ function addCommonOptions(command: Command): Command {
 export async function runCli(argv: readonly string[], options: CliOptions): Promise<number> {
   const stdout = options.stdout ?? process.stdout
   const stderr = options.stderr ?? process.stderr
-  const env = options.env ?? process.env
+  // The settings files' `env` is written into this env when a kernel configures: into
+  // process.env for the command itself, into a copy of any other env given (as createAgent does),
+  // so that an embedder's object is never changed.
+  const env = options.env === undefined || options.env === process.env ? process.env : { ...options.env }
   // Read at each print: the settings files' `env` is written into env once a kernel configures.
   const print = (stream: NodeJS.WritableStream, text: string) =>
     stream.write(`${maskSecrets(text, secretValuesFrom(env))}\n`)

@@ -2,8 +2,9 @@
  * `tau start -p` through the CLI's main, in-process, with an env that is not process.env (what an
  * embedder calling runCli does): the provider's key, the `--model sonnet` alias
  * (ANTHROPIC_DEFAULT_SONNET_MODEL) and TAU_TRUST come from that env, and the project's
- * .claude/settings.json `env` (the provider's base URL) is written into it, not into process.env,
- * whose values for the same variables point nowhere. A real scripted Anthropic server on loopback.
+ * .claude/settings.json `env` (the provider's base URL) is written into runCli's copy of it: neither
+ * that object (an embedder's, left as given) nor process.env (whose values for the same variables
+ * point nowhere) is changed. A real scripted Anthropic server on loopback.
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -23,7 +24,7 @@ afterEach(async () => {
 })
 
 describe("runCli's env, not process.env", () => {
-  it('start -p --model sonnet: the key, the alias and trust from the given env, the base URL from the settings files into it', async () => {
+  it('start -p --model sonnet: the key, the alias and trust from the given env, the base URL from the settings files into a copy of it', async () => {
     vi.stubEnv('ANTHROPIC_BASE_URL', DEAD)
     vi.stubEnv('ANTHROPIC_API_KEY', 'sk-ant-of-the-process')
     vi.stubEnv('ANTHROPIC_DEFAULT_SONNET_MODEL', 'sonnet-of-the-process')
@@ -52,6 +53,7 @@ describe("runCli's env, not process.env", () => {
       ANTHROPIC_API_KEY: KEY,
       ANTHROPIC_DEFAULT_SONNET_MODEL: 'sonnet-of-this-env',
     }
+    const given = { ...env }
     const stdout = new PassThrough()
     const stderr = new PassThrough()
     let out = ''
@@ -78,8 +80,10 @@ describe("runCli's env, not process.env", () => {
     expect(calls).toHaveLength(1)
     expect((calls[0]!.body as { model: string }).model).toBe('sonnet-of-this-env')
     expect(calls[0]!.headers['x-api-key']).toBe(KEY)
-    // The settings' variable went into the env runCli was given, and nowhere else.
-    expect(env.ANTHROPIC_BASE_URL).toBe(server.url)
+    // The settings' variable went into runCli's copy of the env it was given (the one call above
+    // reached the server it names), not into that object and not into process.env.
+    expect(env.ANTHROPIC_BASE_URL).toBeUndefined()
+    expect(env).toEqual(given)
     expect(process.env.ANTHROPIC_BASE_URL).toBe(DEAD)
     expect(err).not.toContain(KEY)
   })
