@@ -53,6 +53,7 @@ export {
   type TapOptions,
   type TapView,
 } from './hooks.js'
+export { lazySchema, lazySchemaDefaults } from './lazy-schema.js'
 export {
   createKernel,
   Kernel,

@@ -163,6 +163,15 @@ const EXTERNAL = [
  * every start. The same derivation as at run time (toJsonSchema); test/e2e/bundle.test.ts
  * compares what the built command sends a model with what the sources compute.
  */
+/**
+ * The config slices' defaults of every `lazySchema` in the built-in presets' plugins, by id, for
+ * `__TAU_CONFIG_DEFAULTS__` (kernel/lazy-schema.ts): each schema's result for `{}` (an absent
+ * slice), kept where it is plain JSON and parses to itself. Set by toolJsonSchemas, which runs
+ * the same sources. test/e2e/bundle.test.ts compares the built command's `tau config` with the
+ * sources'.
+ */
+let configDefaults
+
 async function toolJsonSchemas() {
   const built = await build({
     absWorkingDir: root,
@@ -172,6 +181,9 @@ async function toolJsonSchemas() {
         "export { skillInput } from './plugins/skills/skill-tool.ts'",
         "export { TASK_TOOL, taskInput } from './plugins/subagents/task-tool.ts'",
         "export { exitPlanModeInput } from './plugins/plan/exit-plan-mode.ts'",
+        // For configDefaults: every built-in preset's plugins, and the kernel's registry.
+        "export { builtinPresets } from './presets/index.ts'",
+        "export { lazySchemaDefaults } from './kernel/index.ts'",
       ].join('\n'),
       resolveDir: root,
       sourcefile: 'tool-json-schemas.ts',
@@ -196,6 +208,10 @@ async function toolJsonSchemas() {
   writeFileSync(file, built.outputFiles[0].contents)
   try {
     const tools = await import(pathToFileURL(file).href)
+    // The config slices' defaults: every plugin module of the built-in presets loaded, each
+    // lazySchema registered is run on {} (kernel/lazy-schema.ts says which results are kept).
+    await Promise.all(Object.values(tools.builtinPresets).map((load) => load()))
+    configDefaults = tools.lazySchemaDefaults()
     return {
       ...Object.fromEntries(
         tools.builtinTools(tools.toolsConfig.parse({}), {}).map((tool) => [tool.name, tool.inputSchema]),
@@ -233,6 +249,7 @@ const body = await build({
     'import.meta.url': '__tauImportMetaUrl',
     // A string literal (JSON), parsed once where it is read: see plugins/tools/builtins/defaults.ts.
     __TAU_TOOL_JSON_SCHEMAS__: JSON.stringify(JSON.stringify(await toolJsonSchemas())),
+    __TAU_CONFIG_DEFAULTS__: JSON.stringify(JSON.stringify(configDefaults)),
   },
   // package.json's engines: Node 20.19 or newer.
   target: 'node20.19',

@@ -10,33 +10,39 @@ import { join } from 'node:path'
 import { z } from 'zod'
 import { absoluteFrom, insideRoots, realPathSyncOf } from './workspace-paths.js'
 
-const domain = z
-  .string()
-  .min(1)
-  .regex(/^(\*\.)?[A-Za-z0-9.-]+$/, 'a host name (example.com) or a wildcard (*.example.com)')
+// Made on first use (config.ts builds the sandbox slice's schema only when it is validated).
+const domain = () =>
+  z
+    .string()
+    .min(1)
+    .regex(/^(\*\.)?[A-Za-z0-9.-]+$/, 'a host name (example.com) or a wildcard (*.example.com)')
 
-export const filesystemPolicySchema = z.strictObject({
-  /** More paths processes may write, besides the workspace roots. */
-  allowWrite: z.array(z.string().min(1)).default([]),
-  /** Paths never writable (inside the workspace too); wins over allowWrite. */
-  denyWrite: z.array(z.string().min(1)).default([]),
-  /** Paths neither processes nor the file tools may read (masked inside the sandbox). */
-  denyRead: z.array(z.string().min(1)).default([]),
-})
+export const filesystemPolicySchema = () =>
+  z.strictObject({
+    /** More paths processes may write, besides the workspace roots. */
+    allowWrite: z.array(z.string().min(1)).default([]),
+    /** Paths never writable (inside the workspace too); wins over allowWrite. */
+    denyWrite: z.array(z.string().min(1)).default([]),
+    /** Paths neither processes nor the file tools may read (masked inside the sandbox). */
+    denyRead: z.array(z.string().min(1)).default([]),
+  })
 
-export const networkPolicySchema = z.strictObject({
-  /** `none`: no network at all; `allowlist`: only the listed domains, through tau's proxy; `full`: the host's. */
-  mode: z.enum(['none', 'allowlist', 'full']).default('none'),
-  allowedDomains: z.array(domain).default([]),
-  /** Wins over allowedDomains. */
-  deniedDomains: z.array(domain).default([]),
-  /**
-   * Names tau's proxy resolves itself, like /etc/hosts lines, and trusts (a loopback address
-   * too): a local service a tool may reach under a name (`{ 'registry.local': '127.0.0.1' }`).
-   * The name must still be allowed. tau tests use it for their loopback servers.
-   */
-  hosts: z.record(domain, z.union([z.ipv4(), z.ipv6()])).default({}),
-})
+export function networkPolicySchema() {
+  const host = domain()
+  return z.strictObject({
+    /** `none`: no network at all; `allowlist`: only the listed domains, through tau's proxy; `full`: the host's. */
+    mode: z.enum(['none', 'allowlist', 'full']).default('none'),
+    allowedDomains: z.array(host).default([]),
+    /** Wins over allowedDomains. */
+    deniedDomains: z.array(host).default([]),
+    /**
+     * Names tau's proxy resolves itself, like /etc/hosts lines, and trusts (a loopback address
+     * too): a local service a tool may reach under a name (`{ 'registry.local': '127.0.0.1' }`).
+     * The name must still be allowed. tau tests use it for their loopback servers.
+     */
+    hosts: z.record(host, z.union([z.ipv4(), z.ipv6()])).default({}),
+  })
+}
 
 export type NetworkMode = 'none' | 'allowlist' | 'full'
 

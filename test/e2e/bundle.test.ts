@@ -6,14 +6,18 @@
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, sep } from 'node:path'
+import { PassThrough } from 'node:stream'
 import { pathToFileURL } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
+import { runCli } from '../../kernel/cli/main.js'
+import { lazySchemaDefaults } from '../../kernel/index.js'
 import { exitPlanModeInput } from '../../plugins/plan/exit-plan-mode.js'
 import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
 import { skillInput } from '../../plugins/skills/skill-tool.js'
 import { TASK_TOOL, taskInput } from '../../plugins/subagents/task-tool.js'
 import { builtinTools, toJsonSchema, toolsConfig } from '../../plugins/tools/index.js'
-import { REPO_ROOT, TAU_BIN, useProjects } from './run-tau.js'
+import { builtinPresets, DEFAULT_PRESET } from '../../presets/index.js'
+import { cleanEnv, REPO_ROOT, TAU_BIN, useProjects } from './run-tau.js'
 
 const project = useProjects()
 const servers: ScriptedServer[] = []
@@ -104,5 +108,59 @@ describe('the bundled command', () => {
     )
     for (const tool of compared)
       expect(tool.function.parameters, tool.function.name).toEqual(derived.get(tool.function.name))
+  })
+
+  it("tau config answers as the sources do: the build's slice defaults are each schema's result for {}, and a bad slice gets the same error", async () => {
+    // The table the build wrote (scripts/bundle-bin.mjs, kernel/lazy-schema.ts) is what these
+    // sources compute now: a default changed without a build, or computed wrongly, fails here.
+    await Promise.all(Object.values(builtinPresets).map((load) => load()))
+    const sources = lazySchemaDefaults()
+    expect(Object.keys(sources)).toContain('sandbox')
+    const body = readFileSync(join(REPO_ROOT, 'dist', 'bin', 'cli.js'), 'utf8')
+    expect(
+      body.includes(JSON.stringify(sources)),
+      `the body's __TAU_CONFIG_DEFAULTS__ is not ${JSON.stringify(sources)}`,
+    ).toBe(true)
+    // From source nothing is precomputed (each schema is built and run): the built command, which
+    // takes the absent slices from the table, prints the same config and the same errors.
+    const fromSource = async (dir: string, tauHome: string, home: string, argv: string[]) => {
+      let out = ''
+      let err = ''
+      const stdout = new PassThrough().on('data', (chunk) => {
+        out += chunk
+      })
+      const stderr = new PassThrough().on('data', (chunk) => {
+        err += chunk
+      })
+      const code = await runCli(argv, {
+        presets: builtinPresets,
+        defaultPreset: DEFAULT_PRESET,
+        cwd: dir,
+        stdout,
+        stderr,
+        env: { ...cleanEnv(tauHome, home), CLAUDE_CONFIG_DIR: join(home, '.claude') },
+        handleSignals: false,
+      })
+      return { code, out, err }
+    }
+    for (const [config, code] of [
+      [{ preset: 'coding' }, 0],
+      [{ preset: 'coding', sandbox: { mode: 'bwrap', network: { mode: 'allowlist' } } }, 0],
+      [{ preset: 'coding', sandbox: { mode: 'nope', roots: [''] } }, 1],
+    ] as const) {
+      const p = await project({ 'tau.config.json': JSON.stringify(config) })
+      for (const argv of [['config', '--json'], ['config']]) {
+        // The Claude home named (os.homedir() is the test process's own, not HOME).
+        const built = await p.run(argv, { env: { CLAUDE_CONFIG_DIR: join(p.home, '.claude') } })
+        const source = await fromSource(p.dir, p.tauHome, p.home, argv)
+        expect(built.code, built.stderr).toBe(code)
+        expect(source.code, source.err).toBe(code)
+        expect(built.stdout.trim(), JSON.stringify(config)).toBe(source.out.trim())
+        expect(built.stderr.trim(), JSON.stringify(config)).toBe(source.err.trim())
+        // An absent slice is the table's entry (so the comparison above covered it).
+        if (code === 0 && argv.length === 2 && !('sandbox' in config))
+          expect(JSON.parse(built.stdout).sandbox).toEqual(sources.sandbox)
+      }
+    }
   })
 })
