@@ -8,14 +8,11 @@ import {
   type AssistantMessage,
   addUsage,
   collectStream,
-  type ErrorCode,
   formatModelRef,
   isTauError,
-  type ModelCapabilities,
   type ModelRef,
   type ModelRequest,
   type ModelResponse,
-  type StreamEvent,
   type ToolCallPart,
   textOf,
   toolCallsOf,
@@ -23,72 +20,19 @@ import {
 } from '../../kernel/index.js'
 import { isContextLengthMessage, isProviderError } from '../providers/index.js'
 import { untilAborted } from './abort.js'
-import type { AgentConfig } from './config.js'
 import { costOf } from './cost.js'
 import { AGENT_ERRORS, messageOf } from './errors.js'
 import type { EventChannel } from './event-channel.js'
 import type { AgentEvent, StopReason } from './events.js'
-import type { CompactionInfo, CompactReason, ModelCallFailure } from './hooks.js'
+import type { CompactionInfo, CompactReason } from './hooks.js'
 import type { InterruptedRun } from './log.js'
+import { fallsBack, isContextLength, modelCallFailed, type PartialCall, relay } from './model-stream.js'
+import type { EventBody, RunHost } from './run-host.js'
+import { limitReached, type RunLimits, runLimits, STOP_ERRORS, stopMessage, ZERO } from './run-limits.js'
 import type { RunOptions } from './runtime.js'
-import { errorResult, runToolCalls, skillAllowedTools, type ToolCallHost } from './tool-calls.js'
+import { errorResult, runToolCalls, skillAllowedTools } from './tool-calls.js'
 
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
-/** An event without the fields every event carries. */
-export type EventBody = DistributiveOmit<
-  AgentEvent,
-  'sessionId' | 'parentToolCallId' | 'seq' | 'eventId' | 'timestamp' | 'runId'
->
-
-function isContextLength(error: unknown): boolean {
-  return isProviderError(error) && (error.kind === 'context-length' || isContextLengthMessage(error.message))
-}
-
-/** Failures a fallback model may answer instead: overloaded, rate-limited, server errors, timeouts. */
-function fallsBack(error: unknown): boolean {
-  return (
-    isProviderError(error) &&
-    (error.kind === 'server' || error.kind === 'rate-limit' || error.kind === 'timeout')
-  )
-}
-
-/** What a run needs from its session. */
-export interface RunHost extends ToolCallHost {
-  readonly cwd: string
-  readonly modelText: string
-  readonly modelRef: import('../../kernel/index.js').ModelRef
-  readonly config: AgentConfig
-  readonly providers: import('../providers/index.js').ProviderRegistry
-  /** The conversation: read at the start of each call, replaced as the run appends. */
-  readonly conversation: import('../../kernel/index.js').Conversation
-  /** Appends a message to the conversation and waits for the messageAppended taps. */
-  append(message: import('../../kernel/index.js').Message): Promise<void>
-  capabilities(): Promise<ModelCapabilities | undefined>
-  /** Fires sessionStart and emits session-start on the first run. */
-  begin(emit: (event: EventBody) => void): Promise<void>
-  /** The system prompt: built once per session (a stable prefix, so prompt caches hit). */
-  systemPrompt(): Promise<string>
-  /** Tool definitions the model sees. */
-  toolDefinitions(): import('../../kernel/index.js').ToolDefinition[]
-  /** Aborted when the kernel stops. */
-  readonly kernelSignal: AbortSignal
-  /** The next position in the session's sequence (events and log records). */
-  nextSeq(): number
-  /** Logs the mode, the model and rules granted since the last time, when they changed. */
-  logState(runId: string): Promise<void>
-  /** Emit `model-stream` events. */
-  readonly streamEvents: boolean
-}
-
-const ZERO: Usage = { inputTokens: 0, outputTokens: 0 }
-
-const STOP_ERRORS: Partial<Record<StopReason, ErrorCode>> = {
-  'max-turns': AGENT_ERRORS.TAU_AGENT_MAX_TURNS,
-  'token-budget': AGENT_ERRORS.TAU_AGENT_TOKEN_BUDGET,
-  'cost-budget': AGENT_ERRORS.TAU_AGENT_COST_BUDGET,
-  timeout: AGENT_ERRORS.TAU_AGENT_TIMEOUT,
-  aborted: AGENT_ERRORS.TAU_AGENT_ABORTED,
-}
+export type { EventBody, RunHost } from './run-host.js'
 
 export class Run {
   /** The run's id, on its events and log records. */
@@ -112,11 +56,8 @@ export class Run {
   private plan: string | undefined
   private error: { code: string; message: string } | undefined
   private readonly cleanups: Array<() => void> = []
-  private readonly maxTurns: number
-  private readonly maxTokens: number | undefined
-  private readonly maxCostUsd: number | undefined
-  /** RunOptions.spentBefore: counted against the limits with this run's own counters. */
-  private readonly before: { turns: number; usage: Usage; costUsd: number }
+  /** maxTurns, maxTokens and maxCostUsd, with RunOptions.spentBefore. */
+  private readonly limits: RunLimits
   finished = false
 
   private readonly timeoutMs: number | undefined
@@ -137,15 +78,7 @@ export class Run {
   ) {
     const { config } = host
     this.id = options.runId ?? randomUUID()
-    this.maxTurns = options.maxTurns ?? config.maxTurns
-    this.maxTokens = options.maxTokens ?? config.maxTokens
-    this.maxCostUsd = options.maxCostUsd ?? config.maxCostUsd
-    const before = options.spentBefore
-    this.before = {
-      turns: before?.turns ?? 0,
-      usage: before?.usage ?? ZERO,
-      costUsd: before?.costUsd ?? 0,
-    }
+    this.limits = runLimits(options, config)
     const timeoutMs = options.timeoutMs ?? config.timeoutMs
     this.timeoutMs = timeoutMs
     this.fallback =
@@ -247,7 +180,8 @@ export class Run {
       for (const cleanup of this.cleanups) cleanup()
     }
     const code = STOP_ERRORS[stopReason]
-    if (code && !this.error) this.error = { code, message: this.stopMessage(stopReason) }
+    if (code && !this.error)
+      this.error = { code, message: stopMessage(this.limits, stopReason, this.usage, this.costUsd) }
     const isError = stopReason !== 'end-turn'
     const durationMs = Math.round(performance.now() - this.started)
     try {
@@ -283,6 +217,7 @@ export class Run {
   private async loop(): Promise<StopReason> {
     const { host } = this
     const { hooks } = host
+    const { maxTurns, maxTokens, maxCostUsd } = this.limits
     await untilAborted(host.begin(this.emit), this.signal)
     await untilAborted(
       hooks.runStart.promise({
@@ -290,9 +225,9 @@ export class Run {
         runId: this.id,
         prompt: this.prompt,
         options: {
-          maxTurns: this.maxTurns,
-          ...(this.maxTokens === undefined ? {} : { maxTokens: this.maxTokens }),
-          ...(this.maxCostUsd === undefined ? {} : { maxCostUsd: this.maxCostUsd }),
+          maxTurns,
+          ...(maxTokens === undefined ? {} : { maxTokens }),
+          ...(maxCostUsd === undefined ? {} : { maxCostUsd }),
           ...(this.timeoutMs === undefined ? {} : { timeoutMs: this.timeoutMs }),
         },
         model: host.modelText,
@@ -356,20 +291,7 @@ export class Run {
 
   private limitReached(): StopReason | undefined {
     if (this.signal.aborted) return this.cause ?? 'aborted'
-    if (this.before.turns + this.turns >= this.maxTurns) return 'max-turns'
-    if (this.maxTokens !== undefined && this.tokensSpent() >= this.maxTokens) return 'token-budget'
-    if (this.maxCostUsd !== undefined && this.costSpent() >= this.maxCostUsd) return 'cost-budget'
-    return undefined
-  }
-
-  /** The tokens the limits count: this run's and those of the runs before it (spentBefore). */
-  private tokensSpent(): number {
-    const { usage } = this.before
-    return usage.inputTokens + usage.outputTokens + this.usage.inputTokens + this.usage.outputTokens
-  }
-
-  private costSpent(): number {
-    return this.before.costUsd + (this.costUsd ?? 0)
+    return limitReached(this.limits, this.turns, this.usage, this.costUsd)
   }
 
   private async callModel(system: string): Promise<ModelResponse> {
@@ -469,7 +391,7 @@ export class Run {
       this.signal,
     )
     const callStarted = performance.now()
-    const partial: { text: string; firstToken?: number } = { text: '' }
+    const partial: PartialCall = { text: '' }
     let response: ModelResponse
     const streamed = host.streamEvents ? formatModelRef(call.request.model) : undefined
     if (streamed !== undefined)
@@ -477,10 +399,21 @@ export class Run {
     try {
       response = await collectStream(
         call.request.model,
-        this.relay(host.providers.stream(call.request, { signal: this.signal }), partial, streamed),
+        relay(
+          host.providers.stream(call.request, { signal: this.signal }),
+          partial,
+          streamed,
+          this.signal,
+          this.emit,
+        ),
       )
     } catch (error) {
-      await this.modelCallFailed(call.request, error)
+      await modelCallFailed(
+        host,
+        { runId: this.id, turn: this.turns, signal: this.signal },
+        call.request,
+        error,
+      )
       // Keep what the user already saw, so the conversation shows where it was cut.
       if (this.signal.aborted && partial.text !== '') {
         await host.append({
@@ -516,63 +449,13 @@ export class Run {
     return response
   }
 
-  /** The modelCallFailed hook (its failure is only logged: the call's own error is what counts). */
-  private async modelCallFailed(request: ModelRequest | undefined, error: unknown): Promise<void> {
-    const failure: ModelCallFailure = {
-      sessionId: this.host.sessionId,
-      runId: this.id,
-      turn: this.turns,
-      request,
-      error: {
-        code: isTauError(error) ? error.code : AGENT_ERRORS.TAU_AGENT_FAILED,
-        message: messageOf(error),
-      },
-      aborted: this.signal.aborted,
-    }
-    await this.host.hooks.modelCallFailed
-      .promise(failure)
-      .catch((hookError: unknown) =>
-        this.host.logger.warn(`a modelCallFailed hook failed: ${messageOf(hookError)}`),
-      )
-  }
-
-  /**
-   * Passes the provider's events through, sending text and reasoning deltas as they come (and,
-   * with `model` set, every event as `model-stream`); notes when the first token came.
-   */
-  private async *relay(
-    events: AsyncIterable<StreamEvent>,
-    partial: { text: string; firstToken?: number },
-    model: string | undefined,
-  ): AsyncGenerator<StreamEvent> {
-    for await (const event of events) {
-      if (this.signal.aborted) throw new Error('aborted')
-      if (
-        partial.firstToken === undefined &&
-        event.type !== 'usage' &&
-        event.type !== 'finish' &&
-        event.type !== 'message-start'
-      ) {
-        partial.firstToken = performance.now()
-      }
-      if (model !== undefined) this.emit({ type: 'model-stream', model, event })
-      if (event.type === 'text-delta') {
-        partial.text += event.text
-        this.emit({ type: 'text-delta', text: event.text })
-      } else if (event.type === 'reasoning-delta' && !event.redacted && event.text !== '') {
-        this.emit({ type: 'reasoning-delta', text: event.text })
-      }
-      yield event
-    }
-  }
-
   private async account(usage: Usage): Promise<void> {
     this.usage = addUsage(this.usage, usage)
     const pricing = (await this.host.capabilities())?.pricing
     if (pricing) {
       this.costUsd = (this.costUsd ?? 0) + costOf(usage, pricing)
       this.priced = true
-    } else if (this.maxCostUsd !== undefined && !this.priced && this.turns === 1) {
+    } else if (this.limits.maxCostUsd !== undefined && !this.priced && this.turns === 1) {
       const message = `the cost budget is not enforced: no prices are known for ${this.host.modelText} (set providers.capabilities['${this.host.modelText}'].pricing)`
       await this.notify('warn', message)
     }
@@ -669,22 +552,5 @@ export class Run {
         errorResult(call, 'Aborted: the run stopped before this tool call ran.'),
       ),
     })
-  }
-
-  private stopMessage(reason: StopReason): string {
-    switch (reason) {
-      case 'max-turns':
-        return `the run reached its limit of ${this.maxTurns} turns`
-      case 'token-budget':
-        return `the run used ${this.tokensSpent()} tokens, its budget is ${this.maxTokens}`
-      case 'cost-budget':
-        return `the run cost $${this.costSpent().toFixed(4)}, its budget is $${this.maxCostUsd}`
-      case 'timeout':
-        return 'the run took longer than its time limit'
-      case 'aborted':
-        return 'the run was aborted'
-      default:
-        return reason
-    }
   }
 }

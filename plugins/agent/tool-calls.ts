@@ -17,7 +17,7 @@ import type { AgentHooks, PreToolUseDecision } from './hooks.js'
 import type { SessionInteraction } from './interaction.js'
 import type { LogEntry } from './log.js'
 import { networkGate } from './network-asks.js'
-import type { EventBody } from './run.js'
+import type { EventBody } from './run-host.js'
 import type { AskPermission, PermissionAnswer, SessionParent } from './runtime.js'
 import type { AgentToolContext, AgentToolLink } from './tool-link.js'
 
