@@ -32,32 +32,81 @@ export interface PartialCall {
 /**
  * Passes the provider's events through, sending text and reasoning deltas as they come (and,
  * with `model` set, every event as `model-stream`); notes when the first token came.
+ *
+ * An iterator of its own, not an async generator: a generator's `next()` and the `for await`
+ * inside it each make a promise and a result object for every event of every call, where this
+ * hands on the provider's own results (one `then` an event). It keeps the generator's contract:
+ * an event is relayed before the consumer sees it; an abort closes the provider's stream and
+ * rejects with 'aborted'; the consumer's `return()` closes the provider's stream.
  */
-export async function* relay(
+export function relay(
   events: AsyncIterable<StreamEvent>,
   partial: PartialCall,
   model: string | undefined,
   signal: AbortSignal,
   emit: (event: EventBody) => void,
-): AsyncGenerator<StreamEvent> {
-  for await (const event of events) {
-    if (signal.aborted) throw new Error('aborted')
-    if (
-      partial.firstToken === undefined &&
-      event.type !== 'usage' &&
-      event.type !== 'finish' &&
-      event.type !== 'message-start'
-    ) {
-      partial.firstToken = performance.now()
+): AsyncIterableIterator<StreamEvent> {
+  let inner: AsyncIterator<StreamEvent> | undefined
+  let done = false
+  const end: IteratorReturnResult<undefined> = { done: true, value: undefined }
+  /** Closes the provider's stream after a failure here, then rejects with that failure. */
+  const fail = async (error: unknown): Promise<never> => {
+    done = true
+    try {
+      await inner?.return?.()
+    } catch {
+      // The failure that closed the stream is the one that counts, as in a for await loop.
     }
-    if (model !== undefined) emit({ type: 'model-stream', model, event })
-    if (event.type === 'text-delta') {
-      partial.text += event.text
-      emit({ type: 'text-delta', text: event.text })
-    } else if (event.type === 'reasoning-delta' && !event.redacted && event.text !== '') {
-      emit({ type: 'reasoning-delta', text: event.text })
+    throw error
+  }
+  const pass = (result: IteratorResult<StreamEvent>): IteratorResult<StreamEvent> | Promise<never> => {
+    if (result.done) {
+      done = true
+      return result
     }
-    yield event
+    const event = result.value
+    try {
+      if (signal.aborted) throw new Error('aborted')
+      if (
+        partial.firstToken === undefined &&
+        event.type !== 'usage' &&
+        event.type !== 'finish' &&
+        event.type !== 'message-start'
+      ) {
+        partial.firstToken = performance.now()
+      }
+      if (model !== undefined) emit({ type: 'model-stream', model, event })
+      if (event.type === 'text-delta') {
+        partial.text += event.text
+        emit({ type: 'text-delta', text: event.text })
+      } else if (event.type === 'reasoning-delta' && !event.redacted && event.text !== '') {
+        emit({ type: 'reasoning-delta', text: event.text })
+      }
+    } catch (error) {
+      return fail(error)
+    }
+    return result
+  }
+  return {
+    [Symbol.asyncIterator]() {
+      return this
+    },
+    next() {
+      if (done) return Promise.resolve(end)
+      inner ??= events[Symbol.asyncIterator]()
+      return inner.next().then(pass, (error: unknown) => {
+        // A stream that threw is done: the next call ends, as a generator's would.
+        done = true
+        throw error
+      })
+    },
+    async return() {
+      if (!done) {
+        done = true
+        await inner?.return?.()
+      }
+      return end
+    },
   }
 }
 

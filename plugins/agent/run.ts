@@ -10,6 +10,7 @@ import {
   collectStream,
   formatModelRef,
   isTauError,
+  type Message,
   type ModelRef,
   type ModelRequest,
   type ModelResponse,
@@ -370,6 +371,22 @@ export class Run {
   /** Set when a skill changed the tool limit during the turn: logged with the turn's results. */
   private limitChanged = false
 
+  /** The system message of the run's requests: one object for every call. */
+  private systemMessage: Message | undefined
+
+  /**
+   * The system message, then the conversation. `concat` makes the array at its size in one
+   * copy; a spread into an array literal grows it as it goes (3.6 MB over 200 turns).
+   */
+  private requestMessages(system: string, conversation: readonly Message[]): Message[] {
+    let head = this.systemMessage
+    if (head?.content !== system) {
+      head = { role: 'system', content: system }
+      this.systemMessage = head
+    }
+    return [head].concat(conversation)
+  }
+
   private async modelCall(system: string): Promise<ModelResponse> {
     const { host } = this
     const limit = this.skillTools
@@ -378,7 +395,7 @@ export class Run {
       : host.toolDefinitions()
     const request: ModelRequest = {
       model: this.usingFallback && this.fallback ? this.fallback : host.modelRef,
-      messages: [{ role: 'system', content: system }, ...host.conversation.messages],
+      messages: this.requestMessages(system, host.conversation.messages),
       ...(tools.length > 0 ? { tools } : {}),
     }
     const call = await untilAborted(
