@@ -36,7 +36,13 @@ const calls = (events: readonly StreamEvent[]) =>
 describe('ollama provider: streaming', () => {
   it('streams text deltas, then usage from the counts and finish from done_reason', async () => {
     const { provider, bodies } = await start([
-      { text: 'Hello from Ollama', usage: { inputTokens: 12, outputTokens: 5 } },
+      {
+        text: 'Hello from Ollama',
+        usage: { inputTokens: 12, outputTokens: 5 },
+        // Each delta in its own network chunk: deltas that arrive together are one delta, and
+        // Node 24's server sends back-to-back writes in one packet.
+        chunkDelayMs: 5,
+      },
     ])
     const events = await collect(provider.stream(request()))
     expect(events.filter((e) => e.type === 'text-delta').length).toBeGreaterThan(1)

@@ -159,7 +159,13 @@ describe('openai provider: streaming', () => {
 
   it('streams a tool call: start, argument deltas, end with parsed input, finish tool-calls', async () => {
     const { provider } = await start([
-      { toolCalls: [{ id: 'call_123', name: 'Read', input: { path: 'src/index.ts' } }], deltaChars: 4 },
+      {
+        toolCalls: [{ id: 'call_123', name: 'Read', input: { path: 'src/index.ts' } }],
+        deltaChars: 4,
+        // Each piece in its own network chunk: pieces that arrive together are one delta, and
+        // Node 24's server sends back-to-back writes in one packet.
+        chunkDelayMs: 5,
+      },
     ])
     const events = await collect(provider.stream(request({ tools: [readTool] })))
     const kinds = events.map((e) => e.type)
