@@ -6,10 +6,8 @@
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, sep } from 'node:path'
-import { PassThrough } from 'node:stream'
 import { pathToFileURL } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
-import { runCli } from '../../kernel/cli/main.js'
 import { lazySchemaDefaults } from '../../kernel/index.js'
 import { exitPlanModeInput } from '../../plugins/plan/exit-plan-mode.js'
 import { type ScriptedServer, startScriptedServer } from '../../plugins/provider-scripted/server.js'
@@ -17,6 +15,7 @@ import { skillInput } from '../../plugins/skills/skill-tool.js'
 import { TASK_TOOL, taskInput } from '../../plugins/subagents/task-tool.js'
 import { builtinTools, toJsonSchema, toolsConfig } from '../../plugins/tools/index.js'
 import { builtinPresets, DEFAULT_PRESET } from '../../presets/index.js'
+import { cliRunner } from '../kernel/cli-runner.js'
 import { cleanEnv, REPO_ROOT, TAU_BIN, useProjects } from './run-tau.js'
 
 const project = useProjects()
@@ -121,38 +120,24 @@ describe('the bundled command', () => {
       body.includes(JSON.stringify(sources)),
       `the body's __TAU_CONFIG_DEFAULTS__ is not ${JSON.stringify(sources)}`,
     ).toBe(true)
-    // From source nothing is precomputed (each schema is built and run): the built command, which
-    // takes the absent slices from the table, prints the same config and the same errors.
-    const fromSource = async (dir: string, tauHome: string, home: string, argv: string[]) => {
-      let out = ''
-      let err = ''
-      const stdout = new PassThrough().on('data', (chunk) => {
-        out += chunk
-      })
-      const stderr = new PassThrough().on('data', (chunk) => {
-        err += chunk
-      })
-      const code = await runCli(argv, {
-        presets: builtinPresets,
-        defaultPreset: DEFAULT_PRESET,
-        cwd: dir,
-        stdout,
-        stderr,
-        env: { ...cleanEnv(tauHome, home), CLAUDE_CONFIG_DIR: join(home, '.claude') },
-        handleSignals: false,
-      })
-      return { code, out, err }
-    }
     for (const [config, code] of [
       [{ preset: 'coding' }, 0],
       [{ preset: 'coding', sandbox: { mode: 'bwrap', network: { mode: 'allowlist' } } }, 0],
       [{ preset: 'coding', sandbox: { mode: 'nope', roots: [''] } }, 1],
     ] as const) {
       const p = await project({ 'tau.config.json': JSON.stringify(config) })
+      // From source (runCli in this process) nothing is precomputed, each schema is built and run:
+      // the built command, which takes the absent slices from the table, prints the same config
+      // and the same errors, in the same env.
       for (const argv of [['config', '--json'], ['config']]) {
         // The Claude home named (os.homedir() is the test process's own, not HOME).
         const built = await p.run(argv, { env: { CLAUDE_CONFIG_DIR: join(p.home, '.claude') } })
-        const source = await fromSource(p.dir, p.tauHome, p.home, argv)
+        const source = await cliRunner({
+          dir: () => p.dir,
+          presets: builtinPresets,
+          defaultPreset: DEFAULT_PRESET,
+          env: { ...cleanEnv(p.tauHome, p.home), CLAUDE_CONFIG_DIR: join(p.home, '.claude') },
+        })(...argv)
         expect(built.code, built.stderr).toBe(code)
         expect(source.code, source.err).toBe(code)
         expect(built.stdout.trim(), JSON.stringify(config)).toBe(source.out.trim())
